@@ -1,0 +1,113 @@
+"""Identifiers: DOIs, ISSNs, ISBNs, ORCIDs and country codes, checked and put in canonical form.
+
+Check digits are validated with python-stdnum and country codes with pycountry (pure libraries, no I/O).
+Every function raises :class:`~strongroom.errors.InvalidIdentifier` with a message naming the value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pycountry
+from stdnum import isbn as std_isbn
+from stdnum import issn as std_issn
+from stdnum.exceptions import ValidationError
+
+from strongroom.errors import InvalidIdentifier
+
+_DOI_PREFIXES = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
+_DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+_ORCID_PREFIX = re.compile(r"^(?:https?://orcid\.org/)", re.IGNORECASE)
+_ORCID_SHAPE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+
+
+def normalise_doi(value: str) -> str:
+    """Return the DOI in canonical form: no resolver prefix, lower case (DOIs are case-insensitive).
+
+    >>> normalise_doi("https://doi.org/10.1234/ABC.5")
+    '10.1234/abc.5'
+    """
+    doi = _DOI_PREFIXES.sub("", value.strip()).strip().lower()
+    if not _DOI_SHAPE.match(doi):
+        raise InvalidIdentifier(
+            f"not a DOI: {value!r}",
+            hint="a DOI looks like 10.1234/some-suffix (with or without https://doi.org/ in front)",
+        )
+    return doi
+
+
+def normalise_issn(value: str) -> str:
+    """Return the ISSN as NNNN-NNNC after checking its check digit."""
+    try:
+        return str(std_issn.format(std_issn.validate(value)))
+    except ValidationError as exc:
+        raise InvalidIdentifier(
+            f"invalid ISSN {value!r}: {exc}",
+            hint="an ISSN is eight characters, NNNN-NNNC, whose last is a check digit (0-9 or X)",
+        ) from None
+
+
+def normalise_isbn(value: str) -> str:
+    """Return the ISBN as a hyphen-free ISBN-13 after checking its check digit."""
+    try:
+        return str(std_isbn.to_isbn13(std_isbn.validate(value)))
+    except ValidationError as exc:
+        raise InvalidIdentifier(
+            f"invalid ISBN {value!r}: {exc}",
+            hint="an ISBN has 10 or 13 digits whose last is a check digit",
+        ) from None
+
+
+def normalise_orcid(value: str) -> str:
+    """Return the ORCID iD as NNNN-NNNN-NNNN-NNNC after checking its ISO 7064 11,2 check digit."""
+    orcid = _ORCID_PREFIX.sub("", value.strip()).upper()
+    if not _ORCID_SHAPE.match(orcid):
+        raise InvalidIdentifier(f"not an ORCID iD: {value!r}", hint="an ORCID iD looks like 0000-0002-1825-0097")
+    total = 0
+    for ch in orcid.replace("-", "")[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    expected = "X" if check == 10 else str(check)
+    if orcid[-1] != expected:
+        raise InvalidIdentifier(f"invalid ORCID iD {value!r}: wrong check digit", hint="check the iD for typos")
+    return orcid
+
+
+def normalise_country(value: str) -> str:
+    """Return the ISO 3166-1 alpha-2 code for a code (alpha-2 or alpha-3) or an English country name."""
+    text = value.strip()
+    country = None
+    if len(text) == 2:
+        country = pycountry.countries.get(alpha_2=text.upper())
+    elif len(text) == 3:
+        country = pycountry.countries.get(alpha_3=text.upper())
+    if country is None:
+        try:
+            matches = pycountry.countries.search_fuzzy(text)
+        except LookupError:
+            matches = []
+        if len(matches) == 1 or (matches and matches[0].name.lower() == text.lower()):
+            country = matches[0]
+    if country is None:
+        raise InvalidIdentifier(
+            f"unknown country {value!r}",
+            hint="give an ISO 3166-1 code such as GH, KE or SN (or the country's English name)",
+        )
+    return str(country.alpha_2)
+
+
+def country_name(alpha_2: str) -> str:
+    """Return the English short name for an ISO 3166-1 alpha-2 code."""
+    country = pycountry.countries.get(alpha_2=alpha_2.upper())
+    if country is None:
+        raise InvalidIdentifier(f"unknown country code {alpha_2!r}", hint="use an ISO 3166-1 alpha-2 code")
+    return str(country.name)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, max_len: int = 60) -> str:
+    """A lower-case ASCII slug for building readable keys (non-ASCII letters are dropped)."""
+    s = _SLUG.sub("-", text.lower()).strip("-")
+    return s[:max_len].strip("-") or "untitled"
