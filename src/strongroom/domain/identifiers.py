@@ -7,6 +7,7 @@ Every function raises :class:`~strongroom.errors.InvalidIdentifier` with a messa
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pycountry
 from stdnum import isbn as std_isbn
@@ -108,6 +109,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def slug(text: str, max_len: int = 60) -> str:
-    """A lower-case ASCII slug for building readable keys (non-ASCII letters are dropped)."""
-    s = _SLUG.sub("-", text.lower()).strip("-")
+    """A lower-case ASCII slug for readable keys: accents are folded (é -> e); other scripts are dropped."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    s = _SLUG.sub("-", folded.lower()).strip("-")
     return s[:max_len].strip("-") or "untitled"

@@ -106,7 +106,12 @@ class Contributor:
     role: str = "author"
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "orcid": self.orcid, "affiliations": list(self.affiliations), "role": self.role}
+        return {
+            "name": self.name,
+            "orcid": self.orcid,
+            "affiliations": list(self.affiliations),
+            "role": self.role,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Contributor:

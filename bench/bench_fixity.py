@@ -1,0 +1,97 @@
+"""Fixity audit throughput vs sha512sum/sha256sum on the same stored files (see bench/README.md).
+
+Usage: .venv/bin/python bench/bench_fixity.py [--gb 2.0] [--workdir bench/work/fixity]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from strongroom.node import Node
+
+
+def make_bag(dest: Path, total_bytes: int, file_bytes: int) -> Path:
+    import bagit
+
+    payload = dest / "payload"
+    payload.mkdir(parents=True)
+    n = max(1, total_bytes // file_bytes)
+    rng = __import__("random").Random(7)
+    block = rng.randbytes(1 << 20)
+    for i in range(n):
+        with (payload / f"volume-{i:03d}.bin").open("wb") as fh:
+            for j in range(file_bytes >> 20):
+                fh.write(block[j % 7 :] + block[: j % 7])  # cheap but not all-identical blocks
+    (payload / "article.xml").write_text(
+        '<?xml version="1.0"?><article><front><journal-meta><journal-title-group><journal-title>Bench Journal'
+        "</journal-title></journal-title-group><publisher><publisher-name>Bench Press</publisher-name></publisher>"
+        "</journal-meta><article-meta><title-group><article-title>Large files</article-title></title-group>"
+        '<pub-date><year>2024</year></pub-date></article-meta></front></article>'
+    )
+    bagit.make_bag(str(payload), checksums=["sha256"], processes=2)
+    return payload
+
+
+def timed(fn: object) -> float:
+    start = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def one_core_both(paths: list[Path]) -> None:
+    for p in paths:
+        a, b = hashlib.sha512(), hashlib.sha256()
+        with p.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                a.update(chunk)
+                b.update(chunk)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gb", type=float, default=2.0)
+    ap.add_argument("--file-mb", type=int, default=128)
+    ap.add_argument("--workdir", type=Path, default=Path("bench/work/fixity"))
+    args = ap.parse_args()
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    args.workdir.mkdir(parents=True)
+    bag = make_bag(args.workdir / "pkg", int(args.gb * 1e9), args.file_mb << 20)
+    node = Node.create(args.workdir / "home")
+    t_deposit = timed(lambda: node.deposit(bag))
+    au = node.aus()[0][0]
+    root = node.store.object_path(au.object_id)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "/content/" in str(p))
+    size = sum(p.stat().st_size for p in files)
+    names = [str(p) for p in files]
+
+    def run(cmd: list[str]) -> None:
+        subprocess.run(cmd + names, check=True, stdout=subprocess.DEVNULL)
+
+    run(["cat"])  # warm the page cache so every contender reads from memory
+    results = {
+        "cat (read limit)": timed(lambda: run(["cat"])),
+        "sha512sum": timed(lambda: run(["sha512sum"])),
+        "sha256sum": timed(lambda: run(["sha256sum"])),
+        "hashlib sha512+sha256, one core": timed(lambda: one_core_both(files)),
+        "strongroom audit (sha512+sha256)": timed(lambda: node.audit()),
+    }
+    results["sha512sum + sha256sum (both digests)"] = results["sha512sum"] + results["sha256sum"]
+    node.close()
+    ours = results["strongroom audit (sha512+sha256)"]
+    print(f"Content: {len(files)} files, {size / 1e9:.2f} GB; deposit took {t_deposit:.1f} s "
+          f"({size / t_deposit / 1e6:.0f} MB/s); cores: {os.cpu_count()}\n")
+    print("| reader | seconds | MB/s | strongroom speed ÷ this |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, secs in results.items():
+        print(f"| {name} | {secs:.2f} | {size / secs / 1e6:.0f} | {secs / ours:.2f} |")
+    shutil.rmtree(args.workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The catalog's use-case-facing API: sessions, look-ups, listings and PREMIS-style events.
+
+Services call this; faces never do. Every write happens inside one ``with catalog.session() as s`` block,
+which commits on success and rolls back on any error, so the catalog never holds half an ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from strongroom.catalog.db import make_engine, migrate
+from strongroom.catalog.models import ArchivalUnit, Event, File, Item, Publisher, Title
+from strongroom.catalog.search import search_statement
+from strongroom.clock import Clock
+from strongroom.domain.model import EventOutcome, EventType
+from strongroom.errors import NotFound
+
+
+class Catalog:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, clock: Clock, *, upgrade: bool = True) -> Catalog:
+        engine = make_engine(url)
+        if upgrade:
+            migrate(engine)
+        return cls(engine, clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    # ---- events ------------------------------------------------------------------------------------------
+
+    def record_event(
+        self,
+        s: Session,
+        type: EventType,
+        outcome: EventOutcome,
+        *,
+        agent: str,
+        object_type: str,
+        object_key: str,
+        detail: str = "",
+        data: dict[str, Any] | None = None,
+        time: dt.datetime | None = None,
+    ) -> Event:
+        event = Event(
+            uuid=str(uuid.uuid4()),
+            type=str(type),
+            outcome=str(outcome),
+            agent=agent,
+            time=time or self.clock.now(),
+            detail=detail,
+            object_type=object_type,
+            object_key=object_key,
+            data=data or {},
+        )
+        s.add(event)
+        return event
+
+    def events(
+        self,
+        *,
+        object_key: str | None = None,
+        type: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Event]:
+        stmt = select(Event).order_by(Event.time.desc(), Event.id.desc())
+        if object_key:
+            stmt = stmt.where(Event.object_key == object_key)
+        if type:
+            stmt = stmt.where(Event.type == type)
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.session() as s:
+            return list(s.scalars(stmt))
+
+    # ---- look-ups ----------------------------------------------------------------------------------------
+
+    def publishers(self) -> list[tuple[Publisher, int, int]]:
+        """Every publisher with its number of titles and AUs."""
+        stmt = (
+            select(Publisher, func.count(func.distinct(Title.id)), func.count(ArchivalUnit.id))
+            .outerjoin(Title, Title.publisher_id == Publisher.id)
+            .outerjoin(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+            .group_by(Publisher.id)
+            .order_by(Publisher.name)
+        )
+        with self.session() as s:
+            return [(p, int(t), int(a)) for p, t, a in s.execute(stmt)]
+
+    def titles(self) -> list[tuple[Title, int, int]]:
+        """Every title with its publisher loaded, its number of AUs and of items."""
+        stmt = (
+            select(Title, func.count(func.distinct(ArchivalUnit.id)), func.count(Item.id))
+            .outerjoin(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+            .outerjoin(Item, Item.au_id == ArchivalUnit.id)
+            .options(selectinload(Title.publisher))
+            .group_by(Title.id)
+            .order_by(Title.name)
+        )
+        with self.session() as s:
+            return [(t, int(a), int(i)) for t, a, i in s.execute(stmt)]
+
+    def aus(self, keys: Sequence[str] = ()) -> list[tuple[ArchivalUnit, int, int, int]]:
+        """AUs (all, or those named) with their title, item count, file count and total bytes."""
+        files = (
+            select(File.au_id, func.count(File.id).label("n"), func.coalesce(func.sum(File.size), 0).label("b"))
+            .group_by(File.au_id)
+            .subquery()
+        )
+        items = select(Item.au_id, func.count(Item.id).label("n")).group_by(Item.au_id).subquery()
+        stmt = (
+            select(
+                ArchivalUnit,
+                func.coalesce(items.c.n, 0),
+                func.coalesce(files.c.n, 0),
+                func.coalesce(files.c.b, 0),
+            )
+            .outerjoin(items, items.c.au_id == ArchivalUnit.id)
+            .outerjoin(files, files.c.au_id == ArchivalUnit.id)
+            .options(selectinload(ArchivalUnit.title))
+            .order_by(ArchivalUnit.key)
+        )
+        if keys:
+            stmt = stmt.where(ArchivalUnit.key.in_(list(keys)))
+        with self.session() as s:
+            rows = [(au, int(i), int(f), int(b)) for au, i, f, b in s.execute(stmt)]
+        missing = sorted(set(keys) - {au.key for au, *_ in rows})
+        if missing:
+            raise NotFound(
+                f"no archival unit {', '.join(missing)}",
+                hint="list the node's AUs with: strongroom aus",
+            )
+        return rows
+
+    def get_au(self, s: Session, key: str) -> ArchivalUnit:
+        au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == key))
+        if au is None:
+            raise NotFound(f"no archival unit {key!r}", hint="list the node's AUs with: strongroom aus")
+        return au
+
+    def au_files(self, s: Session, au: ArchivalUnit) -> list[File]:
+        return list(s.scalars(select(File).where(File.au_id == au.id).order_by(File.logical_path)))
+
+    def items(self, query: str | None = None, *, limit: int = 50) -> list[Item]:
+        with self.session() as s:
+            stmt = search_statement(s, query) if query else select(Item).order_by(Item.id)
+            if stmt is None:
+                return []
+            stmt = stmt.options(selectinload(Item.au).selectinload(ArchivalUnit.title)).limit(limit)
+            return list(s.scalars(stmt))
+
+    def find_item(self, ref: str) -> Item:
+        """An item by catalog id, DOI (any form) or item key, with its files and AU loaded."""
+        from strongroom.domain.identifiers import normalise_doi
+        from strongroom.errors import InvalidIdentifier
+
+        conditions = [Item.item_key == ref]
+        if ref.isdigit():
+            conditions.append(Item.id == int(ref))
+        with contextlib.suppress(InvalidIdentifier):
+            conditions.append(Item.doi == normalise_doi(ref))
+        stmt = (
+            select(Item)
+            .where(or_(*conditions))
+            .options(selectinload(Item.files), selectinload(Item.au).selectinload(ArchivalUnit.title))
+            .order_by(Item.id.desc())
+        )
+        with self.session() as s:
+            item = s.scalars(stmt).first()
+        if item is None:
+            raise NotFound(f"no item {ref!r}", hint="search with: strongroom items WORDS")
+        return item

@@ -1,0 +1,45 @@
+"""The ``strongroom`` command group and its entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from strongroom import __version__
+from strongroom.cli import browse, demo, preserve
+from strongroom.cli.common import StrongroomGroup
+
+
+@click.group(cls=StrongroomGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="strongroom")
+def cli() -> None:
+    """Strongroom: preserve scholarly journals and books in standard archival formats, and prove they are intact.
+
+    Every command takes --home (default: $STRONGROOM_HOME, else ./strongroom-home).
+    """
+
+
+for command in (
+    preserve.init,
+    preserve.deposit,
+    browse.publishers,
+    browse.titles,
+    browse.aus,
+    browse.items,
+    browse.show,
+    browse.events,
+    preserve.audit,
+    preserve.export,
+    preserve.reindex,
+    demo.demo,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="strongroom")
+    except KeyboardInterrupt:
+        click.echo("interrupted; a node stays consistent and resumes where it stopped", err=True)
+        sys.exit(130)

@@ -1,0 +1,244 @@
+"""Preserving: init, deposit, audit, export, recover, reindex."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from strongroom.cli.common import err, home_option, human_bytes, json_option, open_node, out, print_json
+from strongroom.domain.model import TitleKind
+from strongroom.ingest.deposit import DepositOptions
+from strongroom.node import Node
+from strongroom.services.audit import AuditReport
+from strongroom.settings import resolve_home
+
+
+@click.command()
+@home_option
+@click.option(
+    "--database-url",
+    default=None,
+    help="Catalog database (default: SQLite in the home). "
+    "Example: postgresql+psycopg://postgres@127.0.0.1:5432/strongroom",
+)
+@click.option(
+    "--digest",
+    type=click.Choice(["sha512", "sha256"]),
+    default="sha512",
+    show_default=True,
+    help="Digest algorithm of the OCFL inventories.",
+)
+@click.option("--name", default=None, help="A human-readable name for the node.")
+@click.option("--institution", default="", help="The institution running the node.")
+@click.option("--country", default="", help="ISO 3166-1 code of the node's country.")
+def init(
+    home: Path | None, database_url: str | None, digest: str, name: str | None, institution: str, country: str
+) -> None:
+    """Create a node home: settings, catalog, OCFL storage root and the node's Ed25519 key pair."""
+    path = resolve_home(home)
+    node = Node.create(
+        path, database_url=database_url, digest_algorithm=digest, name=name, institution=institution, country=country
+    )
+    s = node.settings
+    node.close()
+    console = out()
+    console.print(f"Created node [bold]{s.node_id}[/bold] at {path}")
+    console.print(f"  settings      {s.settings_file}")
+    console.print(f"  catalog       {s.resolved_database_url()}")
+    console.print(f"  storage root  {s.resolved_storage_root()} (OCFL 1.1, {s.digest_algorithm})")
+    console.print(f"  node key      {s.keys_dir / 'node.key'} (readable by you only)")
+    console.print(f"Next: strongroom deposit PACKAGE --home {path}")
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--publisher", default=None, help="Publisher name, where the package does not give one.")
+@click.option("--publisher-country", default=None, help="Publisher's country (ISO 3166-1 code or name).")
+@click.option("--platform", default=None, help="Publisher's platform, e.g. ojs.")
+@click.option("--title", default=None, help="Journal or book title, overriding the package's.")
+@click.option("--issn", default=None, help="ISSN of the title, where the package does not give one.")
+@click.option("--kind", type=click.Choice([k.value for k in TitleKind]), default="journal", show_default=True)
+@click.option("--au", default=None, help="AU label (default: the articles' publication year).")
+@click.option("--licence", default=None, help="Licence URL of the title, overriding the package's.")
+@home_option
+@json_option
+def deposit(
+    path: Path,
+    publisher: str | None,
+    publisher_country: str | None,
+    platform: str | None,
+    title: str | None,
+    issn: str | None,
+    kind: str,
+    au: str | None,
+    licence: str | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
+    """Preserve a publisher's package (BagIt bag, JASPER ZIP, or directory of JATS XML) as a new OCFL version.
+
+    Every checksum is verified before anything is written; depositing the same package again changes nothing.
+    """
+    options = DepositOptions(
+        publisher=publisher,
+        publisher_country=publisher_country,
+        platform=platform,
+        title=title,
+        issn=issn,
+        au=au,
+        kind=TitleKind(kind),
+        licence=licence,
+    )
+    console = err()
+    with open_node(home) as node, console.status("checking package") as status:
+        result = node.deposit(path, options, on_stage=lambda stage: status.update(stage))
+    if as_json:
+        print_json(
+            {
+                "au": result.au_key,
+                "object_id": result.object_id,
+                "version": result.version,
+                "unchanged": result.unchanged,
+                "form": result.package_form,
+                "items": result.items,
+                "files": result.files,
+                "bytes": result.bytes,
+                "new_files": result.new_files,
+                "new_bytes": result.new_bytes,
+                "added": result.added,
+                "modified": result.modified,
+                "removed": result.removed,
+            }
+        )
+        return
+    c = out()
+    if result.unchanged:
+        c.print(
+            f"Unchanged: AU {result.au_key} already holds exactly this content as v{result.version}; "
+            "nothing was written."
+        )
+        return
+    c.print(
+        f"Preserved {result.items} items, {result.files} files ({human_bytes(result.bytes)}) "
+        f"from a {result.package_form} package"
+    )
+    c.print(f"  AU       {result.au_key}")
+    c.print(f"  version  v{result.version} of OCFL object {result.object_id}")
+    c.print(
+        f"  stored   {result.new_files} new content files ({human_bytes(result.new_bytes)}); "
+        "unchanged files are not stored twice"
+    )
+    if result.version > 1:
+        c.print(f"  changes  {len(result.added)} added, {len(result.modified)} modified, {len(result.removed)} removed")
+
+
+def _print_audit(report: AuditReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.to_dict())
+        return
+    c = out()
+    table = Table("AU", "Files", "OK", "Damaged", "Missing", "Unreadable", "Unexpected", "Result", title="Fixity audit")
+    for au in report.aus:
+        n = au.counts
+        result = "[green]intact[/]" if au.intact else "[red]PROBLEMS[/]"
+        table.add_row(
+            au.au_key,
+            str(au.files),
+            str(n["ok"]),
+            str(n["damaged"]),
+            str(n["missing"]),
+            str(n["unreadable"]),
+            str(n["unexpected"]),
+            result,
+        )
+    c.print(table)
+    for au in report.aus:
+        for finding in au.findings:
+            c.print(f"  [red]{finding.code}[/] {au.au_key}: {finding.path}: {finding.message}")
+    total: Counter[str] = report.totals()
+    c.print(
+        f"Checked {report.files} files, {human_bytes(report.bytes)} in {report.seconds:.1f} s "
+        f"({report.bytes / max(report.seconds, 1e-9) / 1e6:.0f} MB/s): "
+        f"{total['ok']} ok, {total['damaged']} damaged, {total['missing']} missing, "
+        f"{total['unreadable']} unreadable, {total['unexpected']} unexpected."
+    )
+    if report.intact:
+        c.print("[green]Everything stored is intact.[/]")
+    else:
+        c.print("[red]Problems found.[/] Each is listed above with its finding code (docs/findings.md).")
+
+
+@click.command()
+@click.argument("au_keys", nargs=-1)
+@home_option
+@json_option
+def audit(au_keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
+    """Re-read stored content and check every digest against the OCFL inventories and the catalog.
+
+    Exit status: 0 when everything is intact; 1 when any file is damaged, missing, unreadable or unexpected,
+    or an inventory or the catalog disagrees; 4 when an AU named does not exist.
+    """
+    with (
+        open_node(home) as node,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[files]} files"),
+            console=err(),
+            transient=True,
+            disable=as_json,
+        ) as bar,
+    ):
+        task: TaskID | None = None
+
+        def progress(event: str, files: int, nbytes: int, total: int) -> None:
+            nonlocal task
+            if task is None:
+                task = bar.add_task("auditing", total=total, files=0)
+            bar.update(task, completed=nbytes, files=files, description=event)
+
+        report = node.audit(au_keys, progress=progress)
+    _print_audit(report, as_json)
+    if not report.intact:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("au_key")
+@click.argument("dest", type=click.Path(path_type=Path))
+@home_option
+@json_option
+def export(au_key: str, dest: Path, home: Path | None, as_json: bool) -> None:
+    """Write AU_KEY's current version to DEST as a BagIt bag, with its metadata and PREMIS event log."""
+    with open_node(home) as node:
+        result = node.export(au_key, dest)
+    if as_json:
+        print_json(
+            {
+                "au": result.au_key,
+                "version": result.version,
+                "dest": result.dest,
+                "files": result.files,
+                "bytes": result.bytes,
+            }
+        )
+        return
+    out().print(
+        f"Exported {result.au_key} v{result.version}: {result.files} files "
+        f"({human_bytes(result.bytes)}) as a BagIt bag at {result.dest}"
+    )
+
+
+@click.command()
+@home_option
+def reindex(home: Path | None) -> None:
+    """Rebuild the catalog's view of every OCFL object whose newest version it lacks."""
+    with open_node(home) as node:
+        done = node.reindex()
+    out().print(f"Catalogued {len(done)} object version(s)" + (": " + ", ".join(done) if done else "."))

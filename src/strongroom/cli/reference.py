@@ -1,0 +1,52 @@
+"""Renders ``docs/cli.md`` from the commands' own ``--help``, so the reference cannot drift from the code.
+
+Regenerate with ``python -m strongroom.cli.reference > docs/cli.md``; a test fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import click
+
+from strongroom.cli.main import cli
+
+EXIT_CODES = [
+    ("0", "success; for `audit`, everything checked is intact"),
+    (
+        "1",
+        "`audit` found a problem (damaged, missing, unreadable or unexpected file, or catalog disagreement); "
+        "`demo` did not behave as expected",
+    ),
+    ("2", "usage error, or a problem with the node's home or settings"),
+    ("3", "a deposit package was rejected, or an identifier is invalid; nothing was written"),
+    ("4", "the AU, item or title asked for does not exist"),
+    ("5", "the storage root is damaged or cannot be written"),
+    ("6", "an export destination cannot be used"),
+    ("130", "interrupted (Ctrl-C); the node stays consistent and recovers on its next start"),
+]
+
+
+def render_reference() -> str:
+    lines = [
+        "# Command-line reference",
+        "",
+        "Generated from `strongroom --help` by `python -m strongroom.cli.reference > docs/cli.md`; "
+        "a test keeps it in step.",
+        "",
+        "## Exit codes",
+        "",
+        "| code | meaning |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {code} | {meaning} |" for code, meaning in EXIT_CODES]
+    ctx = click.Context(cli, info_name="strongroom", terminal_width=100, max_content_width=100)
+    lines += ["", "## strongroom", "", "```text", cli.get_help(ctx), "```"]
+    for name in sorted(cli.list_commands(ctx)):
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        sub = click.Context(command, info_name=f"strongroom {name}", parent=ctx)
+        lines += ["", f"## strongroom {name}", "", "```text", command.get_help(sub), "```"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")

@@ -1,0 +1,130 @@
+"""The guided tour behind ``strongroom demo``: a node is created, sample publishers' packages are deposited,
+the archive is audited, one stored file is damaged on purpose, and the audit catches it.
+
+The steps report through a callback, so the CLI prints them and tests read them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from strongroom.errors import ConfigError
+from strongroom.ingest.deposit import DepositOptions
+from strongroom.node import Node
+from strongroom.samples import generate_corpus, write_bag, write_jasper_zip, write_jats_dir, zip_dir
+
+MARKER = ".strongroom-demo"
+
+
+@dataclass
+class DemoSummary:
+    home: Path
+    deposits: list[tuple[str, str, int, int]] = field(default_factory=list)  # (package, AU, items, files)
+    unchanged_redeposit: bool = False
+    first_audit_intact: bool = False
+    damaged_file: str = ""
+    damaged_au: str = ""
+    second_audit_intact: bool = True
+    second_audit_codes: list[str] = field(default_factory=list)
+    export_dir: Path | None = None
+
+
+def prepare_home(home: Path) -> None:
+    """Start from a clean demo home; never delete a directory that a demo did not make."""
+    if home.exists():
+        if (home / MARKER).exists():
+            shutil.rmtree(home)
+        elif any(home.iterdir()):
+            raise ConfigError(f"{home} exists and is not a demo home", hint="pass an empty or new --home")
+
+
+def write_packages(dest: Path, seed: int = 1) -> list[Path]:
+    """Sample packages in every accepted form: bag directories, a zipped bag, a JASPER ZIP, a JATS folder."""
+    corpus = generate_corpus(seed)
+    dest.mkdir(parents=True, exist_ok=True)
+    packages: list[Path] = []
+    groups = corpus.groups()
+    for n, (title, year, articles) in enumerate(groups):
+        name = f"{title.slug}-{year}"
+        match n % 4:
+            case 0:
+                packages.append(write_bag(dest / f"{name}-bag", articles, title))
+            case 1:
+                bag = write_bag(dest / "tmp" / f"{name}-bag", articles, title)
+                packages.append(zip_dir(bag, dest / f"{name}-bag.zip"))
+            case 2:
+                packages.append(write_jasper_zip(dest / f"{name}-jasper.zip", articles, title))
+            case _:
+                packages.append(write_jats_dir(dest / f"{name}-jats", articles, title))
+    shutil.rmtree(dest / "tmp", ignore_errors=True)
+    return packages
+
+
+def run_demo(home: Path, say: Callable[[str], None]) -> DemoSummary:
+    prepare_home(home)
+    node = Node.create(home, name="Strongroom demo node")
+    (home / MARKER).write_text("made by strongroom demo; safe to delete\n", encoding="utf-8")
+    summary = DemoSummary(home)
+    try:
+        say(f"1. Created a node at {home}: settings, a SQLite catalog, an OCFL 1.1 storage root and a key pair.")
+        packages = write_packages(home / "sample-packages")
+        say(f"2. Generated {len(packages)} sample packages from publishers in Ghana, Kenya, Senegal and beyond.")
+        for pkg in packages:
+            result = node.deposit(pkg, _options_for(pkg))
+            summary.deposits.append((pkg.name, result.au_key, result.items, result.files))
+            say(
+                f"   deposited {pkg.name}: {result.items} articles, {result.files} files -> AU {result.au_key} "
+                f"v{result.version}"
+            )
+        again = node.deposit(packages[0], _options_for(packages[0]))
+        summary.unchanged_redeposit = again.unchanged
+        say(
+            f"3. Deposited {packages[0].name} a second time: "
+            + ("nothing changed, nothing was written." if again.unchanged else "a new version was made.")
+        )
+        report = node.audit()
+        summary.first_audit_intact = report.intact
+        say(
+            f"4. Audited the archive: {report.files} files re-read and checked against their sha512 and sha256 "
+            f"digests: " + ("all intact." if report.intact else "PROBLEMS FOUND.")
+        )
+        au_key, path = _damage_one_file(node)
+        summary.damaged_au, summary.damaged_file = au_key, path
+        say(f"5. Damaged one stored file on purpose (flipped one bit of {path} in AU {au_key}).")
+        report = node.audit([au_key])
+        summary.second_audit_intact = report.intact
+        summary.second_audit_codes = sorted({f.code for a in report.aus for f in a.findings})
+        say(
+            "6. Audited again: "
+            + (
+                "the damage went unnoticed (this is a bug)."
+                if report.intact
+                else f"the audit caught it ({', '.join(summary.second_audit_codes)}: damaged file {path})."
+            )
+        )
+        other = next(au for au, *_ in node.aus() if au.key != au_key)
+        export = node.export(other.key, home / "export")
+        summary.export_dir = export.dest
+        say(f"7. Exported AU {other.key} as a BagIt bag at {export.dest} (check it with: bagit.py --validate).")
+    finally:
+        node.close()
+    return summary
+
+
+def _options_for(pkg: Path) -> DepositOptions:
+    # JASPER packages carry only DOIs: the operator names the journal, as they would on the command line.
+    return DepositOptions(platform="ojs")
+
+
+def _damage_one_file(node: Node) -> tuple[str, str]:
+    au = node.aus()[0][0]
+    inventory = node.store.inventory(au.object_id)
+    pdfs = sorted(cp for cps in inventory["manifest"].values() for cp in cps if cp.endswith(".pdf"))
+    target = node.store.object_path(au.object_id) / pdfs[0]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    return au.key, pdfs[0]

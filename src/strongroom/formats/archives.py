@@ -1,0 +1,253 @@
+"""Safe extraction of ZIP and tar archives, and safety checks of directory packages.
+
+Every member is inspected before anything is written (paths that escape, links and special files, duplicate
+names, entry count, declared sizes); extraction then counts the bytes actually written, never trusting the
+sizes an archive declares, and stops as soon as a limit is passed. On any rejection everything written is
+removed. ``__MACOSX/`` entries and ``.DS_Store`` files (operating-system litter) are skipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from strongroom.errors import Finding, PackageRejected
+
+CHUNK = 1 << 20
+JUNK_PREFIXES = ("__MACOSX/",)
+JUNK_NAMES = (".DS_Store",)
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_total_bytes: int = 2 * 1024**3
+    max_entries: int = 20_000
+    max_ratio: float = 200.0
+    max_file_bytes: int = 1024**3
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: str
+    is_dir: bool
+    size: int
+    problem: Finding | None = None
+
+
+def _path_problem(name: str) -> str | None:
+    if not name or "\0" in name:
+        return "empty name or NUL byte"
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "absolute path"
+    if "\\" in name:
+        return "backslash in path (Windows-style path)"
+    if any(part == ".." for part in PurePosixPath(name).parts):
+        return "'..' leads outside the package"
+    return None
+
+
+def _is_junk(name: str) -> bool:
+    return name.startswith(JUNK_PREFIXES) or PurePosixPath(name).name in JUNK_NAMES
+
+
+def _zip_members(zf: zipfile.ZipFile) -> list[_Member]:
+    members = []
+    for info in zf.infolist():
+        mode = info.external_attr >> 16
+        problem = None
+        if stat.S_ISLNK(mode):
+            problem = Finding("P002", info.filename, "symbolic link")
+        elif mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and stat.S_IFMT(mode):
+            problem = Finding("P002", info.filename, "special file")
+        members.append(_Member(info.filename, info.is_dir(), info.file_size, problem))
+    return members
+
+
+def _tar_members(tf: tarfile.TarFile) -> list[_Member]:
+    members = []
+    for info in tf.getmembers():
+        problem = None
+        if info.issym() or info.islnk():
+            problem = Finding("P002", info.name, f"{'symbolic' if info.issym() else 'hard'} link to {info.linkname}")
+        elif not (info.isfile() or info.isdir()):
+            problem = Finding("P002", info.name, "device, FIFO or other special file")
+        members.append(_Member(info.name, info.isdir(), info.size, problem))
+    return members
+
+
+def _inspect(members: list[_Member], compressed: int, limits: ArchiveLimits) -> list[Finding]:
+    findings: list[Finding] = []
+    files = [m for m in members if not _is_junk(m.name)]
+    if len(files) > limits.max_entries:
+        findings.append(Finding("P005", "", f"{len(files)} entries; the limit is {limits.max_entries}"))
+    seen: dict[str, str] = {}
+    declared = 0
+    for m in files:
+        if m.problem:
+            findings.append(m.problem)
+        problem = _path_problem(m.name)
+        if problem:
+            findings.append(Finding("P001", m.name, problem))
+            continue
+        if m.is_dir:
+            continue
+        key = m.name.lower()
+        if key in seen:
+            findings.append(Finding("P006", m.name, f"same path as {seen[key]}"))
+        seen[key] = m.name
+        if m.size > limits.max_file_bytes:
+            findings.append(
+                Finding("P003", m.name, f"declares {m.size} bytes; one file may have {limits.max_file_bytes}")
+            )
+        declared += m.size
+    if declared > limits.max_total_bytes:
+        findings.append(Finding("P003", "", f"declares {declared} bytes in all; the limit is {limits.max_total_bytes}"))
+    if compressed and declared / compressed > limits.max_ratio:
+        findings.append(
+            Finding(
+                "P003", "", f"expands {declared / compressed:.0f} times its size; the limit is {limits.max_ratio:g}"
+            )
+        )
+    return findings
+
+
+class _Budget:
+    def __init__(self, compressed: int, limits: ArchiveLimits) -> None:
+        self.written = 0
+        self.compressed = max(compressed, 1)
+        self.limits = limits
+
+    def add(self, name: str, file_bytes: int, n: int) -> None:
+        self.written += n
+        if file_bytes > self.limits.max_file_bytes:
+            raise PackageRejected("archive rejected", [Finding("P003", name, "expands beyond the single-file limit")])
+        if self.written > self.limits.max_total_bytes or self.written / self.compressed > self.limits.max_ratio:
+            raise PackageRejected(
+                "archive rejected",
+                [Finding("P003", name, f"expanded to {self.written} bytes from {self.compressed}: beyond the limits")],
+            )
+
+
+def _target(dest: Path, name: str) -> Path:
+    target = (dest / name).resolve()
+    if not target.is_relative_to(dest):
+        raise PackageRejected("archive rejected", [Finding("P001", name, "resolves outside the package")])
+    return target
+
+
+def _copy(src: IO[bytes], target: Path, name: str, budget: _Budget) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with target.open("xb") as out:
+        while chunk := src.read(CHUNK):
+            size += len(chunk)
+            budget.add(name, size, len(chunk))
+            out.write(chunk)
+
+
+@contextmanager
+def _cleanup_on_error(dest: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        for child in dest.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+        raise
+
+
+def _kind(archive: Path) -> str:
+    with archive.open("rb") as fh:
+        head = fh.read(512)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x1f\x8b"):
+        return "tar.gz"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    return "unknown"
+
+
+def extract_archive(archive: Path, dest: Path, limits: ArchiveLimits | None = None) -> list[str]:
+    """Extract ``archive`` into the empty directory ``dest``; returns the relative paths written."""
+    limits = limits or ArchiveLimits()
+    dest = dest.resolve()
+    compressed = archive.stat().st_size
+    kind = _kind(archive)
+    written: list[str] = []
+    with _cleanup_on_error(dest):
+        try:
+            if kind == "zip":
+                with zipfile.ZipFile(archive) as zf:
+                    findings = _inspect(_zip_members(zf), compressed, limits)
+                    if findings:
+                        raise _rejected(archive, findings)
+                    budget = _Budget(compressed, limits)
+                    for info in zf.infolist():
+                        if info.is_dir() or _is_junk(info.filename):
+                            continue
+                        with zf.open(info) as src:
+                            _copy(src, _target(dest, info.filename), info.filename, budget)
+                        written.append(info.filename)
+            elif kind in ("tar.gz", "tar"):
+                with tarfile.open(archive, "r:gz" if kind == "tar.gz" else "r:") as tf:
+                    findings = _inspect(_tar_members(tf), compressed, limits)
+                    if findings:
+                        raise _rejected(archive, findings)
+                    budget = _Budget(compressed, limits)
+                    for member in tf.getmembers():
+                        if not member.isfile() or _is_junk(member.name):
+                            continue
+                        stream = tf.extractfile(member)
+                        if stream is None:
+                            continue
+                        with stream:
+                            _copy(stream, _target(dest, member.name), member.name, budget)
+                        written.append(member.name)
+            else:
+                raise _rejected(archive, [Finding("P010", archive.name, "not a ZIP or tar archive")])
+        except PackageRejected as exc:
+            raise _rejected(archive, list(exc.findings)) from None
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            # Disk errors (other OSErrors) are not the package's fault and propagate as they are.
+            raise _rejected(archive, [Finding("P004", archive.name, f"truncated or corrupt: {exc}")]) from None
+    return written
+
+
+def _rejected(archive: Path, findings: list[Finding]) -> PackageRejected:
+    codes = ", ".join(sorted({f.code for f in findings}))
+    return PackageRejected(
+        f"archive {archive.name} rejected ({codes}); nothing was stored",
+        findings,
+        hint="see docs/findings.md for each code",
+    )
+
+
+def check_tree(root: Path) -> list[Finding]:
+    """Findings for a directory package: links and special files (never followed), unsafe names."""
+    findings: list[Finding] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            mode = full.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                findings.append(Finding("P002", rel, f"symbolic link to {os.readlink(full)}"))
+            elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                findings.append(Finding("P002", rel, "device, FIFO, socket or other special file"))
+            elif stat.S_ISREG(mode) and os.lstat(full).st_nlink > 1:
+                findings.append(Finding("P002", rel, "hard link (the same file appears under several names)"))
+        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+    return findings

@@ -1,0 +1,229 @@
+"""The deposit use case: from a checked :class:`~strongroom.ingest.package.Package` to a new OCFL version.
+
+The plan decides which publisher, title and AU the package belongs to (from its JATS, filled or overridden
+by the operator's options), and writes a deterministic description, ``strongroom/deposit.json``, into the
+version beside the payload. That record makes every object self-describing: the catalog can be rebuilt
+from the storage root alone (``services.indexer``), which is also how a crash between the store's commit and
+the catalog's is healed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strongroom.domain.identifiers import normalise_country, normalise_issn, slug
+from strongroom.domain.model import ArticleMeta, FileSource, JournalMeta, TitleKind
+from strongroom.errors import Finding, InvalidIdentifier, PackageRejected
+from strongroom.ingest.package import Package, PackageFile
+
+DEPOSIT_RECORD = "strongroom/deposit.json"
+PAYLOAD_PREFIX = "payload/"
+RECORD_FORMAT = "strongroom-deposit/1"
+
+
+@dataclass(frozen=True)
+class DepositOptions:
+    """What the operator says about a package; each fills what the package lacks or overrides it."""
+
+    publisher: str | None = None
+    publisher_country: str | None = None
+    platform: str | None = None
+    title: str | None = None
+    issn: str | None = None
+    au: str | None = None
+    kind: TitleKind = TitleKind.JOURNAL
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
+class TitleRef:
+    """How the catalog already knows a title, looked up by ISSN before planning (keys stay stable)."""
+
+    key: str
+    name: str
+
+
+@dataclass
+class DepositPlan:
+    record: dict[str, Any]
+    files: list[tuple[str, PackageFile]] = field(default_factory=list)  # (logical path, file)
+
+    @property
+    def au_key(self) -> str:
+        return str(self.record["au"]["key"])
+
+    @property
+    def object_id(self) -> str:
+        return object_id_for(self.au_key)
+
+
+def object_id_for(au_key: str) -> str:
+    return f"strongroom:au/{au_key}"
+
+
+def _journal(package: Package) -> JournalMeta:
+    """The journal-meta most articles agree on (packages normally hold one journal)."""
+    metas = [item.meta.journal for item in package.items if item.meta]
+    if not metas:
+        return JournalMeta()
+    return Counter(metas).most_common(1)[0][0]
+
+
+def _issns(
+    journal: JournalMeta, options: DepositOptions, findings: list[Finding]
+) -> tuple[str | None, str | None, str | None]:
+    values: list[str | None] = []
+    for raw in (options.issn, journal.issn_online, journal.issn_print):
+        if not raw:
+            values.append(None)
+            continue
+        try:
+            values.append(normalise_issn(raw))
+        except InvalidIdentifier as exc:
+            findings.append(Finding("P052", "", exc.message))
+            values.append(None)
+    return values[0], values[1], values[2]
+
+
+def _years(package: Package) -> set[int]:
+    return {item.meta.year for item in package.items if item.meta and item.meta.year}
+
+
+def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRef | None = None) -> DepositPlan:
+    """Decide where the package goes and describe it; raise PackageRejected with every gap found."""
+    findings: list[Finding] = []
+    journal = _journal(package)
+    opt_issn, issn_online, issn_print = _issns(journal, options, findings)
+    title_name = options.title or (known_title.name if known_title else None) or journal.title
+    if not title_name:
+        findings.append(Finding("P051", "", "no journal or book title in the package; pass --title"))
+    publisher = options.publisher or journal.publisher_name
+    if not publisher:
+        findings.append(Finding("P051", "", "no publisher name in the package; pass --publisher"))
+    country = None
+    raw_country = options.publisher_country or journal.publisher_country
+    if raw_country:
+        try:
+            country = normalise_country(raw_country)
+        except InvalidIdentifier as exc:
+            findings.append(Finding("P052", "", exc.message + " (--publisher-country)"))
+    label = options.au
+    if not label:
+        years = _years(package)
+        if len(years) == 1:
+            label = str(years.pop())
+        elif years:
+            findings.append(
+                Finding(
+                    "P051",
+                    "",
+                    f"articles span years {', '.join(map(str, sorted(years)))}: "
+                    "deposit one year per package, or name the AU with --au",
+                )
+            )
+        else:
+            findings.append(Finding("P051", "", "no publication year in the package; name the AU with --au"))
+    if label and (not label.strip() or "/" in label or len(label) > 100):
+        findings.append(Finding("P051", "", f"AU label {label!r} must be non-empty, at most 100 characters, no '/'"))
+    if findings:
+        raise PackageRejected(
+            f"package {package.source} cannot be placed in the archive: {len(findings)} problem(s); nothing was stored",
+            findings,
+            hint="add the missing metadata to the package or pass the options named above",
+        )
+    assert title_name and publisher and label
+    if opt_issn and opt_issn not in (issn_online, issn_print):
+        if issn_online is None:
+            issn_online = opt_issn
+        elif issn_print is None:
+            issn_print = opt_issn
+    issn = opt_issn or issn_online or issn_print
+    title_key = known_title.key if known_title else (f"issn:{issn}" if issn else f"title:{slug(title_name)}")
+    au_key = f"{title_key}/{label}"
+    languages = sorted({item.meta.language for item in package.items if item.meta and item.meta.language})
+    licences = Counter(item.meta.licence for item in package.items if item.meta and item.meta.licence)
+    record: dict[str, Any] = {
+        "format": RECORD_FORMAT,
+        "package_form": str(package.form),
+        "publisher": {"name": publisher, "country": country, "platform": options.platform},
+        "title": {
+            "key": title_key,
+            "name": title_name,
+            "kind": str(options.kind),
+            "issn_print": issn_print,
+            "issn_online": issn_online,
+            "isbn": journal.isbn,
+            "languages": languages,
+            "licence": options.licence or (licences.most_common(1)[0][0] if licences else None),
+        },
+        "au": {"key": au_key, "label": label},
+        "bag_info": package.bag_info,
+        "items": [
+            _item_record(item.key, item.doi, item.meta, item.metadata_file, item.files, item.url)
+            for item in sorted(package.items, key=lambda i: i.key)
+        ],
+        "files": {
+            PAYLOAD_PREFIX + f.relpath: {
+                "media_type": f.media_type,
+                "role": str(f.role),
+                "item": f.item_key,
+                "source": str(FileSource.DEPOSIT),
+            }
+            for f in package.files
+        },
+    }
+    plan = DepositPlan(record=record)
+    plan.files = [(PAYLOAD_PREFIX + f.relpath, f) for f in package.files]
+    return plan
+
+
+def _item_record(
+    key: str,
+    doi: str | None,
+    meta: ArticleMeta | None,
+    metadata_file: str | None,
+    files: list[str],
+    url: str | None,
+) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "key": key,
+        "doi": doi,
+        "url": url,
+        "metadata_file": PAYLOAD_PREFIX + metadata_file if metadata_file else None,
+        "files": [PAYLOAD_PREFIX + f for f in files],
+    }
+    if meta is None:
+        base.update({"title": doi or key, "contributors": [], "item_type": "other"})
+        return base
+    base.update(
+        {
+            "title": meta.title,
+            "contributors": [c.to_dict() for c in meta.contributors],
+            "publication_date": meta.publication_date.isoformat() if meta.publication_date else None,
+            "year": meta.year,
+            "volume": meta.volume,
+            "issue": meta.issue,
+            "pages": meta.pages,
+            "abstract": meta.abstract,
+            "keywords": list(meta.keywords),
+            "language": meta.language,
+            "licence": meta.licence,
+            "item_type": str(meta.item_type),
+        }
+    )
+    return base
+
+
+def record_bytes(record: dict[str, Any]) -> bytes:
+    """The deposit record as stored: canonical JSON, so the same package always yields the same bytes."""
+    return (json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_record(plan: DepositPlan, workdir: Path) -> Path:
+    path = workdir / "deposit.json"
+    path.write_bytes(record_bytes(plan.record))
+    return path

@@ -1,0 +1,419 @@
+"""Opening a deposit package: recognise its form, make it safe, verify its checksums, read its metadata.
+
+Accepted forms (see ``docs/deposit.md``):
+
+* a **BagIt bag** (RFC 8493) as a directory, ``.zip`` or ``.tar.gz``: every payload and tag file is verified
+  against the bag's manifests while it is hashed for storage (one read per file);
+* a **JASPER-style ZIP** (or directory): ``identifiers.csv`` with a DOI and/or full-text URL per article and a
+  folder per article holding its full texts (and a JATS XML where the publisher has one);
+* a **directory of JATS XML** with the PDFs and supplementary files beside each article.
+
+``open_package`` either returns a :class:`Package` or raises :class:`PackageRejected` listing every finding;
+it writes nothing but its own work directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+
+import bagit
+
+from strongroom.domain.identifiers import normalise_doi, slug
+from strongroom.domain.model import ArticleMeta, FileRole
+from strongroom.errors import Finding, InvalidIdentifier, PackageRejected
+from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive
+from strongroom.formats.jasper import JasperRow, read_identifiers
+from strongroom.formats.jats import parse_jats
+from strongroom.formats.mediatype import check_format, identify
+from strongroom.formats.xmlsafe import parse_xml
+from strongroom.settings import IngestLimits
+from strongroom.store.hashing import hash_file
+
+BAG_ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
+STORAGE_ALGORITHMS = ("sha512", "sha256")
+ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")
+
+
+class PackageForm(StrEnum):
+    BAGIT = "bagit"
+    JASPER = "jasper"
+    JATS_DIRECTORY = "jats-directory"
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    relpath: str  # '/'-separated path within the payload
+    source: Path
+    size: int
+    sha512: str
+    sha256: str
+    media_type: str
+    role: FileRole = FileRole.OTHER
+    item_key: str | None = None
+
+
+@dataclass
+class ParsedItem:
+    key: str
+    doi: str | None
+    meta: ArticleMeta | None
+    metadata_file: str | None
+    files: list[str] = field(default_factory=list)
+    url: str | None = None
+
+
+@dataclass
+class Package:
+    form: PackageForm
+    source: Path
+    files: list[PackageFile]
+    items: list[ParsedItem]
+    bag_info: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def _reject(findings: list[Finding], source: Path) -> PackageRejected:
+    codes = sorted({f.code for f in findings})
+    return PackageRejected(
+        f"package {source} rejected: {len(findings)} problem(s) ({', '.join(codes)}); nothing was stored",
+        findings,
+        hint="fix the package and deposit it again; codes are explained in docs/findings.md",
+    )
+
+
+def _is_archive(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    if head.startswith(ARCHIVE_MAGIC):
+        return True
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def _payload_root(extracted: Path) -> Path:
+    """Descend through a single wrapping folder, as most ZIP tools add one."""
+    root = extracted
+    while True:
+        entries = [p for p in root.iterdir()]
+        if len(entries) == 1 and entries[0].is_dir() and not (root / "bagit.txt").exists():
+            root = entries[0]
+        else:
+            return root
+
+
+def _walk(root: Path) -> list[str]:
+    return sorted(PurePosixPath(p.relative_to(root).as_posix()).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def open_package(path: Path, workdir: Path, limits: IngestLimits) -> Package:
+    """Open, check and describe the package at ``path``; ``workdir`` receives extracted archives."""
+    if not path.exists():
+        raise PackageRejected(f"no such file or directory: {path}", [Finding("P010", str(path), "not found")])
+    if path.is_symlink():
+        raise _reject([Finding("P002", str(path), "the package itself is a symbolic link")], path)
+    if path.is_file():
+        if not _is_archive(path):
+            raise PackageRejected(
+                f"{path} is not a package",
+                [Finding("P010", path.name, "a single file that is not a ZIP or tar archive")],
+                hint="deposit a BagIt bag, a JASPER ZIP or a directory of JATS XML and PDFs",
+            )
+        extracted = workdir / "extracted"
+        extracted.mkdir(parents=True)
+        arch_limits = ArchiveLimits(
+            max_total_bytes=limits.max_package_bytes,
+            max_entries=limits.max_entries,
+            max_ratio=limits.max_ratio,
+            max_file_bytes=limits.max_file_bytes,
+        )
+        extract_archive(path, extracted, arch_limits)  # raises PackageRejected with P001-P006
+        root = _payload_root(extracted)
+    elif path.is_dir():
+        findings = check_tree(path)
+        if findings:
+            raise _reject(findings, path)
+        root = path
+    else:
+        raise _reject([Finding("P002", str(path), "not a regular file or directory")], path)
+
+    if (root / "bagit.txt").exists():
+        return _open_bag(path, root)
+    if (root / "identifiers.csv").exists():
+        return _open_jasper(path, root)
+    if any(name.lower().endswith(".xml") for name in _walk(root)):
+        return _open_jats_dir(path, root)
+    if not _walk(root):
+        raise _reject([Finding("P011", "", "the package is empty")], path)
+    raise PackageRejected(
+        f"{path} is not a package Strongroom recognises",
+        [Finding("P010", "", "no bagit.txt, no identifiers.csv and no JATS XML")],
+        hint="deposit a BagIt bag, a JASPER ZIP (with identifiers.csv) or a directory of JATS XML and PDFs",
+    )
+
+
+# ---- reading files: hash once, check format, parse XML ------------------------------------------------------
+
+
+def _hash_and_check(
+    root: Path, relpaths: Iterable[str], expected: dict[str, dict[str, str]], findings: list[Finding]
+) -> dict[str, PackageFile]:
+    files: dict[str, PackageFile] = {}
+    for rel in relpaths:
+        source = root / rel
+        want = expected.get(rel, {})
+        algorithms = tuple(sorted(set(STORAGE_ALGORITHMS) | set(want)))
+        try:
+            digests = hash_file(source, algorithms)
+        except OSError as exc:
+            findings.append(Finding("P004", rel, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        for alg, value in sorted(want.items()):
+            if digests.digests[alg] != value.lower():
+                findings.append(
+                    Finding("P020", rel, f"{alg} is {digests.digests[alg]}, the manifest says {value.lower()}")
+                )
+        findings.extend(check_format(source, rel))
+        files[rel] = PackageFile(
+            relpath=rel,
+            source=source,
+            size=digests.size,
+            sha512=digests.digests["sha512"],
+            sha256=digests.digests["sha256"],
+            media_type=identify(source),
+        )
+    return files
+
+
+def _read_jats(root: Path, relpaths: Iterable[str], findings: list[Finding]) -> dict[str, ArticleMeta]:
+    """Parse every XML file safely; return the JATS articles among them by path."""
+    articles: dict[str, ArticleMeta] = {}
+    for rel in relpaths:
+        if not rel.lower().endswith(".xml"):
+            continue
+        data = (root / rel).read_bytes()
+        try:
+            tree = parse_xml(data, rel)
+        except PackageRejected as exc:
+            findings.extend(exc.findings)
+            continue
+        if tree.tag != "article":
+            continue  # XML that is not a JATS article is kept as a supplementary file
+        try:
+            articles[rel] = parse_jats(data, rel)
+        except PackageRejected as exc:
+            findings.extend(exc.findings)
+    return articles
+
+
+def _role(rel: str, media_type: str, metadata_files: set[str]) -> FileRole:
+    if rel in metadata_files:
+        return FileRole.METADATA
+    if media_type in ("application/pdf", "text/html", "application/xhtml+xml"):
+        return FileRole.FULLTEXT
+    return FileRole.SUPPLEMENT
+
+
+def _finish(
+    form: PackageForm,
+    source: Path,
+    files: dict[str, PackageFile],
+    items: list[ParsedItem],
+    findings: list[Finding],
+    bag_info: dict[str, list[str]] | None = None,
+    payload_prefix: str = "",
+) -> Package:
+    if not files and not findings:
+        findings.append(Finding("P011", "", "the package holds no payload files"))
+    seen: dict[str, str] = {}
+    for item in items:
+        where = item.metadata_file or (item.files[0] if item.files else "")
+        if item.key in seen:
+            findings.append(Finding("P052", where, f"{item.key} is also the identifier of {seen[item.key]}"))
+        seen[item.key] = where
+    if findings:
+        raise _reject(findings, source)
+    owner = {f: item.key for item in items for f in item.files}
+    metadata_files = {item.metadata_file for item in items if item.metadata_file}
+    out = []
+    for rel, pf in sorted(files.items()):
+        payload_rel = rel[len(payload_prefix) :] if payload_prefix else rel
+        out.append(
+            PackageFile(
+                relpath=payload_rel,
+                source=pf.source,
+                size=pf.size,
+                sha512=pf.sha512,
+                sha256=pf.sha256,
+                media_type=pf.media_type,
+                role=_role(rel, pf.media_type, metadata_files),
+                item_key=owner.get(rel),
+            )
+        )
+    for item in items:
+        item.files = sorted(f[len(payload_prefix) :] for f in item.files)
+        if item.metadata_file:
+            item.metadata_file = item.metadata_file[len(payload_prefix) :]
+    return Package(form=form, source=source, files=out, items=items, bag_info=bag_info or {})
+
+
+def _group_by_jats(articles: dict[str, ArticleMeta], relpaths: list[str]) -> list[ParsedItem]:
+    """Attach each file to an article: the whole folder when the folder has one article, else by file stem."""
+    items: dict[str, ParsedItem] = {}
+    per_dir: dict[str, list[str]] = {}
+    for rel in articles:
+        per_dir.setdefault(str(PurePosixPath(rel).parent), []).append(rel)
+    for rel, meta in sorted(articles.items()):
+        key = meta.doi or rel
+        items[rel] = ParsedItem(key=key, doi=meta.doi, meta=meta, metadata_file=rel, files=[rel])
+    for rel in relpaths:
+        if rel in articles:
+            continue
+        path = PurePosixPath(rel)
+        owner = None
+        for parent in [path.parent, *path.parent.parents]:
+            candidates = per_dir.get(str(parent), [])
+            if len(candidates) == 1:
+                owner = candidates[0]
+            elif candidates:
+                # Several articles share the folder: a file belongs to the one whose stem starts its name.
+                by_stem = [c for c in candidates if path.name.startswith(PurePosixPath(c).stem)]
+                owner = max(by_stem, key=lambda c: len(PurePosixPath(c).stem)) if by_stem else None
+            if candidates:
+                break
+        if owner is not None:
+            items[owner].files.append(rel)
+    return list(items.values())
+
+
+# ---- the three forms -----------------------------------------------------------------------------------------
+
+
+def _open_bag(source: Path, root: Path) -> Package:
+    findings: list[Finding] = []
+    try:
+        bag = bagit.Bag(str(root))
+    except bagit.BagError as exc:
+        raise _reject([Finding("P023", "bagit.txt", str(exc))], source) from None
+    unknown = sorted(set(bag.algorithms) - set(BAG_ALGORITHMS))
+    if unknown:
+        findings.append(Finding("P024", "", f"manifest algorithm(s) {', '.join(unknown)} not accepted"))
+    if not bag.algorithms:
+        findings.append(Finding("P023", "", "the bag has no payload manifest"))
+    try:
+        bag.validate(completeness_only=True)
+    except bagit.BagValidationError as exc:
+        for detail in getattr(exc, "details", None) or []:
+            if isinstance(detail, bagit.FileMissing):
+                findings.append(Finding("P021", detail.path, "listed in the manifest but not in the bag"))
+            elif isinstance(detail, bagit.UnexpectedFile):
+                findings.append(Finding("P022", detail.path, "in the payload but not in any manifest"))
+            else:
+                findings.append(Finding("P023", "", str(detail)))
+        if not getattr(exc, "details", None):
+            findings.append(Finding("P023", "", exc.message))
+    except bagit.BagError as exc:
+        findings.append(Finding("P023", "", str(exc)))
+    expected: dict[str, dict[str, str]] = {}
+    for rel, digests in bag.entries.items():
+        rel = rel.replace("\\", "/")
+        expected[rel] = {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS}
+    payload = sorted(r.replace("\\", "/") for r in bag.payload_files() if (root / r).is_file())
+    # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
+    tags = sorted(r for r in expected if not r.startswith("data/") and (root / r).is_file())
+    _hash_and_check(root, tags, expected, findings)
+    files = _hash_and_check(root, payload, expected, findings)
+    articles = _read_jats(root, payload, findings)
+    items = _group_by_jats(articles, payload)
+    info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
+    info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
+    return _finish(PackageForm.BAGIT, source, files, items, findings, info, payload_prefix="data/")
+
+
+def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
+    if row.folder:
+        folder = row.folder.strip("/")
+        return folder if folder in folders else None
+    if row.doi:
+        for candidate in (row.doi.replace("/", "_"), row.doi.split("/", 1)[1], slug(row.doi)):
+            if candidate in folders:
+                return candidate
+    return None
+
+
+def _open_jasper(source: Path, root: Path) -> Package:
+    findings: list[Finding] = []
+    try:
+        rows = read_identifiers(root / "identifiers.csv")
+    except PackageRejected as exc:
+        raise _reject(list(exc.findings), source) from None
+    relpaths = _walk(root)
+    folders = {rel.split("/", 1)[0] for rel in relpaths if "/" in rel}
+    files = _hash_and_check(root, relpaths, {}, findings)
+    articles = _read_jats(root, relpaths, findings)
+    items: list[ParsedItem] = []
+    used: set[str] = set()
+    for row in rows:
+        folder = _jasper_folder(row, folders)
+        if folder is None:
+            findings.append(
+                Finding(
+                    "P050",
+                    f"identifiers.csv:{row.line}",
+                    f"no folder for {row.doi or row.url}; add a 'folder' column or name the folder after the DOI",
+                )
+            )
+            continue
+        used.add(folder)
+        in_folder = [r for r in relpaths if r.startswith(folder + "/")]
+        jats = [r for r in in_folder if r in articles]
+        meta = articles[jats[0]] if len(jats) == 1 else None
+        doi = row.doi or (meta.doi if meta else None)
+        if meta and row.doi and meta.doi and meta.doi != row.doi:
+            findings.append(Finding("P052", jats[0], f"DOI {meta.doi} differs from identifiers.csv ({row.doi})"))
+        items.append(
+            ParsedItem(
+                key=doi or folder,
+                doi=doi,
+                meta=meta,
+                metadata_file=jats[0] if meta else None,
+                files=in_folder,
+                url=row.url,
+            )
+        )
+    for folder in sorted(folders - used):
+        findings.append(Finding("P050", folder, "folder not listed in identifiers.csv"))
+    return _finish(PackageForm.JASPER, source, files, items, findings)
+
+
+def _open_jats_dir(source: Path, root: Path) -> Package:
+    findings: list[Finding] = []
+    relpaths = _walk(root)
+    files = _hash_and_check(root, relpaths, {}, findings)
+    articles = _read_jats(root, relpaths, findings)
+    if not articles and not findings:
+        findings.append(Finding("P033", "", "no XML file in the directory is a JATS <article>"))
+    items = _group_by_jats(articles, relpaths)
+    return _finish(PackageForm.JATS_DIRECTORY, source, files, items, findings)
+
+
+def doi_or_none(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalise_doi(value)
+    except InvalidIdentifier:
+        return None
+
+
+def content_fingerprint(package: Package) -> str:
+    """A digest of the package's payload (paths and digests), for messages and idempotence checks."""
+    h = hashlib.sha256()
+    for f in package.files:
+        h.update(f"{f.relpath}\0{f.sha512}\n".encode())
+    return h.hexdigest()

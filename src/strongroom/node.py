@@ -1,0 +1,187 @@
+"""The composition root: a :class:`Node` is built from a home directory's settings and owns its catalog,
+storage root, journal and clock. Faces (CLI, web) call its methods; nothing here is created at import, so
+several nodes can live in one process."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+
+from strongroom import __version__
+from strongroom.catalog.db import make_engine, migrate
+from strongroom.catalog.models import ArchivalUnit, Event, Item, Publisher, Title
+from strongroom.catalog.repo import Catalog
+from strongroom.clock import Clock, SystemClock
+from strongroom.domain.identifiers import normalise_country
+from strongroom.domain.model import EventOutcome, EventType
+from strongroom.errors import ConfigError
+from strongroom.ingest.deposit import DepositOptions
+from strongroom.keys import create_keypair, public_key_text
+from strongroom.services import audit as audit_service
+from strongroom.services import deposit as deposit_service
+from strongroom.services.export import ExportResult, export_au
+from strongroom.services.indexer import index_object
+from strongroom.settings import Settings, load_settings, validate, write_settings
+from strongroom.store.ocfl import OcflStore
+
+
+class Node:
+    def __init__(self, settings: Settings, catalog: Catalog, store: OcflStore, clock: Clock) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.store = store
+        self.clock = clock
+        self.journal = deposit_service.Journal(settings.home / "journal")
+
+    # ---- life cycle ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        home: Path,
+        *,
+        database_url: str | None = None,
+        digest_algorithm: str = "sha512",
+        name: str | None = None,
+        institution: str = "",
+        country: str = "",
+        clock: Clock | None = None,
+    ) -> Node:
+        """Create a node home: settings, catalog (migrated), OCFL storage root and Ed25519 key pair."""
+        clock = clock or SystemClock()
+        if (home / "strongroom.toml").exists():
+            raise ConfigError(f"{home} already holds a Strongroom node", hint="use it, or choose another --home")
+        if home.exists() and any(home.iterdir()):
+            raise ConfigError(f"{home} exists and is not empty", hint="choose an empty or new directory")
+        settings = validate(
+            Settings(
+                home=home,
+                node_id="node-" + secrets.token_hex(4),
+                node_name=name or f"Strongroom node at {home.name}",
+                institution=institution,
+                country=normalise_country(country) if country else "",
+                database_url=database_url or "sqlite:///catalog.sqlite",
+                digest_algorithm=digest_algorithm,
+            )
+        )
+        home.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        settings.resolved_staging().mkdir(parents=True, exist_ok=True)
+        OcflStore.create(settings.resolved_storage_root(), settings.resolved_staging(), digest_algorithm)
+        public = create_keypair(settings.keys_dir)
+        write_settings(settings)  # last: a home without settings is not yet a node
+        node = cls.open(home, clock=clock)
+        with node.catalog.session() as s:
+            node.catalog.record_event(
+                s,
+                EventType.CREATION,
+                EventOutcome.SUCCESS,
+                agent=node.agent,
+                object_type="node",
+                object_key=settings.node_id,
+                detail=f"node created; public key {public_key_text(public)}",
+            )
+        return node
+
+    @classmethod
+    def open(cls, home: Path, *, clock: Clock | None = None, recover: bool = True) -> Node:
+        settings = load_settings(home)
+        clock = clock or SystemClock()
+        catalog = Catalog.open(settings.resolved_database_url(), clock)  # applies pending migrations
+        store = OcflStore.open(settings.resolved_storage_root(), settings.resolved_staging())
+        node = cls(settings, catalog, store, clock)
+        if recover:
+            node.recover()
+        return node
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def agent(self) -> str:
+        return f"strongroom/{__version__} ({self.settings.node_id})"
+
+    def recover(self) -> list[str]:
+        """Finish or undo writes a crash interrupted, then catalogue what the store committed."""
+        actions = self.store.recover()
+        for object_id in self.journal.pending():
+            if self.store.exists(object_id):
+                result = index_object(self.catalog, self.store, object_id, agent=self.agent, recovered=True)
+                if result.indexed:
+                    actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted deposit")
+            self.journal.end(object_id)
+        return actions
+
+    def reindex(self) -> list[str]:
+        """Re-catalogue every object whose head version the catalog does not know yet."""
+        done = []
+        for object_id in self.store.iter_object_ids():
+            result = index_object(self.catalog, self.store, object_id, agent=self.agent)
+            if result.indexed:
+                done.append(f"{result.au_key} v{result.version}")
+        return done
+
+    # ---- use cases ------------------------------------------------------------------------------------------
+
+    def deposit(
+        self, path: Path, options: DepositOptions | None = None, *, on_stage: Callable[[str], None] | None = None
+    ) -> deposit_service.DepositResult:
+        return deposit_service.deposit(
+            settings=self.settings,
+            catalog=self.catalog,
+            store=self.store,
+            journal=self.journal,
+            agent=self.agent,
+            path=path,
+            options=options or DepositOptions(),
+            on_stage=on_stage,
+        )
+
+    def audit(
+        self, au_keys: Sequence[str] = (), *, progress: audit_service.Progress | None = None
+    ) -> audit_service.AuditReport:
+        return audit_service.audit(self.catalog, self.store, au_keys=au_keys, agent=self.agent, progress=progress)
+
+    def export(self, au_key: str, dest: Path) -> ExportResult:
+        return export_au(self.catalog, self.store, au_key=au_key, dest=dest, agent=self.agent)
+
+    # ---- looking around ------------------------------------------------------------------------------------
+
+    def publishers(self) -> list[tuple[Publisher, int, int]]:
+        return self.catalog.publishers()
+
+    def titles(self) -> list[tuple[Title, int, int]]:
+        return self.catalog.titles()
+
+    def aus(self, keys: Sequence[str] = ()) -> list[tuple[ArchivalUnit, int, int, int]]:
+        return self.catalog.aus(keys)
+
+    def items(self, query: str | None = None, *, limit: int = 50) -> list[Item]:
+        return self.catalog.items(query, limit=limit)
+
+    def show(self, ref: str) -> Item:
+        return self.catalog.find_item(ref)
+
+    def events(self, *, object_key: str | None = None, type: str | None = None, limit: int = 100) -> list[Event]:
+        return self.catalog.events(object_key=object_key, type=type, limit=limit)
+
+
+def remove_home(home: Path) -> None:
+    shutil.rmtree(home)
+
+
+__all__ = ["Node", "replace"]

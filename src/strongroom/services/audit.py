@@ -1,0 +1,164 @@
+"""Fixity audit: re-read every stored file once, check its digests against the OCFL inventory and the
+catalog, and record one event per AU.
+
+Each file is *ok*, *damaged*, *missing*, *unreadable* or *unexpected*; a file that could not be read is never
+counted as ok, and an AU is intact only when every file is ok and the catalog agrees with the inventory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from strongroom.catalog.repo import Catalog
+from strongroom.domain.model import EventOutcome, EventType
+from strongroom.errors import Finding, StorageError
+from strongroom.store.fixity import FileStatus, ObjectAudit, audit_object
+from strongroom.store.ocfl import OcflStore
+
+Progress = Callable[[str, int, int, int], None]  # (what, files done, bytes done, total bytes)
+
+
+@dataclass
+class AUAudit:
+    au_key: str
+    object_id: str
+    files: int = 0
+    bytes: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "au": self.au_key,
+            "object_id": self.object_id,
+            "intact": self.intact,
+            "files": self.files,
+            "bytes": self.bytes,
+            "counts": {s.value: self.counts[s.value] for s in FileStatus},
+            "findings": [{"code": f.code, "path": f.path, "message": f.message} for f in self.findings],
+        }
+
+
+@dataclass
+class AuditReport:
+    aus: list[AUAudit]
+    seconds: float
+
+    @property
+    def intact(self) -> bool:
+        return all(a.intact for a in self.aus)
+
+    @property
+    def files(self) -> int:
+        return sum(a.files for a in self.aus)
+
+    @property
+    def bytes(self) -> int:
+        return sum(a.bytes for a in self.aus)
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for a in self.aus:
+            total.update(a.counts)
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "counts": {s.value: self.totals()[s.value] for s in FileStatus},
+            "aus": [a.to_dict() for a in self.aus],
+        }
+
+
+def _compare_catalog(result: AUAudit, catalog_files: dict[str, tuple[int, str, str]], obj: ObjectAudit) -> None:
+    """Catalog rows must name exactly the head version's files, with the inventory's digests and sizes."""
+    head = obj.head_state  # logical path -> (sha512, sha256, size) per the inventory
+    for path in sorted(set(catalog_files) - set(head)):
+        result.findings.append(Finding("A007", path, "in the catalog but not in the inventory's head version"))
+    for path in sorted(set(head) - set(catalog_files)):
+        result.findings.append(Finding("A007", path, "in the inventory's head version but not in the catalog"))
+    for path in sorted(set(head) & set(catalog_files)):
+        size, sha512, sha256 = catalog_files[path]
+        inv = head[path]
+        if (sha512, sha256) != (inv.sha512, inv.sha256):
+            result.findings.append(Finding("A006", path, "the catalog's digests differ from the inventory's"))
+        elif inv.size is not None and size != inv.size:
+            result.findings.append(Finding("A006", path, f"the catalog says {size} bytes, storage holds {inv.size}"))
+
+
+def audit(
+    catalog: Catalog, store: OcflStore, *, au_keys: Sequence[str], agent: str, progress: Progress | None = None
+) -> AuditReport:
+    started = time.monotonic()
+    rows = catalog.aus(au_keys)
+    targets: list[tuple[str, str, dict[str, tuple[int, str, str]]]] = []
+    with catalog.session() as s:
+        for au, *_ in rows:
+            au_row = catalog.get_au(s, au.key)
+            files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in catalog.au_files(s, au_row)}
+            targets.append((au.key, au.object_id, files))
+    total_bytes = sum(store.stored_bytes(oid) for _, oid, _ in targets if store.exists(oid))
+    lock = threading.Lock()
+    done = {"files": 0, "bytes": 0}
+
+    def on_file(nbytes: int) -> None:
+        with lock:
+            done["files"] += 1
+            done["bytes"] += nbytes
+            if progress:
+                progress("auditing", done["files"], done["bytes"], total_bytes)
+
+    results = []
+    for au_key, object_id, catalog_files in targets:
+        result = AUAudit(au_key, object_id)
+        if not store.exists(object_id):
+            result.findings.append(Finding("A008", object_id, "the AU's OCFL object is missing from storage"))
+            result.counts["missing"] += len(catalog_files)
+        else:
+            try:
+                obj = audit_object(store, object_id, on_file=on_file)
+            except StorageError as exc:
+                result.findings.append(Finding("A005", object_id, exc.message))
+            else:
+                result.files = len(obj.checks)
+                result.bytes = sum(c.size or 0 for c in obj.checks)
+                for check in obj.checks:
+                    result.counts[check.status.value] += 1
+                    if check.status is not FileStatus.OK:
+                        result.findings.append(Finding(check.code, check.content_path, check.message))
+                result.findings.extend(obj.inventory_findings)
+                _compare_catalog(result, catalog_files, obj)
+        with catalog.session() as s:
+            catalog.record_event(
+                s,
+                EventType.FIXITY_CHECK,
+                EventOutcome.SUCCESS if result.intact else EventOutcome.FAILURE,
+                agent=agent,
+                object_type="au",
+                object_key=au_key,
+                detail=_summary(result),
+                data=result.to_dict(),
+            )
+        results.append(result)
+    return AuditReport(results, time.monotonic() - started)
+
+
+def _summary(result: AUAudit) -> str:
+    n = result.counts
+    parts = [f"{n[s.value]} {s.value}" for s in FileStatus if n[s.value]]
+    text = f"{result.files} files: " + (", ".join(parts) or "none")
+    if result.findings:
+        text += f"; {len(result.findings)} finding(s): " + ", ".join(sorted({f.code for f in result.findings}))
+    return text

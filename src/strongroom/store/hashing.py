@@ -1,0 +1,67 @@
+"""Streaming digests: every byte is read once and fed to every algorithm wanted in that one pass.
+
+Hashing is in-process (hashlib releases the GIL on large buffers, so threads hash on several cores at once);
+never by shelling out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+DEFAULT_ALGORITHMS = ("sha512", "sha256")
+
+
+@dataclass(frozen=True)
+class Digests:
+    size: int
+    digests: dict[str, str]
+
+
+def hash_stream(
+    stream: BinaryIO, algorithms: Sequence[str] = DEFAULT_ALGORITHMS, on_bytes: Callable[[int], None] | None = None
+) -> Digests:
+    hashers = [hashlib.new(a) for a in algorithms]
+    size = 0
+    while chunk := stream.read(CHUNK):
+        for h in hashers:
+            h.update(chunk)
+        size += len(chunk)
+        if on_bytes:
+            on_bytes(len(chunk))
+    return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
+
+
+def hash_file(path: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> Digests:
+    with path.open("rb") as fh:
+        return hash_stream(fh, algorithms)
+
+
+def copy_and_hash(src: BinaryIO, dest: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> Digests:
+    """Write ``src`` to ``dest`` (created, never overwritten) while hashing it; fsync before returning."""
+    hashers = [hashlib.new(a) for a in algorithms]
+    size = 0
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as out:
+        while chunk := src.read(CHUNK):
+            for h in hashers:
+                h.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (new names, renames) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

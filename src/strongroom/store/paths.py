@@ -1,0 +1,53 @@
+"""Logical paths and object locations: the rules that keep every path inside its object."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from strongroom.errors import StorageError
+
+
+def check_logical_paths(paths: Iterable[str]) -> list[str]:
+    """Validate OCFL logical paths: relative, '/'-separated, no empty, '.' or '..' segment, no file that is
+    also a directory of another path. Returns them sorted; raises StorageError naming every bad path."""
+    problems: list[str] = []
+    clean = sorted(paths)
+    seen = set(clean)
+    if len(seen) != len(clean):
+        problems.append("duplicate logical paths")
+    for p in clean:
+        if not p or p.startswith("/") or "\\" in p or "\0" in p:
+            problems.append(f"{p!r}: must be a relative '/'-separated path")
+            continue
+        parts = p.split("/")
+        if any(seg in ("", ".", "..") for seg in parts):
+            problems.append(f"{p!r}: empty, '.' or '..' segment")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in seen:
+                problems.append(f"{p!r}: {'/'.join(parts[:i])!r} is both a file and a directory")
+    if problems:
+        raise StorageError("invalid logical paths: " + "; ".join(problems))
+    return clean
+
+
+def object_hash(object_id: str) -> str:
+    return hashlib.sha256(object_id.encode("utf-8")).hexdigest()
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def encapsulation_name(object_id: str) -> str:
+    """The object id percent-encoded (UTF-8 bytes, lower-case hex) except A-Z a-z 0-9 - _; if longer than
+    100 characters, its first 100 and '-' and the id's sha256."""
+    name = "".join(c if c in _UNRESERVED else "".join(f"%{b:02x}" for b in c.encode("utf-8")) for c in object_id)
+    return name if len(name) <= 100 else f"{name[:100]}-{object_hash(object_id)}"
+
+
+def hash_and_id_path(object_id: str, tuple_size: int = 3, tuples: int = 3) -> str:
+    """The object root under the storage root, per OCFL extension 0003-hash-and-id-n-tuple-storage-layout
+    (sha256 of the id, 3 tuples of 3 characters, then the encoded id): uniform paths that still show the id."""
+    digest = object_hash(object_id)
+    parts = [digest[i * tuple_size : (i + 1) * tuple_size] for i in range(tuples)]
+    return "/".join([*parts, encapsulation_name(object_id)])

@@ -1,0 +1,116 @@
+"""The catalog's schema, migrations and search on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from strongroom.catalog.db import current_revision, head_revision, make_engine, migrate
+from strongroom.catalog.models import ArchivalUnit, Base, Item, Publisher, Title, include_name
+from strongroom.catalog.repo import Catalog
+from strongroom.catalog.search import sync_fts
+from strongroom.clock import FixedClock
+from strongroom.domain.model import EventOutcome, EventType
+from strongroom.errors import NotFound
+
+
+def _seed(catalog: Catalog) -> None:
+    now = catalog.clock.now()
+    with catalog.session() as s:
+        pub = Publisher(key="p", name="Ghana Science Press", country="GH", status="active", created_at=now)
+        title = Title(
+            key="issn:0378-8733",
+            name="Ghana Journal of Science",
+            publisher=pub,
+            languages=["en"],
+            created_at=now,
+            kind="journal",
+        )
+        au = ArchivalUnit(
+            key="issn:0378-8733/2024",
+            title=title,
+            label="2024",
+            state="collected",
+            object_id="strongroom:au/issn:0378-8733/2024",
+            head_version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add_all([pub, title, au])
+        s.flush()
+        texts = [
+            ("10.5555/a", "Soil nitrogen in maize fields", "Kwame Mensah", "Fertiliser trials in Ashanti"),
+            ("10.5555/b", "Santé publique au Sénégal", "Awa Diop", "Une étude de la vaccination"),
+            ("10.5555/c", "Kilimo cha mahindi", "Juma Mwangi", "Utafiti wa mbolea"),
+        ]
+        for doi, t, author, abstract in texts:
+            item = Item(
+                au_id=au.id,
+                item_key=doi,
+                doi=doi,
+                title=t,
+                authors=[{"name": author}],
+                keywords=[],
+                abstract=abstract,
+                item_type="research-article",
+                search_text=" ".join([t, author, abstract, doi]),
+            )
+            s.add(item)
+            s.flush()
+            sync_fts(s, item, None)
+
+
+def test_migrations_create_the_models_schema(db_url: str, clock: FixedClock) -> None:
+    engine = make_engine(db_url)
+    assert migrate(engine) is True
+    assert current_revision(engine) == head_revision()
+    assert migrate(engine) is False  # already at head: nothing applied
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata
+        )
+    assert diff == [], f"models and migrations disagree: {diff}"
+    engine.dispose()
+
+
+def test_search_finds_words_in_any_language_and_ignores_syntax(db_url: str, clock: FixedClock) -> None:
+    catalog = Catalog.open(db_url, clock)
+    _seed(catalog)
+    assert [i.doi for i in catalog.items("maize")] == ["10.5555/a"]
+    assert [i.doi for i in catalog.items("Diop")] == ["10.5555/b"]
+    assert [i.doi for i in catalog.items("mahindi utafiti")] == ["10.5555/c"]
+    assert catalog.items("maize Diop") == []  # every term must match
+    # Query syntax is treated as words: no error, no escape from the items table.
+    for hostile in ['" OR 1=1 --', "title:*", "NEAR(a b)", "'); DROP TABLE items; --", "*"]:
+        catalog.items(hostile)
+    assert len(catalog.items()) == 3
+    catalog.close()
+
+
+def test_lookups_and_events(db_url: str, clock: FixedClock) -> None:
+    catalog = Catalog.open(db_url, clock)
+    _seed(catalog)
+    assert catalog.find_item("https://doi.org/10.5555/B").title == "Santé publique au Sénégal"
+    with pytest.raises(NotFound, match="no item"):
+        catalog.find_item("10.5555/zzz")
+    with pytest.raises(NotFound, match="strongroom aus"):
+        catalog.aus(["nope/2020"])
+    with catalog.session() as s:
+        catalog.record_event(
+            s,
+            EventType.FIXITY_CHECK,
+            EventOutcome.SUCCESS,
+            agent="test",
+            object_type="au",
+            object_key="issn:0378-8733/2024",
+            detail="3 files ok",
+        )
+    events = catalog.events(object_key="issn:0378-8733/2024")
+    assert [(e.type, e.outcome) for e in events] == [("fixity check", "success")]
+    assert events[0].time == dt.datetime(2026, 1, 15, 9, 0, 1, tzinfo=dt.UTC)
+    [(pub, ntitles, naus)] = catalog.publishers()
+    assert (pub.country, ntitles, naus) == ("GH", 1, 1)
+    catalog.close()

@@ -1,0 +1,98 @@
+"""Shared fixtures: catalog databases on SQLite and on PostgreSQL, a fixed clock, and node homes.
+
+Every test that touches the catalog takes ``db_url`` and so runs twice, once per backend. PostgreSQL tests
+use a fresh schema on the server at ``STRONGROOM_TEST_PG`` (default: the local trust-auth server, database
+``test``); they are skipped when no server answers, except under CI (``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from strongroom.clock import FixedClock
+from strongroom.node import Node
+
+PG_BASE = os.environ.get("STRONGROOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = sa.create_engine(PG_BASE, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_status() -> str | None:
+    return _pg_available()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "catalog.sqlite")
+        return
+    problem = request.getfixturevalue("pg_status")
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but is not reachable at {PG_BASE}: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_BASE}: {problem}")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_BASE else "?"
+    yield f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def node(tmp_path: Path, db_url: str, clock: FixedClock) -> Iterator[Node]:
+    """A fresh node on the backend under test."""
+    n = Node.create(tmp_path / "home", database_url=db_url, clock=clock)
+    yield n
+    n.close()
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sample packages in every form, generated once per session (read-only for tests)."""
+    from strongroom.demo import write_packages
+
+    dest = tmp_path_factory.mktemp("samples")
+    write_packages(dest, seed=1)
+    return dest
+
+
+@pytest.fixture
+def snap() -> Callable[[Node], tuple[list[str], dict[str, int]]]:
+    return _snapshot
+
+
+def _snapshot(n: Node) -> tuple[list[str], dict[str, int]]:
+    """Everything a write could change: the storage root's files and the catalog's row counts."""
+    root = n.settings.resolved_storage_root()
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    counts = {}
+    with n.catalog.engine.connect() as conn:
+        for table in ("publishers", "titles", "archival_units", "au_versions", "items", "files", "events"):
+            counts[table] = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    return files, counts
