@@ -24,8 +24,9 @@ def main() -> None:
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     per_issue = max(1, args.articles // 2)
-    corpus = generate_corpus(3, publishers=1, titles_per_publisher=1, years=(2024,), articles_per_issue=per_issue,
-                             issues_per_year=2)
+    corpus = generate_corpus(
+        3, publishers=1, titles_per_publisher=1, years=(2024,), articles_per_issue=per_issue, issues_per_year=2
+    )
     title, _year, articles = corpus.groups()[0]
     bag = write_bag(args.workdir / "bag", articles, title)
     files = [p for p in (bag / "data").rglob("*") if p.is_file()]
@@ -36,8 +37,11 @@ def main() -> None:
     ours = time.perf_counter() - start
     node.close()
     start = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "bagit.py"), "--validate", "--processes", "1", str(bag)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "bagit.py"), "--validate", "--processes", "1", str(bag)],
+        check=True,
+        capture_output=True,
+    )
     bagit_secs = time.perf_counter() - start
     start = time.perf_counter()
     subprocess.run(["cp", "-r", str(bag), str(args.workdir / "copy")], check=True)
@@ -45,8 +49,11 @@ def main() -> None:
     print(f"Package: {result.items} articles, {len(files)} files, {size / 1e6:.1f} MB (BagIt, sha256 + sha512)\n")
     print("| operation | seconds | files/s | MB/s | time ÷ strongroom deposit |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name, secs in [("strongroom deposit (verify, identify, parse JATS, OCFL write, catalogue)", ours),
-                       ("bagit.py --validate (verify only)", bagit_secs), ("cp -r (copy only)", cp_secs)]:
+    for name, secs in [
+        ("strongroom deposit (verify, identify, parse JATS, OCFL write, catalogue)", ours),
+        ("bagit.py --validate (verify only)", bagit_secs),
+        ("cp -r (copy only)", cp_secs),
+    ]:
         print(f"| {name} | {secs:.2f} | {len(files) / secs:.0f} | {size / secs / 1e6:.1f} | {secs / ours:.2f} |")
     shutil.rmtree(args.workdir, ignore_errors=True)
 

@@ -32,7 +32,7 @@ def make_bag(dest: Path, total_bytes: int, file_bytes: int) -> Path:
         '<?xml version="1.0"?><article><front><journal-meta><journal-title-group><journal-title>Bench Journal'
         "</journal-title></journal-title-group><publisher><publisher-name>Bench Press</publisher-name></publisher>"
         "</journal-meta><article-meta><title-group><article-title>Large files</article-title></title-group>"
-        '<pub-date><year>2024</year></pub-date></article-meta></front></article>'
+        "<pub-date><year>2024</year></pub-date></article-meta></front></article>"
     )
     bagit.make_bag(str(payload), checksums=["sha256"], processes=2)
     return payload
@@ -84,8 +84,10 @@ def main() -> None:
     results["sha512sum + sha256sum (both digests)"] = results["sha512sum"] + results["sha256sum"]
     node.close()
     ours = results["strongroom audit (sha512+sha256)"]
-    print(f"Content: {len(files)} files, {size / 1e9:.2f} GB; deposit took {t_deposit:.1f} s "
-          f"({size / t_deposit / 1e6:.0f} MB/s); cores: {os.cpu_count()}\n")
+    print(
+        f"Content: {len(files)} files, {size / 1e9:.2f} GB; deposit took {t_deposit:.1f} s "
+        f"({size / t_deposit / 1e6:.0f} MB/s); cores: {os.cpu_count()}\n"
+    )
     print("| reader | seconds | MB/s | strongroom speed ÷ this |")
     print("| --- | ---: | ---: | ---: |")
     for name, secs in results.items():

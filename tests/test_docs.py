@@ -16,9 +16,7 @@ SRC = ROOT / "src" / "strongroom"
 
 def test_cli_reference_matches_help() -> None:
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert current == render_reference(), (
-        "docs/cli.md is stale: run `python -m strongroom.cli.reference > docs/cli.md`"
-    )
+    assert current == render_reference(), "docs/cli.md is stale: run `python -m strongroom.cli.reference > docs/cli.md`"
 
 
 def test_every_finding_code_is_documented() -> None:

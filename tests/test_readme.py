@@ -32,8 +32,15 @@ def test_readme_names_a_demo_and_a_test_command() -> None:
 @pytest.mark.slow
 def test_readme_demo_command_runs(tmp_path: Path) -> None:
     demo_home = ROOT / "strongroom-demo"
-    proc = subprocess.run(["./scripts/demo"], cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={**os.environ, "COLUMNS": "120"}, timeout=600)
+    proc = subprocess.run(
+        ["./scripts/demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "120"},
+        timeout=600,
+    )
     try:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "audit caught it" in proc.stdout

@@ -118,6 +118,7 @@ class Node:
     def recover(self) -> list[str]:
         """Finish or undo writes a crash interrupted, then catalogue what the store committed."""
         actions = self.store.recover()
+        actions += deposit_service.remove_stale_work(self.settings.resolved_staging())
         for object_id in self.journal.pending():
             if self.store.exists(object_id):
                 result = index_object(self.catalog, self.store, object_id, agent=self.agent, recovered=True)

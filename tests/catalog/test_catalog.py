@@ -69,9 +69,7 @@ def test_migrations_create_the_models_schema(db_url: str, clock: FixedClock) -> 
     assert current_revision(engine) == head_revision()
     assert migrate(engine) is False  # already at head: nothing applied
     with engine.connect() as conn:
-        diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata
-        )
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
     engine.dispose()
 

@@ -15,7 +15,7 @@ EXE = str(Path(sys.executable).parent / "strongroom")
 
 def sr(*args: str, home: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     cmd = [EXE, *args] + (["--home", str(home)] if home else [])
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, check=False, env=full_env)
 
 

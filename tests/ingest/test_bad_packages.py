@@ -88,7 +88,7 @@ def xxe(sample: Path, tmp: Path) -> Path:
 def billion_laughs(sample: Path, tmp: Path) -> Path:
     pkg = _copy(_jats_dir(sample), tmp / "pkg")
     xml = sorted(pkg.glob("*.xml"))[0]
-    entities = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+    entities = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     xml.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE article [<!ENTITY l0 "lol">{entities}]>\n<article>&l9;</article>')
     return pkg
 

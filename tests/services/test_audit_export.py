@@ -45,10 +45,15 @@ def test_intact_archive_audits_clean_and_records_events(stocked: Node) -> None:
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "unreadable", "extra"])
 def test_damage_is_detected_and_named(stocked: Node, damage: str) -> None:
-    au_key, root, files = _content_files(stocked)
+    au_key, _, files = _content_files(stocked)
     target = next(p for p in files if p.suffix == ".pdf")
-    expected = {"flip": "damaged", "truncate": "damaged", "delete": "missing", "unreadable": "unreadable",
-                "extra": "unexpected"}[damage]
+    expected = {
+        "flip": "damaged",
+        "truncate": "damaged",
+        "delete": "missing",
+        "unreadable": "unreadable",
+        "extra": "unexpected",
+    }[damage]
     if damage == "flip":
         data = bytearray(target.read_bytes())
         data[100] ^= 0x01
@@ -92,8 +97,13 @@ def test_catalog_disagreement_is_reported(stocked: Node) -> None:
     with stocked.catalog.engine.begin() as conn:
         from sqlalchemy import text
 
-        conn.execute(text("UPDATE files SET sha256 = :bad WHERE id = (SELECT min(id) FROM files)"),
-                     {"bad": "0" * 64})
+        conn.execute(
+            text(
+                "UPDATE files SET sha256 = :bad WHERE id = (SELECT min(f.id) FROM files f "
+                "JOIN archival_units a ON a.id = f.au_id WHERE a.key = :k)"
+            ),
+            {"bad": "0" * 64, "k": au_key},
+        )
     report = stocked.audit([au_key])
     assert not report.intact
     assert {f.code for a in report.aus for f in a.findings} & {"A006"}
@@ -109,8 +119,12 @@ def test_export_is_a_valid_bag_with_jats_and_premis(stocked: Node, tmp_path: Pat
     result = stocked.export(au.key, tmp_path / "out")
     bag = bagit.Bag(str(result.dest))
     bag.validate()
-    proc = subprocess.run([str(Path(sys.executable).parent / "bagit.py"), "--validate", str(result.dest)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "bagit.py"), "--validate", str(result.dest)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     data = result.dest / "data"
     assert list(data.glob("payload/**/*.xml")), "the deposited JATS travels with the export"

@@ -14,12 +14,13 @@ On start-up, :meth:`Node.recover` finishes or discards step 3 and re-runs step 4
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +113,35 @@ def _known_title(catalog: Catalog, package: Package, options: DepositOptions) ->
         return TitleRef(title.key, title.name) if title else None
 
 
+@contextlib.contextmanager
+def work_directory(staging: Path) -> Iterator[Path]:
+    """A private scratch directory for one deposit, locked while in use and removed afterwards."""
+    staging.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="deposit-", dir=staging))
+    try:
+        with (workdir / ".lock").open("w") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def remove_stale_work(staging: Path) -> list[str]:
+    """Remove the scratch directories of deposits that died (their lock is free); leave live ones alone."""
+    removed = []
+    for workdir in sorted(staging.glob("deposit-*")):
+        try:
+            with (workdir / ".lock").open("a") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        except OSError:
+            pass  # no lock file: the deposit died before taking it
+        shutil.rmtree(workdir, ignore_errors=True)
+        removed.append(f"removed the scratch files of an interrupted deposit ({workdir.name})")
+    return removed
+
+
 def deposit(
     *,
     settings: Settings,
@@ -123,10 +153,7 @@ def deposit(
     options: DepositOptions,
     on_stage: Callable[[str], None] | None = None,
 ) -> DepositResult:
-    staging = settings.resolved_staging()
-    staging.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="deposit-", dir=staging))
-    try:
+    with work_directory(settings.resolved_staging()) as workdir:
         if on_stage:
             on_stage("checking package")
         package = open_package(path, workdir, settings.limits)
@@ -141,7 +168,13 @@ def deposit(
             on_stage("writing OCFL version")
         message = f"deposit of {package.form} package {path.name} ({len(package.items)} items)"
         journal.begin(plan.object_id)
-        result = store.commit_version(plan.object_id, staged, message=message, user_name=agent)
+        result = store.commit_version(
+            plan.object_id,
+            staged,
+            message=message,
+            user_name=agent,
+            user_address=f"urn:strongroom:node:{settings.node_id}",
+        )
         if on_stage:
             on_stage("cataloguing")
         index_object(catalog, store, plan.object_id, agent=agent)
@@ -161,5 +194,3 @@ def deposit(
             modified=tuple(result.modified),
             removed=tuple(result.removed),
         )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
