@@ -51,8 +51,11 @@ def _path_problem(name: str) -> str | None:
         return "absolute path"
     if "\\" in name:
         return "backslash in path (Windows-style path)"
-    if any(part == ".." for part in PurePosixPath(name).parts):
+    parts = name.rstrip("/").split("/")
+    if any(part == ".." for part in parts):
         return "'..' leads outside the package"
+    if any(part in ("", ".") for part in parts):
+        return "empty or '.' path segment"
     return None
 
 
@@ -91,6 +94,7 @@ def _inspect(members: list[_Member], compressed: int, limits: ArchiveLimits) -> 
     if len(files) > limits.max_entries:
         findings.append(Finding("P005", "", f"{len(files)} entries; the limit is {limits.max_entries}"))
     seen: dict[str, str] = {}
+    parents: set[str] = set()
     declared = 0
     for m in files:
         if m.problem:
@@ -105,11 +109,14 @@ def _inspect(members: list[_Member], compressed: int, limits: ArchiveLimits) -> 
         if key in seen:
             findings.append(Finding("P006", m.name, f"same path as {seen[key]}"))
         seen[key] = m.name
+        parents.update("/".join(key.split("/")[:i]) for i in range(1, key.count("/") + 1))
         if m.size > limits.max_file_bytes:
             findings.append(
                 Finding("P003", m.name, f"declares {m.size} bytes; one file may have {limits.max_file_bytes}")
             )
         declared += m.size
+    for key in sorted(parents & set(seen)):
+        findings.append(Finding("P006", seen[key], "is both a file and a folder of other entries"))
     if declared > limits.max_total_bytes:
         findings.append(Finding("P003", "", f"declares {declared} bytes in all; the limit is {limits.max_total_bytes}"))
     if compressed and declared / compressed > limits.max_ratio:

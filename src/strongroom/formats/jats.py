@@ -81,12 +81,13 @@ def _name(contrib: etree._Element) -> str | None:
 
 
 def _aff_text(aff: etree._Element) -> str | None:
-    parts = [text_of(child) or "" for child in aff if child.tag != "label"]
-    lead = (aff.text or "").strip()
-    joined = " ".join(p for p in [lead, *parts] if p)
-    if not joined:
-        return text_of(aff)
-    return _SPACE.sub(" ", joined).strip(" ,") or None
+    """An affiliation's text without its label, keeping the text between and after child elements."""
+    parts = [aff.text or ""]
+    for child in aff:
+        if child.tag != "label":
+            parts.append("".join(str(t) for t in child.itertext()))
+        parts.append(child.tail or "")
+    return _SPACE.sub(" ", "".join(parts)).strip(" ,;") or None
 
 
 def _contributors(meta: etree._Element, path: str, findings: list[Finding]) -> tuple[Contributor, ...]:
