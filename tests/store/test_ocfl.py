@@ -204,7 +204,7 @@ def test_sha256_storage_root(tmp_path: Path) -> None:
 
 def test_open_refuses_a_directory_that_is_not_a_storage_root(tmp_path: Path) -> None:
     (tmp_path / "nothing").mkdir()
-    with pytest.raises(StorageError, match="not an OCFL 1.1 storage root"):
+    with pytest.raises(StorageError, match=r"not an OCFL 1\.1 storage root"):
         OcflStore.open(tmp_path / "nothing", tmp_path / "staging")
 
 
