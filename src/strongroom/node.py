@@ -5,9 +5,7 @@ several nodes can live in one process."""
 from __future__ import annotations
 
 import secrets
-import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -179,10 +177,3 @@ class Node:
 
     def events(self, *, object_key: str | None = None, type: str | None = None, limit: int = 100) -> list[Event]:
         return self.catalog.events(object_key=object_key, type=type, limit=limit)
-
-
-def remove_home(home: Path) -> None:
-    shutil.rmtree(home)
-
-
-__all__ = ["Node", "replace"]

@@ -89,10 +89,10 @@ def test_errors_name_the_problem_and_the_fix(home: Path, tmp_path: Path) -> None
     assert "Traceback" not in rejected.stderr
 
 
-def test_home_from_environment(tmp_path: Path) -> None:
+def test_home_from_environment(tmp_path: Path, db_url: str) -> None:
     env = {"STRONGROOM_HOME": str(tmp_path / "envhome")}
-    assert sr("init", env=env).returncode == 0
+    assert sr("init", "--database-url", db_url, env=env).returncode == 0
     proc = sr("aus", "--json", env=env)
     assert proc.returncode == 0 and json.loads(proc.stdout) == []
-    again = sr("init", env=env)
+    again = sr("init", "--database-url", db_url, env=env)
     assert again.returncode == 2 and "already holds a Strongroom node" in again.stderr

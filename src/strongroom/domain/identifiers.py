@@ -6,6 +6,7 @@ Every function raises :class:`~strongroom.errors.InvalidIdentifier` with a messa
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -74,14 +75,18 @@ def normalise_orcid(value: str) -> str:
     return orcid
 
 
-def normalise_country(value: str) -> str:
-    """Return the ISO 3166-1 alpha-2 code for a code (alpha-2 or alpha-3) or an English country name."""
-    text = value.strip()
+@functools.lru_cache(maxsize=4096)
+def _country_code(text: str) -> str | None:
+    """Exact look-ups first (codes, names); the slow fuzzy search only when they fail. Cached: packages repeat
+    the same publisher location on every article."""
     country = None
     if len(text) == 2:
         country = pycountry.countries.get(alpha_2=text.upper())
     elif len(text) == 3:
         country = pycountry.countries.get(alpha_3=text.upper())
+    for field in ("name", "official_name", "common_name"):
+        if country is None:
+            country = pycountry.countries.get(**{field: text})
     if country is None:
         try:
             matches = pycountry.countries.search_fuzzy(text)
@@ -89,12 +94,18 @@ def normalise_country(value: str) -> str:
             matches = []
         if len(matches) == 1 or (matches and matches[0].name.lower() == text.lower()):
             country = matches[0]
-    if country is None:
+    return str(country.alpha_2) if country is not None else None
+
+
+def normalise_country(value: str) -> str:
+    """Return the ISO 3166-1 alpha-2 code for a code (alpha-2 or alpha-3) or an English country name."""
+    code = _country_code(value.strip())
+    if code is None:
         raise InvalidIdentifier(
             f"unknown country {value!r}",
             hint="give an ISO 3166-1 code such as GH, KE or SN (or the country's English name)",
         )
-    return str(country.alpha_2)
+    return code
 
 
 def country_name(alpha_2: str) -> str:

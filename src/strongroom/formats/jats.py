@@ -53,7 +53,8 @@ def _journal(front: etree._Element, path: str, findings: list[Finding]) -> Journ
     country = None
     loc = text_of(jm.find("publisher/publisher-loc"))
     if loc:
-        for candidate in [loc, *reversed([p.strip() for p in loc.split(",")])]:
+        # "City, Country" is the usual shape: try the last part first, the whole text last.
+        for candidate in [*reversed([p.strip() for p in loc.split(",")]), loc]:
             try:
                 country = normalise_country(candidate)
                 break

@@ -29,7 +29,7 @@ from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archi
 from strongroom.formats.jasper import JasperRow, read_identifiers
 from strongroom.formats.jats import parse_jats
 from strongroom.formats.mediatype import check_format, identify
-from strongroom.formats.xmlsafe import parse_xml
+from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
 from strongroom.settings import IngestLimits
 from strongroom.store.hashing import hash_file
 
@@ -195,6 +195,10 @@ def _read_jats(root: Path, relpaths: Iterable[str], findings: list[Finding]) -> 
     articles: dict[str, ArticleMeta] = {}
     for rel in relpaths:
         if not rel.lower().endswith(".xml"):
+            continue
+        size = (root / rel).stat().st_size
+        if size > MAX_XML_BYTES:  # checked before reading: a huge "XML" file never enters memory
+            findings.append(Finding("P030", rel, f"{size} bytes is more than the {MAX_XML_BYTES} allowed for XML"))
             continue
         data = (root / rel).read_bytes()
         try:
