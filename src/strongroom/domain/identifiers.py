@@ -84,9 +84,12 @@ def _country_code(text: str) -> str | None:
         country = pycountry.countries.get(alpha_2=text.upper())
     elif len(text) == 3:
         country = pycountry.countries.get(alpha_3=text.upper())
-    for field in ("name", "official_name", "common_name"):
-        if country is None:
-            country = pycountry.countries.get(**{field: text})
+    if country is None:
+        country = (
+            pycountry.countries.get(name=text)
+            or pycountry.countries.get(official_name=text)
+            or pycountry.countries.get(common_name=text)
+        )
     if country is None:
         try:
             matches = pycountry.countries.search_fuzzy(text)
