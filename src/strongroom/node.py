@@ -5,7 +5,7 @@ several nodes can live in one process."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +19,7 @@ from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ConfigError
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.keys import create_keypair, public_key_text
+from strongroom.progress import Reporter
 from strongroom.services import audit as audit_service
 from strongroom.services import deposit as deposit_service
 from strongroom.services.export import ExportResult, export_au
@@ -137,7 +138,7 @@ class Node:
     # ---- use cases ------------------------------------------------------------------------------------------
 
     def deposit(
-        self, path: Path, options: DepositOptions | None = None, *, on_stage: Callable[[str], None] | None = None
+        self, path: Path, options: DepositOptions | None = None, *, reporter: Reporter | None = None
     ) -> deposit_service.DepositResult:
         return deposit_service.deposit(
             settings=self.settings,
@@ -147,7 +148,7 @@ class Node:
             agent=self.agent,
             path=path,
             options=options or DepositOptions(),
-            on_stage=on_stage,
+            reporter=reporter,
         )
 
     def audit(

@@ -54,6 +54,38 @@ def init(
     console.print(f"Next: strongroom deposit PACKAGE --home {path}")
 
 
+class BarReporter:
+    """Draws a deposit's stages as a progress bar with bytes and speed on stderr."""
+
+    def __init__(self, *, disable: bool) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=err(),
+            transient=True,
+            disable=disable,
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> BarReporter:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def stage(self, name: str, total_bytes: int | None = None) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(name, total=total_bytes)
+
+    def advance(self, nbytes: int) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, nbytes)
+
+
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--publisher", default=None, help="Publisher name, where the package does not give one.")
@@ -93,9 +125,8 @@ def deposit(
         kind=TitleKind(kind),
         licence=licence,
     )
-    console = err()
-    with open_node(home) as node, console.status("checking package") as status:
-        result = node.deposit(path, options, on_stage=lambda stage: status.update(stage))
+    with open_node(home) as node, BarReporter(disable=as_json) as reporter:
+        result = node.deposit(path, options, reporter=reporter)
     if as_json:
         print_json(
             {

@@ -30,6 +30,7 @@ from strongroom.formats.jasper import JasperRow, read_identifiers
 from strongroom.formats.jats import parse_jats
 from strongroom.formats.mediatype import check_format, identify
 from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
+from strongroom.progress import NullReporter, Reporter
 from strongroom.settings import IngestLimits
 from strongroom.store.hashing import hash_file
 
@@ -111,8 +112,9 @@ def _walk(root: Path) -> list[str]:
     return sorted(PurePosixPath(p.relative_to(root).as_posix()).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def open_package(path: Path, workdir: Path, limits: IngestLimits) -> Package:
+def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Reporter | None = None) -> Package:
     """Open, check and describe the package at ``path``; ``workdir`` receives extracted archives."""
+    reporter = reporter or NullReporter()
     if not path.exists():
         raise PackageRejected(f"no such file or directory: {path}", [Finding("P010", str(path), "not found")])
     if path.is_symlink():
@@ -142,12 +144,13 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits) -> Package:
     else:
         raise _reject([Finding("P002", str(path), "not a regular file or directory")], path)
 
+    reporter.stage("verifying checksums", sum(p.stat().st_size for p in root.rglob("*") if p.is_file()))
     if (root / "bagit.txt").exists():
-        return _open_bag(path, root)
+        return _open_bag(path, root, reporter)
     if (root / "identifiers.csv").exists():
-        return _open_jasper(path, root)
+        return _open_jasper(path, root, reporter)
     if any(name.lower().endswith(".xml") for name in _walk(root)):
-        return _open_jats_dir(path, root)
+        return _open_jats_dir(path, root, reporter)
     if not _walk(root):
         raise _reject([Finding("P011", "", "the package is empty")], path)
     raise PackageRejected(
@@ -161,7 +164,11 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits) -> Package:
 
 
 def _hash_and_check(
-    root: Path, relpaths: Iterable[str], expected: dict[str, dict[str, str]], findings: list[Finding]
+    root: Path,
+    relpaths: Iterable[str],
+    expected: dict[str, dict[str, str]],
+    findings: list[Finding],
+    reporter: Reporter,
 ) -> dict[str, PackageFile]:
     files: dict[str, PackageFile] = {}
     for rel in relpaths:
@@ -169,7 +176,7 @@ def _hash_and_check(
         want = expected.get(rel, {})
         algorithms = tuple(sorted(set(STORAGE_ALGORITHMS) | set(want)))
         try:
-            digests = hash_file(source, algorithms)
+            digests = hash_file(source, algorithms, reporter.advance)
         except OSError as exc:
             findings.append(Finding("P004", rel, f"cannot be read: {exc.strerror or exc}"))
             continue
@@ -298,7 +305,7 @@ def _group_by_jats(articles: dict[str, ArticleMeta], relpaths: list[str]) -> lis
 # ---- the three forms -----------------------------------------------------------------------------------------
 
 
-def _open_bag(source: Path, root: Path) -> Package:
+def _open_bag(source: Path, root: Path, reporter: Reporter) -> Package:
     findings: list[Finding] = []
     try:
         bag = bagit.Bag(str(root))
@@ -328,8 +335,8 @@ def _open_bag(source: Path, root: Path) -> Package:
     payload = sorted(r.replace("\\", "/") for r in bag.payload_files() if (root / r).is_file())
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
     tags = sorted(r for r in expected if not r.startswith("data/") and (root / r).is_file())
-    _hash_and_check(root, tags, expected, findings)
-    files = _hash_and_check(root, payload, expected, findings)
+    _hash_and_check(root, tags, expected, findings, reporter)
+    files = _hash_and_check(root, payload, expected, findings, reporter)
     articles = _read_jats(root, payload, findings)
     items = _group_by_jats(articles, payload)
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
@@ -348,7 +355,7 @@ def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
     return None
 
 
-def _open_jasper(source: Path, root: Path) -> Package:
+def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
     findings: list[Finding] = []
     try:
         rows = read_identifiers(root / "identifiers.csv")
@@ -356,7 +363,7 @@ def _open_jasper(source: Path, root: Path) -> Package:
         raise _reject(list(exc.findings), source) from None
     relpaths = _walk(root)
     folders = {rel.split("/", 1)[0] for rel in relpaths if "/" in rel}
-    files = _hash_and_check(root, relpaths, {}, findings)
+    files = _hash_and_check(root, relpaths, {}, findings, reporter)
     articles = _read_jats(root, relpaths, findings)
     items: list[ParsedItem] = []
     used: set[str] = set()
@@ -393,10 +400,10 @@ def _open_jasper(source: Path, root: Path) -> Package:
     return _finish(PackageForm.JASPER, source, files, items, findings)
 
 
-def _open_jats_dir(source: Path, root: Path) -> Package:
+def _open_jats_dir(source: Path, root: Path, reporter: Reporter) -> Package:
     findings: list[Finding] = []
     relpaths = _walk(root)
-    files = _hash_and_check(root, relpaths, {}, findings)
+    files = _hash_and_check(root, relpaths, {}, findings, reporter)
     articles = _read_jats(root, relpaths, findings)
     if not articles and not findings:
         findings.append(Finding("P033", "", "no XML file in the directory is a JATS <article>"))

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from strongroom.ingest.deposit import (
     write_record,
 )
 from strongroom.ingest.package import Package, open_package
+from strongroom.progress import NullReporter, Reporter
 from strongroom.services.indexer import index_object
 from strongroom.settings import Settings
 from strongroom.store.hashing import hash_file
@@ -151,12 +152,12 @@ def deposit(
     agent: str,
     path: Path,
     options: DepositOptions,
-    on_stage: Callable[[str], None] | None = None,
+    reporter: Reporter | None = None,
 ) -> DepositResult:
+    reporter = reporter or NullReporter()
     with work_directory(settings.resolved_staging()) as workdir:
-        if on_stage:
-            on_stage("checking package")
-        package = open_package(path, workdir, settings.limits)
+        reporter.stage("opening package")
+        package = open_package(path, workdir, settings.limits, reporter)
         plan = plan_deposit(package, options, _known_title(catalog, package, options))
         record_path = write_record(plan, workdir)
         digests = hash_file(record_path, ("sha512", "sha256"))
@@ -164,8 +165,7 @@ def deposit(
         staged.append(
             StagedFile(DEPOSIT_RECORD, record_path, digests.size, digests.digests["sha512"], digests.digests["sha256"])
         )
-        if on_stage:
-            on_stage("writing OCFL version")
+        reporter.stage("writing OCFL version", package.total_bytes)
         message = f"deposit of {package.form} package {path.name} ({len(package.items)} items)"
         journal.begin(plan.object_id)
         result = store.commit_version(
@@ -174,9 +174,9 @@ def deposit(
             message=message,
             user_name=agent,
             user_address=f"urn:strongroom:node:{settings.node_id}",
+            on_bytes=reporter.advance,
         )
-        if on_stage:
-            on_stage("cataloguing")
+        reporter.stage("cataloguing")
         index_object(catalog, store, plan.object_id, agent=agent)
         journal.end(plan.object_id)
         return DepositResult(

@@ -37,12 +37,19 @@ def hash_stream(
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
 
-def hash_file(path: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> Digests:
+def hash_file(
+    path: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS, on_bytes: Callable[[int], None] | None = None
+) -> Digests:
     with path.open("rb") as fh:
-        return hash_stream(fh, algorithms)
+        return hash_stream(fh, algorithms, on_bytes)
 
 
-def copy_and_hash(src: BinaryIO, dest: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> Digests:
+def copy_and_hash(
+    src: BinaryIO,
+    dest: Path,
+    algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Digests:
     """Write ``src`` to ``dest`` (created, never overwritten) while hashing it; fsync before returning."""
     hashers = [hashlib.new(a) for a in algorithms]
     size = 0
@@ -53,6 +60,8 @@ def copy_and_hash(src: BinaryIO, dest: Path, algorithms: Sequence[str] = DEFAULT
                 h.update(chunk)
             out.write(chunk)
             size += len(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
         out.flush()
         os.fsync(out.fileno())
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})

@@ -246,6 +246,7 @@ class OcflStore:
         user_name: str,
         user_address: str | None = None,
         created: dt.datetime | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> CommitResult:
         check_logical_paths(f.logical_path for f in files)
         created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -283,7 +284,9 @@ class OcflStore:
                 obj_work = work / "object"
                 version_dir = obj_work / vname
                 (version_dir / "content").mkdir(parents=True)
-                new_files, new_bytes = self._copy_new_content(files, inventory, version_dir, vname, alg, other)
+                new_files, new_bytes = self._copy_new_content(
+                    files, inventory, version_dir, vname, alg, other, on_bytes
+                )
                 user: dict[str, str] = {"name": user_name}
                 if user_address:
                     user["address"] = user_address
@@ -339,6 +342,7 @@ class OcflStore:
         vname: str,
         alg: str,
         other: str,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> tuple[int, int]:
         """Copy files whose digest the object lacks, re-hashing each; returns (count, bytes)."""
         count = size = 0
@@ -351,7 +355,7 @@ class OcflStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with f.source.open("rb") as src:
-                    got = copy_and_hash(src, dest, (alg, other))
+                    got = copy_and_hash(src, dest, (alg, other), on_bytes)
             except OSError as exc:
                 raise StorageError(f"cannot read {f.source} for {f.logical_path!r}: {exc.strerror or exc}") from None
             if got.digests[alg] != f.digest(alg) or got.digests[other] != f.digest(other) or got.size != f.size:
