@@ -7,7 +7,7 @@ import sys
 import click
 
 from strongroom import __version__
-from strongroom.cli import browse, demo, preserve
+from strongroom.cli import browse, demo, network, preserve
 from strongroom.cli.common import StrongroomGroup
 
 
@@ -33,6 +33,7 @@ for command in (
     preserve.export,
     preserve.reindex,
     demo.demo,
+    network.simulate_command,
 ):
     cli.add_command(command)
 
