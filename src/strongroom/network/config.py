@@ -1,0 +1,133 @@
+"""The network configuration: member nodes and policy, signed by the network's administrative key.
+
+A node trusts exactly one administrative public key (pinned when it joins) and accepts a configuration only
+when that key's Ed25519 signature over the configuration's canonical JSON verifies and its serial number is not
+older than the one it holds (an old configuration replayed cannot re-admit a retired node).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from strongroom.domain.identifiers import normalise_country
+from strongroom.domain.poll import PollPolicy
+from strongroom.errors import ConfigError, InvalidIdentifier
+
+KEY_PREFIX = "ed25519:"
+
+
+def canonical_json(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    if not text.startswith(KEY_PREFIX):
+        raise ConfigError(f"not an Ed25519 public key: {text[:40]!r}", hint="keys look like ed25519:<base64>")
+    try:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text[len(KEY_PREFIX) :], validate=True))
+    except ValueError as exc:
+        raise ConfigError(f"malformed Ed25519 public key: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    url: str
+    public_key: str
+    institution: str
+    country: str
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    target_copies: int = 5
+    min_countries: int = 3
+    quorum: int = 5
+    vote_margin: float = 0.75
+    invitations: int = 10
+    poll_interval_days: float = 70.0
+    block_size: int = 16 * 1024 * 1024
+    max_requests_per_minute: int = 600
+
+    def poll_policy(self) -> PollPolicy:
+        return PollPolicy(self.quorum, self.vote_margin, self.invitations, self.block_size)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    name: str
+    serial: int
+    members: tuple[Member, ...]
+    policy: NetworkPolicy = field(default_factory=NetworkPolicy)
+
+    def member(self, node_id: str) -> Member | None:
+        return next((m for m in self.members if m.id == node_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "serial": self.serial,
+            "members": [asdict(m) for m in self.members],
+            "policy": asdict(self.policy),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
+        try:
+            members = []
+            for raw in data["members"]:
+                member = Member(**raw)
+                public_key_from_text(member.public_key)
+                try:
+                    country = normalise_country(member.country)
+                except InvalidIdentifier as exc:
+                    raise ConfigError(f"member {member.id}: {exc.message}") from None
+                members.append(
+                    Member(member.id, member.url.rstrip("/"), member.public_key, member.institution, country)
+                )
+            ids = [m.id for m in members]
+            if len(set(ids)) != len(ids):
+                raise ConfigError("the network configuration lists a node id twice")
+            policy = NetworkPolicy(**data.get("policy", {}))
+            policy.poll_policy()  # checks quorum and margin
+            return cls(str(data["name"]), int(data["serial"]), tuple(members), policy)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"malformed network configuration: {exc}") from None
+
+
+def sign_config(config: NetworkConfig, admin_key: Ed25519PrivateKey) -> dict[str, Any]:
+    body = config.to_dict()
+    signature = admin_key.sign(canonical_json(body))
+    return {"config": body, "signature": base64.b64encode(signature).decode("ascii")}
+
+
+def verify_config(document: dict[str, Any], admin_public_key: str, *, held_serial: int | None = None) -> NetworkConfig:
+    """The configuration in a signed document, or ConfigError saying why it is refused."""
+    if not isinstance(document, dict) or "config" not in document:
+        raise ConfigError("not a signed network configuration (no 'config')")
+    if not document.get("signature"):
+        raise ConfigError(
+            "the network configuration is unsigned",
+            hint="ask the network's administrators for a signed copy; nodes never accept an unsigned one",
+        )
+    try:
+        signature = base64.b64decode(document["signature"], validate=True)
+        public_key_from_text(admin_public_key).verify(signature, canonical_json(document["config"]))
+    except (InvalidSignature, ValueError):
+        raise ConfigError(
+            "the network configuration's signature does not verify with the administrative key this node trusts",
+            hint="it was altered, or signed by another key",
+        ) from None
+    config = NetworkConfig.from_dict(document["config"])
+    if held_serial is not None and config.serial < held_serial:
+        raise ConfigError(
+            f"configuration serial {config.serial} is older than the one held ({held_serial})",
+            hint="an old configuration cannot replace a newer one",
+        )
+    return config
