@@ -39,24 +39,37 @@ def pg_status() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty catalog databases on the backend under test (one per call)."""
     if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "catalog.sqlite")
+        yield lambda: "sqlite:///" + str(tmp_path_factory.mktemp("db") / "catalog.sqlite")
         return
     problem = request.getfixturevalue("pg_status")
     if problem is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI but is not reachable at {PG_BASE}: {problem}")
         pytest.skip(f"PostgreSQL not reachable at {PG_BASE}: {problem}")
-    schema = "t_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(PG_BASE)
+    schemas: list[str] = []
+
+    def make() -> str:
+        schema = "t_" + uuid.uuid4().hex[:12]
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        sep = "&" if "?" in PG_BASE else "?"
+        return f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+
+    yield make
     with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_BASE else "?"
-    yield f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for schema in schemas:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def db_url(db_factory: Callable[[], str]) -> str:
+    return db_factory()
 
 
 @pytest.fixture

@@ -4,10 +4,18 @@ several nodes can live in one process."""
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
 from strongroom import __version__
 from strongroom.catalog.db import make_engine, migrate
@@ -16,9 +24,12 @@ from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.placement import holders
 from strongroom.errors import ConfigError
 from strongroom.ingest.deposit import DepositOptions
-from strongroom.keys import create_keypair, public_key_text
+from strongroom.keys import create_keypair, load_private_key, public_key_text
+from strongroom.network.auth import Verifier
+from strongroom.network.config import NetworkConfig, verify_config
 from strongroom.progress import Reporter
 from strongroom.services import audit as audit_service
 from strongroom.services import deposit as deposit_service
@@ -35,6 +46,10 @@ class Node:
         self.store = store
         self.clock = clock
         self.journal = deposit_service.Journal(settings.home / "journal")
+        self._network: tuple[int, NetworkConfig] | None = None
+        self._verifier: Verifier | None = None
+        self._poll_soon: set[str] = set()
+        self._lock = threading.Lock()
 
     # ---- life cycle ----------------------------------------------------------------------------------------
 
@@ -158,6 +173,90 @@ class Node:
 
     def export(self, au_key: str, dest: Path) -> ExportResult:
         return export_au(self.catalog, self.store, au_key=au_key, dest=dest, agent=self.agent)
+
+    # ---- the network ----------------------------------------------------------------------------------------
+
+    @property
+    def network_file(self) -> Path:
+        return self.settings.home / "network.json"
+
+    def network_config(self) -> NetworkConfig:
+        """The signed network configuration, verified against the pinned administrative key (cached by mtime)."""
+        try:
+            mtime = self.network_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise ConfigError(
+                "this node has not joined a network",
+                hint="strongroom network join SIGNED-CONFIG --admin-key ed25519:...",
+            ) from None
+        if self._network is None or self._network[0] != mtime:
+            document = json.loads(self.network_file.read_text(encoding="utf-8"))
+            self._network = (mtime, verify_config(document, self.settings.admin_key))
+        return self._network[1]
+
+    def join_network(self, document: dict[str, Any], admin_key: str) -> NetworkConfig:
+        """Install a signed configuration; the first join pins the administrative key."""
+        pinned = self.settings.admin_key or admin_key
+        if self.settings.admin_key and admin_key and admin_key != self.settings.admin_key:
+            raise ConfigError(
+                "this node already trusts another administrative key",
+                hint="a node's trust anchor is changed only by editing network.admin_key on purpose",
+            )
+        held = self.network_config().serial if self.network_file.exists() else None
+        config = verify_config(document, pinned, held_serial=held)
+        if config.member(self.settings.node_id) is None:
+            raise ConfigError(
+                f"the configuration does not list this node ({self.settings.node_id})",
+                hint="send the administrators this node's id and public key (keys/node.pub)",
+            )
+        if not self.settings.admin_key:
+            self.settings = replace(self.settings, admin_key=pinned)
+            write_settings(self.settings)
+        tmp = self.network_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.network_file)
+        self._network = None
+        return config
+
+    def holders(self, object_id: str) -> list[str]:
+        config = self.network_config()
+        return holders(
+            object_id,
+            [(m.id, m.country) for m in config.members],
+            config.policy.target_copies,
+            config.policy.min_countries,
+        )
+
+    def private_key(self) -> Ed25519PrivateKey:
+        return load_private_key(self.settings.keys_dir)
+
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(config=self.network_config)
+        return self._verifier
+
+    def record(
+        self, type: EventType, outcome: EventOutcome, object_id: str, detail: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """An event about the AU stored as ``object_id`` (or about the object, if the catalog lacks it)."""
+        with self.catalog.session() as s:
+            key = s.scalar(select(ArchivalUnit.key).where(ArchivalUnit.object_id == object_id)) or object_id
+            self.catalog.record_event(
+                s, type, outcome, agent=self.agent, object_type="au", object_key=key, detail=detail, data=data
+            )
+
+    def au_key_for(self, object_id: str) -> str:
+        with self.catalog.session() as s:
+            return s.scalar(select(ArchivalUnit.key).where(ArchivalUnit.object_id == object_id)) or object_id
+
+    def poll_soon(self, object_id: str) -> None:
+        with self._lock:
+            self._poll_soon.add(object_id)
+
+    def take_poll_soon(self) -> set[str]:
+        with self._lock:
+            due, self._poll_soon = self._poll_soon, set()
+        return due
 
     # ---- looking around ------------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ SETTINGS_DOC: dict[str, str] = {
     "ingest.max_entries": "most entries an archive may hold",
     "ingest.max_ratio": "largest ratio of expanded to compressed size for an archive (zip bomb guard)",
     "ingest.max_file_bytes": "largest single file in a package (bytes)",
+    "network.admin_key": "the network administrators' Ed25519 public key this node trusts (set by `network join`)",
 }
 
 
@@ -75,6 +76,7 @@ class Settings:
     staging: Path = Path("staging")
     digest_algorithm: str = "sha512"
     limits: IngestLimits = field(default_factory=IngestLimits)
+    admin_key: str = ""
 
     @property
     def settings_file(self) -> Path:
@@ -118,6 +120,7 @@ class Settings:
                 "max_ratio": self.limits.max_ratio,
                 "max_file_bytes": self.limits.max_file_bytes,
             },
+            **({"network": {"admin_key": self.admin_key}} if self.admin_key else {}),
         }
 
 
@@ -195,5 +198,6 @@ def load_settings(home: Path) -> Settings:
             max_ratio=get("ingest.max_ratio", float, defaults.max_ratio),
             max_file_bytes=get("ingest.max_file_bytes", int, defaults.max_file_bytes),
         ),
+        admin_key=get("network.admin_key", str, ""),
     )
     return validate(settings)

@@ -34,6 +34,9 @@ for command in (
     preserve.reindex,
     demo.demo,
     network.simulate_command,
+    network.network_group,
+    network.serve_command,
+    network.poll_command,
 ):
     cli.add_command(command)
 

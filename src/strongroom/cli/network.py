@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+import json
+import os
+from pathlib import Path
 
-from strongroom.cli.common import err, out, print_json
-from strongroom.domain.poll import PollPolicy
+import click
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from strongroom.cli.common import err, home_option, json_option, open_node, out, print_json
+from strongroom.domain.poll import Outcome, PollPolicy
+from strongroom.keys import public_key_text
+from strongroom.network.client import PeerClient
+from strongroom.network.config import NetworkConfig, sign_config
+from strongroom.network.daemon import Schedule, serve
+from strongroom.network.service import network_status, poll
 from strongroom.network.simulate import SimulationParams, simulate
 
 
@@ -86,3 +98,151 @@ def simulate_command(
     c.print(f"  repairs refused      {data['repairs_refused']} (did not re-hash to the landslide)")
     c.print(f"  bad content accepted {data['bad_content_accepted']}")
     c.print(f"  AUs lost             {data['aus_lost']}; damaged copies left at the end: {data['aus_damaged_at_end']}")
+
+
+@click.group(name="network")
+def network_group() -> None:
+    """Join a preservation network and see its state. Administrators also make and sign its configuration."""
+
+
+@network_group.command(name="keygen")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the administrative private key (mode 0600; keep it offline).",
+)
+def network_keygen(out_path: Path) -> None:
+    """Administrators: create the network's administrative key pair; prints the public key nodes will pin."""
+    if out_path.exists():
+        raise click.ClickException(f"{out_path} exists; an administrative key is never overwritten")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    out().print(public_key_text(key.public_key()))
+
+
+@network_group.command(name="sign")
+@click.argument("config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def network_sign(config_file: Path, key_file: Path, out_path: Path) -> None:
+    """Administrators: check CONFIG_FILE (JSON: name, serial, members, policy) and sign it."""
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise click.ClickException(f"{key_file} is not an Ed25519 private key")
+    try:
+        config = NetworkConfig.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise click.ClickException(f"{config_file}: not JSON: {exc}") from None
+    out_path.write_text(json.dumps(sign_config(config, key), indent=2, sort_keys=True), encoding="utf-8")
+    out().print(f"Signed {config.name} serial {config.serial} ({len(config.members)} members) -> {out_path}")
+
+
+@network_group.command(name="join")
+@click.argument("signed_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--admin-key",
+    default="",
+    help="The network's administrative public key (ed25519:...), pinned on "
+    "first join; later configurations must be signed by it.",
+)
+@home_option
+def network_join(signed_file: Path, admin_key: str, home: Path | None) -> None:
+    """Install a signed network configuration (the first one pins the administrative key)."""
+    with open_node(home) as node:
+        config = node.join_network(json.loads(signed_file.read_text(encoding="utf-8")), admin_key)
+    out().print(
+        f"Joined {config.name} (serial {config.serial}, {len(config.members)} members). "
+        f"Start the node with: strongroom serve"
+    )
+
+
+@network_group.command(name="status")
+@home_option
+@json_option
+def network_status_command(home: Path | None, as_json: bool) -> None:
+    """Members and whether they answer; for every AU: copies, where, countries, preserved or not, last poll."""
+    with open_node(home) as node:
+        client = PeerClient(node.settings.node_id, node.private_key())
+        try:
+            reachable, aus = network_status(node, client)
+        finally:
+            client.close()
+        config = node.network_config()
+    if as_json:
+        print_json(
+            {"network": config.name, "serial": config.serial, "members": reachable, "aus": [vars(a) for a in aus]}
+        )
+        return
+    c = out()
+    c.print(
+        f"Network {config.name} (serial {config.serial}): target {config.policy.target_copies} copies in "
+        f"{config.policy.min_countries} countries"
+    )
+    members = Table("Node", "Institution", "Country", "URL", "Answers")
+    for m in config.members:
+        members.add_row(m.id, m.institution, m.country, m.url, "yes" if reachable.get(m.id) else "[red]no[/]")
+    c.print(members)
+    table = Table("AU", "Copies", "Where (version)", "Countries", "Preserved", "Last poll")
+    for a in aus:
+        where = ", ".join(f"{n} (v{v})" for n, v in sorted(a.holding.items()))
+        table.add_row(
+            a.au_key,
+            str(len(a.holding)),
+            where,
+            ",".join(a.countries),
+            "yes" if a.preserved else "[yellow]no[/]",
+            a.last_poll or "never",
+        )
+    c.print(table)
+
+
+@click.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8470, show_default=True)
+@click.option("--replicate-every", default=60.0, show_default=True, help="Seconds between replication rounds.")
+@click.option(
+    "--poll-every",
+    type=float,
+    default=None,
+    help="Seconds between polls of each AU (default: the network's poll interval).",
+)
+@home_option
+def serve_command(host: str, port: int, replicate_every: float, poll_every: float | None, home: Path | None) -> None:
+    """Run the node: the peer API over HTTP and the scheduler that replicates and polls. Stop with Ctrl-C."""
+    with open_node(home) as node:
+        serve(node, host, port, Schedule(replicate_every=replicate_every, poll_every=poll_every))
+
+
+@click.command(name="poll")
+@click.argument("au_key")
+@home_option
+@json_option
+def poll_command(au_key: str, home: Path | None, as_json: bool) -> None:
+    """Poll this node's copy of AU_KEY with its peers now, and repair what a landslide says is damaged."""
+    with open_node(home) as node:
+        [(au, *_)] = node.aus([au_key])
+        client = PeerClient(node.settings.node_id, node.private_key())
+        try:
+            result = poll(node, client, au.object_id)
+        finally:
+            client.close()
+    if as_json:
+        print_json(vars(result) | {"outcome": str(result.outcome)})
+    else:
+        out().print(
+            f"Poll of {au_key}: {result.outcome} with {len(result.voters)} voters; "
+            f"{result.agreed_blocks} blocks agreed; repaired: {', '.join(result.repaired) or 'nothing'}"
+            + (f"; NOT repaired: {', '.join(result.unrepaired)}" if result.unrepaired else "")
+            + (
+                f"; inconclusive (alarm): {len(result.inconclusive_blocks)} blocks"
+                if result.inconclusive_blocks
+                else ""
+            )
+        )
+    if result.unrepaired or result.outcome is Outcome.INCONCLUSIVE:
+        raise SystemExit(1)

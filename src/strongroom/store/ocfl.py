@@ -379,6 +379,115 @@ class OcflStore:
         os.replace(tmp, target)
         fsync_dir(target.parent)
 
+    # ---- replication and repair -----------------------------------------------------------------------------
+
+    def install_version(self, object_id: str, version_inventory: bytes, fetch: Callable[[str, Path], None]) -> int:
+        """Add the next version of ``object_id`` from another copy: ``version_inventory`` is that version's
+        inventory.json (as the peer holds it); ``fetch(content_path, dest)`` writes one content file. Every
+        file is verified against the inventory's digests before the version is renamed in. Returns the
+        version number installed."""
+        try:
+            inv = json.loads(version_inventory)
+        except ValueError:
+            raise StorageError(f"the inventory offered for {object_id!r} is not JSON") from None
+        if inv.get("id") != object_id or inv.get("type") != INVENTORY_TYPE:
+            raise StorageError(f"the inventory offered is not for {object_id!r}")
+        alg = inv.get("digestAlgorithm")
+        if alg not in ALGORITHMS:
+            raise StorageError(f"the inventory offered for {object_id!r} has no usable digest algorithm")
+        vname = inv["head"]
+        number = int(vname[1:])
+        with self._lock(object_id):
+            obj = self.object_path(object_id)
+            existing = read_inventory(obj) if (obj / OBJECT_NAMASTE).is_file() else None
+            have = int(existing["head"][1:]) if existing else 0
+            if number != have + 1:
+                raise StorageError(f"{object_id!r}: cannot install {vname} on top of v{have}")
+            if existing and any(
+                existing["manifest"].get(d) != cps for d, cps in inv["manifest"].items() if d in existing["manifest"]
+            ):
+                raise StorageError(f"{object_id!r}: the offered {vname} rewrites content of earlier versions")
+            other = other_algorithm(alg)
+            expected = {cp: d for d, cps in inv["manifest"].items() for cp in cps}
+            other_expected = {cp: d for d, cps in inv.get("fixity", {}).get(other, {}).items() for cp in cps}
+            work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
+            work.mkdir()
+            try:
+                (work / "object-id").write_text(object_id, encoding="utf-8")
+                obj_work = work / "object"
+                version_dir = obj_work / vname
+                (version_dir / "content").mkdir(parents=True)
+                for cp, digest in sorted(expected.items()):
+                    if not cp.startswith(f"{vname}/"):
+                        continue
+                    check_logical_paths([cp])
+                    dest = obj_work / cp
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    fetch(cp, dest)
+                    got = hash_file(dest, (alg, other))
+                    if got.digests[alg] != digest or (
+                        cp in other_expected and got.digests[other] != other_expected[cp]
+                    ):
+                        raise StorageError(
+                            f"{object_id!r}: {cp} from the other copy does not match its inventory "
+                            "digest; nothing was installed"
+                        )
+                sidecar = _sidecar_bytes(version_inventory, alg)
+                _write_durable(version_dir / INVENTORY, version_inventory)
+                _write_durable(version_dir / f"{INVENTORY}.{alg}", sidecar)
+                for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
+                    fsync_dir(Path(dirpath))
+                if existing is None:
+                    _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
+                    _write_durable(obj_work / INVENTORY, version_inventory)
+                    _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
+                    obj.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(obj_work, obj)
+                    fsync_dir(obj.parent)
+                else:
+                    os.rename(version_dir, obj / vname)
+                    fsync_dir(obj)
+                    self._replace(obj / INVENTORY, version_inventory, work)
+                    self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        return number
+
+    def read_object_file(self, object_id: str, relpath: str) -> Path:
+        """The path of a file a peer may ask for: a content file in the manifest, or a version's inventory
+        and sidecar. Anything else (and any path trick) is StorageError."""
+        inv = self.inventory(object_id)
+        alg = inv["digestAlgorithm"]
+        allowed = {cp for cps in inv["manifest"].values() for cp in cps}
+        for vname in inv["versions"]:
+            allowed |= {f"{vname}/{INVENTORY}", f"{vname}/{INVENTORY}.{alg}"}
+        allowed |= {INVENTORY, f"{INVENTORY}.{alg}"}
+        if relpath not in allowed:
+            raise StorageError(f"{relpath!r} is not a file of object {object_id!r}")
+        return self.object_path(object_id) / relpath
+
+    def replace_content(self, object_id: str, content_path: str, source: Path) -> None:
+        """Restore a damaged or missing content file from verified bytes: the new bytes must have the
+        inventory's digest, and replace the old atomically."""
+        with self._lock(object_id):
+            inv = self.inventory(object_id)
+            alg = inv["digestAlgorithm"]
+            digest = next((d for d, cps in inv["manifest"].items() if content_path in cps), None)
+            if digest is None:
+                raise StorageError(f"{content_path!r} is not in the manifest of {object_id!r}")
+            if hash_file(source, (alg,)).digests[alg] != digest:
+                raise StorageError(f"the repair of {content_path!r} does not match the inventory; not applied")
+            target = self.object_path(object_id) / content_path
+            if target.is_dir():
+                shutil.rmtree(target)  # a directory squatting on a file's name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.staging / f"tmp-repair-{secrets.token_hex(6)}"
+            shutil.copyfile(source, tmp)
+            with tmp.open("rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            fsync_dir(target.parent)
+
     # ---- recovery -------------------------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
@@ -404,23 +513,24 @@ class OcflStore:
         if not (obj / OBJECT_NAMASTE).is_file():
             return []  # a new object is renamed into place whole, so an absent one was never started
         actions = []
-        root_bytes = (obj / INVENTORY).read_bytes()
-        root_inv = json.loads(root_bytes)
-        alg = root_inv["digestAlgorithm"]
-        head = int(root_inv["head"][1:])
-        nxt = obj / f"v{head + 1}"
-        if nxt.is_dir():
+        while True:
+            root_bytes = (obj / INVENTORY).read_bytes()
+            root_inv = json.loads(root_bytes)
+            alg = root_inv["digestAlgorithm"]
+            nxt = obj / f"v{int(root_inv['head'][1:]) + 1}"
+            if not nxt.is_dir():
+                break
             try:
                 inv = read_inventory(nxt)
                 complete = inv.get("head") == nxt.name and inv["id"] == object_id
             except StorageError:
                 complete = False
-            if complete:
-                self._install_root_inventory(obj, nxt, alg)
-                actions.append(f"{object_id}: finished committing {nxt.name}")
-                return actions
-            shutil.rmtree(nxt)
-            actions.append(f"{object_id}: removed incomplete {nxt.name}")
+            if not complete:
+                shutil.rmtree(nxt)
+                actions.append(f"{object_id}: removed incomplete {nxt.name}")
+                break
+            self._install_root_inventory(obj, nxt, alg)
+            actions.append(f"{object_id}: finished committing {nxt.name}")
         sidecar = obj / f"{INVENTORY}.{alg}"
         if not sidecar.is_file() or sidecar.read_bytes() != _sidecar_bytes(root_bytes, alg):
             head_dir = obj / root_inv["head"]

@@ -1,0 +1,63 @@
+"""Talking to peers over HTTP: every request signed, every response's signature checked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_request, verify_response
+from strongroom.network.config import Member
+from strongroom.network.ids import encode_id
+
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class PeerError(PeerRejected):
+    """A peer could not be reached, refused us, or answered with something we cannot trust."""
+
+
+class PeerClient:
+    def __init__(self, node_id: str, key: Ed25519PrivateKey, *, timeout: httpx.Timeout = TIMEOUT) -> None:
+        self.node_id = node_id
+        self.key = key
+        self.http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(
+        self, peer: Member, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        signed = sign_request(self.node_id, self.key, method, path, body)
+        try:
+            response = self.http.request(
+                method,
+                peer.url + path,
+                content=body,
+                headers={**signed, **(headers or {}), "Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise PeerError(f"{peer.id} at {peer.url} did not answer: {exc}", 503) from None
+        if response.status_code >= 400:
+            raise PeerError(
+                f"{peer.id} refused {method} {path}: {response.status_code} {response.text[:200]}", response.status_code
+            )
+        verify_response(peer.public_key, signed[NONCE], response.content, response.headers.get(RESPONSE_SIGNATURE))
+        return response
+
+    def get_json(self, peer: Member, path: str) -> Any:
+        return json.loads(self.request(peer, "GET", path).content)
+
+    def post_json(self, peer: Member, path: str, data: Any) -> Any:
+        return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode()).content)
+
+    def object_file(
+        self, peer: Member, object_id: str, relpath: str, byte_range: tuple[int, int] | None = None
+    ) -> bytes:
+        headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
+        path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
+        return self.request(peer, "GET", path, headers=headers).content

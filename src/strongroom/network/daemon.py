@@ -1,0 +1,117 @@
+"""``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn) and a scheduler thread that
+replicates what the node is assigned and polls every AU it holds within the configured interval; structured
+(JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its current step first)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from strongroom.errors import StrongroomError
+from strongroom.network.client import PeerClient
+from strongroom.network.peer_api import create_peer_app
+from strongroom.network.service import poll, replicate
+from strongroom.node import Node
+
+log = logging.getLogger("strongroom.daemon")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    replicate_every: float = 60.0  # seconds between replication rounds
+    poll_every: float | None = None  # seconds between polls of one AU; None: the network's poll interval
+    tick: float = 1.0
+
+
+class Scheduler(threading.Thread):
+    def __init__(self, node: Node, schedule: Schedule) -> None:
+        super().__init__(name="strongroom-scheduler", daemon=True)
+        self.node = node
+        self.schedule = schedule
+        self.stopping = threading.Event()
+        self.rng = random.Random()  # noqa: S311 - jitter, not a secret
+        self.next_poll: dict[str, float] = {}
+
+    def run(self) -> None:
+        client = PeerClient(self.node.settings.node_id, self.node.private_key())
+        next_replication = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                if now >= next_replication:
+                    self._step("replication", lambda: self._replicate(client))
+                    next_replication = now + self.schedule.replicate_every
+                interval = self.schedule.poll_every or self.node.network_config().policy.poll_interval_days * 86400
+                due = self.node.take_poll_soon()
+                for object_id in self.node.store.iter_object_ids():
+                    when = self.next_poll.setdefault(object_id, now + self.rng.uniform(0, interval))
+                    if when <= now:
+                        due.add(object_id)
+                for object_id in sorted(due):
+                    if self.stopping.is_set():
+                        break
+                    self._step(f"poll of {object_id}", lambda o=object_id: self._poll(client, o))
+                    self.next_poll[object_id] = time.monotonic() + interval * self.rng.uniform(0.9, 1.1)
+                self.stopping.wait(self.schedule.tick)
+        finally:
+            client.close()
+
+    def _replicate(self, client: PeerClient) -> None:
+        for done in replicate(self.node, client):
+            log.info("replicated %s", done)
+
+    def _poll(self, client: PeerClient, object_id: str) -> None:
+        result = poll(self.node, client, object_id, self.rng)
+        log.info(
+            "poll of %s: %s with %d voters; repaired %s; unrepaired %s",
+            object_id,
+            result.outcome,
+            len(result.voters),
+            result.repaired or "nothing",
+            result.unrepaired or "nothing",
+        )
+
+    def _step(self, what: str, fn: object) -> None:
+        try:
+            fn()  # type: ignore[operator]
+        except StrongroomError as exc:
+            log.warning("%s failed: %s", what, exc.message)
+        except Exception:  # the daemon must outlive any one failed step; the error is logged
+            log.exception("%s failed unexpectedly", what)
+
+
+def serve(node: Node, host: str, port: int, schedule: Schedule) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    node.network_config()  # refuse to start without a valid signed configuration
+    scheduler = Scheduler(node, schedule)
+    config = uvicorn.Config(create_peer_app(node), host=host, port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    log.info("node %s serving the peer API on http://%s:%d", node.settings.node_id, host, port)
+    scheduler.start()
+    try:
+        server.run()
+    finally:
+        scheduler.stopping.set()
+        scheduler.join(timeout=60)
+        log.info("node %s stopped", node.settings.node_id)

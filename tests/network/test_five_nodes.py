@@ -1,0 +1,236 @@
+"""Five nodes as separate processes talking real HTTP on loopback: a deposit reaches every assigned node and
+is verified; a flipped bit, a truncated file, a deleted file and a deleted whole AU are each found and repaired
+byte-identical; strangers, forged signatures and replays are refused; with too few voters a poll alarms and
+changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from strongroom.keys import load_private_key, public_key_text
+from strongroom.network.auth import sign_request
+from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
+from strongroom.node import Node
+
+EXE = str(Path(sys.executable).parent / "strongroom")
+COUNTRIES = ["GH", "KE", "SN", "BR", "TZ"]
+POLICY = NetworkPolicy(
+    target_copies=5,
+    min_countries=3,
+    quorum=3,
+    vote_margin=0.75,
+    invitations=4,
+    block_size=4096,
+    max_requests_per_minute=10_000,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Peer:
+    home: Path
+    node_id: str
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = (self.home / "serve.log").open("ab")
+        self.proc = subprocess.Popen(
+            [
+                EXE,
+                "serve",
+                "--home",
+                str(self.home),
+                "--port",
+                str(self.port),
+                "--replicate-every",
+                "1",
+                "--poll-every",
+                "100000",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError(f"{self.node_id} did not start:\n{(self.home / 'serve.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [EXE, *args, "--home", str(self.home)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+
+
+@pytest.fixture
+def network(tmp_path: Path, db_factory: Callable[[], str]) -> Iterator[list[Peer]]:
+    admin = Ed25519PrivateKey.generate()
+    peers = []
+    for i in range(5):
+        node = Node.create(tmp_path / f"node{i}", database_url=db_factory(), name=f"node {i}")
+        peers.append(Peer(tmp_path / f"node{i}", node.settings.node_id, free_port()))
+        node.close()
+    members = []
+    for i, p in enumerate(peers):
+        key = load_private_key(p.home / "keys")
+        members.append(Member(p.node_id, p.url, public_key_text(key.public_key()), f"Library {i}", COUNTRIES[i]))
+    signed = tmp_path / "network.json"
+    signed.write_text(json.dumps(sign_config(NetworkConfig("test-net", 1, tuple(members), POLICY), admin)))
+    for p in peers:
+        proc = p.cli("network", "join", str(signed), "--admin-key", public_key_text(admin.public_key()))
+        assert proc.returncode == 0, proc.stderr
+    for p in peers:
+        p.start()
+    yield peers
+    for p in peers:
+        p.stop()
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def object_files(home: Path) -> dict[str, bytes]:
+    root = home / "ocfl"
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "extensions" not in p.parts and p.name not in ("0=ocfl_1.1", "ocfl_layout.json")
+    }
+
+
+def held(home: Path) -> bool:
+    return any(p.name == "0=ocfl_object_1.1" for p in (home / "ocfl").rglob("0=ocfl_object_1.1"))
+
+
+def content_file(home: Path, suffix: str) -> Path:
+    return sorted(p for p in (home / "ocfl").rglob(f"*{suffix}") if "/content/" in p.as_posix())[0]
+
+
+def test_five_node_network(network: list[Peer], sample_dir: Path) -> None:
+    origin = network[0]
+    package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
+    deposit = origin.cli("deposit", str(package), "--json")
+    assert deposit.returncode == 0, deposit.stderr
+    au_key = json.loads(deposit.stdout)["au"]
+
+    # Replication: every assigned node fetches the version and verifies it; all copies are byte-identical.
+    wait_for("replication to all five nodes", lambda: all(held(p.home) for p in network))
+    reference = object_files(origin.home)
+    for p in network[1:]:
+        wait_for(f"{p.node_id} to catalogue the AU", lambda p=p: au_key in p.cli("aus", "--json").stdout)
+        assert object_files(p.home) == reference
+    validator = Path(sys.executable).parent / "ocfl-validate.py"
+    for p in network:
+        proc = subprocess.run([str(validator), str(p.home / "ocfl")], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    status = json.loads(origin.cli("network", "status", "--json").stdout)
+    [au_status] = status["aus"]
+    assert au_status["preserved"] is True and len(au_status["holding"]) == 5
+
+    # Damage at four nodes, each a different kind, each found by that node's poll and repaired from peers.
+    damages = {
+        1: lambda f: f.write_bytes(f.read_bytes()[:100] + bytes([f.read_bytes()[100] ^ 1]) + f.read_bytes()[101:]),
+        2: lambda f: f.write_bytes(f.read_bytes()[: f.stat().st_size // 2]),
+        3: lambda f: f.unlink(),
+    }
+    for i, damage in damages.items():
+        target = content_file(network[i].home, ".pdf")
+        original = target.read_bytes()
+        damage(target)
+        assert network[i].cli("audit").returncode == 1
+        proc = network[i].cli("poll", au_key, "--json")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        result = json.loads(proc.stdout)
+        assert result["outcome"] == "disagree" and result["repaired"], result
+        assert target.read_bytes() == original, f"node {i}: repaired content differs from the original"
+        assert network[i].cli("audit").returncode == 0
+        events = json.loads(network[i].cli("events", "--json", "--type", "repair").stdout)
+        assert events and events[0]["outcome"] == "success"
+
+    # A whole AU deleted at node 4 comes back by replication, verified, byte-identical.
+    shutil.rmtree(next((network[4].home / "ocfl").rglob("0=ocfl_object_1.1")).parent)
+    wait_for("node 4 to rebuild the AU", lambda: held(network[4].home) and object_files(network[4].home) == reference)
+
+    # An intact copy polls clean.
+    clean = json.loads(origin.cli("poll", au_key, "--json").stdout)
+    assert clean["outcome"] == "agree" and not clean["repaired"]
+
+
+def test_strangers_forgeries_and_replays_are_refused(network: list[Peer]) -> None:
+    target = network[1]
+    path = "/peer/v1/objects"
+    stranger = sign_request("node-intruder", Ed25519PrivateKey.generate(), "GET", path)
+    assert httpx.get(target.url + path, headers=stranger).status_code == 403
+    forged = sign_request(network[0].node_id, Ed25519PrivateKey.generate(), "GET", path)
+    assert httpx.get(target.url + path, headers=forged).status_code == 401
+    real_key = load_private_key(network[0].home / "keys")
+    good = sign_request(network[0].node_id, real_key, "GET", path)
+    assert httpx.get(target.url + path, headers=good).status_code == 200
+    assert httpx.get(target.url + path, headers=good).status_code == 401  # the same message again: a replay
+    assert httpx.get(target.url + path).status_code == 401  # no authentication at all
+
+
+def test_too_few_voters_alarm_and_change_nothing(network: list[Peer], sample_dir: Path) -> None:
+    origin = network[0]
+    package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]
+    au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
+    wait_for("replication", lambda: all(held(p.home) for p in network))
+    for p in network[2:]:
+        p.stop()  # two nodes left: one voter for a quorum of three
+    target = content_file(origin.home, ".pdf")
+    data = bytearray(target.read_bytes())
+    data[50] ^= 0xFF
+    target.write_bytes(bytes(data))
+    before = target.read_bytes()
+    proc = origin.cli("poll", au_key, "--json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["outcome"] == "inconclusive"
+    assert target.read_bytes() == before  # nothing was changed
+    polls = json.loads(origin.cli("events", "--json", "--type", "poll").stdout)
+    assert polls[0]["outcome"] == "warning" and "ALARM" in polls[0]["detail"]
