@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.keys import load_private_key, public_key_text
 from strongroom.network.auth import sign_request
+from strongroom.network.client import PeerClient
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
+from strongroom.network.ids import encode_id
+from strongroom.network.service import poll
 from strongroom.node import Node
 
 EXE = str(Path(sys.executable).parent / "strongroom")
@@ -215,6 +220,21 @@ def test_strangers_forgeries_and_replays_are_refused(network: list[Peer]) -> Non
     assert httpx.get(target.url + path, headers=good).status_code == 401  # the same message again: a replay
     assert httpx.get(target.url + path).status_code == 401  # no authentication at all
 
+    # Polls are rate-limited per peer: a second vote request on one AU from one poller is refused.
+    vote_path = f"/peer/v1/objects/{encode_id('strongroom:au/issn:0000-0000/2024')}/vote"
+    body = json.dumps({"poller_nonce": "00" * 16, "version": 1, "block_size": 4096}).encode()
+    first = httpx.post(
+        target.url + vote_path,
+        content=body,
+        headers=sign_request(network[0].node_id, real_key, "POST", vote_path, body),
+    )
+    again = httpx.post(
+        target.url + vote_path,
+        content=body,
+        headers=sign_request(network[0].node_id, real_key, "POST", vote_path, body),
+    )
+    assert first.status_code == 404 and again.status_code == 429
+
 
 def test_too_few_voters_alarm_and_change_nothing(network: list[Peer], sample_dir: Path) -> None:
     origin = network[0]
@@ -234,3 +254,92 @@ def test_too_few_voters_alarm_and_change_nothing(network: list[Peer], sample_dir
     assert target.read_bytes() == before  # nothing was changed
     polls = json.loads(origin.cli("events", "--json", "--type", "poll").stdout)
     assert polls[0]["outcome"] == "warning" and "ALARM" in polls[0]["detail"]
+
+
+LIAR = """
+import random, sys
+import strongroom.network.peer_api as api
+honest = api.copy_hashes
+def lie(*args, **kwargs):
+    votes = honest(*args, **kwargs)
+    return {v: {key: random.randbytes(32).hex() for key in table} for v, table in votes.items()}
+api.copy_hashes = lie
+from strongroom.cli.main import main
+sys.argv = ["strongroom", *sys.argv[1:]]
+main()
+"""
+
+
+class HostileFirst(random.Random):
+    """Voter sampling as usual, but repair sources tried with the hostile node first."""
+
+    def __init__(self, hostile: str) -> None:
+        super().__init__(7)
+        self.hostile = hostile
+
+    def shuffle(self, x: list[Any]) -> None:  # type: ignore[override]
+        x.sort(key=lambda v: v != self.hostile)
+
+
+def test_a_hostile_node_cannot_make_an_honest_node_accept_bad_content(network: list[Peer], sample_dir: Path) -> None:
+    hostile = network[4]
+    hostile.stop()
+    log = (hostile.home / "serve.log").open("ab")
+    hostile.proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            LIAR,
+            "serve",
+            "--home",
+            str(hostile.home),
+            "--port",
+            str(hostile.port),
+            "--replicate-every",
+            "1",
+            "--poll-every",
+            "100000",
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    wait_for("the hostile node", lambda: _answers(hostile.url))
+    origin, victim = network[0], network[1]
+    package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
+    au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
+    wait_for("replication", lambda: all(held(p.home) for p in network))
+    wait_for("cataloguing", lambda: all(au_key in p.cli("aus", "--json").stdout for p in network))
+
+    # The hostile node's own copy is corrupt, so a repair it serves is corrupt; the victim's copy is damaged.
+    bad = content_file(hostile.home, ".pdf")
+    bad.write_bytes(b"%PDF-1.4 forged content " + bad.read_bytes()[24:])
+    target = content_file(victim.home, ".pdf")
+    original = content_file(origin.home, ".pdf").read_bytes()
+    target.write_bytes(original[:-5] + b"XXXXX")
+
+    node = Node.open(victim.home)
+    client = PeerClient(node.settings.node_id, node.private_key())
+    try:
+        [(au, *_)] = node.aus([au_key])
+        result = poll(node, client, au.object_id, HostileFirst(hostile.node_id))
+    finally:
+        client.close()
+        node.close()
+    assert target.read_bytes() == original, "the victim must end with the original bytes, not the forged ones"
+    assert any(hostile.node_id in r for r in result.refused_repairs), result
+    assert hostile.node_id in result.suspects, result
+    reports = json.loads(victim.cli("events", "--json", "--type", "poll").stdout)
+    assert any(e["data"].get("suspect") == hostile.node_id for e in reports)
+
+    # An intact node polled with the liar among its voters agrees, changes nothing, and reports the liar.
+    before = object_files(origin.home)
+    clean = json.loads(origin.cli("poll", au_key, "--json").stdout)
+    assert clean["outcome"] == "agree" and hostile.node_id in clean["suspects"]
+    assert object_files(origin.home) == before
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

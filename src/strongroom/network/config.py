@@ -54,6 +54,7 @@ class NetworkPolicy:
     poll_interval_days: float = 70.0
     block_size: int = 16 * 1024 * 1024
     max_requests_per_minute: int = 600
+    min_seconds_between_polls: float = 3600.0  # a voter votes on one AU for one poller at most this often
 
     def poll_policy(self) -> PollPolicy:
         return PollPolicy(self.quorum, self.vote_margin, self.invitations, self.block_size)

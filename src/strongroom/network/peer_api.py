@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -92,9 +94,25 @@ def create_peer_app(node: Node) -> FastAPI:
             data = data[int(start) : int(end) + 1]
         return signed(request.headers[NONCE], data, media="application/octet-stream")
 
+    last_vote: dict[tuple[str, str], float] = {}
+    vote_lock = threading.Lock()
+
+    def vote_allowed(peer: str, object_id: str) -> None:
+        """Polls are rate-limited per peer: hashing a whole AU is the costliest thing a peer can ask for."""
+        gap = node.network_config().policy.min_seconds_between_polls
+        now = time.monotonic()
+        with vote_lock:
+            last = last_vote.get((peer, object_id))
+            if last is not None and now - last < gap:
+                raise PeerRejected(
+                    f"{peer} polled {object_id} {now - last:.0f} s ago; at most one poll per {gap:.0f} s", 429
+                )
+            last_vote[(peer, object_id)] = now
+
     def vote(request: Request, peer: str, body: bytes) -> Response:
         object_id = decode_id(request.path_params["oid"])
         holder_required(peer, object_id)
+        vote_allowed(peer, object_id)
         ask = json.loads(body)
         version = int(ask["version"])
         block_size = int(ask["block_size"])

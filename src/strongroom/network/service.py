@@ -98,6 +98,7 @@ class PollResult:
     unrepaired: list[str] = field(default_factory=list)
     inconclusive_blocks: list[str] = field(default_factory=list)
     refused_repairs: list[str] = field(default_factory=list)
+    suspects: dict[str, str] = field(default_factory=dict)  # peer -> why it is reported
 
 
 def poll(node: Node, client: PeerClient, object_id: str, rng: random.Random | None = None) -> PollResult:
@@ -157,6 +158,8 @@ def poll(node: Node, client: PeerClient, object_id: str, rng: random.Random | No
         minority = [
             f"{p}#{i}" for (p, i), b in result.blocks.items() if b.outcome is Outcome.AGREE and voter in b.disagreeing
         ]
+        if minority:
+            outcome.suspects.setdefault(voter, f"voted against the landslide on {len(minority)} block(s)")
         with contextlib.suppress(PeerError):  # a receipt is a courtesy; the voter also polls on its own schedule
             client.post_json(
                 members[voter],
@@ -164,6 +167,14 @@ def poll(node: Node, client: PeerClient, object_id: str, rng: random.Random | No
                 {"outcome": str(result.outcome), "disagreed": bool(minority), "blocks": minority},
             )
     _record(node, outcome)
+    for suspect, why in sorted(outcome.suspects.items()):
+        node.record(
+            EventType.POLL,
+            EventOutcome.WARNING,
+            object_id,
+            f"peer {suspect} reported: {why}",
+            {"role": "poller", "suspect": suspect, "reason": why},
+        )
     return outcome
 
 
@@ -215,6 +226,7 @@ def _repair_file(
 
             if not all(accepted(key) for key in keys):
                 outcome.refused_repairs.append(f"{logical} from {source}")
+                outcome.suspects[source] = f"served a repair of {logical} that did not re-hash to the landslide"
                 continue
             candidate.write_bytes(bytes(data))
             node.store.replace_content(object_id, content_path, candidate)
