@@ -206,6 +206,13 @@ def test_five_node_network(network: list[Peer], sample_dir: Path) -> None:
     clean = json.loads(origin.cli("poll", au_key, "--json").stdout)
     assert clean["outcome"] == "agree" and not clean["repaired"]
 
+    # The AU at a glance, from a node that repaired it.
+    status = json.loads(network[1].cli("au", "status", au_key, "--json").stdout)
+    assert len(status["copies"]["holding"]) == 5 and status["copies"]["preserved"]
+    assert status["repairs"] and status["open_alarms"] == []
+    shown = network[1].cli("au", "status", au_key)
+    assert shown.returncode == 0 and "repairs" in shown.stdout
+
 
 def test_strangers_forgeries_and_replays_are_refused(network: list[Peer]) -> None:
     target = network[1]

@@ -37,6 +37,7 @@ for command in (
     network.network_group,
     network.serve_command,
     network.poll_command,
+    network.au_group,
 ):
     cli.add_command(command)
 

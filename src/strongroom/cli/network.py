@@ -18,7 +18,7 @@ from strongroom.keys import public_key_text
 from strongroom.network.client import PeerClient
 from strongroom.network.config import NetworkConfig, sign_config
 from strongroom.network.daemon import Schedule, serve
-from strongroom.network.service import network_status, poll
+from strongroom.network.service import au_status, network_status, poll
 from strongroom.network.simulate import SimulationParams, simulate
 
 
@@ -246,3 +246,47 @@ def poll_command(au_key: str, home: Path | None, as_json: bool) -> None:
         )
     if result.unrepaired or result.outcome is Outcome.INCONCLUSIVE:
         raise SystemExit(1)
+
+
+@click.group(name="au")
+def au_group() -> None:
+    """One archival unit in the network."""
+
+
+@au_group.command(name="status")
+@click.argument("au_key")
+@home_option
+@json_option
+def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
+    """Copies of AU_KEY and where, its last agreement, open alarms, repairs done and peers reported."""
+    with open_node(home) as node:
+        client = PeerClient(node.settings.node_id, node.private_key())
+        try:
+            status = au_status(node, client, au_key)
+        finally:
+            client.close()
+    if as_json:
+        data = vars(status) | {"copies": vars(status.copies) if status.copies else None}
+        print_json(data)
+        return
+    c = out()
+    c.print(f"[bold]{status.au_key}[/bold] ({status.object_id})")
+    if status.copies:
+        where = ", ".join(f"{n} v{v}" for n, v in sorted(status.copies.holding.items()))
+        c.print(f"  copies          {len(status.copies.holding)}: {where}")
+        c.print(f"  assigned to     {', '.join(status.copies.assigned)}")
+        c.print(
+            f"  countries       {', '.join(status.copies.countries)}; preserved: "
+            + ("yes" if status.copies.preserved else "[yellow]no[/]")
+        )
+    else:
+        c.print("  copies          none found on any reachable node")
+    c.print(f"  last agreement  {status.last_agreement or 'never (no poll by this node has agreed yet)'}")
+    c.print(f"  open alarms     {len(status.open_alarms)}")
+    for alarm in status.open_alarms:
+        c.print(f"    [red]{alarm}[/]")
+    c.print(f"  repairs         {len(status.repairs)}")
+    for repair in status.repairs[:10]:
+        c.print(f"    {repair}")
+    if status.reported_peers:
+        c.print(f"  peers reported  [yellow]{', '.join(status.reported_peers)}[/]")

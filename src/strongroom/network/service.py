@@ -332,3 +332,47 @@ def network_status(node: Node, client: PeerClient) -> tuple[dict[str, bool], lis
             )
         )
     return reachable, out
+
+
+@dataclass
+class AUStatus:
+    au_key: str
+    object_id: str
+    copies: CopyStatus | None
+    last_agreement: str | None
+    open_alarms: list[str]
+    repairs: list[str]
+    reported_peers: list[str]
+
+
+def au_status(node: Node, client: PeerClient, au_key: str) -> AUStatus:
+    """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs."""
+    [(au, *_)] = node.aus([au_key])
+    _, copies = network_status(node, client)
+    mine = next((c for c in copies if c.object_id == au.object_id), None)
+    events = node.catalog.events(object_key=au_key, limit=None)
+    last_agreement = next(
+        (
+            e
+            for e in events
+            if e.type == EventType.POLL and e.data.get("role") == "poller" and e.data.get("outcome") == "agree"
+        ),
+        None,
+    )
+    since = last_agreement.time if last_agreement else None
+    alarms = [
+        f"{e.time:%Y-%m-%d %H:%M} {e.detail}"
+        for e in events
+        if e.type == EventType.POLL and "ALARM" in e.detail and (since is None or e.time > since)
+    ]
+    repairs = [f"{e.time:%Y-%m-%d %H:%M} {e.outcome}: {e.detail}" for e in events if e.type == EventType.REPAIR]
+    reported = sorted({str(e.data["suspect"]) for e in events if e.data.get("suspect")})
+    return AUStatus(
+        au_key,
+        au.object_id,
+        mine,
+        f"{last_agreement.time:%Y-%m-%d %H:%M}" if last_agreement else None,
+        alarms,
+        repairs,
+        reported,
+    )
