@@ -350,3 +350,42 @@ def _answers(url: str) -> bool:
         return httpx.get(url + "/health", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_schedule_repairs_and_an_offline_node_catches_up(network: list[Peer], sample_dir: Path) -> None:
+    origin, late, damaged = network[0], network[2], network[1]
+    late.stop()
+    package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
+    au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
+    wait_for("replication to the nodes that are up", lambda: all(held(p.home) for p in network if p is not late))
+    assert not held(late.home)
+    late.start()  # back online: it catches up on its own
+    wait_for("the node that was offline to catch up", lambda: held(late.home))
+    reference = object_files(origin.home)
+    wait_for("a byte-identical replica", lambda: object_files(late.home) == reference)
+
+    # Damage a copy, then let the daemon's own schedule find and repair it (a poll every 2 seconds).
+    damaged.stop()
+    target = content_file(damaged.home, ".pdf")
+    original = target.read_bytes()
+    target.write_bytes(original[:10] + b"\x00" * 10 + original[20:])
+    log = (damaged.home / "serve.log").open("ab")
+    damaged.proc = subprocess.Popen(
+        [
+            EXE,
+            "serve",
+            "--home",
+            str(damaged.home),
+            "--port",
+            str(damaged.port),
+            "--replicate-every",
+            "1",
+            "--poll-every",
+            "2",
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    wait_for("the scheduled poll to repair the damage", lambda: target.exists() and target.read_bytes() == original)
+    repairs = json.loads(damaged.cli("events", "--json", "--type", "repair", "--au", au_key).stdout)
+    assert repairs and repairs[0]["outcome"] == "success"

@@ -25,6 +25,8 @@ class PeerClient:
         self.node_id = node_id
         self.key = key
         self.http = httpx.Client(timeout=timeout)
+        self.bytes_sent = 0  # request bodies and headers' worth, for measuring a protocol's cost
+        self.bytes_received = 0
 
     def close(self) -> None:
         self.http.close()
@@ -42,6 +44,8 @@ class PeerClient:
             )
         except httpx.HTTPError as exc:
             raise PeerError(f"{peer.id} at {peer.url} did not answer: {exc}", 503) from None
+        self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in signed.items())
+        self.bytes_received += len(response.content)
         if response.status_code >= 400:
             raise PeerError(
                 f"{peer.id} refused {method} {path}: {response.status_code} {response.text[:200]}", response.status_code
