@@ -21,10 +21,18 @@ class PeerError(PeerRejected):
 
 
 class PeerClient:
-    def __init__(self, node_id: str, key: Ed25519PrivateKey, *, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        key: Ed25519PrivateKey,
+        *,
+        timeout: httpx.Timeout = TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.node_id = node_id
         self.key = key
-        self.http = httpx.Client(timeout=timeout)
+        # The transport seam: real sockets by default; tests of protocol logic pass an in-memory one.
+        self.http = httpx.Client(timeout=timeout, transport=transport)
         self.bytes_sent = 0  # request bodies and headers' worth, for measuring a protocol's cost
         self.bytes_received = 0
 

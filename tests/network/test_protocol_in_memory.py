@@ -1,0 +1,155 @@
+"""Replication and polls between five in-process nodes over an in-memory transport: the protocol logic, fast,
+with no sockets (the five-process tests cover the same ground over real HTTP)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from strongroom.keys import public_key_text
+from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_response
+from strongroom.network.client import PeerClient
+from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
+from strongroom.network.memory import InMemoryNetwork
+from strongroom.network.peer_api import create_peer_app
+from strongroom.network.service import poll, replicate
+from strongroom.node import Node
+
+POLICY = NetworkPolicy(
+    target_copies=5,
+    min_countries=3,
+    quorum=3,
+    vote_margin=0.75,
+    invitations=4,
+    block_size=2048,
+    min_seconds_between_polls=0,
+)
+
+
+class LyingNetwork(InMemoryNetwork):
+    """Like InMemoryNetwork, but the node on ``liar`` answers votes with random hashes, correctly signed."""
+
+    def __init__(self, liar: str) -> None:
+        super().__init__()
+        self.liar = liar
+        self.key: Ed25519PrivateKey | None = None  # the liar's own node key, once its node exists
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.host != self.liar or not request.url.path.endswith("/vote") or response.status_code != 200:
+            return response
+        vote = json.loads(response.content)
+        vote["blocks"] = {p: [random.randbytes(32).hex() for _ in hs] for p, hs in vote["blocks"].items()}
+        body = json.dumps(vote).encode()
+        assert self.key is not None
+        headers = {RESPONSE_SIGNATURE: sign_response(self.key, request.headers[NONCE], body)}
+        return httpx.Response(200, headers=headers, content=body)
+
+
+def build(
+    tmp_path: Path, db_factory: Callable[[], str], net: InMemoryNetwork | None = None
+) -> tuple[list[Node], list[PeerClient], InMemoryNetwork]:
+    admin = Ed25519PrivateKey.generate()
+    nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(5)]
+    members = tuple(
+        Member(
+            n.settings.node_id,
+            f"http://n{i}",
+            public_key_text(n.private_key().public_key()),
+            f"Library {i}",
+            ["GH", "KE", "SN", "BR", "TZ"][i],
+        )
+        for i, n in enumerate(nodes)
+    )
+    doc = sign_config(NetworkConfig("memory-net", 1, members, POLICY), admin)
+    net = net or InMemoryNetwork()
+    for i, n in enumerate(nodes):
+        n.join_network(doc, public_key_text(admin.public_key()))
+        net.add(f"n{i}", create_peer_app(n))
+    clients = [PeerClient(n.settings.node_id, n.private_key(), transport=net) for n in nodes]
+    return nodes, clients, net
+
+
+def files_of(node: Node, object_id: str) -> dict[str, bytes]:
+    root = node.store.object_path(object_id)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def deposited(
+    tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path
+) -> tuple[list[Node], list[PeerClient], InMemoryNetwork, str]:
+    nodes, clients, net = build(tmp_path, db_factory)
+    result = nodes[0].deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0])
+    for node, client in zip(nodes[1:], clients[1:], strict=True):
+        assert replicate(node, client), "each node replicates the new AU"
+    return nodes, clients, net, result.object_id
+
+
+def test_replicas_are_identical_and_catalogued(
+    deposited: tuple[list[Node], list[PeerClient], InMemoryNetwork, str],
+) -> None:
+    nodes, clients, _, object_id = deposited
+    reference = files_of(nodes[0], object_id)
+    for node in nodes[1:]:
+        assert files_of(node, object_id) == reference
+        assert node.aus()[0][0].object_id == object_id
+        assert [e.type for e in node.events(type="replication")] == ["replication"]
+    assert replicate(nodes[1], clients[1]) == []  # nothing more to fetch
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "extend"])
+def test_each_kind_of_damage_is_repaired(
+    deposited: tuple[list[Node], list[PeerClient], InMemoryNetwork, str], damage: str
+) -> None:
+    nodes, clients, _, object_id = deposited
+    victim = nodes[2]
+    pdf = next(p for p in sorted(victim.store.object_path(object_id).rglob("*.pdf")))
+    original = pdf.read_bytes()
+    if damage == "flip":
+        mid = len(original) // 2
+        pdf.write_bytes(original[:mid] + bytes([original[mid] ^ 4]) + original[mid + 1 :])
+    elif damage == "truncate":
+        pdf.write_bytes(original[:1100])
+    elif damage == "delete":
+        pdf.unlink()
+    else:
+        pdf.write_bytes(original + b"trailing junk")
+    result = poll(victim, clients[2], object_id, random.Random(1))
+    assert result.outcome == "disagree" and result.repaired and not result.unrepaired
+    assert pdf.read_bytes() == original
+    assert victim.audit().intact
+
+
+def test_a_liar_is_outvoted_and_reported(tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path) -> None:
+    net = LyingNetwork("n4")
+    nodes, clients, _ = build(tmp_path, db_factory, net)
+    net.key = nodes[4].private_key()
+    object_id = nodes[0].deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]).object_id
+    for node, client in zip(nodes[1:], clients[1:], strict=True):
+        replicate(node, client)
+    before = files_of(nodes[0], object_id)
+    result = poll(nodes[0], clients[0], object_id, random.Random(2))
+    assert result.outcome == "agree" and nodes[4].settings.node_id in result.suspects
+    assert files_of(nodes[0], object_id) == before
+
+
+def test_too_few_voters_is_an_alarm_and_changes_nothing(
+    deposited: tuple[list[Node], list[PeerClient], InMemoryNetwork, str],
+) -> None:
+    nodes, clients, net, object_id = deposited
+    net.down = {"n2", "n3", "n4"}
+    pdf = next(p for p in sorted(nodes[0].store.object_path(object_id).rglob("*.pdf")))
+    pdf.write_bytes(b"%PDF-1.4 damaged")
+    before = files_of(nodes[0], object_id)
+    result = poll(nodes[0], clients[0], object_id)
+    assert result.outcome == "inconclusive" and not result.repaired
+    assert files_of(nodes[0], object_id) == before
+    [event] = [e for e in nodes[0].events(type="poll") if e.data.get("role") == "poller"]
+    assert event.outcome == "warning" and "ALARM" in event.detail
