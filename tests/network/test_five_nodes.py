@@ -389,3 +389,8 @@ def test_the_schedule_repairs_and_an_offline_node_catches_up(network: list[Peer]
     wait_for("the scheduled poll to repair the damage", lambda: target.exists() and target.read_bytes() == original)
     repairs = json.loads(damaged.cli("events", "--json", "--type", "repair", "--au", au_key).stdout)
     assert repairs and repairs[0]["outcome"] == "success"
+
+    # Graceful shutdown: SIGTERM lets the scheduler finish its step and the process exit cleanly.
+    damaged.stop()
+    assert damaged.proc is not None and damaged.proc.returncode == 0
+    assert f"node {damaged.node_id} stopped" in (damaged.home / "serve.log").read_text()

@@ -153,3 +153,18 @@ def test_too_few_voters_is_an_alarm_and_changes_nothing(
     assert files_of(nodes[0], object_id) == before
     [event] = [e for e in nodes[0].events(type="poll") if e.data.get("role") == "poller"]
     assert event.outcome == "warning" and "ALARM" in event.detail
+
+
+def test_a_voter_in_the_minority_is_told_to_check_itself(
+    deposited: tuple[list[Node], list[PeerClient], InMemoryNetwork, str],
+) -> None:
+    nodes, clients, _, object_id = deposited
+    pdf = next(p for p in sorted(nodes[3].store.object_path(object_id).rglob("*.pdf")))
+    pdf.write_bytes(b"%PDF-1.4 damaged on the voter")
+    result = poll(nodes[0], clients[0], object_id, random.Random(3))
+    assert result.outcome == "agree" and nodes[3].settings.node_id in result.suspects
+    assert nodes[3].take_poll_soon() == {object_id}  # the receipt queued a poll of its own copy
+    warning = [e for e in nodes[3].events(type="poll") if e.outcome == "warning"]
+    assert warning and "minority" in warning[0].detail
+    fixed = poll(nodes[3], clients[3], object_id, random.Random(4))
+    assert fixed.repaired and nodes[3].audit().intact

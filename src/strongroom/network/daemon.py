@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -108,6 +109,9 @@ def serve(node: Node, host: str, port: int, schedule: Schedule) -> None:
     config = uvicorn.Config(create_peer_app(node), host=host, port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     log.info("node %s serving the peer API on http://%s:%d", node.settings.node_id, host, port)
+    # uvicorn handles SIGTERM gracefully and then re-raises it to whatever handler was installed before; with
+    # Python's default the process would die there, before the scheduler is stopped. Ours just lets serve() end.
+    signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.stopping.set())
     scheduler.start()
     try:
         server.run()
