@@ -8,34 +8,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import random
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
+from common import random_bag
+
 from strongroom.node import Node
-
-
-def make_bag(dest: Path, total_bytes: int, file_bytes: int) -> Path:
-    import bagit
-
-    payload = dest / "payload"
-    payload.mkdir(parents=True)
-    n = max(1, -(-total_bytes // file_bytes))  # enough whole files to reach at least total_bytes
-    rng = random.Random(7)
-    for i in range(n):
-        with (payload / f"volume-{i:03d}.bin").open("wb") as fh:
-            for _ in range(file_bytes >> 20):
-                fh.write(rng.randbytes(1 << 20))  # incompressible, and no two files alike (OCFL would dedupe them)
-    (payload / "article.xml").write_text(
-        '<?xml version="1.0"?><article><front><journal-meta><journal-title-group><journal-title>Bench Journal'
-        "</journal-title></journal-title-group><publisher><publisher-name>Bench Press</publisher-name></publisher>"
-        "</journal-meta><article-meta><title-group><article-title>Large files</article-title></title-group>"
-        "<pub-date><year>2024</year></pub-date></article-meta></front></article>"
-    )
-    bagit.make_bag(str(payload), checksums=["sha256"], processes=2)
-    return payload
 
 
 def drop_caches() -> bool:
@@ -71,7 +51,7 @@ def main() -> None:
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    bag = make_bag(args.workdir / "pkg", int(args.gb * 1e9), args.file_mb << 20)
+    bag = random_bag(args.workdir / "pkg", int(args.gb * 1e9), args.file_mb << 20)
     node = Node.create(args.workdir / "home")
     t_deposit = timed(lambda: node.deposit(bag))
     au = node.aus()[0][0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import socket
 import subprocess
@@ -19,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-import bagit
 import httpx
+from common import random_bag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.keys import load_private_key, public_key_text
@@ -46,23 +45,6 @@ def wait(check: object, timeout: float = 600) -> float:
             return time.monotonic() - start
         time.sleep(0.1)
     raise SystemExit("timed out")
-
-
-def make_bag(dest: Path, total: int, file_bytes: int) -> Path:
-    dest.mkdir(parents=True)
-    rng = random.Random(11)
-    for i in range(-(-total // file_bytes)):
-        with (dest / f"part-{i:02d}.bin").open("wb") as fh:
-            for _ in range(file_bytes >> 20):
-                fh.write(rng.randbytes(1 << 20))
-    (dest / "article.xml").write_text(
-        '<?xml version="1.0"?><article><front><journal-meta><journal-title-group><journal-title>Bench'
-        "</journal-title></journal-title-group><publisher><publisher-name>Bench Press</publisher-name></publisher>"
-        "</journal-meta><article-meta><title-group><article-title>Big</article-title></title-group>"
-        "<pub-date><year>2024</year></pub-date></article-meta></front></article>"
-    )
-    bagit.make_bag(str(dest), checksums=["sha256"], processes=2)
-    return dest
 
 
 def main() -> None:
@@ -118,7 +100,7 @@ def main() -> None:
     try:
         for p in ports:
             wait(lambda p=p: _up(p), 30)
-        bag = make_bag(args.workdir / "bag", int(args.gb * 1e9), 128 << 20)
+        bag = random_bag(args.workdir / "bag", int(args.gb * 1e9), 128 << 20, seed=11)
         origin = Node.open(homes[0])
         result = origin.deposit(bag)
         object_id = result.object_id

@@ -61,32 +61,22 @@ class Peer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *, poll_every: float = 100000, program: list[str] | None = None) -> None:
+        """Run ``strongroom serve`` for this node (or ``program`` with serve's arguments) and wait until it answers."""
         log = (self.home / "serve.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                EXE,
-                "serve",
-                "--home",
-                str(self.home),
-                "--port",
-                str(self.port),
-                "--replicate-every",
-                "1",
-                "--poll-every",
-                "100000",
-            ],
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError(f"{self.node_id} did not start:\n{(self.home / 'serve.log').read_text()}")
+        args = [
+            "serve",
+            "--home",
+            str(self.home),
+            "--port",
+            str(self.port),
+            "--replicate-every",
+            "1",
+            "--poll-every",
+            str(poll_every),
+        ]
+        self.proc = subprocess.Popen([*(program or [EXE]), *args], stdout=log, stderr=log)
+        wait_for(f"{self.node_id} to answer", lambda: _answers(self.url), timeout=30)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -291,26 +281,8 @@ class HostileFirst(random.Random):
 def test_a_hostile_node_cannot_make_an_honest_node_accept_bad_content(network: list[Peer], sample_dir: Path) -> None:
     hostile = network[4]
     hostile.stop()
-    log = (hostile.home / "serve.log").open("ab")
-    hostile.proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            LIAR,
-            "serve",
-            "--home",
-            str(hostile.home),
-            "--port",
-            str(hostile.port),
-            "--replicate-every",
-            "1",
-            "--poll-every",
-            "100000",
-        ],
-        stdout=log,
-        stderr=log,
-    )
-    wait_for("the hostile node", lambda: _answers(hostile.url))
+    hostile.start(program=[sys.executable, "-c", LIAR])
+
     origin, victim = network[0], network[1]
     package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
     au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
@@ -369,23 +341,7 @@ def test_the_schedule_repairs_and_an_offline_node_catches_up(network: list[Peer]
     target = content_file(damaged.home, ".pdf")
     original = target.read_bytes()
     target.write_bytes(original[:10] + b"\x00" * 10 + original[20:])
-    log = (damaged.home / "serve.log").open("ab")
-    damaged.proc = subprocess.Popen(
-        [
-            EXE,
-            "serve",
-            "--home",
-            str(damaged.home),
-            "--port",
-            str(damaged.port),
-            "--replicate-every",
-            "1",
-            "--poll-every",
-            "2",
-        ],
-        stdout=log,
-        stderr=log,
-    )
+    damaged.start(poll_every=2)
     wait_for("the scheduled poll to repair the damage", lambda: target.exists() and target.read_bytes() == original)
     repairs = json.loads(damaged.cli("events", "--json", "--type", "repair", "--au", au_key).stdout)
     assert repairs and repairs[0]["outcome"] == "success"
