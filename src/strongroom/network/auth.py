@@ -56,6 +56,27 @@ def sign_response(key: Ed25519PrivateKey, request_nonce: str, body: bytes) -> st
     return base64.b64encode(key.sign(request_nonce.encode() + b"\n" + hashlib.sha256(body).digest())).decode()
 
 
+def _file_payload(request_nonce: str, relpath: str, size: int) -> bytes:
+    return f"file\n{request_nonce}\n{relpath}\n{size}".encode()
+
+
+def sign_file_response(key: Ed25519PrivateKey, request_nonce: str, relpath: str, size: int) -> str:
+    """A streamed content file is signed over what it is (path and size), not its bytes: the receiver checks
+    the bytes against the inventory's digests, which came in a body-signed response."""
+    return base64.b64encode(key.sign(_file_payload(request_nonce, relpath, size))).decode()
+
+
+def verify_file_response(public_key: str, request_nonce: str, relpath: str, size: int, signature: str | None) -> None:
+    if not signature:
+        raise PeerRejected("the peer's response is not signed")
+    try:
+        public_key_from_text(public_key).verify(
+            base64.b64decode(signature, validate=True), _file_payload(request_nonce, relpath, size)
+        )
+    except (InvalidSignature, ValueError):
+        raise PeerRejected("the peer's file response signature does not verify") from None
+
+
 def verify_response(public_key: str, request_nonce: str, body: bytes, signature: str | None) -> None:
     if not signature:
         raise PeerRejected("the peer's response is not signed")

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_request, verify_response
+from strongroom.network.auth import (
+    NONCE,
+    RESPONSE_SIGNATURE,
+    PeerRejected,
+    sign_request,
+    verify_file_response,
+    verify_response,
+)
 from strongroom.network.config import Member
 from strongroom.network.ids import encode_id
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+CHUNK = 1 << 20
 
 
 class PeerError(PeerRejected):
@@ -66,6 +75,40 @@ class PeerClient:
 
     def post_json(self, peer: Member, path: str, data: Any) -> Any:
         return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode()).content)
+
+    def download(self, peer: Member, object_id: str, relpath: str, dest: Path) -> int:
+        """Stream one file of an object to ``dest`` (never held whole in memory); returns its size. The caller
+        verifies the bytes against the inventory."""
+        path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
+        signed = sign_request(self.node_id, self.key, "GET", path)
+        try:
+            with self.http.stream("GET", peer.url + path, headers=signed) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise PeerError(
+                        f"{peer.id} refused GET {path}: {response.status_code} {response.text[:200]}",
+                        response.status_code,
+                    )
+                size = int(response.headers.get("content-length", "-1"))
+                signature = response.headers.get(RESPONSE_SIGNATURE)
+                if relpath.rsplit("/", 1)[-1].startswith("inventory.json"):
+                    body = response.read()
+                    verify_response(peer.public_key, signed[NONCE], body, signature)
+                    dest.write_bytes(body)
+                    written = len(body)
+                else:
+                    verify_file_response(peer.public_key, signed[NONCE], relpath, size, signature)
+                    written = 0
+                    with dest.open("xb") as out:
+                        for chunk in response.iter_bytes(CHUNK):
+                            out.write(chunk)
+                            written += len(chunk)
+        except httpx.HTTPError as exc:
+            raise PeerError(f"{peer.id} at {peer.url} failed while sending {relpath}: {exc}", 503) from None
+        if size >= 0 and written != size:
+            raise PeerError(f"{peer.id} sent {written} of {size} bytes of {relpath}", 502)
+        self.bytes_received += written
+        return written
 
     def object_file(
         self, peer: Member, object_id: str, relpath: str, byte_range: tuple[int, int] | None = None

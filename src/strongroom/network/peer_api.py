@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import StorageError
-from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_response
+from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_file_response, sign_response
 from strongroom.network.ids import decode_id
 from strongroom.network.voting import copy_hashes
 
@@ -86,13 +86,24 @@ def create_peer_app(node: Node) -> FastAPI:
     def get_file(request: Request, peer: str, body: bytes) -> Response:
         object_id = decode_id(request.path_params["oid"])
         holder_required(peer, object_id)
-        path = node.store.read_object_file(object_id, unquote(request.path_params["path"]))
-        data = path.read_bytes()
+        relpath = unquote(request.path_params["path"])
+        path = node.store.read_object_file(object_id, relpath)
+        nonce = request.headers[NONCE]
         rng = request.headers.get("Range")
-        if rng and rng.startswith("bytes="):
+        if rng and rng.startswith("bytes="):  # a repair asks for one block: read just that
             start, _, end = rng[6:].partition("-")
-            data = data[int(start) : int(end) + 1]
-        return signed(request.headers[NONCE], data, media="application/octet-stream")
+            with path.open("rb") as fh:
+                fh.seek(int(start))
+                data = fh.read(max(0, int(end) + 1 - int(start)))
+            return signed(nonce, data, media="application/octet-stream")
+        if relpath.rsplit("/", 1)[-1].startswith("inventory.json"):
+            return signed(nonce, path.read_bytes())  # inventories are the trust root: their bytes are signed
+        size = path.stat().st_size
+        return FileResponse(
+            path,
+            media_type="application/octet-stream",
+            headers={RESPONSE_SIGNATURE: sign_file_response(key, nonce, relpath, size)},
+        )
 
     last_vote: dict[tuple[str, str], float] = {}
     vote_lock = threading.Lock()

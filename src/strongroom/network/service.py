@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def _fetcher(client: PeerClient, peer: Member, object_id: str) -> Callable[[str, Path], None]:
     def fetch(content_path: str, dest: Path) -> None:
-        dest.write_bytes(client.object_file(peer, object_id, content_path))
+        client.download(peer, object_id, content_path, dest)
 
     return fetch
 
@@ -208,7 +208,9 @@ def _repair_file(
                 current = None  # missing, or unreadable: fetch it whole
             majority_blocks = sum(1 for p, _ in votes[source] if p == logical)
             if current is None or len(blocks_of(len(current), block_size)) != majority_blocks:
-                data = bytearray(client.object_file(members[source], object_id, content_path))
+                fetched = work / "fetched"
+                client.download(members[source], object_id, content_path, fetched)
+                data = bytearray(fetched.read_bytes())
             else:  # same length: fetch only the damaged blocks
                 data = bytearray(current)
                 for _, index in keys:
