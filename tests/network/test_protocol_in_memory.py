@@ -168,3 +168,17 @@ def test_a_voter_in_the_minority_is_told_to_check_itself(
     assert warning and "minority" in warning[0].detail
     fixed = poll(nodes[3], clients[3], object_id, random.Random(4))
     assert fixed.repaired and nodes[3].audit().intact
+
+
+def test_a_replica_that_does_not_match_the_inventory_is_refused(
+    tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path
+) -> None:
+    nodes, clients, _ = build(tmp_path, db_factory)
+    object_id = nodes[0].deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]).object_id
+    pdf = next(p for p in sorted(nodes[0].store.object_path(object_id).rglob("*.pdf")))
+    pdf.write_bytes(pdf.read_bytes().replace(b"%PDF-1.4", b"%PDF-1.7", 1))  # the source's copy went bad
+    assert replicate(nodes[1], clients[1]) == []
+    assert not nodes[1].store.exists(object_id)
+    [event] = nodes[1].events(type="replication")
+    assert event.outcome == "failure" and "does not match" in event.detail
+    assert {p.name for p in nodes[1].settings.resolved_staging().iterdir()} <= {"locks"}
