@@ -125,3 +125,14 @@ def test_a_second_year_joins_the_same_title(node: Node, sample_dir: Path) -> Non
             node.deposit(pkg)
     titles = node.titles()
     assert any(aus >= 2 for _, aus, _ in titles), "two years of one journal should be two AUs of one title"
+
+
+def test_a_tar_gz_bag_is_preserved_like_the_directory(node: Node, sample_dir: Path, tmp_path: Path) -> None:
+    from strongroom.samples import targz_dir
+
+    bag = package(sample_dir, "-bag")
+    archive = targz_dir(bag, tmp_path / "bag.tar.gz")
+    from_archive = node.deposit(archive)
+    assert from_archive.version == 1 and from_archive.package_form == "bagit"
+    assert node.deposit(bag).unchanged  # the same content, whatever it was wrapped in
+    assert_valid_ocfl(node)

@@ -14,7 +14,6 @@ it writes nothing but its own work directory.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,9 +21,9 @@ from pathlib import Path, PurePosixPath
 
 import bagit
 
-from strongroom.domain.identifiers import normalise_doi, slug
+from strongroom.domain.identifiers import slug
 from strongroom.domain.model import ArticleMeta, FileRole
-from strongroom.errors import Finding, InvalidIdentifier, PackageRejected
+from strongroom.errors import Finding, PackageRejected
 from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive
 from strongroom.formats.jasper import JasperRow, read_identifiers
 from strongroom.formats.jats import parse_jats
@@ -409,20 +408,3 @@ def _open_jats_dir(source: Path, root: Path, reporter: Reporter) -> Package:
         findings.append(Finding("P033", "", "no XML file in the directory is a JATS <article>"))
     items = _group_by_jats(articles, relpaths)
     return _finish(PackageForm.JATS_DIRECTORY, source, files, items, findings)
-
-
-def doi_or_none(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalise_doi(value)
-    except InvalidIdentifier:
-        return None
-
-
-def content_fingerprint(package: Package) -> str:
-    """A digest of the package's payload (paths and digests), for messages and idempotence checks."""
-    h = hashlib.sha256()
-    for f in package.files:
-        h.update(f"{f.relpath}\0{f.sha512}\n".encode())
-    return h.hexdigest()
