@@ -10,6 +10,7 @@ and only these, into exit codes and problem documents, in one place each::
     ├── InvalidIdentifier                exit 3  an ISSN, ISBN, DOI, ORCID or country code fails its check
     ├── PackageRejected                  exit 3  a deposit package is unsafe, malformed or fails its checksums
     │                                            (carries every finding, not just the first)
+    ├── TriggerError                     exit 3  a trigger step the workflow does not allow (bad ballot, wrong state)
     ├── StorageError                     exit 5  the storage root is damaged or cannot be written
     │   └── ObjectBusy                            another writer holds the object
     └── ExportError                      exit 6  an export destination is unusable
@@ -87,6 +88,10 @@ class PackageRejected(StrongroomError):
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
+
+
+class TriggerError(StrongroomError):
+    exit_code = 3
 
 
 class StorageError(StrongroomError):

@@ -25,6 +25,7 @@ from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.placement import holders
+from strongroom.domain.trigger import DecisionRule
 from strongroom.errors import ConfigError
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.keys import create_keypair, load_private_key, public_key_text
@@ -35,6 +36,7 @@ from strongroom.services import audit as audit_service
 from strongroom.services import deposit as deposit_service
 from strongroom.services.export import ExportResult, export_au
 from strongroom.services.indexer import index_object
+from strongroom.services.triggers import Workflow
 from strongroom.settings import Settings, load_settings, validate, write_settings
 from strongroom.store.ocfl import OcflStore
 
@@ -257,6 +259,16 @@ class Node:
         with self._lock:
             due, self._poll_soon = self._poll_soon, set()
         return due
+
+    # ---- triggers -------------------------------------------------------------------------------------------
+
+    def triggers(self) -> Workflow:
+        """The trigger workflow, deciding by the network's rule (CLOCKSS' default when not in a network)."""
+        rule = DecisionRule()
+        if self.network_file.exists():
+            p = self.network_config().policy
+            rule = DecisionRule(p.trigger_share_in_favour, p.trigger_max_against, p.trigger_quorum)
+        return Workflow(self.catalog, self.agent, rule)
 
     # ---- looking around ------------------------------------------------------------------------------------
 

@@ -91,6 +91,8 @@ class ArchivalUnit(Base):
     head_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # set by a released trigger only
+    release_licence: Mapped[str | None] = mapped_column(String(500))
 
     title: Mapped[Title] = relationship(back_populates="aus")
     versions: Mapped[list[AUVersion]] = relationship(back_populates="au", order_by="AUVersion.number")
@@ -184,3 +186,54 @@ SEARCH_OBJECTS = ("items_fts", "ix_items_search")
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (name or "").startswith(SEARCH_OBJECTS)
+
+
+class BoardMember(Base):
+    """A member of the board that decides triggers, with the Ed25519 key their votes are signed with."""
+
+    __tablename__ = "board_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    public_key: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Trigger(Base):
+    __tablename__ = "triggers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(20), unique=True)
+    scope_kind: Mapped[str] = mapped_column(String(20))
+    scope_ref: Mapped[str] = mapped_column(String(400))
+    au_keys: Mapped[list[Any]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(String(40))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    decision: Mapped[str] = mapped_column(Text, default="")
+    proposed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    licence: Mapped[str | None] = mapped_column(String(500))
+
+    votes: Mapped[list[TriggerVote]] = relationship(back_populates="trigger", order_by="TriggerVote.id")
+
+
+class TriggerVote(Base):
+    __tablename__ = "trigger_votes"
+    __table_args__ = (UniqueConstraint("trigger_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger_id: Mapped[int] = mapped_column(ForeignKey("triggers.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("board_members.id"))
+    choice: Mapped[str] = mapped_column(String(10))
+    statement: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    trigger: Mapped[Trigger] = relationship(back_populates="votes")
+    member: Mapped[BoardMember] = relationship()

@@ -7,7 +7,7 @@ import sys
 import click
 
 from strongroom import __version__
-from strongroom.cli import browse, demo, network, preserve
+from strongroom.cli import browse, demo, network, preserve, triggers
 from strongroom.cli.common import StrongroomGroup
 
 
@@ -38,6 +38,8 @@ for command in (
     network.serve_command,
     network.poll_command,
     network.au_group,
+    triggers.board_group,
+    triggers.trigger_group,
 ):
     cli.add_command(command)
 

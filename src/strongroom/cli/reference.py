@@ -17,7 +17,11 @@ EXIT_CODES = [
         "`demo` did not behave as expected",
     ),
     ("2", "usage error, or a problem with the node's home or settings"),
-    ("3", "a deposit package was rejected, or an identifier is invalid; nothing was written"),
+    (
+        "3",
+        "a deposit package was rejected, an identifier is invalid, or a trigger step is not allowed; nothing was "
+        "written",
+    ),
     ("4", "the AU, item or title asked for does not exist"),
     ("5", "the storage root is damaged or cannot be written"),
     ("6", "an export destination cannot be used"),

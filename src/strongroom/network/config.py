@@ -55,6 +55,9 @@ class NetworkPolicy:
     block_size: int = 16 * 1024 * 1024
     max_requests_per_minute: int = 600
     min_seconds_between_polls: float = 3600.0  # a voter votes on one AU for one poller at most this often
+    trigger_share_in_favour: float = 0.75  # the board's decision rule for triggers (CLOCKSS' by default)
+    trigger_max_against: int = 2
+    trigger_quorum: int = 3
 
     def poll_policy(self) -> PollPolicy:
         return PollPolicy(self.quorum, self.vote_margin, self.invitations, self.block_size)

@@ -1,0 +1,275 @@
+"""The trigger workflow: the board proposes releasing dark content, votes with signed ballots, and on approval
+the content of the scope is released under an open licence. Every step is an event naming who and when.
+
+A ballot is the canonical JSON ``{"choice", "member", "signed_at", "trigger"}`` signed with the member's Ed25519
+key (``ballot_bytes``); the node keeps the signature, so every vote can be checked again later.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from strongroom.catalog.models import ArchivalUnit, BoardMember, Publisher, Title, Trigger, TriggerVote
+from strongroom.catalog.repo import Catalog
+from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.trigger import (
+    DecisionRule,
+    ScopeKind,
+    TriggerReason,
+    TriggerState,
+    VoteChoice,
+    can_move,
+    decide,
+)
+from strongroom.errors import NotFound, TriggerError
+from strongroom.network.config import canonical_json, public_key_from_text
+
+DEFAULT_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+def ballot_bytes(trigger_key: str, member: str, choice: VoteChoice, signed_at: str) -> bytes:
+    return canonical_json({"choice": str(choice), "member": member, "signed_at": signed_at, "trigger": trigger_key})
+
+
+def sign_ballot(key: Ed25519PrivateKey, trigger_key: str, member: str, choice: VoteChoice, signed_at: str) -> str:
+    return base64.b64encode(key.sign(ballot_bytes(trigger_key, member, choice, signed_at))).decode()
+
+
+@dataclass
+class Workflow:
+    catalog: Catalog
+    agent: str
+    rule: DecisionRule
+
+    def _event(
+        self,
+        s: Session,
+        type: EventType,
+        outcome: EventOutcome,
+        key: str,
+        detail: str,
+        who: str,
+        data: dict[str, object] | None = None,
+    ) -> None:
+        self.catalog.record_event(
+            s, type, outcome, agent=who, object_type="trigger", object_key=key, detail=detail, data=dict(data or {})
+        )
+
+    def _get(self, s: Session, key: str) -> Trigger:
+        trigger = s.scalar(select(Trigger).where(Trigger.key == key).options(selectinload(Trigger.votes)))
+        if trigger is None:
+            raise NotFound(f"no trigger {key!r}", hint="list them with: strongroom trigger list")
+        return trigger
+
+    def _move(self, s: Session, trigger: Trigger, to: TriggerState, who: str, detail: str) -> None:
+        current = TriggerState(trigger.state)
+        if not can_move(current, to):
+            raise TriggerError(f"trigger {trigger.key} is {current}; it cannot become {to}")
+        trigger.state = str(to)
+        self._event(
+            s,
+            EventType.TRIGGER,
+            EventOutcome.SUCCESS,
+            trigger.key,
+            f"{current} -> {to}: {detail}",
+            who,
+            {"state": str(to)},
+        )
+
+    def add_member(self, name: str, public_key: str) -> BoardMember:
+        public_key_from_text(public_key)
+        with self.catalog.session() as s:
+            if s.scalar(select(BoardMember).where(BoardMember.name == name)):
+                raise TriggerError(f"board member {name!r} is already registered")
+            member = BoardMember(name=name, public_key=public_key, active=True, added_at=self.catalog.clock.now())
+            s.add(member)
+            self._event(
+                s,
+                EventType.TRIGGER,
+                EventOutcome.SUCCESS,
+                "board",
+                f"board member {name} registered",
+                self.agent,
+                {"member": name, "public_key": public_key},
+            )
+            return member
+
+    def _scope(self, s: Session, kind: ScopeKind, refs: list[str]) -> list[str]:
+        if kind is ScopeKind.AUS:
+            found = set(s.scalars(select(ArchivalUnit.key).where(ArchivalUnit.key.in_(refs))))
+            missing = sorted(set(refs) - found)
+            if missing:
+                raise NotFound(f"no archival unit {', '.join(missing)}", hint="list them with: strongroom aus")
+            return sorted(found)
+        if kind is ScopeKind.TITLE:
+            stmt = select(ArchivalUnit.key).join(Title).where(Title.key == refs[0])
+        else:
+            stmt = select(ArchivalUnit.key).join(Title).join(Publisher).where(Publisher.key == refs[0])
+        keys = sorted(s.scalars(stmt))
+        if not keys:
+            raise NotFound(
+                f"no archival units for {kind} {refs[0]!r}",
+                hint="see strongroom titles / strongroom publishers for the keys",
+            )
+        return keys
+
+    def propose(
+        self,
+        kind: ScopeKind,
+        refs: list[str],
+        reason: TriggerReason,
+        evidence: list[str],
+        proposed_by: str,
+        explanation: str = "",
+    ) -> Trigger:
+        if reason is TriggerReason.OTHER and not explanation.strip():
+            raise TriggerError("a trigger for reason 'other' needs an explanation", hint="pass --explanation")
+        if not evidence:
+            raise TriggerError("a trigger needs evidence", hint="pass --evidence (a URL, a note or a file name)")
+        with self.catalog.session() as s:
+            au_keys = self._scope(s, kind, refs)
+            count = s.scalar(select(func.count(Trigger.id))) or 0
+            trigger = Trigger(
+                key=f"T-{count + 1:04d}",
+                scope_kind=str(kind),
+                scope_ref=",".join(refs),
+                au_keys=au_keys,
+                reason=str(reason),
+                explanation=explanation,
+                evidence=evidence,
+                state=str(TriggerState.PROPOSED),
+                decision="",
+                proposed_by=proposed_by,
+                created_at=self.catalog.clock.now(),
+            )
+            s.add(trigger)
+            self._event(
+                s,
+                EventType.TRIGGER,
+                EventOutcome.SUCCESS,
+                trigger.key,
+                f"proposed by {proposed_by}: {reason}, {len(au_keys)} AU(s)",
+                proposed_by,
+                {"state": "proposed", "aus": au_keys, "evidence": evidence},
+            )
+            key = trigger.key
+        return self.show(key)
+
+    def vote(
+        self, key: str, member_name: str, choice: VoteChoice, signed_at: str, signature: str, statement: str = ""
+    ) -> Trigger:
+        with self.catalog.session() as s:
+            trigger = self._get(s, key)
+            member = s.scalar(select(BoardMember).where(BoardMember.name == member_name, BoardMember.active))
+            if member is None:
+                raise TriggerError(f"{member_name!r} is not an active board member")
+            try:
+                public_key_from_text(member.public_key).verify(
+                    base64.b64decode(signature, validate=True), ballot_bytes(key, member_name, choice, signed_at)
+                )
+            except (InvalidSignature, ValueError):
+                raise TriggerError(f"the ballot of {member_name} on {key} is not signed with their key") from None
+            if trigger.state not in (TriggerState.PROPOSED, TriggerState.VOTING):
+                raise TriggerError(f"trigger {key} is {trigger.state}; votes are closed")
+            if any(v.member_id == member.id for v in trigger.votes):
+                raise TriggerError(f"{member_name} has already voted on {key}")
+            if trigger.state == TriggerState.PROPOSED:
+                self._move(s, trigger, TriggerState.VOTING, member_name, "first ballot")
+            trigger.votes.append(
+                TriggerVote(
+                    member_id=member.id,
+                    choice=str(choice),
+                    statement=statement,
+                    signed_at=signed_at,
+                    signature=signature,
+                    recorded_at=self.catalog.clock.now(),
+                )
+            )
+            self._event(
+                s,
+                EventType.TRIGGER,
+                EventOutcome.SUCCESS,
+                key,
+                f"{member_name} voted {choice} (signed)",
+                member_name,
+                {"vote": str(choice), "signature": signature, "signed_at": signed_at},
+            )
+            self._settle(s, trigger, closed=False)
+        return self.show(key)
+
+    def _settle(self, s: Session, trigger: Trigger, *, closed: bool) -> None:
+        board = s.scalar(select(func.count(BoardMember.id)).where(BoardMember.active)) or 0
+        decision = decide([VoteChoice(v.choice) for v in trigger.votes], board, self.rule, closed=closed)
+        trigger.decision = decision.explanation
+        if decision.state is not TriggerState.VOTING:
+            trigger.decided_at = self.catalog.clock.now()
+            self._move(s, trigger, decision.state, self.agent, decision.explanation)
+
+    def close(self, key: str) -> Trigger:
+        """End the vote: members who have not voted are left out and the rule decides on the votes cast."""
+        with self.catalog.session() as s:
+            trigger = self._get(s, key)
+            if trigger.state != TriggerState.VOTING:
+                raise TriggerError(f"trigger {key} is {trigger.state}, not voting")
+            self._settle(s, trigger, closed=True)
+        return self.show(key)
+
+    def withdraw(self, key: str, who: str, why: str) -> Trigger:
+        with self.catalog.session() as s:
+            trigger = self._get(s, key)
+            self._move(s, trigger, TriggerState.WITHDRAWN, who, why)
+        return self.show(key)
+
+    def release(self, key: str, who: str, licence: str | None = None) -> Trigger:
+        """Release an approved trigger's AUs under ``licence`` (default CC BY 4.0)."""
+        licence = licence or DEFAULT_LICENCE
+        with self.catalog.session() as s:
+            trigger = self._get(s, key)
+            now = self.catalog.clock.now()
+            self._move(s, trigger, TriggerState.RELEASED, who, f"released under {licence}")
+            trigger.released_at, trigger.licence = now, licence
+            for au in s.scalars(select(ArchivalUnit).where(ArchivalUnit.key.in_(trigger.au_keys))):
+                au.released_at, au.release_licence = now, licence
+                self.catalog.record_event(
+                    s,
+                    EventType.RELEASE,
+                    EventOutcome.SUCCESS,
+                    agent=who,
+                    object_type="au",
+                    object_key=au.key,
+                    detail=f"released by {key} under {licence}",
+                    data={"trigger": key, "licence": licence},
+                )
+        return self.show(key)
+
+    def list(self) -> list[Trigger]:
+        with self.catalog.session() as s:
+            return list(
+                s.scalars(
+                    select(Trigger)
+                    .options(selectinload(Trigger.votes).selectinload(TriggerVote.member))
+                    .order_by(Trigger.id)
+                )
+            )
+
+    def show(self, key: str) -> Trigger:
+        with self.catalog.session() as s:
+            trigger = s.scalar(
+                select(Trigger)
+                .where(Trigger.key == key)
+                .options(selectinload(Trigger.votes).selectinload(TriggerVote.member))
+            )
+            if trigger is None:
+                raise NotFound(f"no trigger {key!r}", hint="list them with: strongroom trigger list")
+            return trigger
+
+
+def now_text(clock_now: dt.datetime) -> str:
+    return clock_now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
