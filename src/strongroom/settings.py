@@ -45,6 +45,12 @@ SETTINGS_DOC: dict[str, str] = {
     "ingest.max_ratio": "largest ratio of expanded to compressed size for an archive (zip bomb guard)",
     "ingest.max_file_bytes": "largest single file in a package (bytes)",
     "network.admin_key": "the network administrators' Ed25519 public key this node trusts (set by `network join`)",
+    "portal.base_url": "the public address of this node's portal; landing pages, the sitemap, OAI-PMH identifiers "
+    "and the Crossref file are built on it (default `http://127.0.0.1:8080`)",
+    "portal.admin_email": "the contact address the OAI-PMH provider gives in Identify",
+    "monitor.failure_days": "days a preserved title must stay unreachable at its publisher before it becomes a trigger "
+    "candidate (default 30)",
+    "monitor.doi_resolver": "the DOI resolver the monitor asks (default `https://doi.org/`)",
 }
 
 
@@ -65,6 +71,18 @@ class IngestLimits:
 
 
 @dataclass(frozen=True)
+class PortalSettings:
+    base_url: str = "http://127.0.0.1:8080"
+    admin_email: str = "archive@example.org"
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    failure_days: int = 30
+    doi_resolver: str = "https://doi.org/"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     node_id: str
@@ -77,6 +95,8 @@ class Settings:
     digest_algorithm: str = "sha512"
     limits: IngestLimits = field(default_factory=IngestLimits)
     admin_key: str = ""
+    portal: PortalSettings = field(default_factory=lambda: PortalSettings())
+    monitor: MonitorSettings = field(default_factory=lambda: MonitorSettings())
 
     @property
     def settings_file(self) -> Path:
@@ -121,6 +141,8 @@ class Settings:
                 "max_file_bytes": self.limits.max_file_bytes,
             },
             **({"network": {"admin_key": self.admin_key}} if self.admin_key else {}),
+            "portal": {"base_url": self.portal.base_url, "admin_email": self.portal.admin_email},
+            "monitor": {"failure_days": self.monitor.failure_days, "doi_resolver": self.monitor.doi_resolver},
         }
 
 
@@ -136,6 +158,14 @@ def validate(settings: Settings) -> Settings:
             f"{settings.settings_file}: catalog.database_url {url!r} is not SQLite or PostgreSQL",
             hint="use sqlite:///catalog.sqlite or postgresql+psycopg://user@host:5432/dbname",
         )
+    base = settings.portal.base_url
+    if not base.startswith(("http://", "https://")) or base.rstrip("/") != base.rstrip("/").split("?")[0]:
+        raise ConfigError(
+            f"{settings.settings_file}: portal.base_url {base!r} is not an http(s) address",
+            hint="use the address readers reach the portal at, e.g. https://archive.example.org",
+        )
+    if settings.monitor.failure_days < 1:
+        raise ConfigError(f"{settings.settings_file}: monitor.failure_days must be at least 1")
     return settings
 
 
@@ -199,5 +229,13 @@ def load_settings(home: Path) -> Settings:
             max_file_bytes=get("ingest.max_file_bytes", int, defaults.max_file_bytes),
         ),
         admin_key=get("network.admin_key", str, ""),
+        portal=PortalSettings(
+            base_url=get("portal.base_url", str, PortalSettings.base_url),
+            admin_email=get("portal.admin_email", str, PortalSettings.admin_email),
+        ),
+        monitor=MonitorSettings(
+            failure_days=get("monitor.failure_days", int, MonitorSettings.failure_days),
+            doi_resolver=get("monitor.doi_resolver", str, MonitorSettings.doi_resolver),
+        ),
     )
     return validate(settings)

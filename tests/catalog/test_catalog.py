@@ -13,6 +13,7 @@ from strongroom.catalog.models import ArchivalUnit, Base, Item, Publisher, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.catalog.search import sync_fts
 from strongroom.clock import FixedClock
+from strongroom.domain.identifiers import public_id
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import NotFound
 
@@ -50,6 +51,7 @@ def _seed(catalog: Catalog) -> None:
             item = Item(
                 au_id=au.id,
                 item_key=doi,
+                public_id=public_id(au.key, doi),
                 doi=doi,
                 title=t,
                 authors=[{"name": author}],

@@ -93,6 +93,7 @@ class ArchivalUnit(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # set by a released trigger only
     release_licence: Mapped[str | None] = mapped_column(String(500))
+    release_trigger: Mapped[str | None] = mapped_column(String(20))
 
     title: Mapped[Title] = relationship(back_populates="aus")
     versions: Mapped[list[AUVersion]] = relationship(back_populates="au", order_by="AUVersion.number")
@@ -123,6 +124,7 @@ class Item(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     au_id: Mapped[int] = mapped_column(ForeignKey("archival_units.id"), index=True)
     item_key: Mapped[str] = mapped_column(String(500))
+    public_id: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)  # always set by the indexer
     doi: Mapped[str | None] = mapped_column(String(300), index=True)
     title: Mapped[str] = mapped_column(Text)
     authors: Mapped[list[Any]] = mapped_column(default=list)
@@ -237,3 +239,34 @@ class TriggerVote(Base):
 
     trigger: Mapped[Trigger] = relationship(back_populates="votes")
     member: Mapped[BoardMember] = relationship()
+
+
+class TitleWatch(Base):
+    """Where the publisher still offers a preserved title: the addresses the monitor checks."""
+
+    __tablename__ = "title_watches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), unique=True)
+    landing_url: Mapped[str | None] = mapped_column(String(1000))
+    oai_url: Mapped[str | None] = mapped_column(String(1000))
+    check_dois: Mapped[bool] = mapped_column(default=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    title: Mapped[Title] = relationship()
+
+
+class MonitorCheck(Base):
+    """One check of one publisher address, kept as evidence: what was asked, when, and what came back."""
+
+    __tablename__ = "monitor_checks"
+    __table_args__ = (Index("ix_monitor_checks_title_time", "title_id", "time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"))
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(1000))
+    ok: Mapped[bool] = mapped_column()
+    status: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -7,6 +7,7 @@ Every function raises :class:`~strongroom.errors.InvalidIdentifier` with a messa
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
 
@@ -127,3 +128,10 @@ def slug(text: str, max_len: int = 60) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     s = _SLUG.sub("-", folded.lower()).strip("-")
     return s[:max_len].strip("-") or "untitled"
+
+
+def public_id(au_key: str, item_key: str) -> str:
+    """The item's id in public URLs and OAI-PMH identifiers: stable across re-indexing and across nodes (it is
+    derived from the AU and item keys, never from a database row id) and opaque (it says nothing of what else
+    the archive holds)."""
+    return hashlib.sha256(f"{au_key}\x00{item_key}".encode()).hexdigest()[:16]

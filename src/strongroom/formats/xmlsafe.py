@@ -8,6 +8,7 @@ entities live, is refused outright.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lxml import etree
 
@@ -54,3 +55,8 @@ def parse_xml(data: bytes, path: str) -> etree._Element:
     if root is None:
         raise PackageRejected(f"{path}: empty XML document", [Finding("P030", path, "no root element")])
     return root
+
+
+def nsmap(default: str, **prefixed: str) -> Any:
+    """A namespace map with a default namespace (lxml takes ``None`` as its key; lxml-stubs does not)."""
+    return {None: default, **prefixed}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from strongroom.catalog.models import ArchivalUnit, AUVersion, File, Item, Publisher, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.catalog.search import delete_fts, sync_fts
-from strongroom.domain.identifiers import slug
+from strongroom.domain.identifiers import public_id, slug
 from strongroom.domain.model import AUState, EventOutcome, EventType
 from strongroom.errors import StorageError
 from strongroom.ingest.deposit import DEPOSIT_RECORD, RECORD_FORMAT
@@ -100,7 +100,7 @@ def _replace_items(s: Session, au: ArchivalUnit, records: list[dict[str, Any]]) 
     for key, rec in wanted.items():
         found = existing.get(key)
         old_text = found.search_text if found is not None else None
-        item = found if found is not None else Item(au_id=au.id, item_key=key)
+        item = found if found is not None else Item(au_id=au.id, item_key=key, public_id=public_id(au.key, key))
         if found is None:
             s.add(item)
         date = rec.get("publication_date")

@@ -236,7 +236,7 @@ class Workflow:
             self._move(s, trigger, TriggerState.RELEASED, who, f"released under {licence}")
             trigger.released_at, trigger.licence = now, licence
             for au in s.scalars(select(ArchivalUnit).where(ArchivalUnit.key.in_(trigger.au_keys))):
-                au.released_at, au.release_licence = now, licence
+                au.released_at, au.release_licence, au.release_trigger = now, licence, key
                 self.catalog.record_event(
                     s,
                     EventType.RELEASE,

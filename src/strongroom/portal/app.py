@@ -1,0 +1,321 @@
+"""The public portal: server-rendered pages that need no JavaScript, for released content only.
+
+Pages read the archive through :class:`~strongroom.portal.released.Released` and nothing else; downloads are
+served from the node's own preserved copy (the OCFL object), found by exact match in the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import jinja2
+from babel.dates import format_date
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from strongroom import __version__
+from strongroom.node import Node
+from strongroom.portal import feeds, oai
+from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
+from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, negotiate, translations
+from strongroom.portal.released import Released, country_name
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZE = 20
+MAX_QUERY = 200
+
+# No script may run on a portal page; styles are inline; images only from the portal itself.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+# A downloaded file (an HTML galley, say) is shown sandboxed: it can run nothing and reach nothing.
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class LanguagePrefix:
+    """ASGI middleware: ``/fr/titles/`` is ``/titles/`` in French; without a prefix the browser's
+    ``Accept-Language`` decides."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            first, _, rest = path.lstrip("/").partition("/")
+            state = scope.setdefault("state", {})
+            if first in LANGUAGES and (rest or path.endswith("/") or path == f"/{first}"):
+                state["lang"], state["prefix"] = first, f"/{first}"
+                scope["path"] = "/" + rest
+                scope["raw_path"] = scope["path"].encode()
+            else:
+                headers = dict(scope.get("headers") or [])
+                state["lang"] = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
+                state["prefix"] = ""
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class Portal:
+    node: Node
+    released: Released
+    environments: dict[str, jinja2.Environment]
+
+    @property
+    def base_url(self) -> str:
+        return self.node.settings.portal.base_url.rstrip("/")
+
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang: str = getattr(request.state, "lang", DEFAULT)
+        prefix: str = getattr(request.state, "prefix", "")
+        path = request.url.path
+
+        def u(p: str) -> str:
+            return prefix + p
+
+        html = (
+            self.environments[lang]
+            .get_template(template)
+            .render(
+                lang=lang,
+                u=u,
+                quote=quote,
+                path=path,
+                base_url=self.base_url,
+                canonical=self.base_url + path,
+                languages=[(code, language_name(code), f"/{code}{path}") for code in LANGUAGES],
+                node_name=self.node.settings.node_name,
+                version=__version__,
+                date=lambda d: format_date(d, format="long", locale=lang) if d else "",
+                licence_label=licence_label,
+                country_name=country_name,
+                size=human_size,
+                **context,
+            )
+        )
+        headers = {
+            "Content-Language": lang,
+            "Content-Security-Policy": PAGE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        }
+        if not prefix:
+            headers["Vary"] = "Accept-Language"
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+    def not_found(self, request: Request) -> HTMLResponse:
+        return self.render(request, "error.html", status=404, status_code=404)
+
+
+def human_size(n: int) -> str:
+    units = ("B", "KB", "MB", "GB")
+    i = min(int(math.log(max(n, 1), 1000)), len(units) - 1)
+    return f"{n / 1000**i:.0f} {units[i]}" if i == 0 else f"{n / 1000**i:.1f} {units[i]}"
+
+
+def make_environments() -> dict[str, jinja2.Environment]:
+    out = {}
+    for lang in LANGUAGES:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        out[lang] = env
+    return out
+
+
+def create_portal(node: Node) -> FastAPI:
+    portal = Portal(node, Released(node.catalog), make_environments())
+    app = FastAPI(title="Strongroom portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.portal = portal
+    app.add_middleware(LanguagePrefix)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return portal.not_found(request)
+        return portal.render(request, "error.html", status=exc.status_code, status_code=exc.status_code)
+
+    @app.exception_handler(422)
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        return portal.render(request, "error.html", status=400, status_code=400)
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        r = portal.released
+        return portal.render(
+            request,
+            "home.html",
+            releases=r.releases()[:5],
+            items=r.count(),
+            titles=len(r.titles()),
+            countries=len(r.countries()),
+        )
+
+    @app.get("/countries/", response_class=HTMLResponse)
+    def countries(request: Request) -> Response:
+        return portal.render(request, "countries.html", countries=portal.released.countries())
+
+    @app.get("/countries/{code}/", response_class=HTMLResponse)
+    def country(request: Request, code: str) -> Response:
+        publishers = portal.released.publishers(country=code.upper()) if len(code) == 2 else []
+        if not publishers:
+            return portal.not_found(request)
+        return portal.render(request, "publishers.html", publishers=publishers, country=code.upper())
+
+    @app.get("/publishers/", response_class=HTMLResponse)
+    def publishers(request: Request) -> Response:
+        return portal.render(request, "publishers.html", publishers=portal.released.publishers(), country=None)
+
+    @app.get("/publishers/{key}/", response_class=HTMLResponse)
+    def publisher(request: Request, key: str) -> Response:
+        found = portal.released.publisher(key)
+        if found is None:
+            return portal.not_found(request)
+        return portal.render(request, "titles.html", publisher=found, titles=portal.released.titles(publisher_key=key))
+
+    @app.get("/titles/", response_class=HTMLResponse)
+    def titles(request: Request) -> Response:
+        return portal.render(request, "titles.html", publisher=None, titles=portal.released.titles())
+
+    @app.get("/titles/{key}/", response_class=HTMLResponse)
+    def title(request: Request, key: str) -> Response:
+        found = portal.released.title(key)
+        if found is None:
+            return portal.not_found(request)
+        return portal.render(request, "title.html", title=found)
+
+    @app.get("/titles/{key}/{volume}/", response_class=HTMLResponse)
+    def volume(request: Request, key: str, volume: str) -> Response:
+        found = portal.released.title(key)
+        items = portal.released.volume(key, volume) if found else []
+        if found is None or not items:
+            return portal.not_found(request)
+        issues: dict[str, list[Any]] = {}
+        for item in items:
+            issues.setdefault(item.issue or "", []).append(item)
+        return portal.render(request, "volume.html", title=found, volume=volume, issues=issues, items=items)
+
+    @app.get("/articles/{public_id}/", response_class=HTMLResponse)
+    def article(request: Request, public_id: str) -> Response:
+        item = portal.released.item(public_id)
+        if item is None:
+            return portal.not_found(request)
+        landing = f"{portal.base_url}/articles/{item.public_id}/"
+        return portal.render(
+            request,
+            "article.html",
+            item=item,
+            meta=meta_tags(item, landing, landing),
+            json_ld=json_ld(item, landing, landing),
+            reference=reference(item),
+        )
+
+    @app.get("/articles/{public_id}/cite.ris")
+    def article_ris(public_id: str) -> Response:
+        item = portal.released.item(public_id)
+        if item is None:
+            raise StarletteHTTPException(404)
+        body = ris(item, f"{portal.base_url}/articles/{item.public_id}/")
+        return Response(
+            body,
+            media_type="application/x-research-info-systems",
+            headers={"Content-Disposition": f'attachment; filename="{item.public_id}.ris"'},
+        )
+
+    @app.get("/articles/{public_id}/{name}")
+    def download(public_id: str, name: str) -> Response:
+        found = portal.released.file(public_id, name)
+        if found is None:
+            raise StarletteHTTPException(404)
+        item, f = found
+        content = node.store.content_path_for(item.object_id, f.logical_path)
+        return FileResponse(
+            node.store.object_path(item.object_id) / content,
+            media_type=f.media_type,
+            filename=f.name,
+            content_disposition_type="inline",
+            headers={
+                "Content-Security-Policy": FILE_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Link": f'<{portal.base_url}/articles/{item.public_id}/>; rel="canonical"',
+            },
+        )
+
+    @app.get("/doi/{doi:path}")
+    def by_doi(request: Request, doi: str) -> Response:
+        item = portal.released.item_by_doi(doi)
+        if item is None:
+            return portal.not_found(request)
+        prefix = getattr(request.state, "prefix", "")
+        return RedirectResponse(f"{prefix}/articles/{item.public_id}/", status_code=301)
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search(
+        request: Request, q: str = Query("", max_length=MAX_QUERY), page: int = Query(1, ge=1, le=1000)
+    ) -> Response:
+        items, total = portal.released.search(q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE) if q else ([], 0)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        return portal.render(request, "search.html", q=q, items=items, total=total, page=page, pages=pages)
+
+    @app.get("/releases/", response_class=HTMLResponse)
+    def releases(request: Request) -> Response:
+        return portal.render(request, "releases.html", releases=portal.released.releases())
+
+    @app.get("/releases.atom")
+    def releases_feed() -> Response:
+        body = feeds.atom(portal.released.releases(), portal.base_url, node.settings.node_name, node.clock.now())
+        return Response(body, media_type="application/atom+xml")
+
+    @app.get("/sitemap.xml")
+    def sitemap() -> Response:
+        return Response(feeds.sitemap(portal.released, portal.base_url), media_type="application/xml")
+
+    @app.get("/robots.txt")
+    def robots() -> Response:
+        return PlainTextResponse(f"User-agent: *\nDisallow: /search\nSitemap: {portal.base_url}/sitemap.xml\n")
+
+    provider = oai.Provider(
+        portal.released,
+        node.store,
+        base_url=portal.base_url + "/oai",
+        name=node.settings.node_name,
+        admin_email=node.settings.portal.admin_email,
+        clock=node.clock,
+    )
+
+    @app.api_route("/oai", methods=["GET", "POST"])
+    async def oai_endpoint(request: Request) -> Response:
+        if request.method == "POST":
+            body = await request.body()
+            if len(body) > 8192:
+                args = [("verb", "")]
+            else:
+                args = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        else:
+            args = list(request.query_params.multi_items())
+        return Response(provider.respond(args), media_type="text/xml; charset=utf-8")
+
+    return app
+
+
+def serve_portal(node: Node, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_portal(node), host=host, port=port, log_level="warning")

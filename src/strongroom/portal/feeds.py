@@ -1,0 +1,82 @@
+"""Telling machines what was released: an Atom feed of releases and a sitemap of every public page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+from lxml import etree
+
+from strongroom.formats.xmlsafe import nsmap
+from strongroom.portal.citation import licence_label
+from strongroom.portal.released import Release, Released
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file, by the protocol
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atom(releases: list[Release], base_url: str, name: str, now: dt.datetime) -> bytes:
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap=nsmap(ATOM))
+
+    def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+        el = etree.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    add(feed, "id", f"{base_url}/releases/")
+    add(feed, "title", f"{name}: released content")
+    add(feed, "updated", _iso(releases[0].released_at if releases else now))
+    add(feed, "link", rel="self", href=f"{base_url}/releases.atom")
+    add(feed, "link", rel="alternate", href=f"{base_url}/releases/")
+    add(add(feed, "author"), "name", name)
+    for r in releases:
+        entry = add(feed, "entry")
+        add(entry, "id", f"{base_url}/releases/#{r.trigger}")
+        titles = ", ".join(name for _, name in r.titles)
+        add(entry, "title", f"Released: {titles}")
+        add(entry, "updated", _iso(r.released_at))
+        add(entry, "published", _iso(r.released_at))
+        for key, _ in r.titles:
+            add(entry, "link", rel="related", href=f"{base_url}/titles/{quote(key, safe=':')}/")
+        add(entry, "link", rel="license", href=r.licence)
+        summary = f"The board released {titles} ({r.reason}; decision {r.trigger}) under {licence_label(r.licence)}."
+        if r.explanation:
+            summary += f" {r.explanation}"
+        add(entry, "summary", summary)
+    return bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
+    """Every public page of the portal (in its default language) with when it last changed."""
+    paths: list[tuple[str, dt.datetime | None]] = [("/", None), ("/titles/", None), ("/publishers/", None)]
+    paths += [("/countries/", None), ("/releases/", None)]
+    paths += [(f"/countries/{code}/", None) for code, _, _ in released.countries()]
+    paths += [(f"/publishers/{quote(p.key)}/", None) for p in released.publishers()]
+    for t in released.titles():
+        detail = released.title(t.key)
+        if detail is None:
+            continue
+        changed = max((r.released_at for r in detail.releases), default=None)
+        paths.append((f"/titles/{quote(t.key, safe=':')}/", changed))
+        paths += [(f"/titles/{quote(t.key, safe=':')}/{quote(v)}/", changed) for v, _, _ in detail.volumes]
+    after = 0
+    while batch := released.page(after_id=after, limit=1000):
+        paths += [(f"/articles/{i.public_id}/", i.released_at) for i in batch]
+        after = batch[-1].id
+    return paths
+
+
+def sitemap(released: Released, base_url: str) -> bytes:
+    urlset = etree.Element(f"{{{SITEMAP}}}urlset", nsmap=nsmap(SITEMAP))
+    for path, changed in public_paths(released)[:SITEMAP_LIMIT]:
+        url = etree.SubElement(urlset, f"{{{SITEMAP}}}url")
+        etree.SubElement(url, f"{{{SITEMAP}}}loc").text = base_url + path
+        if changed is not None:
+            etree.SubElement(url, f"{{{SITEMAP}}}lastmod").text = changed.date().isoformat()
+    return bytes(etree.tostring(urlset, xml_declaration=True, encoding="UTF-8"))

@@ -1,0 +1,427 @@
+"""The released part of the catalog: the only door through which the portal, the OAI-PMH provider, the sitemap,
+the release feed, the Crossref file and the static export see content.
+
+Every query here is built on :data:`RELEASED` (an AU whose ``released_at`` a released trigger has set). Nothing
+outside this module reads items or files for the public, so "dark means dark" is a property of this one file,
+and tests crawl every public endpoint to check it from outside.
+
+Queries return plain frozen views, never ORM objects, so templates cannot lazily load anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import pycountry
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from strongroom.catalog.models import ArchivalUnit, Item, Publisher, Title, Trigger
+from strongroom.catalog.repo import Catalog
+from strongroom.catalog.search import search_statement
+from strongroom.domain.identifiers import normalise_doi
+from strongroom.domain.model import FileRole
+from strongroom.errors import InvalidIdentifier
+
+RELEASED: ColumnElement[bool] = ArchivalUnit.released_at.is_not(None)
+
+_SET_UNSAFE = re.compile(r"[^A-Za-z0-9\-_.!~*'()]+")
+
+
+def set_part(key: str) -> str:
+    """A catalog key as one part of an OAI-PMH setSpec (``:`` separates the hierarchy, so it is replaced)."""
+    return _SET_UNSAFE.sub("-", key).strip("-") or "x"
+
+
+def volume_key(volume: str | None, year: int | None) -> str:
+    """How a volume is named in URLs: its number, else its year, else ``other``."""
+    return volume or (str(year) if year else "other")
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    country = pycountry.countries.get(alpha_2=code)
+    return str(country.name) if country is not None else code
+
+
+@dataclass(frozen=True)
+class Release:
+    trigger: str
+    reason: str
+    explanation: str
+    released_at: dt.datetime
+    licence: str
+    scope: str  # e.g. "title issn:1234-5678"
+    titles: tuple[tuple[str, str], ...]  # (title key, title name)
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileView:
+    name: str  # the last part of the logical path; unique within an item
+    logical_path: str
+    media_type: str
+    size: int
+    role: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    public_id: str
+    doi: str | None
+    title: str
+    authors: tuple[dict[str, Any], ...]
+    abstract: str | None
+    keywords: tuple[str, ...]
+    publication_date: dt.date | None
+    year: int | None
+    volume: str | None
+    issue: str | None
+    pages: str | None
+    language: str | None
+    item_type: str
+    original_licence: str | None
+    licence: str
+    released_at: dt.datetime
+    trigger: str
+    reason: str
+    title_key: str
+    title_name: str
+    issns: tuple[str, ...]
+    publisher_key: str
+    publisher_name: str
+    country: str | None
+    object_id: str
+    files: tuple[FileView, ...]
+
+    @property
+    def volume_key(self) -> str:
+        return volume_key(self.volume, self.year)
+
+    @property
+    def first_page(self) -> str | None:
+        return self.pages.split("-")[0] if self.pages else None
+
+    @property
+    def last_page(self) -> str | None:
+        return self.pages.split("-")[-1] if self.pages and "-" in self.pages else None
+
+    def file(self, role: str, media_type: str) -> FileView | None:
+        return next((f for f in self.files if f.role == role and f.media_type == media_type), None)
+
+    @property
+    def pdf(self) -> FileView | None:
+        return self.file(FileRole.FULLTEXT, "application/pdf")
+
+    @property
+    def jats(self) -> FileView | None:
+        return next((f for f in self.files if f.role == FileRole.METADATA and f.name.endswith(".xml")), None)
+
+
+@dataclass(frozen=True)
+class TitleView:
+    key: str
+    name: str
+    kind: str
+    publisher_key: str
+    publisher_name: str
+    country: str | None
+    issn_print: str | None
+    issn_online: str | None
+    languages: tuple[str, ...]
+    items: int
+    volumes: tuple[tuple[str, int | None, int], ...]  # (volume key, year, items)
+    releases: tuple[Release, ...]
+
+
+@dataclass(frozen=True)
+class PublisherView:
+    key: str
+    name: str
+    country: str | None
+    titles: int
+    items: int
+
+
+def _files(item: Item) -> tuple[FileView, ...]:
+    return tuple(
+        FileView(PurePosixPath(f.logical_path).name, f.logical_path, f.media_type, f.size, f.role)
+        for f in sorted(item.files, key=lambda f: f.logical_path)
+    )
+
+
+class Released:
+    """Read-only queries over released content."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    # ---- building blocks --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _items() -> Select[Item]:
+        return (
+            select(Item)
+            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .where(RELEASED)
+            .options(
+                selectinload(Item.files),
+                selectinload(Item.au).selectinload(ArchivalUnit.title).selectinload(Title.publisher),
+            )
+        )
+
+    def _views(self, s: Session, items: Sequence[Item]) -> list[ItemView]:
+        keys = {i.au.release_trigger for i in items if i.au.release_trigger}
+        reasons = dict(s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).tuples().all())
+        out = []
+        for i in items:
+            au, title = i.au, i.au.title
+            publisher = title.publisher
+            assert au.released_at is not None  # guaranteed by RELEASED
+            out.append(
+                ItemView(
+                    id=i.id,
+                    public_id=i.public_id or "",
+                    doi=i.doi,
+                    title=i.title,
+                    authors=tuple(i.authors or ()),
+                    abstract=i.abstract,
+                    keywords=tuple(i.keywords or ()),
+                    publication_date=i.publication_date,
+                    year=i.year,
+                    volume=i.volume,
+                    issue=i.issue,
+                    pages=i.pages,
+                    language=i.language,
+                    item_type=i.item_type,
+                    original_licence=i.licence,
+                    licence=au.release_licence or "",
+                    released_at=au.released_at,
+                    trigger=au.release_trigger or "",
+                    reason=reasons.get(au.release_trigger or "", ""),
+                    title_key=title.key,
+                    title_name=title.name,
+                    issns=tuple(x for x in (title.issn_print, title.issn_online) if x),
+                    publisher_key=publisher.key if publisher else "",
+                    publisher_name=publisher.name if publisher else "",
+                    country=publisher.country if publisher else None,
+                    object_id=au.object_id,
+                    files=_files(i),
+                )
+            )
+        return out
+
+    # ---- items --------------------------------------------------------------------------------------------
+
+    def item(self, public_id: str) -> ItemView | None:
+        with self.catalog.session() as s:
+            found = s.scalars(self._items().where(Item.public_id == public_id)).first()
+            return self._views(s, [found])[0] if found else None
+
+    def item_by_doi(self, doi: str) -> ItemView | None:
+        try:
+            doi = normalise_doi(doi)
+        except InvalidIdentifier:
+            return None
+        with self.catalog.session() as s:
+            found = s.scalars(self._items().where(Item.doi == doi).order_by(Item.id)).first()
+            return self._views(s, [found])[0] if found else None
+
+    def file(self, public_id: str, name: str) -> tuple[ItemView, FileView] | None:
+        """A released item's file by its name: matched against the catalog, never joined to a filesystem path."""
+        item = self.item(public_id)
+        if item is None:
+            return None
+        found = next((f for f in item.files if f.name == name), None)
+        return (item, found) if found else None
+
+    def search(self, query: str, *, offset: int = 0, limit: int = 20) -> tuple[list[ItemView], int]:
+        with self.catalog.session() as s:
+            stmt = search_statement(s, query)
+            if stmt is None:
+                return [], 0
+            stmt = stmt.join(ArchivalUnit, Item.au_id == ArchivalUnit.id).where(RELEASED)
+            total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+            page = stmt.options(
+                selectinload(Item.files),
+                selectinload(Item.au).selectinload(ArchivalUnit.title).selectinload(Title.publisher),
+            )
+            return self._views(s, list(s.scalars(page.offset(offset).limit(limit)))), total
+
+    def volume(self, title_key: str, vol: str) -> list[ItemView]:
+        with self.catalog.session() as s:
+            items = s.scalars(
+                self._items().join(Title, ArchivalUnit.title_id == Title.id).where(Title.key == title_key)
+            )
+            chosen = [i for i in items if volume_key(i.volume, i.year) == vol]
+            chosen.sort(key=lambda i: (_num(i.issue), _num((i.pages or "").split("-")[0]), i.id))
+            return self._views(s, chosen)
+
+    def page(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int = 100,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        publisher_key: str | None = None,
+        title_key: str | None = None,
+    ) -> list[ItemView]:
+        """Released items in id order after ``after_id``: the walk behind OAI-PMH lists and the sitemap."""
+        stmt = self._items().where(Item.id > after_id)
+        if since is not None:
+            stmt = stmt.where(ArchivalUnit.released_at >= since)
+        if until is not None:
+            stmt = stmt.where(ArchivalUnit.released_at <= until)
+        if publisher_key is not None or title_key is not None:
+            stmt = stmt.join(Title, ArchivalUnit.title_id == Title.id)
+            if title_key is not None:
+                stmt = stmt.where(Title.key == title_key)
+            if publisher_key is not None:
+                stmt = stmt.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.key == publisher_key)
+        with self.catalog.session() as s:
+            return self._views(s, list(s.scalars(stmt.order_by(Item.id).limit(limit))))
+
+    def count(self) -> int:
+        with self.catalog.session() as s:
+            stmt = select(func.count(Item.id)).join(ArchivalUnit, Item.au_id == ArchivalUnit.id).where(RELEASED)
+            return s.scalar(stmt) or 0
+
+    def earliest_release(self) -> dt.datetime | None:
+        with self.catalog.session() as s:
+            return s.scalar(select(func.min(ArchivalUnit.released_at)).where(RELEASED))
+
+    # ---- titles, publishers, countries ----------------------------------------------------------------------
+
+    def _title_counts(self, s: Session) -> dict[int, int]:
+        stmt = (
+            select(ArchivalUnit.title_id, func.count(Item.id))
+            .join(Item, Item.au_id == ArchivalUnit.id)
+            .where(RELEASED)
+            .group_by(ArchivalUnit.title_id)
+        )
+        return dict(s.execute(stmt).tuples().all())
+
+    def titles(self, *, publisher_key: str | None = None) -> list[TitleView]:
+        with self.catalog.session() as s:
+            counts = self._title_counts(s)
+            stmt = select(Title).where(Title.id.in_(counts)).options(selectinload(Title.publisher))
+            if publisher_key is not None:
+                stmt = stmt.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.key == publisher_key)
+            titles = sorted(s.scalars(stmt), key=lambda t: t.name.casefold())
+            return [self._title_view(s, t, counts[t.id], detail=False) for t in titles]
+
+    def title(self, key: str) -> TitleView | None:
+        with self.catalog.session() as s:
+            title = s.scalar(select(Title).where(Title.key == key).options(selectinload(Title.publisher)))
+            counts = self._title_counts(s)
+            if title is None or title.id not in counts:
+                return None
+            return self._title_view(s, title, counts[title.id], detail=True)
+
+    def _title_view(self, s: Session, t: Title, items: int, *, detail: bool) -> TitleView:
+        volumes: tuple[tuple[str, int | None, int], ...] = ()
+        releases: tuple[Release, ...] = ()
+        if detail:
+            stmt = (
+                select(Item.volume, Item.year, func.count(Item.id))
+                .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+                .where(RELEASED, ArchivalUnit.title_id == t.id)
+                .group_by(Item.volume, Item.year)
+            )
+            grouped: dict[str, list[Any]] = {}
+            for vol, year, n in s.execute(stmt).tuples():
+                k = volume_key(vol, year)
+                entry = grouped.setdefault(k, [k, year, 0])
+                entry[2] += n
+            volumes = tuple(sorted((tuple(v) for v in grouped.values()), key=lambda v: (-(v[1] or 0), v[0])))
+            keys = set(s.scalars(select(ArchivalUnit.release_trigger).where(RELEASED, ArchivalUnit.title_id == t.id)))
+            releases = tuple(self._releases(s, keys))
+        p = t.publisher
+        return TitleView(
+            key=t.key,
+            name=t.name,
+            kind=t.kind,
+            publisher_key=p.key if p else "",
+            publisher_name=p.name if p else "",
+            country=p.country if p else None,
+            issn_print=t.issn_print,
+            issn_online=t.issn_online,
+            languages=tuple(t.languages or ()),
+            items=items,
+            volumes=volumes,
+            releases=releases,
+        )
+
+    def publishers(self, *, country: str | None = None) -> list[PublisherView]:
+        with self.catalog.session() as s:
+            stmt = (
+                select(Publisher, func.count(func.distinct(Title.id)), func.count(Item.id))
+                .join(Title, Title.publisher_id == Publisher.id)
+                .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+                .join(Item, Item.au_id == ArchivalUnit.id)
+                .where(RELEASED)
+                .group_by(Publisher.id)
+            )
+            if country is not None:
+                stmt = stmt.where(Publisher.country == country)
+            rows = s.execute(stmt).tuples().all()
+            views = [PublisherView(p.key, p.name, p.country, nt, ni) for p, nt, ni in rows]
+            return sorted(views, key=lambda v: v.name.casefold())
+
+    def publisher(self, key: str) -> PublisherView | None:
+        return next((p for p in self.publishers() if p.key == key), None)
+
+    def countries(self) -> list[tuple[str, str, int]]:
+        """(code, name, publishers) for every country with released content."""
+        counts: dict[str, int] = defaultdict(int)
+        for p in self.publishers():
+            if p.country:
+                counts[p.country] += 1
+        return sorted(((c, country_name(c), n) for c, n in counts.items()), key=lambda r: r[1])
+
+    # ---- releases --------------------------------------------------------------------------------------------
+
+    def _releases(self, s: Session, keys: set[str | None]) -> list[Release]:
+        triggers = s.scalars(select(Trigger).where(Trigger.key.in_([k for k in keys if k])))
+        out = []
+        for t in triggers:
+            if t.released_at is None:
+                continue
+            rows = s.execute(
+                select(Title.key, Title.name)
+                .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+                .where(ArchivalUnit.release_trigger == t.key, RELEASED)
+                .distinct()
+            ).tuples()
+            out.append(
+                Release(
+                    trigger=t.key,
+                    reason=t.reason,
+                    explanation=t.explanation,
+                    released_at=t.released_at,
+                    licence=t.licence or "",
+                    scope=f"{t.scope_kind} {t.scope_ref}",
+                    titles=tuple(sorted(rows, key=lambda r: r[1])),
+                    evidence=tuple(str(e) for e in t.evidence or ()),
+                )
+            )
+        return sorted(out, key=lambda r: r.released_at, reverse=True)
+
+    def releases(self) -> list[Release]:
+        with self.catalog.session() as s:
+            keys = set(s.scalars(select(ArchivalUnit.release_trigger).where(RELEASED)))
+            return self._releases(s, keys)
+
+
+def _num(text: str | None) -> tuple[int, str]:
+    digits = re.match(r"\d+", text or "")
+    return (int(digits.group()) if digits else 1 << 30, text or "")

@@ -1,0 +1,89 @@
+"""A static copy of the released portal: a folder any web server or mirror can host at its root.
+
+Every public page (in each language, under ``/fr/`` and so on, and in English at the root), every released file,
+the RIS references, the sitemap, the release feed and robots.txt are written by asking the portal itself, so the
+copy is exactly what the live portal serves. Search and OAI-PMH need the live portal and are left out.
+The folder is built beside the destination and moved into place at the end, so a failed export leaves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+with warnings.catch_warnings():  # starlette's notice about httpx2; the client works the same
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from strongroom.errors import ConfigError, StrongroomError
+from strongroom.node import Node
+from strongroom.portal.app import create_portal
+from strongroom.portal.feeds import public_paths
+from strongroom.portal.i18n import LANGUAGES
+from strongroom.portal.released import Released
+
+
+@dataclass
+class StaticExport:
+    dest: Path
+    pages: int = 0
+    files: int = 0
+    bytes: int = 0
+
+
+def _target(root: Path, path: str) -> Path:
+    rel = unquote(path).lstrip("/")
+    target = (root / rel / "index.html") if path.endswith("/") else root / rel
+    resolved = target.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise StrongroomError(f"refusing to write {path!r} outside the export folder")
+    return target
+
+
+def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] | None = None) -> StaticExport:
+    if dest.exists() and any(dest.iterdir()):
+        raise ConfigError(f"{dest} exists and is not empty", hint="choose a new folder; an export never overwrites")
+    work = dest.parent / f".{dest.name}.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    result = StaticExport(dest)
+    released = Released(node.catalog)
+    pages = [p for p, _ in public_paths(released)]
+    extra = ["/sitemap.xml", "/releases.atom", "/robots.txt"]
+    files: list[str] = []
+    after = 0
+    while batch := released.page(after_id=after, limit=1000):
+        after = batch[-1].id
+        for item in batch:
+            files.append(f"/articles/{item.public_id}/cite.ris")
+            files += [f"/articles/{item.public_id}/{f.name}" for f in item.files]
+    file_set = set(files)
+    wanted = pages + [f"/{lang}{p}" for lang in LANGUAGES for p in pages] + extra + files
+    try:
+        with TestClient(create_portal(node), base_url=node.settings.portal.base_url) as client:
+            for n, path in enumerate(wanted, 1):
+                response = client.get(path, headers={"Accept-Language": "en"})
+                if response.status_code != 200:
+                    raise StrongroomError(f"the portal answered {response.status_code} for {path}; export stopped")
+                target = _target(work, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(response.content)
+                result.bytes += len(response.content)
+                if path in file_set:
+                    result.files += 1
+                else:
+                    result.pages += 1
+                if progress:
+                    progress(n, len(wanted))
+        if dest.exists():
+            dest.rmdir()
+        os.replace(work, dest)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return result
