@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,13 @@ def pg_status() -> str | None:
     return _pg_available()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], str]]:
-    """Makes fresh, empty catalog databases on the backend under test (one per call)."""
-    if request.param == "sqlite":
-        yield lambda: "sqlite:///" + str(tmp_path_factory.mktemp("db") / "catalog.sqlite")
+@contextmanager
+def database_maker(
+    backend: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory
+) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty catalog databases on ``backend`` (one per call); PostgreSQL schemas are dropped after."""
+    if backend == "sqlite":
+        yield lambda: "sqlite:///" + str(tmp.mktemp("db") / "catalog.sqlite")
         return
     problem = request.getfixturevalue("pg_status")
     if problem is not None:
@@ -60,11 +63,29 @@ def db_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         sep = "&" if "?" in PG_BASE else "?"
         return f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
 
-    yield make
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield make
+    finally:
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty catalog databases on the backend under test (one per call)."""
+    with database_maker(request.param, request, tmp_path_factory) as make:
+        yield make
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], str]]:
+    """As ``db_factory``, shared by the tests of one module (for fixtures that are costly to build)."""
+    with database_maker(request.param, request, tmp_path_factory) as make:
+        yield make
 
 
 @pytest.fixture

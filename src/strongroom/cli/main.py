@@ -51,3 +51,7 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted; a node stays consistent and resumes where it stopped", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,8 +19,11 @@ def portal_group() -> None:
 @portal_group.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--oai-page-size", default=100, show_default=True, type=click.IntRange(1, 1000), help="Records per OAI-PMH response."
+)
 @home_option
-def portal_serve(host: str, port: int, home: Path | None) -> None:
+def portal_serve(host: str, port: int, oai_page_size: int, home: Path | None) -> None:
     """Serve the portal (pages, downloads, /oai, /sitemap.xml, /releases.atom) until stopped."""
     from strongroom.portal.app import serve_portal
 
@@ -29,7 +32,7 @@ def portal_serve(host: str, port: int, home: Path | None) -> None:
             f"Portal of {node.settings.node_name} on http://{host}:{port}/ "
             f"(public address {node.settings.portal.base_url}); Ctrl-C stops it."
         )
-        serve_portal(node, host, port)
+        serve_portal(node, host, port, oai_page_size=oai_page_size)
 
 
 @portal_group.command(name="export")

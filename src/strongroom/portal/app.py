@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote
 import jinja2
 from babel.dates import format_date
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -140,7 +141,7 @@ def make_environments() -> dict[str, jinja2.Environment]:
     return out
 
 
-def create_portal(node: Node) -> FastAPI:
+def create_portal(node: Node, *, oai_page_size: int = 100) -> FastAPI:
     portal = Portal(node, Released(node.catalog), make_environments())
     app = FastAPI(title="Strongroom portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
@@ -152,8 +153,8 @@ def create_portal(node: Node) -> FastAPI:
             return portal.not_found(request)
         return portal.render(request, "error.html", status=exc.status_code, status_code=exc.status_code)
 
-    @app.exception_handler(422)
-    async def bad_request(request: Request, exc: Exception) -> Response:
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return portal.render(request, "error.html", status=400, status_code=400)
 
     @app.get("/", response_class=HTMLResponse)
@@ -298,6 +299,7 @@ def create_portal(node: Node) -> FastAPI:
         name=node.settings.node_name,
         admin_email=node.settings.portal.admin_email,
         clock=node.clock,
+        page_size=oai_page_size,
     )
 
     @app.api_route("/oai", methods=["GET", "POST"])
@@ -315,7 +317,7 @@ def create_portal(node: Node) -> FastAPI:
     return app
 
 
-def serve_portal(node: Node, host: str, port: int) -> None:
+def serve_portal(node: Node, host: str, port: int, *, oai_page_size: int = 100) -> None:
     import uvicorn
 
-    uvicorn.run(create_portal(node), host=host, port=port, log_level="warning")
+    uvicorn.run(create_portal(node, oai_page_size=oai_page_size), host=host, port=port, log_level="warning")
