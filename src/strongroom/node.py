@@ -36,6 +36,7 @@ from strongroom.services import audit as audit_service
 from strongroom.services import deposit as deposit_service
 from strongroom.services.export import ExportResult, export_au
 from strongroom.services.indexer import index_object
+from strongroom.services.monitor import Monitor
 from strongroom.services.triggers import Workflow
 from strongroom.settings import Settings, load_settings, validate, write_settings
 from strongroom.store.ocfl import OcflStore
@@ -269,6 +270,10 @@ class Node:
             p = self.network_config().policy
             rule = DecisionRule(p.trigger_share_in_favour, p.trigger_max_against, p.trigger_quorum)
         return Workflow(self.catalog, self.agent, rule)
+
+    def monitor(self, transport: Any = None) -> Monitor:
+        """The publisher monitor (``transport`` lets tests answer its HTTP requests in-process)."""
+        return Monitor(self.catalog, self.settings.monitor, agent=self.agent, transport=transport)
 
     # ---- looking around ------------------------------------------------------------------------------------
 

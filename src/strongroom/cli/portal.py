@@ -20,7 +20,11 @@ def portal_group() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option(
-    "--oai-page-size", default=100, show_default=True, type=click.IntRange(1, 1000), help="Records per OAI-PMH response."
+    "--oai-page-size",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Records per OAI-PMH response.",
 )
 @home_option
 def portal_serve(host: str, port: int, oai_page_size: int, home: Path | None) -> None:

@@ -64,7 +64,10 @@ def trigger_group() -> None:
 @click.option("--au", "au_keys", multiple=True, help="These AUs (repeat for a range).")
 @click.option("--publisher", "publisher_key", default=None, help="Every AU of this publisher's titles.")
 @click.option("--reason", type=click.Choice([r.value for r in TriggerReason]), required=True)
-@click.option("--evidence", multiple=True, required=True, help="A URL, note or file name (repeat for more).")
+@click.option("--evidence", multiple=True, help="A URL, note or file name (repeat for more).")
+@click.option(
+    "--from-monitor", is_flag=True, help="Attach the monitor's evidence for --title (it must be a trigger candidate)."
+)
 @click.option("--explanation", default="", help="Required with --reason other.")
 @click.option("--by", "proposed_by", default="operator", show_default=True, help="Who proposes it.")
 @home_option
@@ -75,6 +78,7 @@ def trigger_propose(
     publisher_key: str | None,
     reason: str,
     evidence: tuple[str, ...],
+    from_monitor: bool,
     explanation: str,
     proposed_by: str,
     home: Path | None,
@@ -90,8 +94,11 @@ def trigger_propose(
     if len(chosen) != 1:
         raise click.UsageError("give exactly one scope: --title, --au (repeatable) or --publisher")
     kind, refs = chosen[0]
+    if from_monitor and kind is not ScopeKind.TITLE:
+        raise click.UsageError("--from-monitor goes with --title: the monitor watches titles")
     with open_node(home) as node:
-        trigger = node.triggers().propose(kind, refs, TriggerReason(reason), list(evidence), proposed_by, explanation)
+        found = list(evidence) + (node.monitor().evidence_for(refs[0]) if from_monitor else [])
+        trigger = node.triggers().propose(kind, refs, TriggerReason(reason), found, proposed_by, explanation)
     if as_json:
         print_json(_trigger_dict(trigger))
         return

@@ -88,6 +88,7 @@ class EventType(StrEnum):
     DELETION = "deletion"
     CREATION = "creation"  # a node created
     RECOVERY = "recovery"  # crash recovery finished an interrupted write
+    MONITOR = "monitor"  # a watched title changed availability at its publisher
 
 
 class EventOutcome(StrEnum):

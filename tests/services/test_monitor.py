@@ -1,0 +1,194 @@
+"""The publisher monitor against a real HTTP server on loopback that plays a publisher's site going down, staying
+down, and coming back: landing page, DOIs through a resolver, and OAI-PMH Identify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from strongroom.domain.trigger import ScopeKind, TriggerReason
+from strongroom.errors import StrongroomError
+from strongroom.ingest.deposit import DepositOptions
+from strongroom.node import Node
+from strongroom.services.monitor import Monitor
+from strongroom.settings import MonitorSettings
+
+IDENTIFY = b"""<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
+<responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request><Identify><repositoryName>J</repositoryName>
+</Identify></OAI-PMH>"""
+
+
+class Publisher:
+    """What the publisher's site answers: 'up', 'down' (503), 'gone' (404) or 'garbage' (HTML where XML belongs)."""
+
+    def __init__(self) -> None:
+        self.mode = "up"
+        self.requests: list[str] = []
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, Publisher]]:
+    publisher = Publisher()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            publisher.requests.append(self.path)
+            if self.path.startswith("/doi/"):  # the resolver sends readers on to the publisher's article page
+                self.send_response(302)
+                self.send_header("Location", "/article/" + self.path[5:].replace("/", "_"))
+                self.end_headers()
+                return
+            if publisher.mode != "up" and not (publisher.mode == "garbage" and not self.path.startswith("/oai")):
+                self.send_response(503 if publisher.mode == "down" else 404 if publisher.mode == "gone" else 200)
+                self.end_headers()
+                self.wfile.write(b"<html>Service unavailable</html>")
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(IDENTIFY if self.path.startswith("/oai") else b"<html>journal</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", publisher
+    server.shutdown()
+    server.server_close()
+
+
+class SettableClock:
+    def __init__(self) -> None:
+        self.t = dt.datetime(2026, 3, 1, 6, 0, tzinfo=dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self.t
+
+
+@pytest.fixture
+def watched(
+    tmp_path: Path, db_url: str, sample_dir: Path, site: tuple[str, Publisher]
+) -> Iterator[tuple[Node, Monitor, str]]:
+    clock = SettableClock()
+    node = Node.create(tmp_path / "home", database_url=db_url, clock=clock)
+    node.deposit(next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats")), DepositOptions())
+    title = node.titles()[0][0].key
+    url, _ = site
+    monitor = Monitor(node.catalog, MonitorSettings(failure_days=30, doi_resolver=url + "/doi/"), agent="test")
+    monitor.watch(title, landing_url=url + "/journal", oai_url=url + "/oai")
+    yield node, monitor, title
+    node.close()
+
+
+def test_sustained_failure_makes_a_trigger_candidate_with_evidence(
+    watched: tuple[Node, Monitor, str], site: tuple[str, Publisher]
+) -> None:
+    node, monitor, title = watched
+    _, publisher = site
+    clock = node.clock
+    assert isinstance(clock, SettableClock)
+    [status] = monitor.run()
+    assert status.state == "available" and status.last_ok == clock.t
+    assert sum(p.startswith("/doi/") for p in publisher.requests) == 3  # a sample of the title's DOIs
+    assert any(p.startswith("/article/") for p in publisher.requests)  # followed to the publisher's page
+    assert any(p.startswith("/oai?verb=Identify") for p in publisher.requests)
+
+    publisher.mode = "down"
+    went_down = clock.t = clock.t + dt.timedelta(days=1)
+    [status] = monitor.run()
+    assert status.state == "failing" and status.failing_since == went_down and not status.candidate
+    with pytest.raises(StrongroomError, match="not a trigger candidate"):
+        monitor.evidence_for(title)
+    clock.t += dt.timedelta(days=30, hours=-1)  # an hour short of 30 days of failure
+    assert monitor.run()[0].state == "failing"
+    clock.t += dt.timedelta(hours=1)
+    [status] = monitor.run()
+    assert status.state == "candidate" and monitor.candidates()[0].key == title
+    assert any("landing" in e and "HTTP 503" in e for e in status.evidence)
+
+    evidence = monitor.evidence_for(title)
+    assert evidence[0].startswith("monitor: ") and "for 30 days" in evidence[0] and "since 2026-03-02" in evidence[0]
+    trigger = node.triggers().propose(ScopeKind.TITLE, [title], TriggerReason.PLATFORM_FAILURE, evidence, "operator")
+    assert trigger.evidence[0] == evidence[0]
+
+    publisher.mode = "up"  # the site comes back: the title is no longer a candidate
+    clock.t += dt.timedelta(days=1)
+    assert monitor.run()[0].state == "available" and not monitor.candidates()
+    transitions = [e.detail for e in reversed(node.events(object_key=title, type="monitor"))]
+    assert transitions[0].startswith("unchecked -> available")
+    assert transitions[1].startswith("available -> failing") and transitions[2].startswith("failing -> candidate")
+    assert transitions[3].startswith("candidate -> available")
+
+
+def test_one_answering_address_keeps_a_title_available(
+    watched: tuple[Node, Monitor, str], site: tuple[str, Publisher]
+) -> None:
+    _, monitor, _ = watched
+    _, publisher = site
+    publisher.mode = "garbage"  # pages answer, but the OAI endpoint returns HTML
+    [status] = monitor.run()
+    assert status.state == "available"
+    checks = {c.kind: c for c in _last_checks(monitor)}
+    assert not checks["oai"].ok and "no Identify element" in checks["oai"].detail and checks["landing"].ok
+
+
+def _last_checks(monitor: Monitor) -> list[object]:
+    from sqlalchemy import select
+
+    from strongroom.catalog.models import MonitorCheck
+
+    with monitor.catalog.session() as s:
+        rows = list(s.scalars(select(MonitorCheck).order_by(MonitorCheck.id)))
+        last = rows[-1].time
+        return [r for r in rows if r.time == last]
+
+
+def test_an_unreachable_host_is_a_failed_check_not_a_crash(watched: tuple[Node, Monitor, str]) -> None:
+    _, monitor, title = watched
+    monitor.watch(title, landing_url="http://127.0.0.1:9/closed", oai_url=None, check_dois=False)
+    [status] = monitor.run()
+    assert status.state == "failing" and "ConnectError" in status.evidence[0]
+    with pytest.raises(StrongroomError, match="not an http"):
+        monitor.watch(title, landing_url="file:///etc/passwd", oai_url=None)
+
+
+def test_the_cli_watches_runs_and_reports(
+    tmp_path: Path, db_url: str, sample_dir: Path, site: tuple[str, Publisher]
+) -> None:
+    url, publisher = site
+    home = tmp_path / "home"
+
+    def sr(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert sr("init", "--database-url", db_url).returncode == 0
+    package = next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats"))
+    assert sr("deposit", str(package)).returncode == 0
+    title = json.loads(sr("titles", "--json").stdout)[0]["key"]
+    settings = home / "strongroom.toml"
+    settings.write_text(
+        settings.read_text().replace('doi_resolver = "https://doi.org/"', f'doi_resolver = "{url}/doi/"')
+    )
+    assert sr("monitor", "watch", title, "--landing-url", url + "/journal").returncode == 0
+    publisher.mode = "gone"
+    done = sr("monitor", "run")
+    assert done.returncode == 0 and "unreachable" in done.stdout and "HTTP 404" in done.stdout
+    [row] = json.loads(sr("monitor", "status", "--json").stdout)
+    assert row["state"] == "failing" and row["failing_since"] and not row["candidate"]
+    assert json.loads(sr("monitor", "candidates", "--json").stdout) == []
+    refused = sr("trigger", "propose", "--title", title, "--reason", "platform-failure", "--from-monitor")
+    assert refused.returncode != 0 and "not a trigger candidate" in refused.stderr
