@@ -30,6 +30,10 @@ class DemoSummary:
     second_audit_intact: bool = True
     second_audit_codes: list[str] = field(default_factory=list)
     export_dir: Path | None = None
+    released_title: str = ""
+    released_items: int = 0
+    trigger: str = ""
+    portal_pages: int = 0
 
 
 def prepare_home(home: Path) -> None:
@@ -109,9 +113,55 @@ def run_demo(home: Path, say: Callable[[str], None]) -> DemoSummary:
         export = node.export(other.key, home / "export")
         summary.export_dir = export.dest
         say(f"7. Exported AU {other.key} as a BagIt bag at {export.dest} (check it with: bagit.py --validate).")
+        _release_one_title(node, summary, say)
     finally:
         node.close()
     return summary
+
+
+def _release_one_title(node: Node, summary: DemoSummary, say: Callable[[str], None]) -> None:
+    """A board of three, each with their own key, votes to release one title; the portal then serves it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
+    from strongroom.inprocess import TestClient
+    from strongroom.keys import public_key_text
+    from strongroom.portal.app import create_portal
+    from strongroom.portal.released import Released
+    from strongroom.services.triggers import now_text, sign_ballot
+
+    workflow = node.triggers()
+    members = {name: Ed25519PrivateKey.generate() for name in ("Ama", "Bakari", "Chiara")}
+    for name, key in members.items():
+        workflow.add_member(name, public_key_text(key.public_key()))
+    title = next(t for t, *_ in node.titles() if t.name.startswith("Ghana"))
+    trigger = workflow.propose(
+        ScopeKind.TITLE,
+        [title.key],
+        TriggerReason.PUBLISHER_CEASED,
+        ["demo: the publisher's site has answered 503 since 2026-01-05"],
+        "demo operator",
+    )
+    for name, key in members.items():
+        signed_at = now_text(node.clock.now())
+        workflow.vote(
+            trigger.key, name, VoteChoice.FOR, signed_at, sign_ballot(key, trigger.key, name, VoteChoice.FOR, signed_at)
+        )
+    decided = workflow.show(trigger.key)
+    released = workflow.release(trigger.key, "demo operator")
+    summary.trigger, summary.released_title = released.key, title.name
+    summary.released_items = Released(node.catalog).count()
+    say(
+        f"8. The board (3 members, each ballot signed with their own key) voted on {trigger.key} to release "
+        f"{title.name} (publisher ceased): {decided.decision}. Released under CC BY 4.0."
+    )
+    with TestClient(create_portal(node)) as portal:
+        pages = [portal.get(p) for p in ("/", "/titles/", f"/titles/{title.key}/", "/oai?verb=Identify")]
+        summary.portal_pages = sum(r.status_code == 200 for r in pages)
+    say(
+        f"9. Its {summary.released_items} articles are open on the portal, everything else stays dark. "
+        f"See it with: strongroom portal serve --home {node.settings.home}  (then http://127.0.0.1:8080/)"
+    )
 
 
 def _options_for(pkg: Path) -> DepositOptions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -114,3 +115,42 @@ def test_lookups_and_events(db_url: str, clock: FixedClock) -> None:
     [(pub, ntitles, naus)] = catalog.publishers()
     assert (pub.country, ntitles, naus) == ("GH", 1, 1)
     catalog.close()
+
+
+def test_upgrading_a_catalog_with_items_gives_each_its_public_id(db_url: str) -> None:
+    """Revision 0003 adds public ids to a catalog that already holds items (nodes created before it existed)."""
+    from alembic import command
+
+    from strongroom.catalog.db import _alembic_config
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    now = "2026-01-15 09:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"INSERT INTO titles (id, key, name, kind, languages, created_at) VALUES (1, 'issn:x', 'X', 'journal', '[]', '{now}')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO archival_units (id, key, title_id, label, state, object_id, head_version, created_at, "
+                f"updated_at) VALUES (1, 'issn:x/2024', 1, '2024', 'collected', 'obj', 1, '{now}', '{now}')"
+            )
+        )
+        for n, key in enumerate(("10.5555/a", "10.5555/b"), 1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO items (id, au_id, item_key, title, authors, keywords, item_type, search_text) "
+                    "VALUES (:id, 1, :key, 'T', '[]', '[]', 'research-article', '')"
+                ),
+                {"id": n, "key": key},
+            )
+    assert migrate(engine) is True and current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT item_key, public_id FROM items")).tuples().all())
+    assert rows == {k: public_id("issn:x/2024", k) for k in ("10.5555/a", "10.5555/b")}
+    engine.dispose()

@@ -19,12 +19,13 @@ from strongroom.demo import run_demo
     help="Where to build the demo node (re-created on every run).",
 )
 def demo(home: Path) -> None:
-    """Create a node, deposit sample journals, audit them, damage a file on purpose and catch it."""
+    """Create a node, deposit sample journals, audit them, damage a file on purpose and catch it, release a title."""
     console = out()
-    console.print("[bold]Strongroom demo[/bold]: a preservation node from scratch, in seven steps.\n")
+    console.print("[bold]Strongroom demo[/bold]: a preservation node from scratch, in nine steps.\n")
     summary = run_demo(home.absolute(), console.print)
     console.print()
     ok = summary.first_audit_intact and not summary.second_audit_intact and summary.unchanged_redeposit
+    ok = ok and summary.portal_pages == 4 and summary.released_items > 0
     items = sum(d[2] for d in summary.deposits)
     files = sum(d[3] for d in summary.deposits)
     console.print(
@@ -34,6 +35,9 @@ def demo(home: Path) -> None:
     console.print(
         f"The deliberate damage to {summary.damaged_file} was "
         + ("[green]detected[/green]." if not summary.second_audit_intact else "[red]missed[/red].")
+    )
+    console.print(
+        f"{summary.released_title} was released by {summary.trigger}: {summary.released_items} articles on the portal."
     )
     console.print(
         f"Look around: strongroom aus --home {summary.home}; "

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
+
+from strongroom.inprocess import TestClient
 
 
 class InMemoryNetwork(httpx.BaseTransport):

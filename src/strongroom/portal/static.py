@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-with warnings.catch_warnings():  # starlette's notice about httpx2; the client works the same
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
 from strongroom.errors import ConfigError, StrongroomError
+from strongroom.inprocess import TestClient
 from strongroom.node import Node
 from strongroom.portal.app import create_portal
 from strongroom.portal.feeds import public_paths
