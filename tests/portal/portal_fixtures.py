@@ -2,8 +2,9 @@
 
 - East African Journal of Public Health: the whole title released (publisher ceased);
 - Ghana Journal of Agricultural Science: only its 2023 AU released (platform failure), 2024 stays dark;
-- Jarida la Sayansi ya Kilimo: a trigger rejected with too many votes against (dark);
+- Jarida la Sayansi ya Kilimo: a trigger rejected with too many votes against, though 75% were in favour (dark);
 - Revista Amazônica de Ciências Ambientais: a trigger approved but not yet released (dark);
+- Revue sénégalaise de santé publique: a trigger rejected for too small a share in favour (dark);
 - the other titles were never proposed (dark).
 
 The node runs for real: packages deposited, a board with its own keys, signed ballots, the release.
@@ -34,7 +35,8 @@ from strongroom.keys import public_key_text
 from strongroom.node import Node
 from strongroom.services.triggers import Workflow, sign_ballot
 
-MEMBERS = {name: Ed25519PrivateKey.generate() for name in ("ama", "bakari", "chiara", "dinh", "eero", "femi")}
+BOARD = ("ama", "bakari", "chiara", "dinh", "eero", "femi", "gita", "hana", "ines", "jomo", "kofi", "lena")
+MEMBERS = {name: Ed25519PrivateKey.generate() for name in BOARD}
 
 
 @dataclass
@@ -68,31 +70,43 @@ def build_archive(home: Path, db_url: str, sample_dir: Path) -> Archive:
     east, ghana = titles["East African Journal of Public Health"], titles["Ghana Journal of Agricultural Science"]
     jarida = titles["Jarida la Sayansi ya Kilimo"]
     amazon = next(k for n, k in titles.items() if n.startswith("Revista Amaz"))
+    senegal = next(k for n, k in titles.items() if n.startswith("Revue s"))
     ghana_aus = sorted(au.key for au, *_ in node.aus() if au.key.startswith(ghana))
     workflow = node.triggers()
     for name, key in MEMBERS.items():
         workflow.add_member(name, public_key_text(key.public_key()))
-    four_for = {n: VoteChoice.FOR for n in ("ama", "bakari", "chiara", "dinh", "eero")}
+    nine_for = {n: VoteChoice.FOR for n in BOARD[:9]}
     archive = Archive(node, home, partly=ghana)
 
     t = workflow.propose(
         ScopeKind.TITLE, [east], TriggerReason.PUBLISHER_CEASED, ["https://example.org/east-closed"], "operator"
     )
-    _vote(workflow, t.key, four_for)
+    _vote(workflow, t.key, nine_for)
+    assert workflow.show(t.key).state == "voting"  # three against could still sink it
+    assert workflow.close(t.key).state == "approved"
     workflow.release(t.key, "operator")
     archive.triggers["east"] = t.key
     t = workflow.propose(
         ScopeKind.AUS, ghana_aus[:1], TriggerReason.PLATFORM_FAILURE, ["monitor: down since 2025-10-01"], "operator"
     )
-    _vote(workflow, t.key, four_for)
+    _vote(workflow, t.key, nine_for)
+    workflow.close(t.key)
     workflow.release(t.key, "operator")
     archive.triggers["ghana"] = t.key
     t = workflow.propose(ScopeKind.TITLE, [jarida], TriggerReason.TITLE_DISCONTINUED, ["a letter"], "operator")
-    _vote(workflow, t.key, {"ama": VoteChoice.FOR, "bakari": VoteChoice.AGAINST, "chiara": VoteChoice.AGAINST})
-    assert workflow.show(t.key).state == "rejected"
+    _vote(workflow, t.key, nine_for | {n: VoteChoice.AGAINST for n in BOARD[9:]})
+    rejected = workflow.show(t.key)
+    assert (
+        rejected.state == "rejected"
+        and rejected.decision.startswith("9 for, 3 against")
+        and "more than 2" in rejected.decision
+    )
     t = workflow.propose(ScopeKind.TITLE, [amazon], TriggerReason.PUBLISHER_CEASED, ["a notice"], "operator")
-    _vote(workflow, t.key, four_for)
-    assert workflow.show(t.key).state == "approved"  # approved, not released: still dark
+    _vote(workflow, t.key, nine_for)
+    assert workflow.close(t.key).state == "approved"  # approved, not released: still dark
+    t = workflow.propose(ScopeKind.TITLE, [senegal], TriggerReason.OTHER, ["a rumour"], "operator", "unclear")
+    _vote(workflow, t.key, {"ama": VoteChoice.FOR, "bakari": VoteChoice.FOR, "chiara": VoteChoice.AGAINST})
+    assert workflow.close(t.key).state == "rejected"  # 67% in favour is short of 75%
 
     with node.catalog.session() as s:
         rows = s.execute(
