@@ -141,8 +141,10 @@ def make_environments() -> dict[str, jinja2.Environment]:
     return out
 
 
-def create_portal(node: Node, *, oai_page_size: int = 100) -> FastAPI:
-    portal = Portal(node, Released(node.catalog), make_environments())
+def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float = 0.0) -> FastAPI:
+    """The portal app. ``cache_seconds`` > 0 remembers released articles and files that long (``portal serve``
+    uses 30 s); tests and the static export read the catalog every time."""
+    portal = Portal(node, Released(node.catalog, cache_seconds=cache_seconds), make_environments())
     app = FastAPI(title="Strongroom portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
     app.add_middleware(LanguagePrefix)
@@ -245,17 +247,17 @@ def create_portal(node: Node, *, oai_page_size: int = 100) -> FastAPI:
         found = portal.released.file(public_id, name)
         if found is None:
             raise StarletteHTTPException(404)
-        item, f = found
-        content = node.store.content_path_for(item.object_id, f.logical_path)
+        object_id, f = found
+        content = node.store.content_path_for(object_id, f.logical_path)
         return FileResponse(
-            node.store.object_path(item.object_id) / content,
+            node.store.object_path(object_id) / content,
             media_type=f.media_type,
             filename=f.name,
             content_disposition_type="inline",
             headers={
                 "Content-Security-Policy": FILE_CSP,
                 "X-Content-Type-Options": "nosniff",
-                "Link": f'<{portal.base_url}/articles/{item.public_id}/>; rel="canonical"',
+                "Link": f'<{portal.base_url}/articles/{public_id}/>; rel="canonical"',
             },
         )
 
@@ -320,4 +322,6 @@ def create_portal(node: Node, *, oai_page_size: int = 100) -> FastAPI:
 def serve_portal(node: Node, host: str, port: int, *, oai_page_size: int = 100) -> None:
     import uvicorn
 
-    uvicorn.run(create_portal(node, oai_page_size=oai_page_size), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_portal(node, oai_page_size=oai_page_size, cache_seconds=30.0), host=host, port=port, log_level="warning"
+    )

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pycountry
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from strongroom.catalog.models import ArchivalUnit, Item, Publisher, Title, Trigger
+from strongroom.catalog.models import ArchivalUnit, File, Item, Publisher, Title, Trigger
 from strongroom.catalog.repo import Catalog
 from strongroom.catalog.search import search_statement
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
 from strongroom.errors import InvalidIdentifier
+
+T = TypeVar("T")
+CACHE_ENTRIES = 20_000
 
 RELEASED: ColumnElement[bool] = ArchivalUnit.released_at.is_not(None)
 
@@ -161,8 +165,27 @@ def _files(item: Item) -> tuple[FileView, ...]:
 class Released:
     """Read-only queries over released content."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, cache_seconds: float = 0.0) -> None:
         self.catalog = catalog
+        self._reasons: dict[str, str] = {}
+        # Released content is never withdrawn, so remembering what was found released cannot reveal dark content;
+        # a new version of a released AU shows after at most ``cache_seconds``. Misses are never remembered.
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def _cached(self, key: tuple[str, str], load: Callable[[], T]) -> T:
+        if self.cache_seconds <= 0:
+            return load()
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return cast(T, hit[1])
+        value = load()
+        if value is not None:
+            if len(self._cache) >= CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[key] = (now + self.cache_seconds, value)
+        return value
 
     # ---- building blocks --------------------------------------------------------------------------------
 
@@ -174,13 +197,17 @@ class Released:
             .where(RELEASED)
             .options(
                 selectinload(Item.files),
-                selectinload(Item.au).selectinload(ArchivalUnit.title).selectinload(Title.publisher),
+                joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher),
             )
         )
 
     def _views(self, s: Session, items: Sequence[Item]) -> list[ItemView]:
-        keys = {i.au.release_trigger for i in items if i.au.release_trigger}
-        reasons = dict(s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).tuples().all())
+        keys = {i.au.release_trigger for i in items if i.au.release_trigger} - set(self._reasons)
+        if keys:  # a released trigger never changes again, so its reason is remembered
+            self._reasons |= dict(
+                s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).tuples().all()
+            )
+        reasons = self._reasons
         out = []
         for i in items:
             au, title = i.au, i.au.title
@@ -222,6 +249,9 @@ class Released:
     # ---- items --------------------------------------------------------------------------------------------
 
     def item(self, public_id: str) -> ItemView | None:
+        return self._cached(("item", public_id), lambda: self._item(public_id))
+
+    def _item(self, public_id: str) -> ItemView | None:
         with self.catalog.session() as s:
             found = s.scalars(self._items().where(Item.public_id == public_id)).first()
             return self._views(s, [found])[0] if found else None
@@ -235,13 +265,23 @@ class Released:
             found = s.scalars(self._items().where(Item.doi == doi).order_by(Item.id)).first()
             return self._views(s, [found])[0] if found else None
 
-    def file(self, public_id: str, name: str) -> tuple[ItemView, FileView] | None:
-        """A released item's file by its name: matched against the catalog, never joined to a filesystem path."""
-        item = self.item(public_id)
-        if item is None:
-            return None
-        found = next((f for f in item.files if f.name == name), None)
-        return (item, found) if found else None
+    def file(self, public_id: str, name: str) -> tuple[str, FileView] | None:
+        """A released item's file by its name, with the object that holds it: matched against the catalog, never
+        joined to a filesystem path. One query (downloads are the portal's hottest path)."""
+        return self._cached(("file", f"{public_id}/{name}"), lambda: self._file(public_id, name))
+
+    def _file(self, public_id: str, name: str) -> tuple[str, FileView] | None:
+        stmt = (
+            select(File.logical_path, File.media_type, File.size, File.role, ArchivalUnit.object_id)
+            .join(Item, File.item_id == Item.id)
+            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .where(RELEASED, Item.public_id == public_id)
+        )
+        with self.catalog.session() as s:
+            for path, media_type, size, role, object_id in s.execute(stmt).tuples():
+                if PurePosixPath(path).name == name:
+                    return object_id, FileView(name, path, media_type, size, role)
+        return None
 
     def search(self, query: str, *, offset: int = 0, limit: int = 20) -> tuple[list[ItemView], int]:
         with self.catalog.session() as s:
