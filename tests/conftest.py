@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from strongroom.clock import FixedClock
 from strongroom.node import Node
+from tests_support import Publisher, publisher_site
 
 PG_BASE = os.environ.get("STRONGROOM_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -130,3 +131,10 @@ def _snapshot(n: Node) -> tuple[list[str], dict[str, int]]:
         for table in ("publishers", "titles", "archival_units", "au_versions", "items", "files", "events"):
             counts[table] = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
     return files, counts
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, Publisher]]:
+    """A publisher's web site on loopback (see tests_support.Publisher for what it can play)."""
+    with publisher_site() as running:
+        yield running

@@ -7,9 +7,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,58 +18,7 @@ from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
 from strongroom.services.monitor import Monitor
 from strongroom.settings import MonitorSettings
-
-IDENTIFY = b"""<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
-<responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request><Identify><repositoryName>J</repositoryName>
-</Identify></OAI-PMH>"""
-
-
-class Publisher:
-    """What the publisher's site answers: 'up', 'down' (503), 'gone' (404) or 'garbage' (HTML where XML belongs)."""
-
-    def __init__(self) -> None:
-        self.mode = "up"
-        self.requests: list[str] = []
-
-
-@pytest.fixture
-def site() -> Iterator[tuple[str, Publisher]]:
-    publisher = Publisher()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            publisher.requests.append(self.path)
-            if self.path.startswith("/doi/"):  # the resolver sends readers on to the publisher's article page
-                self.send_response(302)
-                self.send_header("Location", "/article/" + self.path[5:].replace("/", "_"))
-                self.end_headers()
-                return
-            if publisher.mode != "up" and not (publisher.mode == "garbage" and not self.path.startswith("/oai")):
-                self.send_response(503 if publisher.mode == "down" else 404 if publisher.mode == "gone" else 200)
-                self.end_headers()
-                self.wfile.write(b"<html>Service unavailable</html>")
-                return
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(IDENTIFY if self.path.startswith("/oai") else b"<html>journal</html>")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", publisher
-    server.shutdown()
-    server.server_close()
-
-
-class SettableClock:
-    def __init__(self) -> None:
-        self.t = dt.datetime(2026, 3, 1, 6, 0, tzinfo=dt.UTC)
-
-    def now(self) -> dt.datetime:
-        return self.t
+from tests_support import Publisher, SettableClock
 
 
 @pytest.fixture

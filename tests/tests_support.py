@@ -1,0 +1,62 @@
+"""Test doubles shared by several test folders: a publisher's web site on loopback, and a clock tests can set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+IDENTIFY = b"""<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
+<responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request><Identify><repositoryName>J</repositoryName>
+</Identify></OAI-PMH>"""
+
+
+class Publisher:
+    """What the publisher's site answers: 'up', 'down' (503), 'gone' (404) or 'garbage' (HTML where XML belongs)."""
+
+    def __init__(self) -> None:
+        self.mode = "up"
+        self.requests: list[str] = []
+
+
+@contextmanager
+def publisher_site() -> Iterator[tuple[str, Publisher]]:
+    """A publisher's site over real HTTP: a journal page, article pages, a DOI resolver and OAI-PMH Identify."""
+    publisher = Publisher()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            publisher.requests.append(self.path)
+            if self.path.startswith("/doi/"):  # the resolver sends readers on to the publisher's article page
+                self.send_response(302)
+                self.send_header("Location", "/article/" + self.path[5:].replace("/", "_"))
+                self.end_headers()
+                return
+            if publisher.mode != "up" and not (publisher.mode == "garbage" and not self.path.startswith("/oai")):
+                self.send_response(503 if publisher.mode == "down" else 404 if publisher.mode == "gone" else 200)
+                self.end_headers()
+                self.wfile.write(b"<html>Service unavailable</html>")
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(IDENTIFY if self.path.startswith("/oai") else b"<html>journal</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", publisher
+    server.shutdown()
+    server.server_close()
+
+
+class SettableClock:
+    def __init__(self) -> None:
+        self.t = dt.datetime(2026, 3, 1, 6, 0, tzinfo=dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self.t
