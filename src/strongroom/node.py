@@ -37,6 +37,7 @@ from strongroom.services import deposit as deposit_service
 from strongroom.services.export import ExportResult, export_au
 from strongroom.services.indexer import index_object
 from strongroom.services.monitor import Monitor
+from strongroom.services.release_record import write_release
 from strongroom.services.triggers import Workflow
 from strongroom.settings import Settings, load_settings, validate, write_settings
 from strongroom.store.ocfl import OcflStore
@@ -269,7 +270,22 @@ class Node:
         if self.network_file.exists():
             p = self.network_config().policy
             rule = DecisionRule(p.trigger_share_in_favour, p.trigger_max_against, p.trigger_quorum)
-        return Workflow(self.catalog, self.agent, rule)
+        return Workflow(self.catalog, self.agent, rule, record_release=self._record_release)
+
+    def _record_release(self, au_key: str, record: dict[str, Any]) -> None:
+        """Write a release record into the AU's object (a new OCFL version) and catalogue it."""
+        with self.catalog.session() as s:
+            object_id = self.catalog.get_au(s, au_key).object_id
+        with deposit_service.work_directory(self.settings.resolved_staging()) as workdir:
+            write_release(
+                self.store,
+                object_id,
+                record,
+                workdir=workdir,
+                agent=self.agent,
+                user_address=f"urn:strongroom:node:{self.settings.node_id}",
+            )
+        index_object(self.catalog, self.store, object_id, agent=self.agent)
 
     def monitor(self, transport: Any = None) -> Monitor:
         """The publisher monitor (``transport`` lets tests answer its HTTP requests in-process)."""

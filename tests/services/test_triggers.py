@@ -86,7 +86,7 @@ def test_too_many_against_is_rejected_and_cannot_be_released(board: tuple[Node, 
     assert rejected.state == "rejected" and "more than 2 against" in rejected.decision
     with pytest.raises(TriggerError, match="votes are closed"):
         ballot(workflow, trigger.key, names[0], VoteChoice.FOR, keys)
-    with pytest.raises(TriggerError, match="cannot become released"):
+    with pytest.raises(TriggerError, match="only an approved trigger can be released"):
         workflow.release(trigger.key, "op")
 
 

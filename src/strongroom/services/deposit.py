@@ -38,6 +38,7 @@ from strongroom.ingest.deposit import (
 from strongroom.ingest.package import Package, open_package
 from strongroom.progress import NullReporter, Reporter
 from strongroom.services.indexer import index_object
+from strongroom.services.release_record import carried_record
 from strongroom.settings import Settings
 from strongroom.store.hashing import hash_file
 from strongroom.store.ocfl import OcflStore, StagedFile
@@ -165,6 +166,9 @@ def deposit(
         staged.append(
             StagedFile(DEPOSIT_RECORD, record_path, digests.size, digests.digests["sha512"], digests.digests["sha256"])
         )
+        released = carried_record(store, plan.object_id)  # a correction to released content stays released
+        if released is not None:
+            staged.append(released)
         reporter.stage("writing OCFL version", package.total_bytes)
         message = f"deposit of {package.form} package {path.name} ({len(package.items)} items)"
         journal.begin(plan.object_id)

@@ -22,6 +22,7 @@ from strongroom.domain.identifiers import public_id, slug
 from strongroom.domain.model import AUState, EventOutcome, EventType
 from strongroom.errors import StorageError
 from strongroom.ingest.deposit import DEPOSIT_RECORD, RECORD_FORMAT
+from strongroom.services.release_record import read_release, released_at
 from strongroom.store.ocfl import OcflStore
 
 
@@ -157,6 +158,11 @@ def index_object(
             s.add(au)
             s.flush()
         items = _replace_items(s, au, record.get("items", []))
+        release = read_release(store, object_id, {f.logical_path for f in files})
+        if release is not None:
+            au.released_at = released_at(release)
+            au.release_licence = str(release["licence"])
+            au.release_trigger = str(release["trigger"])
         alg = inventory["digestAlgorithm"]
         for f in files:
             meta = file_meta.get(f.logical_path, {})

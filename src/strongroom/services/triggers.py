@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,6 +49,8 @@ class Workflow:
     catalog: Catalog
     agent: str
     rule: DecisionRule
+    # Writes the release record into an AU's preserved object (the node supplies it; see release_record.py).
+    record_release: Callable[[str, dict[str, Any]], None] | None = None
 
     def _event(
         self,
@@ -228,15 +232,51 @@ class Workflow:
         return self.show(key)
 
     def release(self, key: str, who: str, licence: str | None = None) -> Trigger:
-        """Release an approved trigger's AUs under ``licence`` (default CC BY 4.0)."""
+        """Release an approved trigger's AUs under ``licence`` (default CC BY 4.0).
+
+        The release record (with the signed ballots) is written into each AU's object first, then the catalog
+        moves the trigger to released; a crash in between leaves the trigger approved, and releasing it again
+        finishes the work (an AU that already carries the same record is not versioned twice)."""
         licence = licence or DEFAULT_LICENCE
         with self.catalog.session() as s:
             trigger = self._get(s, key)
-            now = self.catalog.clock.now()
+            if not can_move(TriggerState(trigger.state), TriggerState.RELEASED):
+                raise TriggerError(f"trigger {key} is {trigger.state}; only an approved trigger can be released")
+            now = trigger.released_at or self.catalog.clock.now()
+            trigger.released_at = now  # remembered, so a release finished after a crash keeps its time
+            record = {
+                "trigger": key,
+                "reason": trigger.reason,
+                "explanation": trigger.explanation,
+                "evidence": list(trigger.evidence or []),
+                "scope": f"{trigger.scope_kind} {trigger.scope_ref}",
+                "proposed_by": trigger.proposed_by,
+                "decision": trigger.decision,
+                "licence": licence,
+                "released_at": now_text(now),
+                "released_by": who,
+                "ballots": [
+                    {
+                        "member": v.member.name,
+                        "public_key": v.member.public_key,
+                        "choice": v.choice,
+                        "signed_at": v.signed_at,
+                        "signature": v.signature,
+                        "statement": v.statement,
+                    }
+                    for v in s.scalars(select(TriggerVote).where(TriggerVote.trigger_id == trigger.id))
+                ],
+            }
+            au_keys = list(trigger.au_keys)
+        if self.record_release is not None:
+            for au_key in au_keys:
+                self.record_release(au_key, record)
+        with self.catalog.session() as s:
+            trigger = self._get(s, key)
             self._move(s, trigger, TriggerState.RELEASED, who, f"released under {licence}")
-            trigger.released_at, trigger.licence = now, licence
-            for au in s.scalars(select(ArchivalUnit).where(ArchivalUnit.key.in_(trigger.au_keys))):
-                au.released_at, au.release_licence, au.release_trigger = now, licence, key
+            trigger.licence = licence
+            for au in s.scalars(select(ArchivalUnit).where(ArchivalUnit.key.in_(au_keys))):
+                au.released_at, au.release_licence, au.release_trigger = trigger.released_at, licence, key
                 self.catalog.record_event(
                     s,
                     EventType.RELEASE,
