@@ -34,6 +34,7 @@ from strongroom.network.config import NetworkConfig, verify_config
 from strongroom.progress import Reporter
 from strongroom.services import audit as audit_service
 from strongroom.services import deposit as deposit_service
+from strongroom.services import harvest as harvest_service
 from strongroom.services.export import ExportResult, export_au
 from strongroom.services.indexer import index_object
 from strongroom.services.monitor import Monitor
@@ -290,6 +291,32 @@ class Node:
     def monitor(self, transport: Any = None) -> Monitor:
         """The publisher monitor (``transport`` lets tests answer its HTTP requests in-process)."""
         return Monitor(self.catalog, self.settings.monitor, agent=self.agent, transport=transport)
+
+    # ---- harvest ----------------------------------------------------------------------------------------------
+
+    def harvest(
+        self,
+        title_key: str,
+        *,
+        only_au: str | None = None,
+        fetcher: Any = None,
+        progress: Any = None,
+    ) -> harvest_service.HarvestResult:
+        return harvest_service.harvest(
+            settings=self.settings,
+            catalog=self.catalog,
+            store=self.store,
+            journal=self.journal,
+            agent=self.agent,
+            title_key=title_key,
+            only_au=only_au,
+            fetcher=fetcher,
+            progress=progress,
+        )
+
+    def object_id_of(self, au_key: str) -> str:
+        with self.catalog.session() as s:
+            return self.catalog.get_au(s, au_key).object_id
 
     # ---- looking around ------------------------------------------------------------------------------------
 

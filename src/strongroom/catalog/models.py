@@ -270,3 +270,21 @@ class MonitorCheck(Base):
     ok: Mapped[bool] = mapped_column()
     status: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class HarvestConfig(Base):
+    """How a title is collected from its publisher's site: the plan (by name) and its settings."""
+
+    __tablename__ = "harvest_configs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_key: Mapped[str] = mapped_column(String(200), unique=True)
+    title_name: Mapped[str] = mapped_column(String(1000))
+    publisher: Mapped[str] = mapped_column(String(500))
+    country: Mapped[str | None] = mapped_column(String(2))
+    plan: Mapped[str] = mapped_column(String(40))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    every_days: Mapped[int | None] = mapped_column(Integer)
+    closed_aus: Mapped[list[Any]] = mapped_column(default=list)
+    last_run: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

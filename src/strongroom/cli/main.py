@@ -7,7 +7,7 @@ import sys
 import click
 
 from strongroom import __version__
-from strongroom.cli import browse, demo, monitor, network, portal, preserve, triggers
+from strongroom.cli import browse, demo, harvest, monitor, network, portal, preserve, triggers
 from strongroom.cli.common import StrongroomGroup
 
 
@@ -40,6 +40,9 @@ for command in (
     network.au_group,
     triggers.board_group,
     triggers.trigger_group,
+    harvest.harvest_group,
+    harvest.crawl_report,
+    harvest.replay_command,
     monitor.monitor_group,
     portal.portal_group,
 ):

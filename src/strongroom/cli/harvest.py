@@ -1,0 +1,187 @@
+"""``strongroom harvest``, ``crawl-report`` and ``replay``: collecting publishers' sites into WARC."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.harvest.crawl import Outcome
+from strongroom.harvest.fetch import Fetcher
+from strongroom.harvest.plans import PLANS
+from strongroom.services import harvest as harvest_service
+
+
+@click.group(name="harvest")
+def harvest_group() -> None:
+    """Collect titles from their publishers' web sites (OJS or any site) into WARC files."""
+
+
+@harvest_group.command(name="add")
+@click.argument("title")
+@click.option("--plan", type=click.Choice(sorted(PLANS)), required=True, help="The harvest plan.")
+@click.option("--start-url", "start_urls", multiple=True, required=True, help="Where the crawl starts (repeatable).")
+@click.option("--name", required=True, help="The title's name.")
+@click.option("--publisher", required=True, help="The publisher's name.")
+@click.option("--country", default=None, help="The publisher's country (ISO 3166 code or name).")
+@click.option("--include", multiple=True, help="generic plan: a regular expression URLs must match (repeatable).")
+@click.option("--exclude", multiple=True, help="generic plan: a regular expression URLs must not match.")
+@click.option("--depth", type=click.IntRange(0, 50), default=None, help="Most links followed from a start URL.")
+@click.option("--au-rule", default=None, help="generic plan: a regular expression whose first group names the AU.")
+@click.option("--delay", type=click.FloatRange(0), default=1.0, show_default=True, help="Seconds between requests.")
+@click.option("--every", "every_days", type=click.IntRange(1), default=None, help="Re-collect every N days.")
+@home_option
+def harvest_add(
+    title: str,
+    plan: str,
+    start_urls: tuple[str, ...],
+    name: str,
+    publisher: str,
+    country: str | None,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    depth: int | None,
+    au_rule: str | None,
+    delay: float,
+    every_days: int | None,
+    home: Path | None,
+) -> None:
+    """Configure how TITLE (a key such as issn:2536-0035) is collected."""
+    settings: dict[str, Any] = {"start_url": start_urls[0], "start_urls": list(start_urls), "delay": delay}
+    if include:
+        settings["include"] = list(include)
+    if exclude:
+        settings["exclude"] = list(exclude)
+    if depth is not None:
+        settings["depth"] = depth
+    if au_rule:
+        settings["au_rule"] = au_rule
+    with open_node(home) as node:
+        harvest_service.configure(
+            node.catalog,
+            title,
+            name=name,
+            publisher=publisher,
+            country=country,
+            plan=plan,
+            settings=settings,
+            every_days=every_days,
+        )
+    out().print(f"{title} will be collected with the {plan} plan. Run it with: strongroom harvest run {title}")
+
+
+@harvest_group.command(name="run")
+@click.argument("title")
+@click.option("--au", "only_au", default=None, help="Collect only this AU (its label, such as 2024).")
+@click.option("--delay", type=click.FloatRange(0), default=None, help="Seconds between requests (overrides the plan).")
+@home_option
+@json_option
+def harvest_run(title: str, only_au: str | None, delay: float | None, home: Path | None, as_json: bool) -> None:
+    """Collect TITLE now: check the permission statement, crawl, write WARCs, store a new version per AU."""
+    counts = {"collected": 0, "other": 0}
+
+    def progress(o: Outcome) -> None:
+        counts["collected" if o.note == "collected" else "other"] += 1
+        if not as_json and o.note != "collected":
+            out().print(f"  {o.url}: {o.note}", highlight=False)
+        elif not as_json and counts["collected"] % 25 == 0:
+            out().print(f"  {counts['collected']} collected...", highlight=False)
+
+    with open_node(home) as node:
+        fetcher = None
+        if delay is not None:
+            fetcher = Fetcher(delay=delay)
+        result = node.harvest(title, only_au=only_au, fetcher=fetcher, progress=progress)
+    if as_json:
+        print_json({"title": result.title_key, "aus": [a.__dict__ for a in result.aus]})
+        return
+    table = Table(title=f"Harvest of {title}")
+    for column in ("AU", "Version", "Captures", "New", "Unchanged", "New bytes", "Articles"):
+        table.add_column(column)
+    for a in result.aus:
+        table.add_row(
+            a.au_key, f"v{a.version}", str(a.captures), str(a.new), str(a.unchanged), str(a.new_bytes), str(a.items)
+        )
+    out().print(table)
+    problems = [o for o in result.outcomes if o.note not in ("collected",) and not o.note.startswith("redirect")]
+    out().print(
+        f"{counts['collected']} resources collected into {len(result.aus)} AUs; {len(problems)} not collected "
+        "(see strongroom crawl-report AU)."
+    )
+
+
+@harvest_group.command(name="close")
+@click.argument("title")
+@click.argument("au")
+@home_option
+def harvest_close(title: str, au: str, home: Path | None) -> None:
+    """Mark AU (a label such as 2023) of TITLE complete: it is not collected again."""
+    with open_node(home) as node:
+        harvest_service.close_au(node.catalog, title, au)
+    out().print(f"{title}/{au} is closed.")
+
+
+@harvest_group.command(name="due")
+@home_option
+@json_option
+def harvest_due(home: Path | None, as_json: bool) -> None:
+    """Titles whose periodic re-collection (--every) is due; run them from cron with `harvest run`."""
+    with open_node(home) as node:
+        titles = harvest_service.due(node.catalog)
+    if as_json:
+        print_json(titles)
+    else:
+        for t in titles:
+            out().print(t)
+
+
+@click.command(name="crawl-report")
+@click.argument("au")
+@click.option("--all", "show_all", is_flag=True, help="Every crawl, not only the latest.")
+@home_option
+@json_option
+def crawl_report(au: str, show_all: bool, home: Path | None, as_json: bool) -> None:
+    """What the crawls of AU collected: URLs, errors, bytes, new versus unchanged."""
+    with open_node(home) as node:
+        reports = harvest_service.crawl_reports(node.store, node.object_id_of(au))
+    if not reports:
+        raise click.ClickException(f"{au} has not been harvested")
+    chosen = reports if show_all else reports[-1:]
+    if as_json:
+        print_json(chosen)
+        return
+    for r in chosen:
+        out().print(
+            f"[bold]{r['au']}[/bold], crawl of {r['started']} ({r['plan']} plan): {r['captures']} captures, "
+            f"{r['new']} new, {r['unchanged']} unchanged, {r['new_bytes']:,} new bytes; WARC {', '.join(r['warcs'])}"
+        )
+        table = Table()
+        for column in ("URL", "Status", "Bytes", "Outcome"):
+            table.add_column(column)
+        for o in r["outcomes"]:
+            table.add_row(o["url"], str(o["status"] or "-"), str(o["size"]), o["note"])
+        out().print(table)
+
+
+@click.command(name="replay")
+@click.argument("au")
+@click.argument("url")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the body here.")
+@click.option("--headers", is_flag=True, help="Print the archived status and headers (to stderr).")
+@home_option
+def replay_command(au: str, url: str, out_path: Path | None, headers: bool, home: Path | None) -> None:
+    """The archived response for URL in AU, from its WARC through the CDXJ index (body to stdout or --out)."""
+    with open_node(home) as node:
+        found = harvest_service.replay(node.store, node.object_id_of(au), url)
+    if headers:
+        click.echo(f"{found.status} (captured {found.timestamp})", err=True)
+        for k, v in found.headers:
+            click.echo(f"{k}: {v}", err=True)
+    if out_path:
+        out_path.write_bytes(found.body)
+    else:
+        sys.stdout.buffer.write(found.body)

@@ -1,0 +1,280 @@
+"""A realistic Open Journal Systems site, generated from the sample corpus and served over real HTTP on loopback:
+what the harvester's tests and benchmark crawl (no network is needed).
+
+One journal at ``/index.php/{slug}/``: a CLOCKSS publisher manifest (``gateway/clockss``) with the permission
+statement and the issues by year, the issue archive, issue tables of contents, article landing pages with
+Highwire ``citation_*`` tags, PDF and HTML galleys, a stylesheet and a cover image, and the pages a harvester must
+stay out of (search, login, user registration, statistics). ``SiteState`` switches faults on: no permission
+statement, an added issue, and the ``faults`` traps (a redirect loop, an infinite calendar, session ids in URLs,
+a huge file, a slow page, 404s and 500s, a page in a non-UTF-8 encoding).
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from strongroom.samples.corpus import SampleArticle, SampleTitle, generate_corpus
+from strongroom.samples.pdf import article_pdf
+
+PERMISSION = "CLOCKSS system has permission to ingest, preserve, and serve this Archival Unit"
+CSS = b"body{font-family:serif;max-width:50rem;margin:auto}.toc li{margin:.3rem 0}\n"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da6364f8ffbf1e0005"
+    "fe02fea35ea9a40000000049454e44ae426082"
+)
+
+
+@dataclass
+class Issue:
+    id: int
+    year: int
+    volume: str
+    number: str
+    articles: list[tuple[int, SampleArticle]]
+
+
+@dataclass
+class SiteState:
+    permission: bool = True
+    permission_as_comment: bool = False
+    faults: bool = False
+    hidden_years: set[int] = field(default_factory=set)  # issues not yet published (a later "new issue")
+    delay: float = 0.0  # seconds added to every response
+    requests: list[str] = field(default_factory=list)
+
+
+class OjsSite:
+    def __init__(self, seed: int = 1, title_index: int = 1, state: SiteState | None = None) -> None:
+        corpus = generate_corpus(seed)
+        self.title: SampleTitle = corpus.titles[title_index]
+        self.slug = self.title.slug
+        self.state = state or SiteState()
+        self.issues: list[Issue] = []
+        self.articles: dict[int, tuple[Issue, SampleArticle]] = {}
+        self.pdfs: dict[int, bytes] = {}
+        next_issue, next_article = 1, 1
+        for year in sorted({a.published.year for a in corpus.articles[self.slug]}):
+            by_issue: dict[tuple[str, str], list[SampleArticle]] = {}
+            for a in corpus.articles_for(self.title, year):
+                by_issue.setdefault((a.volume, a.issue), []).append(a)
+            for (vol, num), articles in sorted(by_issue.items()):
+                issue = Issue(next_issue, year, vol, num, [])
+                next_issue += 1
+                for a in articles:
+                    issue.articles.append((next_article, a))
+                    self.articles[next_article] = (issue, a)
+                    self.pdfs[next_article] = article_pdf(a, self.title)
+                    next_article += 1
+                self.issues.append(issue)
+
+    @property
+    def base(self) -> str:
+        return f"/index.php/{self.slug}"
+
+    def visible_issues(self) -> list[Issue]:
+        return [i for i in self.issues if i.year not in self.state.hidden_years]
+
+    def years(self) -> list[int]:
+        return sorted({i.year for i in self.visible_issues()})
+
+    # ---- pages --------------------------------------------------------------------------------------------
+
+    def _page(self, title: str, body: str, head: str = "") -> bytes:
+        return (
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<link rel="stylesheet" href="/styles/ojs.css">{head}</head><body>'
+            f'<header><a href="{self.base}/index">{html.escape(self.title.title)}</a> '
+            f'<a href="{self.base}/search/search?query=">Search</a> <a href="{self.base}/login">Login</a> '
+            f'<a href="{self.base}/user/register">Register</a> <a href="{self.base}/stats/views">Statistics</a>'
+            f"</header>{body}</body></html>"
+        ).encode()
+
+    def manifest(self) -> bytes:
+        statement = f"<!-- {PERMISSION} -->" if self.state.permission_as_comment else f"<p>{PERMISSION}.</p>"
+        body = f"<h1>{html.escape(self.title.title)}: CLOCKSS publisher manifest</h1>"
+        for year in self.years():
+            body += f"<h2>{year}</h2><ul>"
+            for i in self.visible_issues():
+                if i.year == year:
+                    body += (
+                        f'<li><a href="{self.base}/issue/view/{i.id}">Vol {i.volume} No {i.number} ({year})</a></li>'
+                    )
+            body += "</ul>"
+        body += '<img src="/public/cover.png" alt="cover">'
+        if self.state.permission:
+            body += statement
+        if self.state.faults:
+            body += (
+                f'<a href="{self.base}/calendar/2024/1">Events</a> <a href="{self.base}/loop/a">Mirror</a> '
+                f'<a href="{self.base}/issue/view/999">Missing issue</a> <a href="{self.base}/broken">Broken</a> '
+                f'<a href="{self.base}/issue/view/1?PHPSESSID=abc123">Session</a> '
+                f'<a href="{self.base}/article/download/huge/1">Dataset</a> <a href="{self.base}/latin1">Résumé</a> '
+                f'<a href="{self.base}/slow">Slow</a>'
+            )
+        return self._page("CLOCKSS manifest", body)
+
+    def archive(self) -> bytes:
+        items = "".join(
+            f'<li><a href="{self.base}/issue/view/{i.id}">Vol {i.volume} No {i.number} ({i.year})</a></li>'
+            for i in self.visible_issues()
+        )
+        return self._page("Archives", f'<h1>Archives</h1><ul class="toc">{items}</ul>')
+
+    def issue(self, issue: Issue) -> bytes:
+        items = "".join(
+            f'<li><a href="{self.base}/article/view/{aid}">{html.escape(a.title)}</a> '
+            f'<a href="{self.base}/article/view/{aid}/{aid}">PDF</a></li>'
+            for aid, a in issue.articles
+        )
+        body = f'<h1>Vol {issue.volume} No {issue.number} ({issue.year})</h1><img src="/public/cover.png" alt="">'
+        return self._page(f"Vol {issue.volume} No {issue.number}", body + f'<ul class="toc">{items}</ul>')
+
+    def article(self, aid: int) -> bytes:
+        issue, a = self.articles[aid]
+        meta = [
+            ("citation_title", a.title),
+            *[("citation_author", au.name) for au in a.authors],
+            ("citation_date", a.published.strftime("%Y/%m/%d")),
+            ("citation_journal_title", self.title.title),
+            ("citation_issn", self.title.issn_online),
+            ("citation_volume", issue.volume),
+            ("citation_issue", issue.number),
+            ("citation_firstpage", str(a.fpage)),
+            ("citation_lastpage", str(a.lpage)),
+            ("citation_doi", a.doi),
+            ("citation_language", a.language),
+            ("citation_abstract_html_url", f"http://HOST{self.base}/article/view/{aid}"),
+            ("citation_pdf_url", f"http://HOST{self.base}/article/download/{aid}/{aid}"),
+            *[("citation_keywords", k) for k in a.keywords],
+        ]
+        head = "".join(f'<meta name="{n}" content="{html.escape(v)}">' for n, v in meta)
+        head += f'<meta name="DC.Rights" content="{html.escape(self.title.licence)}">'
+        body = (
+            f"<h1>{html.escape(a.title)}</h1><p>{html.escape(', '.join(au.name for au in a.authors))}</p>"
+            f"<h2>Abstract</h2><p>{html.escape(a.abstract)}</p>"
+            f'<a class="galley" href="{self.base}/article/view/{aid}/{aid}">PDF</a> '
+            f'<a class="galley" href="{self.base}/article/view/{aid}/html">HTML</a>'
+        )
+        return self._page(a.title, body, head)
+
+    def html_galley(self, aid: int) -> bytes:
+        _, a = self.articles[aid]
+        return self._page(
+            a.title, f"<article><h1>{html.escape(a.title)}</h1><p>{html.escape(a.abstract)}</p></article>"
+        )
+
+    def pdf_viewer(self, aid: int) -> bytes:
+        return self._page(
+            "PDF",
+            f'<iframe src="{self.base}/article/download/{aid}/{aid}"></iframe>'
+            f'<a href="{self.base}/article/download/{aid}/{aid}">Download</a>',
+        )
+
+    # ---- routing ------------------------------------------------------------------------------------------
+
+    def respond(self, path: str, host: str) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body) for a GET of ``path``."""
+        self.state.requests.append(path)
+        if self.state.delay:
+            time.sleep(self.state.delay)
+        url = urlsplit(path)
+        p = url.path
+        html_type = {"Content-Type": "text/html; charset=utf-8"}
+        if p == "/robots.txt":
+            rules = f"User-agent: *\nDisallow: {self.base}/search\nDisallow: {self.base}/stats\n"
+            return 200, {"Content-Type": "text/plain"}, rules.encode()
+        if p == "/styles/ojs.css":
+            return 200, {"Content-Type": "text/css"}, CSS
+        if p == "/public/cover.png":
+            return 200, {"Content-Type": "image/png"}, PNG
+        if not p.startswith(self.base + "/"):
+            return 404, html_type, self._page("Not found", "<h1>Not found</h1>")
+        rest = p[len(self.base) + 1 :].split("/")
+        visible = {i.id: i for i in self.visible_issues()}
+        match rest:
+            case ["gateway", "clockss"]:
+                return 200, html_type, self.manifest()
+            case ["index"] | ["issue", "archive"]:
+                return 200, html_type, self.archive()
+            case ["issue", "view", n] if n.isdigit() and int(n) in visible:
+                return 200, html_type, self.issue(visible[int(n)])
+            case ["article", "view", n] if self._visible_article(n):
+                return 200, html_type, self.article(int(n)).replace(b"http://HOST", f"http://{host}".encode())
+            case ["article", "view", n, "html"] if self._visible_article(n):
+                return 200, html_type, self.html_galley(int(n))
+            case ["article", "view", n, _] if self._visible_article(n):
+                return 200, html_type, self.pdf_viewer(int(n))
+            case ["article", "download", n, _] if self._visible_article(n):
+                return 200, {"Content-Type": "application/pdf"}, self.pdfs[int(n)]
+            case ["search", *_] | ["login"] | ["user", *_] | ["stats", *_]:
+                return 200, html_type, self._page("Out of scope", "<p>Nothing to preserve here.</p>")
+        if self.state.faults:
+            return self._fault(rest, html_type)
+        return 404, html_type, self._page("Not found", "<h1>Not found</h1>")
+
+    def _visible_article(self, n: str) -> bool:
+        return n.isdigit() and int(n) in self.articles and self.articles[int(n)][0].year not in self.state.hidden_years
+
+    def _fault(self, rest: list[str], html_type: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        match rest:
+            case ["calendar", year, month]:  # an infinite calendar: every month links to the next
+                y, m = int(year), int(month)
+                nxt = f"{self.base}/calendar/{y + (m == 12)}/{m % 12 + 1}"
+                return 200, html_type, self._page("Events", f'<a href="{nxt}">Next month</a>')
+            case ["loop", "a"]:
+                return 302, {"Location": f"{self.base}/loop/b"}, b""
+            case ["loop", "b"]:
+                return 302, {"Location": f"{self.base}/loop/a"}, b""
+            case ["broken"]:
+                return 500, html_type, self._page("Error", "<h1>Internal server error</h1>")
+            case ["article", "download", "huge", _]:
+                return 200, {"Content-Type": "application/octet-stream"}, b"\0" * (3 * 1024 * 1024)
+            case ["latin1"]:
+                body = "<html><head><meta charset='iso-8859-1'><title>Résumé</title></head><body>Résumé</body></html>"
+                return 200, {"Content-Type": "text/html; charset=iso-8859-1"}, body.encode("latin-1")
+            case ["slow"]:
+                time.sleep(0.5)
+                return 200, html_type, self._page("Slow", "<p>Eventually.</p>")
+        return 404, html_type, self._page("Not found", "<h1>Not found</h1>")
+
+
+@contextmanager
+def serve_site(site: OjsSite) -> Iterator[str]:
+    """Serve ``site`` on a free loopback port; yields its base URL (``http://127.0.0.1:PORT``)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            status, headers, body = site.respond(self.path, self.headers.get("Host", "127.0.0.1"))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a harvester that hangs up on a huge file is expected, not an error of the site
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,332 @@
+"""Harvest use cases: configure a title's plan, collect its site into WARC files inside each AU's OCFL object
+(one new version per crawl, content unchanged since the last crawl written as revisit records), catalogue the
+articles found on landing pages, and read back what was collected (crawl report, replay).
+
+An AU object holds ``harvest/warcs/*.warc.gz`` (every crawl's WARC files), ``harvest/index.cdxj`` (the CDXJ index
+of all of them), ``strongroom/crawls/*.json`` (each crawl's report) and ``strongroom/deposit.json`` (the record
+the catalog is rebuilt from, as for deposits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import surt
+from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
+
+from strongroom.catalog.models import HarvestConfig
+from strongroom.catalog.repo import Catalog
+from strongroom.domain.identifiers import normalise_country
+from strongroom.errors import NotFound, StrongroomError
+from strongroom.harvest.crawl import Outcome, crawl
+from strongroom.harvest.fetch import Fetcher
+from strongroom.harvest.plans import make_plan
+from strongroom.harvest.warc import CdxLine, WarcSink, payload_digest
+from strongroom.ingest.deposit import DEPOSIT_RECORD, RECORD_FORMAT, object_id_for, record_bytes
+from strongroom.services import deposit as deposit_service
+from strongroom.services.indexer import index_object
+from strongroom.services.release_record import current_files
+from strongroom.settings import Settings
+from strongroom.store.hashing import hash_file
+from strongroom.store.ocfl import OcflStore, StagedFile
+
+CDXJ = "harvest/index.cdxj"
+WARCS = "harvest/warcs/"
+CRAWLS = "strongroom/crawls/"
+
+
+@dataclass
+class AuHarvest:
+    au_key: str
+    version: int
+    captures: int
+    new: int
+    unchanged: int
+    new_bytes: int
+    items: int
+
+
+@dataclass
+class HarvestResult:
+    title_key: str
+    aus: list[AuHarvest] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def configure(
+    catalog: Catalog,
+    title_key: str,
+    *,
+    name: str,
+    publisher: str,
+    country: str | None,
+    plan: str,
+    settings: dict[str, Any],
+    every_days: int | None = None,
+) -> None:
+    make_plan(plan, settings)  # refuses an unknown plan or bad settings now, not at the first crawl
+    with catalog.session() as s:
+        cfg = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
+        if cfg is None:
+            cfg = HarvestConfig(title_key=title_key, closed_aus=[], created_at=catalog.clock.now())
+            s.add(cfg)
+        cfg.title_name, cfg.publisher = name, publisher
+        cfg.country = normalise_country(country) if country else None
+        cfg.plan, cfg.settings, cfg.every_days = plan, dict(settings), every_days
+
+
+def config(catalog: Catalog, title_key: str) -> HarvestConfig:
+    with catalog.session() as s:
+        cfg = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
+        if cfg is None:
+            raise NotFound(f"no harvest configured for {title_key!r}", hint="strongroom harvest add TITLE --plan ...")
+        return cfg
+
+
+def close_au(catalog: Catalog, title_key: str, label: str) -> None:
+    with catalog.session() as s:
+        cfg = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
+        if cfg is None:
+            raise NotFound(f"no harvest configured for {title_key!r}")
+        cfg.closed_aus = sorted({*cfg.closed_aus, label})
+
+
+def due(catalog: Catalog) -> list[str]:
+    """Titles whose periodic re-collection is due."""
+    now = catalog.clock.now()
+    with catalog.session() as s:
+        return [
+            c.title_key
+            for c in s.scalars(select(HarvestConfig).where(HarvestConfig.every_days.is_not(None)))
+            if c.last_run is None or now - c.last_run >= dt.timedelta(days=c.every_days or 0)
+        ]
+
+
+def _previous(store: OcflStore, object_id: str) -> tuple[list[CdxLine], dict[str, tuple[str, str]]]:
+    """The AU's CDXJ lines so far, and for each URL its latest (payload digest, WARC-Date) of a 200 capture."""
+    if not store.exists(object_id) or CDXJ not in store.state(object_id):
+        return [], {}
+    with store.open_file(object_id, CDXJ) as fh:
+        lines = [CdxLine.parse(line) for line in fh.read().decode("utf-8").splitlines() if line.strip()]
+    latest: dict[str, tuple[str, str]] = {}
+    for line in sorted(lines, key=lambda c: c.timestamp):
+        if line.fields.get("status") == "200":
+            ts = line.timestamp
+            date = f"{ts[:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
+            previous = latest.get(line.fields["url"])
+            if line.fields.get("mime") != "warc/revisit" or previous is None:
+                latest[line.fields["url"]] = (line.fields["digest"], date)
+    return lines, latest
+
+
+def _stage(workdir: Path, logical: str, data: bytes) -> StagedFile:
+    path = workdir / logical.replace("/", "__")
+    path.write_bytes(data)
+    d = hash_file(path, ("sha512", "sha256"))
+    return StagedFile(logical, path, d.size, d.digests["sha512"], d.digests["sha256"])
+
+
+def harvest(
+    *,
+    settings: Settings,
+    catalog: Catalog,
+    store: OcflStore,
+    journal: deposit_service.Journal,
+    agent: str,
+    title_key: str,
+    only_au: str | None = None,
+    fetcher: Fetcher | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+) -> HarvestResult:
+    cfg = config(catalog, title_key)
+    if only_au is not None and only_au in cfg.closed_aus:
+        raise StrongroomError(f"AU {title_key}/{only_au} is closed (complete); it is not collected again")
+    plan = make_plan(cfg.plan, cfg.settings)
+    fetcher = fetcher or Fetcher(delay=float(cfg.settings.get("delay", 1.0)))
+    started = catalog.clock.now()
+    try:
+        crawled = crawl(plan, fetcher, only_au=only_au, progress=progress)
+    finally:
+        fetcher.close()
+    result = HarvestResult(title_key, outcomes=crawled.outcomes)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    for label in crawled.aus:
+        if label in cfg.closed_aus:
+            continue
+        au_key = f"{title_key}/{label}"
+        object_id = object_id_for(au_key)
+        old_lines, latest = _previous(store, object_id)
+        captures = crawled.captures[label] + crawled.captures.get(None, [])
+        with deposit_service.work_directory(settings.resolved_staging()) as workdir:
+            sink = WarcSink(workdir, prefix=f"{stamp}-{label}", info={"isPartOf": au_key, "operator": agent})
+            new = unchanged = new_bytes = 0
+            for fetched in captures:
+                before = latest.get(fetched.url)
+                same = before is not None and fetched.status == 200 and before[0] == payload_digest(fetched.body)
+                sink.write(fetched, (fetched.url, before[1]) if same and before else None)
+                if same:
+                    unchanged += 1
+                else:
+                    new += 1
+                    new_bytes += len(fetched.body)
+            sink.close()
+            lines = sorted([*old_lines, *sink.cdx], key=lambda c: (c.key, c.timestamp))
+            items = crawled.items.get(label, [])
+            record = _record(cfg, au_key, label, items, [f"{WARCS}{p.name}" for p in sink.files], store, object_id)
+            au_outcomes = [o for o in crawled.outcomes if o.au in (label, None)]
+            report = {
+                "format": "strongroom-crawl/1",
+                "au": au_key,
+                "plan": cfg.plan,
+                "started": started.isoformat(),
+                "finished": catalog.clock.now().isoformat(),
+                "captures": len(captures),
+                "new": new,
+                "unchanged": unchanged,
+                "new_bytes": new_bytes,
+                "warcs": [p.name for p in sink.files],
+                "outcomes": [o.__dict__ for o in au_outcomes],
+            }
+            keep = (CDXJ, DEPOSIT_RECORD)
+            staged = (
+                [f for f in current_files(store, object_id) if f.logical_path not in keep]
+                if store.exists(object_id)
+                else []
+            )
+            staged += [StagedFile(f"{WARCS}{p.name}", p, *_digests(p)) for p in sink.files]
+            staged.append(_stage(workdir, CDXJ, ("\n".join(c.text() for c in lines) + "\n").encode()))
+            staged.append(_stage(workdir, DEPOSIT_RECORD, record_bytes(record)))
+            staged.append(_stage(workdir, f"{CRAWLS}{stamp}.json", json.dumps(report, indent=2).encode()))
+            journal.begin(object_id)
+            committed = store.commit_version(
+                object_id,
+                staged,
+                message=f"harvest by plan {cfg.plan}: {new} new, {unchanged} unchanged",
+                user_name=agent,
+                user_address=f"urn:strongroom:node:{settings.node_id}",
+            )
+            index_object(catalog, store, object_id, agent=agent)
+            journal.end(object_id)
+        result.aus.append(AuHarvest(au_key, committed.version, len(captures), new, unchanged, new_bytes, len(items)))
+    with catalog.session() as s:
+        row = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
+        if row is not None:
+            row.last_run = started
+    return result
+
+
+def _digests(path: Path) -> tuple[int, str, str]:
+    d = hash_file(path, ("sha512", "sha256"))
+    return d.size, d.digests["sha512"], d.digests["sha256"]
+
+
+def _record(
+    cfg: HarvestConfig,
+    au_key: str,
+    label: str,
+    items: list[dict[str, Any]],
+    new_warcs: list[str],
+    store: OcflStore,
+    object_id: str,
+) -> dict[str, Any]:
+    issn = next((i["issn"] for i in items if i.get("issn")), None)
+    earlier = []
+    if store.exists(object_id):
+        earlier = [p for p in store.state(object_id) if p.startswith(WARCS)]
+    files: dict[str, dict[str, str | None]] = {
+        p: {"media_type": "application/warc", "role": "other", "item": None, "source": "harvest"}
+        for p in [*earlier, *new_warcs]
+    }
+    files[CDXJ] = {"media_type": "application/cdxj", "role": "metadata", "item": None, "source": "harvest"}
+    return {
+        "format": RECORD_FORMAT,
+        "package_form": "harvest",
+        "publisher": {"name": cfg.publisher, "country": cfg.country, "platform": cfg.plan},
+        "title": {
+            "key": cfg.title_key,
+            "name": cfg.title_name,
+            "kind": "journal",
+            "issn_print": None,
+            "issn_online": issn,
+            "isbn": None,
+            "languages": sorted({i["language"] for i in items if i.get("language")}),
+            "licence": next((i["licence"] for i in items if i.get("licence")), None),
+        },
+        "au": {"key": au_key, "label": label},
+        "bag_info": {},
+        "items": sorted(
+            ({k: v for k, v in i.items() if k not in ("journal", "issn", "pdf_url")} for i in items),
+            key=lambda i: str(i["key"]),
+        ),
+        "files": files,
+    }
+
+
+# ---- reading back ----------------------------------------------------------------------------------------------
+
+
+def crawl_reports(store: OcflStore, object_id: str) -> list[dict[str, Any]]:
+    if not store.exists(object_id):
+        return []
+    reports = []
+    for path in sorted(p for p in store.state(object_id) if p.startswith(CRAWLS)):
+        with store.open_file(object_id, path) as fh:
+            reports.append(json.loads(fh.read()))
+    return reports
+
+
+@dataclass
+class Replayed:
+    url: str
+    timestamp: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def replay(store: OcflStore, object_id: str, url: str, timestamp: str | None = None) -> Replayed:
+    """The archived response for ``url`` (the latest capture, or the latest at or before ``timestamp``), read from
+    its WARC through the CDXJ index; a revisit record is resolved to the capture it refers to."""
+    lines, _ = _previous(store, object_id)
+    key = surt.surt(url)
+    matches = sorted(
+        (c for c in lines if c.key == key and (timestamp is None or c.timestamp <= timestamp)),
+        key=lambda c: c.timestamp,
+    )
+    if not matches:
+        raise NotFound(f"{url} was not collected in this AU", hint="see what was: strongroom crawl-report AU")
+    chosen = matches[-1]
+    record = _read_record(store, object_id, chosen)
+    status, headers, body = record
+    if chosen.fields.get("mime") == "warc/revisit":
+        original = next(
+            (
+                c
+                for c in reversed(matches)
+                if c.fields.get("mime") != "warc/revisit" and c.fields.get("digest") == chosen.fields.get("digest")
+            ),
+            None,
+        )
+        if original is None:
+            raise StrongroomError(f"the revisit record for {url} refers to a capture this AU does not hold")
+        _, _, body = _read_record(store, object_id, original)
+    return Replayed(url, chosen.timestamp, status, headers, body)
+
+
+def _read_record(store: OcflStore, object_id: str, line: CdxLine) -> tuple[int, list[tuple[str, str]], bytes]:
+    with store.open_file(object_id, WARCS + line.fields["filename"]) as fh:
+        fh.seek(int(line.fields["offset"]))
+        data = fh.read(int(line.fields["length"]))
+    for record in ArchiveIterator(io.BytesIO(data)):
+        http = record.http_headers
+        status = int(http.get_statuscode()) if http is not None else 0
+        headers = list(http.headers) if http is not None else []
+        return status, headers, record.content_stream().read()
+    raise StrongroomError(f"no WARC record at {line.fields['filename']}:{line.fields['offset']}")

@@ -1,0 +1,218 @@
+"""Harvesting an OJS-like journal site over real HTTP on loopback: permission, scope, AU mapping, WARC and CDXJ
+checked by independent tools (warcio, webrecorder's cdxj-indexer), catalogued articles, incremental re-collection,
+the faults real sites have, crawl reports and replay."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from strongroom.harvest.crawl import PermissionMissing
+from strongroom.harvest.fetch import Fetcher
+from strongroom.node import Node
+from strongroom.samples.ojs_site import OjsSite, serve_site
+from strongroom.services import harvest as hs
+
+BIN = Path(sys.executable).parent
+TITLE = "issn:3907-6563"
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[OjsSite, str]]:
+    s = OjsSite()
+    with serve_site(s) as url:
+        yield s, url
+
+
+def configure(node: Node, site: OjsSite, url: str, plan: str = "ojs", **extra: object) -> None:
+    settings = {"start_url": f"{url}{site.base}/gateway/clockss", "delay": 0, **extra}
+    hs.configure(
+        node.catalog,
+        TITLE,
+        name=site.title.title,
+        publisher="Nairobi Health Sciences Publishers",
+        country="KE",
+        plan=plan,
+        settings=settings,
+    )
+
+
+def fast() -> Fetcher:
+    return Fetcher(delay=0, retries=1, max_bytes=1024 * 1024, timeout=5)
+
+
+def test_an_ojs_site_is_collected_completely_and_nothing_out_of_scope(node: Node, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    configure(node, ojs, url)
+    result = node.harvest(TITLE, fetcher=fast())
+    assert [a.au_key for a in result.aus] == [f"{TITLE}/2023", f"{TITLE}/2024"]
+    collected = {o.url.removeprefix(url) for o in result.outcomes if o.note == "collected"}
+    for aid in ojs.articles:
+        for path in (
+            f"/article/view/{aid}",
+            f"/article/view/{aid}/html",
+            f"/article/view/{aid}/{aid}",
+            f"/article/download/{aid}/{aid}",
+        ):
+            assert ojs.base + path in collected
+    assert {f"{ojs.base}/issue/view/{i.id}" for i in ojs.issues} <= collected
+    assert {"/styles/ojs.css", "/public/cover.png", f"{ojs.base}/gateway/clockss"} <= collected
+    asked = " ".join(ojs.state.requests)
+    for outside in ("/search", "/login", "/user/", "/stats"):
+        assert outside not in asked  # never requested, not just not stored
+    # every article is catalogued from its landing page, in the AU of its year
+    items = node.items(limit=100)
+    assert len(items) == len(ojs.articles) and all(i.doi and i.title and i.authors for i in items)
+    by_au = {au.key: n for au, n, *_ in node.aus()}
+    assert by_au == {f"{TITLE}/2023": 6, f"{TITLE}/2024": 6}
+
+
+def test_warcs_pass_warcio_check_and_an_independent_indexer_agrees(node: Node, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    configure(node, ojs, url)
+    node.harvest(TITLE, fetcher=fast())
+    object_id = node.object_id_of(f"{TITLE}/2023")
+    root = node.store.object_path(object_id)
+    warcs = sorted(root.glob("v*/content/harvest/warcs/*.warc.gz"))
+    assert warcs
+    for warc in warcs:
+        check = subprocess.run([str(BIN / "warcio"), "check", "-v", str(warc)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+    independent = subprocess.run(
+        [str(BIN / "cdxj-indexer"), *map(str, warcs)], capture_output=True, text=True, check=True
+    ).stdout
+    theirs = {
+        (json.loads(line.split(" ", 2)[2])["url"], json.loads(line.split(" ", 2)[2])["offset"])
+        for line in independent.splitlines()
+        if '"status": "200"' in line
+    }
+    with node.store.open_file(object_id, hs.CDXJ) as fh:
+        ours = {
+            (json.loads(line.split(" ", 2)[2])["url"], json.loads(line.split(" ", 2)[2])["offset"])
+            for line in fh.read().decode().splitlines()
+        }
+    assert theirs and theirs == ours
+
+
+def test_without_the_permission_statement_nothing_is_collected(node: Node, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    ojs.state.permission = False
+    configure(node, ojs, url)
+    with pytest.raises(PermissionMissing) as refused:
+        node.harvest(TITLE, fetcher=fast())
+    assert "CLOCKSS system has permission to ingest, preserve, and serve this Archival Unit" in refused.value.hint
+    assert "gateway/clockss" in refused.value.hint and node.aus() == []
+    assert ojs.state.requests == [f"{ojs.base}/gateway/clockss"]  # it asked for the manifest and stopped
+    ojs.state.permission, ojs.state.permission_as_comment = True, True  # an HTML comment is enough
+    assert node.harvest(TITLE, fetcher=fast()).aus
+
+
+def test_a_recrawl_after_a_new_issue_stores_only_what_is_new(node: Node, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    ojs.state.hidden_years = {2024}
+    configure(node, ojs, url)
+    first = node.harvest(TITLE, fetcher=fast())
+    assert [a.au_key for a in first.aus] == [f"{TITLE}/2023"]
+    ojs.state.hidden_years = set()  # the publisher puts 2024 online
+    second = node.harvest(TITLE, fetcher=fast())
+    by_key = {a.au_key: a for a in second.aus}
+    old, new = by_key[f"{TITLE}/2023"], by_key[f"{TITLE}/2024"]
+    assert new.version == 1 and new.new == new.captures and new.items == 6
+    assert old.version == 2 and old.new <= 3  # the manifest changed (it lists 2024 now); the rest is unchanged
+    assert old.unchanged >= old.captures - 3
+    object_id = node.object_id_of(f"{TITLE}/2023")
+    newest = max(node.store.object_path(object_id).glob("v2/content/harvest/warcs/*.warc.gz"))
+    with newest.open("rb") as fh:
+        kinds = [r.rec_type for r in ArchiveIterator(fh)]
+    assert kinds.count("response") == old.new and kinds.count("revisit") == old.unchanged  # no PDF stored twice
+    assert not list(node.store.object_path(object_id).glob("v2/content/harvest/warcs/*v1*"))
+    pdf = f"{url}{ojs.base}/article/download/1/1"
+    replayed = hs.replay(node.store, node.object_id_of(f"{TITLE}/2023"), pdf)
+    assert replayed.status == 200 and replayed.body == ojs.pdfs[1]  # a revisit resolves to the first capture
+
+
+def test_the_faults_of_real_sites_have_clear_outcomes(node: Node, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    ojs.state.faults = True
+    configure(
+        node,
+        ojs,
+        url,
+        plan="generic",
+        start_urls=[f"{url}{ojs.base}/gateway/clockss"],
+        include=[rf"{url}/.*"],
+        exclude=[r"/(search|login|user|stats)"],
+        au_rule=r"/issue/view/(\d+)$",
+        depth=100,  # so the calendar is stopped as a trap, not by depth
+    )
+    result = node.harvest(TITLE, fetcher=fast())
+    notes = {o.url.removeprefix(url): o.note for o in result.outcomes}
+    assert any(n == "trap: redirect loop" for n in notes.values())
+    assert any(n.startswith("trap: too many addresses of one shape") for n in notes.values())
+    assert notes[f"{ojs.base}/issue/view/1?PHPSESSID=abc123"] == "trap: session id in the address"
+    assert notes[f"{ojs.base}/broken"] == "HTTP 500"
+    assert notes[f"{ojs.base}/issue/view/999"] == "HTTP 404"
+    assert "allowed for one resource" in notes[f"{ojs.base}/article/download/huge/1"]
+    assert notes[f"{ojs.base}/latin1"] == "collected" and notes[f"{ojs.base}/slow"] == "collected"
+    assert sum(1 for p in ojs.state.requests if "/calendar/" in p) <= 51  # the calendar was left, not walked
+
+
+def test_the_cli_reports_replays_and_closes(tmp_path: Path, db_url: str, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    home = tmp_path / "home"
+
+    def sr(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert sr("init", "--database-url", db_url).returncode == 0
+    added = sr(
+        "harvest",
+        "add",
+        TITLE,
+        "--plan",
+        "ojs",
+        "--start-url",
+        f"{url}{ojs.base}/gateway/clockss",
+        "--name",
+        ojs.title.title,
+        "--publisher",
+        "Nairobi Health Sciences Publishers",
+        "--country",
+        "KE",
+        "--delay",
+        "0",
+    )
+    assert added.returncode == 0, added.stderr
+    run = sr("harvest", "run", TITLE, "--au", "2024", "--json")
+    assert run.returncode == 0, run.stderr
+    assert [a["au_key"] for a in json.loads(run.stdout)["aus"]] == [f"{TITLE}/2024"]
+    [report] = json.loads(sr("crawl-report", f"{TITLE}/2024", "--json").stdout)
+    assert report["new"] == report["captures"] > 0 and report["unchanged"] == 0
+    assert all(o["url"].startswith(url) for o in report["outcomes"])
+    aid = next(a for a, (issue, _) in ojs.articles.items() if issue.year == 2024)
+    target = tmp_path / "article.pdf"
+    replay = sr(
+        "replay", f"{TITLE}/2024", f"{url}{ojs.base}/article/download/{aid}/{aid}", "--out", str(target), "--headers"
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert target.read_bytes() == ojs.pdfs[aid] and "200" in replay.stderr and "application/pdf" in replay.stderr
+    missing = sr("replay", f"{TITLE}/2024", f"{url}/never-collected")
+    assert missing.returncode != 0 and "was not collected" in missing.stderr
+    assert sr("harvest", "close", TITLE, "2024").returncode == 0
+    closed = sr("harvest", "run", TITLE, "--au", "2024")
+    assert closed.returncode != 0 and "closed" in closed.stderr
+    unknown = sr(
+        "harvest", "add", "x", "--plan", "ojs", "--start-url", "http://example.org/", "--name", "X", "--publisher", "P"
+    )
+    assert unknown.returncode != 0 and "not an OJS journal address" in unknown.stderr
