@@ -314,6 +314,18 @@ class Node:
             progress=progress,
         )
 
+    def oai_harvest(self, title_key: str, base_url: str, **options: Any) -> harvest_service.OaiHarvestResult:
+        return harvest_service.oai_harvest(
+            settings=self.settings,
+            catalog=self.catalog,
+            store=self.store,
+            journal=self.journal,
+            agent=self.agent,
+            title_key=title_key,
+            base_url=base_url,
+            **options,
+        )
+
     def object_id_of(self, au_key: str) -> str:
         with self.catalog.session() as s:
             return self.catalog.get_au(s, au_key).object_id

@@ -43,6 +43,7 @@ for command in (
     harvest.harvest_group,
     harvest.crawl_report,
     harvest.replay_command,
+    harvest.oai_harvest_command,
     monitor.monitor_group,
     portal.portal_group,
 ):

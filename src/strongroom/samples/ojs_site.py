@@ -47,6 +47,10 @@ class SiteState:
     faults: bool = False
     hidden_years: set[int] = field(default_factory=set)  # issues not yet published (a later "new issue")
     delay: float = 0.0  # seconds added to every response
+    oai_page: int = 5  # records per OAI-PMH page
+    oai_broken_tokens: bool = False  # OJS's known fault: every resumption token is refused
+    oai_malformed: bool = False
+    online_since: dict[int, str] = field(default_factory=dict)  # year -> OAI datestamp of its records (ISO date)
     requests: list[str] = field(default_factory=list)
 
 
@@ -198,6 +202,8 @@ class OjsSite:
             return 404, html_type, self._page("Not found", "<h1>Not found</h1>")
         rest = p[len(self.base) + 1 :].split("/")
         visible = {i.id: i for i in self.visible_issues()}
+        if rest == ["oai"]:
+            return 200, {"Content-Type": "text/xml; charset=utf-8"}, self.oai(url.query, host)
         match rest:
             case ["gateway", "clockss"]:
                 return 200, html_type, self.manifest()
@@ -218,6 +224,77 @@ class OjsSite:
         if self.state.faults:
             return self._fault(rest, html_type)
         return 404, html_type, self._page("Not found", "<h1>Not found</h1>")
+
+    def oai(self, query: str, host: str) -> bytes:
+        """OJS's OAI-PMH provider, as far as a harvester needs it: Identify and ListRecords in oai_dc, ``from`` and
+        ``until`` by day, a few records a page, and the fault of tokens that break after the first page."""
+        from urllib.parse import parse_qs
+
+        args = {k: v[0] for k, v in parse_qs(query).items()}
+        head = (
+            '<?xml version="1.0" encoding="UTF-8"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+            f"<responseDate>2026-11-24T00:00:00Z</responseDate><request>http://{host}{self.base}/oai</request>"
+        )
+        if self.state.oai_malformed:
+            return (head + "<ListRecords><record><header>").encode()
+
+        def error(code: str) -> bytes:
+            return (head + f'<error code="{code}">{code}</error></OAI-PMH>').encode()
+
+        verb = args.get("verb")
+        if verb == "Identify":
+            return (
+                head + f"<Identify><repositoryName>{html.escape(self.title.title)}</repositoryName>"
+                f"<baseURL>http://{host}{self.base}/oai</baseURL><protocolVersion>2.0</protocolVersion>"
+                "<adminEmail>editor@example.org</adminEmail><earliestDatestamp>2020-01-01</earliestDatestamp>"
+                "<deletedRecord>no</deletedRecord><granularity>YYYY-MM-DD</granularity></Identify></OAI-PMH>"
+            ).encode()
+        if verb != "ListRecords":
+            return error("badVerb")
+        if "resumptionToken" in args:
+            if self.state.oai_broken_tokens:
+                return error("badResumptionToken")
+            start, since, until = args["resumptionToken"].split("|")
+        else:
+            if args.get("metadataPrefix") != "oai_dc":
+                return error("cannotDisseminateFormat")
+            start, since, until = "0", args.get("from", ""), args.get("until", "")
+
+        def stamp(aid: int) -> str:
+            issue, a = self.articles[aid]
+            return self.state.online_since.get(issue.year, a.published.isoformat())
+
+        chosen = [
+            (aid, a)
+            for aid, (issue, a) in sorted(self.articles.items())
+            if issue.year not in self.state.hidden_years
+            and (not since or stamp(aid) >= since[:10])
+            and (not until or stamp(aid) <= until[:10])
+        ]
+        if not chosen:
+            return error("noRecordsMatch")
+        page = chosen[int(start) : int(start) + self.state.oai_page]
+        body = "<ListRecords>"
+        for aid, a in page:
+            creators = "".join(f"<dc:creator>{html.escape(au.name)}</dc:creator>" for au in a.authors)
+            body += (
+                f"<record><header><identifier>oai:ojs.example.org:article/{aid}</identifier>"
+                f"<datestamp>{stamp(aid)}</datestamp><setSpec>{self.slug}</setSpec></header>"
+                '<metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+                'xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                f"<dc:title>{html.escape(a.title)}</dc:title>{creators}"
+                f"<dc:description>{html.escape(a.abstract)}</dc:description>"
+                f"<dc:date>{a.published.isoformat()}</dc:date><dc:type>info:eu-repo/semantics/article</dc:type>"
+                f"<dc:identifier>http://{host}{self.base}/article/view/{aid}</dc:identifier>"
+                f"<dc:identifier>https://doi.org/{a.doi}</dc:identifier>"
+                f"<dc:source>{html.escape(self.title.title)}; Vol. {a.volume} No. {a.issue} (2023)</dc:source>"
+                f"<dc:language>{a.language}</dc:language></oai_dc:dc></metadata></record>"
+            )
+        nxt = int(start) + len(page)
+        if nxt < len(chosen):
+            token = f"{nxt}|{since}|{until}"
+            body += f'<resumptionToken completeListSize="{len(chosen)}" cursor="{start}">{token}</resumptionToken>'
+        return (head + body + "</ListRecords></OAI-PMH>").encode()
 
     def _visible_article(self, n: str) -> bool:
         return n.isdigit() and int(n) in self.articles and self.articles[int(n)][0].year not in self.state.hidden_years

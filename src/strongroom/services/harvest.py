@@ -10,6 +10,7 @@ the catalog is rebuilt from, as for deposits).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from strongroom.domain.identifiers import normalise_country
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.harvest.crawl import Outcome, crawl
 from strongroom.harvest.fetch import Fetcher
+from strongroom.harvest.oai import OaiHarvester, OaiRecord
 from strongroom.harvest.plans import make_plan
 from strongroom.harvest.warc import CdxLine, WarcSink, payload_digest
 from strongroom.ingest.deposit import DEPOSIT_RECORD, RECORD_FORMAT, object_id_for, record_bytes
@@ -40,6 +42,7 @@ from strongroom.store.ocfl import OcflStore, StagedFile
 CDXJ = "harvest/index.cdxj"
 WARCS = "harvest/warcs/"
 CRAWLS = "strongroom/crawls/"
+OAI_RECORDS = "oai/records/"
 
 
 @dataclass
@@ -237,11 +240,16 @@ def _record(
     object_id: str,
 ) -> dict[str, Any]:
     issn = next((i["issn"] for i in items if i.get("issn")), None)
-    earlier = []
+    earlier: list[str] = []
+    previous: dict[str, Any] = {}
     if store.exists(object_id):
-        earlier = [p for p in store.state(object_id) if p.startswith(WARCS)]
+        earlier = [p for p in store.state(object_id) if p.startswith((WARCS, OAI_RECORDS))]
+        previous = _existing_record(store, object_id)
+    issn = issn or (previous.get("title") or {}).get("issn_online")
     files: dict[str, dict[str, str | None]] = {
         p: {"media_type": "application/warc", "role": "other", "item": None, "source": "harvest"}
+        if p.startswith(WARCS)
+        else {"media_type": "application/xml", "role": "metadata", "item": None, "source": "harvest"}
         for p in [*earlier, *new_warcs]
     }
     files[CDXJ] = {"media_type": "application/cdxj", "role": "metadata", "item": None, "source": "harvest"}
@@ -261,12 +269,137 @@ def _record(
         },
         "au": {"key": au_key, "label": label},
         "bag_info": {},
-        "items": sorted(
-            ({k: v for k, v in i.items() if k not in ("journal", "issn", "pdf_url")} for i in items),
-            key=lambda i: str(i["key"]),
+        "items": merge_items(
+            previous.get("items", []),
+            [{k: v for k, v in i.items() if k not in ("journal", "issn", "pdf_url")} for i in items],
         ),
         "files": files,
     }
+
+
+def _existing_record(store: OcflStore, object_id: str) -> dict[str, Any]:
+    if DEPOSIT_RECORD not in store.state(object_id):
+        return {}
+    with store.open_file(object_id, DEPOSIT_RECORD) as fh:
+        data = json.loads(fh.read())
+    return data if isinstance(data, dict) else {}
+
+
+def merge_items(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items by key: what a new crawl or OAI harvest says fills or updates an item; an item the publisher no
+    longer shows is kept (this is an archive)."""
+    merged = {str(i["key"]): dict(i) for i in old}
+    for item in new:
+        current = merged.setdefault(str(item["key"]), {})
+        current.update({k: v for k, v in item.items() if v not in (None, "", [])})
+        for k, v in item.items():
+            current.setdefault(k, v)
+    return [merged[k] for k in sorted(merged)]
+
+
+@dataclass
+class OaiHarvestResult:
+    title_key: str
+    records: int
+    pages: int
+    fallback: bool
+    notes: list[str]
+    aus: list[tuple[str, int, int]]  # (AU key, version, records)
+
+
+def oai_harvest(
+    *,
+    settings: Settings,
+    catalog: Catalog,
+    store: OcflStore,
+    journal: deposit_service.Journal,
+    agent: str,
+    title_key: str,
+    base_url: str,
+    set_spec: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    fetcher: Fetcher | None = None,
+) -> OaiHarvestResult:
+    """Harvest a title's OAI-PMH feed incrementally (from the last harvest unless ``since`` is given): each record's
+    XML is kept in the AU of its year, and its Dublin Core fills the catalog."""
+    cfg = config(catalog, title_key)
+    state = dict(cfg.settings.get("oai") or {})
+    if since is None and state.get("url") == base_url and not set_spec:
+        since = state.get("last")
+    fetcher = fetcher or Fetcher(delay=float(cfg.settings.get("delay", 1.0)))
+    try:
+        harvested = OaiHarvester(base_url, fetcher).harvest(set_spec=set_spec, since=since, until=until)
+    finally:
+        fetcher.close()
+    stamp = catalog.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    by_label: dict[str, list[OaiRecord]] = {}
+    for record in harvested.records.values():
+        year = (record.item or {}).get("year") or (record.datestamp[:4] if record.datestamp[:4].isdigit() else None)
+        by_label.setdefault(str(year or "undated"), []).append(record)
+    done: list[tuple[str, int, int]] = []
+    for label, records in sorted(by_label.items()):
+        if label in cfg.closed_aus:
+            continue
+        au_key = f"{title_key}/{label}"
+        object_id = object_id_for(au_key)
+        with deposit_service.work_directory(settings.resolved_staging()) as workdir:
+            paths = {f"{OAI_RECORDS}{hashlib.sha256(r.identifier.encode()).hexdigest()[:24]}.xml": r for r in records}
+            keep = (DEPOSIT_RECORD, *paths)
+            staged = (
+                [f for f in current_files(store, object_id) if f.logical_path not in keep]
+                if store.exists(object_id)
+                else []
+            )
+            staged += [_stage(workdir, path, r.xml) for path, r in paths.items()]
+            items = [r.item for r in records if r.item is not None and not r.deleted]
+            described = _record(cfg, au_key, label, items, list(paths), store, object_id)
+            report = {
+                "format": "strongroom-crawl/1",
+                "au": au_key,
+                "plan": "oai-pmh",
+                "started": stamp,
+                "finished": catalog.clock.now().isoformat(),
+                "captures": len(records),
+                "new": len(records),
+                "unchanged": 0,
+                "new_bytes": sum(len(r.xml) for r in records),
+                "warcs": [],
+                "outcomes": [
+                    {
+                        "url": r.identifier,
+                        "au": label,
+                        "status": None,
+                        "size": len(r.xml),
+                        "note": "deleted" if r.deleted else "collected",
+                    }
+                    for r in records
+                ],
+                "notes": harvested.notes,
+            }
+            staged.append(_stage(workdir, DEPOSIT_RECORD, record_bytes(described)))
+            staged.append(_stage(workdir, f"{CRAWLS}{stamp}-oai.json", json.dumps(report, indent=2).encode()))
+            journal.begin(object_id)
+            committed = store.commit_version(
+                object_id,
+                staged,
+                message=f"OAI-PMH harvest of {base_url}: {len(records)} records",
+                user_name=agent,
+                user_address=f"urn:strongroom:node:{settings.node_id}",
+            )
+            index_object(catalog, store, object_id, agent=agent)
+            journal.end(object_id)
+        done.append((au_key, committed.version, len(records)))
+    with catalog.session() as s:
+        row = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
+        if row is not None and not set_spec:
+            row.settings = {
+                **row.settings,
+                "oai": {"url": base_url, "last": (harvested.response_date or "")[:10] or None},
+            }
+    return OaiHarvestResult(
+        title_key, len(harvested.records), harvested.pages, harvested.fallback, harvested.notes, done
+    )
 
 
 # ---- reading back ----------------------------------------------------------------------------------------------
