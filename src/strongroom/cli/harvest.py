@@ -33,6 +33,13 @@ def harvest_group() -> None:
 @click.option("--depth", type=click.IntRange(0, 50), default=None, help="Most links followed from a start URL.")
 @click.option("--au-rule", default=None, help="generic plan: a regular expression whose first group names the AU.")
 @click.option("--delay", type=click.FloatRange(0), default=1.0, show_default=True, help="Seconds between requests.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 16),
+    default=2,
+    show_default=True,
+    help="Requests to the site at once when --delay is 0 (with a delay, one at a time).",
+)
 @click.option("--every", "every_days", type=click.IntRange(1), default=None, help="Re-collect every N days.")
 @home_option
 def harvest_add(
@@ -47,11 +54,17 @@ def harvest_add(
     depth: int | None,
     au_rule: str | None,
     delay: float,
+    concurrency: int,
     every_days: int | None,
     home: Path | None,
 ) -> None:
     """Configure how TITLE (a key such as issn:2536-0035) is collected."""
-    settings: dict[str, Any] = {"start_url": start_urls[0], "start_urls": list(start_urls), "delay": delay}
+    settings: dict[str, Any] = {
+        "start_url": start_urls[0],
+        "start_urls": list(start_urls),
+        "delay": delay,
+        "concurrency": concurrency,
+    }
     if include:
         settings["include"] = list(include)
     if exclude:

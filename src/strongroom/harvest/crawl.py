@@ -4,8 +4,9 @@ mapped to its archival unit, with the traps real sites have detected and every o
 from __future__ import annotations
 
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -19,7 +20,7 @@ from strongroom.harvest.plans import Link, Plan
 
 SESSION = re.compile(r"(?:^|[;&?])(?:phpsessid|jsessionid|sid|sessionid|session_id|cfid|cftoken)=", re.IGNORECASE)
 MAX_REDIRECTS = 5
-MAX_SHAPE = 50  # addresses of one shape (digits masked) before it is treated as a trap (calendars, paging loops)
+MAX_CHAIN = 20  # pages of one shape (digits masked) each linking to the next: a calendar or an endless pager
 
 
 class PermissionMissing(StrongroomError):
@@ -126,6 +127,7 @@ def crawl(
     *,
     only_au: str | None = None,
     max_pages: int = 20_000,
+    concurrency: int = 4,
     progress: Callable[[Outcome], None] | None = None,
 ) -> CrawlResult:
     result = CrawlResult()
@@ -141,8 +143,8 @@ def crawl(
             f"{start} does not carry the permission statement, so nothing was collected",
             hint=how_to_fix(start),
         )
-    shapes: Counter[str] = Counter()
     seen: set[str] = set()
+    chains: dict[str, int] = {}  # URL -> how many pages of its own shape led to it, one after another
     queue: deque[tuple[str, int, str | None, Link | None]] = deque((s, 0, None, None) for s in plan.seeds())
 
     def note(url: str, au: str | None, status: int | None, size: int, what: str) -> None:
@@ -151,78 +153,93 @@ def crawl(
         if progress:
             progress(outcome)
 
-    while queue and len(seen) < max_pages:
-        url, depth, parent_au, link = queue.popleft()
-        if url in seen:
-            continue
-        seen.add(url)
-        au = plan.au_for(url, parent_au, link)
-        if only_au is not None and au not in (None, only_au):
-            continue
-        if not url.startswith(("http://", "https://")) or not plan.in_scope(url):
-            continue
-        if SESSION.search(urlsplit(url).query) or ";jsessionid=" in url.lower():
-            note(url, au, None, 0, "trap: session id in the address")
-            continue
-        shapes[shape(url)] += 1
-        if shapes[shape(url)] > MAX_SHAPE:
-            note(url, au, None, 0, "trap: too many addresses of one shape (a calendar or endless paging)")
-            continue
-        if depth > plan.max_depth():
-            note(url, au, None, 0, f"not collected: deeper than {plan.max_depth()} links")
-            continue
-        if not fetcher.allowed(url):
-            note(url, au, None, 0, "not collected: robots.txt disallows it")
-            continue
-        fetched, hops = _fetch_following(plan, fetcher, url, note, au)
-        if fetched is None:
-            continue
-        for f in hops:
-            result.captures.setdefault(au, []).append(f)
-        if fetched.status != 200:
-            note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
-            continue
-        result.captures.setdefault(au, []).append(fetched)
-        note(fetched.url, au, 200, len(fetched.body), "collected")
-        item = citation_item(fetched)
-        if item is not None and au is not None:
-            result.items.setdefault(au, []).append(item)
-        for found in links(fetched):
-            if found.url not in seen:
-                queue.append((found.url, depth + (found.kind == "a"), au, found))
+    # Breadth first, in waves of up to ``concurrency`` fetches from the host at once (one when a delay is set:
+    # a polite crawl asks one thing at a time); results are handled in the order they were queued.
+    width = max(1, concurrency if fetcher.delay <= 0 else 1)
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        while queue and len(seen) < max_pages:
+            wave: list[tuple[str, int, str | None]] = []
+            while queue and len(wave) < width:
+                url, depth, parent_au, link = queue.popleft()
+                if url in seen:
+                    continue
+                seen.add(url)
+                au = plan.au_for(url, parent_au, link)
+                if only_au is not None and au not in (None, only_au):
+                    continue
+                if not url.startswith(("http://", "https://")) or not plan.in_scope(url):
+                    continue
+                refused = _refusal(plan, fetcher, url, depth, chains)
+                if refused:
+                    note(url, au, None, 0, refused)
+                    continue
+                wave.append((url, depth, au))
+            fetches = [pool.submit(_fetch_following, plan, fetcher, url) for url, _, _ in wave]
+            for (url, depth, au), future in zip(wave, fetches, strict=True):
+                fetched, hops, notes = future.result()
+                for n in notes:
+                    note(n[0], au, n[1], 0, n[2])
+                for f in hops:
+                    result.captures.setdefault(au, []).append(f)
+                if fetched is None:
+                    continue
+                if fetched.status != 200:
+                    note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
+                    continue
+                result.captures.setdefault(au, []).append(fetched)
+                note(fetched.url, au, 200, len(fetched.body), "collected")
+                item = citation_item(fetched)
+                if item is not None and au is not None:
+                    result.items.setdefault(au, []).append(item)
+                for found in links(fetched):
+                    if found.url not in seen:
+                        if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
+                            chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
+                        queue.append((found.url, depth + (found.kind == "a"), au, found))
     return result
 
 
+def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[str, int]) -> str | None:
+    """Why an in-scope address is not fetched (None: fetch it)."""
+    if SESSION.search(urlsplit(url).query) or ";jsessionid=" in url.lower():
+        return "trap: session id in the address"
+    if chains.get(url, 0) > MAX_CHAIN:
+        return "trap: an endless chain of pages of one shape (a calendar or a pager)"
+    if depth > plan.max_depth():
+        return f"not collected: deeper than {plan.max_depth()} links"
+    if not fetcher.allowed(url):
+        return "not collected: robots.txt disallows it"
+    return None
+
+
 def _fetch_following(
-    plan: Plan,
-    fetcher: Fetcher,
-    url: str,
-    note: Callable[[str, str | None, int | None, int, str], None],
-    au: str | None,
-) -> tuple[Fetched | None, list[Fetched]]:
-    """Fetch ``url``, following redirects that stay in scope; returns the final response and the redirects."""
+    plan: Plan, fetcher: Fetcher, url: str
+) -> tuple[Fetched | None, list[Fetched], list[tuple[str, int | None, str]]]:
+    """Fetch ``url``, following redirects that stay in scope: the final response (None when there is none to
+    keep), the redirect responses on the way, and notes (url, status, what) for the report."""
     chain: list[Fetched] = []
+    notes: list[tuple[str, int | None, str]] = []
     visited = {url}
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         try:
             fetched = fetcher.fetch(current)
         except FetchError as exc:
-            note(current, au, None, 0, f"error: {exc}")
-            return None, chain
+            notes.append((current, None, f"error: {exc}"))
+            return None, chain, notes
         location = fetched.header("location")
         if fetched.status not in (301, 302, 303, 307, 308) or not location:
-            return fetched, chain
+            return fetched, chain, notes
         chain.append(fetched)
         target = urldefrag(urljoin(current, location))[0]
-        note(current, au, fetched.status, 0, f"redirect to {target}")
+        notes.append((current, fetched.status, f"redirect to {target}"))
         if target in visited:
-            note(target, au, None, 0, "trap: redirect loop")
-            return None, chain
+            notes.append((target, None, "trap: redirect loop"))
+            return None, chain, notes
         if not plan.in_scope(target):
-            note(target, au, None, 0, "not collected: redirect out of scope")
-            return None, chain
+            notes.append((target, None, "not collected: redirect out of scope"))
+            return None, chain, notes
         visited.add(target)
         current = target
-    note(current, au, None, 0, f"trap: more than {MAX_REDIRECTS} redirects")
-    return None, chain
+    notes.append((current, None, f"trap: more than {MAX_REDIRECTS} redirects"))
+    return None, chain, notes

@@ -12,6 +12,7 @@ a huge file, a slow page, 404s and 500s, a page in a non-UTF-8 encoding).
 from __future__ import annotations
 
 import html
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -55,8 +56,19 @@ class SiteState:
 
 
 class OjsSite:
-    def __init__(self, seed: int = 1, title_index: int = 1, state: SiteState | None = None) -> None:
-        corpus = generate_corpus(seed)
+    def __init__(
+        self,
+        seed: int = 1,
+        title_index: int = 1,
+        state: SiteState | None = None,
+        *,
+        years: tuple[int, ...] = (2023, 2024),
+        issues_per_year: int = 2,
+        articles_per_issue: int = 3,
+    ) -> None:
+        corpus = generate_corpus(
+            seed, years=years, issues_per_year=issues_per_year, articles_per_issue=articles_per_issue
+        )
         self.title: SampleTitle = corpus.titles[title_index]
         self.slug = self.title.slug
         self.state = state or SiteState()
@@ -329,6 +341,11 @@ def serve_site(site: OjsSite) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # headers and body go out in two writes; without this, Nagle's algorithm waits for a delayed ACK
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_GET(self) -> None:
             status, headers, body = site.respond(self.path, self.headers.get("Host", "127.0.0.1"))
             self.send_response(status)
@@ -355,3 +372,30 @@ def serve_site(site: OjsSite) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """Serve a sample journal site until stopped (for benchmarks, and to look at): prints its manifest URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--years", type=int, default=2)
+    parser.add_argument("--issues-per-year", type=int, default=2)
+    parser.add_argument("--articles-per-issue", type=int, default=3)
+    args = parser.parse_args()
+    site = OjsSite(
+        years=tuple(range(2024 - args.years + 1, 2025)),
+        issues_per_year=args.issues_per_year,
+        articles_per_issue=args.articles_per_issue,
+    )
+    with serve_site(site) as url:
+        print(f"{url}{site.base}/gateway/clockss", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

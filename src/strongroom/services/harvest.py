@@ -155,7 +155,9 @@ def harvest(
     fetcher = fetcher or Fetcher(delay=float(cfg.settings.get("delay", 1.0)))
     started = catalog.clock.now()
     try:
-        crawled = crawl(plan, fetcher, only_au=only_au, progress=progress)
+        crawled = crawl(
+            plan, fetcher, only_au=only_au, concurrency=int(cfg.settings.get("concurrency", 2)), progress=progress
+        )
     finally:
         fetcher.close()
     result = HarvestResult(title_key, outcomes=crawled.outcomes)

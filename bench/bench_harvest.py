@@ -1,0 +1,128 @@
+"""Harvest speed (see docs/benchmarks.md): Strongroom and `wget --warc-file` collect the same OJS-like journal
+site, served on loopback by the project's fixture server, with the same scope and no politeness delay, in one
+run. The ceiling is the fixture server itself, measured with `wrk` on one page.
+
+Usage: .venv/bin/python bench/bench_harvest.py [--years 10] [--workdir bench/work/harvest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from strongroom.harvest.fetch import Fetcher
+from strongroom.node import Node
+from strongroom.samples.ojs_site import OjsSite
+from strongroom.services import harvest as hs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--workdir", type=Path, default=Path("bench/work/harvest"))
+    args = parser.parse_args()
+    work = args.workdir.absolute()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    # the site runs in its own process, as a publisher's server would: neither tool shares its interpreter
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "strongroom.samples.ojs_site",
+            "--years",
+            str(args.years),
+            "--issues-per-year",
+            "4",
+            "--articles-per-issue",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    start = server.stdout.readline().strip()
+    url = start.split("/index.php/")[0]
+    base = "/index.php/" + start.split("/index.php/")[1].removesuffix("/gateway/clockss")
+    site = OjsSite(years=tuple(range(2024 - args.years + 1, 2025)), issues_per_year=4, articles_per_issue=8)
+    try:
+        # Strongroom: crawl, write WARC + CDXJ, store OCFL versions, catalogue every article
+        node = Node.create(work / "home")
+        hs.configure(
+            node.catalog,
+            "issn:bench",
+            name=site.title.title,
+            publisher="Bench",
+            country="KE",
+            plan="ojs",
+            settings={"start_url": start, "delay": 0},
+        )
+        t = time.perf_counter()
+        result = node.harvest("issn:bench", fetcher=Fetcher(delay=0))
+        ours = time.perf_counter() - t
+        our_requests = len(result.outcomes) + 2  # every outcome is one request; plus robots.txt and the manifest check
+        our_bytes = sum(o.size for o in result.outcomes if o.note == "collected")
+        crawl_only = sum(1 for o in result.outcomes if o.note == "collected")
+        node.close()
+        # wget: the same scope (the journal's pages and the assets they use), recursive, with a WARC file
+        t = time.perf_counter()
+        done = subprocess.run(
+            [
+                "wget",
+                "--recursive",
+                "--level=inf",
+                "--page-requisites",
+                "--no-verbose",
+                "--no-host-directories",
+                f"--include-directories={base}/gateway,{base}/issue,{base}/article,/styles,/public",
+                "--reject-regex",
+                r"(search|login|user|stats)",
+                f"--warc-file={work / 'wget'}",
+                "--no-warc-compression",
+                "-P",
+                str(work / "wget-files"),
+                start,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        theirs = time.perf_counter() - t
+        their_requests = done.stderr.count(" URL:")  # --no-verbose logs one line per response
+        their_bytes = sum(p.stat().st_size for p in (work / "wget-files").rglob("*") if p.is_file())
+        # the server's own ceiling on one page
+        wrk = subprocess.run(
+            ["wrk", "-t1", "-c4", "-d5s", f"{url}{site.base}/article/view/1"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        ceiling = re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    print(f"{len(site.articles)} articles, {len(site.issues)} issues; Strongroom {crawl_only} resources collected")
+    print("| tool | requests | seconds | requests/s | MB/s | ratio to wget (requests/s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| Strongroom (crawl + WARC + OCFL + catalog) | {our_requests} | {ours:.2f} | {our_requests / ours:.0f} | "
+        f"{our_bytes / ours / 1e6:.2f} | {(our_requests / ours) / (their_requests / theirs):.2f} |"
+    )
+    print(
+        f"| wget --recursive --warc-file | {their_requests} | {theirs:.2f} | {their_requests / theirs:.0f} | "
+        f"{their_bytes / theirs / 1e6:.2f} | 1.00 |"
+    )
+    if ceiling:
+        print(
+            f"| ceiling: the fixture server under wrk (one page, 4 connections) | | | "
+            f"{float(ceiling.group(1)):.0f} | | |"
+        )
+
+
+if __name__ == "__main__":
+    main()
