@@ -216,3 +216,54 @@ def test_the_cli_reports_replays_and_closes(tmp_path: Path, db_url: str, site: t
         "harvest", "add", "x", "--plan", "ojs", "--start-url", "http://example.org/", "--name", "X", "--publisher", "P"
     )
     assert unknown.returncode != 0 and "not an OJS journal address" in unknown.stderr
+
+
+def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_not(
+    node: Node, site: tuple[OjsSite, str]
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from lxml import html
+
+    from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
+    from strongroom.inprocess import TestClient
+    from strongroom.keys import public_key_text
+    from strongroom.portal.app import create_portal
+    from strongroom.services.triggers import sign_ballot
+
+    ojs, url = site
+    configure(node, ojs, url)
+    node.harvest(TITLE, fetcher=fast())
+    workflow = node.triggers()
+    keys = {n: Ed25519PrivateKey.generate() for n in ("ama", "bakari", "chiara")}
+    for n, k in keys.items():
+        workflow.add_member(n, public_key_text(k.public_key()))
+    t = workflow.propose(ScopeKind.AUS, [f"{TITLE}/2023"], TriggerReason.PUBLISHER_CEASED, ["gone"], "operator")
+    for n, k in keys.items():
+        workflow.vote(
+            t.key,
+            n,
+            VoteChoice.FOR,
+            "2026-01-01T00:00:00Z",
+            sign_ballot(k, t.key, n, VoteChoice.FOR, "2026-01-01T00:00:00Z"),
+        )
+    workflow.release(t.key, "operator")
+    client = TestClient(create_portal(node))
+    released = client.get("/titles/" + TITLE + "/").text
+    article = next(
+        h
+        for h in html.fromstring(
+            client.get(next(v for v in html.fromstring(released).xpath("//main//a/@href") if v.count("/") == 4)).text
+        ).xpath("//main//a/@href")
+        if h.startswith("/articles/")
+    )
+    page = html.fromstring(client.get(article).text)
+    archived = next(h for h in page.xpath("//main//a/@href") if h.startswith("/archive/"))
+    replayed = client.get(archived)
+    assert replayed.status_code == 200 and "citation_title" in replayed.text
+    assert replayed.headers["content-security-policy"].startswith("sandbox") and replayed.headers["memento-datetime"]
+    pdf = client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}{ojs.base}/article/download/1/1"})
+    assert pdf.status_code == 200 and pdf.content == ojs.pdfs[1]
+    aid_2024 = next(a for a, (issue, _) in ojs.articles.items() if issue.year == 2024)
+    dark = client.get(f"/archive/{TITLE}/2024/", params={"url": f"{url}{ojs.base}/article/view/{aid_2024}"})
+    assert dark.status_code == 404 and b"citation_title" not in dark.content
+    assert client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}/never"}).status_code == 404

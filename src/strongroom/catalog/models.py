@@ -138,6 +138,7 @@ class Item(Base):
     language: Mapped[str | None] = mapped_column(String(20))
     licence: Mapped[str | None] = mapped_column(String(500))
     item_type: Mapped[str] = mapped_column(String(40), default="research-article")
+    url: Mapped[str | None] = mapped_column(String(2000))  # where the publisher showed it (harvested items)
     search_text: Mapped[str] = mapped_column(Text, default="")
 
     au: Mapped[ArchivalUnit] = relationship()

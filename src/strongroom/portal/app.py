@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom import __version__
+from strongroom.errors import StrongroomError
 from strongroom.node import Node
 from strongroom.portal import feeds, oai
 from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
@@ -258,6 +259,31 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
                 "Content-Security-Policy": FILE_CSP,
                 "X-Content-Type-Options": "nosniff",
                 "Link": f'<{portal.base_url}/articles/{public_id}/>; rel="canonical"',
+            },
+        )
+
+    @app.get("/archive/{au_key:path}")
+    def archived_page(au_key: str, url: str = Query(..., max_length=2000)) -> Response:
+        """A harvested page of a released AU, replayed from its WARC (links in it still point to the publisher)."""
+        from strongroom.services.harvest import replay
+
+        object_id = portal.released.archived_au(au_key.rstrip("/"))
+        if object_id is None:
+            raise StarletteHTTPException(404)
+        try:
+            found = replay(node.store, object_id, url)
+        except StrongroomError:
+            raise StarletteHTTPException(404) from None
+        kind = next((v for k, v in found.headers if k.lower() == "content-type"), "application/octet-stream")
+        return Response(
+            found.body,
+            status_code=found.status if 200 <= found.status < 300 else 200,
+            media_type=kind,
+            headers={
+                "Content-Security-Policy": FILE_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Memento-Datetime": found.timestamp,
+                "Link": f'<{url}>; rel="original"',
             },
         )
 

@@ -33,6 +33,8 @@ from strongroom.errors import InvalidIdentifier
 T = TypeVar("T")
 CACHE_ENTRIES = 20_000
 
+HARVEST_INDEX = "harvest/index.cdxj"  # services/harvest.py writes it; the portal only asks whether it is there
+
 RELEASED: ColumnElement[bool] = ArchivalUnit.released_at.is_not(None)
 
 _SET_UNSAFE = re.compile(r"[^A-Za-z0-9\-_.!~*'()]+")
@@ -99,6 +101,9 @@ class ItemView:
     reason: str
     title_key: str
     title_name: str
+    au_key: str
+    source_url: str | None  # the publisher's page, when the item was harvested
+    archived: bool  # the AU holds harvested web pages (WARC) to replay
     issns: tuple[str, ...]
     publisher_key: str
     publisher_name: str
@@ -208,6 +213,12 @@ class Released:
                 s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).tuples().all()
             )
         reasons = self._reasons
+        au_ids = {i.au_id for i in items}
+        harvested = (
+            set(s.scalars(select(File.au_id).where(File.au_id.in_(au_ids), File.logical_path == HARVEST_INDEX)))
+            if au_ids
+            else set()
+        )
         out = []
         for i in items:
             au, title = i.au, i.au.title
@@ -236,6 +247,9 @@ class Released:
                     reason=reasons.get(au.release_trigger or "", ""),
                     title_key=title.key,
                     title_name=title.name,
+                    au_key=au.key,
+                    source_url=i.url,
+                    archived=i.au_id in harvested,
                     issns=tuple(x for x in (title.issn_print, title.issn_online) if x),
                     publisher_key=publisher.key if publisher else "",
                     publisher_name=publisher.name if publisher else "",
@@ -282,6 +296,16 @@ class Released:
                 if PurePosixPath(path).name == name:
                     return object_id, FileView(name, path, media_type, size, role)
         return None
+
+    def archived_au(self, au_key: str) -> str | None:
+        """The object of a released AU that holds harvested web pages (None when dark or not harvested)."""
+        stmt = (
+            select(ArchivalUnit.object_id)
+            .join(File, File.au_id == ArchivalUnit.id)
+            .where(RELEASED, ArchivalUnit.key == au_key, File.logical_path == HARVEST_INDEX)
+        )
+        with self.catalog.session() as s:
+            return s.scalar(stmt)
 
     def search(self, query: str, *, offset: int = 0, limit: int = 20) -> tuple[list[ItemView], int]:
         with self.catalog.session() as s:

@@ -118,6 +118,7 @@ def _replace_items(s: Session, au: ArchivalUnit, records: list[dict[str, Any]]) 
         item.language = rec.get("language")
         item.licence = rec.get("licence")
         item.item_type = rec.get("item_type") or "other"
+        item.url = rec.get("url")
         item.search_text = _search_text(rec)
         s.flush()
         sync_fts(s, item, old_text)

@@ -1,4 +1,5 @@
-"""Harvest configurations: the plan and settings each harvested title is collected with.
+"""Harvest configurations (the plan and settings each harvested title is collected with), and where the
+publisher showed each harvested item.
 
 Revision ID: 0004
 Revises: 0003
@@ -19,6 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("items", sa.Column("url", sa.String(2000), nullable=True))
     op.create_table(
         "harvest_configs",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -37,3 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("harvest_configs")
+    with op.batch_alter_table("items") as batch:
+        batch.drop_column("url")
