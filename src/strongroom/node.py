@@ -301,6 +301,7 @@ class Node:
         only_au: str | None = None,
         fetcher: Any = None,
         progress: Any = None,
+        pause_after: int | None = None,
     ) -> harvest_service.HarvestResult:
         return harvest_service.harvest(
             settings=self.settings,
@@ -312,6 +313,7 @@ class Node:
             only_au=only_au,
             fetcher=fetcher,
             progress=progress,
+            pause_after=pause_after,
         )
 
     def oai_harvest(self, title_key: str, base_url: str, **options: Any) -> harvest_service.OaiHarvestResult:

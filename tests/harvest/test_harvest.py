@@ -267,3 +267,24 @@ def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_n
     dark = client.get(f"/archive/{TITLE}/2024/", params={"url": f"{url}{ojs.base}/article/view/{aid_2024}"})
     assert dark.status_code == 404 and b"citation_title" not in dark.content
     assert client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}/never"}).status_code == 404
+
+
+def test_a_paused_crawl_resumes_without_fetching_again(node: Node, site: tuple[OjsSite, str]) -> None:
+    from collections import Counter
+
+    from strongroom.harvest.crawl import CrawlPaused
+
+    ojs, url = site
+    configure(node, ojs, url)
+    with pytest.raises(CrawlPaused, match="paused after 10 fetches"):
+        node.harvest(TITLE, fetcher=fast(), pause_after=10)
+    assert node.aus() == []  # nothing stored yet: the crawl is not finished
+    with pytest.raises(CrawlPaused):
+        node.harvest(TITLE, fetcher=fast(), pause_after=7)  # a second pause keeps both runs' work
+    result = node.harvest(TITLE, fetcher=fast())
+    asked = Counter(p for p in ojs.state.requests if p != "/robots.txt" and not p.endswith("/gateway/clockss"))
+    assert asked and max(asked.values()) == 1  # every resource was fetched once over the three runs
+    collected = {o.url for o in result.outcomes if o.note == "collected"}
+    assert {f"{url}{ojs.base}/article/download/{aid}/{aid}" for aid in ojs.articles} <= collected
+    assert [a.items for a in result.aus] == [6, 6]
+    assert not list(node.settings.resolved_staging().glob("crawl-*"))  # the spool is gone once stored

@@ -91,10 +91,18 @@ def harvest_add(
 @click.argument("title")
 @click.option("--au", "only_au", default=None, help="Collect only this AU (its label, such as 2024).")
 @click.option("--delay", type=click.FloatRange(0), default=None, help="Seconds between requests (overrides the plan).")
+@click.option(
+    "--pause-after", type=click.IntRange(1), default=None, help="Stop after N fetches, keeping the progress (exit 6)."
+)
 @home_option
 @json_option
-def harvest_run(title: str, only_au: str | None, delay: float | None, home: Path | None, as_json: bool) -> None:
-    """Collect TITLE now: check the permission statement, crawl, write WARCs, store a new version per AU."""
+def harvest_run(
+    title: str, only_au: str | None, delay: float | None, pause_after: int | None, home: Path | None, as_json: bool
+) -> None:
+    """Collect TITLE now: check the permission statement, crawl, write WARCs, store a new version per AU.
+
+    A crawl that is stopped (Ctrl-C, a crash, --pause-after) keeps what it fetched; running it again resumes it.
+    """
     counts = {"collected": 0, "other": 0}
 
     def progress(o: Outcome) -> None:
@@ -108,7 +116,7 @@ def harvest_run(title: str, only_au: str | None, delay: float | None, home: Path
         fetcher = None
         if delay is not None:
             fetcher = Fetcher(delay=delay)
-        result = node.harvest(title, only_au=only_au, fetcher=fetcher, progress=progress)
+        result = node.harvest(title, only_au=only_au, fetcher=fetcher, progress=progress, pause_after=pause_after)
     if as_json:
         print_json({"title": result.title_key, "aus": [a.__dict__ for a in result.aus]})
         return

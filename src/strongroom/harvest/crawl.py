@@ -14,17 +14,25 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from lxml import etree, html
 
 from strongroom.errors import StrongroomError
+from strongroom.harvest.checkpoint import Checkpoint
 from strongroom.harvest.fetch import Fetched, Fetcher, FetchError
 from strongroom.harvest.permission import has_permission, how_to_fix
 from strongroom.harvest.plans import Link, Plan
 
 SESSION = re.compile(r"(?:^|[;&?])(?:phpsessid|jsessionid|sid|sessionid|session_id|cfid|cftoken)=", re.IGNORECASE)
 MAX_REDIRECTS = 5
+SAVE_EVERY = 50  # fetches between two saves of the frontier (a crash re-fetches at most this many)
 MAX_CHAIN = 20  # pages of one shape (digits masked) each linking to the next: a calendar or an endless pager
 
 
 class PermissionMissing(StrongroomError):
     exit_code = 4
+
+
+class CrawlPaused(StrongroomError):
+    """The crawl stopped on request with its progress saved; running it again resumes it."""
+
+    exit_code = 6
 
 
 @dataclass
@@ -129,6 +137,8 @@ def crawl(
     max_pages: int = 20_000,
     concurrency: int = 4,
     progress: Callable[[Outcome], None] | None = None,
+    checkpoint: Checkpoint | None = None,
+    pause_after: int | None = None,
 ) -> CrawlResult:
     result = CrawlResult()
     start = plan.permission_url()
@@ -146,6 +156,30 @@ def crawl(
     seen: set[str] = set()
     chains: dict[str, int] = {}  # URL -> how many pages of its own shape led to it, one after another
     queue: deque[tuple[str, int, str | None, Link | None]] = deque((s, 0, None, None) for s in plan.seeds())
+    resumed = checkpoint.load() if checkpoint is not None else None
+    if resumed is not None:
+        captured, frontier = resumed
+        for au_label, fetched in captured:
+            result.captures.setdefault(au_label, []).append(fetched)
+        result.outcomes = [Outcome(**o) for o in frontier["outcomes"]]
+        result.items = frontier["items"]
+        seen, chains = set(frontier["seen"]), dict(frontier["chains"])
+        queue = deque((u, d, a, Link(*link) if link else None) for u, d, a, link in frontier["queue"])
+
+    inflight: list[tuple[str, int, str | None, Link | None]] = []  # taken from the queue, not yet handled
+
+    def save() -> None:
+        if checkpoint is not None:
+            todo = [*inflight, *queue]
+            checkpoint.save(
+                {
+                    "seen": sorted(seen - {u for u, *_ in inflight}),
+                    "chains": chains,
+                    "queue": [(u, d, a, (link.url, link.text, link.kind) if link else None) for u, d, a, link in todo],
+                    "outcomes": [o.__dict__ for o in result.outcomes],
+                    "items": result.items,
+                }
+            )
 
     def note(url: str, au: str | None, status: int | None, size: int, what: str) -> None:
         outcome = Outcome(url, au, status, size, what)
@@ -156,11 +190,59 @@ def crawl(
     # Breadth first, in waves of up to ``concurrency`` fetches from the host at once (one when a delay is set:
     # a polite crawl asks one thing at a time); results are handled in the order they were queued.
     width = max(1, concurrency if fetcher.delay <= 0 else 1)
+    try:
+        _waves(
+            plan,
+            fetcher,
+            result,
+            queue,
+            inflight,
+            seen,
+            chains,
+            width,
+            only_au,
+            max_pages,
+            note,
+            checkpoint,
+            save,
+            pause_after,
+        )
+    except BaseException:
+        save()  # interrupted (Ctrl-C, an error, a pause): what was fetched is kept for the next run
+        raise
+    return result
+
+
+def _waves(
+    plan: Plan,
+    fetcher: Fetcher,
+    result: CrawlResult,
+    queue: deque[tuple[str, int, str | None, Link | None]],
+    inflight: list[tuple[str, int, str | None, Link | None]],
+    seen: set[str],
+    chains: dict[str, int],
+    width: int,
+    only_au: str | None,
+    max_pages: int,
+    note: Callable[[str, str | None, int | None, int, str], None],
+    checkpoint: Checkpoint | None,
+    save: Callable[[], None],
+    pause_after: int | None,
+) -> None:
+    fetched_now = 0
     with ThreadPoolExecutor(max_workers=width) as pool:
         while queue and len(seen) < max_pages:
+            if pause_after is not None and fetched_now >= pause_after:
+                raise CrawlPaused(
+                    f"paused after {fetched_now} fetches, {len(seen)} addresses seen; {len(queue)} still queued",
+                    hint="run the same harvest again to resume it",
+                )
             wave: list[tuple[str, int, str | None]] = []
-            while queue and len(wave) < width:
-                url, depth, parent_au, link = queue.popleft()
+            inflight.clear()
+            room = width if pause_after is None else min(width, pause_after - fetched_now)
+            while queue and len(wave) < room:
+                entry = queue.popleft()
+                url, depth, parent_au, link = entry
                 if url in seen:
                     continue
                 seen.add(url)
@@ -174,19 +256,26 @@ def crawl(
                     note(url, au, None, 0, refused)
                     continue
                 wave.append((url, depth, au))
+                inflight.append(entry)
             fetches = [pool.submit(_fetch_following, plan, fetcher, url) for url, _, _ in wave]
             for (url, depth, au), future in zip(wave, fetches, strict=True):
                 fetched, hops, notes = future.result()
+                inflight.pop(0)
+                fetched_now += 1
                 for n in notes:
                     note(n[0], au, n[1], 0, n[2])
                 for f in hops:
                     result.captures.setdefault(au, []).append(f)
+                    if checkpoint is not None:
+                        checkpoint.add(au, f)
                 if fetched is None:
                     continue
                 if fetched.status != 200:
                     note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
                     continue
                 result.captures.setdefault(au, []).append(fetched)
+                if checkpoint is not None:
+                    checkpoint.add(au, fetched)
                 note(fetched.url, au, 200, len(fetched.body), "collected")
                 item = citation_item(fetched)
                 if item is not None and au is not None:
@@ -196,7 +285,8 @@ def crawl(
                         if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
                             chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
                         queue.append((found.url, depth + (found.kind == "a"), au, found))
-    return result
+            if checkpoint is not None and fetched_now % SAVE_EVERY < width:
+                save()
 
 
 def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[str, int]) -> str | None:

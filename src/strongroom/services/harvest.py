@@ -24,8 +24,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from strongroom.catalog.models import HarvestConfig
 from strongroom.catalog.repo import Catalog
-from strongroom.domain.identifiers import normalise_country
+from strongroom.domain.identifiers import normalise_country, slug
 from strongroom.errors import NotFound, StrongroomError
+from strongroom.harvest.checkpoint import Checkpoint
 from strongroom.harvest.crawl import Outcome, crawl
 from strongroom.harvest.fetch import Fetcher
 from strongroom.harvest.oai import OaiHarvester, OaiRecord
@@ -147,6 +148,7 @@ def harvest(
     only_au: str | None = None,
     fetcher: Fetcher | None = None,
     progress: Callable[[Outcome], None] | None = None,
+    pause_after: int | None = None,
 ) -> HarvestResult:
     cfg = config(catalog, title_key)
     if only_au is not None and only_au in cfg.closed_aus:
@@ -154,9 +156,19 @@ def harvest(
     plan = make_plan(cfg.plan, cfg.settings)
     fetcher = fetcher or Fetcher(delay=float(cfg.settings.get("delay", 1.0)))
     started = catalog.clock.now()
+    fingerprint = hashlib.sha256(
+        json.dumps([cfg.plan, cfg.settings, only_au], sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    checkpoint = Checkpoint(settings.resolved_staging() / f"crawl-{slug(title_key)}-{only_au or 'all'}", fingerprint)
     try:
         crawled = crawl(
-            plan, fetcher, only_au=only_au, concurrency=int(cfg.settings.get("concurrency", 2)), progress=progress
+            plan,
+            fetcher,
+            only_au=only_au,
+            concurrency=int(cfg.settings.get("concurrency", 2)),
+            progress=progress,
+            checkpoint=checkpoint,
+            pause_after=pause_after,
         )
     finally:
         fetcher.close()
@@ -224,6 +236,7 @@ def harvest(
         row = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
         if row is not None:
             row.last_run = started
+    checkpoint.discard()  # stored: the next run is a new crawl
     return result
 
 
