@@ -288,3 +288,44 @@ def test_a_paused_crawl_resumes_without_fetching_again(node: Node, site: tuple[O
     assert {f"{url}{ojs.base}/article/download/{aid}/{aid}" for aid in ojs.articles} <= collected
     assert [a.items for a in result.aus] == [6, 6]
     assert not list(node.settings.resolved_staging().glob("crawl-*"))  # the spool is gone once stored
+
+
+def test_titles_due_for_recollection_are_collected_by_the_scheduled_run(
+    tmp_path: Path, db_url: str, site: tuple[OjsSite, str]
+) -> None:
+    ojs, url = site
+    home = tmp_path / "home"
+
+    def sr(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert sr("init", "--database-url", db_url).returncode == 0
+    assert (
+        sr(
+            "harvest",
+            "add",
+            TITLE,
+            "--plan",
+            "ojs",
+            "--start-url",
+            f"{url}{ojs.base}/gateway/clockss",
+            "--name",
+            "J",
+            "--publisher",
+            "P",
+            "--delay",
+            "0",
+            "--every",
+            "30",
+        ).returncode
+        == 0
+    )
+    assert json.loads(sr("harvest", "due", "--json").stdout) == [TITLE]  # never collected: due now
+    done = sr("harvest", "scheduled")
+    assert done.returncode == 0 and "1 due, 1 collected" in done.stdout
+    assert json.loads(sr("harvest", "due", "--json").stdout) == []  # not again before 30 days

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.errors import StrongroomError
 from strongroom.harvest.crawl import Outcome
 from strongroom.harvest.fetch import Fetcher
 from strongroom.harvest.plans import PLANS
@@ -158,6 +159,26 @@ def harvest_due(home: Path | None, as_json: bool) -> None:
     else:
         for t in titles:
             out().print(t)
+
+
+@harvest_group.command(name="scheduled")
+@home_option
+def harvest_scheduled(home: Path | None) -> None:
+    """Collect every title whose re-collection (--every) is due: run this from cron, daily."""
+    with open_node(home) as node:
+        titles = harvest_service.due(node.catalog)
+        failed = []
+        for title in titles:
+            try:
+                result = node.harvest(title)
+            except StrongroomError as exc:
+                failed.append(title)
+                out().print(f"{title}: {exc}", highlight=False)
+                continue
+            out().print(f"{title}: {len(result.aus)} AUs, {sum(a.new for a in result.aus)} new captures")
+    out().print(f"{len(titles)} due, {len(titles) - len(failed)} collected, {len(failed)} failed.")
+    if failed:
+        raise SystemExit(1)
 
 
 @click.command(name="crawl-report")

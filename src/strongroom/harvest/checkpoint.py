@@ -1,10 +1,12 @@
 """A crawl's progress on disk, so a crawl stopped (Ctrl-C, a crash, ``--pause-after``) resumes where it was
 without fetching again what it already has.
 
-The spool is a directory in the node's staging area: every response as ``NNNNNN.json`` (status, headers, AU) plus
-``NNNNNN.body``, and ``frontier.json`` (addresses seen, the queue, outcomes, items) rewritten atomically after every
-wave of fetches. A response is written before the frontier that counts it, so a crash can only lose work, never
-record work that was not done. The spool is removed once the crawl is stored.
+The spool is a directory in the node's staging area: ``captures.bin``, every response appended as it arrives
+(a length-prefixed JSON header with status, headers and AU, then the body), and ``frontier.json`` (how many
+captures count, the addresses seen, the queue, outcomes, items) replaced atomically from time to time. Captures
+are flushed before the frontier that counts them is written, so a crash can only lose work, never record work
+that was not done; captures after the last frontier are cut off on resume. The spool is removed once the crawl is
+stored.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from strongroom.harvest.fetch import Fetched
 
@@ -26,70 +29,81 @@ class Checkpoint:
         self.directory = directory
         self.fingerprint = fingerprint  # a spool from another plan or settings is not resumed
         self.count = 0
+        self._fh: BinaryIO | None = None
 
-    def _write(self, path: Path, data: bytes) -> None:
-        # Atomic against a crash of the process; not synced to disk (after a power cut the spool may be
-        # unreadable, and it is then discarded: the crawl starts again, which loses time, never content).
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    @property
+    def _spool(self) -> Path:
+        return self.directory / "captures.bin"
 
     def load(self) -> tuple[list[tuple[str | None, Fetched]], dict[str, Any]] | None:
         """Captures and frontier of an interrupted crawl of the same plan, or None to start afresh."""
         frontier_path = self.directory / "frontier.json"
-        if not frontier_path.is_file():
-            shutil.rmtree(self.directory, ignore_errors=True)
-            return None
-        frontier = json.loads(frontier_path.read_text(encoding="utf-8"))
-        if frontier.get("format") != FORMAT or frontier.get("fingerprint") != self.fingerprint:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            return None
         try:
-            captures = self._captures(int(frontier["captures"]))
-        except (OSError, ValueError, KeyError):
+            frontier = json.loads(frontier_path.read_text(encoding="utf-8"))
+            if frontier.get("format") != FORMAT or frontier.get("fingerprint") != self.fingerprint:
+                raise ValueError("another crawl's spool")
+            captures, end = self._captures(int(frontier["captures"]))
+        except (OSError, ValueError, KeyError, struct.error):
             shutil.rmtree(self.directory, ignore_errors=True)
             return None
+        with self._spool.open("r+b") as fh:
+            fh.truncate(end)  # drop captures no frontier counted: they will be fetched again
         self.count = len(captures)
         return captures, frontier
 
-    def _captures(self, count: int) -> list[tuple[str | None, Fetched]]:
+    def _captures(self, count: int) -> tuple[list[tuple[str | None, Fetched]], int]:
         captures = []
-        for n in range(count):
-            meta = json.loads((self.directory / f"{n:06d}.json").read_text(encoding="utf-8"))
-            fetched = Fetched(
-                url=meta["url"],
-                status=meta["status"],
-                reason=meta["reason"],
-                http_version=meta["http_version"],
-                headers=[tuple(h) for h in meta["headers"]],
-                body=(self.directory / f"{n:06d}.body").read_bytes(),
-                request_headers=[tuple(h) for h in meta["request_headers"]],
-                when=dt.datetime.fromisoformat(meta["when"]),
-            )
-            captures.append((meta["au"], fetched))
-        return captures
+        with self._spool.open("rb") as fh:
+            for _ in range(count):
+                (meta_len,) = struct.unpack(">I", fh.read(4))
+                meta = json.loads(fh.read(meta_len))
+                (body_len,) = struct.unpack(">Q", fh.read(8))
+                body = fh.read(body_len)
+                if len(body) != body_len:
+                    raise ValueError("truncated spool")
+                fetched = Fetched(
+                    url=meta["url"],
+                    status=meta["status"],
+                    reason=meta["reason"],
+                    http_version=meta["http_version"],
+                    headers=[(str(k), str(v)) for k, v in meta["headers"]],
+                    body=body,
+                    request_headers=[(str(k), str(v)) for k, v in meta["request_headers"]],
+                    when=dt.datetime.fromisoformat(meta["when"]),
+                )
+                captures.append((meta["au"], fetched))
+            return captures, fh.tell()
 
     def add(self, au: str | None, fetched: Fetched) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        n = self.count
-        self._write(self.directory / f"{n:06d}.body", fetched.body)
-        meta = {
-            "au": au,
-            "url": fetched.url,
-            "status": fetched.status,
-            "reason": fetched.reason,
-            "http_version": fetched.http_version,
-            "headers": fetched.headers,
-            "request_headers": fetched.request_headers,
-            "when": fetched.when.isoformat(),
-        }
-        self._write(self.directory / f"{n:06d}.json", json.dumps(meta).encode())
+        if self._fh is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._fh = self._spool.open("ab")
+        meta = json.dumps(
+            {
+                "au": au,
+                "url": fetched.url,
+                "status": fetched.status,
+                "reason": fetched.reason,
+                "http_version": fetched.http_version,
+                "headers": fetched.headers,
+                "request_headers": fetched.request_headers,
+                "when": fetched.when.isoformat(),
+            }
+        ).encode()
+        self._fh.write(struct.pack(">I", len(meta)) + meta + struct.pack(">Q", len(fetched.body)) + fetched.body)
         self.count += 1
 
     def save(self, frontier: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self._fh is not None:
+            self._fh.flush()
         data = {"format": FORMAT, "fingerprint": self.fingerprint, "captures": self.count, **frontier}
-        self._write(self.directory / "frontier.json", json.dumps(data).encode())
+        tmp = self.directory / "frontier.json.tmp"
+        tmp.write_bytes(json.dumps(data).encode())
+        os.replace(tmp, self.directory / "frontier.json")
 
     def discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
         shutil.rmtree(self.directory, ignore_errors=True)
