@@ -126,3 +126,19 @@ def test_the_cli(tmp_path: Path, db_url: str, site: tuple[OjsSite, str]) -> None
     ojs.state.oai_malformed = True
     broken = sr("oai-harvest", f"{url}{ojs.base}/oai", "--title", TITLE, "--from", "2020-01-01", "--delay", "0")
     assert broken.returncode != 0 and "malformed XML" in broken.stderr
+
+
+def test_jats_is_harvested_when_the_provider_offers_it(node: Node, site: tuple[OjsSite, str]) -> None:
+    ojs, url = site
+    ojs.state.oai_jats = True
+    base = configured(node, ojs, url)
+    result = node.oai_harvest(TITLE, base, fetcher=fast())
+    assert result.records == len(ojs.articles)
+    items = {i.doi: i for i in node.items(limit=100)}
+    for _, a in ojs.articles.values():
+        item = items[a.doi]
+        # what only JATS carries: pages, keywords, ORCIDs
+        assert item.pages == f"{a.fpage}-{a.lpage}" and set(item.keywords) == set(a.keywords)
+        assert any(au.get("orcid") for au in item.authors) == any(x.orcid for x in a.authors)
+    object_id = node.object_id_of(f"{TITLE}/2023")
+    assert any(p.endswith(".jats.xml") for p in node.store.state(object_id))

@@ -17,8 +17,10 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
-from strongroom.errors import StrongroomError
+from strongroom.errors import PackageRejected, StrongroomError
+from strongroom.formats.jats import parse_jats
 from strongroom.harvest.fetch import Fetcher, FetchError
+from strongroom.ingest.deposit import item_record
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 DC = "http://purl.org/dc/elements/1.1/"
@@ -41,6 +43,7 @@ class OaiRecord:
     deleted: bool
     xml: bytes
     item: dict[str, Any] | None
+    extra: bytes | None = None  # the same record in a richer format (JATS), when the provider offers one
 
 
 @dataclass
@@ -116,6 +119,35 @@ def dc_item(record: etree._Element) -> dict[str, Any] | None:
     }
 
 
+def jats_item(record: etree._Element) -> dict[str, Any] | None:
+    """An item record from a record whose metadata is a JATS ``article`` (in any namespace or none)."""
+    metadata = record.find(f"{{{OAI}}}metadata")
+    article = next((child for child in metadata if isinstance(child.tag, str)), None) if metadata is not None else None
+    if article is None or etree.QName(article).localname != "article":
+        return None
+    plain = _without_namespaces(article)
+    try:
+        meta = parse_jats(etree.tostring(plain), "OAI-PMH record")
+    except PackageRejected:
+        return None
+    url = None
+    for el in plain.iter("self-uri"):
+        url = el.get("{http://www.w3.org/1999/xlink}href") or url
+    return item_record(meta.doi or url or "", meta.doi, meta, None, [], url)
+
+
+def _without_namespaces(el: etree._Element) -> etree._Element:
+    """JATS as the project's parser reads it: elements without namespace (attributes keep theirs, e.g. xlink)."""
+    out = etree.Element(etree.QName(el).localname, attrib={str(k): str(v) for k, v in el.attrib.items()})
+    out.text = el.text
+    for child in el:
+        if isinstance(child.tag, str):
+            copy = _without_namespaces(child)
+            copy.tail = child.tail
+            out.append(copy)
+    return out
+
+
 class OaiHarvester:
     def __init__(self, base_url: str, fetcher: Fetcher) -> None:
         self.base_url = base_url.split("?")[0]
@@ -140,6 +172,20 @@ class OaiHarvester:
         ident = root.find(f"{{{OAI}}}Identify")
         assert ident is not None
         return {el.tag.split("}")[1]: (el.text or "") for el in ident}
+
+    def formats(self) -> dict[str, str]:
+        """metadataPrefix -> namespace, from ListMetadataFormats."""
+        root, code = self._get({"verb": "ListMetadataFormats"})
+        if code:
+            return {}
+        out = {}
+        for fmt in root.iterfind(f"{{{OAI}}}ListMetadataFormats/{{{OAI}}}metadataFormat"):
+            out[fmt.findtext(f"{{{OAI}}}metadataPrefix") or ""] = fmt.findtext(f"{{{OAI}}}metadataNamespace") or ""
+        return out
+
+    def jats_prefix(self) -> str | None:
+        """The prefix under which the provider offers JATS, if it does."""
+        return next((p for p, ns in self.formats().items() if p.lower() == "jats" or "jats" in ns.lower()), None)
 
     def _pages(self, params: dict[str, str], result: OaiResult) -> Iterator[list[etree._Element]]:
         """Every page of a list, following tokens; raises BrokenTokens when the tokens cannot be trusted."""
@@ -222,5 +268,5 @@ class OaiHarvester:
                 datestamp=header.findtext(f"{{{OAI}}}datestamp") or "",
                 deleted=header.get("status") == "deleted",
                 xml=etree.tostring(record),
-                item=dc_item(record),
+                item=dc_item(record) or jats_item(record),
             )

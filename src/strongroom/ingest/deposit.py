@@ -163,7 +163,7 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
         "au": {"key": au_key, "label": label},
         "bag_info": package.bag_info,
         "items": [
-            _item_record(item.key, item.doi, item.meta, item.metadata_file, item.files, item.url)
+            item_record(item.key, item.doi, item.meta, item.metadata_file, item.files, item.url)
             for item in sorted(package.items, key=lambda i: i.key)
         ],
         "files": {
@@ -181,7 +181,7 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
     return plan
 
 
-def _item_record(
+def item_record(
     key: str,
     doi: str | None,
     meta: ArticleMeta | None,

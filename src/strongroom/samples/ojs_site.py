@@ -51,6 +51,7 @@ class SiteState:
     oai_page: int = 5  # records per OAI-PMH page
     oai_broken_tokens: bool = False  # OJS's known fault: every resumption token is refused
     oai_malformed: bool = False
+    oai_jats: bool = False  # the OJS JATS plugin is installed: records are offered as JATS too
     online_since: dict[int, str] = field(default_factory=dict)  # year -> OAI datestamp of its records (ISO date)
     requests: list[str] = field(default_factory=list)
 
@@ -254,6 +255,16 @@ class OjsSite:
             return (head + f'<error code="{code}">{code}</error></OAI-PMH>').encode()
 
         verb = args.get("verb")
+        if verb == "ListMetadataFormats":
+            formats = [("oai_dc", "http://www.openarchives.org/OAI/2.0/oai_dc/")]
+            if self.state.oai_jats:
+                formats.append(("jats", "https://jats.nlm.nih.gov/publishing/1.2/"))
+            listed = "".join(
+                f"<metadataFormat><metadataPrefix>{p}</metadataPrefix><schema>{ns}schema.xsd</schema>"
+                f"<metadataNamespace>{ns}</metadataNamespace></metadataFormat>"
+                for p, ns in formats
+            )
+            return (head + f"<ListMetadataFormats>{listed}</ListMetadataFormats></OAI-PMH>").encode()
         if verb == "Identify":
             return (
                 head + f"<Identify><repositoryName>{html.escape(self.title.title)}</repositoryName>"
@@ -266,11 +277,13 @@ class OjsSite:
         if "resumptionToken" in args:
             if self.state.oai_broken_tokens:
                 return error("badResumptionToken")
-            start, since, until = args["resumptionToken"].split("|")
+            start, since, until = args["resumptionToken"].split("|")[:3]
         else:
-            if args.get("metadataPrefix") != "oai_dc":
+            prefix = args.get("metadataPrefix")
+            if prefix != "oai_dc" and not (prefix == "jats" and self.state.oai_jats):
                 return error("cannotDisseminateFormat")
             start, since, until = "0", args.get("from", ""), args.get("until", "")
+        jats = args.get("metadataPrefix") == "jats" or args.get("resumptionToken", "").endswith("|jats")
 
         def stamp(aid: int) -> str:
             issue, a = self.articles[aid]
@@ -288,6 +301,13 @@ class OjsSite:
         page = chosen[int(start) : int(start) + self.state.oai_page]
         body = "<ListRecords>"
         for aid, a in page:
+            if jats:
+                body += (
+                    f"<record><header><identifier>oai:ojs.example.org:article/{aid}</identifier>"
+                    f"<datestamp>{stamp(aid)}</datestamp><setSpec>{self.slug}</setSpec></header>"
+                    f"<metadata>{self._jats(a)}</metadata></record>"
+                )
+                continue
             creators = "".join(f"<dc:creator>{html.escape(au.name)}</dc:creator>" for au in a.authors)
             body += (
                 f"<record><header><identifier>oai:ojs.example.org:article/{aid}</identifier>"
@@ -304,9 +324,22 @@ class OjsSite:
             )
         nxt = int(start) + len(page)
         if nxt < len(chosen):
-            token = f"{nxt}|{since}|{until}"
+            token = f"{nxt}|{since}|{until}" + ("|jats" if jats else "")
             body += f'<resumptionToken completeListSize="{len(chosen)}" cursor="{start}">{token}</resumptionToken>'
         return (head + body + "</ListRecords></OAI-PMH>").encode()
+
+    def _jats(self, a: SampleArticle) -> str:
+        """The article's JATS in the namespace the OJS plugin declares (the portal's helper does the moving)."""
+        from lxml import etree
+
+        from strongroom.formats.xmlsafe import parse_xml
+        from strongroom.samples.jats import article_jats
+
+        root = parse_xml(article_jats(a, self.title), "sample")
+        for el in root.iter():
+            if isinstance(el.tag, str) and etree.QName(el).namespace is None:
+                el.tag = f"{{https://jats.nlm.nih.gov/publishing/1.2/}}{el.tag}"
+        return etree.tostring(root).decode()
 
     def _visible_article(self, n: str) -> bool:
         return n.isdigit() and int(n) in self.articles and self.articles[int(n)][0].year not in self.state.hidden_years

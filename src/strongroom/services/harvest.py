@@ -343,10 +343,24 @@ def oai_harvest(
     if since is None and state.get("url") == base_url and not set_spec:
         since = state.get("last")
     fetcher = fetcher or Fetcher(delay=float(cfg.settings.get("delay", 1.0)))
+    harvester = OaiHarvester(base_url, fetcher)
     try:
-        harvested = OaiHarvester(base_url, fetcher).harvest(set_spec=set_spec, since=since, until=until)
+        harvested = harvester.harvest(set_spec=set_spec, since=since, until=until)
+        jats_prefix = harvester.jats_prefix()
+        jats = (
+            harvester.harvest(prefix=jats_prefix, set_spec=set_spec, since=since, until=until) if jats_prefix else None
+        )
     finally:
         fetcher.close()
+    if jats is not None:  # JATS says more than Dublin Core: its records fill in and override what DC gave
+        harvested.notes += [f"JATS ({jats_prefix}): {n}" for n in jats.notes]
+        for identifier, rich in jats.records.items():
+            plain = harvested.records.get(identifier)
+            if plain is not None and rich.item is not None:
+                plain.item = merge_items(
+                    [plain.item] if plain.item else [], [{**rich.item, "key": (plain.item or rich.item)["key"]}]
+                )[0]
+                plain.extra = rich.xml
     stamp = catalog.clock.now().strftime("%Y%m%dT%H%M%SZ")
     by_label: dict[str, list[OaiRecord]] = {}
     for record in harvested.records.values():
@@ -360,15 +374,17 @@ def oai_harvest(
         object_id = object_id_for(au_key)
         with deposit_service.work_directory(settings.resolved_staging()) as workdir:
             paths = {f"{OAI_RECORDS}{hashlib.sha256(r.identifier.encode()).hexdigest()[:24]}.xml": r for r in records}
-            keep = (DEPOSIT_RECORD, *paths)
+            jats_paths = {p.replace(".xml", ".jats.xml"): r for p, r in paths.items() if r.extra is not None}
+            keep = (DEPOSIT_RECORD, *paths, *jats_paths)
             staged = (
                 [f for f in current_files(store, object_id) if f.logical_path not in keep]
                 if store.exists(object_id)
                 else []
             )
             staged += [_stage(workdir, path, r.xml) for path, r in paths.items()]
+            staged += [_stage(workdir, path, r.extra or b"") for path, r in jats_paths.items()]
             items = [r.item for r in records if r.item is not None and not r.deleted]
-            described = _record(cfg, au_key, label, items, list(paths), store, object_id)
+            described = _record(cfg, au_key, label, items, [*paths, *jats_paths], store, object_id)
             report = {
                 "format": "strongroom-crawl/1",
                 "au": au_key,
