@@ -2,7 +2,7 @@
 site, served on loopback by the project's fixture server, with the same scope and no politeness delay, in one
 run. The ceiling is the fixture server itself, measured with `wrk` on one page.
 
-Usage: .venv/bin/python bench/bench_harvest.py [--years 10] [--workdir bench/work/harvest]
+Usage: .venv/bin/python bench/bench_harvest.py [--years 10] [--runs 5] [--workdir bench/work/harvest]
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from strongroom.services import harvest as hs
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/harvest"))
     args = parser.parse_args()
     work = args.workdir.absolute()
@@ -51,50 +53,54 @@ def main() -> None:
     base = "/index.php/" + start.split("/index.php/")[1].removesuffix("/gateway/clockss")
     site = OjsSite(years=tuple(range(2024 - args.years + 1, 2025)), issues_per_year=4, articles_per_issue=8)
     try:
-        # Strongroom: crawl, write WARC + CDXJ, store OCFL versions, catalogue every article
-        node = Node.create(work / "home")
-        hs.configure(
-            node.catalog,
-            "issn:bench",
-            name=site.title.title,
-            publisher="Bench",
-            country="KE",
-            plan="ojs",
-            settings={"start_url": start, "delay": 0},
-        )
-        t = time.perf_counter()
-        result = node.harvest("issn:bench", fetcher=Fetcher(delay=0))
-        ours = time.perf_counter() - t
-        our_requests = len(result.outcomes) + 2  # every outcome is one request; plus robots.txt and the manifest check
-        our_bytes = sum(o.size for o in result.outcomes if o.note == "collected")
-        crawl_only = sum(1 for o in result.outcomes if o.note == "collected")
-        node.close()
-        # wget: the same scope (the journal's pages and the assets they use), recursive, with a WARC file
-        t = time.perf_counter()
-        done = subprocess.run(
-            [
-                "wget",
-                "--recursive",
-                "--level=inf",
-                "--page-requisites",
-                "--no-verbose",
-                "--no-host-directories",
-                f"--include-directories={base}/gateway,{base}/issue,{base}/article,/styles,/public",
-                "--reject-regex",
-                r"(search|login|user|stats)",
-                f"--warc-file={work / 'wget'}",
-                "--no-warc-compression",
-                "-P",
-                str(work / "wget-files"),
-                start,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        theirs = time.perf_counter() - t
-        their_requests = done.stderr.count(" URL:")  # --no-verbose logs one line per response
-        their_bytes = sum(p.stat().st_size for p in (work / "wget-files").rglob("*") if p.is_file())
+        ours_runs, theirs_runs = [], []
+        for run in range(args.runs):  # alternate the tools; report medians (wget's time varies run to run)
+            # Strongroom: crawl, write WARC + CDXJ, store OCFL versions, catalogue every article (a fresh node)
+            node = Node.create(work / f"home-{run}")
+            hs.configure(
+                node.catalog,
+                "issn:bench",
+                name=site.title.title,
+                publisher="Bench",
+                country="KE",
+                plan="ojs",
+                settings={"start_url": start, "delay": 0},
+            )
+            t = time.perf_counter()
+            result = node.harvest("issn:bench", fetcher=Fetcher(delay=0))
+            ours_runs.append(time.perf_counter() - t)
+            node.close()
+            our_requests = len(result.outcomes) + 2  # an outcome is a request; plus robots.txt and the manifest
+            our_bytes = sum(o.size for o in result.outcomes if o.note == "collected")
+            crawl_only = sum(1 for o in result.outcomes if o.note == "collected")
+            # wget: the same scope (the journal's pages and the assets they use), recursive, with a WARC file
+            shutil.rmtree(work / "wget-files", ignore_errors=True)
+            t = time.perf_counter()
+            done = subprocess.run(
+                [
+                    "wget",
+                    "--recursive",
+                    "--level=inf",
+                    "--page-requisites",
+                    "--no-verbose",
+                    "--no-host-directories",
+                    f"--include-directories={base}/gateway,{base}/issue,{base}/article,/styles,/public",
+                    "--reject-regex",
+                    r"(search|login|user|stats)",
+                    f"--warc-file={work / f'wget-{run}'}",
+                    "--no-warc-compression",
+                    "-P",
+                    str(work / "wget-files"),
+                    start,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            theirs_runs.append(time.perf_counter() - t)
+            their_requests = done.stderr.count(" URL:")  # --no-verbose logs one line per response
+            their_bytes = sum(p.stat().st_size for p in (work / "wget-files").rglob("*") if p.is_file())
+        ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
         # the server's own ceiling on one page
         wrk = subprocess.run(
             ["wrk", "-t1", "-c4", "-d5s", f"{url}{site.base}/article/view/1"],
@@ -107,6 +113,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     print(f"{len(site.articles)} articles, {len(site.issues)} issues; Strongroom {crawl_only} resources collected")
+    print(
+        f"median of {args.runs} runs each; Strongroom {sorted(round(x, 2) for x in ours_runs)} s, "
+        f"wget {sorted(round(x, 2) for x in theirs_runs)} s"
+    )
     print("| tool | requests | seconds | requests/s | MB/s | ratio to wget (requests/s) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     print(

@@ -55,12 +55,19 @@ class CrawlResult:
         return sorted(k for k in self.captures if k is not None)
 
 
-def links(page: Fetched) -> list[Link]:
+def document(page: Fetched) -> html.HtmlElement | None:
+    """The parsed page, when it is HTML (parsed once, for its links and its metadata)."""
     if page.media_type not in ("text/html", "application/xhtml+xml") or not page.body.strip():
-        return []
+        return None
     try:
-        doc = html.document_fromstring(page.body)
+        return html.document_fromstring(page.body)
     except (etree.ParserError, ValueError):
+        return None
+
+
+def links(page: Fetched, doc: html.HtmlElement | None = None) -> list[Link]:
+    doc = doc if doc is not None else document(page)
+    if doc is None:
         return []
     out = []
     for el in doc.iter("a", "link", "script", "img", "iframe"):
@@ -73,11 +80,13 @@ def links(page: Fetched) -> list[Link]:
     return [Link(urldefrag(link.url)[0], link.text, link.kind) for link in out]
 
 
-def citation_item(page: Fetched) -> dict[str, Any] | None:
+def citation_item(page: Fetched, doc: html.HtmlElement | None = None) -> dict[str, Any] | None:
     """An item record from a landing page's Highwire ``citation_*`` tags (None when the page has none)."""
     if page.media_type != "text/html" or b"citation_title" not in page.body:
         return None
-    doc = html.document_fromstring(page.body)
+    doc = doc if doc is not None else document(page)
+    if doc is None:
+        return None
     meta: dict[str, list[str]] = {}
     for el in doc.iter("meta"):
         name, content = (el.get("name") or "").lower(), el.get("content")
@@ -277,10 +286,11 @@ def _waves(
                 if checkpoint is not None:
                     checkpoint.add(au, fetched)
                 note(fetched.url, au, 200, len(fetched.body), "collected")
-                item = citation_item(fetched)
+                doc = document(fetched)
+                item = citation_item(fetched, doc)
                 if item is not None and au is not None:
                     result.items.setdefault(au, []).append(item)
-                for found in links(fetched):
+                for found in links(fetched, doc):
                     if found.url not in seen:
                         if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
                             chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
