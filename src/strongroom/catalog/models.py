@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -289,3 +290,52 @@ class HarvestConfig(Base):
     closed_aus: Mapped[list[Any]] = mapped_column(default=list)
     last_run: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class IndicatorImport(Base):
+    """One imported indicator file: what it was, where it came from, when."""
+
+    __tablename__ = "indicator_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(1000))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    values: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class IndicatorValue(Base):
+    __tablename__ = "indicator_values"
+    __table_args__ = (Index("ix_indicator_values_lookup", "country", "indicator", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("indicator_imports.id"))
+    country: Mapped[str] = mapped_column(String(2))
+    indicator: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class OfficialList(Base):
+    """An officially published list of eligible countries: authoritative from its effective date."""
+
+    __tablename__ = "official_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(1000))
+    effective: Mapped[dt.date] = mapped_column(Date)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    entries: Mapped[dict[str, Any]] = mapped_column(default=dict)  # alpha-2 -> "A" or "B"
+
+
+class EligibilityOverride(Base):
+    __tablename__ = "eligibility_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    group: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)

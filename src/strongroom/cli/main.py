@@ -7,7 +7,7 @@ import sys
 import click
 
 from strongroom import __version__
-from strongroom.cli import browse, demo, harvest, monitor, network, portal, preserve, triggers
+from strongroom.cli import browse, demo, eligibility, harvest, monitor, network, portal, preserve, triggers
 from strongroom.cli.common import StrongroomGroup
 
 
@@ -46,6 +46,10 @@ for command in (
     harvest.oai_harvest_command,
     monitor.monitor_group,
     portal.portal_group,
+    eligibility.eligibility_show,
+    eligibility.eligibility_import,
+    eligibility.eligibility_override,
+    eligibility.eligibility_report,
 ):
     cli.add_command(command)
 

@@ -89,6 +89,7 @@ class EventType(StrEnum):
     CREATION = "creation"  # a node created
     RECOVERY = "recovery"  # crash recovery finished an interrupted write
     MONITOR = "monitor"  # a watched title changed availability at its publisher
+    ELIGIBILITY = "eligibility"  # indicator or official list imports, overrides
 
 
 class EventOutcome(StrEnum):
