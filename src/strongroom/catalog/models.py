@@ -339,3 +339,42 @@ class EligibilityOverride(Base):
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class Institution(Base):
+    """An institution registered for the access programme, with its contacts, its state and its dates."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(40))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    address: Mapped[str] = mapped_column(Text, default="")
+    director: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name, email
+    librarian: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    group_at_validation: Mapped[str | None] = mapped_column(String(10))
+    trial_until: Mapped[dt.date | None] = mapped_column(Date)
+    paid_through: Mapped[dt.date | None] = mapped_column(Date)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    ranges: Mapped[list[IpRange]] = relationship(back_populates="institution", order_by="IpRange.id")
+
+
+class IpRange(Base):
+    """An institution's network, by which its readers are recognised without a password. ``first`` and ``last``
+    are the range's ends as 32 hex digits, so IPv4 and IPv6 ranges compare in SQL."""
+
+    __tablename__ = "ip_ranges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    cidr: Mapped[str] = mapped_column(String(50))
+    version: Mapped[int] = mapped_column(Integer)
+    first: Mapped[str] = mapped_column(String(32), index=True)
+    last: Mapped[str] = mapped_column(String(32))
+
+    institution: Mapped[Institution] = relationship(back_populates="ranges")

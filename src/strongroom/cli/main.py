@@ -7,7 +7,18 @@ import sys
 import click
 
 from strongroom import __version__
-from strongroom.cli import browse, demo, eligibility, harvest, monitor, network, portal, preserve, triggers
+from strongroom.cli import (
+    browse,
+    demo,
+    eligibility,
+    harvest,
+    institutions,
+    monitor,
+    network,
+    portal,
+    preserve,
+    triggers,
+)
 from strongroom.cli.common import StrongroomGroup
 
 
@@ -50,6 +61,8 @@ for command in (
     eligibility.eligibility_import,
     eligibility.eligibility_override,
     eligibility.eligibility_report,
+    institutions.institution_group,
+    institutions.institutions_list,
 ):
     cli.add_command(command)
 

@@ -90,6 +90,7 @@ class EventType(StrEnum):
     RECOVERY = "recovery"  # crash recovery finished an interrupted write
     MONITOR = "monitor"  # a watched title changed availability at its publisher
     ELIGIBILITY = "eligibility"  # indicator or official list imports, overrides
+    INSTITUTION = "institution"  # registration, validation, rejection, suspension, payment
 
 
 class EventOutcome(StrEnum):

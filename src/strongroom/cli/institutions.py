@@ -1,0 +1,186 @@
+"""``strongroom institution``: registering and verifying the institutions of the access programme."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from strongroom.catalog.models import Institution
+from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.domain.access import InstitutionStatus
+from strongroom.services import institutions as service
+
+
+@click.group(name="institution")
+def institution_group() -> None:
+    """Register, verify and keep the institutions of the access programme."""
+
+
+@institution_group.command(name="register")
+@click.argument("name")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(sorted([*service.ELIGIBLE_TYPES, *service.EXCLUDED_TYPES])),
+    required=True,
+    help="What kind of institution (excluded kinds are refused with the reason).",
+)
+@click.option("--country", required=True, help="ISO 3166 code or name.")
+@click.option("--address", default="", help="Postal address.")
+@click.option("--director", nargs=2, required=True, metavar="NAME EMAIL", help="The director's name and email.")
+@click.option("--librarian", nargs=2, required=True, metavar="NAME EMAIL", help="The librarian's name and email.")
+@click.option("--ip", "ips", multiple=True, help="An IP address or range (IPv4 or IPv6) of its network (repeatable).")
+@home_option
+def institution_register(
+    name: str,
+    kind: str,
+    country: str,
+    address: str,
+    director: tuple[str, str],
+    librarian: tuple[str, str],
+    ips: tuple[str, ...],
+    home: Path | None,
+) -> None:
+    """Register NAME; it waits for validation."""
+    with open_node(home) as node:
+        inst = service.register(
+            node.catalog,
+            name=name,
+            type=kind,
+            country=country,
+            address=address,
+            director=service.Contact(*director),
+            librarian=service.Contact(*librarian),
+            ip_ranges=ips,
+            by="cli",
+        )
+    out().print(f"Registered {name} as {inst.key}, pending validation.")
+
+
+def _move(key: str, to: InstitutionStatus, reason: str, by: str, home: Path | None) -> None:
+    with open_node(home) as node:
+        inst = service.move(node.catalog, key, to, by=by, reason=reason)
+    extra = (
+        f"; group B trial until {inst.trial_until}" if to is InstitutionStatus.VALIDATED and inst.trial_until else ""
+    )
+    out().print(f"{key} is {to}{extra}.")
+
+
+@institution_group.command(name="validate")
+@click.argument("key")
+@click.option("--by", default="staff", show_default=True)
+@home_option
+def institution_validate(key: str, by: str, home: Path | None) -> None:
+    """Validate KEY (a Group B institution starts its six-month trial)."""
+    _move(key, InstitutionStatus.VALIDATED, "", by, home)
+
+
+@institution_group.command(name="reject")
+@click.argument("key")
+@click.option("--reason", required=True)
+@click.option("--by", default="staff", show_default=True)
+@home_option
+def institution_reject(key: str, reason: str, by: str, home: Path | None) -> None:
+    """Reject KEY, with the reason it is told."""
+    _move(key, InstitutionStatus.REJECTED, reason, by, home)
+
+
+@institution_group.command(name="suspend")
+@click.argument("key")
+@click.option("--reason", required=True)
+@click.option("--by", default="staff", show_default=True)
+@home_option
+def institution_suspend(key: str, reason: str, by: str, home: Path | None) -> None:
+    """Suspend KEY's access, with the reason."""
+    _move(key, InstitutionStatus.SUSPENDED, reason, by, home)
+
+
+@institution_group.command(name="pay")
+@click.argument("key")
+@click.option("--through", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Paid through this date.")
+@click.option("--by", default="finance", show_default=True)
+@home_option
+def institution_pay(key: str, through: dt.datetime, by: str, home: Path | None) -> None:
+    """Record a Group B institution's yearly fee."""
+    with open_node(home) as node:
+        service.record_payment(node.catalog, key, through.date(), by=by)
+    out().print(f"{key}: paid through {through.date()}.")
+
+
+@institution_group.command(name="reminders")
+@click.option("--within", type=click.IntRange(1), default=30, show_default=True, help="Days ahead.")
+@home_option
+@json_option
+def institution_reminders(within: int, home: Path | None, as_json: bool) -> None:
+    """Group B trials and payments that lapse within the next days (send reminders to these librarians)."""
+    with open_node(home) as node:
+        rows = service.reminders(node.catalog, within)
+    if as_json:
+        print_json([{"institution": k, "what": w, "lapses": d} for k, w, d in rows])
+    else:
+        for k, w, d in rows:
+            out().print(f"{k}: {w} lapses on {d}")
+
+
+@institution_group.command(name="flags")
+@home_option
+@json_option
+def institution_flags(home: Path | None, as_json: bool) -> None:
+    """Validated institutions whose country's group has changed since they were validated."""
+    with open_node(home) as node:
+        rows = service.flags(node.catalog)
+    if as_json:
+        print_json([{"institution": k, "country": c, "validated_in": a, "now": b} for k, c, a, b in rows])
+    else:
+        for k, c, a, b in rows:
+            out().print(f"{k} ({c}): validated in group {a}, the country is now {b}")
+
+
+@click.command(name="institutions")
+@click.option("--status", type=click.Choice([s.value for s in InstitutionStatus]), default=None)
+@home_option
+@json_option
+def institutions_list(status: str | None, home: Path | None, as_json: bool) -> None:
+    """The registered institutions."""
+    with open_node(home) as node, node.catalog.session() as s:
+        stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(Institution.key)
+        if status:
+            stmt = stmt.where(Institution.status == status)
+        rows: list[dict[str, Any]] = [
+            {
+                "key": i.key,
+                "name": i.name,
+                "type": i.type,
+                "country": i.country,
+                "status": i.status,
+                "reason": i.status_reason,
+                "group_at_validation": i.group_at_validation,
+                "trial_until": i.trial_until,
+                "paid_through": i.paid_through,
+                "ip_ranges": [r.cidr for r in i.ranges],
+            }
+            for i in s.scalars(stmt)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} institutions")
+    for column in ("Key", "Name", "Country", "Status", "Trial until", "Paid through", "Networks"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["key"],
+            r["name"],
+            r["country"],
+            r["status"],
+            str(r["trial_until"] or "-"),
+            str(r["paid_through"] or "-"),
+            ", ".join(r["ip_ranges"]) or "-",
+        )
+    out().print(table)

@@ -1,0 +1,93 @@
+"""The access decision: may this reader open this item? One function of the item's state and the reader's
+institution, returning allow or deny with the reason and, when denied, what to do. The portal asks it for every
+page and download that is not released content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ItemState(StrEnum):
+    DARK = "dark"  # preserved, neither released nor enrolled
+    ENROLLED = "enrolled"  # a publisher enrolled it in the programme (for group A, B or both)
+    RELEASED = "released"  # triggered and released: open to everyone
+
+
+class InstitutionStatus(StrEnum):
+    PENDING = "pending"
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who asks: an institution (recognised by account or IP range), or nobody (None institution)."""
+
+    institution: str | None = None
+    status: InstitutionStatus | None = None
+    group: str = "none"  # the institution's country's group now: A, B or none
+    trial_until: dt.date | None = None
+    paid_through: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allow: bool
+    reason: str
+    next_step: str = ""
+
+
+def decide(state: ItemState, enrolled_for: frozenset[str], reader: Reader, today: dt.date) -> Decision:
+    if state is ItemState.RELEASED:
+        return Decision(True, "released: open access to everyone under its licence")
+    if state is ItemState.DARK:
+        return Decision(
+            False,
+            "preserved in the dark archive and not released",
+            "nothing to do: it opens only if the board releases it",
+        )
+    if reader.institution is None:
+        return Decision(
+            False,
+            "enrolled in the access programme: readers at eligible institutions only",
+            "sign in with your institution's account, or connect from its network",
+        )
+    if reader.status is not InstitutionStatus.VALIDATED:
+        status = reader.status or InstitutionStatus.PENDING
+        steps = {
+            InstitutionStatus.PENDING: "wait for validation (two to four weeks) or write to the programme",
+            InstitutionStatus.REJECTED: "read the reason given with the decision; write to the programme to appeal",
+            InstitutionStatus.SUSPENDED: "your librarian can ask the programme why and how to lift the suspension",
+        }
+        return Decision(False, f"{reader.institution} is {status}, not validated", steps[status])
+    if reader.group == "none":
+        return Decision(
+            False,
+            f"{reader.institution}'s country is not eligible for the programme",
+            "the publisher may offer other access; country lists are reviewed every year",
+        )
+    if reader.group not in enrolled_for:
+        return Decision(
+            False,
+            f"the publisher enrolled this title for group {'/'.join(sorted(enrolled_for)) or '-'} "
+            f"only, and {reader.institution} is in group {reader.group}",
+            "ask your librarian",
+        )
+    if reader.group == "A":
+        return Decision(True, f"{reader.institution} is a validated group A institution: free access")
+    if reader.trial_until is not None and today <= reader.trial_until:
+        return Decision(True, f"{reader.institution} is in its group B trial until {reader.trial_until}")
+    if reader.paid_through is not None and today <= reader.paid_through:
+        return Decision(True, f"{reader.institution}'s group B fee is paid through {reader.paid_through}")
+    lapsed = max(d for d in (reader.trial_until, reader.paid_through, dt.date.min) if d is not None)
+    return Decision(
+        False,
+        f"{reader.institution}'s group B access lapsed on {lapsed}"
+        if lapsed != dt.date.min
+        else f"{reader.institution} has neither a trial nor a paid subscription",
+        "your librarian can renew the yearly fee with the programme",
+    )
