@@ -378,3 +378,33 @@ class IpRange(Base):
     last: Mapped[str] = mapped_column(String(32))
 
     institution: Mapped[Institution] = relationship(back_populates="ranges")
+
+
+class Enrolment(Base):
+    """A title a publisher enrolled in the access programme, for Group A, Group B or both."""
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), unique=True)
+    groups: Mapped[list[Any]] = mapped_column(default=list)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class UsageEvent(Base):
+    """One counted use of an item (COUNTER: an investigation, or a request for its full text)."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (Index("ix_usage_events_time", "time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    institution: Mapped[str | None] = mapped_column(String(20), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    item_public_id: Mapped[str] = mapped_column(String(16))
+    title_key: Mapped[str] = mapped_column(String(200))
+    publisher_key: Mapped[str] = mapped_column(String(200), index=True)
+    metric: Mapped[str] = mapped_column(String(40))  # "investigation" or "request"
+    access: Mapped[str] = mapped_column(String(20))  # "open" (released) or "controlled" (the programme)
+    session: Mapped[str] = mapped_column(String(64))  # a hash of address and browser, for double-click filtering

@@ -17,6 +17,7 @@ from strongroom.cli import (
     network,
     portal,
     preserve,
+    programme,
     triggers,
 )
 from strongroom.cli.common import StrongroomGroup
@@ -63,6 +64,8 @@ for command in (
     eligibility.eligibility_report,
     institutions.institution_group,
     institutions.institutions_list,
+    programme.programme_group,
+    programme.counter_command,
 ):
     cli.add_command(command)
 

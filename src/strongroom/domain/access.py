@@ -27,8 +27,10 @@ class InstitutionStatus(StrEnum):
 class Reader:
     """Who asks: an institution (recognised by account or IP range), or nobody (None institution)."""
 
-    institution: str | None = None
+    institution: str | None = None  # its name
     status: InstitutionStatus | None = None
+    key: str | None = None  # its registration key, for usage reports
+    country: str | None = None
     group: str = "none"  # the institution's country's group now: A, B or none
     trial_until: dt.date | None = None
     paid_through: dt.date | None = None

@@ -17,16 +17,25 @@ import jinja2
 from babel.dates import format_date
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom import __version__
+from strongroom.domain.access import InstitutionStatus, ItemState, Reader, decide
 from strongroom.errors import StrongroomError
 from strongroom.node import Node
 from strongroom.portal import feeds, oai
 from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, negotiate, translations
 from strongroom.portal.released import Released, country_name
+from strongroom.services import counter, institutions, programme
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 20
@@ -216,11 +225,129 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
             issues.setdefault(item.issue or "", []).append(item)
         return portal.render(request, "volume.html", title=found, volume=volume, issues=issues, items=items)
 
+    def address(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    def count(request: Request, item: Any, metric: str, access: str, reader: Reader | None = None) -> None:
+        reader = reader or institutions.recognise(node.catalog, address(request), with_group=False)
+        programme.log_use(
+            node.catalog,
+            item_public_id=item.public_id,
+            title_key=item.title_key,
+            publisher_key=item.publisher_key,
+            metric=metric,
+            access=access,
+            institution=reader.key,
+            country=reader.country,
+            address=address(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+
+    @app.get("/counter/r51/reports")
+    def sushi_reports() -> Response:
+        listed = [
+            {"Report_Name": n, "Report_ID": k.upper(), "Release": "5.1", "Path": f"/counter/r51/reports/{k}"}
+            for k, n in counter.REPORTS.items()
+        ]
+        return JSONResponse(listed)
+
+    @app.get("/counter/r51/reports/{report_id}")
+    def sushi_report(
+        request: Request,
+        report_id: str,
+        begin_date: str = Query(..., max_length=10),
+        end_date: str = Query(..., max_length=10),
+        customer_id: str | None = Query(None, max_length=40),
+        publisher: str | None = Query(None, max_length=200),
+        country: str | None = Query(None, max_length=2),
+        format: str = Query("json", pattern="^(json|csv)$"),
+    ) -> Response:
+        """COUNTER_SUSHI 5.1: a TR or IR for one institution (customer_id) or one publisher, by month.
+
+        The usage log is the node's; put the endpoint behind the operator's own authentication when exposed."""
+        try:
+            data = counter.report(
+                node.catalog,
+                report_id.lower(),
+                begin=begin_date[:7],
+                end=end_date[:7],
+                institution=customer_id,
+                publisher=publisher,
+                country=country,
+            )
+        except StrongroomError as exc:
+            return JSONResponse({"Code": 3020, "Severity": "Error", "Message": str(exc)}, status_code=400)
+        if format == "csv":
+            return PlainTextResponse(counter.as_csv(data), media_type="text/csv")
+        return JSONResponse(data)
+
+    @app.get("/programme/", response_class=HTMLResponse)
+    def programme_home(request: Request) -> Response:
+        reader = institutions.recognise(node.catalog, address(request))
+        allowed = reader.status is InstitutionStatus.VALIDATED and reader.group in ("A", "B")
+        titles = portal.released.enrolled_titles(reader.group) if allowed else []
+        return portal.render(request, "programme.html", reader=reader, titles=titles)
+
+    def programme_gate(request: Request, public_id: str) -> tuple[Any, Reader] | Response:
+        found = portal.released.enrolled_item(public_id)
+        if found is None:
+            return portal.not_found(request)  # dark, or unknown: nothing to say about it
+        item, groups = found
+        reader = institutions.recognise(node.catalog, address(request))
+        decision = decide(ItemState.ENROLLED, groups, reader, node.clock.now().date())
+        if not decision.allow:
+            return portal.render(request, "denied.html", status=403, decision=decision, title=item.title_name)
+        return item, reader
+
+    @app.get("/programme/articles/{public_id}/", response_class=HTMLResponse)
+    def programme_article(request: Request, public_id: str) -> Response:
+        if portal.released.item(public_id) is not None:
+            return RedirectResponse(f"{getattr(request.state, 'prefix', '')}/articles/{public_id}/", status_code=301)
+        gate = programme_gate(request, public_id)
+        if isinstance(gate, Response):
+            return gate
+        item, reader = gate
+        count(request, item, "investigation", "controlled", reader)
+        landing = f"{portal.base_url}/programme/articles/{item.public_id}/"
+        return portal.render(
+            request,
+            "article.html",
+            item=item,
+            meta=[],
+            json_ld=json_ld(item, landing, landing),
+            reference=reference(item),
+            programme=reader,
+        )
+
+    @app.get("/programme/articles/{public_id}/{name}")
+    def programme_download(request: Request, public_id: str, name: str) -> Response:
+        gate = programme_gate(request, public_id)
+        if isinstance(gate, Response):
+            return gate
+        item, reader = gate
+        f = next((f for f in item.files if f.name == name), None)
+        if f is None:
+            raise StarletteHTTPException(404)
+        count(request, item, "request", "controlled", reader)
+        path = node.store.object_path(item.object_id) / node.store.content_path_for(item.object_id, f.logical_path)
+        return FileResponse(
+            path,
+            media_type=f.media_type,
+            filename=f.name,
+            content_disposition_type="inline",
+            headers={
+                "Content-Security-Policy": FILE_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
     @app.get("/articles/{public_id}/", response_class=HTMLResponse)
     def article(request: Request, public_id: str) -> Response:
         item = portal.released.item(public_id)
         if item is None:
             return portal.not_found(request)
+        count(request, item, "investigation", "open")
         landing = f"{portal.base_url}/articles/{item.public_id}/"
         return portal.render(
             request,
@@ -244,11 +371,14 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
         )
 
     @app.get("/articles/{public_id}/{name}")
-    def download(public_id: str, name: str) -> Response:
+    def download(request: Request, public_id: str, name: str) -> Response:
         found = portal.released.file(public_id, name)
         if found is None:
             raise StarletteHTTPException(404)
         object_id, f = found
+        item = portal.released.item(public_id)
+        if item is not None:
+            count(request, item, "request", "open")
         content = node.store.content_path_for(object_id, f.logical_path)
         return FileResponse(
             node.store.object_path(object_id) / content,

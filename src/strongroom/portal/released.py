@@ -23,7 +23,7 @@ import pycountry
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from strongroom.catalog.models import ArchivalUnit, File, Item, Publisher, Title, Trigger
+from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publisher, Title, Trigger
 from strongroom.catalog.repo import Catalog
 from strongroom.catalog.search import search_statement
 from strongroom.domain.identifiers import normalise_doi
@@ -206,7 +206,7 @@ class Released:
             )
         )
 
-    def _views(self, s: Session, items: Sequence[Item]) -> list[ItemView]:
+    def _views(self, s: Session, items: Sequence[Item], enrolled_at: dt.datetime | None = None) -> list[ItemView]:
         keys = {i.au.release_trigger for i in items if i.au.release_trigger} - set(self._reasons)
         if keys:  # a released trigger never changes again, so its reason is remembered
             self._reasons |= dict(
@@ -223,7 +223,8 @@ class Released:
         for i in items:
             au, title = i.au, i.au.title
             publisher = title.publisher
-            assert au.released_at is not None  # guaranteed by RELEASED
+            released_at = au.released_at or enrolled_at
+            assert released_at is not None  # RELEASED, or an enrolled item (then the enrolment's time)
             out.append(
                 ItemView(
                     id=i.id,
@@ -241,8 +242,8 @@ class Released:
                     language=i.language,
                     item_type=i.item_type,
                     original_licence=i.licence,
-                    licence=au.release_licence or "",
-                    released_at=au.released_at,
+                    licence=au.release_licence or i.licence or "",
+                    released_at=released_at,
                     trigger=au.release_trigger or "",
                     reason=reasons.get(au.release_trigger or "", ""),
                     title_key=title.key,
@@ -269,6 +270,48 @@ class Released:
         with self.catalog.session() as s:
             found = s.scalars(self._items().where(Item.public_id == public_id)).first()
             return self._views(s, [found])[0] if found else None
+
+    def enrolled_item(self, public_id: str) -> tuple[ItemView, frozenset[str]] | None:
+        """The programme's door, beside the public one: an item of an enrolled title that is not released, with
+        the groups it is enrolled for. Callers must ask the access decision before showing anything of it."""
+        stmt = (
+            select(Item, Enrolment)
+            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .join(Enrolment, Enrolment.title_id == ArchivalUnit.title_id)
+            .where(Item.public_id == public_id, Enrolment.active, ArchivalUnit.released_at.is_(None))
+            .options(
+                selectinload(Item.files),
+                joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher),
+            )
+        )
+        with self.catalog.session() as s:
+            row = s.execute(stmt).first()
+            if row is None:
+                return None
+            item, enrolment = row
+            view = self._views(s, [item], enrolled_at=enrolment.enrolled_at)[0]
+            return view, frozenset(str(g) for g in enrolment.groups)
+
+    def enrolled_titles(self, group: str) -> list[tuple[str, str, list[ItemView]]]:
+        """(title key, name, items not released) of every title enrolled for ``group``."""
+        stmt = (
+            select(Item, Enrolment)
+            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .join(Enrolment, Enrolment.title_id == ArchivalUnit.title_id)
+            .where(Enrolment.active, ArchivalUnit.released_at.is_(None))
+            .options(
+                selectinload(Item.files),
+                joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher),
+            )
+            .order_by(Item.id)
+        )
+        out: dict[str, tuple[str, str, list[ItemView]]] = {}
+        with self.catalog.session() as s:
+            for item, enrolment in s.execute(stmt).tuples():
+                if group in enrolment.groups:
+                    view = self._views(s, [item], enrolled_at=enrolment.enrolled_at)[0]
+                    out.setdefault(view.title_key, (view.title_key, view.title_name, []))[2].append(view)
+        return sorted(out.values(), key=lambda t: t[1].casefold())
 
     def item_by_doi(self, doi: str) -> ItemView | None:
         try:

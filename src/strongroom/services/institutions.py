@@ -235,8 +235,9 @@ def flags(catalog: Catalog) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def recognise(catalog: Catalog, address: str) -> Reader:
-    """The reader behind an IP address: its institution, with its state and its country's group now."""
+def recognise(catalog: Catalog, address: str, *, with_group: bool = True) -> Reader:
+    """The reader behind an IP address: its institution, with its state and (unless ``with_group`` is False, for
+    usage logging) its country's group now."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -253,8 +254,10 @@ def recognise(catalog: Catalog, address: str) -> Reader:
         inst = found.institution
         return Reader(
             institution=inst.name,
+            key=inst.key,
+            country=inst.country,
             status=InstitutionStatus(inst.status),
-            group=eligibility.status(catalog, inst.country).final,
+            group=eligibility.status(catalog, inst.country).final if with_group else "none",
             trial_until=inst.trial_until,
             paid_through=inst.paid_through,
         )

@@ -1,0 +1,244 @@
+"""The access programme over HTTP, from outside: a portal process, and readers connecting from the addresses of
+institutions in every state and group (each test client binds its own loopback address), across released,
+enrolled (for A and B, and for A only) and dark items. Then the usage they made, as COUNTER 5.1 reports through
+the SUSHI API, validated against the reports' shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+from portal_fixtures import PORTAL, free_port
+from sqlalchemy import select, update
+
+from strongroom.catalog.models import ArchivalUnit, Institution, Item, Title
+from strongroom.domain.access import InstitutionStatus
+from strongroom.domain.eligibility import Group
+from strongroom.ingest.deposit import DepositOptions
+from strongroom.node import Node
+from strongroom.samples import eligibility as samples
+from strongroom.services import eligibility, institutions, programme
+from strongroom.services.institutions import Contact
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "counter-sushi-5.1-report.json").read_text())
+BROWSER = "Mozilla/5.0 (Linux; Android 14) Chrome/124.0 Mobile"
+ADDRESSES = {  # who reads from where
+    "anonymous": "127.0.0.1",
+    "A validated": "127.0.0.2",
+    "B in trial": "127.0.0.3",
+    "A pending": "127.0.0.4",
+    "A suspended": "127.0.0.5",
+    "A rejected": "127.0.0.6",
+    "B lapsed": "127.0.0.7",
+}
+
+
+class Programme:
+    def __init__(self, node: Node, url: str, items: dict[str, str], keys: dict[str, str]) -> None:
+        self.node, self.url, self.items, self.keys = node, url, items, keys
+
+    def get(self, who: str, path: str, agent: str = BROWSER) -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=ADDRESSES[who])
+        with httpx.Client(transport=transport, base_url=self.url, timeout=30) as client:
+            return client.get(path, headers={"User-Agent": agent})
+
+
+@pytest.fixture(scope="module")
+def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sample_dir: Path) -> Iterator[Programme]:
+    tmp = tmp_path_factory.mktemp("programme")
+    node = Node.create(tmp / "home", database_url=module_db_factory())  # type: ignore[operator]
+    for pkg in sorted(p for p in sample_dir.iterdir() if p.name != "tmp"):
+        node.deposit(pkg, DepositOptions(platform="ojs"))
+    for kind, f in (
+        ("world-bank", samples.write_world_bank(tmp / "wb.csv")),
+        ("hdr", samples.write_hdr(tmp / "h.csv")),
+    ):
+        eligibility.import_indicators(node.catalog, kind, f, source="sample")
+    eligibility.import_indicators(node.catalog, "ldc", samples.write_ldc(tmp / "ldc.txt"), source="sample", year=2023)
+    keys = {}
+    for who, (name, country) in {
+        "A validated": ("Muhimbili University", "TZ"),
+        "B in trial": ("Moldova State University", "MD"),
+        "A pending": ("University of Ghana", "GH"),
+        "A suspended": ("University of Nairobi", "KE"),
+        "A rejected": ("Université Cheikh Anta Diop", "SN"),
+        "B lapsed": ("Taras Shevchenko National University", "UA"),
+    }.items():
+        inst = institutions.register(
+            node.catalog,
+            name=name,
+            type="university",
+            country=country,
+            address="",
+            director=Contact("Director", "d@example.org"),
+            librarian=Contact("Librarian", "l@example.org"),
+            ip_ranges=(ADDRESSES[who],),
+        )
+        keys[who] = inst.key
+        if who != "A pending":
+            institutions.move(node.catalog, inst.key, InstitutionStatus.VALIDATED, by="staff")
+        if who == "A suspended":
+            institutions.move(node.catalog, inst.key, InstitutionStatus.SUSPENDED, by="staff", reason="shared login")
+    rejected = institutions.register(
+        node.catalog,
+        name="Cheikh Anta Diop Rejected Test",
+        type="local-ngo",
+        country="SN",
+        address="",
+        director=Contact("D", "d@example.org"),
+        librarian=Contact("L", "l@example.org"),
+        ip_ranges=(),
+    )
+    del rejected
+    with node.catalog.session() as s:  # the rejected one: validated wrongly, then rejected; the lapsed one: time passed
+        s.execute(
+            update(Institution)
+            .where(Institution.key == keys["A rejected"])
+            .values(status="rejected", status_reason="not a university")
+        )
+        s.execute(
+            update(Institution)
+            .where(Institution.key == keys["B lapsed"])
+            .values(trial_until=dt.date(2025, 1, 31), paid_through=dt.date(2025, 12, 31))
+        )
+        titles = {t.name: t.key for t in s.scalars(select(Title))}
+    both, a_only = titles["Ghana Journal of Agricultural Science"], titles["Jarida la Sayansi ya Kilimo"]
+    released_title = titles["East African Journal of Public Health"]
+    programme.enroll(node.catalog, both, {"A", "B"}, by="publisher")
+    programme.enroll(node.catalog, a_only, {"A"}, by="publisher")
+    with node.catalog.session() as s:
+        s.execute(
+            update(ArchivalUnit)
+            .where(ArchivalUnit.title_id == select(Title.id).where(Title.key == released_title).scalar_subquery())
+            .values(
+                released_at=node.clock.now(),
+                release_licence="https://creativecommons.org/licenses/by/4.0/",
+                release_trigger="T-0001",
+            )
+        )
+        pick = {}
+        for label, key in (
+            ("both", both),
+            ("a_only", a_only),
+            ("released", released_title),
+            ("dark", titles["Revue sénégalaise de santé publique"]),
+        ):
+            pick[label] = s.scalar(
+                select(Item.public_id).join(ArchivalUnit).join(Title).where(Title.key == key).order_by(Item.id).limit(1)
+            )
+    port = free_port()
+    process = subprocess.Popen(
+        [*PORTAL, "--home", str(tmp / "home"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/robots.txt", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield Programme(node, url, pick, keys)
+    process.terminate()
+    process.wait(timeout=20)
+    node.close()
+
+
+MATRIX = [
+    # (reader, item, status, words in the page)
+    ("anonymous", "released", 200, "How to cite"),
+    ("B lapsed", "released", 200, "How to cite"),
+    ("anonymous", "both", 403, "sign in with your institution"),
+    ("A validated", "both", 200, "through the access programme"),
+    ("B in trial", "both", 200, "through the access programme"),
+    ("B lapsed", "both", 403, "group B access lapsed on 2025-12-31"),
+    ("A pending", "both", 403, "is pending, not validated"),
+    ("A suspended", "both", 403, "is suspended, not validated"),
+    ("A rejected", "both", 403, "is rejected, not validated"),
+    ("A validated", "a_only", 200, "through the access programme"),
+    ("B in trial", "a_only", 403, "enrolled this title for group A only"),
+    ("anonymous", "dark", 404, "no released content at this address"),
+    ("A validated", "dark", 404, "no released content at this address"),
+]
+
+
+@pytest.mark.parametrize(("who", "item", "status", "words"), MATRIX)
+def test_the_access_matrix_by_ip_over_http(prog: Programme, who: str, item: str, status: int, words: str) -> None:
+    prefix = "/articles/" if item == "released" else "/programme/articles/"
+    response = prog.get(who, f"{prefix}{prog.items[item]}/")
+    assert response.status_code == status and words in response.text
+    if status == 403:
+        assert "What to do" in response.text  # a denied reader is told why and what to do
+
+
+def test_downloads_follow_the_same_decision(prog: Programme) -> None:
+    page = prog.get("A validated", f"/programme/articles/{prog.items['both']}/").text
+    pdf = next(p.split('"')[0] for p in page.split('href="')[1:] if p.split('"')[0].endswith(".pdf"))
+    assert prog.get("A validated", pdf).content.startswith(b"%PDF")
+    assert prog.get("anonymous", pdf).status_code == 403
+    assert prog.get("B lapsed", pdf).status_code == 403
+    assert prog.get("A validated", f"/programme/articles/{prog.items['dark']}/article.pdf").status_code == 404
+
+
+def test_usage_becomes_counter_reports(prog: Programme) -> None:
+    before = len(prog.node.catalog.engine.connect().exec_driver_sql("SELECT id FROM usage_events").fetchall())
+    path = f"/programme/articles/{prog.items['a_only']}/"
+    firefox = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0"  # a new session: not a repeat of the matrix's visits
+    assert prog.get("A validated", path, agent=firefox).status_code == 200
+    assert prog.get("A validated", path, agent=firefox).status_code == 200  # a double click counts once
+    assert prog.get("A validated", path, agent="Googlebot/2.1").status_code == 200  # a robot is not counted
+    with prog.node.catalog.engine.connect() as c:
+        assert len(c.exec_driver_sql("SELECT id FROM usage_events").fetchall()) == before + 1
+    month = prog.node.clock.now().strftime("%Y-%m")
+    tr = httpx.get(
+        prog.url + "/counter/r51/reports/tr",
+        params={"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month},
+    ).json()
+    jsonschema.validate(tr, SCHEMA)
+    assert tr["Report_Header"]["Institution_Name"] == "Muhimbili University"
+    by_title = {i["Title"]: i for i in tr["Report_Items"]}
+    jarida = by_title["Jarida la Sayansi ya Kilimo"]["Attribute_Performance"][0]
+    assert jarida["Access_Type"] == "Controlled" and jarida["Performance"]["Total_Item_Investigations"][month] >= 1
+    ir = httpx.get(
+        prog.url + "/counter/r51/reports/ir",
+        params={"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month},
+    ).json()
+    jsonschema.validate(ir, SCHEMA)
+    assert any(i["Item_ID"].get("DOI") for i in ir["Report_Items"])
+    csv_text = httpx.get(
+        prog.url + "/counter/r51/reports/tr",
+        params={"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month, "format": "csv"},
+    ).text
+    assert csv_text.startswith("Report_Name,Title Report") and "Total_Item_Investigations" in csv_text
+    publisher = httpx.get(
+        prog.url + "/counter/r51/reports/tr",
+        params={"publisher": "kumasi-academic-press-gh", "begin_date": month, "end_date": month, "country": "TZ"},
+    ).json()
+    jsonschema.validate(publisher, SCHEMA)
+    assert publisher["Report_Header"]["Report_Filters"]["Country"] == "TZ"
+    bad = httpx.get(
+        prog.url + "/counter/r51/reports/tr", params={"customer_id": "I-99999", "begin_date": month, "end_date": month}
+    )
+    assert bad.status_code == 400 and "no institution" in bad.json()["Message"]
+
+
+def test_a_country_group_change_reaches_readers_at_once(prog: Programme) -> None:
+    path = f"/programme/articles/{prog.items['a_only']}/"
+    assert prog.get("A validated", path).status_code == 200
+    eligibility.override(prog.node.catalog, "TZ", Group.B, reason="graduated", by="staff")
+    try:
+        denied = prog.get("A validated", path)
+        assert denied.status_code == 403 and "for group A only" in denied.text
+        assert {f[0] for f in institutions.flags(prog.node.catalog)} >= {prog.keys["A validated"]}
+    finally:
+        eligibility.override(prog.node.catalog, "TZ", Group.A, reason="back", by="staff")
