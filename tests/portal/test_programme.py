@@ -38,6 +38,7 @@ ADDRESSES = {  # who reads from where
     "A suspended": "127.0.0.5",
     "A rejected": "127.0.0.6",
     "B lapsed": "127.0.0.7",
+    "elsewhere": "127.0.0.9",
 }
 
 
@@ -242,3 +243,39 @@ def test_a_country_group_change_reaches_readers_at_once(prog: Programme) -> None
         assert {f[0] for f in institutions.flags(prog.node.catalog)} >= {prog.keys["A validated"]}
     finally:
         eligibility.override(prog.node.catalog, "TZ", Group.A, reason="back", by="staff")
+
+
+def test_signing_in_from_anywhere(prog: Programme) -> None:
+    from strongroom.services import accounts
+
+    key = prog.keys["A validated"]
+    accounts.create_account(prog.node.catalog, key, "muhas-library", "correct horse battery")
+    with pytest.raises(Exception, match="already has its institutional account"):
+        accounts.create_account(prog.node.catalog, key, "muhas-2", "another long password")
+    accounts.create_account(prog.node.catalog, key, "grace", "grace's own password", named="Grace Mushi")
+    with prog.node.catalog.engine.connect() as c:
+        stored = c.exec_driver_sql("SELECT password_hash FROM accounts WHERE username = 'grace'").scalar()
+    assert stored.startswith("scrypt$16384$8$1$") and "grace's own password" not in stored
+    path = f"/programme/articles/{prog.items['both']}/"
+    transport = httpx.HTTPTransport(local_address=ADDRESSES["anonymous"])  # a reader at home, off the network
+    with httpx.Client(transport=transport, base_url=prog.url, timeout=30) as home:
+        assert home.get(path).status_code == 403
+        form = home.get("/signin")
+        assert form.status_code == 200 and 'type="password"' in form.text
+        wrong = home.post("/signin", data={"username": "grace", "password": "not it"})
+        assert wrong.status_code == 401 and "wrong username or password" in wrong.text
+        signed = home.post("/signin", data={"username": "grace", "password": "grace's own password"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/programme/"
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert home.get(path).status_code == 200  # the session carries the institution
+        assert home.post("/signout").status_code == 303
+        assert home.get(path).status_code == 403
+    transport = httpx.HTTPTransport(local_address="127.0.0.9")  # a guesser, elsewhere
+    with httpx.Client(transport=transport, base_url=prog.url, timeout=30) as guesser:
+        for n in range(5):
+            assert (
+                guesser.post("/signin", data={"username": "muhas-library", "password": f"guess {n}"}).status_code == 401
+            )
+        throttled = guesser.post("/signin", data={"username": "muhas-library", "password": "correct horse battery"})
+        assert throttled.status_code == 429 and "too many failed sign-ins" in throttled.text  # even the right one

@@ -408,3 +408,40 @@ class UsageEvent(Base):
     metric: Mapped[str] = mapped_column(String(40))  # "investigation" or "request"
     access: Mapped[str] = mapped_column(String(20))  # "open" (released) or "controlled" (the programme)
     session: Mapped[str] = mapped_column(String(64))  # a hash of address and browser, for double-click filtering
+
+
+class Account(Base):
+    """A sign-in for an institution: its one institutional account, or a named user under it."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # institutional or named
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    institution: Mapped[Institution] = relationship()
+
+
+class SignInSession(Base):
+    __tablename__ = "signin_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SignInFailure(Base):
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,22 @@ def institutions_list(status: str | None, home: Path | None, as_json: bool) -> N
             ", ".join(r["ip_ranges"]) or "-",
         )
     out().print(table)
+
+
+@institution_group.command(name="account")
+@click.argument("key")
+@click.argument("username")
+@click.option("--named", default="", help="A named user under the institution (its institutional account otherwise).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@home_option
+def institution_account(key: str, username: str, named: str, password_stdin: bool, home: Path | None) -> None:
+    """Create KEY's institutional account (one per institution) or a named user under it."""
+    from strongroom.services import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    with open_node(home) as node:
+        accounts.create_account(node.catalog, key, username, password, named=named)
+    out().print(f"Account {username} created for {key}" + (f" ({named})." if named else " (institutional)."))

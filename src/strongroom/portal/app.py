@@ -35,7 +35,7 @@ from strongroom.portal import feeds, oai
 from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, negotiate, translations
 from strongroom.portal.released import Released, country_name
-from strongroom.services import counter, institutions, programme
+from strongroom.services import accounts, counter, institutions, programme
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 20
@@ -47,6 +47,7 @@ PAGE_CSP = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 # A downloaded file (an HTML galley, say) is shown sandboxed: it can run nothing and reach nothing.
+SESSION_COOKIE = "sr_session"
 FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
 
 Scope = MutableMapping[str, Any]
@@ -281,9 +282,52 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
             return PlainTextResponse(counter.as_csv(data), media_type="text/csv")
         return JSONResponse(data)
 
+    def reader_of(request: Request) -> Reader:
+        """A signed-in account's institution, else the institution whose network the request comes from."""
+        token = request.cookies.get(SESSION_COOKIE)
+        signed_in = accounts.reader(node.catalog, token) if token else None
+        return signed_in or institutions.recognise(node.catalog, address(request))
+
+    @app.get("/signin", response_class=HTMLResponse)
+    def signin_form(request: Request) -> Response:
+        return portal.render(request, "signin.html", message="")
+
+    @app.post("/signin", response_class=HTMLResponse)
+    async def signin(request: Request) -> Response:
+        body = await request.body()
+        form = dict(parse_qsl(body[:4096].decode("utf-8", "replace")))
+        try:
+            token = accounts.sign_in(
+                node.catalog, form.get("username", "")[:200], form.get("password", "")[:200], address(request)
+            )
+        except accounts.SignInThrottled as exc:
+            return portal.render(request, "signin.html", status=429, message=str(exc))
+        except accounts.SignInRefused as exc:
+            return portal.render(request, "signin.html", status=401, message=str(exc))
+        prefix = getattr(request.state, "prefix", "")
+        response = RedirectResponse(f"{prefix}/programme/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=accounts.SESSION_HOURS * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=portal.base_url.startswith("https://"),
+        )
+        return response
+
+    @app.post("/signout")
+    def signout(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            accounts.sign_out(node.catalog, token)
+        response = RedirectResponse(f"{getattr(request.state, 'prefix', '')}/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
     @app.get("/programme/", response_class=HTMLResponse)
     def programme_home(request: Request) -> Response:
-        reader = institutions.recognise(node.catalog, address(request))
+        reader = reader_of(request)
         allowed = reader.status is InstitutionStatus.VALIDATED and reader.group in ("A", "B")
         titles = portal.released.enrolled_titles(reader.group) if allowed else []
         return portal.render(request, "programme.html", reader=reader, titles=titles)
@@ -293,7 +337,7 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
         if found is None:
             return portal.not_found(request)  # dark, or unknown: nothing to say about it
         item, groups = found
-        reader = institutions.recognise(node.catalog, address(request))
+        reader = reader_of(request)
         decision = decide(ItemState.ENROLLED, groups, reader, node.clock.now().date())
         if not decision.allow:
             return portal.render(request, "denied.html", status=403, decision=decision, title=item.title_name)
