@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -34,7 +34,6 @@ from strongroom.network.config import NetworkConfig, verify_config
 from strongroom.progress import Reporter
 from strongroom.services import audit as audit_service
 from strongroom.services import deposit as deposit_service
-from strongroom.services import harvest as harvest_service
 from strongroom.services.export import ExportResult, export_au
 from strongroom.services.indexer import index_object
 from strongroom.services.monitor import Monitor
@@ -42,6 +41,9 @@ from strongroom.services.release_record import write_release
 from strongroom.services.triggers import Workflow
 from strongroom.settings import Settings, load_settings, validate, write_settings
 from strongroom.store.ocfl import OcflStore
+
+if TYPE_CHECKING:
+    from strongroom.services import harvest as harvest_service
 
 
 class Node:
@@ -303,6 +305,8 @@ class Node:
         progress: Any = None,
         pause_after: int | None = None,
     ) -> harvest_service.HarvestResult:
+        from strongroom.services import harvest as harvest_service  # warcio and friends: only when harvesting
+
         return harvest_service.harvest(
             settings=self.settings,
             catalog=self.catalog,
@@ -317,6 +321,8 @@ class Node:
         )
 
     def oai_harvest(self, title_key: str, base_url: str, **options: Any) -> harvest_service.OaiHarvestResult:
+        from strongroom.services import harvest as harvest_service
+
         return harvest_service.oai_harvest(
             settings=self.settings,
             catalog=self.catalog,

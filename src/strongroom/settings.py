@@ -51,6 +51,10 @@ SETTINGS_DOC: dict[str, str] = {
     "monitor.failure_days": "days a preserved title must stay unreachable at its publisher before it becomes a trigger "
     "candidate (default 30)",
     "monitor.doi_resolver": "the DOI resolver the monitor asks (default `https://doi.org/`)",
+    "fees.full": "a publisher's yearly preservation fee in a country that is neither Group A nor B nor a Connector "
+    "country (default 1000)",
+    "fees.reduced": "the yearly preservation fee for a publisher in a Group B country (default 250)",
+    "fees.currency": "the currency of the fees (default `USD`)",
 }
 
 
@@ -83,6 +87,13 @@ class MonitorSettings:
 
 
 @dataclass(frozen=True)
+class FeeSettings:
+    full: int = 1000
+    reduced: int = 250
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     node_id: str
@@ -97,6 +108,7 @@ class Settings:
     admin_key: str = ""
     portal: PortalSettings = field(default_factory=lambda: PortalSettings())
     monitor: MonitorSettings = field(default_factory=lambda: MonitorSettings())
+    fees: FeeSettings = field(default_factory=lambda: FeeSettings())
 
     @property
     def settings_file(self) -> Path:
@@ -143,6 +155,7 @@ class Settings:
             **({"network": {"admin_key": self.admin_key}} if self.admin_key else {}),
             "portal": {"base_url": self.portal.base_url, "admin_email": self.portal.admin_email},
             "monitor": {"failure_days": self.monitor.failure_days, "doi_resolver": self.monitor.doi_resolver},
+            "fees": {"full": self.fees.full, "reduced": self.fees.reduced, "currency": self.fees.currency},
         }
 
 
@@ -236,6 +249,11 @@ def load_settings(home: Path) -> Settings:
         monitor=MonitorSettings(
             failure_days=get("monitor.failure_days", int, MonitorSettings.failure_days),
             doi_resolver=get("monitor.doi_resolver", str, MonitorSettings.doi_resolver),
+        ),
+        fees=FeeSettings(
+            full=get("fees.full", int, FeeSettings.full),
+            reduced=get("fees.reduced", int, FeeSettings.reduced),
+            currency=get("fees.currency", str, FeeSettings.currency),
         ),
     )
     return validate(settings)

@@ -76,7 +76,8 @@ class Peer:
             str(poll_every),
         ]
         self.proc = subprocess.Popen([*(program or [EXE]), *args], stdout=log, stderr=log)
-        wait_for(f"{self.node_id} to answer", lambda: _answers(self.url), timeout=30)
+        # generous: five nodes start at once on two cores, beside another test worker
+        wait_for(f"{self.node_id} to answer", lambda: _answers(self.url), timeout=90)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -445,3 +445,16 @@ class SignInFailure(Base):
     username: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Connector(Base):
+    """A Research4Life Country Connector: a country, its host institution, since when."""
+
+    __tablename__ = "connectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), unique=True)
+    host: Mapped[str] = mapped_column(String(500))
+    contact: Mapped[str] = mapped_column(String(500), default="")
+    since: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(default=True)

@@ -9,10 +9,7 @@ from typing import Any
 
 import click
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from strongroom.catalog.models import Institution
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
 from strongroom.domain.access import InstitutionStatus
 from strongroom.services import institutions as service
@@ -149,25 +146,8 @@ def institution_flags(home: Path | None, as_json: bool) -> None:
 @json_option
 def institutions_list(status: str | None, home: Path | None, as_json: bool) -> None:
     """The registered institutions."""
-    with open_node(home) as node, node.catalog.session() as s:
-        stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(Institution.key)
-        if status:
-            stmt = stmt.where(Institution.status == status)
-        rows: list[dict[str, Any]] = [
-            {
-                "key": i.key,
-                "name": i.name,
-                "type": i.type,
-                "country": i.country,
-                "status": i.status,
-                "reason": i.status_reason,
-                "group_at_validation": i.group_at_validation,
-                "trial_until": i.trial_until,
-                "paid_through": i.paid_through,
-                "ip_ranges": [r.cidr for r in i.ranges],
-            }
-            for i in s.scalars(stmt)
-        ]
+    with open_node(home) as node:
+        rows: list[dict[str, Any]] = service.listing(node.catalog, status)
     if as_json:
         print_json(rows)
         return

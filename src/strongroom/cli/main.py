@@ -66,6 +66,9 @@ for command in (
     institutions.institutions_list,
     programme.programme_group,
     programme.counter_command,
+    programme.fee_command,
+    programme.connector_group,
+    programme.connectors_list,
 ):
     cli.add_command(command)
 

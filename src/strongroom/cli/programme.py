@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from strongroom.cli.common import home_option, open_node, out, print_json
+from strongroom.cli.common import home_option, json_option, open_node, out, print_json
 from strongroom.services import counter, programme
 
 
@@ -66,3 +66,77 @@ def counter_command(
         click.echo(counter.as_csv(data), nl=False)
     else:
         print_json(data)
+
+
+@click.command(name="fee")
+@click.argument("who")
+@home_option
+@json_option
+def fee_command(who: str, home: Path | None, as_json: bool) -> None:
+    """The yearly preservation fee for WHO (a publisher's key, or a country), and why."""
+    from strongroom.errors import InvalidIdentifier, NotFound
+    from strongroom.services import fees
+
+    with open_node(home) as node:
+        try:
+            fee = fees.fee_for_publisher(node.catalog, node.settings.fees, who)
+        except NotFound:
+            try:
+                fee = fees.fee_for_country(node.catalog, node.settings.fees, who)
+            except InvalidIdentifier:
+                raise NotFound(f"{who!r} is neither a publisher's key nor a country") from None
+    if as_json:
+        print_json(fee.__dict__)
+    else:
+        out().print(f"{fee.tier}: {fee.amount} {fee.currency} a year ({fee.why}).")
+
+
+@click.group(name="connector")
+def connector_group() -> None:
+    """The Research4Life Country Connectors: countries whose publishers are preserved free."""
+
+
+@connector_group.command(name="add")
+@click.argument("country")
+@click.option("--host", required=True, help="The host institution.")
+@click.option("--since", type=int, required=True, help="The year the country joined.")
+@click.option("--contact", default="", help="A contact at the host.")
+@home_option
+def connector_add(country: str, host: str, since: int, contact: str, home: Path | None) -> None:
+    """Add (or update) COUNTRY as a Connector country."""
+    from strongroom.services import fees
+
+    with open_node(home) as node:
+        fees.add_connector(node.catalog, country, host=host, since=since, contact=contact)
+    out().print(f"{country}: Connector country hosted by {host}.")
+
+
+@connector_group.command(name="remove")
+@click.argument("country")
+@home_option
+def connector_remove(country: str, home: Path | None) -> None:
+    """COUNTRY is no longer a Connector country."""
+    from strongroom.services import fees
+
+    with open_node(home) as node:
+        fees.remove_connector(node.catalog, country)
+    out().print(f"{country} removed from the Connector countries.")
+
+
+@click.command(name="connectors")
+@home_option
+@json_option
+def connectors_list(home: Path | None, as_json: bool) -> None:
+    """The Connector countries and their hosts."""
+    from strongroom.services import fees
+
+    with open_node(home) as node:
+        rows = [
+            {"country": c.country, "host": c.host, "contact": c.contact, "since": c.since}
+            for c in fees.connectors(node.catalog)
+        ]
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            out().print(f"{r['country']}: {r['host']} (since {r['since']})")

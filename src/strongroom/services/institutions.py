@@ -261,3 +261,26 @@ def recognise(catalog: Catalog, address: str, *, with_group: bool = True) -> Rea
             trial_until=inst.trial_until,
             paid_through=inst.paid_through,
         )
+
+
+def listing(catalog: Catalog, status: str | None = None) -> list[dict[str, object]]:
+    """Every registered institution (or those in one state), for listings and ``--json``."""
+    with catalog.session() as s:
+        stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(Institution.key)
+        if status:
+            stmt = stmt.where(Institution.status == status)
+        return [
+            {
+                "key": i.key,
+                "name": i.name,
+                "type": i.type,
+                "country": i.country,
+                "status": i.status,
+                "reason": i.status_reason,
+                "group_at_validation": i.group_at_validation,
+                "trial_until": i.trial_until,
+                "paid_through": i.paid_through,
+                "ip_ranges": [r.cidr for r in i.ranges],
+            }
+            for i in s.scalars(stmt)
+        ]
