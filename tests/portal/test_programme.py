@@ -39,6 +39,7 @@ ADDRESSES = {  # who reads from where
     "A rejected": "127.0.0.6",
     "B lapsed": "127.0.0.7",
     "elsewhere": "127.0.0.9",
+    "no network": "127.0.0.10",
 }
 
 
@@ -279,3 +280,47 @@ def test_signing_in_from_anywhere(prog: Programme) -> None:
             )
         throttled = guesser.post("/signin", data={"username": "muhas-library", "password": "correct horse battery"})
         assert throttled.status_code == 429 and "too many failed sign-ins" in throttled.text  # even the right one
+
+
+@pytest.mark.parametrize(("who", "item", "status", "words"), [m for m in MATRIX if m[0] != "anonymous"])
+def test_the_access_matrix_by_account_over_http(prog: Programme, who: str, item: str, status: int, words: str) -> None:
+    from strongroom.services import accounts
+
+    username = f"account-{prog.keys[who]}"
+    try:
+        accounts.create_account(prog.node.catalog, prog.keys[who], username, "a long enough password", named=who)
+    except Exception as exc:  # created by an earlier case of this matrix
+        assert "taken" in str(exc)
+    prefix = "/articles/" if item == "released" else "/programme/articles/"
+    transport = httpx.HTTPTransport(local_address="127.0.0.10")  # no institution's network: the account decides
+    with httpx.Client(transport=transport, base_url=prog.url, timeout=30) as client:
+        signed = client.post("/signin", data={"username": username, "password": "a long enough password"})
+        assert signed.status_code == 303
+        response = client.get(f"{prefix}{prog.items[item]}/")
+    assert response.status_code == status and words in response.text
+
+
+def test_registration_through_the_web_form(prog: Programme) -> None:
+    form = {
+        "name": "Kenyatta National Hospital",
+        "type": "teaching-hospital",
+        "country": "Kenya",
+        "address": "Nairobi",
+        "director_name": "Dr W. Otieno",
+        "director_email": "director@knh.example.ke",
+        "librarian_name": "M. Wanjiru",
+        "librarian_email": "library@knh.example.ke",
+        "ip_ranges": "197.248.10.0/24",
+    }
+    page = httpx.get(prog.url + "/fr/register")
+    assert page.status_code == 200 and "Inscrire votre institution" in page.text
+    done = httpx.post(prog.url + "/register", data=form)
+    assert done.status_code == 200 and "Registered as I-" in done.text
+    again = httpx.post(prog.url + "/register", data={**form, "name": "Kenyatta National Hospital (KNH)"})
+    assert again.status_code == 422 and "looks like Kenyatta National Hospital" in again.text
+    society = httpx.post(
+        prog.url + "/register",
+        data={**form, "name": "Kenya Medical Association", "type": "association", "ip_ranges": ""},
+    )
+    assert society.status_code == 422 and "member associations and societies are not eligible" in society.text
+    assert 'value="Kenya Medical Association"' in society.text  # what was typed is kept for the correction

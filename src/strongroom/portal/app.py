@@ -7,6 +7,7 @@ served from the node's own preserved copy (the OCFL object), found by exact matc
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,6 +288,44 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
         token = request.cookies.get(SESSION_COOKIE)
         signed_in = accounts.reader(node.catalog, token) if token else None
         return signed_in or institutions.recognise(node.catalog, address(request))
+
+    @app.get("/register", response_class=HTMLResponse)
+    def register_form(request: Request) -> Response:
+        return portal.render(
+            request,
+            "register.html",
+            message="",
+            form={},
+            types=institutions.ELIGIBLE_TYPES,
+            excluded=institutions.EXCLUDED_TYPES,
+            done=None,
+        )
+
+    @app.post("/register", response_class=HTMLResponse)
+    async def register(request: Request) -> Response:
+        body = await request.body()
+        form = {k: v[:500] for k, v in parse_qsl(body[:16384].decode("utf-8", "replace"))}
+        context: dict[str, Any] = {
+            "form": form,
+            "types": institutions.ELIGIBLE_TYPES,
+            "excluded": institutions.EXCLUDED_TYPES,
+        }
+        try:
+            inst = institutions.register(
+                node.catalog,
+                name=form.get("name", ""),
+                type=form.get("type", ""),
+                country=form.get("country", ""),
+                address=form.get("address", ""),
+                director=institutions.Contact(form.get("director_name", ""), form.get("director_email", "")),
+                librarian=institutions.Contact(form.get("librarian_name", ""), form.get("librarian_email", "")),
+                ip_ranges=tuple(r for r in re.split(r"[\s,]+", form.get("ip_ranges", "")) if r),
+                by="web form",
+            )
+        except StrongroomError as exc:
+            message = str(exc) + (f" ({exc.hint})" if getattr(exc, "hint", None) else "")
+            return portal.render(request, "register.html", status=422, message=message, done=None, **context)
+        return portal.render(request, "register.html", message="", done=inst.key, **context)
 
     @app.get("/signin", response_class=HTMLResponse)
     def signin_form(request: Request) -> Response:
