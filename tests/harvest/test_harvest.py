@@ -329,3 +329,18 @@ def test_titles_due_for_recollection_are_collected_by_the_scheduled_run(
     done = sr("harvest", "scheduled")
     assert done.returncode == 0 and "1 due, 1 collected" in done.stdout
     assert json.loads(sr("harvest", "due", "--json").stdout) == []  # not again before 30 days
+
+
+def test_a_refused_huge_resource_does_not_poison_the_next_request(site: tuple[OjsSite, str]) -> None:
+    """The size cap stops reading mid-body; that connection must be closed, not reused (it was, once: the next
+    response began in the middle of the huge file's bytes)."""
+    from strongroom.harvest.fetch import FetchError
+
+    ojs, url = site
+    ojs.state.faults = True
+    fetcher = Fetcher(delay=0, retries=0, max_bytes=1024 * 1024, timeout=5)
+    for _ in range(10):
+        with pytest.raises(FetchError, match="allowed for one resource"):
+            fetcher.fetch(f"{url}{ojs.base}/article/download/huge/1")
+        after = fetcher.fetch(f"{url}{ojs.base}/gateway/clockss")
+        assert after.status == 200 and b"CLOCKSS system has permission" in after.body

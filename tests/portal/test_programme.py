@@ -40,6 +40,7 @@ ADDRESSES = {  # who reads from where
     "B lapsed": "127.0.0.7",
     "elsewhere": "127.0.0.9",
     "no network": "127.0.0.10",
+    "fresh B": "127.0.0.11",
 }
 
 
@@ -324,3 +325,31 @@ def test_registration_through_the_web_form(prog: Programme) -> None:
     )
     assert society.status_code == 422 and "member associations and societies are not eligible" in society.text
     assert 'value="Kenya Medical Association"' in society.text  # what was typed is kept for the correction
+
+
+def test_counter_counts_come_out_right(prog: Programme) -> None:
+    """A fresh reader at the Group B institution: two page views within 30 s (one counted), a PDF download (a
+    request, and an investigation too), a robot (not counted): TR says 2 investigations, 1 request, 1 unique each."""
+    edge = "Mozilla/5.0 (Windows NT 10.0) Edg/124.0"
+    path = f"/programme/articles/{prog.items['both']}/"
+    page = prog.get("B in trial", path, agent=edge)
+    prog.get("B in trial", path, agent=edge)
+    prog.get("B in trial", path, agent="Mozilla/5.0 (compatible; bingbot/2.0)")
+    pdf = next(p.split('"')[0] for p in page.text.split('href="')[1:] if p.split('"')[0].endswith(".pdf"))
+    assert prog.get("B in trial", pdf, agent=edge).content.startswith(b"%PDF")
+    month = prog.node.clock.now().strftime("%Y-%m")
+    tr = httpx.get(
+        prog.url + "/counter/r51/reports/tr",
+        params={"customer_id": prog.keys["B in trial"], "begin_date": month, "end_date": month},
+    ).json()
+    jsonschema.validate(tr, SCHEMA)
+    [entry] = [i for i in tr["Report_Items"] if i["Title"] == "Ghana Journal of Agricultural Science"]
+    [controlled] = [ap for ap in entry["Attribute_Performance"] if ap["Access_Type"] == "Controlled"]
+    performance = {metric: counts[month] for metric, counts in controlled["Performance"].items()}
+    assert performance == {
+        "Total_Item_Investigations": 2,
+        "Unique_Item_Investigations": 1,
+        "Total_Item_Requests": 1,
+        "Unique_Item_Requests": 1,
+    }
+    assert entry["Item_ID"]["Online_ISSN"] and entry["Publisher"] == "Kumasi Academic Press"

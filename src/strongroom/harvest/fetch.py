@@ -139,12 +139,16 @@ class Fetcher:
                 if size > self.max_bytes:
                     raise FetchError(f"more than the {self.max_bytes} bytes allowed for one resource")
                 chunks.append(chunk)
-        except urllib3.exceptions.TimeoutError:
-            raise TimedOut(url) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            response.release_conn()
+        except BaseException as exc:
+            # The body was not read to its end: the connection cannot carry another request. Close it rather
+            # than return it to the pool (the next response would start in the middle of this one's body).
+            response.close()
+            if isinstance(exc, urllib3.exceptions.TimeoutError):
+                raise TimedOut(url) from None
+            if isinstance(exc, urllib3.exceptions.HTTPError):
+                raise FetchError(f"{type(exc).__name__}: {exc}") from None
+            raise
+        response.release_conn()
         parts = urlsplit(url)
         return Fetched(
             url=url,
