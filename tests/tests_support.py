@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 IDENTIFY = b"""<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
 <responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request><Identify><repositoryName>J</repositoryName>
@@ -60,3 +63,17 @@ class SettableClock:
 
     def now(self) -> dt.datetime:
         return self.t
+
+
+def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The ``strongroom`` command, run in a subprocess against ``home``: ``sr = cli(home); sr("aus", "--json")``."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run

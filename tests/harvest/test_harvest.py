@@ -18,6 +18,7 @@ from strongroom.harvest.fetch import Fetcher
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
 from strongroom.services import harvest as hs
+from tests_support import cli
 
 BIN = Path(sys.executable).parent
 TITLE = "issn:3907-6563"
@@ -167,13 +168,7 @@ def test_the_cli_reports_replays_and_closes(tmp_path: Path, db_url: str, site: t
     ojs, url = site
     home = tmp_path / "home"
 
-    def sr(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
     added = sr(
@@ -296,13 +291,7 @@ def test_titles_due_for_recollection_are_collected_by_the_scheduled_run(
     ojs, url = site
     home = tmp_path / "home"
 
-    def sr(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
     assert (

@@ -4,8 +4,6 @@ incremental re-harvests, and clear outcomes for noRecordsMatch, refused tokens a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from strongroom.harvest.oai import OaiHarvester, OaiHarvestError
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
 from strongroom.services import harvest as hs
+from tests_support import cli
 
 TITLE = "issn:3907-6563"
 
@@ -93,13 +92,7 @@ def test_the_cli(tmp_path: Path, db_url: str, site: tuple[OjsSite, str]) -> None
     ojs, url = site
     home = tmp_path / "home"
 
-    def sr(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
     assert (

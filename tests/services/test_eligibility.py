@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from strongroom.formats.indicators import IndicatorFileError
 from strongroom.node import Node
 from strongroom.samples import eligibility as samples
 from strongroom.services import eligibility as service
+from tests_support import cli
 
 
 @pytest.fixture
@@ -115,13 +114,7 @@ def test_bad_files_are_refused_with_the_reason(node: Node, files: dict[str, Path
 def test_the_cli(tmp_path: Path, db_url: str, files: dict[str, Path]) -> None:
     home = tmp_path / "home"
 
-    def sr(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
     assert sr("eligibility-import", "world-bank", str(files["world-bank"]), "--source", "wb").returncode == 0

@@ -16,6 +16,7 @@ from strongroom.node import Node
 from strongroom.samples import eligibility as samples
 from strongroom.services import eligibility, institutions
 from strongroom.services.institutions import Contact, RegistrationRefused
+from tests_support import cli
 
 DIRECTOR = Contact("Dr Amina Juma", "director@muhas.example.ac.tz")
 LIBRARIAN = Contact("Grace Mushi", "library@muhas.example.ac.tz")
@@ -133,18 +134,10 @@ def test_recognition_by_address_and_flags_when_a_country_changes_group(programme
 
 def test_the_cli(tmp_path: Path, db_url: str) -> None:
     import json
-    import subprocess
-    import sys
 
     home = tmp_path / "home"
 
-    def sr(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
     for kind, f in (

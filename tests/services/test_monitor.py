@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
 from strongroom.services.monitor import Monitor
 from strongroom.settings import MonitorSettings
-from tests_support import Publisher, SettableClock
+from tests_support import Publisher, SettableClock, cli
 
 
 @pytest.fixture
@@ -114,13 +112,7 @@ def test_the_cli_watches_runs_and_reports(
     url, publisher = site
     home = tmp_path / "home"
 
-    def sr(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "strongroom.cli.main", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
     package = next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats"))

@@ -221,23 +221,44 @@ def harvest(
             staged.append(_stage(workdir, CDXJ, ("\n".join(c.text() for c in lines) + "\n").encode()))
             staged.append(_stage(workdir, DEPOSIT_RECORD, record_bytes(record)))
             staged.append(_stage(workdir, f"{CRAWLS}{stamp}.json", json.dumps(report, indent=2).encode()))
-            journal.begin(object_id)
-            committed = store.commit_version(
+            version = _store(
+                settings,
+                catalog,
+                store,
+                journal,
+                agent,
                 object_id,
                 staged,
-                message=f"harvest by plan {cfg.plan}: {new} new, {unchanged} unchanged",
-                user_name=agent,
-                user_address=f"urn:strongroom:node:{settings.node_id}",
+                f"harvest by plan {cfg.plan}: {new} new, {unchanged} unchanged",
             )
-            index_object(catalog, store, object_id, agent=agent)
-            journal.end(object_id)
-        result.aus.append(AuHarvest(au_key, committed.version, len(captures), new, unchanged, new_bytes, len(items)))
+        result.aus.append(AuHarvest(au_key, version, len(captures), new, unchanged, new_bytes, len(items)))
     with catalog.session() as s:
         row = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
         if row is not None:
             row.last_run = started
     checkpoint.discard()  # stored: the next run is a new crawl
     return result
+
+
+def _store(
+    settings: Settings,
+    catalog: Catalog,
+    store: OcflStore,
+    journal: deposit_service.Journal,
+    agent: str,
+    object_id: str,
+    staged: list[StagedFile],
+    message: str,
+) -> int:
+    """Commit a new version of an AU's object and catalogue it, with the intent journalled (as deposits do), so a
+    crash between the two is finished by recovery."""
+    journal.begin(object_id)
+    committed = store.commit_version(
+        object_id, staged, message=message, user_name=agent, user_address=f"urn:strongroom:node:{settings.node_id}"
+    )
+    index_object(catalog, store, object_id, agent=agent)
+    journal.end(object_id)
+    return committed.version
 
 
 def _digests(path: Path) -> tuple[int, str, str]:
@@ -410,17 +431,17 @@ def oai_harvest(
             }
             staged.append(_stage(workdir, DEPOSIT_RECORD, record_bytes(described)))
             staged.append(_stage(workdir, f"{CRAWLS}{stamp}-oai.json", json.dumps(report, indent=2).encode()))
-            journal.begin(object_id)
-            committed = store.commit_version(
+            version = _store(
+                settings,
+                catalog,
+                store,
+                journal,
+                agent,
                 object_id,
                 staged,
-                message=f"OAI-PMH harvest of {base_url}: {len(records)} records",
-                user_name=agent,
-                user_address=f"urn:strongroom:node:{settings.node_id}",
+                f"OAI-PMH harvest of {base_url}: {len(records)} records",
             )
-            index_object(catalog, store, object_id, agent=agent)
-            journal.end(object_id)
-        done.append((au_key, committed.version, len(records)))
+        done.append((au_key, version, len(records)))
     with catalog.session() as s:
         row = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
         if row is not None and not set_spec:
