@@ -35,10 +35,9 @@ from strongroom.harvest.warc import CdxLine, WarcSink, payload_digest
 from strongroom.ingest.deposit import DEPOSIT_RECORD, RECORD_FORMAT, object_id_for, record_bytes
 from strongroom.services import deposit as deposit_service
 from strongroom.services.indexer import index_object
-from strongroom.services.release_record import current_files
+from strongroom.services.release_record import with_current
 from strongroom.settings import Settings
-from strongroom.store.hashing import hash_file
-from strongroom.store.ocfl import OcflStore, StagedFile
+from strongroom.store.ocfl import OcflStore, StagedFile, stage_file
 
 CDXJ = "harvest/index.cdxj"
 WARCS = "harvest/warcs/"
@@ -133,8 +132,7 @@ def _previous(store: OcflStore, object_id: str) -> tuple[list[CdxLine], dict[str
 def _stage(workdir: Path, logical: str, data: bytes) -> StagedFile:
     path = workdir / logical.replace("/", "__")
     path.write_bytes(data)
-    d = hash_file(path, ("sha512", "sha256"))
-    return StagedFile(logical, path, d.size, d.digests["sha512"], d.digests["sha256"])
+    return stage_file(logical, path)
 
 
 def harvest(
@@ -211,13 +209,7 @@ def harvest(
                 "warcs": [p.name for p in sink.files],
                 "outcomes": [o.__dict__ for o in au_outcomes],
             }
-            keep = (CDXJ, DEPOSIT_RECORD)
-            staged = (
-                [f for f in current_files(store, object_id) if f.logical_path not in keep]
-                if store.exists(object_id)
-                else []
-            )
-            staged += [StagedFile(f"{WARCS}{p.name}", p, *_digests(p)) for p in sink.files]
+            staged = [stage_file(f"{WARCS}{p.name}", p) for p in sink.files]
             staged.append(_stage(workdir, CDXJ, ("\n".join(c.text() for c in lines) + "\n").encode()))
             staged.append(_stage(workdir, DEPOSIT_RECORD, record_bytes(record)))
             staged.append(_stage(workdir, f"{CRAWLS}{stamp}.json", json.dumps(report, indent=2).encode()))
@@ -250,20 +242,19 @@ def _store(
     staged: list[StagedFile],
     message: str,
 ) -> int:
-    """Commit a new version of an AU's object and catalogue it, with the intent journalled (as deposits do), so a
-    crash between the two is finished by recovery."""
+    """Commit a new version of an AU's object (its current files, with ``staged`` added or replacing theirs) and
+    catalogue it, with the intent journalled (as deposits do), so a crash between the two is finished by recovery."""
     journal.begin(object_id)
     committed = store.commit_version(
-        object_id, staged, message=message, user_name=agent, user_address=f"urn:strongroom:node:{settings.node_id}"
+        object_id,
+        with_current(store, object_id, staged),
+        message=message,
+        user_name=agent,
+        user_address=f"urn:strongroom:node:{settings.node_id}",
     )
     index_object(catalog, store, object_id, agent=agent)
     journal.end(object_id)
     return committed.version
-
-
-def _digests(path: Path) -> tuple[int, str, str]:
-    d = hash_file(path, ("sha512", "sha256"))
-    return d.size, d.digests["sha512"], d.digests["sha256"]
 
 
 def _record(
@@ -396,13 +387,7 @@ def oai_harvest(
         with deposit_service.work_directory(settings.resolved_staging()) as workdir:
             paths = {f"{OAI_RECORDS}{hashlib.sha256(r.identifier.encode()).hexdigest()[:24]}.xml": r for r in records}
             jats_paths = {p.replace(".xml", ".jats.xml"): r for p, r in paths.items() if r.extra is not None}
-            keep = (DEPOSIT_RECORD, *paths, *jats_paths)
-            staged = (
-                [f for f in current_files(store, object_id) if f.logical_path not in keep]
-                if store.exists(object_id)
-                else []
-            )
-            staged += [_stage(workdir, path, r.xml) for path, r in paths.items()]
+            staged = [_stage(workdir, path, r.xml) for path, r in paths.items()]
             staged += [_stage(workdir, path, r.extra or b"") for path, r in jats_paths.items()]
             items = [r.item for r in records if r.item is not None and not r.deleted]
             described = _record(cfg, au_key, label, items, [*paths, *jats_paths], store, object_id)

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.errors import StorageError
-from strongroom.store.hashing import hash_file
-from strongroom.store.ocfl import OcflStore, StagedFile
+from strongroom.store.ocfl import OcflStore, StagedFile, stage_file
 
 RELEASE_RECORD = "strongroom/release.json"
 RELEASE_FORMAT = "strongroom-release/1"
@@ -39,6 +38,15 @@ def current_files(store: OcflStore, object_id: str) -> list[StagedFile]:
     return out
 
 
+def with_current(store: OcflStore, object_id: str, files: list[StagedFile]) -> list[StagedFile]:
+    """The state of a new version: the object's current files (if it exists), with ``files`` added or replacing
+    the files at the same logical paths."""
+    if not store.exists(object_id):
+        return list(files)
+    replaced = {f.logical_path for f in files}
+    return [f for f in current_files(store, object_id) if f.logical_path not in replaced] + list(files)
+
+
 def carried_record(store: OcflStore, object_id: str) -> StagedFile | None:
     """The release record of an AU's head version, to carry into its next version (None when unreleased)."""
     if not store.exists(object_id):
@@ -53,12 +61,9 @@ def write_release(
     data = json.dumps({"format": RELEASE_FORMAT, **record}, indent=2, sort_keys=True, ensure_ascii=False).encode()
     path = workdir / "release.json"
     path.write_bytes(data)
-    digests = hash_file(path, ("sha512", "sha256"))
-    files = [f for f in current_files(store, object_id) if f.logical_path != RELEASE_RECORD]
-    files.append(StagedFile(RELEASE_RECORD, path, digests.size, digests.digests["sha512"], digests.digests["sha256"]))
     result = store.commit_version(
         object_id,
-        files,
+        with_current(store, object_id, [stage_file(RELEASE_RECORD, path)]),
         message=f"release by trigger {record['trigger']} under {record['licence']}",
         user_name=agent,
         user_address=user_address,
