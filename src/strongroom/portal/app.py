@@ -35,7 +35,7 @@ from strongroom.node import Node
 from strongroom.portal import feeds, oai
 from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, negotiate, translations
-from strongroom.portal.released import Released, country_name
+from strongroom.portal.released import ItemView, Released, ReleasedFile, country_name
 from strongroom.services import accounts, counter, institutions, programme
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -230,7 +230,9 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
     def address(request: Request) -> str:
         return request.client.host if request.client else ""
 
-    def count(request: Request, item: Any, metric: str, access: str, reader: Reader | None = None) -> None:
+    def count(
+        request: Request, item: ItemView | ReleasedFile, metric: str, access: str, reader: Reader | None = None
+    ) -> None:
         reader = reader or institutions.recognise(node.catalog, address(request), with_group=False)
         programme.log_use(
             node.catalog,
@@ -458,10 +460,8 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
         found = portal.released.file(public_id, name)
         if found is None:
             raise StarletteHTTPException(404)
-        object_id, f = found
-        item = portal.released.item(public_id)
-        if item is not None:
-            count(request, item, "request", "open")
+        object_id, f = found.object_id, found.file
+        count(request, found, "request", "open")  # it carries the public id, title and publisher the log needs
         content = node.store.content_path_for(object_id, f.logical_path)
         return FileResponse(
             node.store.object_path(object_id) / content,

@@ -136,6 +136,15 @@ class ItemView:
 
 
 @dataclass(frozen=True)
+class ReleasedFile:
+    public_id: str
+    object_id: str
+    file: FileView
+    title_key: str
+    publisher_key: str
+
+
+@dataclass(frozen=True)
 class TitleView:
     key: str
     name: str
@@ -322,22 +331,34 @@ class Released:
             found = s.scalars(self._items().where(Item.doi == doi).order_by(Item.id)).first()
             return self._views(s, [found])[0] if found else None
 
-    def file(self, public_id: str, name: str) -> tuple[str, FileView] | None:
-        """A released item's file by its name, with the object that holds it: matched against the catalog, never
-        joined to a filesystem path. One query (downloads are the portal's hottest path)."""
+    def file(self, public_id: str, name: str) -> ReleasedFile | None:
+        """A released item's file by its name, with the object that holds it and the title and publisher it belongs
+        to (for the usage log): matched against the catalog, never joined to a filesystem path. One query (downloads
+        are the portal's hottest path)."""
         return self._cached(("file", f"{public_id}/{name}"), lambda: self._file(public_id, name))
 
-    def _file(self, public_id: str, name: str) -> tuple[str, FileView] | None:
+    def _file(self, public_id: str, name: str) -> ReleasedFile | None:
         stmt = (
-            select(File.logical_path, File.media_type, File.size, File.role, ArchivalUnit.object_id)
+            select(
+                File.logical_path,
+                File.media_type,
+                File.size,
+                File.role,
+                ArchivalUnit.object_id,
+                Title.key,
+                Publisher.key,
+            )
             .join(Item, File.item_id == Item.id)
             .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .join(Title, ArchivalUnit.title_id == Title.id)
+            .outerjoin(Publisher, Title.publisher_id == Publisher.id)
             .where(RELEASED, Item.public_id == public_id)
         )
         with self.catalog.session() as s:
-            for path, media_type, size, role, object_id in s.execute(stmt).tuples():
+            for path, media_type, size, role, object_id, title_key, publisher_key in s.execute(stmt).tuples():
                 if PurePosixPath(path).name == name:
-                    return object_id, FileView(name, path, media_type, size, role)
+                    view = FileView(name, path, media_type, size, role)
+                    return ReleasedFile(public_id, object_id, view, title_key, publisher_key or "")
         return None
 
     def archived_au(self, au_key: str) -> str | None:

@@ -146,9 +146,15 @@ def _statuses(catalog: Catalog, countries: list[str], year: int | None, rule_set
     wanted = set(countries)
     with catalog.session() as s:
         values: dict[tuple[str, str], tuple[int, float]] = {}
-        stmt = select(IndicatorValue).where(IndicatorValue.year <= year).order_by(IndicatorValue.import_id)
+        stmt = (
+            select(IndicatorValue)
+            .where(IndicatorValue.year <= year, IndicatorValue.indicator != "ldc")
+            .order_by(IndicatorValue.import_id)
+        )
+        if len(wanted) == 1:  # one country's status (every programme page asks): read its rows only
+            stmt = stmt.where(IndicatorValue.country.in_(wanted))
         for v in s.scalars(stmt):
-            if v.country in wanted and v.indicator != "ldc":
+            if v.country in wanted:
                 best = values.get((v.country, v.indicator))
                 if best is None or v.year >= best[0]:  # the newest year not after the one asked; newer imports win
                     values[(v.country, v.indicator)] = (v.year, v.value)
