@@ -77,3 +77,12 @@ def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+def add_ojs_title(
+    sr: Callable[..., subprocess.CompletedProcess[str]], title: str, manifest_url: str, name: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``strongroom harvest add`` for a journal on the fixture OJS site, with no politeness delay."""
+    return sr(
+        "harvest", "add", title, "--plan", "ojs", "--start-url", manifest_url, "--name", name, "--delay", "0", *extra
+    )

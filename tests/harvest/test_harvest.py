@@ -18,7 +18,7 @@ from strongroom.harvest.fetch import Fetcher
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
 from strongroom.services import harvest as hs
-from tests_support import cli
+from tests_support import add_ojs_title, cli
 
 BIN = Path(sys.executable).parent
 TITLE = "issn:3907-6563"
@@ -171,22 +171,9 @@ def test_the_cli_reports_replays_and_closes(tmp_path: Path, db_url: str, site: t
     sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
-    added = sr(
-        "harvest",
-        "add",
-        TITLE,
-        "--plan",
-        "ojs",
-        "--start-url",
-        f"{url}{ojs.base}/gateway/clockss",
-        "--name",
-        ojs.title.title,
-        "--publisher",
-        "Nairobi Health Sciences Publishers",
-        "--country",
-        "KE",
-        "--delay",
-        "0",
+    manifest = f"{url}{ojs.base}/gateway/clockss"
+    added = add_ojs_title(
+        sr, TITLE, manifest, ojs.title.title, "--publisher", "Nairobi Health Sciences Publishers", "--country", "KE"
     )
     assert added.returncode == 0, added.stderr
     run = sr("harvest", "run", TITLE, "--au", "2024", "--json")
@@ -294,26 +281,8 @@ def test_titles_due_for_recollection_are_collected_by_the_scheduled_run(
     sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
-    assert (
-        sr(
-            "harvest",
-            "add",
-            TITLE,
-            "--plan",
-            "ojs",
-            "--start-url",
-            f"{url}{ojs.base}/gateway/clockss",
-            "--name",
-            "J",
-            "--publisher",
-            "P",
-            "--delay",
-            "0",
-            "--every",
-            "30",
-        ).returncode
-        == 0
-    )
+    added = add_ojs_title(sr, TITLE, f"{url}{ojs.base}/gateway/clockss", "J", "--publisher", "P", "--every", "30")
+    assert added.returncode == 0
     assert json.loads(sr("harvest", "due", "--json").stdout) == [TITLE]  # never collected: due now
     done = sr("harvest", "scheduled")
     assert done.returncode == 0 and "1 due, 1 collected" in done.stdout

@@ -14,7 +14,7 @@ from strongroom.harvest.oai import OaiHarvester, OaiHarvestError
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
 from strongroom.services import harvest as hs
-from tests_support import cli
+from tests_support import add_ojs_title, cli
 
 TITLE = "issn:3907-6563"
 
@@ -95,24 +95,8 @@ def test_the_cli(tmp_path: Path, db_url: str, site: tuple[OjsSite, str]) -> None
     sr = cli(home)
 
     assert sr("init", "--database-url", db_url).returncode == 0
-    assert (
-        sr(
-            "harvest",
-            "add",
-            TITLE,
-            "--plan",
-            "ojs",
-            "--start-url",
-            f"{url}{ojs.base}/gateway/clockss",
-            "--name",
-            ojs.title.title,
-            "--publisher",
-            "P",
-            "--delay",
-            "0",
-        ).returncode
-        == 0
-    )
+    added = add_ojs_title(sr, TITLE, f"{url}{ojs.base}/gateway/clockss", ojs.title.title, "--publisher", "P")
+    assert added.returncode == 0
     done = sr("oai-harvest", f"{url}{ojs.base}/oai", "--title", TITLE, "--delay", "0", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["records"] == len(ojs.articles)
