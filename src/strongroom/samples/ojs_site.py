@@ -329,7 +329,7 @@ class OjsSite:
         return (head + body + "</ListRecords></OAI-PMH>").encode()
 
     def _jats(self, a: SampleArticle) -> str:
-        """The article's JATS in the namespace the OJS plugin declares (the portal's helper does the moving)."""
+        """The article's JATS moved into the namespace the OJS plugin declares (attributes keep theirs)."""
         from lxml import etree
 
         from strongroom.formats.xmlsafe import parse_xml
