@@ -4,9 +4,10 @@ mapped to its archival unit, with the traps real sites have detected and every o
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -21,7 +22,8 @@ from strongroom.harvest.plans import Link, Plan
 
 SESSION = re.compile(r"(?:^|[;&?])(?:phpsessid|jsessionid|sid|sessionid|session_id|cfid|cftoken)=", re.IGNORECASE)
 MAX_REDIRECTS = 5
-SAVE_EVERY = 50  # fetches between two saves of the frontier (a crash re-fetches at most this many)
+SAVE_SECONDS = 5.0  # between two saves of the frontier: a crash re-fetches at most this much work. (The frontier
+# is written whole, so saving it after every few fetches made a long crawl quadratic.)
 MAX_CHAIN = 20  # pages of one shape (digits masked) each linking to the next: a calendar or an endless pager
 
 
@@ -196,11 +198,12 @@ def crawl(
         if progress:
             progress(outcome)
 
-    # Breadth first, in waves of up to ``concurrency`` fetches from the host at once (one when a delay is set:
-    # a polite crawl asks one thing at a time); results are handled in the order they were queued.
+    # Breadth first, with up to ``concurrency`` fetches from the host under way at once (one when a delay is set:
+    # a polite crawl asks one thing at a time); results are handled in the order they were queued, so the crawl
+    # is the same whatever order the answers come in, and the next fetches go on while a page is handled.
     width = max(1, concurrency if fetcher.delay <= 0 else 1)
     try:
-        _waves(
+        _pipeline(
             plan,
             fetcher,
             result,
@@ -222,7 +225,7 @@ def crawl(
     return result
 
 
-def _waves(
+def _pipeline(
     plan: Plan,
     fetcher: Fetcher,
     result: CrawlResult,
@@ -239,17 +242,17 @@ def _waves(
     pause_after: int | None,
 ) -> None:
     fetched_now = 0
+    last_save = time.monotonic()
+    # submitted fetches, oldest first (``inflight`` holds their queue entries, in the same order)
+    pending: deque[tuple[int, str | None, Future[_Followed]]] = deque()
     with ThreadPoolExecutor(max_workers=width) as pool:
-        while queue and len(seen) < max_pages:
-            if pause_after is not None and fetched_now >= pause_after:
-                raise CrawlPaused(
-                    f"paused after {fetched_now} fetches, {len(seen)} addresses seen; {len(queue)} still queued",
-                    hint="run the same harvest again to resume it",
-                )
-            wave: list[tuple[str, int, str | None]] = []
-            inflight.clear()
-            room = width if pause_after is None else min(width, pause_after - fetched_now)
-            while queue and len(wave) < room:
+        while True:
+            while (
+                queue
+                and len(pending) < width
+                and len(seen) < max_pages
+                and (pause_after is None or fetched_now + len(pending) < pause_after)
+            ):
                 entry = queue.popleft()
                 url, depth, parent_au, link = entry
                 if url in seen:
@@ -264,39 +267,46 @@ def _waves(
                 if refused:
                     note(url, au, None, 0, refused)
                     continue
-                wave.append((url, depth, au))
                 inflight.append(entry)
-            fetches = [pool.submit(_fetch_following, plan, fetcher, url) for url, _, _ in wave]
-            for (url, depth, au), future in zip(wave, fetches, strict=True):
-                fetched, hops, notes = future.result()
-                inflight.pop(0)
-                fetched_now += 1
-                for n in notes:
-                    note(n[0], au, n[1], 0, n[2])
-                for f in hops:
-                    result.captures.setdefault(au, []).append(f)
-                    if checkpoint is not None:
-                        checkpoint.add(au, f)
-                if fetched is None:
-                    continue
-                if fetched.status != 200:
-                    note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
-                    continue
-                result.captures.setdefault(au, []).append(fetched)
+                pending.append((depth, au, pool.submit(_fetch_following, plan, fetcher, url)))
+            if not pending:
+                if queue and pause_after is not None and fetched_now >= pause_after:
+                    raise CrawlPaused(
+                        f"paused after {fetched_now} fetches, {len(seen)} addresses seen; {len(queue)} still queued",
+                        hint="run the same harvest again to resume it",
+                    )
+                return
+            depth, au, future = pending.popleft()
+            fetched, hops, notes = future.result()
+            url = inflight.pop(0)[0]
+            fetched_now += 1
+            for n in notes:
+                note(n[0], au, n[1], 0, n[2])
+            for f in hops:
+                result.captures.setdefault(au, []).append(f)
                 if checkpoint is not None:
-                    checkpoint.add(au, fetched)
-                note(fetched.url, au, 200, len(fetched.body), "collected")
-                doc = document(fetched)
-                item = citation_item(fetched, doc)
-                if item is not None and au is not None:
-                    result.items.setdefault(au, []).append(item)
-                for found in links(fetched, doc):
-                    if found.url not in seen:
-                        if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
-                            chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
-                        queue.append((found.url, depth + (found.kind == "a"), au, found))
-            if checkpoint is not None and fetched_now % SAVE_EVERY < width:
+                    checkpoint.add(au, f)
+            if checkpoint is not None and time.monotonic() - last_save >= SAVE_SECONDS:
                 save()
+                last_save = time.monotonic()
+            if fetched is None:
+                continue
+            if fetched.status != 200:
+                note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
+                continue
+            result.captures.setdefault(au, []).append(fetched)
+            if checkpoint is not None:
+                checkpoint.add(au, fetched)
+            note(fetched.url, au, 200, len(fetched.body), "collected")
+            doc = document(fetched)
+            item = citation_item(fetched, doc)
+            if item is not None and au is not None:
+                result.items.setdefault(au, []).append(item)
+            for found in links(fetched, doc):
+                if found.url not in seen:
+                    if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
+                        chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
+                    queue.append((found.url, depth + (found.kind == "a"), au, found))
 
 
 def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[str, int]) -> str | None:
@@ -312,9 +322,10 @@ def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[st
     return None
 
 
-def _fetch_following(
-    plan: Plan, fetcher: Fetcher, url: str
-) -> tuple[Fetched | None, list[Fetched], list[tuple[str, int | None, str]]]:
+_Followed = tuple[Fetched | None, list[Fetched], list[tuple[str, int | None, str]]]
+
+
+def _fetch_following(plan: Plan, fetcher: Fetcher, url: str) -> _Followed:
     """Fetch ``url``, following redirects that stay in scope: the final response (None when there is none to
     keep), the redirect responses on the way, and notes (url, status, what) for the report."""
     chain: list[Fetched] = []
