@@ -5,13 +5,15 @@ with back-off on 429, 5xx and timeouts, caps the size of one resource, and never
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import urllib3
+import certifi
+import pycurl
 
 from strongroom import __version__
 
@@ -52,29 +54,47 @@ class Fetcher:
     sleep: Callable[[float], None] = time.sleep
     _robots: dict[str, urllib.robotparser.RobotFileParser | None] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=dict)
-    _pool: urllib3.PoolManager | None = None
+    _local: threading.local = field(default_factory=threading.local)
+    _handles: list[pycurl.Curl] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def headers(self) -> dict[str, str]:
         # identity: the archive keeps the bytes as the publisher sends them to a reader, uncompressed by transport
         return {"User-Agent": self.user_agent, "Accept": "*/*", "Accept-Encoding": "identity"}
 
-    def pool(self) -> urllib3.PoolManager:
-        # urllib3 rather than httpx here: a crawl makes thousands of small requests, and urllib3 spends about a
-        # third less time on each (docs/benchmarks.md)
-        if self._pool is None:
-            self._pool = urllib3.PoolManager(
-                num_pools=8,
-                maxsize=16,
-                headers=self.headers,
-                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
-                retries=False,
-            )
-        return self._pool
+    def _curl(self) -> pycurl.Curl:
+        """This thread's libcurl handle (it keeps its connections open from one request to the next).
+
+        libcurl rather than a Python HTTP client: a crawl makes thousands of small requests, and libcurl reads and
+        parses each in C with the interpreter lock released, using about a third of urllib3's processor time
+        (docs/benchmarks.md)."""
+        curl: pycurl.Curl | None = getattr(self._local, "curl", None)
+        if curl is None:
+            curl = pycurl.Curl()
+            curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+            curl.setopt(pycurl.FOLLOWLOCATION, 0)  # the crawler decides whether a redirect's target is in scope
+            curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+            curl.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in self.headers.items()])
+            curl.setopt(pycurl.PROXY, "")  # no proxy from the environment: the archive talks to the publisher
+            curl.setopt(pycurl.CAINFO, certifi.where())
+            curl.setopt(pycurl.NOSIGNAL, 1)  # safe in threads
+            curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(self.timeout * 1000))
+            # a read timeout: fewer than 1 byte a second for ``timeout`` seconds ends the transfer
+            curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+            curl.setopt(pycurl.LOW_SPEED_TIME, max(1, round(self.timeout)))
+            curl.setopt(pycurl.MAXFILESIZE_LARGE, self.max_bytes)  # refused at once when declared larger
+            self._local.curl = curl
+            with self._lock:
+                self._handles.append(curl)
+        return curl
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.clear()
+        with self._lock:
+            for curl in self._handles:
+                curl.close()
+            self._handles.clear()
+        self._local = threading.local()
 
     def _wait(self, host: str) -> None:
         last = self._last.get(host)
@@ -123,43 +143,67 @@ class Fetcher:
 
     def _once(self, url: str) -> Fetched:
         when = dt.datetime.now(dt.UTC)
+        curl = self._curl()
+        chunks: list[bytes] = []
+        size = 0
+        too_big = False
+
+        def body(chunk: bytes) -> int | None:
+            nonlocal size, too_big
+            size += len(chunk)
+            if size > self.max_bytes:
+                too_big = True
+                return 0  # libcurl ends the transfer (and closes that connection: it cannot carry another request)
+            chunks.append(chunk)
+            return None
+
+        lines: list[bytes] = []
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.WRITEFUNCTION, body)
+        curl.setopt(pycurl.HEADERFUNCTION, lines.append)
         try:
-            response = self.pool().request("GET", url, preload_content=False, redirect=False, decode_content=False)
-        except urllib3.exceptions.TimeoutError:
-            raise TimedOut(url) from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc}") from None
-        try:
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(f"{int(declared)} bytes is more than the {self.max_bytes} allowed for one resource")
-            chunks, size = [], 0
-            for chunk in response.stream(256 * 1024, decode_content=False):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise FetchError(f"more than the {self.max_bytes} bytes allowed for one resource")
-                chunks.append(chunk)
-        except BaseException as exc:
-            # The body was not read to its end: the connection cannot carry another request. Close it rather
-            # than return it to the pool (the next response would start in the middle of this one's body).
-            response.close()
-            if isinstance(exc, urllib3.exceptions.TimeoutError):
+            curl.perform()
+        except pycurl.error as exc:
+            code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
+            if too_big:
+                raise FetchError(f"more than the {self.max_bytes} bytes allowed for one resource") from None
+            if code == pycurl.E_FILESIZE_EXCEEDED:
+                raise FetchError(f"declared larger than the {self.max_bytes} bytes allowed for one resource") from None
+            if code == pycurl.E_OPERATION_TIMEDOUT:
                 raise TimedOut(url) from None
-            if isinstance(exc, urllib3.exceptions.HTTPError):
-                raise FetchError(f"{type(exc).__name__}: {exc}") from None
-            raise
-        response.release_conn()
+            raise FetchError(f"{message or 'transfer failed'} (libcurl error {code})") from None
+        status, reason, version, headers = _head(lines)
         parts = urlsplit(url)
         return Fetched(
             url=url,
-            status=response.status,
-            reason=response.reason or "",
-            http_version="HTTP/1.0" if response.version == 10 else "HTTP/1.1",
-            headers=list(response.headers.items()),
+            status=status or int(curl.getinfo(pycurl.RESPONSE_CODE)),
+            reason=reason,
+            http_version=version,
+            headers=headers,
             body=b"".join(chunks),
             request_headers=[("Host", parts.netloc), *self.headers.items()],
             when=when,
         )
+
+
+def _head(lines: list[bytes]) -> tuple[int, str, str, list[tuple[str, str]]]:
+    """Status, reason, HTTP version and headers of the last response head in ``lines`` (a 100 Continue or a
+    proxy's answer may come first), as libcurl hands them over, one raw line at a time."""
+    status, reason, version = 0, "", "HTTP/1.1"
+    headers: list[tuple[str, str]] = []
+    for raw in lines:
+        line = raw.decode("iso-8859-1").rstrip("\r\n")
+        if line.startswith("HTTP/"):
+            version, _, rest = line.partition(" ")
+            code, _, reason = rest.partition(" ")
+            status = int(code) if code.isdigit() else 0
+            headers = []
+        elif line and line[0] in " \t" and headers:  # an obsolete folded continuation line
+            headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+    return status, reason, "HTTP/1.0" if version == "HTTP/1.0" else "HTTP/1.1", headers
 
 
 class TimedOut(FetchError):
