@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from strongroom.harvest.crawl import _fetch_following
 from strongroom.harvest.fetch import Fetcher, FetchError
+from strongroom.harvest.plans import make_plan
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +28,8 @@ def server() -> Iterator[tuple[str, dict[str, int]]]:
             hits[self.path] = hits.get(self.path, 0) + 1
             if self.path == "/slow":
                 time.sleep(3)
-                try:
+                with contextlib.suppress(OSError):  # the client gave up waiting, as it should
                     self._send(200, b"late")
-                except OSError:
-                    pass  # the client gave up waiting, as it should
             elif self.path == "/busy" and hits[self.path] == 1:
                 self._send(429, b"later", [("Retry-After", "0")])
             elif self.path == "/big-declared":
@@ -46,6 +47,8 @@ def server() -> Iterator[tuple[str, dict[str, int]]]:
                 except OSError:
                     pass  # the client hung up, as it should
                 self.close_connection = True
+            elif self.path == "/bad-redirect":
+                self._send(302, b"", [("Location", "http://[")])
             elif self.path == "/moved":
                 self._send(302, b"", [("Location", "/elsewhere")])
             elif self.path == "/old":
@@ -152,3 +155,11 @@ def test_one_fetcher_serves_several_threads(server: tuple[str, dict[str, int]]) 
     assert [p.body.split(b" ")[1] for p in pages] == [f"/t{i}".encode() for i in range(40)]
     fetcher.close()
     assert fetcher.fetch(f"{url}/again").status == 200  # usable after close (new connections)
+
+
+def test_a_redirect_to_no_address_is_noted_not_fatal(server: tuple[str, dict[str, int]]) -> None:
+    url, _ = server
+    plan = make_plan("generic", {"start_urls": [f"{url}/"]})
+    final, hops, notes = _fetch_following(plan, quick(), f"{url}/bad-redirect")
+    assert final is None and [h.status for h in hops] == [302]
+    assert notes == [(f"{url}/bad-redirect", 302, "not collected: the redirect goes to no address ('http://[')")]
