@@ -60,7 +60,7 @@ def test_every_kind_of_link_resolves_as_urljoin_does() -> None:
 
 
 @given(
-    st.sampled_from(["http://", "https://", "HTTP://", "", "/", "//", "../"]),
+    st.sampled_from(["http://", "https://", "HTTP://", "http:", "", "/", "//", "/.", "/a/", "../"]),
     st.text(alphabet="abc/.?#=&%:;[] \t\n", max_size=30),
 )
 def test_any_address_resolves_as_urljoin_does(prefix: str, rest: str) -> None:

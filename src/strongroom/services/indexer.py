@@ -98,9 +98,10 @@ def _replace_items(s: Session, au: ArchivalUnit, records: list[dict[str, Any]]) 
             delete_fts(s, item.id, item.search_text)
             s.delete(item)
     out = {}
+    old_texts: dict[str, str | None] = {}
     for key, rec in wanted.items():
         found = existing.get(key)
-        old_text = found.search_text if found is not None else None
+        old_texts[key] = found.search_text if found is not None else None
         item = found if found is not None else Item(au_id=au.id, item_key=key, public_id=public_id(au.key, key))
         if found is None:
             s.add(item)
@@ -120,9 +121,10 @@ def _replace_items(s: Session, au: ArchivalUnit, records: list[dict[str, Any]]) 
         item.item_type = rec.get("item_type") or "other"
         item.url = rec.get("url")
         item.search_text = _search_text(rec)
-        s.flush()
-        sync_fts(s, item, old_text)
         out[key] = item
+    s.flush()  # one flush for the AU's items (SQLAlchemy batches the inserts); the search index needs their ids
+    for key, item in out.items():
+        sync_fts(s, item, old_texts[key])
     return out
 
 
