@@ -218,9 +218,7 @@ class Released:
     def _views(self, s: Session, items: Sequence[Item], enrolled_at: dt.datetime | None = None) -> list[ItemView]:
         keys = {i.au.release_trigger for i in items if i.au.release_trigger} - set(self._reasons)
         if keys:  # a released trigger never changes again, so its reason is remembered
-            self._reasons |= dict(
-                s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).tuples().all()
-            )
+            self._reasons |= dict(s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).all())
         reasons = self._reasons
         au_ids = {i.au_id for i in items}
         harvested = (
@@ -316,7 +314,7 @@ class Released:
         )
         out: dict[str, tuple[str, str, list[ItemView]]] = {}
         with self.catalog.session() as s:
-            for item, enrolment in s.execute(stmt).tuples():
+            for item, enrolment in s.execute(stmt):
                 if group in enrolment.groups:
                     view = self._views(s, [item], enrolled_at=enrolment.enrolled_at)[0]
                     out.setdefault(view.title_key, (view.title_key, view.title_name, []))[2].append(view)
@@ -355,7 +353,7 @@ class Released:
             .where(RELEASED, Item.public_id == public_id)
         )
         with self.catalog.session() as s:
-            for path, media_type, size, role, object_id, title_key, publisher_key in s.execute(stmt).tuples():
+            for path, media_type, size, role, object_id, title_key, publisher_key in s.execute(stmt):
                 if PurePosixPath(path).name == name:
                     view = FileView(name, path, media_type, size, role)
                     return ReleasedFile(public_id, object_id, view, title_key, publisher_key or "")
@@ -436,7 +434,7 @@ class Released:
             .where(RELEASED)
             .group_by(ArchivalUnit.title_id)
         )
-        return dict(s.execute(stmt).tuples().all())
+        return dict(s.execute(stmt).all())
 
     def titles(self, *, publisher_key: str | None = None) -> list[TitleView]:
         with self.catalog.session() as s:
@@ -466,7 +464,7 @@ class Released:
                 .group_by(Item.volume, Item.year)
             )
             grouped: dict[str, list[Any]] = {}
-            for vol, year, n in s.execute(stmt).tuples():
+            for vol, year, n in s.execute(stmt):
                 k = volume_key(vol, year)
                 entry = grouped.setdefault(k, [k, year, 0])
                 entry[2] += n
@@ -501,7 +499,7 @@ class Released:
             )
             if country is not None:
                 stmt = stmt.where(Publisher.country == country)
-            rows = s.execute(stmt).tuples().all()
+            rows = s.execute(stmt).all()
             views = [PublisherView(p.key, p.name, p.country, nt, ni) for p, nt, ni in rows]
             return sorted(views, key=lambda v: v.name.casefold())
 
@@ -529,7 +527,7 @@ class Released:
                 .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
                 .where(ArchivalUnit.release_trigger == t.key, RELEASED)
                 .distinct()
-            ).tuples()
+            )
             out.append(
                 Release(
                     trigger=t.key,

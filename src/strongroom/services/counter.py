@@ -84,7 +84,7 @@ def report(
                 select(Item, ArchivalUnit)
                 .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
                 .where(Item.public_id.in_({e.item_public_id for e in events}))
-            ).tuples()
+            )
         }
     publisher_names = {p.key: p.name for p in publishers.values()}
     item_publisher = {e.item_public_id: e.publisher_key for e in events}
