@@ -81,7 +81,9 @@ class WarcSink:
             warc_headers_dict={"WARC-Date": date},
         )
         http_headers = StatusAndHeaders(
-            f"{fetched.status} {fetched.reason}", fetched.headers, protocol=_protocol(fetched.http_version)
+            f"{fetched.status} {fetched.reason}",
+            recorded_headers(fetched.headers),
+            protocol=_protocol(fetched.http_version),
         )
         digest = payload_digest(fetched.body)
         if revisit_of is not None:
@@ -123,6 +125,15 @@ class WarcSink:
         if self._fh is not None:
             self._fh.close()
         self._fh, self._writer = None, None
+
+
+def recorded_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The response headers as the WARC records them. The fetcher hands over the body with its transfer coding
+    (chunks) undone, so the record says so, as Common Crawl's do: ``Transfer-Encoding`` is kept as
+    ``X-Crawler-Transfer-Encoding``. A reader (warcio, pywb) then takes the payload as it is, its digest is that
+    of the content however the server cut it into chunks (so a re-crawl still finds it unchanged), and warcio's
+    own check of the payload digest agrees."""
+    return [("X-Crawler-Transfer-Encoding", v) if k.lower() == "transfer-encoding" else (k, v) for k, v in headers]
 
 
 def urlsplit_path(url: str) -> str:

@@ -6,12 +6,14 @@ statement and the issues by year, the issue archive, issue tables of contents, a
 Highwire ``citation_*`` tags, PDF and HTML galleys, a stylesheet and a cover image, and the pages a harvester must
 stay out of (search, login, user registration, statistics). ``SiteState`` switches faults on: no permission
 statement, an added issue, and the ``faults`` traps (a redirect loop, an infinite calendar, session ids in URLs,
-a huge file, a slow page, 404s and 500s, a page in a non-UTF-8 encoding).
+a huge file, a slow page, 404s and 500s, a page in a non-UTF-8 encoding). HTML pages are sent with chunked
+transfer coding, as OJS's PHP pages are, cut into chunks of a different size on each request.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import socket
 import threading
 import time
@@ -371,6 +373,8 @@ class OjsSite:
 def serve_site(site: OjsSite) -> Iterator[str]:
     """Serve ``site`` on a free loopback port; yields its base URL (``http://127.0.0.1:PORT``)."""
 
+    cuts = itertools.count()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -384,6 +388,13 @@ def serve_site(site: OjsSite) -> Iterator[str]:
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
+            if status == 200 and headers.get("Content-Type", "").startswith("text/html"):
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                size = 700 + next(cuts) % 5 * 131
+                parts = [body[i : i + size] for i in range(0, len(body), size)]
+                self.wfile.write(b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n")
+                return
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
