@@ -83,7 +83,7 @@ class Fetcher:
             # a read timeout: fewer than 1 byte a second for ``timeout`` seconds ends the transfer
             curl.setopt(pycurl.LOW_SPEED_LIMIT, 1)
             curl.setopt(pycurl.LOW_SPEED_TIME, max(1, round(self.timeout)))
-            curl.setopt(pycurl.MAXFILESIZE_LARGE, self.max_bytes)  # refused at once when declared larger
+            curl.setopt(pycurl.MAXFILESIZE_LARGE, self.max_bytes)  # refused at once when declared larger than that
             self._local.curl = curl
             with self._lock:
                 self._handles.append(curl)
@@ -165,10 +165,8 @@ class Fetcher:
             curl.perform()
         except pycurl.error as exc:
             code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
-            if too_big:
+            if too_big or code == pycurl.E_FILESIZE_EXCEEDED:  # counted here, or declared (libcurl refuses it)
                 raise FetchError(f"more than the {self.max_bytes} bytes allowed for one resource") from None
-            if code == pycurl.E_FILESIZE_EXCEEDED:
-                raise FetchError(f"declared larger than the {self.max_bytes} bytes allowed for one resource") from None
             if code == pycurl.E_OPERATION_TIMEDOUT:
                 raise TimedOut(url) from None
             raise FetchError(f"{message or 'transfer failed'} (libcurl error {code})") from None
