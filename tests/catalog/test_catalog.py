@@ -151,6 +151,6 @@ def test_upgrading_a_catalog_with_items_gives_each_its_public_id(db_url: str) ->
             )
     assert migrate(engine) is True and current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        rows = dict(conn.execute(sa.text("SELECT item_key, public_id FROM items")).tuples().all())
+        rows = dict(conn.execute(sa.text("SELECT item_key, public_id FROM items")).all())
     assert rows == {k: public_id("issn:x/2024", k) for k in ("10.5555/a", "10.5555/b")}
     engine.dispose()

@@ -175,7 +175,7 @@ def test_the_cli_reports_replays_and_closes(tmp_path: Path, db_url: str, site: t
         sr, TITLE, manifest, ojs.title.title, "--publisher", "Nairobi Health Sciences Publishers", "--country", "KE"
     )
     assert added.returncode == 0, added.stderr
-    run = sr("harvest", "run", TITLE, "--au", "2024", "--json")
+    run = sr("harvest", TITLE, "--au", "2024", "--json")  # short for `harvest run TITLE`
     assert run.returncode == 0, run.stderr
     assert [a["au_key"] for a in json.loads(run.stdout)["aus"]] == [f"{TITLE}/2024"]
     [report] = json.loads(sr("crawl-report", f"{TITLE}/2024", "--json").stdout)

@@ -17,9 +17,20 @@ from strongroom.harvest.plans import PLANS
 from strongroom.services import harvest as harvest_service
 
 
-@click.group(name="harvest")
+class _RunByDefault(click.Group):
+    """``strongroom harvest TITLE [--au AU]`` is ``strongroom harvest run TITLE [--au AU]``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(name="harvest", cls=_RunByDefault)
 def harvest_group() -> None:
-    """Collect titles from their publishers' web sites (OJS or any site) into WARC files."""
+    """Collect titles from their publishers' web sites (OJS or any site) into WARC files.
+
+    `strongroom harvest TITLE [--au AU]` is short for `strongroom harvest run TITLE [--au AU]`."""
 
 
 @harvest_group.command(name="add")
