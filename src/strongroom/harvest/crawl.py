@@ -15,6 +15,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from lxml import etree, html
 
 from strongroom.errors import StrongroomError
+from strongroom.harvest import schema_org
 from strongroom.harvest.checkpoint import Checkpoint
 from strongroom.harvest.fetch import Fetched, Fetcher, FetchError
 from strongroom.harvest.permission import has_permission, how_to_fix
@@ -103,13 +104,49 @@ def _absolute(base: str, href: str, origin: str) -> str:
     return urldefrag(url)[0] if "#" in url else url
 
 
-def citation_item(page: Fetched, doc: html.HtmlElement | None = None) -> dict[str, Any] | None:
-    """An item record from a landing page's Highwire ``citation_*`` tags (None when the page has none)."""
-    if page.media_type != "text/html" or b"citation_title" not in page.body:
+def landing_item(page: Fetched, doc: html.HtmlElement | None = None) -> dict[str, Any] | None:
+    """An item record from a landing page: its Highwire ``citation_*`` tags, with what its schema.org JSON-LD
+    says filling what they leave out (or alone, on a page without them). None when the page describes no article."""
+    if page.media_type != "text/html":
+        return None
+    tagged, linked = b"citation_title" in page.body, b"application/ld+json" in page.body
+    if not (tagged or linked):
         return None
     doc = doc if doc is not None else document(page)
     if doc is None:
         return None
+    fields = schema_org.article_fields(doc) if linked else {}
+    if tagged:
+        fields.update({k: v for k, v in _citation_fields(doc).items() if v not in (None, "", [])})
+    if not fields.get("title"):
+        return None
+    doi = fields.get("doi")
+    return {
+        "key": doi or page.url,
+        "doi": doi,
+        "url": page.url,
+        "title": fields["title"],
+        "contributors": fields.get("contributors", []),
+        "publication_date": fields.get("publication_date"),
+        "year": fields.get("year"),
+        "volume": fields.get("volume"),
+        "issue": fields.get("issue"),
+        "pages": fields.get("pages"),
+        "abstract": fields.get("abstract") or _abstract(doc),
+        "keywords": fields.get("keywords", []),
+        "language": fields.get("language"),
+        "licence": fields.get("licence"),
+        "item_type": "research-article",
+        "journal": fields.get("journal"),
+        "issn": fields.get("issn"),
+        "pdf_url": fields.get("pdf_url"),
+        "files": [],
+        "metadata_file": None,
+    }
+
+
+def _citation_fields(doc: html.HtmlElement) -> dict[str, Any]:
+    """The fields Highwire ``citation_*`` (and ``DC.*``) meta tags give, named as item records name them."""
     meta: dict[str, list[str]] = {}
     for el in doc.iter("meta"):
         name, content = (el.get("name") or "").lower(), el.get("content")
@@ -122,12 +159,9 @@ def citation_item(page: Fetched, doc: html.HtmlElement | None = None) -> dict[st
     date = one("citation_publication_date") or one("citation_date")
     year = int(date[:4]) if date and date[:4].isdigit() else None
     iso = date.replace("/", "-") if date and re.match(r"^\d{4}[/-]\d{2}[/-]\d{2}$", date) else None
-    doi = one("citation_doi")
     first, last = one("citation_firstpage"), one("citation_lastpage")
     return {
-        "key": doi or page.url,
-        "doi": doi,
-        "url": page.url,
+        "doi": one("citation_doi"),
         "title": one("citation_title"),
         "contributors": [{"name": n, "role": "author"} for n in meta.get("citation_author", [])],
         "publication_date": iso,
@@ -135,16 +169,12 @@ def citation_item(page: Fetched, doc: html.HtmlElement | None = None) -> dict[st
         "volume": one("citation_volume"),
         "issue": one("citation_issue"),
         "pages": f"{first}-{last}" if first and last else first,
-        "abstract": _abstract(doc),
         "keywords": meta.get("citation_keywords", []),
         "language": one("citation_language"),
         "licence": one("dc.rights"),
-        "item_type": "research-article",
         "journal": one("citation_journal_title"),
         "issn": one("citation_issn"),
         "pdf_url": one("citation_pdf_url"),
-        "files": [],
-        "metadata_file": None,
     }
 
 
@@ -320,7 +350,7 @@ def _pipeline(
                 checkpoint.add(au, fetched)
             note(fetched.url, au, 200, len(fetched.body), "collected")
             doc = document(fetched)
-            item = citation_item(fetched, doc)
+            item = landing_item(fetched, doc)
             if item is not None and au is not None:
                 result.items.setdefault(au, []).append(item)
             for found in links(fetched, doc):

@@ -3,17 +3,19 @@ what the harvester's tests and benchmark crawl (no network is needed).
 
 One journal at ``/index.php/{slug}/``: a CLOCKSS publisher manifest (``gateway/clockss``) with the permission
 statement and the issues by year, the issue archive, issue tables of contents, article landing pages with
-Highwire ``citation_*`` tags, PDF and HTML galleys, a stylesheet and a cover image, and the pages a harvester must
-stay out of (search, login, user registration, statistics). ``SiteState`` switches faults on: no permission
-statement, an added issue, and the ``faults`` traps (a redirect loop, an infinite calendar, session ids in URLs,
-a huge file, a slow page, 404s and 500s, a page in a non-UTF-8 encoding). HTML pages are sent with chunked
-transfer coding, as OJS's PHP pages are, cut into chunks of a different size on each request.
+Highwire ``citation_*`` tags and schema.org JSON-LD (every fourth page JSON-LD only), PDF and HTML galleys, a
+stylesheet and a cover image, and the pages a harvester must stay out of (search, login, user registration,
+statistics). ``SiteState`` switches faults on: no permission statement, an added issue, and the ``faults`` traps
+(a redirect loop, an infinite calendar, session ids in URLs, a huge file, a slow page, 404s and 500s, a page in a
+non-UTF-8 encoding). HTML pages are sent with chunked transfer coding, as OJS's PHP pages are, cut into chunks of
+a different size on each request.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
+import json
 import socket
 import threading
 import time
@@ -173,8 +175,12 @@ class OjsSite:
             ("citation_pdf_url", f"http://HOST{self.base}/article/download/{aid}/{aid}"),
             *[("citation_keywords", k) for k in a.keywords],
         ]
+        if self.schema_only(aid):
+            meta = []  # a theme that describes its articles in schema.org JSON-LD only, with no Highwire tags
         head = "".join(f'<meta name="{n}" content="{html.escape(v)}">' for n, v in meta)
-        head += f'<meta name="DC.Rights" content="{html.escape(self.title.licence)}">'
+        if not self.schema_only(aid):
+            head += f'<meta name="DC.Rights" content="{html.escape(self.title.licence)}">'
+        head += f'<script type="application/ld+json">{self.json_ld(aid)}</script>'
         body = (
             f"<h1>{html.escape(a.title)}</h1><p>{html.escape(', '.join(au.name for au in a.authors))}</p>"
             f"<h2>Abstract</h2><p>{html.escape(a.abstract)}</p>"
@@ -182,6 +188,38 @@ class OjsSite:
             f'<a class="galley" href="{self.base}/article/view/{aid}/html">HTML</a>'
         )
         return self._page(a.title, body, head)
+
+    @staticmethod
+    def schema_only(aid: int) -> bool:
+        return aid % 4 == 1
+
+    def json_ld(self, aid: int) -> str:
+        """The article in schema.org terms, as themes and other platforms describe it (every landing page)."""
+        issue, a = self.articles[aid]
+        data = {
+            "@context": "https://schema.org",
+            "@type": "ScholarlyArticle",
+            "headline": a.title,
+            "author": [{"@type": "Person", "name": au.name} for au in a.authors],
+            "datePublished": a.published.isoformat(),
+            "identifier": {"@type": "PropertyValue", "propertyID": "DOI", "value": a.doi},
+            "sameAs": f"https://doi.org/{a.doi}",
+            "pageStart": str(a.fpage),
+            "pageEnd": str(a.lpage),
+            "inLanguage": a.language,
+            "keywords": a.keywords,
+            "license": self.title.licence,
+            "isPartOf": {
+                "@type": "PublicationIssue",
+                "issueNumber": issue.number,
+                "isPartOf": {
+                    "@type": "PublicationVolume",
+                    "volumeNumber": issue.volume,
+                    "isPartOf": {"@type": "Periodical", "name": self.title.title, "issn": self.title.issn_online},
+                },
+            },
+        }
+        return json.dumps(data).replace("</", "<\\/")
 
     def html_galley(self, aid: int) -> bytes:
         _, a = self.articles[aid]
