@@ -3,6 +3,7 @@ incremental re-harvests, and clear outcomes for noRecordsMatch, refused tokens a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,11 @@ def test_the_cli(tmp_path: Path, db_url: str, site: tuple[OjsSite, str]) -> None
     done = sr("oai-harvest", f"{url}{ojs.base}/oai", "--title", TITLE, "--delay", "0", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["records"] == len(ojs.articles)
+    [report] = json.loads(sr("crawl-report", f"{TITLE}/2023", "--json").stdout)
+    assert report["plan"] == "oai-pmh" and report["captures"] > 0
+    # the same timestamps as a web crawl's report (extended ISO 8601, as isoformat writes them), start first
+    started, finished = dt.datetime.fromisoformat(report["started"]), dt.datetime.fromisoformat(report["finished"])
+    assert report["started"] == started.isoformat() and started <= finished
     ojs.state.oai_malformed = True
     broken = sr("oai-harvest", f"{url}{ojs.base}/oai", "--title", TITLE, "--from", "2020-01-01", "--delay", "0")
     assert broken.returncode != 0 and "malformed XML" in broken.stderr

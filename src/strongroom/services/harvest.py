@@ -356,6 +356,7 @@ def oai_harvest(
         since = state.get("last")
     fetcher = fetcher or Fetcher(delay=float(cfg.settings.get("delay", 1.0)))
     harvester = OaiHarvester(base_url, fetcher)
+    started = catalog.clock.now()
     try:
         harvested = harvester.harvest(set_spec=set_spec, since=since, until=until)
         jats_prefix = harvester.jats_prefix()
@@ -373,7 +374,7 @@ def oai_harvest(
                     [plain.item] if plain.item else [], [{**rich.item, "key": (plain.item or rich.item)["key"]}]
                 )[0]
                 plain.extra = rich.xml
-    stamp = catalog.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
     by_label: dict[str, list[OaiRecord]] = {}
     for record in harvested.records.values():
         year = (record.item or {}).get("year") or (record.datestamp[:4] if record.datestamp[:4].isdigit() else None)
@@ -395,7 +396,7 @@ def oai_harvest(
                 "format": "strongroom-crawl/1",
                 "au": au_key,
                 "plan": "oai-pmh",
-                "started": stamp,
+                "started": started.isoformat(),
                 "finished": catalog.clock.now().isoformat(),
                 "captures": len(records),
                 "new": len(records),
