@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,44 +36,64 @@ class Checkpoint:
     def _spool(self) -> Path:
         return self.directory / "captures.bin"
 
-    def load(self) -> tuple[list[tuple[str | None, Fetched]], dict[str, Any]] | None:
-        """Captures and frontier of an interrupted crawl of the same plan, or None to start afresh."""
+    def load(self) -> tuple[list[str | None], dict[str, Any]] | None:
+        """The AU labels of the captures (in order) and the frontier of an interrupted crawl of the same plan, or
+        None to start afresh. The captures stay in the spool (see ``captures``)."""
         frontier_path = self.directory / "frontier.json"
         try:
             frontier = json.loads(frontier_path.read_text(encoding="utf-8"))
             if frontier.get("format") != FORMAT or frontier.get("fingerprint") != self.fingerprint:
                 raise ValueError("another crawl's spool")
-            captures, end = self._captures(int(frontier["captures"]))
+            labels, end = self._scan(int(frontier["captures"]))
         except (OSError, ValueError, KeyError, struct.error):
             shutil.rmtree(self.directory, ignore_errors=True)
             return None
         with self._spool.open("r+b") as fh:
             fh.truncate(end)  # drop captures no frontier counted: they will be fetched again
-        self.count = len(captures)
-        return captures, frontier
+        self.count = len(labels)
+        return labels, frontier
 
-    def _captures(self, count: int) -> tuple[list[tuple[str | None, Fetched]], int]:
-        captures = []
+    def _scan(self, count: int) -> tuple[list[str | None], int]:
+        """The AU labels of the first ``count`` captures and where they end, reading headers only."""
+        labels = []
+        size = self._spool.stat().st_size
         with self._spool.open("rb") as fh:
             for _ in range(count):
-                (meta_len,) = struct.unpack(">I", fh.read(4))
-                meta = json.loads(fh.read(meta_len))
+                meta = _meta(fh)
+                (body_len,) = struct.unpack(">Q", fh.read(8))
+                if fh.tell() + body_len > size:
+                    raise ValueError("truncated spool")
+                fh.seek(body_len, os.SEEK_CUR)
+                labels.append(meta["au"])
+            return labels, fh.tell()
+
+    def captures(self) -> Iterator[tuple[str | None, Fetched]]:
+        """Every capture spooled so far, in order, read back one at a time (a crawl's bodies are never all held
+        in memory at once)."""
+        if self._fh is not None:
+            self._fh.flush()
+        if self.count == 0:
+            return
+        with self._spool.open("rb") as fh:
+            for _ in range(self.count):
+                meta = _meta(fh)
                 (body_len,) = struct.unpack(">Q", fh.read(8))
                 body = fh.read(body_len)
                 if len(body) != body_len:
                     raise ValueError("truncated spool")
-                fetched = Fetched(
-                    url=meta["url"],
-                    status=meta["status"],
-                    reason=meta["reason"],
-                    http_version=meta["http_version"],
-                    headers=[(str(k), str(v)) for k, v in meta["headers"]],
-                    body=body,
-                    request_headers=[(str(k), str(v)) for k, v in meta["request_headers"]],
-                    when=dt.datetime.fromisoformat(meta["when"]),
+                yield (
+                    meta["au"],
+                    Fetched(
+                        url=meta["url"],
+                        status=meta["status"],
+                        reason=meta["reason"],
+                        http_version=meta["http_version"],
+                        headers=[(str(k), str(v)) for k, v in meta["headers"]],
+                        body=body,
+                        request_headers=[(str(k), str(v)) for k, v in meta["request_headers"]],
+                        when=dt.datetime.fromisoformat(meta["when"]),
+                    ),
                 )
-                captures.append((meta["au"], fetched))
-            return captures, fh.tell()
 
     def add(self, au: str | None, fetched: Fetched) -> None:
         if self._fh is None:
@@ -107,3 +128,11 @@ class Checkpoint:
             self._fh.close()
             self._fh = None
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _meta(fh: BinaryIO) -> dict[str, Any]:
+    (meta_len,) = struct.unpack(">I", fh.read(4))
+    meta = json.loads(fh.read(meta_len))
+    if not isinstance(meta, dict):
+        raise ValueError("not a capture header")
+    return meta

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,13 +54,20 @@ class Outcome:
 
 @dataclass
 class CrawlResult:
-    captures: dict[str | None, list[Fetched]] = field(default_factory=dict)  # by AU label (None: every AU)
+    counts: dict[str | None, int] = field(default_factory=dict)  # captures by AU label (None: of every AU)
     outcomes: list[Outcome] = field(default_factory=list)
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by AU label
+    spool: Checkpoint | None = None  # where the captures are, when the crawl has a checkpoint
+    kept: list[tuple[str | None, Fetched]] = field(default_factory=list)  # otherwise, in memory
 
     @property
     def aus(self) -> list[str]:
-        return sorted(k for k in self.captures if k is not None)
+        return sorted(k for k in self.counts if k is not None)
+
+    def captures(self) -> Iterator[tuple[str | None, Fetched]]:
+        """Every response kept, in the order it came, with its AU label; read back from the spool one at a time
+        (a crawl of a large site never holds all its bodies in memory)."""
+        return self.spool.captures() if self.spool is not None else iter(self.kept)
 
 
 def document(page: Fetched) -> html.HtmlElement | None:
@@ -202,7 +209,7 @@ def crawl(
     checkpoint: Checkpoint | None = None,
     pause_after: int | None = None,
 ) -> CrawlResult:
-    result = CrawlResult()
+    result = CrawlResult(spool=checkpoint)
     start = plan.permission_url()
     try:
         first = fetcher.fetch(start)
@@ -220,9 +227,9 @@ def crawl(
     queue: deque[tuple[str, int, str | None, Link | None]] = deque((s, 0, None, None) for s in plan.seeds())
     resumed = checkpoint.load() if checkpoint is not None else None
     if resumed is not None:
-        captured, frontier = resumed
-        for au_label, fetched in captured:
-            result.captures.setdefault(au_label, []).append(fetched)
+        labels, frontier = resumed
+        for au_label in labels:
+            result.counts[au_label] = result.counts.get(au_label, 0) + 1
         result.outcomes = [Outcome(**o) for o in frontier["outcomes"]]
         result.items = frontier["items"]
         seen, chains = set(frontier["seen"]), dict(frontier["chains"])
@@ -334,9 +341,7 @@ def _pipeline(
             for n in notes:
                 note(n[0], au, n[1], 0, n[2])
             for f in hops:
-                result.captures.setdefault(au, []).append(f)
-                if checkpoint is not None:
-                    checkpoint.add(au, f)
+                keep(result, checkpoint, au, f)
             if checkpoint is not None and time.monotonic() - last_save >= SAVE_SECONDS:
                 save()
                 last_save = time.monotonic()
@@ -345,9 +350,7 @@ def _pipeline(
             if fetched.status != 200:
                 note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
                 continue
-            result.captures.setdefault(au, []).append(fetched)
-            if checkpoint is not None:
-                checkpoint.add(au, fetched)
+            keep(result, checkpoint, au, fetched)
             note(fetched.url, au, 200, len(fetched.body), "collected")
             doc = document(fetched)
             item = landing_item(fetched, doc)
@@ -358,6 +361,14 @@ def _pipeline(
                     if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
                         chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
                     queue.append((found.url, depth + (found.kind == "a"), au, found))
+
+
+def keep(result: CrawlResult, checkpoint: Checkpoint | None, au: str | None, fetched: Fetched) -> None:
+    result.counts[au] = result.counts.get(au, 0) + 1
+    if checkpoint is not None:
+        checkpoint.add(au, fetched)
+    else:
+        result.kept.append((au, fetched))
 
 
 def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[str, int]) -> str | None:

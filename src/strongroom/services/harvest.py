@@ -28,7 +28,7 @@ from strongroom.domain.identifiers import normalise_country, slug
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.harvest.checkpoint import Checkpoint
 from strongroom.harvest.crawl import Outcome, crawl
-from strongroom.harvest.fetch import Fetcher
+from strongroom.harvest.fetch import Fetched, Fetcher
 from strongroom.harvest.oai import OaiHarvester, OaiRecord
 from strongroom.harvest.plans import make_plan
 from strongroom.harvest.warc import CdxLine, WarcSink, payload_digest
@@ -129,6 +129,67 @@ def _previous(store: OcflStore, object_id: str) -> tuple[list[CdxLine], dict[str
     return lines, latest
 
 
+@dataclass
+class _AuWarc:
+    object_id: str
+    sink: WarcSink
+    old_lines: list[CdxLine]
+    latest: dict[str, tuple[str, str]]  # URL -> (payload digest, WARC-Date) of its latest earlier capture
+    captures: int = 0
+    new: int = 0
+    unchanged: int = 0
+    new_bytes: int = 0
+
+
+class _AuWarcs:
+    """Each AU's WARC files of one crawl, each response new or a revisit of the AU's earlier capture of the same
+    payload. Resources of every AU (the manifest, the issue archive) go into each AU's files, those of a closed AU
+    nowhere."""
+
+    def __init__(
+        self, store: OcflStore, workdir: Path, title_key: str, stamp: str, agent: str, closed: set[str]
+    ) -> None:
+        self.store, self.workdir, self.title_key, self.stamp, self.agent = store, workdir, title_key, stamp, agent
+        self.closed = closed
+        self.aus: dict[str, _AuWarc] = {}
+        self.shared: list[Fetched] = []  # the few pages of every AU, written into each AU's files as it opens
+
+    def write(self, label: str | None, fetched: Fetched) -> None:
+        if label is None:
+            self.shared.append(fetched)
+            for au in self.aus.values():
+                self._write(au, fetched)
+            return
+        if label in self.closed:
+            return
+        if label not in self.aus:
+            au_key = f"{self.title_key}/{label}"
+            object_id = object_id_for(au_key)
+            old_lines, latest = _previous(self.store, object_id)
+            info = {"isPartOf": au_key, "operator": self.agent}
+            sink = WarcSink(self.workdir, prefix=f"{self.stamp}-{label}", info=info)
+            self.aus[label] = _AuWarc(object_id, sink, old_lines, latest)
+            for shared in self.shared:
+                self._write(self.aus[label], shared)
+        self._write(self.aus[label], fetched)
+
+    @staticmethod
+    def _write(au: _AuWarc, fetched: Fetched) -> None:
+        before = au.latest.get(fetched.url)
+        same = before is not None and fetched.status == 200 and before[0] == payload_digest(fetched.body)
+        au.sink.write(fetched, (fetched.url, before[1]) if same and before else None)
+        au.captures += 1
+        if same:
+            au.unchanged += 1
+        else:
+            au.new += 1
+            au.new_bytes += len(fetched.body)
+
+    def close(self) -> None:
+        for au in self.aus.values():
+            au.sink.close()
+
+
 def _stage(workdir: Path, logical: str, data: bytes) -> StagedFile:
     path = workdir / logical.replace("/", "__")
     path.write_bytes(data)
@@ -172,44 +233,33 @@ def harvest(
         fetcher.close()
     result = HarvestResult(title_key, outcomes=crawled.outcomes)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    for label in crawled.aus:
-        if label in cfg.closed_aus:
-            continue
-        au_key = f"{title_key}/{label}"
-        object_id = object_id_for(au_key)
-        old_lines, latest = _previous(store, object_id)
-        captures = crawled.captures[label] + crawled.captures.get(None, [])
-        with deposit_service.work_directory(settings.resolved_staging()) as workdir:
-            sink = WarcSink(workdir, prefix=f"{stamp}-{label}", info={"isPartOf": au_key, "operator": agent})
-            new = unchanged = new_bytes = 0
-            for fetched in captures:
-                before = latest.get(fetched.url)
-                same = before is not None and fetched.status == 200 and before[0] == payload_digest(fetched.body)
-                sink.write(fetched, (fetched.url, before[1]) if same and before else None)
-                if same:
-                    unchanged += 1
-                else:
-                    new += 1
-                    new_bytes += len(fetched.body)
-            sink.close()
-            lines = sorted([*old_lines, *sink.cdx], key=lambda c: (c.key, c.timestamp))
+    with deposit_service.work_directory(settings.resolved_staging()) as workdir:
+        warcs = _AuWarcs(store, workdir, title_key, stamp, agent, closed=set(cfg.closed_aus))
+        try:
+            for label, fetched in crawled.captures():  # one pass over the spool, each AU's files open at once
+                warcs.write(label, fetched)
+        finally:
+            warcs.close()
+        for label, au in sorted(warcs.aus.items()):
+            au_key = f"{title_key}/{label}"
+            lines = sorted([*au.old_lines, *au.sink.cdx], key=lambda c: (c.key, c.timestamp))
             items = crawled.items.get(label, [])
-            record = _record(cfg, au_key, label, items, [f"{WARCS}{p.name}" for p in sink.files], store, object_id)
-            au_outcomes = [o for o in crawled.outcomes if o.au in (label, None)]
+            new_warcs = [f"{WARCS}{p.name}" for p in au.sink.files]
+            record = _record(cfg, au_key, label, items, new_warcs, store, au.object_id)
             report = {
                 "format": "strongroom-crawl/1",
                 "au": au_key,
                 "plan": cfg.plan,
                 "started": started.isoformat(),
                 "finished": catalog.clock.now().isoformat(),
-                "captures": len(captures),
-                "new": new,
-                "unchanged": unchanged,
-                "new_bytes": new_bytes,
-                "warcs": [p.name for p in sink.files],
-                "outcomes": [o.__dict__ for o in au_outcomes],
+                "captures": au.captures,
+                "new": au.new,
+                "unchanged": au.unchanged,
+                "new_bytes": au.new_bytes,
+                "warcs": [p.name for p in au.sink.files],
+                "outcomes": [o.__dict__ for o in crawled.outcomes if o.au in (label, None)],
             }
-            staged = [stage_file(f"{WARCS}{p.name}", p) for p in sink.files]
+            staged = [stage_file(f"{WARCS}{p.name}", p) for p in au.sink.files]
             staged.append(_stage(workdir, CDXJ, ("\n".join(c.text() for c in lines) + "\n").encode()))
             staged.append(_stage(workdir, DEPOSIT_RECORD, record_bytes(record)))
             staged.append(_stage(workdir, f"{CRAWLS}{stamp}.json", json.dumps(report, indent=2).encode()))
@@ -219,11 +269,11 @@ def harvest(
                 store,
                 journal,
                 agent,
-                object_id,
+                au.object_id,
                 staged,
-                f"harvest by plan {cfg.plan}: {new} new, {unchanged} unchanged",
+                f"harvest by plan {cfg.plan}: {au.new} new, {au.unchanged} unchanged",
             )
-        result.aus.append(AuHarvest(au_key, version, len(captures), new, unchanged, new_bytes, len(items)))
+            result.aus.append(AuHarvest(au_key, version, au.captures, au.new, au.unchanged, au.new_bytes, len(items)))
     with catalog.session() as s:
         row = s.scalar(select(HarvestConfig).where(HarvestConfig.title_key == title_key))
         if row is not None:
