@@ -15,6 +15,7 @@ Nothing is read at import time; ``load_settings(home)`` is called by the composi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ SETTINGS_DOC: dict[str, str] = {
     "portal.base_url": "the public address of this node's portal; landing pages, the sitemap, OAI-PMH identifiers "
     "and the Crossref file are built on it (default `http://127.0.0.1:8080`)",
     "portal.admin_email": "the contact address the OAI-PMH provider gives in Identify",
+    "portal.trusted_proxies": "addresses or networks (comma-separated) of the reverse proxies in front of the portal "
+    "whose X-Forwarded-For it believes; empty (the default): none, the reader's address is the connection's",
     "monitor.failure_days": "days a preserved title must stay unreachable at its publisher before it becomes a trigger "
     "candidate (default 30)",
     "monitor.doi_resolver": "the DOI resolver the monitor asks (default `https://doi.org/`)",
@@ -78,6 +81,7 @@ class IngestLimits:
 class PortalSettings:
     base_url: str = "http://127.0.0.1:8080"
     admin_email: str = "archive@example.org"
+    trusted_proxies: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,11 @@ class Settings:
                 "max_file_bytes": self.limits.max_file_bytes,
             },
             **({"network": {"admin_key": self.admin_key}} if self.admin_key else {}),
-            "portal": {"base_url": self.portal.base_url, "admin_email": self.portal.admin_email},
+            "portal": {
+                "base_url": self.portal.base_url,
+                "admin_email": self.portal.admin_email,
+                "trusted_proxies": self.portal.trusted_proxies,
+            },
             "monitor": {"failure_days": self.monitor.failure_days, "doi_resolver": self.monitor.doi_resolver},
             "fees": {"full": self.fees.full, "reduced": self.fees.reduced, "currency": self.fees.currency},
         }
@@ -177,9 +185,28 @@ def validate(settings: Settings) -> Settings:
             f"{settings.settings_file}: portal.base_url {base!r} is not an http(s) address",
             hint="use the address readers reach the portal at, e.g. https://archive.example.org",
         )
+    try:
+        proxy_networks(settings.portal.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{settings.settings_file}: portal.trusted_proxies: {exc}",
+            hint="list the proxies' addresses or networks, e.g. 127.0.0.1,10.0.0.0/24 (or leave it empty)",
+        ) from None
     if settings.monitor.failure_days < 1:
         raise ConfigError(f"{settings.settings_file}: monitor.failure_days must be at least 1")
     return settings
+
+
+def proxy_networks(value: str) -> list[str]:
+    """The trusted proxies of a ``portal.trusted_proxies`` value, each checked to be an address or a network."""
+    out = []
+    for part in (p.strip() for p in value.split(",")):
+        if part:
+            try:
+                out.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network") from None
+    return out
 
 
 def write_settings(settings: Settings) -> None:
@@ -245,6 +272,7 @@ def load_settings(home: Path) -> Settings:
         portal=PortalSettings(
             base_url=get("portal.base_url", str, PortalSettings.base_url),
             admin_email=get("portal.admin_email", str, PortalSettings.admin_email),
+            trusted_proxies=get("portal.trusted_proxies", str, PortalSettings.trusted_proxies),
         ),
         monitor=MonitorSettings(
             failure_days=get("monitor.failure_days", int, MonitorSettings.failure_days),

@@ -48,10 +48,30 @@ class Programme:
     def __init__(self, node: Node, url: str, items: dict[str, str], keys: dict[str, str]) -> None:
         self.node, self.url, self.items, self.keys = node, url, items, keys
 
-    def get(self, who: str, path: str, agent: str = BROWSER) -> httpx.Response:
+    def get(
+        self, who: str, path: str, agent: str = BROWSER, headers: dict[str, str] | None = None, url: str | None = None
+    ) -> httpx.Response:
         transport = httpx.HTTPTransport(local_address=ADDRESSES[who])
-        with httpx.Client(transport=transport, base_url=self.url, timeout=30) as client:
-            return client.get(path, headers={"User-Agent": agent})
+        with httpx.Client(transport=transport, base_url=url or self.url, timeout=30) as client:
+            return client.get(path, headers={"User-Agent": agent, **(headers or {})})
+
+
+def start_portal(home: Path, *args: str) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [*PORTAL, "--home", str(home), "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/robots.txt", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return url, process
 
 
 @pytest.fixture(scope="module")
@@ -137,20 +157,7 @@ def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sa
             pick[label] = s.scalar(
                 select(Item.public_id).join(ArchivalUnit).join(Title).where(Title.key == key).order_by(Item.id).limit(1)
             )
-    port = free_port()
-    process = subprocess.Popen(
-        [*PORTAL, "--home", str(tmp / "home"), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ.copy(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(url + "/robots.txt", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    url, process = start_portal(tmp / "home")
     yield Programme(node, url, pick, keys)
     process.terminate()
     process.wait(timeout=20)
@@ -368,3 +375,33 @@ def test_counter_counts_come_out_right(prog: Programme) -> None:
         "Unique_Item_Requests": 1,
     }
     assert entry["Item_ID"]["Online_ISSN"] and entry["Publisher"] == "Kumasi Academic Press"
+
+
+def test_a_forwarded_address_is_not_believed_from_just_anyone(prog: Programme) -> None:
+    """X-Forwarded-For is a header anyone can send: without a trusted proxy it must not make a reader at home (or a
+    process on the portal's own machine) look like a reader on an institution's network."""
+    page = f"/programme/articles/{prog.items['both']}/"
+    claimed = {"X-Forwarded-For": ADDRESSES["A validated"], "Forwarded": f"for={ADDRESSES['A validated']}"}
+    assert prog.get("anonymous", page, headers=claimed).status_code == 403
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_decides(prog: Programme) -> None:
+    home = prog.node.settings.home
+    url, process = start_portal(home, "--trusted-proxies", f"{ADDRESSES['anonymous']},10.0.0.0/8")
+    try:
+        page = f"/programme/articles/{prog.items['both']}/"
+        proxy, reader = "anonymous", ADDRESSES["A validated"]  # the proxy connects from 127.0.0.1
+        via_proxy = prog.get(proxy, page, headers={"X-Forwarded-For": reader}, url=url)
+        assert via_proxy.status_code == 200 and "through the access programme" in via_proxy.text
+        # a client that writes its own X-Forwarded-For before the proxy appends the real one gains nothing
+        spoofed = prog.get(proxy, page, headers={"X-Forwarded-For": f"{reader}, {ADDRESSES['elsewhere']}"}, url=url)
+        assert spoofed.status_code == 403
+        # nor does a connection that does not come from the proxy
+        assert prog.get("elsewhere", page, headers={"X-Forwarded-For": reader}, url=url).status_code == 403
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    refused = subprocess.run(
+        [*PORTAL, "--home", str(home), "--trusted-proxies", "the proxy"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0 and "'the proxy' is not an IP address or network" in refused.stderr

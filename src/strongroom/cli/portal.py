@@ -26,17 +26,31 @@ def portal_group() -> None:
     type=click.IntRange(1, 1000),
     help="Records per OAI-PMH response.",
 )
+@click.option(
+    "--trusted-proxies",
+    default=None,
+    metavar="ADDRS",
+    help="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the reader; "
+    "default: the portal.trusted_proxies setting (none).",
+)
 @home_option
-def portal_serve(host: str, port: int, oai_page_size: int, home: Path | None) -> None:
+def portal_serve(host: str, port: int, oai_page_size: int, trusted_proxies: str | None, home: Path | None) -> None:
     """Serve the portal (pages, downloads, /oai, /sitemap.xml, /releases.atom) until stopped."""
     from strongroom.portal.app import serve_portal
+    from strongroom.settings import proxy_networks
+
+    if trusted_proxies is not None:
+        try:
+            proxy_networks(trusted_proxies)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--trusted-proxies") from None
 
     with open_node(home) as node:
         out().print(
             f"Portal of {node.settings.node_name} on http://{host}:{port}/ "
             f"(public address {node.settings.portal.base_url}); Ctrl-C stops it."
         )
-        serve_portal(node, host, port, oai_page_size=oai_page_size)
+        serve_portal(node, host, port, oai_page_size=oai_page_size, trusted_proxies=trusted_proxies)
 
 
 @portal_group.command(name="export")

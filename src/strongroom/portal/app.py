@@ -558,9 +558,23 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
     return app
 
 
-def serve_portal(node: Node, host: str, port: int, *, oai_page_size: int = 100) -> None:
+def serve_portal(
+    node: Node, host: str, port: int, *, oai_page_size: int = 100, trusted_proxies: str | None = None
+) -> None:
+    """Serve until stopped. A reader's address (which decides access by an institution's network) is the
+    connection's, unless the connection comes from one of ``trusted_proxies`` (default: the setting), whose
+    X-Forwarded-For then names it; set explicitly, so uvicorn's own default (trust 127.0.0.1, or the
+    FORWARDED_ALLOW_IPS environment variable) never decides who may read what."""
     import uvicorn
 
+    from strongroom.settings import proxy_networks
+
+    proxies = proxy_networks(node.settings.portal.trusted_proxies if trusted_proxies is None else trusted_proxies)
     uvicorn.run(
-        create_portal(node, oai_page_size=oai_page_size, cache_seconds=30.0), host=host, port=port, log_level="warning"
+        create_portal(node, oai_page_size=oai_page_size, cache_seconds=30.0),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or [],
     )
