@@ -22,10 +22,11 @@ from sqlalchemy import select, update
 from strongroom.catalog.models import ArchivalUnit, Institution, Item, Title
 from strongroom.domain.access import InstitutionStatus
 from strongroom.domain.eligibility import Group
+from strongroom.errors import NotFound
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
 from strongroom.samples import eligibility as samples
-from strongroom.services import eligibility, institutions, programme
+from strongroom.services import eligibility, institutions, programme, sushi
 from strongroom.services.institutions import Contact
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "counter-sushi-5.1-report.json").read_text())
@@ -210,36 +211,67 @@ def test_usage_becomes_counter_reports(prog: Programme) -> None:
     with prog.node.catalog.engine.connect() as c:
         assert len(c.exec_driver_sql("SELECT id FROM usage_events").fetchall()) == before + 1
     month = prog.node.clock.now().strftime("%Y-%m")
-    tr = httpx.get(
-        prog.url + "/counter/r51/reports/tr",
-        params={"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month},
-    ).json()
+    key = sushi.issue_key(prog.node.catalog, "institution", prog.keys["A validated"], by="test")
+    mine = {"customer_id": prog.keys["A validated"], "api_key": key, "begin_date": month, "end_date": month}
+    tr = httpx.get(prog.url + "/counter/r51/reports/tr", params=mine).json()
     jsonschema.validate(tr, SCHEMA)
     assert tr["Report_Header"]["Institution_Name"] == "Muhimbili University"
     by_title = {i["Title"]: i for i in tr["Report_Items"]}
     jarida = by_title["Jarida la Sayansi ya Kilimo"]["Attribute_Performance"][0]
     assert jarida["Access_Type"] == "Controlled" and jarida["Performance"]["Total_Item_Investigations"][month] >= 1
-    ir = httpx.get(
-        prog.url + "/counter/r51/reports/ir",
-        params={"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month},
-    ).json()
+    ir = httpx.get(prog.url + "/counter/r51/reports/ir", params=mine).json()
     jsonschema.validate(ir, SCHEMA)
     assert any(i["Item_ID"].get("DOI") for i in ir["Report_Items"])
-    csv_text = httpx.get(
-        prog.url + "/counter/r51/reports/tr",
-        params={"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month, "format": "csv"},
-    ).text
+    csv_text = httpx.get(prog.url + "/counter/r51/reports/tr", params={**mine, "format": "csv"}).text
     assert csv_text.startswith("Report_Name,Title Report") and "Total_Item_Investigations" in csv_text
+    pub_key = sushi.issue_key(prog.node.catalog, "publisher", "kumasi-academic-press-gh", by="test")
     publisher = httpx.get(
         prog.url + "/counter/r51/reports/tr",
-        params={"publisher": "kumasi-academic-press-gh", "begin_date": month, "end_date": month, "country": "TZ"},
+        params={
+            "publisher": "kumasi-academic-press-gh",
+            "api_key": pub_key,
+            "begin_date": month,
+            "end_date": month,
+            "country": "TZ",
+        },
     ).json()
     jsonschema.validate(publisher, SCHEMA)
     assert publisher["Report_Header"]["Report_Filters"]["Country"] == "TZ"
-    bad = httpx.get(
-        prog.url + "/counter/r51/reports/tr", params={"customer_id": "I-99999", "begin_date": month, "end_date": month}
+    bad = httpx.get(prog.url + "/counter/r51/reports/tr", params={**mine, "begin_date": "2026-13"})
+    assert bad.status_code == 400 and bad.json()["Code"] == 3020
+
+
+def test_usage_reports_need_the_institutions_or_publishers_own_key(prog: Programme) -> None:
+    month = prog.node.clock.now().strftime("%Y-%m")
+    theirs = sushi.issue_key(prog.node.catalog, "institution", prog.keys["B in trial"], by="test")
+    own = {"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month}
+    for params, code in (
+        (own, 2000),  # no key
+        ({**own, "api_key": "sr-guess"}, 2020),
+        ({**own, "api_key": theirs}, 2020),  # another institution's key
+        ({**own, "customer_id": "I-99999", "api_key": theirs}, 2020),  # a guessed institution says nothing more
+        ({"publisher": "kumasi-academic-press-gh", "api_key": theirs, "begin_date": month, "end_date": month}, 2020),
+    ):
+        refused = httpx.get(prog.url + "/counter/r51/reports/tr", params=params)
+        assert refused.status_code == 401 and refused.json()["Code"] == code, params
+        assert "Report_Items" not in refused.text
+    first = sushi.issue_key(prog.node.catalog, "institution", prog.keys["A validated"], by="test")
+    second = sushi.issue_key(prog.node.catalog, "institution", prog.keys["A validated"], by="test")
+    assert httpx.get(prog.url + "/counter/r51/reports/tr", params={**own, "api_key": first}).status_code == 401
+    assert httpx.get(prog.url + "/counter/r51/reports/tr", params={**own, "api_key": second}).status_code == 200
+    with pytest.raises(NotFound):
+        sushi.issue_key(prog.node.catalog, "institution", "I-99999", by="test")
+    # the operator's command gives the key once; it opens the reports, and the one before it stops working
+    issued = subprocess.run(
+        [*PORTAL[:3], "counter-key", "institution", own["customer_id"], "--home", str(prog.node.settings.home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert bad.status_code == 400 and "no institution" in bad.json()["Message"]
+    assert issued.returncode == 0, issued.stderr
+    cli_key = next(line for line in issued.stdout.splitlines() if line.startswith("sr-"))
+    assert httpx.get(prog.url + "/counter/r51/reports/tr", params={**own, "api_key": cli_key}).status_code == 200
+    assert httpx.get(prog.url + "/counter/r51/reports/tr", params={**own, "api_key": second}).status_code == 401
 
 
 def test_a_country_group_change_reaches_readers_at_once(prog: Programme) -> None:
@@ -360,7 +392,12 @@ def test_counter_counts_come_out_right(prog: Programme) -> None:
     month = prog.node.clock.now().strftime("%Y-%m")
     tr = httpx.get(
         prog.url + "/counter/r51/reports/tr",
-        params={"customer_id": fresh.key, "begin_date": month, "end_date": month},
+        params={
+            "customer_id": fresh.key,
+            "api_key": sushi.issue_key(prog.node.catalog, "institution", fresh.key, by="test"),
+            "begin_date": month,
+            "end_date": month,
+        },
     ).json()
     jsonschema.validate(tr, SCHEMA)
     [entry] = tr["Report_Items"]

@@ -458,3 +458,15 @@ class Connector(Base):
     contact: Mapped[str] = mapped_column(String(500), default="")
     since: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class SushiKey(Base):
+    """The COUNTER_SUSHI API key of one report subject (``institution:KEY`` or ``publisher:KEY``), kept hashed."""
+
+    __tablename__ = "sushi_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(250), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))

@@ -66,6 +66,7 @@ for command in (
     institutions.institutions_list,
     programme.programme_group,
     programme.counter_command,
+    programme.counter_key_command,
     programme.fee_command,
     programme.connector_group,
     programme.connectors_list,

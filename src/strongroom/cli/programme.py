@@ -68,6 +68,25 @@ def counter_command(
         print_json(data)
 
 
+@click.command(name="counter-key")
+@click.argument("kind", type=click.Choice(["institution", "publisher"]))
+@click.argument("key")
+@click.option("--by", default="operator", show_default=True, help="Who issues it (kept with the key).")
+@home_option
+def counter_key_command(kind: str, key: str, by: str, home: Path | None) -> None:
+    """A new COUNTER_SUSHI API key for an institution's or a publisher's usage reports (the earlier one stops
+    working). It is shown once; give it to them with the portal's address."""
+    from strongroom.services import sushi
+
+    with open_node(home) as node:
+        api_key = sushi.issue_key(node.catalog, kind, key, by=by)
+        base = node.settings.portal.base_url.rstrip("/")
+    param = "customer_id" if kind == "institution" else "publisher"
+    out().print(f"API key for {kind} {key} (shown once, only its hash is kept):")
+    click.echo(api_key)
+    out().print(f"Reports: {base}/counter/r51/reports/tr?{param}={key}&api_key=KEY&begin_date=YYYY-MM&end_date=YYYY-MM")
+
+
 @click.command(name="fee")
 @click.argument("who")
 @home_option

@@ -36,7 +36,7 @@ from strongroom.portal import feeds, oai
 from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, negotiate, translations
 from strongroom.portal.released import ItemView, Released, ReleasedFile, country_name
-from strongroom.services import accounts, counter, institutions, programme
+from strongroom.services import accounts, counter, institutions, programme, sushi
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 20
@@ -264,11 +264,16 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
         customer_id: str | None = Query(None, max_length=40),
         publisher: str | None = Query(None, max_length=200),
         country: str | None = Query(None, max_length=2),
+        api_key: str | None = Query(None, max_length=100),
         format: str = Query("json", pattern="^(json|csv)$"),
     ) -> Response:
-        """COUNTER_SUSHI 5.1: a TR or IR for one institution (customer_id) or one publisher, by month.
-
-        The usage log is the node's; put the endpoint behind the operator's own authentication when exposed."""
+        """COUNTER_SUSHI 5.1: a TR or IR for one institution (customer_id) or one publisher, by month, for whoever
+        holds that institution's or publisher's API key (``strongroom counter-key``)."""
+        kind, subject = ("institution", customer_id) if customer_id is not None else ("publisher", publisher)
+        if subject is not None and not api_key:
+            return sushi_error(2000, "Requestor Not Authorized to Access Service", "this report needs api_key")
+        if subject is not None and not sushi.authorised(node.catalog, kind, subject, api_key or ""):
+            return sushi_error(2020, "API Key Invalid", f"that api_key does not open this {kind}'s reports")
         try:
             data = counter.report(
                 node.catalog,
@@ -284,6 +289,10 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
         if format == "csv":
             return PlainTextResponse(counter.as_csv(data), media_type="text/csv")
         return JSONResponse(data)
+
+    def sushi_error(code: int, message: str, data: str) -> Response:
+        # the COUNTER_SUSHI exception form; no hint whether the institution or publisher exists
+        return JSONResponse({"Code": code, "Severity": "Error", "Message": message, "Data": data}, status_code=401)
 
     def reader_of(request: Request) -> Reader:
         """A signed-in account's institution, else the institution whose network the request comes from."""
