@@ -4,17 +4,17 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from strongroom.harvest.crawl import _fetch_following
 from strongroom.harvest.fetch import Fetcher, FetchError
 from strongroom.harvest.plans import make_plan
+from tests_support import serving
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +72,8 @@ def server() -> Iterator[tuple[str, dict[str, int]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as url:
+        yield url, hits
 
 
 def quick() -> Fetcher:

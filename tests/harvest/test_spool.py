@@ -4,10 +4,9 @@ written, so a crawl of a large site never holds all its bodies in memory; an int
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import tracemalloc
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from strongroom.harvest.fetch import Fetched, Fetcher
 from strongroom.harvest.permission import STATEMENTS
 from strongroom.node import Node
 from strongroom.services import harvest as hs
+from tests_support import serving
 
 FILES, SIZE = 40, 1024 * 1024  # 40 MiB of bodies in all (the crawl itself needs about 6 MiB at its peak)
 
@@ -86,12 +86,8 @@ def big_site() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_a_crawl_never_holds_all_its_bodies_in_memory(node: Node, big_site: str) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from strongroom.harvest.fetch import Fetcher
 from strongroom.harvest.warc import WarcSink, payload_digest
+from tests_support import serving
 
 # content that is itself valid chunked coding: read twice as chunks, it would come back as b"hello"
 CONTENT = b"5\r\nhello\r\n0\r\n\r\n"
@@ -37,12 +37,8 @@ def chunked_url() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_a_chunked_response_is_recorded_as_its_content(chunked_url: str, tmp_path: Path) -> None:

@@ -157,30 +157,39 @@ class LivePortal:
     process: subprocess.Popen[bytes]
 
 
-@pytest.fixture(scope="module")
-def live_portal(archive: Archive) -> Iterator[LivePortal]:
-    """`strongroom portal serve` in its own process, reached over real HTTP from outside."""
+def start_portal(home: Path, *args: str) -> LivePortal:
+    """`strongroom portal serve --home HOME ARGS` in its own process, once it answers (its output in
+    HOME/portal.log); stop it with ``stop``."""
     port = free_port()
-    log = (archive.home / "portal.log").open("wb")
-    process = subprocess.Popen(
-        [*PORTAL, "--home", str(archive.home), "--port", str(port), "--oai-page-size", "7"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    with (home / "portal.log").open("ab") as log:
+        process = subprocess.Popen(
+            [*PORTAL, "--home", str(home), "--port", str(port), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(url + "/robots.txt", timeout=2).status_code == 200:
-                break
+                return LivePortal(url, process)
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("the portal did not start: " + (archive.home / "portal.log").read_text())
+            raise RuntimeError("the portal did not start: " + (home / "portal.log").read_text())
         time.sleep(0.2)
-    yield LivePortal(url, process)
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+
+
+def stop(portal: LivePortal) -> None:
+    portal.process.terminate()
+    portal.process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def live_portal(archive: Archive) -> Iterator[LivePortal]:
+    """`strongroom portal serve` in its own process, reached over real HTTP from outside."""
+    portal = start_portal(archive.home, "--oai-page-size", "7")
+    yield portal
+    stop(portal)

@@ -10,12 +10,11 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from lxml import html
-from portal_fixtures import PORTAL, free_port
+from portal_fixtures import start_portal, stop
 
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
@@ -100,18 +99,9 @@ def test_from_a_failing_publisher_to_a_cited_article(
     assert any("HTTP 503" in e for e in record["evidence"])
     assert all(v["signature"] for v in record["votes"])
 
-    port = free_port()
-    process = subprocess.Popen(
-        [*PORTAL, "--home", str(home), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    portal = start_portal(home)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                httpx.get(base + "/robots.txt", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        base = portal.url
         found = httpx.get(base + "/search", params={"q": words[0]}, timeout=10).text
         article = next(h for h in html.fromstring(found).xpath("//main//a/@href") if h.startswith("/articles/"))
         page = html.fromstring(httpx.get(base + article, timeout=10).text)
@@ -123,5 +113,4 @@ def test_from_a_failing_publisher_to_a_cited_article(
         oai = httpx.get(base + "/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}, timeout=10)
         assert article.split("/")[2] in oai.text
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(portal)

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
-from portal_fixtures import PORTAL, free_port
+from portal_fixtures import PORTAL, start_portal, stop
 from sqlalchemy import select, update
 
 from strongroom.catalog.models import ArchivalUnit, Institution, Item, Title
@@ -55,24 +53,6 @@ class Programme:
         transport = httpx.HTTPTransport(local_address=ADDRESSES[who])
         with httpx.Client(transport=transport, base_url=url or self.url, timeout=30) as client:
             return client.get(path, headers={"User-Agent": agent, **(headers or {})})
-
-
-def start_portal(home: Path, *args: str) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*PORTAL, "--home", str(home), "--port", str(port), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ.copy(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(url + "/robots.txt", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    return url, process
 
 
 @pytest.fixture(scope="module")
@@ -158,10 +138,9 @@ def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sa
             pick[label] = s.scalar(
                 select(Item.public_id).join(ArchivalUnit).join(Title).where(Title.key == key).order_by(Item.id).limit(1)
             )
-    url, process = start_portal(tmp / "home")
-    yield Programme(node, url, pick, keys)
-    process.terminate()
-    process.wait(timeout=20)
+    portal = start_portal(tmp / "home")
+    yield Programme(node, portal.url, pick, keys)
+    stop(portal)
     node.close()
 
 
@@ -424,7 +403,8 @@ def test_a_forwarded_address_is_not_believed_from_just_anyone(prog: Programme) -
 
 def test_behind_a_trusted_proxy_the_forwarded_address_decides(prog: Programme) -> None:
     home = prog.node.settings.home
-    url, process = start_portal(home, "--trusted-proxies", f"{ADDRESSES['anonymous']},10.0.0.0/8")
+    portal = start_portal(home, "--trusted-proxies", f"{ADDRESSES['anonymous']},10.0.0.0/8")
+    url = portal.url
     try:
         page = f"/programme/articles/{prog.items['both']}/"
         proxy, reader = "anonymous", ADDRESSES["A validated"]  # the proxy connects from 127.0.0.1
@@ -436,8 +416,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_decides(prog: Programme) -
         # nor does a connection that does not come from the proxy
         assert prog.get("elsewhere", page, headers={"X-Forwarded-For": reader}, url=url).status_code == 403
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(portal)
     refused = subprocess.run(
         [*PORTAL, "--home", str(home), "--trusted-proxies", "the proxy"], capture_output=True, text=True, timeout=60
     )
