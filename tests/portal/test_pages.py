@@ -213,3 +213,26 @@ def test_sitemap_and_feed_list_released_content(client: TestClient, archive: Arc
     assert archive.triggers["east"] in releases and "Atom" in releases
     robots = client.get("/robots.txt").text
     assert "Sitemap: http://127.0.0.1:8080/sitemap.xml" in robots
+
+
+def test_a_sitemap_too_large_for_one_file_becomes_an_index_of_parts(client: TestClient, archive: Archive) -> None:
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    whole = etree.fromstring(client.get("/sitemap.xml").content)
+    everything = [str(u) for u in whole.xpath("//s:url/s:loc/text()", namespaces=ns)]
+    limit = 7  # the protocol's limit is 50,000 URLs a file; the same code with a small one
+    assert len(everything) > 2 * limit
+    with TestClient(create_portal(archive.node, sitemap_limit=limit), base_url="http://127.0.0.1:8080") as small:
+        index = etree.fromstring(small.get("/sitemap.xml").content)
+        assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+        parts = [str(u) for u in index.xpath("//s:sitemap/s:loc/text()", namespaces=ns)]
+        assert len(parts) == -(-len(everything) // limit)
+        found: list[str] = []
+        for part in parts:
+            urlset = etree.fromstring(small.get(part.removeprefix("http://127.0.0.1:8080")).content)
+            locs = [str(u) for u in urlset.xpath("//s:url/s:loc/text()", namespaces=ns)]
+            assert 0 < len(locs) <= limit
+            found += locs
+        assert found == everything  # every page once, in the same order
+        assert small.get(f"/sitemaps/{len(parts) + 1}.xml").status_code == 404
+        assert small.get("/sitemaps/0.xml").status_code == 404
+    assert client.get("/sitemaps/1.xml").status_code == 404  # one file is enough: no parts

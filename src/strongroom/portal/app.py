@@ -153,9 +153,12 @@ def make_environments() -> dict[str, jinja2.Environment]:
     return out
 
 
-def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float = 0.0) -> FastAPI:
+def create_portal(
+    node: Node, *, oai_page_size: int = 100, cache_seconds: float = 0.0, sitemap_limit: int = feeds.SITEMAP_LIMIT
+) -> FastAPI:
     """The portal app. ``cache_seconds`` > 0 remembers released articles and files that long (``portal serve``
-    uses 30 s); tests and the static export read the catalog every time."""
+    uses 30 s); tests and the static export read the catalog every time. ``sitemap_limit``: URLs per sitemap file
+    (the protocol's 50,000; tests make it small)."""
     portal = Portal(node, Released(node.catalog, cache_seconds=cache_seconds), make_environments())
     app = FastAPI(title="Strongroom portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
@@ -536,7 +539,12 @@ def create_portal(node: Node, *, oai_page_size: int = 100, cache_seconds: float 
 
     @app.get("/sitemap.xml")
     def sitemap() -> Response:
-        return Response(feeds.sitemap(portal.released, portal.base_url), media_type="application/xml")
+        return Response(feeds.sitemap(portal.released, portal.base_url, sitemap_limit), media_type="application/xml")
+
+    @app.get("/sitemaps/{n}.xml")
+    def sitemap_part(request: Request, n: int) -> Response:
+        part = feeds.sitemap_part(portal.released, portal.base_url, n, sitemap_limit)
+        return portal.not_found(request) if part is None else Response(part, media_type="application/xml")
 
     @app.get("/robots.txt")
     def robots() -> Response:

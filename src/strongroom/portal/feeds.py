@@ -72,9 +72,34 @@ def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
     return paths
 
 
-def sitemap(released: Released, base_url: str) -> bytes:
+def sitemap(released: Released, base_url: str, limit: int = SITEMAP_LIMIT) -> bytes:
+    """``/sitemap.xml``: every public page, or, when there are more than one sitemap file may hold, a sitemap
+    index of the parts (``/sitemaps/N.xml``)."""
+    paths = public_paths(released)
+    if len(paths) <= limit:
+        return _urlset(paths, base_url)
+    index = etree.Element(f"{{{SITEMAP}}}sitemapindex", nsmap=nsmap(SITEMAP))
+    for n in range(1, sitemap_parts(len(paths), limit) + 1):
+        part = etree.SubElement(index, f"{{{SITEMAP}}}sitemap")
+        etree.SubElement(part, f"{{{SITEMAP}}}loc").text = f"{base_url}/sitemaps/{n}.xml"
+    return bytes(etree.tostring(index, xml_declaration=True, encoding="UTF-8"))
+
+
+def sitemap_part(released: Released, base_url: str, n: int, limit: int = SITEMAP_LIMIT) -> bytes | None:
+    """Part ``n`` (from 1) of a sitemap too large for one file; None when there is no such part."""
+    paths = public_paths(released)
+    if len(paths) <= limit or not 1 <= n <= sitemap_parts(len(paths), limit):
+        return None
+    return _urlset(paths[(n - 1) * limit : n * limit], base_url)
+
+
+def sitemap_parts(count: int, limit: int = SITEMAP_LIMIT) -> int:
+    return 0 if count <= limit else -(-count // limit)
+
+
+def _urlset(paths: list[tuple[str, dt.datetime | None]], base_url: str) -> bytes:
     urlset = etree.Element(f"{{{SITEMAP}}}urlset", nsmap=nsmap(SITEMAP))
-    for path, changed in public_paths(released)[:SITEMAP_LIMIT]:
+    for path, changed in paths:
         url = etree.SubElement(urlset, f"{{{SITEMAP}}}url")
         etree.SubElement(url, f"{{{SITEMAP}}}loc").text = base_url + path
         if changed is not None:

@@ -19,7 +19,7 @@ from strongroom.errors import ConfigError, StrongroomError
 from strongroom.inprocess import TestClient
 from strongroom.node import Node
 from strongroom.portal.app import create_portal
-from strongroom.portal.feeds import public_paths
+from strongroom.portal.feeds import public_paths, sitemap_parts
 from strongroom.portal.i18n import LANGUAGES
 from strongroom.portal.released import Released
 
@@ -50,7 +50,8 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
     result = StaticExport(dest)
     released = Released(node.catalog)
     pages = [p for p, _ in public_paths(released)]
-    extra = ["/sitemap.xml", "/releases.atom", "/robots.txt"]
+    parts = [f"/sitemaps/{n}.xml" for n in range(1, sitemap_parts(len(pages)) + 1)]
+    extra = ["/sitemap.xml", *parts, "/releases.atom", "/robots.txt"]
     files: list[str] = []
     after = 0
     while batch := released.page(after_id=after, limit=1000):
