@@ -258,12 +258,26 @@ def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_n
     replayed = client.get(archived)
     assert replayed.status_code == 200 and "application/ld+json" in replayed.text  # the publisher's landing page
     assert replayed.headers["content-security-policy"].startswith("sandbox") and replayed.headers["memento-datetime"]
+    # the reader stays in the archive: what the AU holds is linked to its archived copy, the rest is left alone
+    archived_page = html.fromstring(replayed.content)
+    galleys = archived_page.xpath("//a[@class='galley']/@href")
+    assert galleys and all(g.startswith(f"/archive/{TITLE}/2023/?url=") for g in galleys)
+    assert all(client.get(g).status_code == 200 for g in galleys)
+    [css] = archived_page.xpath("//link[@rel='stylesheet']/@href")
+    assert css.startswith(f"/archive/{TITLE}/2023/?url=") and client.get(css).content == ojs_css()
+    assert all(not h.startswith("/archive/") for h in archived_page.xpath("//a/@href") if "/search" in h)
     pdf = client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}{ojs.base}/article/download/1/1"})
     assert pdf.status_code == 200 and pdf.content == ojs.pdfs[1]
     aid_2024 = next(a for a, (issue, _) in ojs.articles.items() if issue.year == 2024)
     dark = client.get(f"/archive/{TITLE}/2024/", params={"url": f"{url}{ojs.base}/article/view/{aid_2024}"})
     assert dark.status_code == 404 and b"application/ld+json" not in dark.content
     assert client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}/never"}).status_code == 404
+
+
+def ojs_css() -> bytes:
+    from strongroom.samples.ojs_site import CSS
+
+    return CSS
 
 
 def test_a_paused_crawl_resumes_without_fetching_again(node: Node, site: tuple[OjsSite, str]) -> None:

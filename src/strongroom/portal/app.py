@@ -49,7 +49,7 @@ PAGE_CSP = (
 )
 # A downloaded file (an HTML galley, say) is shown sandboxed: it can run nothing and reach nothing.
 SESSION_COOKIE = "sr_session"
-FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -489,10 +489,13 @@ def create_portal(
 
     @app.get("/archive/{au_key:path}")
     def archived_page(au_key: str, url: str = Query(..., max_length=2000)) -> Response:
-        """A harvested page of a released AU, replayed from its WARC (links in it still point to the publisher)."""
-        from strongroom.services.harvest import replay
+        """A harvested page of a released AU, replayed from its WARC; in an HTML page, the addresses of what the
+        AU also holds lead to their archived copies."""
+        from strongroom.portal.replay import rewrite
+        from strongroom.services.harvest import archived_urls, replay
 
-        object_id = portal.released.archived_au(au_key.rstrip("/"))
+        au_key = au_key.rstrip("/")
+        object_id = portal.released.archived_au(au_key)
         if object_id is None:
             raise StarletteHTTPException(404)
         try:
@@ -500,8 +503,13 @@ def create_portal(
         except StrongroomError:
             raise StarletteHTTPException(404) from None
         kind = next((v for k, v in found.headers if k.lower() == "content-type"), "application/octet-stream")
+        body = found.body
+        if kind.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+            rewritten = rewrite(body, found.url, au_key, archived_urls(node.store, object_id))
+            if rewritten is not None:
+                body, kind = rewritten, "text/html; charset=utf-8"
         return Response(
-            found.body,
+            body,
             status_code=found.status if 200 <= found.status < 300 else 200,
             media_type=kind,
             headers={

@@ -512,6 +512,12 @@ class Replayed:
     body: bytes
 
 
+def archived_urls(store: OcflStore, object_id: str) -> set[str]:
+    """Every address the AU holds a page or file from (a 200 capture in its CDXJ index)."""
+    lines, _ = _previous(store, object_id)
+    return {str(line.fields["url"]) for line in lines if line.fields.get("status") == "200"}
+
+
 def replay(store: OcflStore, object_id: str, url: str, timestamp: str | None = None) -> Replayed:
     """The archived response for ``url`` (the latest capture, or the latest at or before ``timestamp``), read from
     its WARC through the CDXJ index; a revisit record is resolved to the capture it refers to."""
