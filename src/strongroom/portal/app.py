@@ -35,7 +35,7 @@ from strongroom.node import Node
 from strongroom.portal import feeds, oai
 from strongroom.portal.citation import json_ld, licence_label, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, negotiate, translations
-from strongroom.portal.released import ItemView, Released, ReleasedFile, country_name
+from strongroom.portal.released import FileView, ItemView, Released, ReleasedFile, country_name
 from strongroom.services import accounts, counter, institutions, programme, sushi
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -229,6 +229,17 @@ def create_portal(
         for item in items:
             issues.setdefault(item.issue or "", []).append(item)
         return portal.render(request, "volume.html", title=found, volume=volume, issues=issues, items=items)
+
+    def stored_file(object_id: str, f: FileView, headers: dict[str, str]) -> Response:
+        """A preserved file, served from its object's content path inline, sandboxed."""
+        path = node.store.object_path(object_id) / node.store.content_path_for(object_id, f.logical_path)
+        return FileResponse(
+            path,
+            media_type=f.media_type,
+            filename=f.name,
+            content_disposition_type="inline",
+            headers={"Content-Security-Policy": FILE_CSP, "X-Content-Type-Options": "nosniff", **headers},
+        )
 
     def address(request: Request) -> str:
         return request.client.host if request.client else ""
@@ -426,18 +437,7 @@ def create_portal(
         if f is None:
             raise StarletteHTTPException(404)
         count(request, item, "request", "controlled", reader)
-        path = node.store.object_path(item.object_id) / node.store.content_path_for(item.object_id, f.logical_path)
-        return FileResponse(
-            path,
-            media_type=f.media_type,
-            filename=f.name,
-            content_disposition_type="inline",
-            headers={
-                "Content-Security-Policy": FILE_CSP,
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return stored_file(item.object_id, f, {"Cache-Control": "private, no-store"})
 
     @app.get("/articles/{public_id}/", response_class=HTMLResponse)
     def article(request: Request, public_id: str) -> Response:
@@ -472,20 +472,9 @@ def create_portal(
         found = portal.released.file(public_id, name)
         if found is None:
             raise StarletteHTTPException(404)
-        object_id, f = found.object_id, found.file
         count(request, found, "request", "open")  # it carries the public id, title and publisher the log needs
-        content = node.store.content_path_for(object_id, f.logical_path)
-        return FileResponse(
-            node.store.object_path(object_id) / content,
-            media_type=f.media_type,
-            filename=f.name,
-            content_disposition_type="inline",
-            headers={
-                "Content-Security-Policy": FILE_CSP,
-                "X-Content-Type-Options": "nosniff",
-                "Link": f'<{portal.base_url}/articles/{public_id}/>; rel="canonical"',
-            },
-        )
+        canonical = f'<{portal.base_url}/articles/{public_id}/>; rel="canonical"'
+        return stored_file(found.object_id, found.file, {"Link": canonical})
 
     @app.get("/archive/{au_key:path}")
     def archived_page(au_key: str, url: str = Query(..., max_length=2000)) -> Response:
