@@ -481,20 +481,21 @@ def create_portal(
         """A harvested page of a released AU, replayed from its WARC; in an HTML page, the addresses of what the
         AU also holds lead to their archived copies."""
         from strongroom.portal.replay import rewrite
-        from strongroom.services.harvest import archived_urls, replay
+        from strongroom.services.harvest import archived_urls, cdx_lines, replay
 
         au_key = au_key.rstrip("/")
         object_id = portal.released.archived_au(au_key)
         if object_id is None:
             raise StarletteHTTPException(404)
+        index = cdx_lines(node.store, object_id)  # read once: it finds the capture and the addresses held
         try:
-            found = replay(node.store, object_id, url)
+            found = replay(node.store, object_id, url, lines=index)
         except StrongroomError:
             raise StarletteHTTPException(404) from None
         kind = next((v for k, v in found.headers if k.lower() == "content-type"), "application/octet-stream")
         body = found.body
         if kind.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
-            rewritten = rewrite(body, found.url, au_key, archived_urls(node.store, object_id))
+            rewritten = rewrite(body, found.url, au_key, archived_urls(index))
             if rewritten is not None:
                 body, kind = rewritten, "text/html; charset=utf-8"
         return Response(

@@ -112,12 +112,16 @@ def due(catalog: Catalog) -> list[str]:
         ]
 
 
-def _previous(store: OcflStore, object_id: str) -> tuple[list[CdxLine], dict[str, tuple[str, str]]]:
-    """The AU's CDXJ lines so far, and for each URL its latest (payload digest, WARC-Date) of a 200 capture."""
+def cdx_lines(store: OcflStore, object_id: str) -> list[CdxLine]:
+    """The AU's CDXJ index so far (empty when it has none)."""
     if not store.exists(object_id) or CDXJ not in store.state(object_id):
-        return [], {}
+        return []
     with store.open_file(object_id, CDXJ) as fh:
-        lines = [CdxLine.parse(line) for line in fh.read().decode("utf-8").splitlines() if line.strip()]
+        return [CdxLine.parse(line) for line in fh.read().decode("utf-8").splitlines() if line.strip()]
+
+
+def _latest(lines: list[CdxLine]) -> dict[str, tuple[str, str]]:
+    """For each URL, the (payload digest, WARC-Date) of its latest 200 capture."""
     latest: dict[str, tuple[str, str]] = {}
     for line in sorted(lines, key=lambda c: c.timestamp):
         if line.fields.get("status") == "200":
@@ -126,7 +130,7 @@ def _previous(store: OcflStore, object_id: str) -> tuple[list[CdxLine], dict[str
             previous = latest.get(line.fields["url"])
             if line.fields.get("mime") != "warc/revisit" or previous is None:
                 latest[line.fields["url"]] = (line.fields["digest"], date)
-    return lines, latest
+    return latest
 
 
 @dataclass
@@ -165,7 +169,8 @@ class _AuWarcs:
         if label not in self.aus:
             au_key = f"{self.title_key}/{label}"
             object_id = object_id_for(au_key)
-            old_lines, latest = _previous(self.store, object_id)
+            old_lines = cdx_lines(self.store, object_id)
+            latest = _latest(old_lines)
             info = {"isPartOf": au_key, "operator": self.agent}
             sink = WarcSink(self.workdir, prefix=f"{self.stamp}-{label}", info=info)
             self.aus[label] = _AuWarc(object_id, sink, old_lines, latest)
@@ -512,16 +517,18 @@ class Replayed:
     body: bytes
 
 
-def archived_urls(store: OcflStore, object_id: str) -> set[str]:
-    """Every address the AU holds a page or file from (a 200 capture in its CDXJ index)."""
-    lines, _ = _previous(store, object_id)
+def archived_urls(lines: list[CdxLine]) -> set[str]:
+    """Every address an AU's index ``lines`` hold a page or file from (a 200 capture)."""
     return {str(line.fields["url"]) for line in lines if line.fields.get("status") == "200"}
 
 
-def replay(store: OcflStore, object_id: str, url: str, timestamp: str | None = None) -> Replayed:
+def replay(
+    store: OcflStore, object_id: str, url: str, timestamp: str | None = None, lines: list[CdxLine] | None = None
+) -> Replayed:
     """The archived response for ``url`` (the latest capture, or the latest at or before ``timestamp``), read from
-    its WARC through the CDXJ index; a revisit record is resolved to the capture it refers to."""
-    lines, _ = _previous(store, object_id)
+    its WARC through the CDXJ index (``lines``, when the caller has read it already); a revisit record is resolved
+    to the capture it refers to."""
+    lines = cdx_lines(store, object_id) if lines is None else lines
     key = surt.surt(url)
     matches = sorted(
         (c for c in lines if c.key == key and (timestamp is None or c.timestamp <= timestamp)),
