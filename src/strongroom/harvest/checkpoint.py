@@ -36,36 +36,35 @@ class Checkpoint:
     def _spool(self) -> Path:
         return self.directory / "captures.bin"
 
-    def load(self) -> tuple[list[str | None], dict[str, Any]] | None:
-        """The AU labels of the captures (in order) and the frontier of an interrupted crawl of the same plan, or
-        None to start afresh. The captures stay in the spool (see ``captures``)."""
+    def load(self) -> dict[str, Any] | None:
+        """The frontier of an interrupted crawl of the same plan, or None to start afresh. Its captures stay in
+        the spool (see ``captures``)."""
         frontier_path = self.directory / "frontier.json"
         try:
             frontier = json.loads(frontier_path.read_text(encoding="utf-8"))
             if frontier.get("format") != FORMAT or frontier.get("fingerprint") != self.fingerprint:
                 raise ValueError("another crawl's spool")
-            labels, end = self._scan(int(frontier["captures"]))
+            count = int(frontier["captures"])
+            end = self._end(count)
         except (OSError, ValueError, KeyError, struct.error):
             shutil.rmtree(self.directory, ignore_errors=True)
             return None
         with self._spool.open("r+b") as fh:
             fh.truncate(end)  # drop captures no frontier counted: they will be fetched again
-        self.count = len(labels)
-        return labels, frontier
+        self.count = count
+        return dict(frontier)
 
-    def _scan(self, count: int) -> tuple[list[str | None], int]:
-        """The AU labels of the first ``count`` captures and where they end, reading headers only."""
-        labels = []
+    def _end(self, count: int) -> int:
+        """Where the first ``count`` captures end (reading their headers only; a short spool is refused)."""
         size = self._spool.stat().st_size
         with self._spool.open("rb") as fh:
             for _ in range(count):
-                meta = _meta(fh)
+                _meta(fh)
                 (body_len,) = struct.unpack(">Q", fh.read(8))
                 if fh.tell() + body_len > size:
                     raise ValueError("truncated spool")
                 fh.seek(body_len, os.SEEK_CUR)
-                labels.append(meta["au"])
-            return labels, fh.tell()
+            return fh.tell()
 
     def captures(self) -> Iterator[tuple[str | None, Fetched]]:
         """Every capture spooled so far, in order, read back one at a time (a crawl's bodies are never all held

@@ -54,20 +54,14 @@ class Outcome:
 
 @dataclass
 class CrawlResult:
-    counts: dict[str | None, int] = field(default_factory=dict)  # captures by AU label (None: of every AU)
+    spool: Checkpoint  # where the captures are
     outcomes: list[Outcome] = field(default_factory=list)
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by AU label
-    spool: Checkpoint | None = None  # where the captures are, when the crawl has a checkpoint
-    kept: list[tuple[str | None, Fetched]] = field(default_factory=list)  # otherwise, in memory
-
-    @property
-    def aus(self) -> list[str]:
-        return sorted(k for k in self.counts if k is not None)
 
     def captures(self) -> Iterator[tuple[str | None, Fetched]]:
-        """Every response kept, in the order it came, with its AU label; read back from the spool one at a time
-        (a crawl of a large site never holds all its bodies in memory)."""
-        return self.spool.captures() if self.spool is not None else iter(self.kept)
+        """Every response kept, in the order it came, with its AU label (None: of every AU); read back from the
+        spool one at a time (a crawl of a large site never holds all its bodies in memory)."""
+        return self.spool.captures()
 
 
 def document(page: Fetched) -> html.HtmlElement | None:
@@ -206,9 +200,11 @@ def crawl(
     max_pages: int = 20_000,
     concurrency: int = 4,
     progress: Callable[[Outcome], None] | None = None,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
     pause_after: int | None = None,
 ) -> CrawlResult:
+    """Crawl the site; every response kept goes to ``checkpoint``'s spool as it arrives, which also lets an
+    interrupted crawl resume."""
     result = CrawlResult(spool=checkpoint)
     start = plan.permission_url()
     try:
@@ -225,11 +221,8 @@ def crawl(
     seen: set[str] = set()
     chains: dict[str, int] = {}  # URL -> how many pages of its own shape led to it, one after another
     queue: deque[tuple[str, int, str | None, Link | None]] = deque((s, 0, None, None) for s in plan.seeds())
-    resumed = checkpoint.load() if checkpoint is not None else None
-    if resumed is not None:
-        labels, frontier = resumed
-        for au_label in labels:
-            result.counts[au_label] = result.counts.get(au_label, 0) + 1
+    frontier = checkpoint.load()
+    if frontier is not None:
         result.outcomes = [Outcome(**o) for o in frontier["outcomes"]]
         result.items = frontier["items"]
         seen, chains = set(frontier["seen"]), dict(frontier["chains"])
@@ -238,17 +231,16 @@ def crawl(
     inflight: list[tuple[str, int, str | None, Link | None]] = []  # taken from the queue, not yet handled
 
     def save() -> None:
-        if checkpoint is not None:
-            todo = [*inflight, *queue]
-            checkpoint.save(
-                {
-                    "seen": sorted(seen - {u for u, *_ in inflight}),
-                    "chains": chains,
-                    "queue": [(u, d, a, (link.url, link.text, link.kind) if link else None) for u, d, a, link in todo],
-                    "outcomes": [o.__dict__ for o in result.outcomes],
-                    "items": result.items,
-                }
-            )
+        todo = [*inflight, *queue]
+        checkpoint.save(
+            {
+                "seen": sorted(seen - {u for u, *_ in inflight}),
+                "chains": chains,
+                "queue": [(u, d, a, (link.url, link.text, link.kind) if link else None) for u, d, a, link in todo],
+                "outcomes": [o.__dict__ for o in result.outcomes],
+                "items": result.items,
+            }
+        )
 
     def note(url: str, au: str | None, status: int | None, size: int, what: str) -> None:
         outcome = Outcome(url, au, status, size, what)
@@ -295,7 +287,7 @@ def _pipeline(
     only_au: str | None,
     max_pages: int,
     note: Callable[[str, str | None, int | None, int, str], None],
-    checkpoint: Checkpoint | None,
+    checkpoint: Checkpoint,
     save: Callable[[], None],
     pause_after: int | None,
 ) -> None:
@@ -341,8 +333,8 @@ def _pipeline(
             for n in notes:
                 note(n[0], au, n[1], 0, n[2])
             for f in hops:
-                keep(result, checkpoint, au, f)
-            if checkpoint is not None and time.monotonic() - last_save >= SAVE_SECONDS:
+                checkpoint.add(au, f)
+            if time.monotonic() - last_save >= SAVE_SECONDS:
                 save()
                 last_save = time.monotonic()
             if fetched is None:
@@ -350,7 +342,7 @@ def _pipeline(
             if fetched.status != 200:
                 note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
                 continue
-            keep(result, checkpoint, au, fetched)
+            checkpoint.add(au, fetched)
             note(fetched.url, au, 200, len(fetched.body), "collected")
             doc = document(fetched)
             item = landing_item(fetched, doc)
@@ -361,14 +353,6 @@ def _pipeline(
                     if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
                         chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
                     queue.append((found.url, depth + (found.kind == "a"), au, found))
-
-
-def keep(result: CrawlResult, checkpoint: Checkpoint | None, au: str | None, fetched: Fetched) -> None:
-    result.counts[au] = result.counts.get(au, 0) + 1
-    if checkpoint is not None:
-        checkpoint.add(au, fetched)
-    else:
-        result.kept.append((au, fetched))
 
 
 def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[str, int]) -> str | None:
