@@ -33,7 +33,7 @@ def main() -> None:
     size = sum(p.stat().st_size for p in files)
     node = Node.create(args.workdir / "home")
     start = time.perf_counter()
-    result = node.deposit(bag)
+    result = node.ingest.deposit(bag)
     ours = time.perf_counter() - start
     node.close()
     start = time.perf_counter()

@@ -53,8 +53,8 @@ def main() -> None:
     args.workdir.mkdir(parents=True)
     bag = random_bag(args.workdir / "pkg", int(args.gb * 1e9), args.file_mb << 20)
     node = Node.create(args.workdir / "home")
-    t_deposit = timed(lambda: node.deposit(bag))
-    au = node.aus()[0][0]
+    t_deposit = timed(lambda: node.ingest.deposit(bag))
+    au = node.catalog.aus()[0][0]
     root = node.store.object_path(au.object_id)
     files = sorted(p for p in root.rglob("*") if p.is_file() and "/content/" in str(p))
     size = sum(p.stat().st_size for p in files)
@@ -68,7 +68,7 @@ def main() -> None:
         "sha512sum": lambda: run(["sha512sum"]),
         "sha256sum": lambda: run(["sha256sum"]),
         "hashlib sha512+sha256, one core (hashing limit of one core)": lambda: one_core_both(files),
-        "strongroom audit (sha512+sha256)": lambda: node.audit(),
+        "strongroom audit (sha512+sha256)": lambda: node.audits.audit(),
     }
     print(
         f"Content: {len(files)} files, {size / 1e9:.2f} GB stored; deposit took {t_deposit:.1f} s "

@@ -22,7 +22,6 @@ from pathlib import Path
 from strongroom.harvest.fetch import Fetcher
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite
-from strongroom.services import harvest as hs
 
 
 def main() -> None:
@@ -60,8 +59,7 @@ def main() -> None:
         for run in range(args.runs):  # alternate the tools; report medians (wget's time varies run to run)
             # Strongroom: crawl, write WARC + CDXJ, store OCFL versions, catalogue every article (a fresh node)
             node = Node.create(work / f"home-{run}")
-            hs.configure(
-                node.catalog,
+            node.harvests.configure(
                 "issn:bench",
                 name=site.title.title,
                 publisher="Bench",
@@ -70,7 +68,7 @@ def main() -> None:
                 settings={"start_url": start, "delay": 0},
             )
             t = time.perf_counter()
-            result = node.harvest("issn:bench", fetcher=Fetcher(delay=0))
+            result = node.web_harvest.run("issn:bench", fetcher=Fetcher(delay=0))
             ours_runs.append(time.perf_counter() - t)
             node.close()
             our_requests = len(result.outcomes) + 2  # an outcome is a request; plus robots.txt and the manifest

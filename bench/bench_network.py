@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from strongroom.keys import load_private_key, public_key_text
 from strongroom.network.client import PeerClient
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
-from strongroom.network.service import poll
 from strongroom.node import Node
 from strongroom.store.hashing import hash_file
 
@@ -76,7 +75,7 @@ def main() -> None:
     procs = []
     for i, home in enumerate(homes):
         node = Node.open(home)
-        node.join_network(doc, public_key_text(admin.public_key()))
+        node.membership.join(doc, public_key_text(admin.public_key()))
         node.close()
         log = (home / "serve.log").open("ab")
         procs.append(
@@ -102,7 +101,7 @@ def main() -> None:
             wait(lambda p=p: _up(p), 30)
         bag = random_bag(args.workdir / "bag", int(args.gb * 1e9), 128 << 20, seed=11)
         origin = Node.open(homes[0])
-        result = origin.deposit(bag)
+        result = origin.ingest.deposit(bag)
         object_id = result.object_id
         content = sorted(
             p for p in origin.store.object_path(object_id).rglob("*") if p.is_file() and "/content/" in p.as_posix()
@@ -114,9 +113,9 @@ def main() -> None:
         for p in content:
             hash_file(p, ("sha256",))
         t_hash = time.perf_counter() - start
-        client = PeerClient(origin.settings.node_id, origin.private_key())
+        client = PeerClient(origin.settings.node_id, origin.membership.private_key())
         start = time.perf_counter()
-        outcome = poll(origin, client, object_id)
+        outcome = origin.polls.poll(client, object_id)
         t_poll = time.perf_counter() - start
         poll_bytes = client.bytes_sent + client.bytes_received
         client.close()

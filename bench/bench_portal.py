@@ -26,7 +26,6 @@ from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.keys import public_key_text
 from strongroom.node import Node
-from strongroom.portal.released import Released
 from strongroom.portal.static import export_static
 from strongroom.services.triggers import sign_ballot
 
@@ -71,18 +70,18 @@ def wait_for(url: str) -> None:
 def build(work: Path) -> tuple[Node, list[str], list[str]]:
     node = Node.create(work / "home", name="Strongroom benchmark node")
     for pkg in write_packages(work / "packages", seed=3):
-        node.deposit(pkg, DepositOptions(platform="ojs"))
-    workflow = node.triggers()
+        node.ingest.deposit(pkg, DepositOptions(platform="ojs"))
+    workflow = node.triggers
     keys = {n: Ed25519PrivateKey.generate() for n in ("a", "b", "c")}
     for name, key in keys.items():
         workflow.add_member(name, public_key_text(key.public_key()))
-    for title, *_ in node.titles():
+    for title, *_ in node.catalog.titles():
         t = workflow.propose(ScopeKind.TITLE, [title.key], TriggerReason.PUBLISHER_CEASED, ["benchmark"], "bench")
         for name, key in keys.items():
             stamp = "2026-01-01T00:00:00Z"
             workflow.vote(t.key, name, VoteChoice.FOR, stamp, sign_ballot(key, t.key, name, VoteChoice.FOR, stamp))
         workflow.release(t.key, "bench")
-    items = Released(node.catalog).page(limit=100_000)
+    items = node.released().page(limit=100_000)
     pages = [f"/articles/{i.public_id}/" for i in items]
     pdfs = [f"/articles/{i.public_id}/{i.pdf.name}" for i in items if i.pdf is not None]
     return node, pages, pdfs

@@ -66,13 +66,6 @@ def test_domain_is_pure() -> None:
                 assert top in allowed_third_party or top in _stdlib(), f"{path.name} imports {name}"
 
 
-def test_faces_do_not_reach_into_storage_or_database() -> None:
-    forbidden = ("strongroom.store", "strongroom.catalog.repo", "strongroom.catalog.db", "sqlalchemy")
-    for path in (SRC / "cli").glob("*.py"):
-        for name in _imports(path):
-            assert not name.startswith(forbidden), f"cli/{path.name} imports {name}: call the Node instead"
-
-
 def _stdlib() -> set[str]:
     import sys
 

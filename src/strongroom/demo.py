@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strongroom.errors import ConfigError
-from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
 from strongroom.samples import generate_corpus, write_bag, write_jasper_zip, write_jats_dir, zip_dir
+from strongroom.samples.damage import flip_one_bit
+from strongroom.services.deposit import DepositOptions
 
 MARKER = ".strongroom-demo"
 
@@ -77,19 +78,19 @@ def run_demo(home: Path, say: Callable[[str], None]) -> DemoSummary:
         packages = write_packages(home / "sample-packages")
         say(f"2. Generated {len(packages)} sample packages from publishers in Ghana, Kenya, Senegal and beyond.")
         for pkg in packages:
-            result = node.deposit(pkg, _options_for(pkg))
+            result = node.ingest.deposit(pkg, _options_for(pkg))
             summary.deposits.append((pkg.name, result.au_key, result.items, result.files))
             say(
                 f"   deposited {pkg.name}: {result.items} articles, {result.files} files -> AU {result.au_key} "
                 f"v{result.version}"
             )
-        again = node.deposit(packages[0], _options_for(packages[0]))
+        again = node.ingest.deposit(packages[0], _options_for(packages[0]))
         summary.unchanged_redeposit = again.unchanged
         say(
             f"3. Deposited {packages[0].name} a second time: "
             + ("nothing changed, nothing was written." if again.unchanged else "a new version was made.")
         )
-        report = node.audit()
+        report = node.audits.audit()
         summary.first_audit_intact = report.intact
         say(
             f"4. Audited the archive: {report.files} files re-read and checked against their sha512 and sha256 "
@@ -98,7 +99,7 @@ def run_demo(home: Path, say: Callable[[str], None]) -> DemoSummary:
         au_key, path = _damage_one_file(node)
         summary.damaged_au, summary.damaged_file = au_key, path
         say(f"5. Damaged one stored file on purpose (flipped one bit of {path} in AU {au_key}).")
-        report = node.audit([au_key])
+        report = node.audits.audit([au_key])
         summary.second_audit_intact = report.intact
         summary.second_audit_codes = sorted({f.code for a in report.aus for f in a.findings})
         say(
@@ -109,8 +110,8 @@ def run_demo(home: Path, say: Callable[[str], None]) -> DemoSummary:
                 else f"the audit caught it ({', '.join(summary.second_audit_codes)}: damaged file {path})."
             )
         )
-        other = next(au for au, *_ in node.aus() if au.key != au_key)
-        export = node.export(other.key, home / "export")
+        other = next(au for au in node.browse.aus() if au.key != au_key)
+        export = node.exports.export(other.key, home / "export")
         summary.export_dir = export.dest
         say(f"7. Exported AU {other.key} as a BagIt bag at {export.dest} (check it with: bagit.py --validate).")
         _release_one_title(node, summary, say)
@@ -127,14 +128,13 @@ def _release_one_title(node: Node, summary: DemoSummary, say: Callable[[str], No
     from strongroom.inprocess import TestClient
     from strongroom.keys import public_key_text
     from strongroom.portal.app import create_portal
-    from strongroom.portal.released import Released
     from strongroom.services.triggers import now_text, sign_ballot
 
-    workflow = node.triggers()
+    workflow = node.triggers
     members = {name: Ed25519PrivateKey.generate() for name in ("Ama", "Bakari", "Chiara")}
     for name, key in members.items():
         workflow.add_member(name, public_key_text(key.public_key()))
-    title = next(t for t, *_ in node.titles() if t.name.startswith("Ghana"))
+    title = next(t for t in node.browse.titles() if t.name.startswith("Ghana"))
     trigger = workflow.propose(
         ScopeKind.TITLE,
         [title.key],
@@ -150,7 +150,7 @@ def _release_one_title(node: Node, summary: DemoSummary, say: Callable[[str], No
     decided = workflow.show(trigger.key)
     released = workflow.release(trigger.key, "demo operator")
     summary.trigger, summary.released_title = released.key, title.name
-    summary.released_items = Released(node.catalog).count()
+    summary.released_items = node.released().count()
     say(
         f"8. The board (3 members, each ballot signed with their own key) voted on {trigger.key} to release "
         f"{title.name} (publisher ceased): {decided.decision}. Released under CC BY 4.0."
@@ -170,11 +170,5 @@ def _options_for(pkg: Path) -> DepositOptions:
 
 
 def _damage_one_file(node: Node) -> tuple[str, str]:
-    au = node.aus()[0][0]
-    inventory = node.store.inventory(au.object_id)
-    pdfs = sorted(cp for cps in inventory["manifest"].values() for cp in cps if cp.endswith(".pdf"))
-    target = node.store.object_path(au.object_id) / pdfs[0]
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    target.write_bytes(bytes(data))
-    return au.key, pdfs[0]
+    au = node.browse.aus()[0]
+    return au.key, flip_one_bit(node.store, au.object_id)

@@ -1,62 +1,75 @@
-"""The composition root: a :class:`Node` is built from a home directory's settings and owns its catalog,
-storage root, journal and clock. Faces (CLI, web) call its methods; nothing here is created at import, so
-several nodes can live in one process."""
+"""The composition root: a :class:`Node` is built from a home directory's settings and owns its catalog, object
+store, search index and clock; every use case is one of its services, built on first use with the narrow
+dependencies it needs. Every face (the command line, the portal, the peer API, the scheduler) reaches every use
+case the same way: ``node.<service>.<use case>(...)``. Nothing here is created at import, so several nodes can
+live in one process.
+
+Must not import: any face.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import threading
-from collections.abc import Sequence
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
-
 from strongroom import __version__
 from strongroom.catalog.db import make_engine, migrate
-from strongroom.catalog.models import ArchivalUnit, Event, Item, Publisher, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
-from strongroom.domain.placement import holders
-from strongroom.domain.trigger import DecisionRule
 from strongroom.errors import ConfigError
-from strongroom.ingest.deposit import DepositOptions
-from strongroom.keys import create_keypair, load_private_key, public_key_text
-from strongroom.network.auth import Verifier
-from strongroom.network.config import NetworkConfig, verify_config
-from strongroom.progress import Reporter
-from strongroom.services import audit as audit_service
-from strongroom.services import deposit as deposit_service
-from strongroom.services.export import ExportResult, export_au
-from strongroom.services.indexer import index_object
+from strongroom.keys import create_keypair, public_key_text
+from strongroom.search.base import SearchIndex
+from strongroom.search.registry import open_search
+from strongroom.services.accounts import Accounts
+from strongroom.services.audit import Audits
+from strongroom.services.browse import Browse
+from strongroom.services.counter import Counter
+from strongroom.services.deposit import Ingest
+from strongroom.services.eligibility import Eligibility
+from strongroom.services.events import EventLog
+from strongroom.services.export import Exports
+from strongroom.services.fees import Fees
+from strongroom.services.indexer import Indexer
+from strongroom.services.institutions import Institutions
+from strongroom.services.journal import Journal
+from strongroom.services.membership import Membership
 from strongroom.services.monitor import Monitor
-from strongroom.services.release_record import write_release
+from strongroom.services.network_status import NetworkStatus
+from strongroom.services.peer import PeerService
+from strongroom.services.polls import PollQueue, Polls
+from strongroom.services.programme import Programme
+from strongroom.services.release import Releases
+from strongroom.services.released import Released
+from strongroom.services.replication import Replication
+from strongroom.services.scratch import remove_stale_work
+from strongroom.services.sushi import SushiKeys
 from strongroom.services.triggers import Workflow
 from strongroom.settings import Settings, load_settings, validate, write_settings
-from strongroom.store.ocfl import OcflStore
+from strongroom.store.base import ObjectStore
+from strongroom.store.registry import create_store, open_store
 
-if TYPE_CHECKING:
-    from strongroom.services import harvest as harvest_service
+if TYPE_CHECKING:  # the harvest services bring libcurl, warcio and friends: imported when first used
+    from strongroom.services.harvests import AuVersions, Harvests
+    from strongroom.services.oai_harvest import OaiHarvest
+    from strongroom.services.replay import Replay
+    from strongroom.services.web_harvest import WebHarvest
 
 
 class Node:
-    def __init__(self, settings: Settings, catalog: Catalog, store: OcflStore, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, store: ObjectStore, search: SearchIndex, clock: Clock
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.store = store
+        self.search = search
         self.clock = clock
-        self.journal = deposit_service.Journal(settings.home / "journal")
-        self._network: tuple[int, NetworkConfig] | None = None
-        self._verifier: Verifier | None = None
-        self._poll_soon: set[str] = set()
-        self._lock = threading.Lock()
 
     # ---- life cycle ----------------------------------------------------------------------------------------
 
@@ -72,7 +85,7 @@ class Node:
         country: str = "",
         clock: Clock | None = None,
     ) -> Node:
-        """Create a node home: settings, catalog (migrated), OCFL storage root and Ed25519 key pair."""
+        """Create a node home: settings, catalog (migrated), storage root and Ed25519 key pair."""
         clock = clock or SystemClock()
         if (home / "strongroom.toml").exists():
             raise ConfigError(f"{home} already holds a Strongroom node", hint="use it, or choose another --home")
@@ -96,7 +109,7 @@ class Node:
         finally:
             engine.dispose()
         settings.resolved_staging().mkdir(parents=True, exist_ok=True)
-        OcflStore.create(settings.resolved_storage_root(), settings.resolved_staging(), digest_algorithm)
+        create_store(settings)
         public = create_keypair(settings.keys_dir)
         write_settings(settings)  # last: a home without settings is not yet a node
         node = cls.open(home, clock=clock)
@@ -117,8 +130,15 @@ class Node:
         settings = load_settings(home)
         clock = clock or SystemClock()
         catalog = Catalog.open(settings.resolved_database_url(), clock)  # applies pending migrations
-        store = OcflStore.open(settings.resolved_storage_root(), settings.resolved_staging())
-        node = cls(settings, catalog, store, clock)
+        try:
+            store = open_store(settings)
+            search = open_search(settings.search_engine, catalog.engine)
+        except BaseException:
+            catalog.close()
+            raise
+        node = cls(settings, catalog, store, search, clock)
+        if search.created:  # a new or changed engine: it is filled from the catalog
+            node.indexer.queue_everything()
         if recover:
             node.recover()
         return node
@@ -137,223 +157,166 @@ class Node:
         return f"strongroom/{__version__} ({self.settings.node_id})"
 
     def recover(self) -> list[str]:
-        """Finish or undo writes a crash interrupted, then catalogue what the store committed."""
+        """Finish or undo writes a crash interrupted, then catalogue what the store committed and bring the search
+        index up to date."""
         actions = self.store.recover()
-        actions += deposit_service.remove_stale_work(self.settings.resolved_staging())
+        actions += remove_stale_work(self.settings.resolved_staging())
         for object_id in self.journal.pending():
             if self.store.exists(object_id):
-                result = index_object(self.catalog, self.store, object_id, agent=self.agent, recovered=True)
+                result = self.indexer.index(object_id, recovered=True)
                 if result.indexed:
                     actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted deposit")
             self.journal.end(object_id)
+        if self.indexer.sync_search():
+            actions.append("brought the search index up to date")
         return actions
 
-    def reindex(self) -> list[str]:
-        """Re-catalogue every object whose head version the catalog does not know yet."""
-        done = []
-        for object_id in self.store.iter_object_ids():
-            result = index_object(self.catalog, self.store, object_id, agent=self.agent)
-            if result.indexed:
-                done.append(f"{result.au_key} v{result.version}")
-        return done
+    # ---- preserving ---------------------------------------------------------------------------------------
 
-    # ---- use cases ------------------------------------------------------------------------------------------
+    @cached_property
+    def journal(self) -> Journal:
+        return Journal(self.settings.home / "journal")
 
-    def deposit(
-        self, path: Path, options: DepositOptions | None = None, *, reporter: Reporter | None = None
-    ) -> deposit_service.DepositResult:
-        return deposit_service.deposit(
-            settings=self.settings,
-            catalog=self.catalog,
-            store=self.store,
-            journal=self.journal,
-            agent=self.agent,
-            path=path,
-            options=options or DepositOptions(),
-            reporter=reporter,
-        )
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.catalog, self.agent)
 
-    def audit(
-        self, au_keys: Sequence[str] = (), *, progress: audit_service.Progress | None = None
-    ) -> audit_service.AuditReport:
-        return audit_service.audit(self.catalog, self.store, au_keys=au_keys, agent=self.agent, progress=progress)
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.catalog, self.store, self.search, agent=self.agent)
 
-    def export(self, au_key: str, dest: Path) -> ExportResult:
-        return export_au(self.catalog, self.store, au_key=au_key, dest=dest, agent=self.agent)
+    @cached_property
+    def ingest(self) -> Ingest:
+        return Ingest(self.settings, self.catalog, self.store, self.journal, self.indexer, agent=self.agent)
 
-    # ---- the network ----------------------------------------------------------------------------------------
+    @cached_property
+    def audits(self) -> Audits:
+        return Audits(self.catalog, self.store, agent=self.agent)
+
+    @cached_property
+    def exports(self) -> Exports:
+        return Exports(self.catalog, self.store, agent=self.agent)
+
+    @cached_property
+    def browse(self) -> Browse:
+        return Browse(self.catalog, self.search)
+
+    # ---- harvesting ---------------------------------------------------------------------------------------
+
+    @cached_property
+    def harvests(self) -> Harvests:
+        from strongroom.services.harvests import Harvests
+
+        return Harvests(self.catalog)
+
+    @cached_property
+    def _au_versions(self) -> AuVersions:
+        from strongroom.services.harvests import AuVersions
+
+        return AuVersions(self.store, self.journal, self.indexer, agent=self.agent, node_id=self.settings.node_id)
+
+    @cached_property
+    def web_harvest(self) -> WebHarvest:
+        from strongroom.services.web_harvest import WebHarvest
+
+        staging = self.settings.resolved_staging()
+        return WebHarvest(self.harvests, self._au_versions, self.store, staging=staging, agent=self.agent)
+
+    @cached_property
+    def oai_harvest(self) -> OaiHarvest:
+        from strongroom.services.oai_harvest import OaiHarvest
+
+        return OaiHarvest(self.harvests, self._au_versions, staging=self.settings.resolved_staging())
+
+    @cached_property
+    def replay(self) -> Replay:
+        from strongroom.services.replay import Replay
+
+        return Replay(self.catalog, self.store)
+
+    # ---- triggers and the public ---------------------------------------------------------------------------
 
     @property
-    def network_file(self) -> Path:
-        return self.settings.home / "network.json"
-
-    def network_config(self) -> NetworkConfig:
-        """The signed network configuration, verified against the pinned administrative key (cached by mtime)."""
-        try:
-            mtime = self.network_file.stat().st_mtime_ns
-        except FileNotFoundError:
-            raise ConfigError(
-                "this node has not joined a network",
-                hint="strongroom network join SIGNED-CONFIG --admin-key ed25519:...",
-            ) from None
-        if self._network is None or self._network[0] != mtime:
-            document = json.loads(self.network_file.read_text(encoding="utf-8"))
-            self._network = (mtime, verify_config(document, self.settings.admin_key))
-        return self._network[1]
-
-    def join_network(self, document: dict[str, Any], admin_key: str) -> NetworkConfig:
-        """Install a signed configuration; the first join pins the administrative key."""
-        pinned = self.settings.admin_key or admin_key
-        if self.settings.admin_key and admin_key and admin_key != self.settings.admin_key:
-            raise ConfigError(
-                "this node already trusts another administrative key",
-                hint="a node's trust anchor is changed only by editing network.admin_key on purpose",
-            )
-        held = self.network_config().serial if self.network_file.exists() else None
-        config = verify_config(document, pinned, held_serial=held)
-        if config.member(self.settings.node_id) is None:
-            raise ConfigError(
-                f"the configuration does not list this node ({self.settings.node_id})",
-                hint="send the administrators this node's id and public key (keys/node.pub)",
-            )
-        if not self.settings.admin_key:
-            self.settings = replace(self.settings, admin_key=pinned)
-            write_settings(self.settings)
-        tmp = self.network_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.network_file)
-        self._network = None
-        return config
-
-    def holders(self, object_id: str) -> list[str]:
-        config = self.network_config()
-        return holders(
-            object_id,
-            [(m.id, m.country) for m in config.members],
-            config.policy.target_copies,
-            config.policy.min_countries,
-        )
-
-    def private_key(self) -> Ed25519PrivateKey:
-        return load_private_key(self.settings.keys_dir)
-
-    def verifier(self) -> Verifier:
-        if self._verifier is None:
-            self._verifier = Verifier(config=self.network_config)
-        return self._verifier
-
-    def record(
-        self, type: EventType, outcome: EventOutcome, object_id: str, detail: str, data: dict[str, Any] | None = None
-    ) -> None:
-        """An event about the AU stored as ``object_id`` (or about the object, if the catalog lacks it)."""
-        with self.catalog.session() as s:
-            key = s.scalar(select(ArchivalUnit.key).where(ArchivalUnit.object_id == object_id)) or object_id
-            self.catalog.record_event(
-                s, type, outcome, agent=self.agent, object_type="au", object_key=key, detail=detail, data=data
-            )
-
-    def au_key_for(self, object_id: str) -> str:
-        with self.catalog.session() as s:
-            return s.scalar(select(ArchivalUnit.key).where(ArchivalUnit.object_id == object_id)) or object_id
-
-    def poll_soon(self, object_id: str) -> None:
-        with self._lock:
-            self._poll_soon.add(object_id)
-
-    def take_poll_soon(self) -> set[str]:
-        with self._lock:
-            due, self._poll_soon = self._poll_soon, set()
-        return due
-
-    # ---- triggers -------------------------------------------------------------------------------------------
-
     def triggers(self) -> Workflow:
         """The trigger workflow, deciding by the network's rule (CLOCKSS' default when not in a network)."""
-        rule = DecisionRule()
-        if self.network_file.exists():
-            p = self.network_config().policy
-            rule = DecisionRule(p.trigger_share_in_favour, p.trigger_max_against, p.trigger_quorum)
-        return Workflow(self.catalog, self.agent, rule, record_release=self._record_release)
+        return Workflow(self.catalog, self.agent, self.membership.decision_rule(), record_release=self.releases.record)
 
-    def _record_release(self, au_key: str, record: dict[str, Any]) -> None:
-        """Write a release record into the AU's object (a new OCFL version) and catalogue it."""
-        with self.catalog.session() as s:
-            object_id = self.catalog.get_au(s, au_key).object_id
-        with deposit_service.work_directory(self.settings.resolved_staging()) as workdir:
-            write_release(
-                self.store,
-                object_id,
-                record,
-                workdir=workdir,
-                agent=self.agent,
-                user_address=f"urn:strongroom:node:{self.settings.node_id}",
-            )
-        index_object(self.catalog, self.store, object_id, agent=self.agent)
+    @cached_property
+    def releases(self) -> Releases:
+        return Releases(
+            self.catalog,
+            self.store,
+            self.indexer,
+            staging=self.settings.resolved_staging(),
+            agent=self.agent,
+            node_id=self.settings.node_id,
+        )
 
     def monitor(self, transport: Any = None) -> Monitor:
         """The publisher monitor (``transport`` lets tests answer its HTTP requests in-process)."""
         return Monitor(self.catalog, self.settings.monitor, agent=self.agent, transport=transport)
 
-    # ---- harvest ----------------------------------------------------------------------------------------------
+    def released(self, *, cache_seconds: float = 0.0) -> Released:
+        """The public read model (``cache_seconds`` > 0 remembers what was found released that long)."""
+        return Released(self.catalog, self.search, self.store, cache_seconds=cache_seconds)
 
-    def harvest(
-        self,
-        title_key: str,
-        *,
-        only_au: str | None = None,
-        fetcher: Any = None,
-        progress: Any = None,
-        pause_after: int | None = None,
-    ) -> harvest_service.HarvestResult:
-        from strongroom.services import harvest as harvest_service  # warcio and friends: only when harvesting
+    # ---- the access programme ------------------------------------------------------------------------------
 
-        return harvest_service.harvest(
-            settings=self.settings,
-            catalog=self.catalog,
-            store=self.store,
-            journal=self.journal,
-            agent=self.agent,
-            title_key=title_key,
-            only_au=only_au,
-            fetcher=fetcher,
-            progress=progress,
-            pause_after=pause_after,
-        )
+    @cached_property
+    def eligibility(self) -> Eligibility:
+        return Eligibility(self.catalog)
 
-    def oai_harvest(self, title_key: str, base_url: str, **options: Any) -> harvest_service.OaiHarvestResult:
-        from strongroom.services import harvest as harvest_service
+    @cached_property
+    def institutions(self) -> Institutions:
+        return Institutions(self.catalog, self.eligibility)
 
-        return harvest_service.oai_harvest(
-            settings=self.settings,
-            catalog=self.catalog,
-            store=self.store,
-            journal=self.journal,
-            agent=self.agent,
-            title_key=title_key,
-            base_url=base_url,
-            **options,
-        )
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.catalog, self.eligibility)
 
-    def object_id_of(self, au_key: str) -> str:
-        with self.catalog.session() as s:
-            return self.catalog.get_au(s, au_key).object_id
+    @cached_property
+    def programme(self) -> Programme:
+        return Programme(self.catalog)
 
-    # ---- looking around ------------------------------------------------------------------------------------
+    @cached_property
+    def counter(self) -> Counter:
+        return Counter(self.catalog)
 
-    def publishers(self) -> list[tuple[Publisher, int, int]]:
-        return self.catalog.publishers()
+    @cached_property
+    def sushi(self) -> SushiKeys:
+        return SushiKeys(self.catalog)
 
-    def titles(self) -> list[tuple[Title, int, int]]:
-        return self.catalog.titles()
+    @cached_property
+    def fees(self) -> Fees:
+        return Fees(self.catalog, self.eligibility, self.settings.fees)
 
-    def aus(self, keys: Sequence[str] = ()) -> list[tuple[ArchivalUnit, int, int, int]]:
-        return self.catalog.aus(keys)
+    # ---- the network ----------------------------------------------------------------------------------------
 
-    def items(self, query: str | None = None, *, limit: int = 50) -> list[Item]:
-        return self.catalog.items(query, limit=limit)
+    @cached_property
+    def membership(self) -> Membership:
+        s = self.settings
+        return Membership(s.home, s.node_id, s.admin_key, s.keys_dir, self._pin_admin_key)
 
-    def show(self, ref: str) -> Item:
-        return self.catalog.find_item(ref)
+    def _pin_admin_key(self, key: str) -> None:
+        self.settings = replace(self.settings, admin_key=key)
+        write_settings(self.settings)
 
-    def events(self, *, object_key: str | None = None, type: str | None = None, limit: int = 100) -> list[Event]:
-        return self.catalog.events(object_key=object_key, type=type, limit=limit)
+    @cached_property
+    def poll_queue(self) -> PollQueue:
+        return PollQueue()
+
+    @cached_property
+    def replication(self) -> Replication:
+        return Replication(self.store, self.indexer, self.membership, self.events)
+
+    @cached_property
+    def polls(self) -> Polls:
+        return Polls(self.store, self.membership, self.events, staging=self.settings.resolved_staging())
+
+    @cached_property
+    def peer(self) -> PeerService:
+        return PeerService(self.store, self.membership, self.events, self.poll_queue)
+
+    @cached_property
+    def network_status(self) -> NetworkStatus:
+        return NetworkStatus(self.catalog, self.store, self.membership, self.events)

@@ -38,6 +38,9 @@ SETTINGS_DOC: dict[str, str] = {
     "node.institution": "the institution that runs the node",
     "node.country": "ISO 3166-1 alpha-2 code of the country the node is in",
     "catalog.database_url": "SQLAlchemy URL of the catalog; default `sqlite:///catalog.sqlite` (relative to the home)",
+    "search.engine": "the full-text search engine: `sqlite-fts5` or `postgresql`; empty (the default): the catalog "
+    "database's own",
+    "storage.backend": "where OCFL objects are kept: `ocfl-local` (the default: a storage root on a local filesystem)",
     "storage.root": "the OCFL storage root directory (relative to the home unless absolute)",
     "storage.staging": "scratch directory for atomic writes; must be on the same filesystem as the root",
     "storage.digest_algorithm": "`sha512` (default, the OCFL recommendation) or `sha256`",
@@ -105,6 +108,8 @@ class Settings:
     institution: str = ""
     country: str = ""
     database_url: str = "sqlite:///catalog.sqlite"
+    search_engine: str = ""
+    storage_backend: str = "ocfl-local"
     storage_root: Path = Path("ocfl")
     staging: Path = Path("staging")
     digest_algorithm: str = "sha512"
@@ -145,7 +150,9 @@ class Settings:
                 "country": self.country,
             },
             "catalog": {"database_url": self.database_url},
+            **({"search": {"engine": self.search_engine}} if self.search_engine else {}),
             "storage": {
+                "backend": self.storage_backend,
                 "root": str(self.storage_root),
                 "staging": str(self.staging),
                 "digest_algorithm": self.digest_algorithm,
@@ -259,6 +266,8 @@ def load_settings(home: Path) -> Settings:
         institution=get("node.institution", str, ""),
         country=get("node.country", str, ""),
         database_url=get("catalog.database_url", str, "sqlite:///catalog.sqlite"),
+        search_engine=get("search.engine", str, ""),
+        storage_backend=get("storage.backend", str, "ocfl-local"),
         storage_root=Path(get("storage.root", str, "ocfl")),
         staging=Path(get("storage.staging", str, "staging")),
         digest_algorithm=get("storage.digest_algorithm", str, "sha512"),

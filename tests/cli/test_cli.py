@@ -76,7 +76,7 @@ def test_audit_exit_status_reports_damage(home: Path, sample_dir: Path) -> None:
 
 def test_errors_name_the_problem_and_the_fix(home: Path, tmp_path: Path) -> None:
     missing_home = sr("aus", home=tmp_path / "nowhere")
-    assert missing_home.returncode == 2
+    assert missing_home.returncode == 7  # the home cannot be used
     assert "strongroom init" in missing_home.stderr
     no_au = sr("audit", "issn:0000-0000/2000", home=home)
     assert no_au.returncode == 4 and "strongroom aus" in no_au.stderr
@@ -95,4 +95,4 @@ def test_home_from_environment(tmp_path: Path, db_url: str) -> None:
     proc = sr("aus", "--json", env=env)
     assert proc.returncode == 0 and json.loads(proc.stdout) == []
     again = sr("init", "--database-url", db_url, env=env)
-    assert again.returncode == 2 and "already holds a Strongroom node" in again.stderr
+    assert again.returncode == 7 and "already holds a Strongroom node" in again.stderr

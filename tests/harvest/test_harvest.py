@@ -17,7 +17,7 @@ from strongroom.harvest.crawl import PermissionMissing
 from strongroom.harvest.fetch import Fetcher
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
-from strongroom.services import harvest as hs
+from strongroom.services import harvests as hs
 from tests_support import add_ojs_title, cli
 
 BIN = Path(sys.executable).parent
@@ -33,8 +33,7 @@ def site() -> Iterator[tuple[OjsSite, str]]:
 
 def configure(node: Node, site: OjsSite, url: str, plan: str = "ojs", **extra: object) -> None:
     settings = {"start_url": f"{url}{site.base}/gateway/clockss", "delay": 0, **extra}
-    hs.configure(
-        node.catalog,
+    node.harvests.configure(
         TITLE,
         name=site.title.title,
         publisher="Nairobi Health Sciences Publishers",
@@ -51,7 +50,7 @@ def fast() -> Fetcher:
 def test_an_ojs_site_is_collected_completely_and_nothing_out_of_scope(node: Node, site: tuple[OjsSite, str]) -> None:
     ojs, url = site
     configure(node, ojs, url)
-    result = node.harvest(TITLE, fetcher=fast())
+    result = node.web_harvest.run(TITLE, fetcher=fast())
     assert [a.au_key for a in result.aus] == [f"{TITLE}/2023", f"{TITLE}/2024"]
     collected = {o.url.removeprefix(url) for o in result.outcomes if o.note == "collected"}
     for aid in ojs.articles:
@@ -68,7 +67,7 @@ def test_an_ojs_site_is_collected_completely_and_nothing_out_of_scope(node: Node
     for outside in ("/search", "/login", "/user/", "/stats"):
         assert outside not in asked  # never requested, not just not stored
     # every article is catalogued from its landing page, in the AU of its year
-    items = node.items(limit=100)
+    items = node.browse.items(limit=100)
     assert len(items) == len(ojs.articles) and all(i.doi and i.title and i.authors for i in items)
     # the landing pages with schema.org JSON-LD only are catalogued as fully as those with Highwire tags
     by_doi = {i.doi: i for i in items}
@@ -84,17 +83,19 @@ def test_an_ojs_site_is_collected_completely_and_nothing_out_of_scope(node: Node
             issue.number,
             f"{a.fpage}-{a.lpage}",
         )
-        assert [x["name"] for x in item.authors] == [au.name for au in a.authors] and item.keywords == list(a.keywords)
+        assert [x["name"] for x in item.authors] == [au.name for au in a.authors] and list(item.keywords) == list(
+            a.keywords
+        )
         assert item.licence == ojs.title.licence and item.language == a.language
-    by_au = {au.key: n for au, n, *_ in node.aus()}
+    by_au = {au.key: n for au, n, *_ in node.catalog.aus()}
     assert by_au == {f"{TITLE}/2023": 6, f"{TITLE}/2024": 6}
 
 
 def test_warcs_pass_warcio_check_and_an_independent_indexer_agrees(node: Node, site: tuple[OjsSite, str]) -> None:
     ojs, url = site
     configure(node, ojs, url)
-    node.harvest(TITLE, fetcher=fast())
-    object_id = node.object_id_of(f"{TITLE}/2023")
+    node.web_harvest.run(TITLE, fetcher=fast())
+    object_id = node.browse.object_id(f"{TITLE}/2023")
     root = node.store.object_path(object_id)
     warcs = sorted(root.glob("v*/content/harvest/warcs/*.warc.gz"))
     assert warcs
@@ -121,35 +122,35 @@ def test_without_the_permission_statement_nothing_is_collected(node: Node, site:
     ojs.state.permission = False
     configure(node, ojs, url)
     with pytest.raises(PermissionMissing) as refused:
-        node.harvest(TITLE, fetcher=fast())
+        node.web_harvest.run(TITLE, fetcher=fast())
     assert "CLOCKSS system has permission to ingest, preserve, and serve this Archival Unit" in refused.value.hint
-    assert "gateway/clockss" in refused.value.hint and node.aus() == []
+    assert "gateway/clockss" in refused.value.hint and node.catalog.aus() == []
     assert ojs.state.requests == [f"{ojs.base}/gateway/clockss"]  # it asked for the manifest and stopped
     ojs.state.permission, ojs.state.permission_as_comment = True, True  # an HTML comment is enough
-    assert node.harvest(TITLE, fetcher=fast()).aus
+    assert node.web_harvest.run(TITLE, fetcher=fast()).aus
 
 
 def test_a_recrawl_after_a_new_issue_stores_only_what_is_new(node: Node, site: tuple[OjsSite, str]) -> None:
     ojs, url = site
     ojs.state.hidden_years = {2024}
     configure(node, ojs, url)
-    first = node.harvest(TITLE, fetcher=fast())
+    first = node.web_harvest.run(TITLE, fetcher=fast())
     assert [a.au_key for a in first.aus] == [f"{TITLE}/2023"]
     ojs.state.hidden_years = set()  # the publisher puts 2024 online
-    second = node.harvest(TITLE, fetcher=fast())
+    second = node.web_harvest.run(TITLE, fetcher=fast())
     by_key = {a.au_key: a for a in second.aus}
     old, new = by_key[f"{TITLE}/2023"], by_key[f"{TITLE}/2024"]
     assert new.version == 1 and new.new == new.captures and new.items == 6
     assert old.version == 2 and old.new <= 3  # the manifest changed (it lists 2024 now); the rest is unchanged
     assert old.unchanged >= old.captures - 3
-    object_id = node.object_id_of(f"{TITLE}/2023")
+    object_id = node.browse.object_id(f"{TITLE}/2023")
     newest = max(node.store.object_path(object_id).glob("v2/content/harvest/warcs/*.warc.gz"))
     with newest.open("rb") as fh:
         kinds = [r.rec_type for r in ArchiveIterator(fh)]
     assert kinds.count("response") == old.new and kinds.count("revisit") == old.unchanged  # no PDF stored twice
     assert not list(node.store.object_path(object_id).glob("v2/content/harvest/warcs/*v1*"))
     pdf = f"{url}{ojs.base}/article/download/1/1"
-    replayed = hs.replay(node.store, node.object_id_of(f"{TITLE}/2023"), pdf)
+    replayed = node.replay.replay(f"{TITLE}/2023", pdf)
     assert replayed.status == 200 and replayed.body == ojs.pdfs[1]  # a revisit resolves to the first capture
 
 
@@ -167,7 +168,7 @@ def test_the_faults_of_real_sites_have_clear_outcomes(node: Node, site: tuple[Oj
         au_rule=r"/issue/view/(\d+)$",
         depth=100,  # so the calendar is stopped as a trap, not by depth
     )
-    result = node.harvest(TITLE, fetcher=fast())
+    result = node.web_harvest.run(TITLE, fetcher=fast())
     notes = {o.url.removeprefix(url): o.note for o in result.outcomes}
     assert any(n == "trap: redirect loop" for n in notes.values())
     assert any(n.startswith("trap: an endless chain of pages of one shape") for n in notes.values())
@@ -229,8 +230,8 @@ def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_n
 
     ojs, url = site
     configure(node, ojs, url)
-    node.harvest(TITLE, fetcher=fast())
-    workflow = node.triggers()
+    node.web_harvest.run(TITLE, fetcher=fast())
+    workflow = node.triggers
     keys = {n: Ed25519PrivateKey.generate() for n in ("ama", "bakari", "chiara")}
     for n, k in keys.items():
         workflow.add_member(n, public_key_text(k.public_key()))
@@ -288,11 +289,11 @@ def test_a_paused_crawl_resumes_without_fetching_again(node: Node, site: tuple[O
     ojs, url = site
     configure(node, ojs, url)
     with pytest.raises(CrawlPaused, match="paused after 10 fetches"):
-        node.harvest(TITLE, fetcher=fast(), pause_after=10)
-    assert node.aus() == []  # nothing stored yet: the crawl is not finished
+        node.web_harvest.run(TITLE, fetcher=fast(), pause_after=10)
+    assert node.catalog.aus() == []  # nothing stored yet: the crawl is not finished
     with pytest.raises(CrawlPaused):
-        node.harvest(TITLE, fetcher=fast(), pause_after=7)  # a second pause keeps both runs' work
-    result = node.harvest(TITLE, fetcher=fast())
+        node.web_harvest.run(TITLE, fetcher=fast(), pause_after=7)  # a second pause keeps both runs' work
+    result = node.web_harvest.run(TITLE, fetcher=fast())
     asked = Counter(p for p in ojs.state.requests if p != "/robots.txt" and not p.endswith("/gateway/clockss"))
     assert asked and max(asked.values()) == 1  # every resource was fetched once over the three runs
     collected = {o.url for o in result.outcomes if o.note == "collected"}

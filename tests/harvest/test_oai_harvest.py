@@ -14,7 +14,6 @@ from strongroom.harvest.fetch import Fetcher
 from strongroom.harvest.oai import OaiHarvester, OaiHarvestError
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
-from strongroom.services import harvest as hs
 from tests_support import add_ojs_title, cli
 
 TITLE = "issn:3907-6563"
@@ -32,8 +31,7 @@ def fast() -> Fetcher:
 
 
 def configured(node: Node, ojs: OjsSite, url: str) -> str:
-    hs.configure(
-        node.catalog,
+    node.harvests.configure(
         TITLE,
         name=ojs.title.title,
         publisher="Nairobi Health Sciences Publishers",
@@ -47,10 +45,10 @@ def configured(node: Node, ojs: OjsSite, url: str) -> str:
 def test_tokens_are_followed_and_records_catalogued_by_year(node: Node, site: tuple[OjsSite, str]) -> None:
     ojs, url = site
     base = configured(node, ojs, url)
-    result = node.oai_harvest(TITLE, base, fetcher=fast())
+    result = node.oai_harvest.run(TITLE, base, fetcher=fast())
     assert result.records == len(ojs.articles) and result.pages == 3 and not result.fallback  # 12 records, 5 a page
     assert sorted(a for a, _, _ in result.aus) == [f"{TITLE}/2023", f"{TITLE}/2024"]
-    items = node.items(limit=100)
+    items = node.browse.items(limit=100)
     assert {i.doi for i in items} == {a.doi for _, a in ojs.articles.values()}
     assert all(i.title and i.authors and i.abstract for i in items)
 
@@ -59,7 +57,7 @@ def test_broken_tokens_fall_back_to_date_windows(node: Node, site: tuple[OjsSite
     ojs, url = site
     ojs.state.oai_broken_tokens = True
     base = configured(node, ojs, url)
-    result = node.oai_harvest(TITLE, base, since="2023-01-01", until="2024-12-31", fetcher=fast())
+    result = node.oai_harvest.run(TITLE, base, since="2023-01-01", until="2024-12-31", fetcher=fast())
     assert result.fallback and "refused its own resumption token" in result.notes[0]
     assert result.records == len(ojs.articles)  # nothing lost: every window fitted in one response
 
@@ -68,11 +66,11 @@ def test_a_later_harvest_is_incremental(node: Node, site: tuple[OjsSite, str]) -
     ojs, url = site
     ojs.state.hidden_years = {2024}
     base = configured(node, ojs, url)
-    assert node.oai_harvest(TITLE, base, fetcher=fast()).records == 6
+    assert node.oai_harvest.run(TITLE, base, fetcher=fast()).records == 6
     ojs.state.hidden_years = set()  # the 2024 issue goes online after the first harvest
     ojs.state.online_since[2024] = "2026-11-25"
     ojs.state.requests.clear()
-    again = node.oai_harvest(TITLE, base, fetcher=fast())
+    again = node.oai_harvest.run(TITLE, base, fetcher=fast())
     assert any("from=" in r for r in ojs.state.requests)  # asked only for what changed since the last harvest
     assert again.records == 6 and [a for a, _, _ in again.aus] == [f"{TITLE}/2024"]
 
@@ -115,13 +113,13 @@ def test_jats_is_harvested_when_the_provider_offers_it(node: Node, site: tuple[O
     ojs, url = site
     ojs.state.oai_jats = True
     base = configured(node, ojs, url)
-    result = node.oai_harvest(TITLE, base, fetcher=fast())
+    result = node.oai_harvest.run(TITLE, base, fetcher=fast())
     assert result.records == len(ojs.articles)
-    items = {i.doi: i for i in node.items(limit=100)}
+    items = {i.doi: i for i in node.browse.items(limit=100)}
     for _, a in ojs.articles.values():
         item = items[a.doi]
         # what only JATS carries: pages, keywords, ORCIDs
         assert item.pages == f"{a.fpage}-{a.lpage}" and set(item.keywords) == set(a.keywords)
         assert any(au.get("orcid") for au in item.authors) == any(x.orcid for x in a.authors)
-    object_id = node.object_id_of(f"{TITLE}/2023")
+    object_id = node.browse.object_id(f"{TITLE}/2023")
     assert any(p.endswith(".jats.xml") for p in node.store.state(object_id))

@@ -15,7 +15,6 @@ from strongroom.harvest.checkpoint import Checkpoint
 from strongroom.harvest.fetch import Fetched, Fetcher
 from strongroom.harvest.permission import STATEMENTS
 from strongroom.node import Node
-from strongroom.services import harvest as hs
 from tests_support import serving
 
 FILES, SIZE = 40, 1024 * 1024  # 40 MiB of bodies in all (the crawl itself needs about 6 MiB at its peak)
@@ -90,8 +89,7 @@ def big_site() -> Iterator[str]:
 
 
 def test_a_crawl_never_holds_all_its_bodies_in_memory(node: Node, big_site: str) -> None:
-    hs.configure(
-        node.catalog,
+    node.harvests.configure(
         "issn:big",
         name="Big",
         publisher="P",
@@ -101,12 +99,12 @@ def test_a_crawl_never_holds_all_its_bodies_in_memory(node: Node, big_site: str)
     )
     tracemalloc.start()
     try:
-        result = node.harvest("issn:big", fetcher=Fetcher(delay=0, retries=0, timeout=10))
+        result = node.web_harvest.run("issn:big", fetcher=Fetcher(delay=0, retries=0, timeout=10))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     [au] = result.aus
     assert au.captures == FILES + 1 and au.new_bytes > FILES * SIZE  # every file collected and stored
-    replayed = hs.replay(node.store, node.object_id_of(au.au_key), f"{big_site}/f/{FILES - 1}")
+    replayed = node.replay.replay(au.au_key, f"{big_site}/f/{FILES - 1}")
     assert replayed.body == bytes([FILES - 1]) * SIZE
     assert peak < FILES * SIZE / 3, f"peak {peak / 1e6:.1f} MB for {FILES * SIZE / 1e6:.1f} MB of bodies"

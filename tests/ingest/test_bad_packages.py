@@ -212,7 +212,7 @@ def test_bad_package_is_refused_and_nothing_is_written(
     before = snap(node)
     staging_before = sorted(node.settings.resolved_staging().iterdir())
     with pytest.raises(PackageRejected) as info:
-        node.deposit(bad)
+        node.ingest.deposit(bad)
     codes = {f.code for f in info.value.findings}
     assert code in codes, f"expected {code}, got {info.value}"
     assert all(f.message for f in info.value.findings)
@@ -222,14 +222,14 @@ def test_bad_package_is_refused_and_nothing_is_written(
     assert not Path("/tmp/strongroom-absolute-escape.txt").exists()
     # The node keeps working: a good package goes in afterwards.
     good = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
-    assert node.deposit(good).version == 1
+    assert node.ingest.deposit(good).version == 1
 
 
 def test_a_rejection_reports_every_problem_not_just_the_first(node: Node, sample_dir: Path, tmp_path: Path) -> None:
     pkg = wrong_checksum(sample_dir, tmp_path)
     (pkg / "data" / "smuggled.txt").write_text("x")
     with pytest.raises(PackageRejected) as info:
-        node.deposit(pkg)
+        node.ingest.deposit(pkg)
     codes = {f.code for f in info.value.findings}
     assert {"P020", "P022"} <= codes
     message = str(info.value)
@@ -243,5 +243,5 @@ def test_jasper_row_without_folder_names_the_line(node: Node, sample_dir: Path, 
     csv = next((tmp_path / "j").rglob("identifiers.csv"))
     csv.write_text(csv.read_text() + "10.5555/not-there,,no-such-folder\n")
     with pytest.raises(PackageRejected) as info:
-        node.deposit(csv.parent)
+        node.ingest.deposit(csv.parent)
     assert any(f.code == "P050" and "identifiers.csv:" in f.path for f in info.value.findings)

@@ -28,7 +28,6 @@ from strongroom.network.auth import sign_request
 from strongroom.network.client import PeerClient
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.network.ids import encode_id
-from strongroom.network.service import poll
 from strongroom.node import Node
 
 EXE = str(Path(sys.executable).parent / "strongroom")
@@ -256,7 +255,7 @@ def test_too_few_voters_alarm_and_change_nothing(network: list[Peer], sample_dir
 
 LIAR = """
 import random, sys
-import strongroom.network.peer_api as api
+import strongroom.services.peer as api
 honest = api.copy_hashes
 def lie(*args, **kwargs):
     votes = honest(*args, **kwargs)
@@ -298,10 +297,10 @@ def test_a_hostile_node_cannot_make_an_honest_node_accept_bad_content(network: l
     target.write_bytes(original[:-5] + b"XXXXX")
 
     node = Node.open(victim.home)
-    client = PeerClient(node.settings.node_id, node.private_key())
+    client = PeerClient(node.settings.node_id, node.membership.private_key())
     try:
-        [(au, *_)] = node.aus([au_key])
-        result = poll(node, client, au.object_id, HostileFirst(hostile.node_id))
+        [(au, *_)] = node.catalog.aus([au_key])
+        result = node.polls.poll(client, au.object_id, HostileFirst(hostile.node_id))
     finally:
         client.close()
         node.close()

@@ -17,9 +17,8 @@ from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_response
 from strongroom.network.client import PeerClient
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.network.memory import InMemoryNetwork
-from strongroom.network.peer_api import create_peer_app
-from strongroom.network.service import poll, replicate
 from strongroom.node import Node
+from strongroom.peer.api import create_peer_app
 
 POLICY = NetworkPolicy(
     target_copies=5,
@@ -61,7 +60,7 @@ def build(
         Member(
             n.settings.node_id,
             f"http://n{i}",
-            public_key_text(n.private_key().public_key()),
+            public_key_text(n.membership.private_key().public_key()),
             f"Library {i}",
             ["GH", "KE", "SN", "BR", "TZ"][i],
         )
@@ -70,9 +69,9 @@ def build(
     doc = sign_config(NetworkConfig("memory-net", 1, members, POLICY), admin)
     net = net or InMemoryNetwork()
     for i, n in enumerate(nodes):
-        n.join_network(doc, public_key_text(admin.public_key()))
+        n.membership.join(doc, public_key_text(admin.public_key()))
         net.add(f"n{i}", create_peer_app(n))
-    clients = [PeerClient(n.settings.node_id, n.private_key(), transport=net) for n in nodes]
+    clients = [PeerClient(n.settings.node_id, n.membership.private_key(), transport=net) for n in nodes]
     return nodes, clients, net
 
 
@@ -86,9 +85,9 @@ def deposited(
     tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path
 ) -> tuple[list[Node], list[PeerClient], InMemoryNetwork, str]:
     nodes, clients, net = build(tmp_path, db_factory)
-    result = nodes[0].deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0])
+    result = nodes[0].ingest.deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0])
     for node, client in zip(nodes[1:], clients[1:], strict=True):
-        assert replicate(node, client), "each node replicates the new AU"
+        assert node.replication.run(client), "each node replicates the new AU"
     return nodes, clients, net, result.object_id
 
 
@@ -99,9 +98,9 @@ def test_replicas_are_identical_and_catalogued(
     reference = files_of(nodes[0], object_id)
     for node in nodes[1:]:
         assert files_of(node, object_id) == reference
-        assert node.aus()[0][0].object_id == object_id
-        assert [e.type for e in node.events(type="replication")] == ["replication"]
-    assert replicate(nodes[1], clients[1]) == []  # nothing more to fetch
+        assert node.catalog.aus()[0][0].object_id == object_id
+        assert [e.type for e in node.catalog.events(type="replication")] == ["replication"]
+    assert nodes[1].replication.run(clients[1]) == []  # nothing more to fetch
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "extend"])
@@ -121,21 +120,23 @@ def test_each_kind_of_damage_is_repaired(
         pdf.unlink()
     else:
         pdf.write_bytes(original + b"trailing junk")
-    result = poll(victim, clients[2], object_id, random.Random(1))
+    result = victim.polls.poll(clients[2], object_id, random.Random(1))
     assert result.outcome == "disagree" and result.repaired and not result.unrepaired
     assert pdf.read_bytes() == original
-    assert victim.audit().intact
+    assert victim.audits.audit().intact
 
 
 def test_a_liar_is_outvoted_and_reported(tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path) -> None:
     net = LyingNetwork("n4")
     nodes, clients, _ = build(tmp_path, db_factory, net)
-    net.key = nodes[4].private_key()
-    object_id = nodes[0].deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]).object_id
+    net.key = nodes[4].membership.private_key()
+    object_id = (
+        nodes[0].ingest.deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]).object_id
+    )
     for node, client in zip(nodes[1:], clients[1:], strict=True):
-        replicate(node, client)
+        node.replication.run(client)
     before = files_of(nodes[0], object_id)
-    result = poll(nodes[0], clients[0], object_id, random.Random(2))
+    result = nodes[0].polls.poll(clients[0], object_id, random.Random(2))
     assert result.outcome == "agree" and nodes[4].settings.node_id in result.suspects
     assert files_of(nodes[0], object_id) == before
 
@@ -148,10 +149,10 @@ def test_too_few_voters_is_an_alarm_and_changes_nothing(
     pdf = next(p for p in sorted(nodes[0].store.object_path(object_id).rglob("*.pdf")))
     pdf.write_bytes(b"%PDF-1.4 damaged")
     before = files_of(nodes[0], object_id)
-    result = poll(nodes[0], clients[0], object_id)
+    result = nodes[0].polls.poll(clients[0], object_id)
     assert result.outcome == "inconclusive" and not result.repaired
     assert files_of(nodes[0], object_id) == before
-    [event] = [e for e in nodes[0].events(type="poll") if e.data.get("role") == "poller"]
+    [event] = [e for e in nodes[0].catalog.events(type="poll") if e.data.get("role") == "poller"]
     assert event.outcome == "warning" and "ALARM" in event.detail
 
 
@@ -161,24 +162,26 @@ def test_a_voter_in_the_minority_is_told_to_check_itself(
     nodes, clients, _, object_id = deposited
     pdf = next(p for p in sorted(nodes[3].store.object_path(object_id).rglob("*.pdf")))
     pdf.write_bytes(b"%PDF-1.4 damaged on the voter")
-    result = poll(nodes[0], clients[0], object_id, random.Random(3))
+    result = nodes[0].polls.poll(clients[0], object_id, random.Random(3))
     assert result.outcome == "agree" and nodes[3].settings.node_id in result.suspects
-    assert nodes[3].take_poll_soon() == {object_id}  # the receipt queued a poll of its own copy
-    warning = [e for e in nodes[3].events(type="poll") if e.outcome == "warning"]
+    assert nodes[3].poll_queue.take() == {object_id}  # the receipt queued a poll of its own copy
+    warning = [e for e in nodes[3].catalog.events(type="poll") if e.outcome == "warning"]
     assert warning and "minority" in warning[0].detail
-    fixed = poll(nodes[3], clients[3], object_id, random.Random(4))
-    assert fixed.repaired and nodes[3].audit().intact
+    fixed = nodes[3].polls.poll(clients[3], object_id, random.Random(4))
+    assert fixed.repaired and nodes[3].audits.audit().intact
 
 
 def test_a_replica_that_does_not_match_the_inventory_is_refused(
     tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path
 ) -> None:
     nodes, clients, _ = build(tmp_path, db_factory)
-    object_id = nodes[0].deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]).object_id
+    object_id = (
+        nodes[0].ingest.deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]).object_id
+    )
     pdf = next(p for p in sorted(nodes[0].store.object_path(object_id).rglob("*.pdf")))
     pdf.write_bytes(pdf.read_bytes().replace(b"%PDF-1.4", b"%PDF-1.7", 1))  # the source's copy went bad
-    assert replicate(nodes[1], clients[1]) == []
+    assert nodes[1].replication.run(clients[1]) == []
     assert not nodes[1].store.exists(object_id)
-    [event] = nodes[1].events(type="replication")
+    [event] = nodes[1].catalog.events(type="replication")
     assert event.outcome == "failure" and "does not match" in event.detail
     assert {p.name for p in nodes[1].settings.resolved_staging().iterdir()} <= {"locks"}

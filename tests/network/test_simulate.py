@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from strongroom.network.simulate import SimulationParams, simulate
+from strongroom.services.simulation import SimulationParams, simulate
 
 SMALL = {"nodes": 8, "aus": 60, "copies": 7, "years": 1.0, "damage_rate": 0.2}
 

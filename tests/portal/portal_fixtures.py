@@ -65,14 +65,14 @@ def build_archive(home: Path, db_url: str, sample_dir: Path) -> Archive:
     node = Node.create(home, database_url=db_url, clock=clock, name="Strongroom test archive")
     for pkg in sorted(sample_dir.iterdir()):
         if pkg.name != "tmp":
-            node.deposit(pkg, DepositOptions(platform="ojs"))
-    titles = {t.name: t.key for t, *_ in node.titles()}
+            node.ingest.deposit(pkg, DepositOptions(platform="ojs"))
+    titles = {t.name: t.key for t, *_ in node.catalog.titles()}
     east, ghana = titles["East African Journal of Public Health"], titles["Ghana Journal of Agricultural Science"]
     jarida = titles["Jarida la Sayansi ya Kilimo"]
     amazon = next(k for n, k in titles.items() if n.startswith("Revista Amaz"))
     senegal = next(k for n, k in titles.items() if n.startswith("Revue s"))
-    ghana_aus = sorted(au.key for au, *_ in node.aus() if au.key.startswith(ghana))
-    workflow = node.triggers()
+    ghana_aus = sorted(au.key for au, *_ in node.catalog.aus() if au.key.startswith(ghana))
+    workflow = node.triggers
     for name, key in MEMBERS.items():
         workflow.add_member(name, public_key_text(key.public_key()))
     nine_for = {n: VoteChoice.FOR for n in BOARD[:9]}

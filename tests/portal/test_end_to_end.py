@@ -39,9 +39,11 @@ def test_from_a_failing_publisher_to_a_cited_article(
     home = tmp_path / "home"
     clock = SettableClock()
     with Node.create(home, database_url=db_url, clock=clock) as node:
-        node.deposit(next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-2024-jats")), DepositOptions())
-        title = node.titles()[0][0]
-        words = [w for w in node.items(limit=1)[0].title.split() if len(w) > 6]  # a reader remembers a word
+        node.ingest.deposit(
+            next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-2024-jats")), DepositOptions()
+        )
+        title = node.catalog.titles()[0][0]
+        words = [w for w in node.browse.items(limit=1)[0].title.split() if len(w) > 6]  # a reader remembers a word
         monitor = Monitor(node.catalog, MonitorSettings(30, url + "/doi/"), agent=node.agent)
         monitor.watch(title.key, landing_url=url + "/journal", oai_url=url + "/oai")
         assert monitor.run()[0].state == "available"

@@ -10,8 +10,6 @@ from pathlib import Path
 from lxml import etree
 from portal_fixtures import Archive
 
-from strongroom.portal.released import Released
-
 CR = {"c": "http://www.crossref.org/doi_resources_schema/4.4.2"}
 
 
@@ -37,7 +35,7 @@ def test_crossref_file_repoints_every_released_doi_and_no_other(archive: Archive
         for r in doc.xpath("//c:doi_resources", namespaces=CR)
     }
     assert set(pairs) == archive.released_dois
-    released = Released(archive.node.catalog)
+    released = archive.node.released()
     for doi, url in pairs.items():
         item = released.item_by_doi(doi)
         assert item is not None and url == f"http://127.0.0.1:8080/articles/{item.public_id}/"
@@ -61,9 +59,9 @@ def test_static_export_is_the_released_portal(archive: Archive, tmp_path: Path) 
     for doi in archive.dark_dois:
         assert doi.encode() not in everything
     # a downloaded file is the preserved file, byte for byte
-    item = next(i for i in Released(archive.node.catalog).page(limit=1000) if i.pdf is not None)
+    item = next(i for i in archive.node.released().page(limit=1000) if i.pdf is not None)
     assert item.pdf is not None
-    stored = archive.node.store.object_path(item.object_id) / archive.node.store.content_path_for(
+    stored = archive.node.store.object_path(item.object_id) / archive.node.store.content_path(
         item.object_id, item.pdf.logical_path
     )
     exported = dest / "articles" / item.public_id / item.pdf.name

@@ -14,8 +14,6 @@ from portal_fixtures import Archive, LivePortal
 from sickle import Sickle
 from sickle.oaiexceptions import BadArgument, CannotDisseminateFormat, IdDoesNotExist, NoRecordsMatch
 
-from strongroom.portal.released import Released
-
 SCHEMAS = Path(__file__).parents[1] / "fixtures" / "schemas"
 NS = {"o": "http://www.openarchives.org/OAI/2.0/", "dc": "http://purl.org/dc/elements/1.1/"}
 JATS = "https://jats.nlm.nih.gov/ns/archiving/1.3/"
@@ -73,13 +71,13 @@ def test_sets_per_publisher_and_title(live_portal: LivePortal, archive: Archive)
     in_title = {h.identifier for h in sickle.ListIdentifiers(metadataPrefix="oai_dc", set=title_set)}
     in_publisher = {h.identifier for h in sickle.ListIdentifiers(metadataPrefix="oai_dc", set=publisher_set)}
     assert in_title and in_title <= in_publisher
-    released = Released(archive.node.catalog)
+    released = archive.node.released()
     ghana = {i.public_id for i in released.page(limit=1000) if i.title_name.startswith("Ghana")}
     assert {i.rsplit(":", 1)[1] for i in in_title} == ghana
 
 
 def test_get_record_in_both_formats(live_portal: LivePortal, archive: Archive) -> None:
-    item = next(i for i in Released(archive.node.catalog).page(limit=1000) if i.jats is not None)
+    item = next(i for i in archive.node.released().page(limit=1000) if i.jats is not None)
     identifier = oai_id(live_portal, archive, item.public_id)
     dc = ask(live_portal, verb="GetRecord", identifier=identifier, metadataPrefix="oai_dc")
     assert dc.xpath("//dc:title/text()", namespaces=NS) == [item.title]
@@ -89,7 +87,7 @@ def test_get_record_in_both_formats(live_portal: LivePortal, archive: Archive) -
     doi = article.xpath("//j:article-id[@pub-id-type='doi']/text()", namespaces={"j": JATS})
     assert doi == [item.doi]
     # an item deposited without JATS (JASPER) gets front matter written from the catalog
-    bare = next(i for i in Released(archive.node.catalog).page(limit=1000) if i.jats is None)
+    bare = next(i for i in archive.node.released().page(limit=1000) if i.jats is None)
     doc = ask(
         live_portal, verb="GetRecord", identifier=oai_id(live_portal, archive, bare.public_id), metadataPrefix="jats"
     )

@@ -18,7 +18,6 @@ from strongroom.portal.app import create_portal
 from strongroom.portal.feeds import public_paths
 from strongroom.portal.i18n import LANGUAGES, LOCALE_DIR, negotiate, translations
 from strongroom.portal.messages import template_messages
-from strongroom.portal.released import Released
 
 PAGE_BUDGET = 50_000  # bytes of HTML per page, before downloads (the page carries its own CSS; no scripts)
 
@@ -65,7 +64,7 @@ def test_a_partly_released_title_shows_only_its_released_volume(client: TestClie
 
 
 def article_page(client: TestClient, archive: Archive) -> tuple[str, html.HtmlElement, str]:
-    released = Released(archive.node.catalog)
+    released = archive.node.released()
     item = next(i for i in released.page(limit=1000) if i.pdf is not None and i.jats is not None and i.abstract)
     body = client.get(f"/articles/{item.public_id}/").text
     return item.public_id, html.fromstring(body), body
@@ -73,7 +72,7 @@ def article_page(client: TestClient, archive: Archive) -> tuple[str, html.HtmlEl
 
 def test_article_page_carries_citation_tags_and_json_ld(client: TestClient, archive: Archive) -> None:
     public_id, doc, _ = article_page(client, archive)
-    item = Released(archive.node.catalog).item(public_id)
+    item = archive.node.released().item(public_id)
     assert item is not None and item.doi
     meta = {}
     for el in doc.xpath("//meta[@name]"):
@@ -97,7 +96,7 @@ def test_article_page_carries_citation_tags_and_json_ld(client: TestClient, arch
 
 
 def test_downloads_come_from_the_preserved_copy(client: TestClient, archive: Archive) -> None:
-    released = Released(archive.node.catalog)
+    released = archive.node.released()
     item = next(i for i in released.page(limit=1000) if i.pdf is not None)
     with archive.node.catalog.session() as s:
         from sqlalchemy import select
@@ -179,7 +178,7 @@ class _Count(HTMLParser):
 
 
 def test_every_page_fits_the_budget_in_every_language(client: TestClient, archive: Archive) -> None:
-    paths = [p for p, _ in public_paths(Released(archive.node.catalog))] + ["/search?q=health"]
+    paths = [p for p, _ in public_paths(archive.node.released())] + ["/search?q=health"]
     sizes = {}
     for lang in LANGUAGES:
         for path in paths:

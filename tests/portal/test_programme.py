@@ -24,7 +24,6 @@ from strongroom.errors import NotFound
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
 from strongroom.samples import eligibility as samples
-from strongroom.services import eligibility, institutions, programme, sushi
 from strongroom.services.institutions import Contact
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "fixtures" / "schemas" / "counter-sushi-5.1-report.json").read_text())
@@ -60,13 +59,13 @@ def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sa
     tmp = tmp_path_factory.mktemp("programme")
     node = Node.create(tmp / "home", database_url=module_db_factory())  # type: ignore[operator]
     for pkg in sorted(p for p in sample_dir.iterdir() if p.name != "tmp"):
-        node.deposit(pkg, DepositOptions(platform="ojs"))
+        node.ingest.deposit(pkg, DepositOptions(platform="ojs"))
     for kind, f in (
         ("world-bank", samples.write_world_bank(tmp / "wb.csv")),
         ("hdr", samples.write_hdr(tmp / "h.csv")),
     ):
-        eligibility.import_indicators(node.catalog, kind, f, source="sample")
-    eligibility.import_indicators(node.catalog, "ldc", samples.write_ldc(tmp / "ldc.txt"), source="sample", year=2023)
+        node.eligibility.import_indicators(kind, f, source="sample")
+    node.eligibility.import_indicators("ldc", samples.write_ldc(tmp / "ldc.txt"), source="sample", year=2023)
     keys = {}
     for who, (name, country) in {
         "A validated": ("Muhimbili University", "TZ"),
@@ -76,8 +75,7 @@ def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sa
         "A rejected": ("Université Cheikh Anta Diop", "SN"),
         "B lapsed": ("Taras Shevchenko National University", "UA"),
     }.items():
-        inst = institutions.register(
-            node.catalog,
+        inst = node.institutions.register(
             name=name,
             type="university",
             country=country,
@@ -88,11 +86,10 @@ def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sa
         )
         keys[who] = inst.key
         if who != "A pending":
-            institutions.move(node.catalog, inst.key, InstitutionStatus.VALIDATED, by="staff")
+            node.institutions.move(inst.key, InstitutionStatus.VALIDATED, by="staff")
         if who == "A suspended":
-            institutions.move(node.catalog, inst.key, InstitutionStatus.SUSPENDED, by="staff", reason="shared login")
-    rejected = institutions.register(
-        node.catalog,
+            node.institutions.move(inst.key, InstitutionStatus.SUSPENDED, by="staff", reason="shared login")
+    rejected = node.institutions.register(
         name="Cheikh Anta Diop Rejected Test",
         type="local-ngo",
         country="SN",
@@ -116,8 +113,8 @@ def prog(tmp_path_factory: pytest.TempPathFactory, module_db_factory: object, sa
         titles = {t.name: t.key for t in s.scalars(select(Title))}
     both, a_only = titles["Ghana Journal of Agricultural Science"], titles["Jarida la Sayansi ya Kilimo"]
     released_title = titles["East African Journal of Public Health"]
-    programme.enroll(node.catalog, both, {"A", "B"}, by="publisher")
-    programme.enroll(node.catalog, a_only, {"A"}, by="publisher")
+    node.programme.enroll(both, {"A", "B"}, by="publisher")
+    node.programme.enroll(a_only, {"A"}, by="publisher")
     with node.catalog.session() as s:
         s.execute(
             update(ArchivalUnit)
@@ -190,7 +187,7 @@ def test_usage_becomes_counter_reports(prog: Programme) -> None:
     with prog.node.catalog.engine.connect() as c:
         assert len(c.exec_driver_sql("SELECT id FROM usage_events").fetchall()) == before + 1
     month = prog.node.clock.now().strftime("%Y-%m")
-    key = sushi.issue_key(prog.node.catalog, "institution", prog.keys["A validated"], by="test")
+    key = prog.node.sushi.issue_key("institution", prog.keys["A validated"], by="test")
     mine = {"customer_id": prog.keys["A validated"], "api_key": key, "begin_date": month, "end_date": month}
     tr = httpx.get(prog.url + "/counter/r51/reports/tr", params=mine).json()
     jsonschema.validate(tr, SCHEMA)
@@ -203,7 +200,7 @@ def test_usage_becomes_counter_reports(prog: Programme) -> None:
     assert any(i["Item_ID"].get("DOI") for i in ir["Report_Items"])
     csv_text = httpx.get(prog.url + "/counter/r51/reports/tr", params={**mine, "format": "csv"}).text
     assert csv_text.startswith("Report_Name,Title Report") and "Total_Item_Investigations" in csv_text
-    pub_key = sushi.issue_key(prog.node.catalog, "publisher", "kumasi-academic-press-gh", by="test")
+    pub_key = prog.node.sushi.issue_key("publisher", "kumasi-academic-press-gh", by="test")
     publisher = httpx.get(
         prog.url + "/counter/r51/reports/tr",
         params={
@@ -222,7 +219,7 @@ def test_usage_becomes_counter_reports(prog: Programme) -> None:
 
 def test_usage_reports_need_the_institutions_or_publishers_own_key(prog: Programme) -> None:
     month = prog.node.clock.now().strftime("%Y-%m")
-    theirs = sushi.issue_key(prog.node.catalog, "institution", prog.keys["B in trial"], by="test")
+    theirs = prog.node.sushi.issue_key("institution", prog.keys["B in trial"], by="test")
     own = {"customer_id": prog.keys["A validated"], "begin_date": month, "end_date": month}
     for params, code in (
         (own, 2000),  # no key
@@ -234,12 +231,12 @@ def test_usage_reports_need_the_institutions_or_publishers_own_key(prog: Program
         refused = httpx.get(prog.url + "/counter/r51/reports/tr", params=params)
         assert refused.status_code == 401 and refused.json()["Code"] == code, params
         assert "Report_Items" not in refused.text
-    first = sushi.issue_key(prog.node.catalog, "institution", prog.keys["A validated"], by="test")
-    second = sushi.issue_key(prog.node.catalog, "institution", prog.keys["A validated"], by="test")
+    first = prog.node.sushi.issue_key("institution", prog.keys["A validated"], by="test")
+    second = prog.node.sushi.issue_key("institution", prog.keys["A validated"], by="test")
     assert httpx.get(prog.url + "/counter/r51/reports/tr", params={**own, "api_key": first}).status_code == 401
     assert httpx.get(prog.url + "/counter/r51/reports/tr", params={**own, "api_key": second}).status_code == 200
     with pytest.raises(NotFound):
-        sushi.issue_key(prog.node.catalog, "institution", "I-99999", by="test")
+        prog.node.sushi.issue_key("institution", "I-99999", by="test")
     # the operator's command gives the key once; it opens the reports, and the one before it stops working
     issued = subprocess.run(
         [*PORTAL[:3], "counter-key", "institution", own["customer_id"], "--home", str(prog.node.settings.home)],
@@ -256,23 +253,22 @@ def test_usage_reports_need_the_institutions_or_publishers_own_key(prog: Program
 def test_a_country_group_change_reaches_readers_at_once(prog: Programme) -> None:
     path = f"/programme/articles/{prog.items['a_only']}/"
     assert prog.get("A validated", path).status_code == 200
-    eligibility.override(prog.node.catalog, "TZ", Group.B, reason="graduated", by="staff")
+    prog.node.eligibility.override("TZ", Group.B, reason="graduated", by="staff")
     try:
         denied = prog.get("A validated", path)
         assert denied.status_code == 403 and "for group A only" in denied.text
-        assert {f[0] for f in institutions.flags(prog.node.catalog)} >= {prog.keys["A validated"]}
+        assert {f[0] for f in prog.node.institutions.flags()} >= {prog.keys["A validated"]}
     finally:
-        eligibility.override(prog.node.catalog, "TZ", Group.A, reason="back", by="staff")
+        prog.node.eligibility.override("TZ", Group.A, reason="back", by="staff")
 
 
 def test_signing_in_from_anywhere(prog: Programme) -> None:
-    from strongroom.services import accounts
 
     key = prog.keys["A validated"]
-    accounts.create_account(prog.node.catalog, key, "muhas-library", "correct horse battery")
+    prog.node.accounts.create_account(key, "muhas-library", "correct horse battery")
     with pytest.raises(Exception, match="already has its institutional account"):
-        accounts.create_account(prog.node.catalog, key, "muhas-2", "another long password")
-    accounts.create_account(prog.node.catalog, key, "grace", "grace's own password", named="Grace Mushi")
+        prog.node.accounts.create_account(key, "muhas-2", "another long password")
+    prog.node.accounts.create_account(key, "grace", "grace's own password", named="Grace Mushi")
     with prog.node.catalog.engine.connect() as c:
         stored = c.exec_driver_sql("SELECT password_hash FROM accounts WHERE username = 'grace'").scalar()
     assert stored.startswith("scrypt$16384$8$1$") and "grace's own password" not in stored
@@ -303,11 +299,10 @@ def test_signing_in_from_anywhere(prog: Programme) -> None:
 
 @pytest.mark.parametrize(("who", "item", "status", "words"), [m for m in MATRIX if m[0] != "anonymous"])
 def test_the_access_matrix_by_account_over_http(prog: Programme, who: str, item: str, status: int, words: str) -> None:
-    from strongroom.services import accounts
 
     username = f"account-{prog.keys[who]}"
     try:
-        accounts.create_account(prog.node.catalog, prog.keys[who], username, "a long enough password", named=who)
+        prog.node.accounts.create_account(prog.keys[who], username, "a long enough password", named=who)
     except Exception as exc:  # created by an earlier case of this matrix
         assert "taken" in str(exc)
     prefix = "/articles/" if item == "released" else "/programme/articles/"
@@ -349,8 +344,7 @@ def test_counter_counts_come_out_right(prog: Programme) -> None:
     """A reader at an institution that has read nothing yet: two page views within 30 s (one counted), a robot
     (not counted), a PDF download (a request, and an investigation too): the TR says 2 investigations and 1 request,
     1 unique each."""
-    fresh = institutions.register(
-        prog.node.catalog,
+    fresh = prog.node.institutions.register(
         name="Technical University of Moldova",
         type="university",
         country="MD",
@@ -359,7 +353,7 @@ def test_counter_counts_come_out_right(prog: Programme) -> None:
         librarian=Contact("L", "l@utm.example.md"),
         ip_ranges=(ADDRESSES["fresh B"],),
     )
-    institutions.move(prog.node.catalog, fresh.key, InstitutionStatus.VALIDATED, by="staff")
+    prog.node.institutions.move(fresh.key, InstitutionStatus.VALIDATED, by="staff")
     edge = "Mozilla/5.0 (Windows NT 10.0) Edg/124.0"
     path = f"/programme/articles/{prog.items['both']}/"
     page = prog.get("fresh B", path, agent=edge)
@@ -373,7 +367,7 @@ def test_counter_counts_come_out_right(prog: Programme) -> None:
         prog.url + "/counter/r51/reports/tr",
         params={
             "customer_id": fresh.key,
-            "api_key": sushi.issue_key(prog.node.catalog, "institution", fresh.key, by="test"),
+            "api_key": prog.node.sushi.issue_key("institution", fresh.key, by="test"),
             "begin_date": month,
             "end_date": month,
         },

@@ -20,12 +20,12 @@ from strongroom.node import Node
 @pytest.fixture
 def stocked(node: Node, sample_dir: Path) -> Node:
     for suffix in ("-bag", "-jats"):
-        node.deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith(suffix))[0])
+        node.ingest.deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith(suffix))[0])
     return node
 
 
 def _content_files(node: Node, au_index: int = 0) -> tuple[str, Path, list[Path]]:
-    au = node.aus()[au_index][0]
+    au = node.catalog.aus()[au_index][0]
     root = node.store.object_path(au.object_id)
     inventory = node.store.inventory(au.object_id)
     paths = sorted(root / cp for cps in inventory["manifest"].values() for cp in cps)
@@ -33,13 +33,13 @@ def _content_files(node: Node, au_index: int = 0) -> tuple[str, Path, list[Path]
 
 
 def test_intact_archive_audits_clean_and_records_events(stocked: Node) -> None:
-    report = stocked.audit()
+    report = stocked.audits.audit()
     assert report.intact
     totals = report.totals()
     assert totals["ok"] == report.files > 0
     assert report.bytes > 0
-    for au, *_ in stocked.aus():
-        [event] = stocked.events(object_key=au.key, type="fixity check")
+    for au, *_ in stocked.catalog.aus():
+        [event] = stocked.catalog.events(object_key=au.key, type="fixity check")
         assert event.outcome == "success"
 
 
@@ -69,14 +69,14 @@ def test_damage_is_detected_and_named(stocked: Node, damage: str) -> None:
         target.mkdir()
     else:
         (target.parent / "stray.bin").write_bytes(b"who put this here?")
-    report = stocked.audit()
+    report = stocked.audits.audit()
     assert not report.intact
     [bad] = [a for a in report.aus if not a.intact]
     assert bad.au_key == au_key
     assert bad.counts[expected] == 1
     assert bad.counts["ok"] == bad.files - 1  # every other file is still checked and found ok
     assert any(f.path.endswith(target.name) or f.path.endswith("stray.bin") for f in bad.findings)
-    [event] = stocked.events(object_key=au_key, type="fixity check")
+    [event] = stocked.catalog.events(object_key=au_key, type="fixity check")
     assert event.outcome == "failure"
     # The other AU is still reported intact: damage is reported where it is.
     assert any(a.intact for a in report.aus)
@@ -87,13 +87,13 @@ def test_unreadable_is_never_counted_as_ok(stocked: Node) -> None:
     target = files[0]
     target.unlink()
     target.mkdir()
-    report = stocked.audit()
+    report = stocked.audits.audit()
     assert report.totals()["ok"] == report.files - 1
     assert report.totals()["unreadable"] == 1
 
 
 def test_catalog_disagreement_is_reported(stocked: Node) -> None:
-    au_key = stocked.aus()[0][0].key
+    au_key = stocked.catalog.aus()[0][0].key
     with stocked.catalog.engine.begin() as conn:
         from sqlalchemy import text
 
@@ -104,19 +104,19 @@ def test_catalog_disagreement_is_reported(stocked: Node) -> None:
             ),
             {"bad": "0" * 64, "k": au_key},
         )
-    report = stocked.audit([au_key])
+    report = stocked.audits.audit([au_key])
     assert not report.intact
     assert {f.code for a in report.aus for f in a.findings} & {"A006"}
 
 
 def test_audit_of_unknown_au_is_not_found(stocked: Node) -> None:
     with pytest.raises(NotFound):
-        stocked.audit(["issn:0000-0000/1999"])
+        stocked.audits.audit(["issn:0000-0000/1999"])
 
 
 def test_export_is_a_valid_bag_with_jats_and_premis(stocked: Node, tmp_path: Path) -> None:
-    au = stocked.aus()[0][0]
-    result = stocked.export(au.key, tmp_path / "out")
+    au = stocked.catalog.aus()[0][0]
+    result = stocked.exports.export(au.key, tmp_path / "out")
     bag = bagit.Bag(str(result.dest))
     bag.validate()
     proc = subprocess.run(
@@ -134,7 +134,7 @@ def test_export_is_a_valid_bag_with_jats_and_premis(stocked: Node, tmp_path: Pat
     ns = {"p": "http://www.loc.gov/premis/v3"}
     assert "ingestion" in premis.xpath("//p:event/p:eventType/text()", namespaces=ns)
     assert bag.info["External-Identifier"] == au.object_id
-    [event] = stocked.events(object_key=au.key, type="dissemination")
+    [event] = stocked.catalog.events(object_key=au.key, type="dissemination")
     assert event.outcome == "success"
 
 
@@ -143,14 +143,14 @@ def test_export_refuses_to_overwrite_and_to_export_damage(stocked: Node, tmp_pat
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "x").write_text("keep me")
     with pytest.raises(ExportError, match="not an empty directory"):
-        stocked.export(au_key, tmp_path / "taken")
+        stocked.exports.export(au_key, tmp_path / "taken")
     assert (tmp_path / "taken" / "x").read_text() == "keep me"
     target = next(p for p in files if p.suffix == ".pdf")
     data = bytearray(target.read_bytes())
     data[50] ^= 0xFF
     target.write_bytes(bytes(data))
     with pytest.raises(ExportError, match="strongroom audit"):
-        stocked.export(au_key, tmp_path / "out")
+        stocked.exports.export(au_key, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

@@ -25,7 +25,7 @@ def run_crashing(home: Path, package: Path, patch: str) -> int:
             "from strongroom.node import Node",
             patch,
             f"node = Node.open(Path({str(home)!r}))",
-            f"node.deposit(Path({str(package)!r}))",
+            f"node.ingest.deposit(Path({str(package)!r}))",
         ]
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
@@ -41,9 +41,9 @@ def assert_consistent(home: Path) -> Node:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     store_heads = {oid: node.store.head_version(oid) for oid in node.store.iter_object_ids()}
-    catalog_heads = {au.object_id: au.head_version for au, *_ in node.aus()}
+    catalog_heads = {au.object_id: au.head_version for au, *_ in node.catalog.aus()}
     assert store_heads == catalog_heads
-    assert node.audit().intact
+    assert node.audits.audit().intact
     # Only the lock files remain in scratch space: no half-extracted package, no half-built version.
     assert {p.name for p in node.settings.resolved_staging().iterdir()} <= {"locks"}
     return node
@@ -60,13 +60,13 @@ def _pkg(sample_dir: Path) -> Path:
 
 
 def test_crash_between_store_commit_and_catalog_is_healed(home: Path, sample_dir: Path) -> None:
-    patch = f"import strongroom.services.deposit as d\nd.index_object = lambda *a, **k: exec({KILL!r})"
+    patch = f"import strongroom.services.indexer as i\ni.Indexer.index = lambda *a, **k: exec({KILL!r})"
     assert run_crashing(home, _pkg(sample_dir), patch) == 137
     node = assert_consistent(home)
-    [(au, items, _, _)] = node.aus()
+    [(au, items, _, _)] = node.catalog.aus()
     assert au.head_version == 1 and items > 0
-    assert "recovery" in [e.type for e in node.events(object_key=au.key)]
-    assert node.deposit(_pkg(sample_dir)).unchanged
+    assert "recovery" in [e.type for e in node.catalog.events(object_key=au.key)]
+    assert node.ingest.deposit(_pkg(sample_dir)).unchanged
     node.close()
 
 
@@ -74,8 +74,8 @@ def test_crash_while_reading_the_package_leaves_nothing(home: Path, sample_dir: 
     patch = f"import strongroom.ingest.package as p\np.check_format = lambda *a, **k: exec({KILL!r})"
     assert run_crashing(home, _pkg(sample_dir), patch) == 137
     node = assert_consistent(home)
-    assert node.aus() == []
-    assert node.deposit(_pkg(sample_dir)).version == 1
+    assert node.catalog.aus() == []
+    assert node.ingest.deposit(_pkg(sample_dir)).version == 1
     node.close()
 
 
@@ -87,7 +87,7 @@ def _start_deposit(home: Path, package: Path) -> subprocess.Popen[str]:
             "from strongroom.node import Node",
             f"node = Node.open(Path({str(home)!r}))",
             "print('go', flush=True)",
-            f"node.deposit(Path({str(package)!r}))",
+            f"node.ingest.deposit(Path({str(package)!r}))",
         ]
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -115,6 +115,6 @@ def test_kill_at_random_moments(home: Path, sample_dir: Path, tmp_path: Path) ->
         assert_consistent(home).close()
     node = Node.open(home)
     for pkg in packages:
-        node.deposit(pkg)  # everything goes in after the crashes
-    assert len(node.aus()) == len(packages)
+        node.ingest.deposit(pkg)  # everything goes in after the crashes
+    assert len(node.catalog.aus()) == len(packages)
     node.close()

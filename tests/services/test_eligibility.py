@@ -13,7 +13,6 @@ from strongroom.domain.eligibility import Group
 from strongroom.formats.indicators import IndicatorFileError
 from strongroom.node import Node
 from strongroom.samples import eligibility as samples
-from strongroom.services import eligibility as service
 from tests_support import cli
 
 
@@ -28,13 +27,11 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 def load(node: Node, files: dict[str, Path], *, official: bool = True) -> None:
-    service.import_indicators(node.catalog, "world-bank", files["world-bank"], source="data.worldbank.org (sample)")
-    service.import_indicators(node.catalog, "hdr", files["hdr"], source="hdr.undp.org (sample)")
-    service.import_indicators(node.catalog, "ldc", files["ldc"], source="UN LDC list (sample)", year=2023)
+    node.eligibility.import_indicators("world-bank", files["world-bank"], source="data.worldbank.org (sample)")
+    node.eligibility.import_indicators("hdr", files["hdr"], source="hdr.undp.org (sample)")
+    node.eligibility.import_indicators("ldc", files["ldc"], source="UN LDC list (sample)", year=2023)
     if official:
-        service.import_official_list(
-            node.catalog, files["list"], source="R4L list (sample)", effective=dt.date(2024, 1, 1)
-        )
+        node.eligibility.import_official_list(files["list"], source="R4L list (sample)", effective=dt.date(2024, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -54,7 +51,7 @@ def test_each_country_is_explained_by_the_rules(
     node: Node, files: dict[str, Path], country: str, group: str, rule: str
 ) -> None:
     load(node, files, official=False)
-    st = service.status(node.catalog, country)
+    st = node.eligibility.status(country)
     assert st.year == 2023 and str(st.computed.group) == group and st.decided_by == "rules" and st.final == group
     assert st.computed.matched[0].startswith(f"{rule}: ")
     assert st.years_used["gni"] == 2023 and st.years_used["hdi"] == 2022  # the newest HDI is a year older
@@ -63,28 +60,28 @@ def test_each_country_is_explained_by_the_rules(
 
 def test_the_official_list_decides_and_disagreements_are_shown(node: Node, files: dict[str, Path]) -> None:
     load(node, files)
-    kg = service.status(node.catalog, "Kyrgyzstan")
+    kg = node.eligibility.status("Kyrgyzstan")
     assert kg.computed.group is Group.A and kg.listed == "B" and kg.final == "B" and kg.decided_by == "official list"
     assert kg.disagreement
-    india = service.status(node.catalog, "IN")
+    india = node.eligibility.status("IN")
     assert india.final == "none" and not india.disagreement  # not listed, not eligible by the rules: they agree
-    report = service.report(node.catalog)
+    report = node.eligibility.report()
     assert [r.country for r in report if r.disagreement] == ["KG"]
     # with the rules as of 2023 (before the list took effect) the rules decide
-    assert service.status(node.catalog, "KG", year=2023).decided_by == "rules"
+    assert node.eligibility.status("KG", year=2023).decided_by == "rules"
 
 
 def test_an_override_with_a_reason_decides_over_both(node: Node, files: dict[str, Path]) -> None:
     load(node, files)
     with pytest.raises(Exception, match="needs a reason"):
-        service.override(node.catalog, "UA", Group.A, reason=" ", by="staff")
-    service.override(node.catalog, "UA", Group.A, reason="publishers' decision, 2022", by="ana")
-    ua = service.status(node.catalog, "UA")
+        node.eligibility.override("UA", Group.A, reason=" ", by="staff")
+    node.eligibility.override("UA", Group.A, reason="publishers' decision, 2022", by="ana")
+    ua = node.eligibility.status("UA")
     assert ua.final == "A" and ua.decided_by == "override" and ua.override is not None
     assert ua.override["reason"] == "publishers' decision, 2022" and ua.override["by"] == "ana"
-    service.override(node.catalog, "UA", Group.B, reason="decision withdrawn", by="ana")
-    assert service.status(node.catalog, "UA").final == "B"  # the newest override is the one in force
-    events = node.events(type="eligibility")
+    node.eligibility.override("UA", Group.B, reason="decision withdrawn", by="ana")
+    assert node.eligibility.status("UA").final == "B"  # the newest override is the one in force
+    events = node.catalog.events(type="eligibility")
     assert any("override: group B" in e.detail for e in events)
     assert any("from data.worldbank.org (sample)" in e.detail for e in events)  # imports keep their source
 
@@ -93,22 +90,22 @@ def test_bad_files_are_refused_with_the_reason(node: Node, files: dict[str, Path
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("a,b\n1,2\n")
     with pytest.raises(IndicatorFileError, match="not a World Bank indicator CSV"):
-        service.import_indicators(node.catalog, "world-bank", wrong, source="x")
+        node.eligibility.import_indicators("world-bank", wrong, source="x")
     with pytest.raises(IndicatorFileError, match="not a UNDP HDR"):
-        service.import_indicators(node.catalog, "hdr", wrong, source="x")
+        node.eligibility.import_indicators("hdr", wrong, source="x")
     ldc = tmp_path / "ldc.txt"
     ldc.write_text("Tanzania\nAtlantis\n")
     with pytest.raises(IndicatorFileError, match="line 2: 'Atlantis' is not a country"):
-        service.import_indicators(node.catalog, "ldc", ldc, source="x", year=2023)
+        node.eligibility.import_indicators("ldc", ldc, source="x", year=2023)
     listed = tmp_path / "list.csv"
     listed.write_text("country,group\nTZ,C\n")
     with pytest.raises(IndicatorFileError, match="line 2: group 'C' is not A or B"):
-        service.import_official_list(node.catalog, listed, source="x", effective=dt.date(2024, 1, 1))
+        node.eligibility.import_official_list(listed, source="x", effective=dt.date(2024, 1, 1))
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(IndicatorFileError, match="not UTF-8"):
-        service.import_indicators(node.catalog, "hdr", binary, source="x")
-    assert service.report(node.catalog) and all(r.computed.matched == [] for r in service.report(node.catalog))
+        node.eligibility.import_indicators("hdr", binary, source="x")
+    assert node.eligibility.report() and all(r.computed.matched == [] for r in node.eligibility.report())
 
 
 def test_the_cli(tmp_path: Path, db_url: str, files: dict[str, Path]) -> None:

@@ -14,7 +14,6 @@ from strongroom.domain.eligibility import Group
 from strongroom.errors import StrongroomError
 from strongroom.node import Node
 from strongroom.samples import eligibility as samples
-from strongroom.services import eligibility, institutions
 from strongroom.services.institutions import Contact, RegistrationRefused
 from tests_support import cli
 
@@ -24,9 +23,9 @@ LIBRARIAN = Contact("Grace Mushi", "library@muhas.example.ac.tz")
 
 @pytest.fixture
 def programme(node: Node, tmp_path: Path) -> Node:
-    eligibility.import_indicators(node.catalog, "world-bank", samples.write_world_bank(tmp_path / "wb.csv"), source="s")
-    eligibility.import_indicators(node.catalog, "hdr", samples.write_hdr(tmp_path / "hdr.csv"), source="s")
-    eligibility.import_indicators(node.catalog, "ldc", samples.write_ldc(tmp_path / "ldc.txt"), source="s", year=2023)
+    node.eligibility.import_indicators("world-bank", samples.write_world_bank(tmp_path / "wb.csv"), source="s")
+    node.eligibility.import_indicators("hdr", samples.write_hdr(tmp_path / "hdr.csv"), source="s")
+    node.eligibility.import_indicators("ldc", samples.write_ldc(tmp_path / "ldc.txt"), source="s", year=2023)
     return node
 
 
@@ -37,8 +36,7 @@ def register(
     kind: str = "university",
     ranges: tuple[str, ...] = ("196.44.160.0/20",),
 ) -> str:
-    return institutions.register(
-        node.catalog,
+    return node.institutions.register(
         name=name,
         type=kind,
         country=country,
@@ -59,8 +57,7 @@ def test_excluded_types_and_countries_are_refused_with_the_reason(programme: Nod
     with pytest.raises(RegistrationRefused, match="institutions in IN are not eligible"):
         register(programme, "All India Institute", country="IN")
     with pytest.raises(RegistrationRefused, match="both needed"):
-        institutions.register(
-            programme.catalog,
+        programme.institutions.register(
             name="X",
             type="university",
             country="TZ",
@@ -88,32 +85,32 @@ def test_duplicates_by_similar_name_or_shared_addresses_are_refused(programme: N
 def test_the_workflow_and_its_audit_trail(programme: Node) -> None:
     key = register(programme)
     with pytest.raises(StrongroomError, match="give the reason"):
-        institutions.move(programme.catalog, key, InstitutionStatus.SUSPENDED, by="staff")
+        programme.institutions.move(key, InstitutionStatus.SUSPENDED, by="staff")
     with pytest.raises(StrongroomError, match="is pending; it cannot become suspended"):
-        institutions.move(programme.catalog, key, InstitutionStatus.SUSPENDED, by="staff", reason="x")
-    inst = institutions.move(programme.catalog, key, InstitutionStatus.VALIDATED, by="ana")
+        programme.institutions.move(key, InstitutionStatus.SUSPENDED, by="staff", reason="x")
+    inst = programme.institutions.move(key, InstitutionStatus.VALIDATED, by="ana")
     assert inst.group_at_validation == "A" and inst.trial_until is None  # group A: no trial, no fee
-    institutions.move(programme.catalog, key, InstitutionStatus.SUSPENDED, by="ana", reason="credentials shared")
-    institutions.move(programme.catalog, key, InstitutionStatus.VALIDATED, by="ana")
-    trail = [e.detail for e in reversed(programme.events(object_key=key))]
+    programme.institutions.move(key, InstitutionStatus.SUSPENDED, by="ana", reason="credentials shared")
+    programme.institutions.move(key, InstitutionStatus.VALIDATED, by="ana")
+    trail = [e.detail for e in reversed(programme.catalog.events(object_key=key))]
     assert trail[0].startswith("registered by web form") and trail[1] == "pending -> validated"
     assert trail[2] == "validated -> suspended: credentials shared" and trail[3] == "suspended -> validated"
 
 
 def test_group_b_trial_payment_reminders_and_lapse(programme: Node) -> None:
     key = register(programme, "Moldova State University", country="MD", ranges=("89.28.0.0/16",))
-    inst = institutions.move(programme.catalog, key, InstitutionStatus.VALIDATED, by="ana")
+    inst = programme.institutions.move(key, InstitutionStatus.VALIDATED, by="ana")
     today = programme.clock.now().date()
     assert inst.group_at_validation == "B" and inst.trial_until == today + dt.timedelta(days=183)
-    reader = institutions.recognise(programme.catalog, "89.28.4.7")
+    reader = programme.institutions.recognise("89.28.4.7")
     assert reader.group == "B" and decide(ItemState.ENROLLED, frozenset("AB"), reader, today).allow
     after_trial = inst.trial_until + dt.timedelta(days=1)
     lapsed = decide(ItemState.ENROLLED, frozenset("AB"), reader, after_trial)
     assert not lapsed.allow and "lapsed" in lapsed.reason and "renew" in lapsed.next_step
-    assert institutions.reminders(programme.catalog, within_days=200) == [(key, "trial", inst.trial_until.isoformat())]
-    assert institutions.reminders(programme.catalog, within_days=30) == []
-    institutions.record_payment(programme.catalog, key, after_trial + dt.timedelta(days=365), by="finance")
-    paid = institutions.recognise(programme.catalog, "89.28.4.7")
+    assert programme.institutions.reminders(within_days=200) == [(key, "trial", inst.trial_until.isoformat())]
+    assert programme.institutions.reminders(within_days=30) == []
+    programme.institutions.record_payment(key, after_trial + dt.timedelta(days=365), by="finance")
+    paid = programme.institutions.recognise("89.28.4.7")
     assert decide(ItemState.ENROLLED, frozenset("AB"), paid, after_trial).allow
 
 
@@ -121,15 +118,15 @@ def test_recognition_by_address_and_flags_when_a_country_changes_group(programme
     a = register(programme)
     b = register(programme, "Ifakara Health Institute", kind="research-institute", ranges=("2001:db8:1::/48",))
     for key in (a, b):
-        institutions.move(programme.catalog, key, InstitutionStatus.VALIDATED, by="ana")
-    assert institutions.recognise(programme.catalog, "196.44.175.9").institution.startswith("Muhimbili")
-    assert institutions.recognise(programme.catalog, "2001:db8:1:ffff::1").institution == "Ifakara Health Institute"
-    assert institutions.recognise(programme.catalog, "196.44.176.1").institution is None  # just outside the /20
-    assert institutions.recognise(programme.catalog, "not-an-address").institution is None
-    assert institutions.flags(programme.catalog) == []
-    eligibility.override(programme.catalog, "TZ", Group.B, reason="graduated from the LDC list", by="staff")
-    assert {f[0] for f in institutions.flags(programme.catalog)} == {a, b}
-    assert institutions.flags(programme.catalog)[0][2:] == ("A", "B")
+        programme.institutions.move(key, InstitutionStatus.VALIDATED, by="ana")
+    assert programme.institutions.recognise("196.44.175.9").institution.startswith("Muhimbili")
+    assert programme.institutions.recognise("2001:db8:1:ffff::1").institution == "Ifakara Health Institute"
+    assert programme.institutions.recognise("196.44.176.1").institution is None  # just outside the /20
+    assert programme.institutions.recognise("not-an-address").institution is None
+    assert programme.institutions.flags() == []
+    programme.eligibility.override("TZ", Group.B, reason="graduated from the LDC list", by="staff")
+    assert {f[0] for f in programme.institutions.flags()} == {a, b}
+    assert programme.institutions.flags()[0][2:] == ("A", "B")
 
 
 def test_the_cli(tmp_path: Path, db_url: str) -> None:

@@ -25,8 +25,8 @@ def watched(
 ) -> Iterator[tuple[Node, Monitor, str]]:
     clock = SettableClock()
     node = Node.create(tmp_path / "home", database_url=db_url, clock=clock)
-    node.deposit(next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats")), DepositOptions())
-    title = node.titles()[0][0].key
+    node.ingest.deposit(next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats")), DepositOptions())
+    title = node.catalog.titles()[0][0].key
     url, _ = site
     monitor = Monitor(node.catalog, MonitorSettings(failure_days=30, doi_resolver=url + "/doi/"), agent="test")
     monitor.watch(title, landing_url=url + "/journal", oai_url=url + "/oai")
@@ -62,13 +62,13 @@ def test_sustained_failure_makes_a_trigger_candidate_with_evidence(
 
     evidence = monitor.evidence_for(title)
     assert evidence[0].startswith("monitor: ") and "for 30 days" in evidence[0] and "since 2026-03-02" in evidence[0]
-    trigger = node.triggers().propose(ScopeKind.TITLE, [title], TriggerReason.PLATFORM_FAILURE, evidence, "operator")
+    trigger = node.triggers.propose(ScopeKind.TITLE, [title], TriggerReason.PLATFORM_FAILURE, evidence, "operator")
     assert trigger.evidence[0] == evidence[0]
 
     publisher.mode = "up"  # the site comes back: the title is no longer a candidate
     clock.t += dt.timedelta(days=1)
     assert monitor.run()[0].state == "available" and not monitor.candidates()
-    transitions = [e.detail for e in reversed(node.events(object_key=title, type="monitor"))]
+    transitions = [e.detail for e in reversed(node.catalog.events(object_key=title, type="monitor"))]
     assert transitions[0].startswith("unchecked -> available")
     assert transitions[1].startswith("available -> failing") and transitions[2].startswith("failing -> candidate")
     assert transitions[3].startswith("candidate -> available")

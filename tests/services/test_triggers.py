@@ -24,11 +24,11 @@ MEMBERS = {name: Ed25519PrivateKey.generate() for name in ("ama", "bakari", "chi
 @pytest.fixture
 def board(node: Node, sample_dir: Path) -> tuple[Node, Workflow, str]:
     for pkg in sorted(p for p in sample_dir.iterdir() if p.name.endswith(("-bag", "-bag.zip")))[:2]:
-        node.deposit(pkg)
-    workflow = node.triggers()
+        node.ingest.deposit(pkg)
+    workflow = node.triggers
     for name, key in MEMBERS.items():
         workflow.add_member(name, public_key_text(key.public_key()))
-    title_key = node.titles()[0][0].key
+    title_key = node.catalog.titles()[0][0].key
     return node, workflow, title_key
 
 
@@ -58,11 +58,11 @@ def test_a_passing_vote_releases_the_title(board: tuple[Node, Workflow, str]) ->
     assert decided.state == "approved" and "83% in favour" in decided.decision
     released = workflow.release(trigger.key, "operator")
     assert released.state == "released" and released.licence == "https://creativecommons.org/licenses/by/4.0/"
-    aus = {au.key: au for au, *_ in node.aus()}
+    aus = {au.key: au for au, *_ in node.catalog.aus()}
     for key in trigger.au_keys:
         assert aus[key].released_at is not None and aus[key].release_licence == released.licence
-        assert [e.type for e in node.events(object_key=key, type="release")] == ["release"]
-    steps = [e.detail for e in reversed(node.events(object_key=trigger.key))]
+        assert [e.type for e in node.catalog.events(object_key=key, type="release")] == ["release"]
+    steps = [e.detail for e in reversed(node.catalog.events(object_key=trigger.key))]
     assert steps[0].startswith("proposed by operator") and "approved" in steps[-2] and "released" in steps[-1]
     assert sum("(signed)" in d for d in steps) == 6
 
@@ -119,12 +119,12 @@ def test_ballots_must_be_signed_by_the_member_once(board: tuple[Node, Workflow, 
 def test_proposals_need_scope_evidence_and_explanation(board: tuple[Node, Workflow, str]) -> None:
     node, workflow, _ = board
     with pytest.raises(TriggerError, match="explanation"):
-        workflow.propose(ScopeKind.TITLE, [node.titles()[0][0].key], TriggerReason.OTHER, ["x"], "op")
+        workflow.propose(ScopeKind.TITLE, [node.catalog.titles()[0][0].key], TriggerReason.OTHER, ["x"], "op")
     with pytest.raises(TriggerError, match="evidence"):
-        workflow.propose(ScopeKind.TITLE, [node.titles()[0][0].key], TriggerReason.PUBLISHER_CEASED, [], "op")
+        workflow.propose(ScopeKind.TITLE, [node.catalog.titles()[0][0].key], TriggerReason.PUBLISHER_CEASED, [], "op")
     with pytest.raises(NotFound):
         workflow.propose(ScopeKind.AUS, ["issn:0000-0000/1999"], TriggerReason.PUBLISHER_CEASED, ["x"], "op")
-    publisher = node.publishers()[0][0].key
+    publisher = node.catalog.publishers()[0][0].key
     whole_list = workflow.propose(ScopeKind.PUBLISHER, [publisher], TriggerReason.PUBLISHER_CEASED, ["x"], "op")
     assert whole_list.au_keys
     withdrawn = workflow.withdraw(whole_list.key, "op", "the publisher came back")

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from strongroom.catalog.db import make_engine, migrate
 from strongroom.catalog.models import ArchivalUnit, Event, File, Item, Publisher, Title
-from strongroom.catalog.search import search_statement
 from strongroom.clock import Clock
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import NotFound
@@ -158,14 +157,6 @@ class Catalog:
 
     def au_files(self, s: Session, au: ArchivalUnit) -> list[File]:
         return list(s.scalars(select(File).where(File.au_id == au.id).order_by(File.logical_path)))
-
-    def items(self, query: str | None = None, *, limit: int = 50) -> list[Item]:
-        with self.session() as s:
-            stmt = search_statement(s, query) if query else select(Item).order_by(Item.id)
-            if stmt is None:
-                return []
-            stmt = stmt.options(selectinload(Item.au).selectinload(ArchivalUnit.title)).limit(limit)
-            return list(s.scalars(stmt))
 
     def find_item(self, ref: str) -> Item:
         """An item by catalog id, DOI (any form) or item key, with its files and AU loaded."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
-from strongroom.catalog.models import Event, Item
 from strongroom.cli.common import home_option, human_bytes, json_option, open_node, out, print_json
 from strongroom.domain.identifiers import country_name
+from strongroom.services.browse import EventRow, ItemRow
 
 
 @click.command()
@@ -19,27 +20,14 @@ from strongroom.domain.identifiers import country_name
 def publishers(home: Path | None, as_json: bool) -> None:
     """List publishers with their country and how many titles and AUs are preserved."""
     with open_node(home) as node:
-        rows = node.publishers()
+        rows = node.browse.publishers()
     if as_json:
-        print_json(
-            [
-                {
-                    "key": p.key,
-                    "name": p.name,
-                    "country": p.country,
-                    "platform": p.platform,
-                    "status": p.status,
-                    "titles": t,
-                    "aus": a,
-                }
-                for p, t, a in rows
-            ]
-        )
+        print_json([asdict(p) for p in rows])
         return
     table = Table("Publisher", "Country", "Platform", "Status", "Titles", "AUs", title=f"{len(rows)} publishers")
-    for p, t, a in rows:
+    for p in rows:
         country = f"{country_name(p.country)} ({p.country})" if p.country else "—"
-        table.add_row(p.name, country, p.platform or "—", p.status, str(t), str(a))
+        table.add_row(p.name, country, p.platform or "—", p.status, str(p.titles), str(p.aus))
     out().print(table)
 
 
@@ -49,36 +37,16 @@ def publishers(home: Path | None, as_json: bool) -> None:
 def titles(home: Path | None, as_json: bool) -> None:
     """List titles (journals and books) with their ISSNs, publisher, AUs and items."""
     with open_node(home) as node:
-        rows = node.titles()
+        rows = node.browse.titles()
     if as_json:
-        print_json(
-            [
-                {
-                    "key": t.key,
-                    "name": t.name,
-                    "kind": t.kind,
-                    "issn_print": t.issn_print,
-                    "issn_online": t.issn_online,
-                    "issn_l": t.issn_l,
-                    "isbn": t.isbn,
-                    "languages": t.languages,
-                    "licence": t.licence,
-                    "publisher": t.publisher.name if t.publisher else None,
-                    "aus": a,
-                    "items": i,
-                }
-                for t, a, i in rows
-            ]
-        )
+        print_json([asdict(t) for t in rows])
         return
     table = Table(
         "Key", "Title", "ISSN (print / online)", "Publisher", "Lang", "AUs", "Items", title=f"{len(rows)} titles"
     )
-    for t, a, i in rows:
+    for t in rows:
         issns = f"{t.issn_print or '—'} / {t.issn_online or '—'}"
-        table.add_row(
-            t.key, t.name, issns, t.publisher.name if t.publisher else "—", ",".join(t.languages or []), str(a), str(i)
-        )
+        table.add_row(t.key, t.name, issns, t.publisher or "—", ",".join(t.languages), str(t.aus), str(t.items))
     out().print(table)
 
 
@@ -89,68 +57,29 @@ def titles(home: Path | None, as_json: bool) -> None:
 def aus(keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
     """List archival units (all, or the KEYS given): state, OCFL version, items, files and bytes."""
     with open_node(home) as node:
-        rows = node.aus(keys)
+        rows = node.browse.aus(keys)
     if as_json:
-        print_json(
-            [
-                {
-                    "key": au.key,
-                    "title": au.title.name,
-                    "label": au.label,
-                    "state": au.state,
-                    "object_id": au.object_id,
-                    "version": au.head_version,
-                    "items": i,
-                    "files": f,
-                    "bytes": b,
-                    "updated_at": au.updated_at,
-                }
-                for au, i, f, b in rows
-            ]
-        )
+        print_json([asdict(au) for au in rows])
         return
     table = Table("AU", "Title", "State", "Version", "Items", "Files", "Size", title=f"{len(rows)} archival units")
-    for au, i, f, b in rows:
-        table.add_row(au.key, au.title.name, au.state, f"v{au.head_version}", str(i), str(f), human_bytes(b))
+    for au in rows:
+        table.add_row(au.key, au.title, au.state, f"v{au.version}", str(au.items), str(au.files), human_bytes(au.bytes))
     out().print(table)
 
 
-def _item_dict(item: Item, *, files: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": item.id,
-        "key": item.item_key,
-        "doi": item.doi,
-        "title": item.title,
-        "authors": item.authors,
-        "publication_date": item.publication_date,
-        "year": item.year,
-        "volume": item.volume,
-        "issue": item.issue,
-        "pages": item.pages,
-        "language": item.language,
-        "licence": item.licence,
-        "item_type": item.item_type,
-        "au": item.au.key,
-        "journal": item.au.title.name,
-    }
+def _item_dict(item: ItemRow, *, files: bool = False) -> dict[str, Any]:
+    data = asdict(item)
+    data["authors"] = list(item.authors)
+    for extra in ("abstract", "keywords", "files"):
+        data.pop(extra)
     if files:
         data["abstract"] = item.abstract
-        data["keywords"] = item.keywords
-        data["files"] = [
-            {
-                "path": f.logical_path,
-                "size": f.size,
-                "media_type": f.media_type,
-                "role": f.role,
-                "sha512": f.sha512,
-                "sha256": f.sha256,
-            }
-            for f in item.files
-        ]
+        data["keywords"] = list(item.keywords)
+        data["files"] = [asdict(f) for f in item.files]
     return data
 
 
-def _authors(item: Item) -> str:
+def _authors(item: ItemRow) -> str:
     names = [a.get("name", "") for a in item.authors]
     return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
 
@@ -163,14 +92,14 @@ def _authors(item: Item) -> str:
 def items(query: str | None, limit: int, home: Path | None, as_json: bool) -> None:
     """List items, or search them: QUERY matches words in titles, authors, abstracts, keywords and DOIs."""
     with open_node(home) as node:
-        rows = node.items(query, limit=limit)
+        rows = node.browse.items(query, limit=limit)
     if as_json:
         print_json([_item_dict(i) for i in rows])
         return
     heading = f"{len(rows)} items" + (f" matching {query!r}" if query else "")
     table = Table("ID", "DOI", "Title", "Authors", "Year", "AU", title=heading)
     for i in rows:
-        table.add_row(str(i.id), i.doi or "—", i.title, _authors(i), str(i.year or "—"), i.au.key)
+        table.add_row(str(i.id), i.doi or "—", i.title, _authors(i), str(i.year or "—"), i.au)
     out().print(table)
 
 
@@ -181,7 +110,7 @@ def items(query: str | None, limit: int, home: Path | None, as_json: bool) -> No
 def show(ref: str, home: Path | None, as_json: bool) -> None:
     """Show one item in full, by DOI (any form) or catalog ID, with its stored files and digests."""
     with open_node(home) as node:
-        item = node.show(ref)
+        item = node.browse.show(ref)
     if as_json:
         print_json(_item_dict(item, files=True))
         return
@@ -192,8 +121,8 @@ def show(ref: str, home: Path | None, as_json: bool) -> None:
         console.print(f"  {a.get('name')}" + (f" ({', '.join(extra)})" if extra else ""))
     fields = [
         ("DOI", item.doi),
-        ("Journal", item.au.title.name),
-        ("AU", item.au.key),
+        ("Journal", item.journal),
+        ("AU", item.au),
         ("Published", item.publication_date),
         ("Volume", item.volume),
         ("Issue", item.issue),
@@ -210,22 +139,12 @@ def show(ref: str, home: Path | None, as_json: bool) -> None:
         console.print(f"\n{item.abstract}\n")
     table = Table("File", "Type", "Size", "sha256", title=f"{len(item.files)} stored files")
     for f in item.files:
-        table.add_row(f.logical_path, f.media_type, human_bytes(f.size), f.sha256[:16] + "…")
+        table.add_row(f.path, f.media_type, human_bytes(f.size), f.sha256[:16] + "…")
     console.print(table)
 
 
-def _event_dict(e: Event) -> dict[str, Any]:
-    return {
-        "uuid": e.uuid,
-        "type": e.type,
-        "outcome": e.outcome,
-        "time": e.time,
-        "agent": e.agent,
-        "object_type": e.object_type,
-        "object": e.object_key,
-        "detail": e.detail,
-        "data": e.data,
-    }
+def _event_dict(e: EventRow) -> dict[str, Any]:
+    return asdict(e)
 
 
 @click.command()
@@ -237,7 +156,7 @@ def _event_dict(e: Event) -> dict[str, Any]:
 def events(au_key: str | None, event_type: str | None, limit: int, home: Path | None, as_json: bool) -> None:
     """List PREMIS-style events (ingestion, fixity check, export…), newest first."""
     with open_node(home) as node:
-        rows = node.events(object_key=au_key, type=event_type, limit=limit)
+        rows = node.browse.events(object_key=au_key, type=event_type, limit=limit)
     if as_json:
         print_json([_event_dict(e) for e in rows])
         return
@@ -248,7 +167,7 @@ def events(au_key: str | None, event_type: str | None, limit: int, home: Path | 
             e.time.strftime("%Y-%m-%d %H:%M:%S"),
             e.type,
             f"[{style}]{e.outcome}[/]" if style else e.outcome,
-            e.object_key,
+            e.object,
             e.detail,
         )
     out().print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from strongroom.errors import StrongroomError
+from strongroom.errors import ExitCode, StrongroomError
 from strongroom.node import Node
 from strongroom.settings import resolve_home
 
@@ -21,7 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class StrongroomGroup(click.Group):
-    """Turns every StrongroomError into its message (with the hint) on stderr and the error's exit code."""
+    """Turns every StrongroomError into its message (with the hint) on stderr and the error's exit code; Ctrl-C into
+    130; anything unexpected into a one-line report and INTERNAL (``STRONGROOM_DEBUG=1`` shows the traceback)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -29,6 +31,21 @@ class StrongroomGroup(click.Group):
         except StrongroomError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted; a node stays consistent and resumes where it stopped", err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("STRONGROOM_DEBUG"):
+                raise
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {exc}\n"
+                "  hint: this is a bug in Strongroom; the node recovers at its next start. Run the command again with "
+                "STRONGROOM_DEBUG=1 to see where it happened, and report it.",
+                err=True,
+            )
+            ctx.exit(ExitCode.INTERNAL)
 
 
 def home_option(f: F) -> F:

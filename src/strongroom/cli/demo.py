@@ -8,6 +8,7 @@ import click
 
 from strongroom.cli.common import out
 from strongroom.demo import run_demo
+from strongroom.errors import ExitCode
 
 
 @click.command()
@@ -44,4 +45,4 @@ def demo(home: Path) -> None:
         f"strongroom items 'sante' --home {summary.home}; strongroom events --home {summary.home}"
     )
     if not ok:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.PROBLEMS_FOUND)

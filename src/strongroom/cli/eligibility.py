@@ -11,10 +11,10 @@ from rich.table import Table
 
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
 from strongroom.domain.eligibility import DEFAULT_RULE_SET, RULE_SETS, Group
-from strongroom.services import eligibility as service
+from strongroom.services.eligibility import KINDS, CountryStatus
 
 
-def _dict(st: service.CountryStatus) -> dict[str, Any]:
+def _dict(st: CountryStatus) -> dict[str, Any]:
     return {
         "country": st.country,
         "name": st.name,
@@ -45,7 +45,7 @@ def eligibility_show(country: str, year: int | None, rule_set: str, home: Path |
     """Explain COUNTRY's status (ISO code or name): the rule that matched with its values, the official list, any
     override, and what decides."""
     with open_node(home) as node:
-        st = service.status(node.catalog, country, year=year, rule_set=rule_set)
+        st = node.eligibility.status(country, year=year, rule_set=rule_set)
     if as_json:
         print_json(_dict(st))
         return
@@ -68,7 +68,7 @@ def eligibility_show(country: str, year: int | None, rule_set: str, home: Path |
 
 
 @click.command(name="eligibility-import")
-@click.argument("kind", type=click.Choice([*service.KINDS, "official-list"]))
+@click.argument("kind", type=click.Choice([*KINDS, "official-list"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", required=True, help="Where the file came from (a URL or a citation), kept with the data.")
 @click.option("--year", type=int, default=None, help="ldc: the year the list applies to.")
@@ -83,10 +83,10 @@ def eligibility_import(
         if kind == "official-list":
             if effective is None:
                 raise click.UsageError("an official list needs --effective YYYY-MM-DD")
-            listed = service.import_official_list(node.catalog, path, source=source, effective=effective.date())
+            listed = node.eligibility.import_official_list(path, source=source, effective=effective.date())
             out().print(f"Imported the official list effective {listed.effective}: {len(listed.entries)} countries.")
             return
-        record = service.import_indicators(node.catalog, kind, path, source=source, year=year)
+        record = node.eligibility.import_indicators(kind, path, source=source, year=year)
     out().print(f"Imported {record.values} {kind} values from {source}; {len(record.skipped)} rows skipped.")
     for line in record.skipped[:10]:
         out().print(f"  skipped {line}")
@@ -101,7 +101,7 @@ def eligibility_import(
 def eligibility_override(country: str, group: str, reason: str, by: str, home: Path | None) -> None:
     """Decide COUNTRY's group by hand, over the rules and the official list."""
     with open_node(home) as node:
-        service.override(node.catalog, country, Group(group), reason=reason, by=by)
+        node.eligibility.override(country, Group(group), reason=reason, by=by)
     out().print(f"{country}: group {group} by override ({reason}).")
 
 
@@ -114,7 +114,7 @@ def eligibility_override(country: str, group: str, reason: str, by: str, home: P
 def eligibility_report(year: int | None, rule_set: str, disagreements: bool, home: Path | None, as_json: bool) -> None:
     """Every eligible country (or every disagreement) with its status explained."""
     with open_node(home) as node:
-        rows = service.report(node.catalog, year=year, rule_set=rule_set)
+        rows = node.eligibility.report(year=year, rule_set=rule_set)
     rows = (
         [r for r in rows if r.disagreement]
         if disagreements

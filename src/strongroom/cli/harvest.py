@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
-from strongroom.errors import StrongroomError
-from strongroom.harvest.crawl import Outcome
-from strongroom.harvest.fetch import Fetcher
-from strongroom.harvest.plans import PLANS
-from strongroom.services import harvest as harvest_service
+from strongroom.errors import ExitCode, StrongroomError
+from strongroom.services.harvests import Harvests
+
+if TYPE_CHECKING:
+    from strongroom.services.web_harvest import Outcome
 
 
 class _RunByDefault(click.Group):
@@ -35,7 +35,7 @@ def harvest_group() -> None:
 
 @harvest_group.command(name="add")
 @click.argument("title")
-@click.option("--plan", type=click.Choice(sorted(PLANS)), required=True, help="The harvest plan.")
+@click.option("--plan", type=click.Choice(Harvests.plans), required=True, help="The harvest plan.")
 @click.option("--start-url", "start_urls", multiple=True, required=True, help="Where the crawl starts (repeatable).")
 @click.option("--name", required=True, help="The title's name.")
 @click.option("--publisher", required=True, help="The publisher's name.")
@@ -86,8 +86,7 @@ def harvest_add(
     if au_rule:
         settings["au_rule"] = au_rule
     with open_node(home) as node:
-        harvest_service.configure(
-            node.catalog,
+        node.harvests.configure(
             title,
             name=name,
             publisher=publisher,
@@ -104,7 +103,7 @@ def harvest_add(
 @click.option("--au", "only_au", default=None, help="Collect only this AU (its label, such as 2024).")
 @click.option("--delay", type=click.FloatRange(0), default=None, help="Seconds between requests (overrides the plan).")
 @click.option(
-    "--pause-after", type=click.IntRange(1), default=None, help="Stop after N fetches, keeping the progress (exit 6)."
+    "--pause-after", type=click.IntRange(1), default=None, help="Stop after N fetches, keeping the progress (exit 10)."
 )
 @home_option
 @json_option
@@ -125,10 +124,7 @@ def harvest_run(
             out().print(f"  {counts['collected']} collected...", highlight=False)
 
     with open_node(home) as node:
-        fetcher = None
-        if delay is not None:
-            fetcher = Fetcher(delay=delay)
-        result = node.harvest(title, only_au=only_au, fetcher=fetcher, progress=progress, pause_after=pause_after)
+        result = node.web_harvest.run(title, only_au=only_au, delay=delay, progress=progress, pause_after=pause_after)
     if as_json:
         print_json({"title": result.title_key, "aus": [a.__dict__ for a in result.aus]})
         return
@@ -154,7 +150,7 @@ def harvest_run(
 def harvest_close(title: str, au: str, home: Path | None) -> None:
     """Mark AU (a label such as 2023) of TITLE complete: it is not collected again."""
     with open_node(home) as node:
-        harvest_service.close_au(node.catalog, title, au)
+        node.harvests.close_au(title, au)
     out().print(f"{title}/{au} is closed.")
 
 
@@ -164,7 +160,7 @@ def harvest_close(title: str, au: str, home: Path | None) -> None:
 def harvest_due(home: Path | None, as_json: bool) -> None:
     """Titles whose periodic re-collection (--every) is due; run them from cron with `harvest run`."""
     with open_node(home) as node:
-        titles = harvest_service.due(node.catalog)
+        titles = node.harvests.due()
     if as_json:
         print_json(titles)
     else:
@@ -177,11 +173,11 @@ def harvest_due(home: Path | None, as_json: bool) -> None:
 def harvest_scheduled(home: Path | None) -> None:
     """Collect every title whose re-collection (--every) is due: run this from cron, daily."""
     with open_node(home) as node:
-        titles = harvest_service.due(node.catalog)
+        titles = node.harvests.due()
         failed = []
         for title in titles:
             try:
-                result = node.harvest(title)
+                result = node.web_harvest.run(title)
             except StrongroomError as exc:
                 failed.append(title)
                 out().print(f"{title}: {exc}", highlight=False)
@@ -189,7 +185,7 @@ def harvest_scheduled(home: Path | None) -> None:
             out().print(f"{title}: {len(result.aus)} AUs, {sum(a.new for a in result.aus)} new captures")
     out().print(f"{len(titles)} due, {len(titles) - len(failed)} collected, {len(failed)} failed.")
     if failed:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.PROBLEMS_FOUND)
 
 
 @click.command(name="crawl-report")
@@ -200,7 +196,7 @@ def harvest_scheduled(home: Path | None) -> None:
 def crawl_report(au: str, show_all: bool, home: Path | None, as_json: bool) -> None:
     """What the crawls of AU collected: URLs, errors, bytes, new versus unchanged."""
     with open_node(home) as node:
-        reports = harvest_service.crawl_reports(node.store, node.object_id_of(au))
+        reports = node.replay.crawl_reports(au)
     if not reports:
         raise click.ClickException(f"{au} has not been harvested")
     chosen = reports if show_all else reports[-1:]
@@ -229,7 +225,7 @@ def crawl_report(au: str, show_all: bool, home: Path | None, as_json: bool) -> N
 def replay_command(au: str, url: str, out_path: Path | None, headers: bool, home: Path | None) -> None:
     """The archived response for URL in AU, from its WARC through the CDXJ index (body to stdout or --out)."""
     with open_node(home) as node:
-        found = harvest_service.replay(node.store, node.object_id_of(au), url)
+        found = node.replay.replay(au, url)
     if headers:
         click.echo(f"{found.status} (captured {found.timestamp})", err=True)
         for k, v in found.headers:
@@ -261,8 +257,7 @@ def oai_harvest_command(
 ) -> None:
     """Harvest BASE_URL's OAI-PMH feed (oai_dc) incrementally into the title's AUs, by year."""
     with open_node(home) as node:
-        fetcher = Fetcher(delay=delay) if delay is not None else None
-        result = node.oai_harvest(title_key, base_url, set_spec=set_spec, since=since, until=until, fetcher=fetcher)
+        result = node.oai_harvest.run(title_key, base_url, set_spec=set_spec, since=since, until=until, delay=delay)
     if as_json:
         print_json(result.__dict__)
         return

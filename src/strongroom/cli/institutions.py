@@ -12,7 +12,7 @@ from rich.table import Table
 
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
 from strongroom.domain.access import InstitutionStatus
-from strongroom.services import institutions as service
+from strongroom.services.institutions import ELIGIBLE_TYPES, EXCLUDED_TYPES, Contact
 
 
 @click.group(name="institution")
@@ -25,7 +25,7 @@ def institution_group() -> None:
 @click.option(
     "--type",
     "kind",
-    type=click.Choice(sorted([*service.ELIGIBLE_TYPES, *service.EXCLUDED_TYPES])),
+    type=click.Choice(sorted([*ELIGIBLE_TYPES, *EXCLUDED_TYPES])),
     required=True,
     help="What kind of institution (excluded kinds are refused with the reason).",
 )
@@ -47,14 +47,13 @@ def institution_register(
 ) -> None:
     """Register NAME; it waits for validation."""
     with open_node(home) as node:
-        inst = service.register(
-            node.catalog,
+        inst = node.institutions.register(
             name=name,
             type=kind,
             country=country,
             address=address,
-            director=service.Contact(*director),
-            librarian=service.Contact(*librarian),
+            director=Contact(*director),
+            librarian=Contact(*librarian),
             ip_ranges=ips,
             by="cli",
         )
@@ -63,7 +62,7 @@ def institution_register(
 
 def _move(key: str, to: InstitutionStatus, reason: str, by: str, home: Path | None) -> None:
     with open_node(home) as node:
-        inst = service.move(node.catalog, key, to, by=by, reason=reason)
+        inst = node.institutions.move(key, to, by=by, reason=reason)
     extra = (
         f"; group B trial until {inst.trial_until}" if to is InstitutionStatus.VALIDATED and inst.trial_until else ""
     )
@@ -107,7 +106,7 @@ def institution_suspend(key: str, reason: str, by: str, home: Path | None) -> No
 def institution_pay(key: str, through: dt.datetime, by: str, home: Path | None) -> None:
     """Record a Group B institution's yearly fee."""
     with open_node(home) as node:
-        service.record_payment(node.catalog, key, through.date(), by=by)
+        node.institutions.record_payment(key, through.date(), by=by)
     out().print(f"{key}: paid through {through.date()}.")
 
 
@@ -118,7 +117,7 @@ def institution_pay(key: str, through: dt.datetime, by: str, home: Path | None) 
 def institution_reminders(within: int, home: Path | None, as_json: bool) -> None:
     """Group B trials and payments that lapse within the next days (send reminders to these librarians)."""
     with open_node(home) as node:
-        rows = service.reminders(node.catalog, within)
+        rows = node.institutions.reminders(within)
     if as_json:
         print_json([{"institution": k, "what": w, "lapses": d} for k, w, d in rows])
     else:
@@ -132,7 +131,7 @@ def institution_reminders(within: int, home: Path | None, as_json: bool) -> None
 def institution_flags(home: Path | None, as_json: bool) -> None:
     """Validated institutions whose country's group has changed since they were validated."""
     with open_node(home) as node:
-        rows = service.flags(node.catalog)
+        rows = node.institutions.flags()
     if as_json:
         print_json([{"institution": k, "country": c, "validated_in": a, "now": b} for k, c, a, b in rows])
     else:
@@ -147,7 +146,7 @@ def institution_flags(home: Path | None, as_json: bool) -> None:
 def institutions_list(status: str | None, home: Path | None, as_json: bool) -> None:
     """The registered institutions."""
     with open_node(home) as node:
-        rows: list[dict[str, Any]] = service.listing(node.catalog, status)
+        rows: list[dict[str, Any]] = node.institutions.listing(status)
     if as_json:
         print_json(rows)
         return
@@ -175,12 +174,10 @@ def institutions_list(status: str | None, home: Path | None, as_json: bool) -> N
 @home_option
 def institution_account(key: str, username: str, named: str, password_stdin: bool, home: Path | None) -> None:
     """Create KEY's institutional account (one per institution) or a named user under it."""
-    from strongroom.services import accounts
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     with open_node(home) as node:
-        accounts.create_account(node.catalog, key, username, password, named=named)
+        node.accounts.create_account(key, username, password, named=named)
     out().print(f"Account {username} created for {key}" + (f" ({named})." if named else " (institutional)."))

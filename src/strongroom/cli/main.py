@@ -21,6 +21,7 @@ from strongroom.cli import (
     triggers,
 )
 from strongroom.cli.common import StrongroomGroup
+from strongroom.errors import ExitCode
 
 
 @click.group(cls=StrongroomGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -79,7 +80,7 @@ def main() -> None:
         cli.main(prog_name="strongroom")
     except KeyboardInterrupt:
         click.echo("interrupted; a node stays consistent and resumes where it stopped", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from strongroom.cli.common import err, home_option, json_option, open_node, out, print_json
 from strongroom.domain.poll import Outcome, PollPolicy
-from strongroom.keys import public_key_text
-from strongroom.network.client import PeerClient
-from strongroom.network.config import NetworkConfig, sign_config
-from strongroom.network.daemon import Schedule, serve
-from strongroom.network.service import au_status, network_status, poll
-from strongroom.network.simulate import SimulationParams, simulate
+from strongroom.errors import ExitCode
+from strongroom.services import network_admin
+from strongroom.services.simulation import SimulationParams, simulate
 
 
 @click.command(name="simulate")
@@ -115,14 +109,7 @@ def network_group() -> None:
 )
 def network_keygen(out_path: Path) -> None:
     """Administrators: create the network's administrative key pair; prints the public key nodes will pin."""
-    if out_path.exists():
-        raise click.ClickException(f"{out_path} exists; an administrative key is never overwritten")
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    out().print(public_key_text(key.public_key()))
+    out().print(network_admin.keygen(out_path))
 
 
 @network_group.command(name="sign")
@@ -131,14 +118,7 @@ def network_keygen(out_path: Path) -> None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def network_sign(config_file: Path, key_file: Path, out_path: Path) -> None:
     """Administrators: check CONFIG_FILE (JSON: name, serial, members, policy) and sign it."""
-    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise click.ClickException(f"{key_file} is not an Ed25519 private key")
-    try:
-        config = NetworkConfig.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
-    except ValueError as exc:
-        raise click.ClickException(f"{config_file}: not JSON: {exc}") from None
-    out_path.write_text(json.dumps(sign_config(config, key), indent=2, sort_keys=True), encoding="utf-8")
+    config = network_admin.sign(config_file, key_file, out_path)
     out().print(f"Signed {config.name} serial {config.serial} ({len(config.members)} members) -> {out_path}")
 
 
@@ -154,7 +134,7 @@ def network_sign(config_file: Path, key_file: Path, out_path: Path) -> None:
 def network_join(signed_file: Path, admin_key: str, home: Path | None) -> None:
     """Install a signed network configuration (the first one pins the administrative key)."""
     with open_node(home) as node:
-        config = node.join_network(json.loads(signed_file.read_text(encoding="utf-8")), admin_key)
+        config = node.membership.join(json.loads(signed_file.read_text(encoding="utf-8")), admin_key)
     out().print(
         f"Joined {config.name} (serial {config.serial}, {len(config.members)} members). "
         f"Start the node with: strongroom serve"
@@ -167,12 +147,12 @@ def network_join(signed_file: Path, admin_key: str, home: Path | None) -> None:
 def network_status_command(home: Path | None, as_json: bool) -> None:
     """Members and whether they answer; for every AU: copies, where, countries, preserved or not, last poll."""
     with open_node(home) as node:
-        client = PeerClient(node.settings.node_id, node.private_key())
+        client = node.membership.client()
         try:
-            reachable, aus = network_status(node, client)
+            reachable, aus = node.network_status.copies(client)
         finally:
             client.close()
-        config = node.network_config()
+        config = node.network_status.config()
     if as_json:
         print_json(
             {"network": config.name, "serial": config.serial, "members": reachable, "aus": [vars(a) for a in aus]}
@@ -214,6 +194,8 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
 @home_option
 def serve_command(host: str, port: int, replicate_every: float, poll_every: float | None, home: Path | None) -> None:
     """Run the node: the peer API over HTTP and the scheduler that replicates and polls. Stop with Ctrl-C."""
+    from strongroom.peer.daemon import Schedule, serve  # uvicorn and the peer API: only when serving
+
     with open_node(home) as node:
         serve(node, host, port, Schedule(replicate_every=replicate_every, poll_every=poll_every))
 
@@ -225,10 +207,10 @@ def serve_command(host: str, port: int, replicate_every: float, poll_every: floa
 def poll_command(au_key: str, home: Path | None, as_json: bool) -> None:
     """Poll this node's copy of AU_KEY with its peers now, and repair what a landslide says is damaged."""
     with open_node(home) as node:
-        [(au, *_)] = node.aus([au_key])
-        client = PeerClient(node.settings.node_id, node.private_key())
+        object_id = node.browse.object_id(au_key)
+        client = node.membership.client()
         try:
-            result = poll(node, client, au.object_id)
+            result = node.polls.poll(client, object_id)
         finally:
             client.close()
     if as_json:
@@ -245,7 +227,7 @@ def poll_command(au_key: str, home: Path | None, as_json: bool) -> None:
             )
         )
     if result.unrepaired or result.outcome is Outcome.INCONCLUSIVE:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.PROBLEMS_FOUND)
 
 
 @click.group(name="au")
@@ -260,9 +242,9 @@ def au_group() -> None:
 def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
     """Copies of AU_KEY and where, its last agreement, open alarms, repairs done and peers reported."""
     with open_node(home) as node:
-        client = PeerClient(node.settings.node_id, node.private_key())
+        client = node.membership.client()
         try:
-            status = au_status(node, client, au_key)
+            status = node.network_status.au(client, au_key)
         finally:
             client.close()
     if as_json:

@@ -81,11 +81,10 @@ def portal_export(dest: Path, home: Path | None) -> None:
 def portal_crossref(out_path: Path, depositor: str, email: str, label: str, home: Path | None) -> None:
     """A Crossref resource-only deposit pointing every released DOI to its landing page here."""
     from strongroom.portal.crossref import resource_deposit
-    from strongroom.portal.released import Released
 
     with open_node(home) as node:
         data, count = resource_deposit(
-            Released(node.catalog),
+            node.released(),
             node.settings.portal.base_url.rstrip("/"),
             depositor=depositor,
             email=email,

@@ -6,14 +6,23 @@ from collections import Counter
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from strongroom.cli.common import err, home_option, human_bytes, json_option, open_node, out, print_json
 from strongroom.domain.model import TitleKind
-from strongroom.ingest.deposit import DepositOptions
+from strongroom.errors import ExitCode
 from strongroom.node import Node
 from strongroom.services.audit import AuditReport
+from strongroom.services.deposit import DepositOptions
 from strongroom.settings import resolve_home
 
 
@@ -126,7 +135,7 @@ def deposit(
         licence=licence,
     )
     with open_node(home) as node, BarReporter(disable=as_json) as reporter:
-        result = node.deposit(path, options, reporter=reporter)
+        result = node.ingest.deposit(path, options, reporter=reporter)
     if as_json:
         print_json(
             {
@@ -234,10 +243,10 @@ def audit(au_keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
                 task = bar.add_task("auditing", total=total, files=0)
             bar.update(task, completed=nbytes, files=files, description=event)
 
-        report = node.audit(au_keys, progress=progress)
+        report = node.audits.audit(au_keys, progress=progress)
     _print_audit(report, as_json)
     if not report.intact:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.PROBLEMS_FOUND)
 
 
 @click.command()
@@ -248,7 +257,7 @@ def audit(au_keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
 def export(au_key: str, dest: Path, home: Path | None, as_json: bool) -> None:
     """Write AU_KEY's current version to DEST as a BagIt bag, with its metadata and PREMIS event log."""
     with open_node(home) as node:
-        result = node.export(au_key, dest)
+        result = node.exports.export(au_key, dest)
     if as_json:
         print_json(
             {
@@ -267,9 +276,21 @@ def export(au_key: str, dest: Path, home: Path | None, as_json: bool) -> None:
 
 
 @click.command()
+@click.option("--search", "search_too", is_flag=True, help="Also empty the search index and write it again.")
 @home_option
-def reindex(home: Path | None) -> None:
-    """Rebuild the catalog's view of every OCFL object whose newest version it lacks."""
-    with open_node(home) as node:
-        done = node.reindex()
+def reindex(search_too: bool, home: Path | None) -> None:
+    """Rebuild the catalog's view of every OCFL object whose newest version it lacks (and, with --search, the
+    search index from the catalog)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with open_node(home) as node, Progress(*columns, console=err(), transient=True) as bar:
+        task = bar.add_task("cataloguing objects", total=None)
+        done = node.indexer.reindex(progress=lambda n, total: bar.update(task, completed=n, total=total))
+        documents = 0
+        if search_too:
+            bar.update(task, description="writing the search index", completed=0, total=None)
+            documents = node.indexer.rebuild_search(
+                progress=lambda n, total: bar.update(task, completed=n, total=total)
+            )
     out().print(f"Catalogued {len(done)} object version(s)" + (": " + ", ".join(done) if done else "."))
+    if search_too:
+        out().print(f"Wrote {documents} search document(s).")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
-from strongroom.services import counter, programme
+from strongroom.services.counter import REPORTS
 
 
 @click.group(name="programme")
@@ -23,7 +23,7 @@ def programme_group() -> None:
 def programme_enroll(title: str, groups: str, by: str, home: Path | None) -> None:
     """Enrol TITLE: readers at validated institutions of those groups may read it at /programme/."""
     with open_node(home) as node:
-        programme.enroll(node.catalog, title, {g.strip().upper() for g in groups.split(",") if g.strip()}, by=by)
+        node.programme.enroll(title, {g.strip().upper() for g in groups.split(",") if g.strip()}, by=by)
     out().print(f"{title} is enrolled for group {groups}.")
 
 
@@ -34,12 +34,12 @@ def programme_enroll(title: str, groups: str, by: str, home: Path | None) -> Non
 def programme_withdraw(title: str, by: str, home: Path | None) -> None:
     """Take TITLE out of the programme."""
     with open_node(home) as node:
-        programme.withdraw(node.catalog, title, by=by)
+        node.programme.withdraw(title, by=by)
     out().print(f"{title} is no longer in the programme.")
 
 
 @click.command(name="counter")
-@click.argument("report", type=click.Choice(sorted(counter.REPORTS)))
+@click.argument("report", type=click.Choice(sorted(REPORTS)))
 @click.option("--begin", required=True, help="First month, YYYY-MM.")
 @click.option("--end", required=True, help="Last month, YYYY-MM.")
 @click.option("--institution", default=None, help="An institution's key (its usage).")
@@ -59,11 +59,12 @@ def counter_command(
 ) -> None:
     """A COUNTER 5.1 Title (tr) or Item (ir) Report, as served by the SUSHI API at /counter/r51/reports/."""
     with open_node(home) as node:
-        data = counter.report(
-            node.catalog, report, begin=begin, end=end, institution=institution, publisher=publisher, country=country
+        data = node.counter.report(
+            report, begin=begin, end=end, institution=institution, publisher=publisher, country=country
         )
-    if as_csv:
-        click.echo(counter.as_csv(data), nl=False)
+        text = node.counter.as_csv(data) if as_csv else None
+    if text is not None:
+        click.echo(text, nl=False)
     else:
         print_json(data)
 
@@ -76,10 +77,8 @@ def counter_command(
 def counter_key_command(kind: str, key: str, by: str, home: Path | None) -> None:
     """A new COUNTER_SUSHI API key for an institution's or a publisher's usage reports (the earlier one stops
     working). It is shown once; give it to them with the portal's address."""
-    from strongroom.services import sushi
-
     with open_node(home) as node:
-        api_key = sushi.issue_key(node.catalog, kind, key, by=by)
+        api_key = node.sushi.issue_key(kind, key, by=by)
         base = node.settings.portal.base_url.rstrip("/")
     param = "customer_id" if kind == "institution" else "publisher"
     out().print(f"API key for {kind} {key} (shown once, only its hash is kept):")
@@ -94,14 +93,13 @@ def counter_key_command(kind: str, key: str, by: str, home: Path | None) -> None
 def fee_command(who: str, home: Path | None, as_json: bool) -> None:
     """The yearly preservation fee for WHO (a publisher's key, or a country), and why."""
     from strongroom.errors import InvalidIdentifier, NotFound
-    from strongroom.services import fees
 
     with open_node(home) as node:
         try:
-            fee = fees.fee_for_publisher(node.catalog, node.settings.fees, who)
+            fee = node.fees.fee_for_publisher(who)
         except NotFound:
             try:
-                fee = fees.fee_for_country(node.catalog, node.settings.fees, who)
+                fee = node.fees.fee_for_country(who)
             except InvalidIdentifier:
                 raise NotFound(f"{who!r} is neither a publisher's key nor a country") from None
     if as_json:
@@ -123,10 +121,8 @@ def connector_group() -> None:
 @home_option
 def connector_add(country: str, host: str, since: int, contact: str, home: Path | None) -> None:
     """Add (or update) COUNTRY as a Connector country."""
-    from strongroom.services import fees
-
     with open_node(home) as node:
-        fees.add_connector(node.catalog, country, host=host, since=since, contact=contact)
+        node.fees.add_connector(country, host=host, since=since, contact=contact)
     out().print(f"{country}: Connector country hosted by {host}.")
 
 
@@ -135,10 +131,8 @@ def connector_add(country: str, host: str, since: int, contact: str, home: Path 
 @home_option
 def connector_remove(country: str, home: Path | None) -> None:
     """COUNTRY is no longer a Connector country."""
-    from strongroom.services import fees
-
     with open_node(home) as node:
-        fees.remove_connector(node.catalog, country)
+        node.fees.remove_connector(country)
     out().print(f"{country} removed from the Connector countries.")
 
 
@@ -147,12 +141,10 @@ def connector_remove(country: str, home: Path | None) -> None:
 @json_option
 def connectors_list(home: Path | None, as_json: bool) -> None:
     """The Connector countries and their hosts."""
-    from strongroom.services import fees
-
     with open_node(home) as node:
         rows = [
             {"country": c.country, "host": c.host, "contact": c.contact, "since": c.since}
-            for c in fees.connectors(node.catalog)
+            for c in node.fees.connectors()
         ]
     if as_json:
         print_json(rows)

@@ -8,25 +8,7 @@ from __future__ import annotations
 import click
 
 from strongroom.cli.main import cli
-
-EXIT_CODES = [
-    ("0", "success; for `audit`, everything checked is intact"),
-    (
-        "1",
-        "`audit` found a problem (damaged, missing, unreadable or unexpected file, or catalog disagreement); "
-        "`demo` did not behave as expected",
-    ),
-    ("2", "usage error, or a problem with the node's home or settings"),
-    (
-        "3",
-        "a deposit package was rejected, an identifier is invalid, or a trigger step is not allowed; nothing was "
-        "written",
-    ),
-    ("4", "the AU, item or title asked for does not exist"),
-    ("5", "the storage root is damaged or cannot be written"),
-    ("6", "an export destination cannot be used"),
-    ("130", "interrupted (Ctrl-C); the node stays consistent and recovers on its next start"),
-]
+from strongroom.errors import EXIT_MEANINGS
 
 
 def render_reference() -> str:
@@ -41,7 +23,7 @@ def render_reference() -> str:
         "| code | meaning |",
         "| --- | --- |",
     ]
-    lines += [f"| {code} | {meaning} |" for code, meaning in EXIT_CODES]
+    lines += [f"| {int(code)} | {meaning} |" for code, meaning in EXIT_MEANINGS.items()]
     ctx = click.Context(cli, info_name="strongroom", terminal_width=100, max_content_width=100)
     lines += ["", "## strongroom", "", "```text", cli.get_help(ctx), "```"]
     for name in sorted(cli.list_commands(ctx)):

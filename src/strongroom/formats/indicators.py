@@ -18,14 +18,14 @@ from pathlib import Path
 import pycountry
 
 from strongroom.domain.identifiers import normalise_country
-from strongroom.errors import InvalidIdentifier, StrongroomError
+from strongroom.errors import ExitCode, InvalidIdentifier, StrongroomError
 
 MAX_BYTES = 50 * 1024 * 1024
 WORLD_BANK = {"NY.GNP.ATLS.CD": "gni", "NY.GNP.PCAP.CD": "gni_per_capita", "SP.DYN.HALE": "hale"}
 
 
 class IndicatorFileError(StrongroomError):
-    exit_code = 2
+    exit_code = ExitCode.REFUSED
 
 
 @dataclass

@@ -14,7 +14,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import etree, html
 
-from strongroom.errors import StrongroomError
+from strongroom.errors import ExitCode, StrongroomError
 from strongroom.harvest import schema_org
 from strongroom.harvest.checkpoint import Checkpoint
 from strongroom.harvest.fetch import Fetched, Fetcher, FetchError
@@ -34,13 +34,13 @@ MAX_CHAIN = 20  # pages of one shape (digits masked) each linking to the next: a
 
 
 class PermissionMissing(StrongroomError):
-    exit_code = 4
+    exit_code = ExitCode.NOT_PERMITTED
 
 
 class CrawlPaused(StrongroomError):
     """The crawl stopped on request with its progress saved; running it again resumes it."""
 
-    exit_code = 6
+    exit_code = ExitCode.PAUSED
 
 
 @dataclass

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
-from strongroom.errors import PackageRejected, StrongroomError
+from strongroom.errors import ExitCode, PackageRejected, StrongroomError
 from strongroom.formats.jats import parse_jats
 from strongroom.harvest.fetch import Fetcher, FetchError
 from strongroom.ingest.deposit import item_record
@@ -29,7 +29,7 @@ MAX_PAGES = 100_000
 
 
 class OaiHarvestError(StrongroomError):
-    exit_code = 5
+    exit_code = ExitCode.REMOTE
 
 
 class BrokenTokens(Exception):
@@ -133,7 +133,7 @@ def jats_item(record: etree._Element) -> dict[str, Any] | None:
     url = None
     for el in plain.iter("self-uri"):
         url = el.get("{http://www.w3.org/1999/xlink}href") or url
-    return item_record(meta.doi or url or "", meta.doi, meta, None, [], url)
+    return item_record(meta.doi or url or "", meta.doi, meta, None, [], url).to_dict()
 
 
 def _without_namespaces(el: etree._Element) -> etree._Element:

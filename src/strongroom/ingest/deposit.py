@@ -9,20 +9,25 @@ the catalog's is healed.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from strongroom.domain.identifiers import normalise_country, normalise_issn, slug
 from strongroom.domain.model import ArticleMeta, FileSource, JournalMeta, TitleKind
 from strongroom.errors import Finding, InvalidIdentifier, PackageRejected
+from strongroom.formats.records import (
+    AuRecord,
+    ContributorRecord,
+    DepositRecord,
+    FileRecord,
+    ItemRecord,
+    PublisherRecord,
+    TitleRecord,
+)
 from strongroom.ingest.package import Package, PackageFile
 
-DEPOSIT_RECORD = "strongroom/deposit.json"
 PAYLOAD_PREFIX = "payload/"
-RECORD_FORMAT = "strongroom-deposit/1"
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,12 @@ class TitleRef:
 
 @dataclass
 class DepositPlan:
-    record: dict[str, Any]
+    record: DepositRecord
     files: list[tuple[str, PackageFile]] = field(default_factory=list)  # (logical path, file)
 
     @property
     def au_key(self) -> str:
-        return str(self.record["au"]["key"])
+        return self.record.au.key
 
     @property
     def object_id(self) -> str:
@@ -146,36 +151,32 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
     au_key = f"{title_key}/{label}"
     languages = sorted({item.meta.language for item in package.items if item.meta and item.meta.language})
     licences = Counter(item.meta.licence for item in package.items if item.meta and item.meta.licence)
-    record: dict[str, Any] = {
-        "format": RECORD_FORMAT,
-        "package_form": str(package.form),
-        "publisher": {"name": publisher, "country": country, "platform": options.platform},
-        "title": {
-            "key": title_key,
-            "name": title_name,
-            "kind": str(options.kind),
-            "issn_print": issn_print,
-            "issn_online": issn_online,
-            "isbn": journal.isbn,
-            "languages": languages,
-            "licence": options.licence or (licences.most_common(1)[0][0] if licences else None),
-        },
-        "au": {"key": au_key, "label": label},
-        "bag_info": package.bag_info,
-        "items": [
+    record = DepositRecord(
+        package_form=str(package.form),
+        publisher=PublisherRecord(name=publisher, country=country, platform=options.platform),
+        title=TitleRecord(
+            key=title_key,
+            name=title_name,
+            kind=str(options.kind),
+            issn_print=issn_print,
+            issn_online=issn_online,
+            isbn=journal.isbn,
+            languages=tuple(languages),
+            licence=options.licence or (licences.most_common(1)[0][0] if licences else None),
+        ),
+        au=AuRecord(key=au_key, label=label),
+        bag_info=dict(package.bag_info),
+        items=tuple(
             item_record(item.key, item.doi, item.meta, item.metadata_file, item.files, item.url)
             for item in sorted(package.items, key=lambda i: i.key)
-        ],
-        "files": {
-            PAYLOAD_PREFIX + f.relpath: {
-                "media_type": f.media_type,
-                "role": str(f.role),
-                "item": f.item_key,
-                "source": str(FileSource.DEPOSIT),
-            }
+        ),
+        files={
+            PAYLOAD_PREFIX + f.relpath: FileRecord(
+                media_type=f.media_type, role=str(f.role), source=str(FileSource.DEPOSIT), item=f.item_key
+            )
             for f in package.files
         },
-    }
+    )
     plan = DepositPlan(record=record)
     plan.files = [(PAYLOAD_PREFIX + f.relpath, f) for f in package.files]
     return plan
@@ -188,42 +189,37 @@ def item_record(
     metadata_file: str | None,
     files: list[str],
     url: str | None,
-) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "key": key,
-        "doi": doi,
-        "url": url,
-        "metadata_file": PAYLOAD_PREFIX + metadata_file if metadata_file else None,
-        "files": [PAYLOAD_PREFIX + f for f in files],
-    }
-    if meta is None:
-        base.update({"title": doi or key, "contributors": [], "item_type": "other"})
-        return base
-    base.update(
-        {
-            "title": meta.title,
-            "contributors": [c.to_dict() for c in meta.contributors],
-            "publication_date": meta.publication_date.isoformat() if meta.publication_date else None,
-            "year": meta.year,
-            "volume": meta.volume,
-            "issue": meta.issue,
-            "pages": meta.pages,
-            "abstract": meta.abstract,
-            "keywords": list(meta.keywords),
-            "language": meta.language,
-            "licence": meta.licence,
-            "item_type": str(meta.item_type),
-        }
+) -> ItemRecord:
+    base = ItemRecord(
+        key=key,
+        doi=doi,
+        url=url,
+        metadata_file=PAYLOAD_PREFIX + metadata_file if metadata_file else None,
+        files=tuple(PAYLOAD_PREFIX + f for f in files),
+        title=doi or key,
     )
-    return base
-
-
-def record_bytes(record: dict[str, Any]) -> bytes:
-    """The deposit record as stored: canonical JSON, so the same package always yields the same bytes."""
-    return (json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if meta is None:
+        return base
+    return replace(
+        base,
+        title=meta.title,
+        contributors=tuple(
+            ContributorRecord(c.name, c.role, c.orcid, tuple(c.affiliations)) for c in meta.contributors
+        ),
+        publication_date=meta.publication_date.isoformat() if meta.publication_date else None,
+        year=meta.year,
+        volume=meta.volume,
+        issue=meta.issue,
+        pages=meta.pages,
+        abstract=meta.abstract,
+        keywords=tuple(meta.keywords),
+        language=meta.language,
+        licence=meta.licence,
+        item_type=str(meta.item_type),
+    )
 
 
 def write_record(plan: DepositPlan, workdir: Path) -> Path:
     path = workdir / "deposit.json"
-    path.write_bytes(record_bytes(plan.record))
+    path.write_bytes(plan.record.to_bytes())
     return path

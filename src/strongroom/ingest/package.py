@@ -14,7 +14,7 @@ it writes nothing but its own work directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -144,19 +144,44 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Repo
         raise _reject([Finding("P002", str(path), "not a regular file or directory")], path)
 
     reporter.stage("verifying checksums", sum(p.stat().st_size for p in root.rglob("*") if p.is_file()))
-    if (root / "bagit.txt").exists():
-        return _open_bag(path, root, reporter)
-    if (root / "identifiers.csv").exists():
-        return _open_jasper(path, root, reporter)
-    if any(name.lower().endswith(".xml") for name in _walk(root)):
-        return _open_jats_dir(path, root, reporter)
+    for reader in FORMS:
+        if reader.recognise(root):
+            return reader.read(path, root, reporter)
     if not _walk(root):
         raise _reject([Finding("P011", "", "the package is empty")], path)
     raise PackageRejected(
         f"{path} is not a package Strongroom recognises",
-        [Finding("P010", "", "no bagit.txt, no identifiers.csv and no JATS XML")],
-        hint="deposit a BagIt bag, a JASPER ZIP (with identifiers.csv) or a directory of JATS XML and PDFs",
+        [Finding("P010", "", _listing([f"no {r.sign}" for r in FORMS], "and"))],
+        hint="deposit " + _listing([r.description for r in FORMS], "or"),
     )
+
+
+def _listing(parts: list[str], last: str) -> str:
+    return ", ".join(parts[:-1]) + f" {last} " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
+@dataclass(frozen=True)
+class FormReader:
+    """One package form: how it is recognised (``recognise(root)``) and read (``read(source, root, reporter)``)."""
+
+    form: PackageForm
+    recognise: Callable[[Path], bool]
+    read: Callable[[Path, Path, Reporter], Package]
+    sign: str  # what marks it, for the message when nothing does
+    description: str
+
+
+FORMS: list[FormReader] = []  # tried in this order; a new form is one reader and one register() call
+
+
+def register(
+    form: PackageForm, recognise: Callable[[Path], bool], sign: str, description: str
+) -> Callable[[Callable[[Path, Path, Reporter], Package]], Callable[[Path, Path, Reporter], Package]]:
+    def add(read: Callable[[Path, Path, Reporter], Package]) -> Callable[[Path, Path, Reporter], Package]:
+        FORMS.append(FormReader(form, recognise, read, sign, description))
+        return read
+
+    return add
 
 
 # ---- reading files: hash once, check format, parse XML ------------------------------------------------------
@@ -304,6 +329,7 @@ def _group_by_jats(articles: dict[str, ArticleMeta], relpaths: list[str]) -> lis
 # ---- the three forms -----------------------------------------------------------------------------------------
 
 
+@register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
 def _open_bag(source: Path, root: Path, reporter: Reporter) -> Package:
     findings: list[Finding] = []
     try:
@@ -354,6 +380,12 @@ def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
     return None
 
 
+@register(
+    PackageForm.JASPER,
+    lambda root: (root / "identifiers.csv").exists(),
+    "identifiers.csv",
+    "a JASPER ZIP (with identifiers.csv)",
+)
 def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
     findings: list[Finding] = []
     try:
@@ -399,6 +431,12 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
     return _finish(PackageForm.JASPER, source, files, items, findings)
 
 
+@register(
+    PackageForm.JATS_DIRECTORY,
+    lambda root: any(name.lower().endswith(".xml") for name in _walk(root)),
+    "JATS XML",
+    "a directory of JATS XML and PDFs",
+)
 def _open_jats_dir(source: Path, root: Path, reporter: Reporter) -> Package:
     findings: list[Finding] = []
     relpaths = _walk(root)

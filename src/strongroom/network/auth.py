@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from strongroom.errors import StrongroomError
-from strongroom.network.config import NetworkConfig, public_key_from_text
+from strongroom.errors import ExitCode, StrongroomError
+from strongroom.keys import public_key_from_text
+from strongroom.network.config import NetworkConfig
 
 NODE = "X-Strongroom-Node"
 TIMESTAMP = "X-Strongroom-Timestamp"
@@ -33,6 +34,8 @@ MAX_SKEW_SECONDS = 300
 
 class PeerRejected(StrongroomError):
     """A peer message refused; ``status`` is the HTTP status to answer with."""
+
+    exit_code = ExitCode.REMOTE
 
     def __init__(self, message: str, status: int = 401) -> None:
         super().__init__(message)

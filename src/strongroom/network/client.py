@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -76,11 +76,12 @@ class PeerClient:
     def post_json(self, peer: Member, path: str, data: Any) -> Any:
         return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode()).content)
 
-    def download(self, peer: Member, object_id: str, relpath: str, dest: Path) -> int:
-        """Stream one file of an object to ``dest`` (never held whole in memory); returns its size. The caller
-        verifies the bytes against the inventory."""
+    def iter_file(self, peer: Member, object_id: str, relpath: str) -> Iterator[bytes]:
+        """One file of an object as it arrives, in chunks (never held whole in memory); the response's signature
+        and length are checked, and the caller checks the bytes against the inventory as it writes them."""
         path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
         signed = sign_request(self.node_id, self.key, "GET", path)
+        received = 0
         try:
             with self.http.stream("GET", peer.url + path, headers=signed) as response:
                 if response.status_code >= 400:
@@ -92,23 +93,21 @@ class PeerClient:
                 size = int(response.headers.get("content-length", "-1"))
                 signature = response.headers.get(RESPONSE_SIGNATURE)
                 if relpath.rsplit("/", 1)[-1].startswith("inventory.json"):
-                    body = response.read()
+                    body = response.read()  # an inventory is signed over its bytes: checked before any is used
                     verify_response(peer.public_key, signed[NONCE], body, signature)
-                    dest.write_bytes(body)
-                    written = len(body)
+                    received = len(body)
+                    yield body
                 else:
                     verify_file_response(peer.public_key, signed[NONCE], relpath, size, signature)
-                    written = 0
-                    with dest.open("xb") as out:
-                        for chunk in response.iter_bytes(CHUNK):
-                            out.write(chunk)
-                            written += len(chunk)
+                    for chunk in response.iter_bytes(CHUNK):
+                        received += len(chunk)
+                        yield chunk
         except httpx.HTTPError as exc:
             raise PeerError(f"{peer.id} at {peer.url} failed while sending {relpath}: {exc}", 503) from None
-        if size >= 0 and written != size:
-            raise PeerError(f"{peer.id} sent {written} of {size} bytes of {relpath}", 502)
-        self.bytes_received += written
-        return written
+        finally:
+            self.bytes_received += received
+        if size >= 0 and received != size:
+            raise PeerError(f"{peer.id} sent {received} of {size} bytes of {relpath}", 502)
 
     def object_file(
         self, peer: Member, object_id: str, relpath: str, byte_range: tuple[int, int] | None = None

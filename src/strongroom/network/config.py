@@ -8,31 +8,17 @@ older than the one it holds (an old configuration replayed cannot re-admit a ret
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.poll import PollPolicy
 from strongroom.errors import ConfigError, InvalidIdentifier
-
-KEY_PREFIX = "ed25519:"
-
-
-def canonical_json(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def public_key_from_text(text: str) -> Ed25519PublicKey:
-    if not text.startswith(KEY_PREFIX):
-        raise ConfigError(f"not an Ed25519 public key: {text[:40]!r}", hint="keys look like ed25519:<base64>")
-    try:
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text[len(KEY_PREFIX) :], validate=True))
-    except ValueError as exc:
-        raise ConfigError(f"malformed Ed25519 public key: {exc}") from None
+from strongroom.formats.canonical import canonical_json
+from strongroom.keys import public_key_from_text
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from strongroom.portal.released import ItemView
+from strongroom.services.released import ItemView
 
 LICENCES = {
     "https://creativecommons.org/licenses/by/4.0/": "CC BY 4.0",

@@ -13,7 +13,7 @@ from lxml import etree
 
 from strongroom.errors import StrongroomError
 from strongroom.formats.xmlsafe import nsmap
-from strongroom.portal.released import Released
+from strongroom.services.released import Released
 
 NS = "http://www.crossref.org/doi_resources_schema/4.4.2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

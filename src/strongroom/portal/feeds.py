@@ -9,7 +9,7 @@ from lxml import etree
 
 from strongroom.formats.xmlsafe import nsmap
 from strongroom.portal.citation import licence_label
-from strongroom.portal.released import Release, Released
+from strongroom.services.released import Release, Released
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"

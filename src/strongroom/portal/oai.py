@@ -18,15 +18,16 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from lxml import etree
 
 from strongroom.clock import Clock
 from strongroom.errors import PackageRejected
 from strongroom.formats.xmlsafe import nsmap, parse_xml
-from strongroom.portal.released import ItemView, Released, set_part
-from strongroom.store.ocfl import OcflStore
+from strongroom.services.released import ItemView, Released, set_part
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -107,7 +108,6 @@ class Provider:
     def __init__(
         self,
         released: Released,
-        store: OcflStore,
         *,
         base_url: str,
         name: str,
@@ -116,7 +116,6 @@ class Provider:
         page_size: int = 100,
     ) -> None:
         self.released = released
-        self.store = store
         self.base_url = base_url
         self.name = name
         self.admin_email = admin_email
@@ -352,12 +351,10 @@ class Provider:
         return dc
 
     def jats(self, item: ItemView) -> etree._Element:
-        if item.jats is not None:
-            path = self.store.object_path(item.object_id) / self.store.content_path_for(
-                item.object_id, item.jats.logical_path
-            )
+        data = self.released.jats(item)
+        if data is not None and item.jats is not None:
             try:
-                article = parse_xml(path.read_bytes(), item.jats.logical_path)
+                article = parse_xml(data, item.jats.logical_path)
             except PackageRejected:
                 article = None
             if article is not None and etree.QName(article).localname == "article":
@@ -424,3 +421,20 @@ def _front_matter(item: ItemView) -> etree._Element:
     if item.abstract:
         etree.SubElement(etree.SubElement(am, "abstract"), "p").text = item.abstract
     return article
+
+
+router = APIRouter()
+
+
+@router.api_route("/oai", methods=["GET", "POST"])
+async def endpoint(request: Request) -> Response:
+    """The provider's one address: arguments in the query (GET) or the form body (POST)."""
+    if request.method == "POST":
+        body = await request.body()
+        args = (
+            [("verb", "")] if len(body) > 8192 else parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        )
+    else:
+        args = list(request.query_params.multi_items())
+    provider: Provider = request.app.state.oai
+    return Response(provider.respond(args), media_type="text/xml; charset=utf-8")

@@ -21,7 +21,6 @@ from strongroom.node import Node
 from strongroom.portal.app import create_portal
 from strongroom.portal.feeds import public_paths, sitemap_parts
 from strongroom.portal.i18n import LANGUAGES
-from strongroom.portal.released import Released
 
 
 @dataclass
@@ -48,7 +47,7 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     result = StaticExport(dest)
-    released = Released(node.catalog)
+    released = node.released()
     pages = [p for p, _ in public_paths(released)]
     parts = [f"/sitemaps/{n}.xml" for n in range(1, sitemap_parts(len(pages)) + 1)]
     extra = ["/sitemap.xml", *parts, "/releases.atom", "/robots.txt"]

@@ -1,1 +1,6 @@
-"""Use cases of a node (deposit, audit, export, reindex), called by the faces through :class:`~strongroom.node.Node`."""
+"""The application layer: every use case of a node, one class each (or a plain function for administrators'
+tasks that need no node), built by the composition root (:class:`~strongroom.node.Node`) with the narrow
+dependencies it needs. Faces reach them as ``node.<service>.<use case>(...)``.
+
+Must not import: the composition root, any face.
+"""

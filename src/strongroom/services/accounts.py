@@ -17,8 +17,8 @@ from strongroom.catalog.models import Account, Institution, SignInFailure, SignI
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.access import InstitutionStatus, Reader
 from strongroom.domain.model import EventOutcome, EventType
-from strongroom.errors import NotFound, StrongroomError
-from strongroom.services import eligibility
+from strongroom.errors import ExitCode, NotFound, StrongroomError
+from strongroom.services.eligibility import Eligibility
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
@@ -28,11 +28,11 @@ MAX_FAILURES = 5
 
 
 class SignInRefused(StrongroomError):
-    exit_code = 2
+    exit_code = ExitCode.NOT_PERMITTED
 
 
 class SignInThrottled(StrongroomError):
-    exit_code = 2
+    exit_code = ExitCode.NOT_PERMITTED
 
 
 def hash_password(password: str) -> str:
@@ -53,115 +53,124 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
-def create_account(catalog: Catalog, institution_key: str, username: str, password: str, *, named: str = "") -> None:
-    if len(password) < MIN_PASSWORD:
-        raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
-    with catalog.session() as s:
-        inst = s.scalar(select(Institution).where(Institution.key == institution_key))
-        if inst is None:
-            raise NotFound(f"no institution {institution_key!r}")
-        if s.scalar(select(Account.id).where(Account.username == username)) is not None:
-            raise StrongroomError(f"the username {username!r} is taken")
-        if (
-            not named
-            and s.scalar(select(Account.id).where(Account.institution_id == inst.id, Account.kind == "institutional"))
-            is not None
-        ):
-            raise StrongroomError(
-                f"{institution_key} already has its institutional account", hint="add named users with --named NAME"
-            )
-        s.add(
-            Account(
-                institution_id=inst.id,
-                username=username,
-                password_hash=hash_password(password),
-                kind="named" if named else "institutional",
-                display_name=named,
-                active=True,
-                created_at=catalog.clock.now(),
-            )
-        )
-        catalog.record_event(
-            s,
-            EventType.INSTITUTION,
-            EventOutcome.SUCCESS,
-            agent="staff",
-            object_type="institution",
-            object_key=institution_key,
-            detail=f"account {username} created" + (f" for {named}" if named else " (institutional)"),
-        )
+class Accounts:
+    """Institutional accounts and named users: passwords, sessions and throttled sign-in."""
 
+    def __init__(self, catalog: Catalog, eligibility: Eligibility) -> None:
+        self.catalog = catalog
+        self.eligibility = eligibility
 
-def sign_in(catalog: Catalog, username: str, password: str, address: str) -> str:
-    """A session token for a right username and password; refused (the same words whether the username or the
-    password was wrong) or throttled after too many failures for the username or from the address."""
-    now = catalog.clock.now()
-    with catalog.session() as s:
-        s.execute(delete(SignInFailure).where(SignInFailure.at < now - WINDOW))
-        failures = (
-            s.scalar(
-                select(func.count(SignInFailure.id)).where(
-                    (SignInFailure.username == username) | (SignInFailure.address == address)
+    def create_account(self, institution_key: str, username: str, password: str, *, named: str = "") -> None:
+        if len(password) < MIN_PASSWORD:
+            raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
+        with self.catalog.session() as s:
+            inst = s.scalar(select(Institution).where(Institution.key == institution_key))
+            if inst is None:
+                raise NotFound(f"no institution {institution_key!r}")
+            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
+                raise StrongroomError(f"the username {username!r} is taken")
+            if (
+                not named
+                and s.scalar(
+                    select(Account.id).where(Account.institution_id == inst.id, Account.kind == "institutional")
                 )
-            )
-            or 0
-        )
-        if failures >= MAX_FAILURES:
-            raise SignInThrottled(
-                f"too many failed sign-ins for this account or from this network; try again in "
-                f"{int(WINDOW.total_seconds() // 60)} minutes",
-                hint="your librarian can reset the password",
-            )
-        account = s.scalar(select(Account).where(Account.username == username, Account.active))
-        if account is None or not check_password(password, account.password_hash):
-            # recorded, and the refusal raised once this session is committed (raising here would roll it back)
-            s.add(SignInFailure(username=username, address=address, at=now))
-            token = None
-        else:
-            token = secrets.token_urlsafe(32)
+                is not None
+            ):
+                raise StrongroomError(
+                    f"{institution_key} already has its institutional account", hint="add named users with --named NAME"
+                )
             s.add(
-                SignInSession(
-                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                    account_id=account.id,
-                    created_at=now,
-                    expires_at=now + dt.timedelta(hours=SESSION_HOURS),
+                Account(
+                    institution_id=inst.id,
+                    username=username,
+                    password_hash=hash_password(password),
+                    kind="named" if named else "institutional",
+                    display_name=named,
+                    active=True,
+                    created_at=self.catalog.clock.now(),
                 )
             )
-    if token is None:
-        raise SignInRefused("wrong username or password")
-    return token
-
-
-def sign_out(catalog: Catalog, token: str) -> None:
-    with catalog.session() as s:
-        s.execute(delete(SignInSession).where(SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest()))
-
-
-def reader(catalog: Catalog, token: str) -> Reader | None:
-    """The reader a session belongs to (None when the token is unknown or expired)."""
-    now = catalog.clock.now()
-    with catalog.session() as s:
-        session = s.scalar(
-            select(SignInSession).where(
-                SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(), SignInSession.expires_at > now
+            self.catalog.record_event(
+                s,
+                EventType.INSTITUTION,
+                EventOutcome.SUCCESS,
+                agent="staff",
+                object_type="institution",
+                object_key=institution_key,
+                detail=f"account {username} created" + (f" for {named}" if named else " (institutional)"),
             )
-        )
-        if session is None:
-            return None
-        account = s.scalar(
-            select(Account)
-            .where(Account.id == session.account_id, Account.active)
-            .options(selectinload(Account.institution))
-        )
-        if account is None:
-            return None
-        inst = account.institution
-        return Reader(
-            institution=inst.name,
-            key=inst.key,
-            country=inst.country,
-            status=InstitutionStatus(inst.status),
-            group=eligibility.status(catalog, inst.country).final,
-            trial_until=inst.trial_until,
-            paid_through=inst.paid_through,
-        )
+
+    def sign_in(self, username: str, password: str, address: str) -> str:
+        """A session token for a right username and password; refused (the same words whether the username or the
+        password was wrong) or throttled after too many failures for the username or from the address."""
+        now = self.catalog.clock.now()
+        with self.catalog.session() as s:
+            s.execute(delete(SignInFailure).where(SignInFailure.at < now - WINDOW))
+            failures = (
+                s.scalar(
+                    select(func.count(SignInFailure.id)).where(
+                        (SignInFailure.username == username) | (SignInFailure.address == address)
+                    )
+                )
+                or 0
+            )
+            if failures >= MAX_FAILURES:
+                raise SignInThrottled(
+                    f"too many failed sign-ins for this account or from this network; try again in "
+                    f"{int(WINDOW.total_seconds() // 60)} minutes",
+                    hint="your librarian can reset the password",
+                )
+            account = s.scalar(select(Account).where(Account.username == username, Account.active))
+            if account is None or not check_password(password, account.password_hash):
+                # recorded, and the refusal raised once this session is committed (raising here would roll it back)
+                s.add(SignInFailure(username=username, address=address, at=now))
+                token = None
+            else:
+                token = secrets.token_urlsafe(32)
+                s.add(
+                    SignInSession(
+                        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                        account_id=account.id,
+                        created_at=now,
+                        expires_at=now + dt.timedelta(hours=SESSION_HOURS),
+                    )
+                )
+        if token is None:
+            raise SignInRefused("wrong username or password")
+        return token
+
+    def sign_out(self, token: str) -> None:
+        with self.catalog.session() as s:
+            s.execute(
+                delete(SignInSession).where(SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest())
+            )
+
+    def reader(self, token: str) -> Reader | None:
+        """The reader a session belongs to (None when the token is unknown or expired)."""
+        now = self.catalog.clock.now()
+        with self.catalog.session() as s:
+            session = s.scalar(
+                select(SignInSession).where(
+                    SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(),
+                    SignInSession.expires_at > now,
+                )
+            )
+            if session is None:
+                return None
+            account = s.scalar(
+                select(Account)
+                .where(Account.id == session.account_id, Account.active)
+                .options(selectinload(Account.institution))
+            )
+            if account is None:
+                return None
+            inst = account.institution
+            return Reader(
+                institution=inst.name,
+                key=inst.key,
+                country=inst.country,
+                status=InstitutionStatus(inst.status),
+                group=self.eligibility.status(inst.country).final,
+                trial_until=inst.trial_until,
+                paid_through=inst.paid_through,
+            )

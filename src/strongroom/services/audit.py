@@ -17,8 +17,8 @@ from typing import Any
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import Finding, StorageError
+from strongroom.store.base import ObjectStore
 from strongroom.store.fixity import FileStatus, ObjectAudit, audit_object
-from strongroom.store.ocfl import OcflStore
 
 Progress = Callable[[str, int, int, int], None]  # (what, files done, bytes done, total bytes)
 
@@ -98,61 +98,68 @@ def _compare_catalog(result: AUAudit, catalog_files: dict[str, tuple[int, str, s
             result.findings.append(Finding("A006", path, f"the catalog says {size} bytes, storage holds {inv.size}"))
 
 
-def audit(
-    catalog: Catalog, store: OcflStore, *, au_keys: Sequence[str], agent: str, progress: Progress | None = None
-) -> AuditReport:
-    started = time.monotonic()
-    rows = catalog.aus(au_keys)
-    targets: list[tuple[str, str, dict[str, tuple[int, str, str]]]] = []
-    with catalog.session() as s:
-        for au, *_ in rows:
-            au_row = catalog.get_au(s, au.key)
-            files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in catalog.au_files(s, au_row)}
-            targets.append((au.key, au.object_id, files))
-    total_bytes = sum(store.stored_bytes(oid) for _, oid, _ in targets if store.exists(oid))
-    lock = threading.Lock()
-    done = {"files": 0, "bytes": 0}
+class Audits:
+    """Fixity audits of what the node stores."""
 
-    def on_file(nbytes: int) -> None:
-        with lock:
-            done["files"] += 1
-            done["bytes"] += nbytes
-            if progress:
-                progress("auditing", done["files"], done["bytes"], total_bytes)
+    def __init__(self, catalog: Catalog, store: ObjectStore, *, agent: str) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.agent = agent
 
-    results = []
-    for au_key, object_id, catalog_files in targets:
-        result = AUAudit(au_key, object_id)
-        if not store.exists(object_id):
-            result.findings.append(Finding("A008", object_id, "the AU's OCFL object is missing from storage"))
-            result.counts["missing"] += len(catalog_files)
-        else:
-            try:
-                obj = audit_object(store, object_id, on_file=on_file)
-            except StorageError as exc:
-                result.findings.append(Finding("A005", object_id, exc.message))
-            else:
-                result.files = len(obj.checks)
-                result.bytes = sum(c.size or 0 for c in obj.checks)
-                for check in obj.checks:
-                    result.counts[check.status.value] += 1
-                    if check.status is not FileStatus.OK:
-                        result.findings.append(Finding(check.code, check.content_path, check.message))
-                result.findings.extend(obj.inventory_findings)
-                _compare_catalog(result, catalog_files, obj)
+    def audit(self, au_keys: Sequence[str] = (), *, progress: Progress | None = None) -> AuditReport:
+        catalog, store, agent = self.catalog, self.store, self.agent
+        started = time.monotonic()
+        rows = catalog.aus(au_keys)
+        targets: list[tuple[str, str, dict[str, tuple[int, str, str]]]] = []
         with catalog.session() as s:
-            catalog.record_event(
-                s,
-                EventType.FIXITY_CHECK,
-                EventOutcome.SUCCESS if result.intact else EventOutcome.FAILURE,
-                agent=agent,
-                object_type="au",
-                object_key=au_key,
-                detail=_summary(result),
-                data=result.to_dict(),
-            )
-        results.append(result)
-    return AuditReport(results, time.monotonic() - started)
+            for au, *_ in rows:
+                au_row = catalog.get_au(s, au.key)
+                files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in catalog.au_files(s, au_row)}
+                targets.append((au.key, au.object_id, files))
+        total_bytes = sum(store.stored_bytes(oid) for _, oid, _ in targets if store.exists(oid))
+        lock = threading.Lock()
+        done = {"files": 0, "bytes": 0}
+
+        def on_file(nbytes: int) -> None:
+            with lock:
+                done["files"] += 1
+                done["bytes"] += nbytes
+                if progress:
+                    progress("auditing", done["files"], done["bytes"], total_bytes)
+
+        results = []
+        for au_key, object_id, catalog_files in targets:
+            result = AUAudit(au_key, object_id)
+            if not store.exists(object_id):
+                result.findings.append(Finding("A008", object_id, "the AU's OCFL object is missing from storage"))
+                result.counts["missing"] += len(catalog_files)
+            else:
+                try:
+                    obj = audit_object(store, object_id, on_file=on_file)
+                except StorageError as exc:
+                    result.findings.append(Finding("A005", object_id, exc.message))
+                else:
+                    result.files = len(obj.checks)
+                    result.bytes = sum(c.size or 0 for c in obj.checks)
+                    for check in obj.checks:
+                        result.counts[check.status.value] += 1
+                        if check.status is not FileStatus.OK:
+                            result.findings.append(Finding(check.code, check.content_path, check.message))
+                    result.findings.extend(obj.inventory_findings)
+                    _compare_catalog(result, catalog_files, obj)
+            with catalog.session() as s:
+                catalog.record_event(
+                    s,
+                    EventType.FIXITY_CHECK,
+                    EventOutcome.SUCCESS if result.intact else EventOutcome.FAILURE,
+                    agent=agent,
+                    object_type="au",
+                    object_key=au_key,
+                    detail=_summary(result),
+                    data=result.to_dict(),
+                )
+            results.append(result)
+        return AuditReport(results, time.monotonic() - started)
 
 
 def _summary(result: AUAudit) -> str:

@@ -26,79 +26,6 @@ KINDS = ("world-bank", "hdr", "ldc", "hale")
 INDICATORS = ("gni", "gni_per_capita", "hdi", "ldc", "hale")
 
 
-def import_indicators(
-    catalog: Catalog, kind: str, path: Path, *, source: str, year: int | None = None
-) -> IndicatorImport:
-    if kind == "world-bank":
-        parsed = files.read_world_bank(path)
-    elif kind == "hdr":
-        parsed = files.read_hdr(path)
-    elif kind == "ldc":
-        if year is None:
-            raise StrongroomError("an LDC list needs the year it applies to", hint="pass --year")
-        parsed = files.read_ldc(path, year)
-    elif kind == "hale":
-        parsed = files.read_hale(path)
-    else:
-        raise StrongroomError(f"unknown indicator file kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
-    with catalog.session() as s:
-        record = IndicatorImport(
-            kind=kind, source=source, imported_at=catalog.clock.now(), values=len(parsed.values), skipped=parsed.skipped
-        )
-        s.add(record)
-        s.flush()
-        s.add_all(
-            IndicatorValue(import_id=record.id, country=c, indicator=i, year=y, value=v) for c, i, y, v in parsed.values
-        )
-        catalog.record_event(
-            s,
-            EventType.ELIGIBILITY,
-            EventOutcome.SUCCESS,
-            agent="eligibility",
-            object_type="indicators",
-            object_key=kind,
-            detail=f"imported {len(parsed.values)} values from {source}",
-            data={"import": record.id, "skipped": len(parsed.skipped)},
-        )
-        return record
-
-
-def import_official_list(catalog: Catalog, path: Path, *, source: str, effective: dt.date) -> OfficialList:
-    entries = files.read_official_list(path)
-    with catalog.session() as s:
-        record = OfficialList(source=source, effective=effective, imported_at=catalog.clock.now(), entries=entries)
-        s.add(record)
-        catalog.record_event(
-            s,
-            EventType.ELIGIBILITY,
-            EventOutcome.SUCCESS,
-            agent="eligibility",
-            object_type="official-list",
-            object_key=effective.isoformat(),
-            detail=f"official list of {len(entries)} countries from {source}",
-        )
-        return record
-
-
-def override(catalog: Catalog, country: str, group: Group, *, reason: str, by: str) -> None:
-    if not reason.strip():
-        raise StrongroomError("an override needs a reason", hint="pass --reason")
-    code = normalise_country(country)
-    with catalog.session() as s:
-        for old in s.scalars(select(EligibilityOverride).where(EligibilityOverride.country == code)):
-            old.active = False
-        s.add(EligibilityOverride(country=code, group=str(group), reason=reason, by=by, at=catalog.clock.now()))
-        catalog.record_event(
-            s,
-            EventType.ELIGIBILITY,
-            EventOutcome.SUCCESS,
-            agent=by,
-            object_type="country",
-            object_key=code,
-            detail=f"override: group {group} ({reason})",
-        )
-
-
 @dataclass
 class CountryStatus:
     country: str
@@ -120,95 +47,176 @@ class CountryStatus:
         return self.list_source is not None and (self.listed or "none") != str(self.computed.group)
 
 
-def _latest_year(catalog: Catalog) -> int:
-    with catalog.session() as s:
-        years = list(s.scalars(select(IndicatorValue.year).where(IndicatorValue.indicator == "gni").distinct()))
-    return max(years) if years else dt.date.today().year
+class Eligibility:
+    """Which countries are Group A or B: indicator imports, official lists, overrides, and each country's status
+    explained."""
 
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
 
-def status(
-    catalog: Catalog, country: str, *, year: int | None = None, rule_set: str = DEFAULT_RULE_SET
-) -> CountryStatus:
-    if rule_set not in RULE_SETS:
-        raise StrongroomError(f"no rule set {rule_set!r}", hint=f"rule sets: {', '.join(RULE_SETS)}")
-    return _statuses(catalog, [normalise_country(country)], year, rule_set)[0]
-
-
-def report(catalog: Catalog, *, year: int | None = None, rule_set: str = DEFAULT_RULE_SET) -> list[CountryStatus]:
-    return _statuses(catalog, sorted(str(c.alpha_2) for c in pycountry.countries), year, rule_set)
-
-
-def _statuses(catalog: Catalog, countries: list[str], year: int | None, rule_set: str) -> list[CountryStatus]:
-    # The official list in force today decides (or at the end of the year asked for); the indicators are the
-    # newest year imported (or the year asked for).
-    as_of = dt.date(year, 12, 31) if year else catalog.clock.now().date()
-    year = year or _latest_year(catalog)
-    wanted = set(countries)
-    with catalog.session() as s:
-        values: dict[tuple[str, str], tuple[int, float]] = {}
-        stmt = (
-            select(IndicatorValue)
-            .where(IndicatorValue.year <= year, IndicatorValue.indicator != "ldc")
-            .order_by(IndicatorValue.import_id)
-        )
-        if len(wanted) == 1:  # one country's status (every programme page asks): read its rows only
-            stmt = stmt.where(IndicatorValue.country.in_(wanted))
-        for v in s.scalars(stmt):
-            if v.country in wanted:
-                best = values.get((v.country, v.indicator))
-                if best is None or v.year >= best[0]:  # the newest year not after the one asked; newer imports win
-                    values[(v.country, v.indicator)] = (v.year, v.value)
-        ldc_imports = list(
-            s.scalars(
-                select(IndicatorValue.import_id).where(IndicatorValue.indicator == "ldc", IndicatorValue.year <= year)
-            )
-        )
-        ldc_import = max(ldc_imports) if ldc_imports else None
-        ldc = (
-            set(s.scalars(select(IndicatorValue.country).where(IndicatorValue.import_id == ldc_import)))
-            if ldc_import
-            else None
-        )
-        lists = list(
-            s.scalars(
-                select(OfficialList)
-                .where(OfficialList.effective <= as_of)
-                .order_by(OfficialList.effective, OfficialList.id)
-            )
-        )
-        official = lists[-1] if lists else None
-        overrides = {o.country: o for o in s.scalars(select(EligibilityOverride).where(EligibilityOverride.active))}
-    out = []
-    for code in countries:
-
-        def get(name: str, code: str = code) -> float | None:
-            found = values.get((code, name))
-            return found[1] if found else None
-
-        ind = Indicators(
-            gni=get("gni"),
-            gni_per_capita=get("gni_per_capita"),
-            hdi=get("hdi"),
-            ldc=(code in ldc) if ldc is not None else None,
-            hale=get("hale"),
-        )
-        used = {name: values[(code, name)][0] for name in INDICATORS if (code, name) in values}
-        computed = evaluate(ind, RULE_SETS[rule_set])
-        country = pycountry.countries.get(alpha_2=code)
-        st = CountryStatus(code, str(country.name) if country else code, year, ind, used, computed)
-        st.notes += [f"{name} is from {y}, the newest year before {year}" for name, y in used.items() if y != year]
-        if official is not None:
-            st.listed, st.list_source = (
-                official.entries.get(code),
-                f"{official.source} (effective {official.effective})",
-            )
-        o = overrides.get(code)
-        if o is not None:
-            st.override = {"group": o.group, "reason": o.reason, "by": o.by, "at": o.at.isoformat()}
-            st.final, st.decided_by = o.group, "override"
-        elif official is not None:
-            st.final, st.decided_by = (st.listed or "none"), "official list"
+    def import_indicators(self, kind: str, path: Path, *, source: str, year: int | None = None) -> IndicatorImport:
+        if kind == "world-bank":
+            parsed = files.read_world_bank(path)
+        elif kind == "hdr":
+            parsed = files.read_hdr(path)
+        elif kind == "ldc":
+            if year is None:
+                raise StrongroomError("an LDC list needs the year it applies to", hint="pass --year")
+            parsed = files.read_ldc(path, year)
+        elif kind == "hale":
+            parsed = files.read_hale(path)
         else:
-            st.final, st.decided_by = str(computed.group), "rules"
-        out.append(st)
-    return out
+            raise StrongroomError(f"unknown indicator file kind {kind!r}", hint=f"kinds: {', '.join(KINDS)}")
+        with self.catalog.session() as s:
+            record = IndicatorImport(
+                kind=kind,
+                source=source,
+                imported_at=self.catalog.clock.now(),
+                values=len(parsed.values),
+                skipped=parsed.skipped,
+            )
+            s.add(record)
+            s.flush()
+            s.add_all(
+                IndicatorValue(import_id=record.id, country=c, indicator=i, year=y, value=v)
+                for c, i, y, v in parsed.values
+            )
+            self.catalog.record_event(
+                s,
+                EventType.ELIGIBILITY,
+                EventOutcome.SUCCESS,
+                agent="eligibility",
+                object_type="indicators",
+                object_key=kind,
+                detail=f"imported {len(parsed.values)} values from {source}",
+                data={"import": record.id, "skipped": len(parsed.skipped)},
+            )
+            return record
+
+    def import_official_list(self, path: Path, *, source: str, effective: dt.date) -> OfficialList:
+        entries = files.read_official_list(path)
+        with self.catalog.session() as s:
+            record = OfficialList(
+                source=source, effective=effective, imported_at=self.catalog.clock.now(), entries=entries
+            )
+            s.add(record)
+            self.catalog.record_event(
+                s,
+                EventType.ELIGIBILITY,
+                EventOutcome.SUCCESS,
+                agent="eligibility",
+                object_type="official-list",
+                object_key=effective.isoformat(),
+                detail=f"official list of {len(entries)} countries from {source}",
+            )
+            return record
+
+    def override(self, country: str, group: Group, *, reason: str, by: str) -> None:
+        if not reason.strip():
+            raise StrongroomError("an override needs a reason", hint="pass --reason")
+        code = normalise_country(country)
+        with self.catalog.session() as s:
+            for old in s.scalars(select(EligibilityOverride).where(EligibilityOverride.country == code)):
+                old.active = False
+            s.add(
+                EligibilityOverride(country=code, group=str(group), reason=reason, by=by, at=self.catalog.clock.now())
+            )
+            self.catalog.record_event(
+                s,
+                EventType.ELIGIBILITY,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="country",
+                object_key=code,
+                detail=f"override: group {group} ({reason})",
+            )
+
+    def _latest_year(self) -> int:
+        with self.catalog.session() as s:
+            years = list(s.scalars(select(IndicatorValue.year).where(IndicatorValue.indicator == "gni").distinct()))
+        return max(years) if years else dt.date.today().year
+
+    def status(self, country: str, *, year: int | None = None, rule_set: str = DEFAULT_RULE_SET) -> CountryStatus:
+        if rule_set not in RULE_SETS:
+            raise StrongroomError(f"no rule set {rule_set!r}", hint=f"rule sets: {', '.join(RULE_SETS)}")
+        return self._statuses([normalise_country(country)], year, rule_set)[0]
+
+    def report(self, *, year: int | None = None, rule_set: str = DEFAULT_RULE_SET) -> list[CountryStatus]:
+        return self._statuses(sorted(str(c.alpha_2) for c in pycountry.countries), year, rule_set)
+
+    def _statuses(self, countries: list[str], year: int | None, rule_set: str) -> list[CountryStatus]:
+        # The official list in force today decides (or at the end of the year asked for); the indicators are the
+        # newest year imported (or the year asked for).
+        as_of = dt.date(year, 12, 31) if year else self.catalog.clock.now().date()
+        year = year or self._latest_year()
+        wanted = set(countries)
+        with self.catalog.session() as s:
+            values: dict[tuple[str, str], tuple[int, float]] = {}
+            stmt = (
+                select(IndicatorValue)
+                .where(IndicatorValue.year <= year, IndicatorValue.indicator != "ldc")
+                .order_by(IndicatorValue.import_id)
+            )
+            if len(wanted) == 1:  # one country's status (every programme page asks): read its rows only
+                stmt = stmt.where(IndicatorValue.country.in_(wanted))
+            for v in s.scalars(stmt):
+                if v.country in wanted:
+                    best = values.get((v.country, v.indicator))
+                    if best is None or v.year >= best[0]:  # the newest year not after the one asked; newer imports win
+                        values[(v.country, v.indicator)] = (v.year, v.value)
+            ldc_imports = list(
+                s.scalars(
+                    select(IndicatorValue.import_id).where(
+                        IndicatorValue.indicator == "ldc", IndicatorValue.year <= year
+                    )
+                )
+            )
+            ldc_import = max(ldc_imports) if ldc_imports else None
+            ldc = (
+                set(s.scalars(select(IndicatorValue.country).where(IndicatorValue.import_id == ldc_import)))
+                if ldc_import
+                else None
+            )
+            lists = list(
+                s.scalars(
+                    select(OfficialList)
+                    .where(OfficialList.effective <= as_of)
+                    .order_by(OfficialList.effective, OfficialList.id)
+                )
+            )
+            official = lists[-1] if lists else None
+            overrides = {o.country: o for o in s.scalars(select(EligibilityOverride).where(EligibilityOverride.active))}
+        out = []
+        for code in countries:
+
+            def get(name: str, code: str = code) -> float | None:
+                found = values.get((code, name))
+                return found[1] if found else None
+
+            ind = Indicators(
+                gni=get("gni"),
+                gni_per_capita=get("gni_per_capita"),
+                hdi=get("hdi"),
+                ldc=(code in ldc) if ldc is not None else None,
+                hale=get("hale"),
+            )
+            used = {name: values[(code, name)][0] for name in INDICATORS if (code, name) in values}
+            computed = evaluate(ind, RULE_SETS[rule_set])
+            country = pycountry.countries.get(alpha_2=code)
+            st = CountryStatus(code, str(country.name) if country else code, year, ind, used, computed)
+            st.notes += [f"{name} is from {y}, the newest year before {year}" for name, y in used.items() if y != year]
+            if official is not None:
+                st.listed, st.list_source = (
+                    official.entries.get(code),
+                    f"{official.source} (effective {official.effective})",
+                )
+            o = overrides.get(code)
+            if o is not None:
+                st.override = {"group": o.group, "reason": o.reason, "by": o.by, "at": o.at.isoformat()}
+                st.final, st.decided_by = o.group, "override"
+            elif official is not None:
+                st.final, st.decided_by = (st.listed or "none"), "official list"
+            else:
+                st.final, st.decided_by = str(computed.group), "rules"
+            out.append(st)
+        return out

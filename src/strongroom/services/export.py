@@ -23,9 +23,8 @@ from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ExportError
 from strongroom.formats.premis import PremisEvent, premis_xml
-from strongroom.services.indexer import stored_files
+from strongroom.store.base import ObjectStore
 from strongroom.store.hashing import copy_and_hash
-from strongroom.store.ocfl import OcflStore
 
 
 @dataclass(frozen=True)
@@ -47,63 +46,72 @@ def _check_dest(dest: Path) -> None:
         raise ExportError(f"the parent directory of {dest} does not exist", hint=f"create {dest.parent} first")
 
 
-def export_au(catalog: Catalog, store: OcflStore, *, au_key: str, dest: Path, agent: str) -> ExportResult:
-    dest = dest.absolute()
-    _check_dest(dest)
-    with catalog.session() as s:
-        au = catalog.get_au(s, au_key)
-        object_id, title, label = au.object_id, au.title.name, au.label
-        publisher = au.title.publisher.name if au.title.publisher else ""
-    inventory = store.inventory(object_id)
-    version = int(inventory["head"][1:])
-    alg = inventory["digestAlgorithm"]
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
-    try:
-        total = 0
-        files = stored_files(store, object_id, inventory)
-        for f in files:
-            target = work / f.logical_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with store.open_file(object_id, f.logical_path) as src:
-                digests = copy_and_hash(src, target, (alg,))
-            if digests.digests[alg] != f.digest:
-                raise ExportError(
-                    f"{f.logical_path} in AU {au_key} does not match its inventory digest; not exported",
-                    hint=f"run: strongroom audit {au_key}  (the content needs repair before it can be exported)",
-                )
-            total += digests.size
-        meta = work / "strongroom"
-        meta.mkdir(exist_ok=True)
-        (meta / "inventory.json").write_text(json.dumps(inventory, indent=2, sort_keys=True), encoding="utf-8")
-        (meta / "premis.xml").write_bytes(premis_xml(object_id, _premis_events(catalog, au_key)))
-        bagit.make_bag(
-            str(work),
-            bag_info={
-                "Source-Organization": publisher or "unknown",
-                "External-Identifier": object_id,
-                "External-Description": f"{title}, {label} (OCFL version v{version})",
-                "Bag-Software-Agent": f"strongroom {__version__}",
-            },
-            checksums=["sha256", "sha512"],
-        )
-        if dest.exists():
-            dest.rmdir()
-        os.rename(work, dest)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    with catalog.session() as s:
-        catalog.record_event(
-            s,
-            EventType.DISSEMINATION,
-            EventOutcome.SUCCESS,
-            agent=agent,
-            object_type="au",
-            object_key=au_key,
-            detail=f"exported v{version} as a BagIt bag to {dest}",
-            data={"version": version, "files": len(files), "bytes": total},
-        )
-    return ExportResult(au_key, version, dest, len(files), total)
+class Exports:
+    """AUs written out as BagIt bags."""
+
+    def __init__(self, catalog: Catalog, store: ObjectStore, *, agent: str) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.agent = agent
+
+    def export(self, au_key: str, dest: Path) -> ExportResult:
+        catalog, store, agent = self.catalog, self.store, self.agent
+        dest = dest.absolute()
+        _check_dest(dest)
+        with catalog.session() as s:
+            au = catalog.get_au(s, au_key)
+            object_id, title, label = au.object_id, au.title.name, au.label
+            publisher = au.title.publisher.name if au.title.publisher else ""
+        inventory = store.inventory(object_id)
+        version = int(inventory["head"][1:])
+        alg = inventory["digestAlgorithm"]
+        work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+        try:
+            total = 0
+            files = store.files(object_id)
+            for f in files:
+                target = work / f.logical_path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with store.open_file(object_id, f.logical_path) as src:
+                    digests = copy_and_hash(src, target, (alg,))
+                if digests.digests[alg] != (f.sha512 if alg == "sha512" else f.sha256):
+                    raise ExportError(
+                        f"{f.logical_path} in AU {au_key} does not match its inventory digest; not exported",
+                        hint=f"run: strongroom audit {au_key}  (the content needs repair before it can be exported)",
+                    )
+                total += digests.size
+            meta = work / "strongroom"
+            meta.mkdir(exist_ok=True)
+            (meta / "inventory.json").write_text(json.dumps(inventory, indent=2, sort_keys=True), encoding="utf-8")
+            (meta / "premis.xml").write_bytes(premis_xml(object_id, _premis_events(catalog, au_key)))
+            bagit.make_bag(
+                str(work),
+                bag_info={
+                    "Source-Organization": publisher or "unknown",
+                    "External-Identifier": object_id,
+                    "External-Description": f"{title}, {label} (OCFL version v{version})",
+                    "Bag-Software-Agent": f"strongroom {__version__}",
+                },
+                checksums=["sha256", "sha512"],
+            )
+            if dest.exists():
+                dest.rmdir()
+            os.rename(work, dest)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        with catalog.session() as s:
+            catalog.record_event(
+                s,
+                EventType.DISSEMINATION,
+                EventOutcome.SUCCESS,
+                agent=agent,
+                object_type="au",
+                object_key=au_key,
+                detail=f"exported v{version} as a BagIt bag to {dest}",
+                data={"version": version, "files": len(files), "bytes": total},
+            )
+        return ExportResult(au_key, version, dest, len(files), total)
 
 
 def _premis_events(catalog: Catalog, au_key: str) -> list[PremisEvent]:

@@ -12,7 +12,7 @@ from strongroom.catalog.models import Connector, Publisher
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_country
 from strongroom.errors import NotFound, StrongroomError
-from strongroom.services import eligibility
+from strongroom.services.eligibility import Eligibility
 from strongroom.settings import FeeSettings
 
 
@@ -25,57 +25,67 @@ class Fee:
     why: str
 
 
-def add_connector(catalog: Catalog, country: str, *, host: str, since: int, contact: str = "") -> None:
-    if not host.strip():
-        raise StrongroomError("a Connector has a host institution", hint="pass --host")
-    code = normalise_country(country)
-    with catalog.session() as s:
-        found = s.scalar(select(Connector).where(Connector.country == code))
-        if found is None:
-            s.add(Connector(country=code, host=host, contact=contact, since=since, active=True))
-        else:
-            found.host, found.contact, found.since, found.active = host, contact, since, True
+class Fees:
+    """Preservation fees and the Connector countries."""
 
+    def __init__(self, catalog: Catalog, eligibility: Eligibility, settings: FeeSettings) -> None:
+        self.catalog = catalog
+        self.eligibility = eligibility
+        self.settings = settings
 
-def remove_connector(catalog: Catalog, country: str) -> None:
-    code = normalise_country(country)
-    with catalog.session() as s:
-        found = s.scalar(select(Connector).where(Connector.country == code, Connector.active))
-        if found is None:
-            raise NotFound(f"{code} is not a Connector country")
-        found.active = False
+    def add_connector(self, country: str, *, host: str, since: int, contact: str = "") -> None:
+        if not host.strip():
+            raise StrongroomError("a Connector has a host institution", hint="pass --host")
+        code = normalise_country(country)
+        with self.catalog.session() as s:
+            found = s.scalar(select(Connector).where(Connector.country == code))
+            if found is None:
+                s.add(Connector(country=code, host=host, contact=contact, since=since, active=True))
+            else:
+                found.host, found.contact, found.since, found.active = host, contact, since, True
 
+    def remove_connector(self, country: str) -> None:
+        code = normalise_country(country)
+        with self.catalog.session() as s:
+            found = s.scalar(select(Connector).where(Connector.country == code, Connector.active))
+            if found is None:
+                raise NotFound(f"{code} is not a Connector country")
+            found.active = False
 
-def connectors(catalog: Catalog) -> list[Connector]:
-    with catalog.session() as s:
-        return list(s.scalars(select(Connector).where(Connector.active).order_by(Connector.country)))
+    def connectors(self) -> list[Connector]:
+        with self.catalog.session() as s:
+            return list(s.scalars(select(Connector).where(Connector.active).order_by(Connector.country)))
 
-
-def fee_for_country(catalog: Catalog, settings: FeeSettings, country: str) -> Fee:
-    code = normalise_country(country)
-    with catalog.session() as s:
-        connector = s.scalar(select(Connector).where(Connector.country == code, Connector.active))
-    group = eligibility.status(catalog, code).final
-    if group == "A":
-        return Fee(code, "free", 0, settings.currency, f"{code} is a Group A country")
-    if connector is not None:
+    def fee_for_country(self, country: str) -> Fee:
+        code = normalise_country(country)
+        with self.catalog.session() as s:
+            connector = s.scalar(select(Connector).where(Connector.country == code, Connector.active))
+        group = self.eligibility.status(code).final
+        if group == "A":
+            return Fee(code, "free", 0, self.settings.currency, f"{code} is a Group A country")
+        if connector is not None:
+            return Fee(
+                code,
+                "free",
+                0,
+                self.settings.currency,
+                f"{code} is a Research4Life Connector country (host: {connector.host}, since {connector.since})",
+            )
+        if group == "B":
+            return Fee(code, "reduced", self.settings.reduced, self.settings.currency, f"{code} is a Group B country")
         return Fee(
             code,
-            "free",
-            0,
-            settings.currency,
-            f"{code} is a Research4Life Connector country (host: {connector.host}, since {connector.since})",
+            "full",
+            self.settings.full,
+            self.settings.currency,
+            f"{code} is neither in Group A or B nor a Connector",
         )
-    if group == "B":
-        return Fee(code, "reduced", settings.reduced, settings.currency, f"{code} is a Group B country")
-    return Fee(code, "full", settings.full, settings.currency, f"{code} is neither in Group A or B nor a Connector")
 
-
-def fee_for_publisher(catalog: Catalog, settings: FeeSettings, publisher_key: str) -> Fee:
-    with catalog.session() as s:
-        publisher = s.scalar(select(Publisher).where(Publisher.key == publisher_key))
-    if publisher is None:
-        raise NotFound(f"no publisher {publisher_key!r}", hint="list them with: strongroom publishers")
-    if not publisher.country:
-        raise StrongroomError(f"{publisher.name} has no country on record, so its fee tier is not known")
-    return fee_for_country(catalog, settings, publisher.country)
+    def fee_for_publisher(self, publisher_key: str) -> Fee:
+        with self.catalog.session() as s:
+            publisher = s.scalar(select(Publisher).where(Publisher.key == publisher_key))
+        if publisher is None:
+            raise NotFound(f"no publisher {publisher_key!r}", hint="list them with: strongroom publishers")
+        if not publisher.country:
+            raise StrongroomError(f"{publisher.name} has no country on record, so its fee tier is not known")
+        return self.fee_for_country(publisher.country)

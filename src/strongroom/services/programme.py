@@ -23,46 +23,6 @@ ROBOTS = re.compile(
 )
 
 
-def enroll(catalog: Catalog, title_key: str, groups: set[str], *, by: str) -> None:
-    if not groups or not groups <= {"A", "B"}:
-        raise StrongroomError("enroll a title for group A, group B or both", hint="--groups A,B")
-    with catalog.session() as s:
-        title = s.scalar(select(Title).where(Title.key == title_key))
-        if title is None:
-            raise NotFound(f"no title {title_key!r}", hint="list them with: strongroom titles")
-        found = s.scalar(select(Enrolment).where(Enrolment.title_id == title.id))
-        if found is None:
-            found = Enrolment(title_id=title.id, enrolled_at=catalog.clock.now())
-            s.add(found)
-        found.groups, found.active = sorted(groups), True
-        catalog.record_event(
-            s,
-            EventType.INSTITUTION,
-            EventOutcome.SUCCESS,
-            agent=by,
-            object_type="title",
-            object_key=title_key,
-            detail=f"enrolled in the programme for group {'/'.join(sorted(groups))}",
-        )
-
-
-def withdraw(catalog: Catalog, title_key: str, *, by: str) -> None:
-    with catalog.session() as s:
-        found = s.scalar(select(Enrolment).join(Title).where(Title.key == title_key))
-        if found is None:
-            raise NotFound(f"{title_key} is not enrolled")
-        found.active = False
-        catalog.record_event(
-            s,
-            EventType.INSTITUTION,
-            EventOutcome.SUCCESS,
-            agent=by,
-            object_type="title",
-            object_key=title_key,
-            detail="withdrawn from the programme",
-        )
-
-
 def is_robot(user_agent: str) -> bool:
     return bool(ROBOTS.search(user_agent.strip()))
 
@@ -71,46 +31,90 @@ def session_of(address: str, user_agent: str) -> str:
     return hashlib.sha256(f"{address}\x00{user_agent}".encode()).hexdigest()
 
 
-def log_use(
-    catalog: Catalog,
-    *,
-    item_public_id: str,
-    title_key: str,
-    publisher_key: str,
-    metric: str,
-    access: str,
-    institution: str | None,
-    country: str | None,
-    address: str,
-    user_agent: str,
-) -> bool:
-    """Record one use; False when it is not counted (a robot, or the same use again within 30 seconds)."""
-    if is_robot(user_agent):
-        return False
-    now = catalog.clock.now()
-    session = session_of(address, user_agent)
-    with catalog.session() as s:
-        recent = s.scalar(
-            select(UsageEvent.id).where(
-                UsageEvent.session == session,
-                UsageEvent.item_public_id == item_public_id,
-                UsageEvent.metric == metric,
-                UsageEvent.time >= now - DOUBLE_CLICK,
+class Programme:
+    """Publishers' enrolment of titles in the access programme, and the usage log."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def enroll(self, title_key: str, groups: set[str], *, by: str) -> None:
+        if not groups or not groups <= {"A", "B"}:
+            raise StrongroomError("enroll a title for group A, group B or both", hint="--groups A,B")
+        with self.catalog.session() as s:
+            title = s.scalar(select(Title).where(Title.key == title_key))
+            if title is None:
+                raise NotFound(f"no title {title_key!r}", hint="list them with: strongroom titles")
+            found = s.scalar(select(Enrolment).where(Enrolment.title_id == title.id))
+            if found is None:
+                found = Enrolment(title_id=title.id, enrolled_at=self.catalog.clock.now())
+                s.add(found)
+            found.groups, found.active = sorted(groups), True
+            self.catalog.record_event(
+                s,
+                EventType.INSTITUTION,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="title",
+                object_key=title_key,
+                detail=f"enrolled in the programme for group {'/'.join(sorted(groups))}",
             )
-        )
-        if recent is not None:
+
+    def withdraw(self, title_key: str, *, by: str) -> None:
+        with self.catalog.session() as s:
+            found = s.scalar(select(Enrolment).join(Title).where(Title.key == title_key))
+            if found is None:
+                raise NotFound(f"{title_key} is not enrolled")
+            found.active = False
+            self.catalog.record_event(
+                s,
+                EventType.INSTITUTION,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="title",
+                object_key=title_key,
+                detail="withdrawn from the programme",
+            )
+
+    def log_use(
+        self,
+        *,
+        item_public_id: str,
+        title_key: str,
+        publisher_key: str,
+        metric: str,
+        access: str,
+        institution: str | None,
+        country: str | None,
+        address: str,
+        user_agent: str,
+    ) -> bool:
+        """Record one use; False when it is not counted (a robot, or the same use again within 30 seconds)."""
+        if is_robot(user_agent):
             return False
-        s.add(
-            UsageEvent(
-                time=now,
-                institution=institution,
-                country=country,
-                item_public_id=item_public_id,
-                title_key=title_key,
-                publisher_key=publisher_key,
-                metric=metric,
-                access=access,
-                session=session,
+        now = self.catalog.clock.now()
+        session = session_of(address, user_agent)
+        with self.catalog.session() as s:
+            recent = s.scalar(
+                select(UsageEvent.id).where(
+                    UsageEvent.session == session,
+                    UsageEvent.item_public_id == item_public_id,
+                    UsageEvent.metric == metric,
+                    UsageEvent.time >= now - DOUBLE_CLICK,
+                )
             )
-        )
-    return True
+            if recent is not None:
+                return False
+            s.add(
+                UsageEvent(
+                    time=now,
+                    institution=institution,
+                    country=country,
+                    item_public_id=item_public_id,
+                    title_key=title_key,
+                    publisher_key=publisher_key,
+                    metric=metric,
+                    access=access,
+                    session=session,
+                )
+            )
+        return True

@@ -20,26 +20,31 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def issue_key(catalog: Catalog, kind: str, subject_key: str, *, by: str) -> str:
-    """A new API key for an institution's or a publisher's reports (an earlier one stops working); shown once."""
-    if kind not in KINDS:
-        raise StrongroomError(f"a report key is for an institution or a publisher, not {kind!r}")
-    model = Institution if kind == "institution" else Publisher
-    key = "sr-" + secrets.token_urlsafe(24)
-    with catalog.session() as s:
-        if s.scalar(select(model.id).where(model.key == subject_key)) is None:
-            raise NotFound(f"no {kind} {subject_key!r}", hint=f"strongroom {kind}s lists them")
-        subject = f"{kind}:{subject_key}"
-        row = s.scalar(select(SushiKey).where(SushiKey.subject == subject))
-        if row is None:
-            row = SushiKey(subject=subject, key_hash="", created_at=catalog.clock.now(), created_by=by)
-            s.add(row)
-        row.key_hash, row.created_at, row.created_by = _hash(key), catalog.clock.now(), by
-    return key
+class SushiKeys:
+    """The API keys that open an institution's or a publisher's COUNTER_SUSHI reports."""
 
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
 
-def authorised(catalog: Catalog, kind: str, subject_key: str, api_key: str) -> bool:
-    """Whether ``api_key`` is the current key of that institution or publisher."""
-    with catalog.session() as s:
-        stored = s.scalar(select(SushiKey.key_hash).where(SushiKey.subject == f"{kind}:{subject_key}"))
-    return stored is not None and hmac.compare_digest(stored, _hash(api_key))
+    def issue_key(self, kind: str, subject_key: str, *, by: str) -> str:
+        """A new API key for an institution's or a publisher's reports (an earlier one stops working); shown once."""
+        if kind not in KINDS:
+            raise StrongroomError(f"a report key is for an institution or a publisher, not {kind!r}")
+        model = Institution if kind == "institution" else Publisher
+        key = "sr-" + secrets.token_urlsafe(24)
+        with self.catalog.session() as s:
+            if s.scalar(select(model.id).where(model.key == subject_key)) is None:
+                raise NotFound(f"no {kind} {subject_key!r}", hint=f"strongroom {kind}s lists them")
+            subject = f"{kind}:{subject_key}"
+            row = s.scalar(select(SushiKey).where(SushiKey.subject == subject))
+            if row is None:
+                row = SushiKey(subject=subject, key_hash="", created_at=self.catalog.clock.now(), created_by=by)
+                s.add(row)
+            row.key_hash, row.created_at, row.created_by = _hash(key), self.catalog.clock.now(), by
+        return key
+
+    def authorised(self, kind: str, subject_key: str, api_key: str) -> bool:
+        """Whether ``api_key`` is the current key of that institution or publisher."""
+        with self.catalog.session() as s:
+            stored = s.scalar(select(SushiKey.key_hash).where(SushiKey.subject == f"{kind}:{subject_key}"))
+        return stored is not None and hmac.compare_digest(stored, _hash(api_key))

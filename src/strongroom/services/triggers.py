@@ -11,9 +11,11 @@ import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -31,9 +33,27 @@ from strongroom.domain.trigger import (
     decide,
 )
 from strongroom.errors import NotFound, TriggerError
-from strongroom.network.config import canonical_json, public_key_from_text
+from strongroom.formats.canonical import canonical_json
+from strongroom.keys import new_private_key, public_key_from_text, public_key_text
 
 DEFAULT_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+def keygen(out_path: Path) -> str:
+    """A board member's key pair: the private key written to ``out_path`` (it stays with the member); the public
+    key to register with ``board add``."""
+    return public_key_text(new_private_key(out_path))
+
+
+def load_member_key(path: Path) -> Ed25519PrivateKey:
+    """A board member's private key, to sign a ballot with."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise TriggerError(f"{path} cannot be read as a private key: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise TriggerError(f"{path} is not an Ed25519 private key")
+    return key
 
 
 def ballot_bytes(trigger_key: str, member: str, choice: VoteChoice, signed_at: str) -> bytes:
@@ -49,8 +69,8 @@ class Workflow:
     catalog: Catalog
     agent: str
     rule: DecisionRule
-    # Writes the release record into an AU's preserved object (the node supplies it; see release_record.py).
-    record_release: Callable[[str, dict[str, Any]], None] | None = None
+    # Writes the release record into an AU's preserved object (the node supplies it; see services/release.py).
+    record_release: Callable[[str, dict[str, Any]], object] | None = None
 
     def _event(
         self,

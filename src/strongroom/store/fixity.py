@@ -1,5 +1,6 @@
-"""Fixity audit of one OCFL object: every inventory against its sidecar, every content file read once with
-both digests computed in that pass, every stray file noticed.
+"""Fixity audit of one OCFL object in any :class:`~strongroom.store.base.ObjectStore`: every inventory against its
+sidecar, every content file read once (as a stream) with both digests computed in that pass, every stray file
+noticed.
 
 Results are three-valued and then some: each file is *ok*, *damaged*, *missing*, *unreadable* or *unexpected*,
 and a file that could not be read is never *ok*. Several files are hashed at once on a thread pool (hashlib
@@ -14,12 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-from strongroom.errors import Finding, StorageError
-from strongroom.store.hashing import hash_file
-from strongroom.store.ocfl import INVENTORY, OBJECT_NAMASTE, OcflStore, other_algorithm, read_inventory
+from strongroom.errors import ContentMissing, Finding, StorageError
+from strongroom.store.base import ObjectStore
+from strongroom.store.hashing import hash_stream
+from strongroom.store.ocfl import INVENTORY, OBJECT_NAMASTE, check_inventory, other_algorithm
 
 
 class FileStatus(StrEnum):
@@ -58,12 +59,19 @@ class ObjectAudit:
     head_state: dict[str, HeadEntry] = field(default_factory=dict)
 
 
-def _check_one(path: Path, content_path: str, logical: tuple[str, ...], expected: dict[str, str]) -> FileCheck:
+def _check_one(
+    store: ObjectStore,
+    object_id: str,
+    content_path: str,
+    logical: tuple[str, ...],
+    expected: dict[str, str],
+) -> FileCheck:
     now = dt.datetime.now(dt.UTC)
     algorithms = tuple(expected)
     try:
-        got = hash_file(path, algorithms)
-    except FileNotFoundError:
+        with store.open_content(object_id, content_path) as fh:
+            got = hash_stream(fh, algorithms)
+    except ContentMissing:
         return FileCheck(
             content_path,
             logical,
@@ -75,7 +83,8 @@ def _check_one(path: Path, content_path: str, logical: tuple[str, ...], expected
             "A002",
             "named in the inventory but not in storage",
         )
-    except OSError as exc:
+    except (OSError, StorageError) as exc:
+        reason = exc.message if isinstance(exc, StorageError) else (exc.strerror or str(exc))
         return FileCheck(
             content_path,
             logical,
@@ -85,7 +94,7 @@ def _check_one(path: Path, content_path: str, logical: tuple[str, ...], expected
             None,
             now,
             "A003",
-            f"could not be read: {exc.strerror or exc}",
+            f"could not be read: {reason}",
         )
     bad = [a for a in algorithms if got.digests[a] != expected[a]]
     if bad:
@@ -101,6 +110,16 @@ def _check_one(path: Path, content_path: str, logical: tuple[str, ...], expected
             f"{', '.join(bad)} differs from the inventory ({got.size} bytes read)",
         )
     return FileCheck(content_path, logical, FileStatus.OK, expected, got.digests, got.size, now)
+
+
+def _read_all(store: ObjectStore, object_id: str, path: str) -> bytes:
+    with store.open_content(object_id, path) as fh:
+        return fh.read()
+
+
+def _sidecar_reader(store: ObjectStore, object_id: str, vname: str) -> Callable[[str], str]:
+    """Reads a version's inventory sidecar for a digest algorithm."""
+    return lambda algorithm: _read_all(store, object_id, f"{vname}/{INVENTORY}.{algorithm}").decode("utf-8")
 
 
 def _expected_files(inv: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -129,53 +148,54 @@ def _logical_names(inv: dict[str, Any]) -> dict[str, tuple[str, ...]]:
 
 
 def audit_object(
-    store: OcflStore, object_id: str, *, on_file: Callable[[int], None] | None = None, workers: int | None = None
+    store: ObjectStore, object_id: str, *, on_file: Callable[[int], None] | None = None, workers: int | None = None
 ) -> ObjectAudit:
-    obj = store.object_path(object_id)
     result = ObjectAudit(object_id)
     try:
-        inv = read_inventory(obj)
+        inv = store.inventory(object_id)
     except StorageError as exc:
         result.inventory_findings.append(Finding("A005", INVENTORY, exc.message))
         return result
     alg = inv["digestAlgorithm"]
+    stored = dict(store.stored(object_id))
     allowed = {OBJECT_NAMASTE, INVENTORY, f"{INVENTORY}.{alg}"}
     for vname in inv["versions"]:
-        allowed |= {f"{vname}/{INVENTORY}", f"{vname}/{INVENTORY}.{alg}"}
-        if (obj / vname / INVENTORY).exists():
+        names = (f"{vname}/{INVENTORY}", f"{vname}/{INVENTORY}.{alg}")
+        allowed |= set(names)
+        if names[0] in stored:
             try:
-                read_inventory(obj / vname)
+                check_inventory(
+                    _read_all(store, object_id, names[0]), _sidecar_reader(store, object_id, vname), names[0]
+                )
             except StorageError as exc:
-                result.inventory_findings.append(Finding("A005", f"{vname}/{INVENTORY}", exc.message))
+                result.inventory_findings.append(Finding("A005", names[0], exc.message))
     expected = _expected_files(inv)
-    names = _logical_names(inv)
+    names_of = _logical_names(inv)
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
         futures = [
-            pool.submit(_check_one, obj / cp, cp, names.get(cp, ()), want) for cp, want in sorted(expected.items())
+            pool.submit(_check_one, store, object_id, cp, names_of.get(cp, ()), want)
+            for cp, want in sorted(expected.items())
         ]
         for fut in futures:
             check = fut.result()
             result.checks.append(check)
             if on_file:
                 on_file(check.size or 0)
-    for dirpath, _dirs, files in os.walk(obj):
-        for name in files:
-            rel = (Path(dirpath) / name).relative_to(obj).as_posix()
-            if rel not in allowed and rel not in expected:
-                size = (Path(dirpath) / name).stat().st_size
-                result.checks.append(
-                    FileCheck(
-                        rel,
-                        (),
-                        FileStatus.UNEXPECTED,
-                        {},
-                        {},
-                        size,
-                        dt.datetime.now(dt.UTC),
-                        "A004",
-                        "not named in any inventory",
-                    )
+    for rel, size in sorted(stored.items()):
+        if rel not in allowed and rel not in expected:
+            result.checks.append(
+                FileCheck(
+                    rel,
+                    (),
+                    FileStatus.UNEXPECTED,
+                    {},
+                    {},
+                    size,
+                    dt.datetime.now(dt.UTC),
+                    "A004",
+                    "not named in any inventory",
                 )
+            )
     other = other_algorithm(alg)
     sizes = {c.content_path: c.size for c in result.checks}
     for digest, lps in inv["versions"][inv["head"]]["state"].items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -65,6 +65,33 @@ def copy_and_hash(
         out.flush()
         os.fsync(out.fileno())
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
+
+
+def write_chunks(chunks: Iterable[bytes], dest: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> Digests:
+    """Write ``chunks`` to ``dest`` (created, never overwritten) while hashing them; fsync before returning.
+    On any error the partial file is removed."""
+    hashers = [hashlib.new(a) for a in algorithms]
+    size = 0
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                for h in hashers:
+                    h.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
+
+
+def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
+    """A stream's bytes in chunks of at most ``size`` (closing it is the caller's business)."""
+    while chunk := stream.read(size):
+        yield chunk
 
 
 def fsync_dir(path: Path) -> None:

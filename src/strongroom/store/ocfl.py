@@ -1,19 +1,23 @@
-"""An OCFL 1.1 storage root: objects are created and versioned atomically, and read back as streams.
+"""An OCFL 1.1 storage root on a local filesystem: the first implementation of
+:class:`~strongroom.store.base.ObjectStore` (registered as ``ocfl-local``).
 
-Writing a version (``commit_version``):
+Every new version, whether committed from a deposit (``commit_version``) or installed from another node's copy
+(``install_version``), goes through one write sequence, :meth:`OcflStore._write_version`:
 
-1. a work directory ``staging/commit-<hash>-<token>/`` is made, naming the object, under the object's lock;
-2. new content (digests not yet in the object) is copied into it while being re-hashed, then the version's
-   ``inventory.json`` and sidecar are written and everything is fsynced;
-3. a new object is renamed into place whole; for an existing object the version directory is renamed in and
-   then the root inventory and its sidecar are replaced (``os.replace``);
-4. the work directory is removed.
+1. under the object's lock, a work directory ``staging/commit-<hash>-<token>/`` is made, naming the object;
+2. the version's content is written into it, each file hashed while it is written and checked against the
+   digests it must have; then the version's ``inventory.json`` and sidecar, and every directory is fsynced
+   (fault point ``version-staged``);
+3. a new object is renamed into place whole; for an existing object the version directory is renamed in
+   (``version-renamed``), then the root inventory (``inventory-replaced``) and its sidecar are replaced;
+4. the work directory is removed (``committed``).
 
 A crash leaves a work directory behind; :meth:`OcflStore.recover` reads it and rolls the object forward (the
-version directory is complete, since it was renamed in only once whole) or back, so an object is always
-exactly at one version. The storage root holds nothing but what OCFL allows; scratch space lives outside it.
+version directory is complete, since it was renamed in only once whole) or back, so an object is always exactly
+at one version. The storage root holds nothing but what OCFL allows; scratch space lives outside it. ``fault`` is
+called with each step's name, so tests can crash a write at every point.
 
-Must not import: the catalog, services, faces.
+Must not import: the catalog, the search index, services, faces.
 """
 
 from __future__ import annotations
@@ -22,17 +26,19 @@ import contextlib
 import copy
 import datetime as dt
 import fcntl
+import hashlib
+import io
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from strongroom.errors import ObjectBusy, StorageError
-from strongroom.store.hashing import copy_and_hash, fsync_dir, hash_file
+from strongroom.errors import ContentMissing, ObjectBusy, StorageError
+from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
+from strongroom.store.hashing import copy_and_hash, fsync_dir, write_chunks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -40,34 +46,8 @@ OBJECT_NAMASTE = "0=ocfl_object_1.1"
 INVENTORY = "inventory.json"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
 LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
-ALGORITHMS = ("sha512", "sha256")
 
-
-@dataclass(frozen=True)
-class StagedFile:
-    """A file ready to be stored: where its bytes are now, and the digests they must have."""
-
-    logical_path: str
-    source: Path
-    size: int
-    sha512: str
-    sha256: str
-
-    def digest(self, algorithm: str) -> str:
-        return self.sha512 if algorithm == "sha512" else self.sha256
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    object_id: str
-    version: int
-    unchanged: bool
-    files: int
-    new_content_files: int = 0
-    new_bytes: int = 0
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
+__all__ = ["ALGORITHMS", "CommitResult", "OcflStore", "StagedFile", "StoredFile", "read_inventory", "stage_file"]
 
 
 def other_algorithm(algorithm: str) -> str:
@@ -86,8 +66,6 @@ def _write_durable(path: Path, data: bytes) -> None:
 
 
 def _sidecar_bytes(inventory_bytes: bytes, algorithm: str) -> bytes:
-    import hashlib
-
     return f"{hashlib.new(algorithm, inventory_bytes).hexdigest()}  {INVENTORY}\n".encode()
 
 
@@ -95,15 +73,52 @@ def _invert(state: dict[str, list[str]]) -> dict[str, str]:
     return {lp: digest for digest, lps in state.items() for lp in lps}
 
 
+class _Window(io.RawIOBase):
+    """A read-only view of ``length`` bytes of an open file from its current position (a byte range)."""
+
+    def __init__(self, fh: BinaryIO, length: int) -> None:
+        self._fh = fh
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        if self._left <= 0 or not len(view):
+            return 0
+        n = self._fh.readinto(view[: min(len(view), self._left)])  # type: ignore[attr-defined]
+        n = n or 0
+        self._left -= n
+        return int(n)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _open_range(path: Path, start: int, length: int | None) -> BinaryIO:
+    fh = path.open("rb")
+    if start:
+        fh.seek(start)
+    if length is None:
+        return fh
+    return io.BufferedReader(_Window(fh, max(0, length)))
+
+
 class OcflStore:
+    """A local OCFL storage root. ``object_path`` is for tests and tools that must reach the disk; the rest of
+    Strongroom uses the :class:`~strongroom.store.base.ObjectStore` methods only."""
+
     def __init__(self, root: Path, staging: Path, digest_algorithm: str = "sha512") -> None:
         if digest_algorithm not in ALGORITHMS:
             raise StorageError(f"unsupported digest algorithm {digest_algorithm!r}", hint="use sha512 or sha256")
         self.root = root
         self.staging = staging
         self.digest_algorithm = digest_algorithm
-        # Called with a step name at each point a crash could interrupt a commit; tests use it to inject one.
+        # Called with a step name at each point a crash could interrupt a write; tests use it to inject one.
         self.fault: Callable[[str], None] = lambda step: None
+        self._inventories: dict[str, tuple[tuple[tuple[int, int, int], ...], dict[str, Any], frozenset[str]]] = {}
 
     # ---- the storage root ---------------------------------------------------------------------------------
 
@@ -164,11 +179,36 @@ class OcflStore:
     # ---- reading --------------------------------------------------------------------------------------------
 
     def inventory(self, object_id: str) -> dict[str, Any]:
-        """The object's root inventory, after checking it against its sidecar digest."""
+        """The object's root inventory, after checking it against its sidecar digest. Read-only: it is parsed
+        once and kept until the inventory or its sidecar changes on disk (their size, time and inode tell)."""
+        return self._root(object_id)[0]
+
+    def _root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
+        """The root inventory and every path inside the object a peer may ask for."""
         obj = self.object_path(object_id)
         if not (obj / OBJECT_NAMASTE).is_file():
             raise StorageError(f"no OCFL object {object_id!r} in {self.root}")
-        return read_inventory(obj)
+        try:
+            stats = tuple(
+                (st.st_mtime_ns, st.st_size, st.st_ino)
+                for st in (os.stat(obj / INVENTORY), *(os.stat(p) for p in sorted(obj.glob(f"{INVENTORY}.*"))))
+            )
+        except OSError:
+            stats = ()
+        hit = self._inventories.get(object_id)
+        if hit is not None and stats and hit[0] == stats:
+            return hit[1], hit[2]
+        inv = read_inventory(obj)
+        alg = inv["digestAlgorithm"]
+        allowed = {cp for cps in inv["manifest"].values() for cp in cps}
+        for vname in inv["versions"]:
+            allowed |= {f"{vname}/{INVENTORY}", f"{vname}/{INVENTORY}.{alg}"}
+        allowed |= {INVENTORY, f"{INVENTORY}.{alg}"}
+        if stats:
+            if len(self._inventories) > 256:
+                self._inventories.clear()
+            self._inventories[object_id] = (stats, inv, frozenset(allowed))
+        return inv, frozenset(allowed)
 
     def head_version(self, object_id: str) -> int:
         return int(self.inventory(object_id)["head"][1:])
@@ -176,10 +216,7 @@ class OcflStore:
     def state(self, object_id: str, version: int | None = None) -> dict[str, str]:
         """Logical path -> digest for a version (default: head)."""
         inv = self.inventory(object_id)
-        vname = f"v{version}" if version else inv["head"]
-        if vname not in inv["versions"]:
-            raise StorageError(f"object {object_id!r} has no version {vname}")
-        return _invert(inv["versions"][vname]["state"])
+        return _invert(_version(inv, object_id, version)["state"])
 
     def versions(self, object_id: str) -> list[dict[str, Any]]:
         inv = self.inventory(object_id)
@@ -191,23 +228,80 @@ class OcflStore:
             for v in sorted(inv["versions"], key=lambda v: int(v[1:]))
         ]
 
-    def content_path_for(self, object_id: str, logical_path: str, version: int | None = None) -> str:
+    def files(self, object_id: str, version: int | None = None) -> list[StoredFile]:
         inv = self.inventory(object_id)
-        vname = f"v{version}" if version else inv["head"]
-        digest = _invert(inv["versions"][vname]["state"]).get(logical_path)
+        alg = inv["digestAlgorithm"]
+        other = other_algorithm(alg)
+        other_by_content = {cp: d for d, cps in inv.get("fixity", {}).get(other, {}).items() for cp in cps}
+        obj = self.object_path(object_id)
+        out: list[StoredFile] = []
+        for digest, logical_paths in _version(inv, object_id, version)["state"].items():
+            content_path = inv["manifest"][digest][0]
+            try:
+                size = (obj / content_path).stat().st_size
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot read {content_path!r} of {object_id!r}: {exc.strerror or exc}",
+                    hint="run strongroom audit to see what is damaged",
+                ) from None
+            second = other_by_content.get(content_path, "")
+            sha512, sha256 = (digest, second) if alg == "sha512" else (second, digest)
+            out.extend(StoredFile(lp, content_path, sha512, sha256, size) for lp in logical_paths)
+        return sorted(out, key=lambda f: f.logical_path)
+
+    def content_path(self, object_id: str, logical_path: str, version: int | None = None) -> str:
+        inv = self.inventory(object_id)
+        v = _version(inv, object_id, version)
+        digest = _invert(v["state"]).get(logical_path)
         if digest is None:
-            raise StorageError(f"object {object_id!r} {vname} has no file {logical_path!r}")
+            raise StorageError(f"object {object_id!r} has no file {logical_path!r} in that version")
         return str(inv["manifest"][digest][0])
 
-    def open_file(self, object_id: str, logical_path: str, version: int | None = None) -> BinaryIO:
-        path = self.object_path(object_id) / self.content_path_for(object_id, logical_path, version)
+    def open_file(
+        self,
+        object_id: str,
+        logical_path: str,
+        version: int | None = None,
+        *,
+        start: int = 0,
+        length: int | None = None,
+    ) -> BinaryIO:
+        path = self.object_path(object_id) / self.content_path(object_id, logical_path, version)
         try:
-            return path.open("rb")
+            return _open_range(path, start, length)
         except OSError as exc:
             raise StorageError(
                 f"cannot read {logical_path!r} of {object_id!r}: {exc.strerror or exc}",
                 hint="run strongroom audit to see what is damaged",
             ) from None
+
+    def _peer_path(self, object_id: str, content_path: str) -> Path:
+        if content_path not in self._root(object_id)[1]:
+            raise StorageError(f"{content_path!r} is not a file of object {object_id!r}")
+        return self.object_path(object_id) / content_path
+
+    def open_content(self, object_id: str, content_path: str, *, start: int = 0, length: int | None = None) -> BinaryIO:
+        path = self._peer_path(object_id, content_path)
+        try:
+            return _open_range(path, start, length)
+        except FileNotFoundError:
+            raise ContentMissing(f"{content_path!r} of {object_id!r} is not in storage") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {content_path!r} of {object_id!r}: {exc.strerror or exc}") from None
+
+    def content_size(self, object_id: str, content_path: str) -> int:
+        try:
+            return self._peer_path(object_id, content_path).stat().st_size
+        except OSError as exc:
+            raise StorageError(f"cannot read {content_path!r} of {object_id!r}: {exc.strerror or exc}") from None
+
+    def stored(self, object_id: str) -> Iterator[tuple[str, int]]:
+        obj = self.object_path(object_id)
+        for dirpath, _dirs, names in os.walk(obj):
+            for name in names:
+                path = Path(dirpath) / name
+                with contextlib.suppress(OSError):
+                    yield path.relative_to(obj).as_posix(), path.stat().st_size
 
     def stored_bytes(self, object_id: str) -> int:
         obj = self.object_path(object_id)
@@ -217,6 +311,14 @@ class OcflStore:
                 with contextlib.suppress(OSError):
                     total += (obj / cp).stat().st_size
         return total
+
+    def current_files(self, object_id: str) -> list[StagedFile]:
+        out = []
+        for f in self.files(object_id):
+            if not (f.sha512 and f.sha256):
+                raise StorageError(f"object {object_id}: {f.logical_path} lacks a sha512 or sha256 digest")
+            out.append(StagedFile(f.logical_path, None, f.size, f.sha512, f.sha256))
+        return out
 
     # ---- writing --------------------------------------------------------------------------------------------
 
@@ -237,6 +339,52 @@ class OcflStore:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
+    def _existing(self, object_id: str) -> dict[str, Any] | None:
+        obj = self.object_path(object_id)
+        return read_inventory(obj) if (obj / OBJECT_NAMASTE).is_file() else None
+
+    def _write_version(
+        self, object_id: str, vname: str, *, new_object: bool, populate: Callable[[Path], bytes]
+    ) -> None:
+        """The one write sequence of a new version (see the module's docstring). ``populate(version_dir)`` writes
+        and verifies the version's content files and returns the inventory bytes to install. Called with the
+        object's lock held."""
+        obj = self.object_path(object_id)
+        work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
+        work.mkdir()
+        try:
+            (work / "object-id").write_text(object_id, encoding="utf-8")
+            fsync_dir(self.staging)
+            obj_work = work / "object"
+            version_dir = obj_work / vname
+            (version_dir / "content").mkdir(parents=True)
+            inv_bytes = populate(version_dir)
+            alg = json.loads(inv_bytes)["digestAlgorithm"]
+            sidecar = _sidecar_bytes(inv_bytes, alg)
+            _write_durable(version_dir / INVENTORY, inv_bytes)
+            _write_durable(version_dir / f"{INVENTORY}.{alg}", sidecar)
+            for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
+                fsync_dir(Path(dirpath))
+            self.fault("version-staged")
+            if new_object:
+                _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
+                _write_durable(obj_work / INVENTORY, inv_bytes)
+                _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
+                fsync_dir(obj_work)
+                obj.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(obj_work, obj)
+                fsync_dir(obj.parent)
+            else:
+                os.rename(version_dir, obj / vname)
+                fsync_dir(obj)
+                self.fault("version-renamed")
+                self._replace(obj / INVENTORY, inv_bytes, work)
+                self.fault("inventory-replaced")
+                self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
+            self.fault("committed")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def commit_version(
         self,
         object_id: str,
@@ -251,8 +399,7 @@ class OcflStore:
         check_logical_paths(f.logical_path for f in files)
         created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
         with self._lock(object_id):
-            obj = self.object_path(object_id)
-            existing = read_inventory(obj) if (obj / OBJECT_NAMASTE).is_file() else None
+            existing = self._existing(object_id)
             alg = existing["digestAlgorithm"] if existing else self.digest_algorithm
             other = other_algorithm(alg)
             new_state: dict[str, list[str]] = {}
@@ -276,17 +423,10 @@ class OcflStore:
                     "fixity": {other: {}},
                 }
             )
-            work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
-            work.mkdir()
-            try:
-                (work / "object-id").write_text(object_id, encoding="utf-8")
-                fsync_dir(self.staging)
-                obj_work = work / "object"
-                version_dir = obj_work / vname
-                (version_dir / "content").mkdir(parents=True)
-                new_files, new_bytes = self._copy_new_content(
-                    files, inventory, version_dir, vname, alg, other, on_bytes
-                )
+            counts = [0, 0]
+
+            def populate(version_dir: Path) -> bytes:
+                counts[:] = self._copy_new_content(files, inventory, version_dir, vname, alg, other, on_bytes)
                 user: dict[str, str] = {"name": user_name}
                 if user_address:
                     user["address"] = user_address
@@ -297,38 +437,17 @@ class OcflStore:
                     "state": new_state,
                 }
                 inventory["head"] = vname
-                inv_bytes = _json_bytes(inventory)
-                sidecar = _sidecar_bytes(inv_bytes, alg)
-                _write_durable(version_dir / INVENTORY, inv_bytes)
-                _write_durable(version_dir / f"{INVENTORY}.{alg}", sidecar)
-                fsync_dir(version_dir)
-                self.fault("version-staged")
-                if existing is None:
-                    _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-                    _write_durable(obj_work / INVENTORY, inv_bytes)
-                    _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
-                    fsync_dir(obj_work)
-                    obj.parent.mkdir(parents=True, exist_ok=True)
-                    os.rename(obj_work, obj)
-                    fsync_dir(obj.parent)
-                else:
-                    os.rename(version_dir, obj / vname)
-                    fsync_dir(obj)
-                    self.fault("version-renamed")
-                    self._replace(obj / INVENTORY, inv_bytes, work)
-                    self.fault("inventory-replaced")
-                    self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
-                self.fault("committed")
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+                return _json_bytes(inventory)
+
+            self._write_version(object_id, vname, new_object=existing is None, populate=populate)
         old_paths, new_paths = _invert(old_state), _invert(new_state)
         return CommitResult(
             object_id,
             number,
             False,
             len(files),
-            new_files,
-            new_bytes,
+            counts[0],
+            counts[1],
             added=sorted(set(new_paths) - set(old_paths)),
             removed=sorted(set(old_paths) - set(new_paths)),
             modified=sorted(p for p in set(new_paths) & set(old_paths) if new_paths[p] != old_paths[p]),
@@ -351,6 +470,11 @@ class OcflStore:
         for f in sorted(files, key=lambda f: f.logical_path):
             if f.digest(alg) in manifest:
                 continue  # already stored (in an earlier version, or under another logical path now)
+            if f.source is None:
+                raise StorageError(
+                    f"{f.logical_path!r} is to be carried forward, but object {inventory['id']!r} does not hold its "
+                    "bytes; nothing was committed"
+                )
             dest = version_dir / "content" / f.logical_path
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -369,8 +493,6 @@ class OcflStore:
             fixity.setdefault(f.digest(other), []).append(content_path)
             count += 1
             size += got.size
-        for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
-            fsync_dir(Path(dirpath))
         return count, size
 
     def _replace(self, target: Path, data: bytes, work: Path) -> None:
@@ -381,112 +503,73 @@ class OcflStore:
 
     # ---- replication and repair -----------------------------------------------------------------------------
 
-    def install_version(self, object_id: str, version_inventory: bytes, fetch: Callable[[str, Path], None]) -> int:
-        """Add the next version of ``object_id`` from another copy: ``version_inventory`` is that version's
-        inventory.json (as the peer holds it); ``fetch(content_path, dest)`` writes one content file. Every
-        file is verified against the inventory's digests before the version is renamed in. Returns the
-        version number installed."""
+    def install_version(self, object_id: str, version_inventory: bytes, fetch: Fetch) -> int:
         try:
             inv = json.loads(version_inventory)
         except ValueError:
             raise StorageError(f"the inventory offered for {object_id!r} is not JSON") from None
-        if inv.get("id") != object_id or inv.get("type") != INVENTORY_TYPE:
+        if not isinstance(inv, dict) or inv.get("id") != object_id or inv.get("type") != INVENTORY_TYPE:
             raise StorageError(f"the inventory offered is not for {object_id!r}")
         alg = inv.get("digestAlgorithm")
         if alg not in ALGORITHMS:
             raise StorageError(f"the inventory offered for {object_id!r} has no usable digest algorithm")
-        vname = inv["head"]
-        number = int(vname[1:])
+        try:
+            vname = str(inv["head"])
+            number = int(vname[1:])
+            manifest: dict[str, list[str]] = inv["manifest"]
+        except (KeyError, TypeError, ValueError):
+            raise StorageError(f"the inventory offered for {object_id!r} is malformed") from None
+        other = other_algorithm(alg)
+        expected = {cp: d for d, cps in manifest.items() for cp in cps}
+        other_expected = {cp: d for d, cps in inv.get("fixity", {}).get(other, {}).items() for cp in cps}
+        new_paths = sorted(cp for cp in expected if cp.startswith(f"{vname}/"))
+        check_logical_paths(new_paths)
         with self._lock(object_id):
-            obj = self.object_path(object_id)
-            existing = read_inventory(obj) if (obj / OBJECT_NAMASTE).is_file() else None
+            existing = self._existing(object_id)
             have = int(existing["head"][1:]) if existing else 0
             if number != have + 1:
                 raise StorageError(f"{object_id!r}: cannot install {vname} on top of v{have}")
             if existing and any(
-                existing["manifest"].get(d) != cps for d, cps in inv["manifest"].items() if d in existing["manifest"]
+                existing["manifest"].get(d) != cps for d, cps in manifest.items() if d in existing["manifest"]
             ):
                 raise StorageError(f"{object_id!r}: the offered {vname} rewrites content of earlier versions")
-            other = other_algorithm(alg)
-            expected = {cp: d for d, cps in inv["manifest"].items() for cp in cps}
-            other_expected = {cp: d for d, cps in inv.get("fixity", {}).get(other, {}).items() for cp in cps}
-            work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
-            work.mkdir()
-            try:
-                (work / "object-id").write_text(object_id, encoding="utf-8")
-                obj_work = work / "object"
-                version_dir = obj_work / vname
-                (version_dir / "content").mkdir(parents=True)
-                for cp, digest in sorted(expected.items()):
-                    if not cp.startswith(f"{vname}/"):
-                        continue
-                    check_logical_paths([cp])
-                    dest = obj_work / cp
+
+            def populate(version_dir: Path) -> bytes:
+                for cp in new_paths:
+                    dest = version_dir.parent / cp
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    fetch(cp, dest)
-                    got = hash_file(dest, (alg, other))
-                    if got.digests[alg] != digest or (
+                    got = write_chunks(fetch(cp), dest, (alg, other))
+                    if got.digests[alg] != expected[cp] or (
                         cp in other_expected and got.digests[other] != other_expected[cp]
                     ):
                         raise StorageError(
                             f"{object_id!r}: {cp} from the other copy does not match its inventory "
                             "digest; nothing was installed"
                         )
-                sidecar = _sidecar_bytes(version_inventory, alg)
-                _write_durable(version_dir / INVENTORY, version_inventory)
-                _write_durable(version_dir / f"{INVENTORY}.{alg}", sidecar)
-                for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
-                    fsync_dir(Path(dirpath))
-                if existing is None:
-                    _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-                    _write_durable(obj_work / INVENTORY, version_inventory)
-                    _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
-                    obj.parent.mkdir(parents=True, exist_ok=True)
-                    os.rename(obj_work, obj)
-                    fsync_dir(obj.parent)
-                else:
-                    os.rename(version_dir, obj / vname)
-                    fsync_dir(obj)
-                    self._replace(obj / INVENTORY, version_inventory, work)
-                    self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+                return version_inventory
+
+            self._write_version(object_id, vname, new_object=existing is None, populate=populate)
         return number
 
-    def read_object_file(self, object_id: str, relpath: str) -> Path:
-        """The path of a file a peer may ask for: a content file in the manifest, or a version's inventory
-        and sidecar. Anything else (and any path trick) is StorageError."""
-        inv = self.inventory(object_id)
-        alg = inv["digestAlgorithm"]
-        allowed = {cp for cps in inv["manifest"].values() for cp in cps}
-        for vname in inv["versions"]:
-            allowed |= {f"{vname}/{INVENTORY}", f"{vname}/{INVENTORY}.{alg}"}
-        allowed |= {INVENTORY, f"{INVENTORY}.{alg}"}
-        if relpath not in allowed:
-            raise StorageError(f"{relpath!r} is not a file of object {object_id!r}")
-        return self.object_path(object_id) / relpath
-
-    def replace_content(self, object_id: str, content_path: str, source: Path) -> None:
-        """Restore a damaged or missing content file from verified bytes: the new bytes must have the
-        inventory's digest, and replace the old atomically."""
+    def replace_content(self, object_id: str, content_path: str, chunks: Iterable[bytes]) -> None:
         with self._lock(object_id):
             inv = self.inventory(object_id)
             alg = inv["digestAlgorithm"]
             digest = next((d for d, cps in inv["manifest"].items() if content_path in cps), None)
             if digest is None:
                 raise StorageError(f"{content_path!r} is not in the manifest of {object_id!r}")
-            if hash_file(source, (alg,)).digests[alg] != digest:
-                raise StorageError(f"the repair of {content_path!r} does not match the inventory; not applied")
-            target = self.object_path(object_id) / content_path
-            if target.is_dir():
-                shutil.rmtree(target)  # a directory squatting on a file's name
-            target.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.staging / f"tmp-repair-{secrets.token_hex(6)}"
-            shutil.copyfile(source, tmp)
-            with tmp.open("rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            fsync_dir(target.parent)
+            try:
+                if write_chunks(chunks, tmp, (alg,)).digests[alg] != digest:
+                    raise StorageError(f"the repair of {content_path!r} does not match the inventory; not applied")
+                target = self.object_path(object_id) / content_path
+                if target.is_dir():
+                    shutil.rmtree(target)  # a directory squatting on a file's name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+                fsync_dir(target.parent)
+            finally:
+                tmp.unlink(missing_ok=True)
 
     # ---- recovery -------------------------------------------------------------------------------------------
 
@@ -551,28 +634,36 @@ class OcflStore:
         fsync_dir(target.parent)
 
 
+def _version(inv: dict[str, Any], object_id: str, version: int | None) -> dict[str, Any]:
+    vname = f"v{version}" if version else inv["head"]
+    if vname not in inv["versions"]:
+        raise StorageError(f"object {object_id!r} has no version {vname}")
+    return dict(inv["versions"][vname])
+
+
 def read_inventory(directory: Path) -> dict[str, Any]:
     """Read ``directory/inventory.json`` and check it against its sidecar; StorageError if either is bad."""
     path = directory / INVENTORY
     try:
         data = path.read_bytes()
-        inv = json.loads(data)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise StorageError(f"{path} cannot be read: {exc}", hint="restore it from another copy") from None
+    return check_inventory(data, lambda alg: (directory / f"{INVENTORY}.{alg}").read_text(encoding="utf-8"), str(path))
+
+
+def check_inventory(data: bytes, read_sidecar: Callable[[str], str], name: str) -> dict[str, Any]:
+    """An inventory's JSON, after checking its bytes against the sidecar ``read_sidecar(algorithm)`` returns."""
+    try:
+        inv = json.loads(data)
+    except ValueError as exc:
+        raise StorageError(f"{name} cannot be read: {exc}", hint="restore it from another copy") from None
     alg = inv.get("digestAlgorithm") if isinstance(inv, dict) else None
     if alg not in ALGORITHMS:
-        raise StorageError(f"{path} has no usable digestAlgorithm")
-    sidecar = directory / f"{INVENTORY}.{alg}"
+        raise StorageError(f"{name} has no usable digestAlgorithm")
     try:
-        recorded = sidecar.read_text(encoding="utf-8").split()[0]
-    except (OSError, IndexError, UnicodeDecodeError):
-        raise StorageError(f"{sidecar} is missing or unreadable") from None
-    if _sidecar_bytes(data, alg).split()[0].decode() != recorded.lower():
-        raise StorageError(f"{path} does not match its sidecar digest", hint="restore the inventory from another copy")
+        recorded = read_sidecar(str(alg)).split()[0]
+    except (OSError, IndexError, UnicodeDecodeError, StorageError):
+        raise StorageError(f"the sidecar of {name} is missing or unreadable") from None
+    if hashlib.new(str(alg), data).hexdigest() != recorded.lower():
+        raise StorageError(f"{name} does not match its sidecar digest", hint="restore the inventory from another copy")
     return dict(inv)
-
-
-def stage_file(logical_path: str, source: Path) -> StagedFile:
-    """A StagedFile for a file on disk, hashing it (both digests in one read)."""
-    d = hash_file(source, ALGORITHMS)
-    return StagedFile(logical_path, source, d.size, d.digests["sha512"], d.digests["sha256"])

@@ -1,6 +1,7 @@
-"""``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn) and a scheduler thread that
-replicates what the node is assigned and polls every AU it holds within the configured interval; structured
-(JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its current step first)."""
+"""``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn) and a scheduler thread, a face like
+the others: it calls the node's replication and poll services on schedule (every AU it holds is polled within the
+configured interval); structured (JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its
+current step first)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ import uvicorn
 
 from strongroom.errors import StrongroomError
 from strongroom.network.client import PeerClient
-from strongroom.network.peer_api import create_peer_app
-from strongroom.network.service import poll, replicate
 from strongroom.node import Node
+from strongroom.peer.api import create_peer_app
 
 log = logging.getLogger("strongroom.daemon")
 
@@ -53,7 +53,7 @@ class Scheduler(threading.Thread):
         self.next_poll: dict[str, float] = {}
 
     def run(self) -> None:
-        client = PeerClient(self.node.settings.node_id, self.node.private_key())
+        client = self.node.membership.client()
         next_replication = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -61,9 +61,9 @@ class Scheduler(threading.Thread):
                 if now >= next_replication:
                     self._step("replication", lambda: self._replicate(client))
                     next_replication = now + self.schedule.replicate_every
-                interval = self.schedule.poll_every or self.node.network_config().policy.poll_interval_days * 86400
-                due = self.node.take_poll_soon()
-                for object_id in self.node.store.iter_object_ids():
+                interval = self.schedule.poll_every or self.node.membership.config().policy.poll_interval_days * 86400
+                due = self.node.poll_queue.take()
+                for object_id in self.node.polls.held():
                     when = self.next_poll.setdefault(object_id, now + self.rng.uniform(0, interval))
                     if when <= now:
                         due.add(object_id)
@@ -77,11 +77,11 @@ class Scheduler(threading.Thread):
             client.close()
 
     def _replicate(self, client: PeerClient) -> None:
-        for done in replicate(self.node, client):
+        for done in self.node.replication.run(client):
             log.info("replicated %s", done)
 
     def _poll(self, client: PeerClient, object_id: str) -> None:
-        result = poll(self.node, client, object_id, self.rng)
+        result = self.node.polls.poll(client, object_id, self.rng)
         log.info(
             "poll of %s: %s with %d voters; repaired %s; unrepaired %s",
             object_id,
@@ -104,7 +104,7 @@ def serve(node: Node, host: str, port: int, schedule: Schedule) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    node.network_config()  # refuse to start without a valid signed configuration
+    node.membership.config()  # refuse to start without a valid signed configuration
     scheduler = Scheduler(node, schedule)
     config = uvicorn.Config(create_peer_app(node), host=host, port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)

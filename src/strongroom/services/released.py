@@ -1,9 +1,11 @@
-"""The released part of the catalog: the only door through which the portal, the OAI-PMH provider, the sitemap,
-the release feed, the Crossref file and the static export see content.
+"""The public read model: the released part of the archive, the only door through which the portal, the OAI-PMH
+provider, the sitemap, the release feed, the Crossref file and the static export see content, and through which
+the access programme's enrolled content is found (its callers must then ask the access decision).
 
-Every query here is built on :data:`RELEASED` (an AU whose ``released_at`` a released trigger has set). Nothing
-outside this module reads items or files for the public, so "dark means dark" is a property of this one file,
-and tests crawl every public endpoint to check it from outside.
+Every query here is built on :data:`RELEASED` (an AU whose ``released_at`` a released trigger has set); a search
+asks the search index for released items only and then checks each hit here again. Nothing outside this module
+reads items or files for the public, so "dark means dark" is a property of this one file, and tests crawl every
+public endpoint to check it from outside.
 
 Queries return plain frozen views, never ORM objects, so templates cannot lazily load anything else.
 """
@@ -17,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 import pycountry
 from sqlalchemy import ColumnElement, Select, func, select
@@ -25,15 +27,17 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publisher, Title, Trigger
 from strongroom.catalog.repo import Catalog
-from strongroom.catalog.search import search_statement
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
 from strongroom.errors import InvalidIdentifier
+from strongroom.search.base import SearchIndex, SearchQuery
+from strongroom.services.harvests import CDXJ
+from strongroom.store.base import ObjectStore
 
 T = TypeVar("T")
 CACHE_ENTRIES = 20_000
 
-HARVEST_INDEX = "harvest/index.cdxj"  # services/harvest.py writes it; the portal only asks whether it is there
+HARVEST_INDEX = CDXJ  # a harvested AU holds one; the portal only asks whether it is there
 
 RELEASED: ColumnElement[bool] = ArchivalUnit.released_at.is_not(None)
 
@@ -179,8 +183,12 @@ def _files(item: Item) -> tuple[FileView, ...]:
 class Released:
     """Read-only queries over released content."""
 
-    def __init__(self, catalog: Catalog, *, cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self, catalog: Catalog, search: SearchIndex, store: ObjectStore, *, cache_seconds: float = 0.0
+    ) -> None:
         self.catalog = catalog
+        self.search_index = search
+        self.store = store
         self._reasons: dict[str, str] = {}
         # Released content is never withdrawn, so remembering what was found released cannot reveal dark content;
         # a new version of a released AU shows after at most ``cache_seconds``. Misses are never remembered.
@@ -370,17 +378,25 @@ class Released:
             return s.scalar(stmt)
 
     def search(self, query: str, *, offset: int = 0, limit: int = 20) -> tuple[list[ItemView], int]:
+        """Released items matching every word of ``query``, best first, and how many match in all."""
+        hits = self.search_index.search(SearchQuery(query, released_only=True, offset=offset, limit=limit))
+        if not hits.ids:
+            return [], hits.total
         with self.catalog.session() as s:
-            stmt = search_statement(s, query)
-            if stmt is None:
-                return [], 0
-            stmt = stmt.join(ArchivalUnit, Item.au_id == ArchivalUnit.id).where(RELEASED)
-            total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-            page = stmt.options(
-                selectinload(Item.files),
-                selectinload(Item.au).selectinload(ArchivalUnit.title).selectinload(Title.publisher),
-            )
-            return self._views(s, list(s.scalars(page.offset(offset).limit(limit)))), total
+            found = {i.id: i for i in s.scalars(self._items().where(Item.id.in_(hits.ids)))}  # checked released here
+            return self._views(s, [found[i] for i in hits.ids if i in found]), hits.total
+
+    def open_file(self, object_id: str, file: FileView, *, start: int = 0, length: int | None = None) -> BinaryIO:
+        """The bytes of a file this read model found (released, or enrolled behind the access decision), from the
+        preserved copy."""
+        return self.store.open_file(object_id, file.logical_path, start=start, length=length)
+
+    def jats(self, item: ItemView) -> bytes | None:
+        """An item's deposited JATS XML (None when it has none)."""
+        if item.jats is None:
+            return None
+        with self.store.open_file(item.object_id, item.jats.logical_path) as fh:
+            return fh.read()
 
     def volume(self, title_key: str, vol: str) -> list[ItemView]:
         with self.catalog.session() as s:

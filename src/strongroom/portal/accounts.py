@@ -1,0 +1,63 @@
+"""Signing in and out: an institution's account (or a named user under it) opens a session, kept as a hashed
+token behind an HttpOnly, SameSite cookie; failed sign-ins are throttled."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from strongroom.domain.access import Reader
+from strongroom.portal.render import SESSION_COOKIE, Portal, address, portal_of, prefix
+from strongroom.services.accounts import SESSION_HOURS, SignInRefused, SignInThrottled
+
+router = APIRouter()
+
+
+def reader_of(portal: Portal, request: Request) -> Reader:
+    """A signed-in account's institution, else the institution whose network the request comes from."""
+    node = portal.node
+    token = request.cookies.get(SESSION_COOKIE)
+    signed_in = node.accounts.reader(token) if token else None
+    return signed_in or node.institutions.recognise(address(request))
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request) -> Response:
+    return portal_of(request).render(request, "signin.html", message="")
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request) -> Response:
+    portal = portal_of(request)
+    body = await request.body()
+    form = dict(parse_qsl(body[:4096].decode("utf-8", "replace")))
+    try:
+        token = portal.node.accounts.sign_in(
+            form.get("username", "")[:200], form.get("password", "")[:200], address(request)
+        )
+    except SignInThrottled as exc:
+        return portal.render(request, "signin.html", status=429, message=str(exc))
+    except SignInRefused as exc:
+        return portal.render(request, "signin.html", status=401, message=str(exc))
+    response = RedirectResponse(f"{prefix(request)}/programme/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=portal.base_url.startswith("https://"),
+    )
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        portal_of(request).node.accounts.sign_out(token)
+    response = RedirectResponse(f"{prefix(request)}/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

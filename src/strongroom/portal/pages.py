@@ -1,0 +1,188 @@
+"""The reading room: the public pages of released content (home, browse by country, publisher, title and volume,
+articles, citations, downloads, search, releases) and what search engines read (the sitemap, robots.txt, the
+release feed, DOI redirects)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from strongroom.portal import feeds
+from strongroom.portal.citation import json_ld, meta_tags, reference, ris
+from strongroom.portal.render import portal_of, prefix
+
+PAGE_SIZE = 20
+MAX_QUERY = 200
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    portal = portal_of(request)
+    r = portal.released
+    return portal.render(
+        request,
+        "home.html",
+        releases=r.releases()[:5],
+        items=r.count(),
+        titles=len(r.titles()),
+        countries=len(r.countries()),
+    )
+
+
+@router.get("/countries/", response_class=HTMLResponse)
+def countries(request: Request) -> Response:
+    portal = portal_of(request)
+    return portal.render(request, "countries.html", countries=portal.released.countries())
+
+
+@router.get("/countries/{code}/", response_class=HTMLResponse)
+def country(request: Request, code: str) -> Response:
+    portal = portal_of(request)
+    publishers = portal.released.publishers(country=code.upper()) if len(code) == 2 else []
+    if not publishers:
+        return portal.not_found(request)
+    return portal.render(request, "publishers.html", publishers=publishers, country=code.upper())
+
+
+@router.get("/publishers/", response_class=HTMLResponse)
+def publishers(request: Request) -> Response:
+    portal = portal_of(request)
+    return portal.render(request, "publishers.html", publishers=portal.released.publishers(), country=None)
+
+
+@router.get("/publishers/{key}/", response_class=HTMLResponse)
+def publisher(request: Request, key: str) -> Response:
+    portal = portal_of(request)
+    found = portal.released.publisher(key)
+    if found is None:
+        return portal.not_found(request)
+    return portal.render(request, "titles.html", publisher=found, titles=portal.released.titles(publisher_key=key))
+
+
+@router.get("/titles/", response_class=HTMLResponse)
+def titles(request: Request) -> Response:
+    portal = portal_of(request)
+    return portal.render(request, "titles.html", publisher=None, titles=portal.released.titles())
+
+
+@router.get("/titles/{key}/", response_class=HTMLResponse)
+def title(request: Request, key: str) -> Response:
+    portal = portal_of(request)
+    found = portal.released.title(key)
+    if found is None:
+        return portal.not_found(request)
+    return portal.render(request, "title.html", title=found)
+
+
+@router.get("/titles/{key}/{volume}/", response_class=HTMLResponse)
+def volume(request: Request, key: str, volume: str) -> Response:
+    portal = portal_of(request)
+    found = portal.released.title(key)
+    items = portal.released.volume(key, volume) if found else []
+    if found is None or not items:
+        return portal.not_found(request)
+    issues: dict[str, list[Any]] = {}
+    for item in items:
+        issues.setdefault(item.issue or "", []).append(item)
+    return portal.render(request, "volume.html", title=found, volume=volume, issues=issues, items=items)
+
+
+@router.get("/articles/{public_id}/", response_class=HTMLResponse)
+def article(request: Request, public_id: str) -> Response:
+    portal = portal_of(request)
+    item = portal.released.item(public_id)
+    if item is None:
+        return portal.not_found(request)
+    portal.count(request, item, "investigation", "open")
+    landing = f"{portal.base_url}/articles/{item.public_id}/"
+    return portal.render(
+        request,
+        "article.html",
+        item=item,
+        meta=meta_tags(item, landing, landing),
+        json_ld=json_ld(item, landing, landing),
+        reference=reference(item),
+    )
+
+
+@router.get("/articles/{public_id}/cite.ris")
+def article_ris(request: Request, public_id: str) -> Response:
+    portal = portal_of(request)
+    item = portal.released.item(public_id)
+    if item is None:
+        raise StarletteHTTPException(404)
+    body = ris(item, f"{portal.base_url}/articles/{item.public_id}/")
+    return Response(
+        body,
+        media_type="application/x-research-info-systems",
+        headers={"Content-Disposition": f'attachment; filename="{item.public_id}.ris"'},
+    )
+
+
+@router.api_route("/articles/{public_id}/{name}", methods=["GET", "HEAD"])
+def download(request: Request, public_id: str, name: str) -> Response:
+    portal = portal_of(request)
+    found = portal.released.file(public_id, name)
+    if found is None:
+        raise StarletteHTTPException(404)
+    if request.method == "GET":
+        portal.count(request, found, "request", "open")  # it carries the public id, title and publisher the log needs
+    canonical = f'<{portal.base_url}/articles/{public_id}/>; rel="canonical"'
+    return portal.stored_file(request, found.object_id, found.file, {"Link": canonical})
+
+
+@router.get("/doi/{doi:path}")
+def by_doi(request: Request, doi: str) -> Response:
+    portal = portal_of(request)
+    item = portal.released.item_by_doi(doi)
+    if item is None:
+        return portal.not_found(request)
+    return RedirectResponse(f"{prefix(request)}/articles/{item.public_id}/", status_code=301)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int = Query(1, ge=1, le=1000)) -> Response:
+    portal = portal_of(request)
+    items, total = portal.released.search(q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE) if q else ([], 0)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    return portal.render(request, "search.html", q=q, items=items, total=total, page=page, pages=pages)
+
+
+@router.get("/releases/", response_class=HTMLResponse)
+def releases(request: Request) -> Response:
+    portal = portal_of(request)
+    return portal.render(request, "releases.html", releases=portal.released.releases())
+
+
+@router.get("/releases.atom")
+def releases_feed(request: Request) -> Response:
+    portal = portal_of(request)
+    node = portal.node
+    body = feeds.atom(portal.released.releases(), portal.base_url, node.settings.node_name, node.clock.now())
+    return Response(body, media_type="application/atom+xml")
+
+
+@router.get("/sitemap.xml")
+def sitemap(request: Request) -> Response:
+    portal = portal_of(request)
+    limit: int = request.app.state.sitemap_limit
+    return Response(feeds.sitemap(portal.released, portal.base_url, limit), media_type="application/xml")
+
+
+@router.get("/sitemaps/{n}.xml")
+def sitemap_part(request: Request, n: int) -> Response:
+    portal = portal_of(request)
+    part = feeds.sitemap_part(portal.released, portal.base_url, n, request.app.state.sitemap_limit)
+    return portal.not_found(request) if part is None else Response(part, media_type="application/xml")
+
+
+@router.get("/robots.txt")
+def robots(request: Request) -> Response:
+    base = portal_of(request).base_url
+    return PlainTextResponse(f"User-agent: *\nDisallow: /search\nSitemap: {base}/sitemap.xml\n")

@@ -1,0 +1,110 @@
+"""What this node answers its peers: the objects it holds, a file of an object (only to nodes the signed
+configuration assigns to hold that AU, so the peer channel never leaks a dark archive's content), a vote in a poll
+(rate-limited per peer and AU: hashing a whole AU is the costliest thing a peer can ask for), and a poll's receipt."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from strongroom.domain.model import EventOutcome, EventType
+from strongroom.network.auth import PeerRejected
+from strongroom.services.events import EventLog
+from strongroom.services.membership import Membership
+from strongroom.services.polls import PollQueue, copy_hashes
+from strongroom.store.base import ObjectStore
+
+
+@dataclass(frozen=True)
+class PeerFile:
+    stream: BinaryIO
+    size: int
+    signed_body: bool  # an inventory: the trust root, its bytes are signed (the caller reads them whole)
+
+
+class PeerService:
+    def __init__(self, store: ObjectStore, membership: Membership, events: EventLog, queue: PollQueue) -> None:
+        self.store = store
+        self.membership = membership
+        self.events = events
+        self.queue = queue
+        self._last_vote: dict[tuple[str, str], float] = {}
+        self._vote_lock = threading.Lock()
+
+    def authenticate(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
+        """The id of the member that signed this request, or PeerRejected."""
+        return self.membership.verifier().verify(method, path, headers, body)
+
+    def _holder_required(self, peer: str, object_id: str) -> None:
+        if peer not in self.membership.holders(object_id):
+            raise PeerRejected(f"{peer} is not assigned to hold {object_id}", 403)
+
+    def objects(self) -> list[dict[str, Any]]:
+        return [{"object_id": oid, "version": self.store.head_version(oid)} for oid in self.store.iter_object_ids()]
+
+    def file(self, peer: str, object_id: str, relpath: str, byte_range: tuple[int, int] | None = None) -> PeerFile:
+        """A content file or an inventory of ``object_id`` for an assigned holder (one block, for a repair)."""
+        self._holder_required(peer, object_id)
+        size = self.store.content_size(object_id, relpath)
+        if byte_range is not None:
+            start, end = byte_range
+            length = max(0, min(end + 1, size) - start)
+            return PeerFile(self.store.open_content(object_id, relpath, start=start, length=length), length, False)
+        inventory = relpath.rsplit("/", 1)[-1].startswith("inventory.json")
+        return PeerFile(self.store.open_content(object_id, relpath), size, inventory)
+
+    def _vote_allowed(self, peer: str, object_id: str) -> None:
+        gap = self.membership.config().policy.min_seconds_between_polls
+        now = time.monotonic()
+        with self._vote_lock:
+            last = self._last_vote.get((peer, object_id))
+            if last is not None and now - last < gap:
+                raise PeerRejected(
+                    f"{peer} polled {object_id} {now - last:.0f} s ago; at most one poll per {gap:.0f} s", 429
+                )
+            self._last_vote[(peer, object_id)] = now
+
+    def vote(self, peer: str, object_id: str, ask: Mapping[str, Any]) -> dict[str, Any]:
+        """This copy's block hashes for ``peer``'s poll, with the poller's nonce and a fresh one of our own."""
+        self._holder_required(peer, object_id)
+        self._vote_allowed(peer, object_id)
+        version = int(ask["version"])
+        block_size = int(ask["block_size"])
+        if not 1024 <= block_size <= 1 << 30:
+            raise PeerRejected("block_size out of range", 400)
+        if self.store.head_version(object_id) < version:
+            raise PeerRejected(f"this node does not hold v{version} of {object_id} yet", 409)
+        voter_nonce = secrets.token_bytes(16)
+        hashes = copy_hashes(
+            self.store, object_id, version, bytes.fromhex(ask["poller_nonce"]), {"me": voter_nonce}, block_size
+        )["me"]
+        blocks: dict[str, list[str | None]] = {}
+        for (logical, index), h in sorted(hashes.items()):
+            blocks.setdefault(logical, []).append(h)
+            assert len(blocks[logical]) == index + 1
+        self.events.record(
+            EventType.POLL,
+            EventOutcome.SUCCESS,
+            object_id,
+            f"voted in a poll called by {peer}",
+            {"role": "voter", "poller": peer, "version": version},
+        )
+        return {"voter_nonce": voter_nonce.hex(), "blocks": blocks}
+
+    def receipt(self, peer: str, object_id: str, data: Mapping[str, Any]) -> None:
+        """A poll's outcome: a copy found in the minority is polled soon."""
+        self._holder_required(peer, object_id)
+        if data.get("disagreed"):
+            blocks = data.get("blocks", [])
+            self.events.record(
+                EventType.POLL,
+                EventOutcome.WARNING,
+                object_id,
+                f"{peer}'s poll found this copy in the minority; it will be polled soon",
+                {"role": "voter", "poller": peer, "blocks": list(blocks)[:100] if isinstance(blocks, list) else []},
+            )
+            self.queue.add(object_id)

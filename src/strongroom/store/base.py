@@ -1,0 +1,176 @@
+"""The storage seam: what the rest of Strongroom may ask of an archival object store, and nothing more.
+
+An object store keeps OCFL objects (one per archival unit) and hands out their inventories, their files as
+streams and their sizes; it writes a new version atomically (``commit_version`` from staged files,
+``install_version`` from another copy's bytes), and replaces a damaged content file with verified bytes
+(``replace_content``). Callers never see where or how bytes are kept: no filesystem path leaves the store, so a
+backend on an S3-compatible object store is one new module registered in :mod:`strongroom.store.registry`.
+
+Reads are streams (``open_file``/``open_content``, with an optional byte range); writes take streams or
+iterables of chunks and hash them while writing, so nothing is read into memory whole and nothing is read twice.
+
+Must not import: the catalog, the search index, services, faces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from strongroom.store.hashing import hash_file
+
+ALGORITHMS = ("sha512", "sha256")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file of a version to be written: the digests its bytes must have, and where they are now.
+
+    ``source`` is a local scratch file, or ``None`` for bytes the object already holds (a file carried from its
+    current version into the next: the store finds them by digest and copies nothing)."""
+
+    logical_path: str
+    source: Path | None
+    size: int
+    sha512: str
+    sha256: str
+
+    def digest(self, algorithm: str) -> str:
+        return self.sha512 if algorithm == "sha512" else self.sha256
+
+
+def stage_file(logical_path: str, source: Path) -> StagedFile:
+    """A StagedFile for a local scratch file, hashing it (both digests in one read)."""
+    d = hash_file(source, ALGORITHMS)
+    return StagedFile(logical_path, source, d.size, d.digests["sha512"], d.digests["sha256"])
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of an object's version, as its inventory describes it (digests are '' where none is recorded)."""
+
+    logical_path: str
+    content_path: str
+    sha512: str
+    sha256: str
+    size: int
+
+    @property
+    def version(self) -> int:
+        """The version whose content directory holds the bytes (where they were first stored)."""
+        return int(self.content_path.split("/", 1)[0][1:])
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    object_id: str
+    version: int
+    unchanged: bool
+    files: int
+    new_content_files: int = 0
+    new_bytes: int = 0
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+
+
+# A source of one content file's bytes, in chunks (for install_version: the other copy's bytes as they arrive).
+Fetch = Callable[[str], Iterable[bytes]]
+
+
+class ObjectStore(Protocol):
+    """An OCFL storage root, wherever it lives."""
+
+    digest_algorithm: str
+
+    # ---- reading ----------------------------------------------------------------------------------------
+
+    def exists(self, object_id: str) -> bool: ...
+
+    def iter_object_ids(self) -> Iterator[str]:
+        """Every object in the storage root, found by walking the storage itself (not any catalog)."""
+        ...
+
+    def inventory(self, object_id: str) -> dict[str, Any]:
+        """The object's root inventory, checked against its sidecar digest (StorageError when it does not match)."""
+        ...
+
+    def head_version(self, object_id: str) -> int: ...
+
+    def state(self, object_id: str, version: int | None = None) -> dict[str, str]:
+        """Logical path -> digest of a version (default: the head)."""
+        ...
+
+    def versions(self, object_id: str) -> list[dict[str, Any]]: ...
+
+    def files(self, object_id: str, version: int | None = None) -> list[StoredFile]:
+        """A version's files, sorted by logical path, with both digests and their sizes in storage."""
+        ...
+
+    def content_path(self, object_id: str, logical_path: str, version: int | None = None) -> str:
+        """Where inside the object a logical file's bytes are (``v3/content/...``): what peers ask for."""
+        ...
+
+    def open_file(
+        self,
+        object_id: str,
+        logical_path: str,
+        version: int | None = None,
+        *,
+        start: int = 0,
+        length: int | None = None,
+    ) -> BinaryIO:
+        """A logical file of a version as a stream (from ``start``, at most ``length`` bytes)."""
+        ...
+
+    def open_content(self, object_id: str, content_path: str, *, start: int = 0, length: int | None = None) -> BinaryIO:
+        """A file of the object by its path inside it, as a peer asks for it: a content file named in the
+        manifest, or an inventory or its sidecar. Anything else (and any path trick) is StorageError."""
+        ...
+
+    def content_size(self, object_id: str, content_path: str) -> int: ...
+
+    def stored(self, object_id: str) -> Iterator[tuple[str, int]]:
+        """Every file actually present in the object, (path inside the object, size): what an audit compares
+        with the inventories to find files nothing names."""
+        ...
+
+    def stored_bytes(self, object_id: str) -> int: ...
+
+    def current_files(self, object_id: str) -> list[StagedFile]:
+        """The head version's files as staged files that carry their bytes forward (nothing is copied)."""
+        ...
+
+    # ---- writing ----------------------------------------------------------------------------------------
+
+    def commit_version(
+        self,
+        object_id: str,
+        files: Sequence[StagedFile],
+        *,
+        message: str,
+        user_name: str,
+        user_address: str | None = None,
+        created: dt.datetime | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> CommitResult:
+        """A new version whose state is exactly ``files`` (unchanged if it equals the head's state)."""
+        ...
+
+    def install_version(self, object_id: str, version_inventory: bytes, fetch: Fetch) -> int:
+        """The next version of ``object_id`` from another copy: ``version_inventory`` is that version's
+        inventory.json as the other copy holds it, ``fetch(content_path)`` yields one content file's bytes. Every
+        file is hashed while it is written and must match the inventory before the version is installed."""
+        ...
+
+    def replace_content(self, object_id: str, content_path: str, chunks: Iterable[bytes]) -> None:
+        """Restore a damaged or missing content file: the bytes must have the inventory's digest; they replace
+        the old file atomically, or nothing changes."""
+        ...
+
+    def recover(self) -> list[str]:
+        """Finish or undo writes a crash interrupted; returns what was done. Idempotent."""
+        ...
