@@ -15,19 +15,22 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchQuery, fold, terms
+from strongroom.search.base import FACETS, SearchDocument, fold
+from strongroom.search.sql import SqlIndex
 
 TABLE = "searchindex_documents"
-_FACET_LIMIT = 50
 
 
-class PostgresIndex:
+class PostgresIndex(SqlIndex):
     name = "postgresql"
+    table = TABLE
+    key = "item_id"
+    released_true = "TRUE"
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError("the postgresql search engine needs a PostgreSQL catalog")
-        self.engine = engine
+        super().__init__(engine)
         with engine.begin() as conn:
             exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": TABLE}).scalar() is not None
             if not exists:
@@ -65,51 +68,7 @@ class PostgresIndex:
             with self.engine.begin() as conn:
                 conn.execute(text(f"DELETE FROM {TABLE} WHERE item_id = ANY(:ids)"), {"ids": list(ids)})
 
-    def search(self, query: SearchQuery) -> SearchHits:
-        words = terms(query.text)
-        if not words:
-            return SearchHits([], 0)
+    def match(self, words: list[str]) -> tuple[str, str, dict[str, Any]]:
         # plainto_tsquery reads its text as plain words (never tsquery syntax) and ANDs them.
-        where = ["document @@ plainto_tsquery('simple', :words)"]
-        params: dict[str, Any] = {"words": fold(" ".join(words))}
-        if query.released_only:
-            where.append("released")
-        for n, (name, value) in enumerate(sorted(query.filters.items())):
-            where.append(f"{name} = :f{n}")  # names are checked against FACETS by SearchQuery
-            params[f"f{n}"] = str(value)
-        condition = " AND ".join(where)
-        with self.engine.connect() as conn:
-            ids = [
-                int(r[0])
-                for r in conn.execute(
-                    text(
-                        f"SELECT item_id FROM {TABLE} WHERE {condition} "
-                        "ORDER BY ts_rank(document, plainto_tsquery('simple', :words)) DESC, item_id "
-                        "LIMIT :limit OFFSET :offset"
-                    ),
-                    {**params, "limit": query.limit, "offset": query.offset},
-                )
-            ]
-            total = int(conn.execute(text(f"SELECT count(*) FROM {TABLE} WHERE {condition}"), params).scalar_one())
-            facets = {
-                name: [
-                    (str(value), int(n))
-                    for value, n in conn.execute(
-                        text(
-                            f"SELECT {name}, count(*) FROM {TABLE} WHERE {condition} AND {name} IS NOT NULL "
-                            f"GROUP BY {name} ORDER BY count(*) DESC, {name} LIMIT {_FACET_LIMIT}"
-                        ),
-                        params,
-                    )
-                ]
-                for name in query.facets
-            }
-        return SearchHits(ids, total, facets)
-
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one())
-
-    def clear(self) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text(f"DELETE FROM {TABLE}"))
+        query = "plainto_tsquery('simple', :words)"
+        return f"document @@ {query}", f"ts_rank(document, {query}) DESC", {"words": fold(" ".join(words))}

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchQuery, terms
+from strongroom.search.base import FACETS, SearchDocument
+from strongroom.search.sql import SqlIndex
 
 TABLE = "searchindex_fts"
 _COLUMNS = ("released", *FACETS)
-_FACET_LIMIT = 50
 
 
 def _match(words: list[str]) -> str:
@@ -25,13 +25,16 @@ def _match(words: list[str]) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-class SqliteFts5Index:
+class SqliteFts5Index(SqlIndex):
     name = "sqlite-fts5"
+    table = TABLE
+    key = "rowid"
+    released_true = "1"
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name != "sqlite":
             raise ValueError("the sqlite-fts5 search engine needs a SQLite catalog")
-        self.engine = engine
+        super().__init__(engine)
         with engine.begin() as conn:
             exists = conn.execute(
                 text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": TABLE}
@@ -68,53 +71,10 @@ class SqliteFts5Index:
                 ],
             )
 
+    def match(self, words: list[str]) -> tuple[str, str, dict[str, Any]]:
+        return f"{TABLE} MATCH :match", "rank", {"match": _match(words)}
+
     def remove(self, ids: Sequence[int]) -> None:
         if ids:
             with self.engine.begin() as conn:
                 self._delete(conn, list(ids))
-
-    def search(self, query: SearchQuery) -> SearchHits:
-        words = terms(query.text)
-        if not words:
-            return SearchHits([], 0)
-        where = [f"{TABLE} MATCH :match"]
-        params: dict[str, Any] = {"match": _match(words)}
-        if query.released_only:
-            where.append("released = 1")
-        for n, (name, value) in enumerate(sorted(query.filters.items())):
-            where.append(f"{name} = :f{n}")  # names are checked against FACETS by SearchQuery
-            params[f"f{n}"] = str(value)
-        condition = " AND ".join(where)
-        with self.engine.connect() as conn:
-            ids = [
-                int(r[0])
-                for r in conn.execute(
-                    text(
-                        f"SELECT rowid FROM {TABLE} WHERE {condition} ORDER BY rank, rowid LIMIT :limit OFFSET :offset"
-                    ),
-                    {**params, "limit": query.limit, "offset": query.offset},
-                )
-            ]
-            total = int(conn.execute(text(f"SELECT count(*) FROM {TABLE} WHERE {condition}"), params).scalar_one())
-            facets = {
-                name: [
-                    (str(value), int(n))
-                    for value, n in conn.execute(
-                        text(
-                            f"SELECT {name}, count(*) FROM {TABLE} WHERE {condition} AND {name} IS NOT NULL "
-                            f"GROUP BY {name} ORDER BY count(*) DESC, {name} LIMIT {_FACET_LIMIT}"
-                        ),
-                        params,
-                    )
-                ]
-                for name in query.facets
-            }
-        return SearchHits(ids, total, facets)
-
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one())
-
-    def clear(self) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text(f"DELETE FROM {TABLE}"))
