@@ -15,6 +15,7 @@ and only these, into exit codes and problem documents, in one place each::
     │   ├── ContentMissing                                 a file the inventory names is not in storage
     │   └── ObjectBusy                  11  BUSY           another process is writing the object
     ├── ExportError                      6  DESTINATION    an export destination is unusable
+    ├── DiskFull                        12  NO_SPACE       a disk filled up: which one, and what was kept
     ├── (harvest) PermissionMissing      9  NOT_PERMITTED  the publisher's site does not grant permission
     ├── (harvest) CrawlPaused           10  PAUSED         a crawl stopped on purpose; running it again resumes
     └── (harvest, network) ...           8  REMOTE         a publisher's site or feed, or a peer, failed
@@ -43,6 +44,7 @@ class ExitCode(IntEnum):
     NOT_PERMITTED = 9
     PAUSED = 10
     BUSY = 11
+    NO_SPACE = 12
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -64,6 +66,8 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     "was refused",
     ExitCode.PAUSED: "a harvest stopped on purpose with its progress kept; run it again to resume",
     ExitCode.BUSY: "another process is writing the same object; try again when it has finished",
+    ExitCode.NO_SPACE: "a disk is full (the message names which, and what was kept); free space and run the command "
+    "again",
     ExitCode.INTERNAL: "an unexpected error (a bug); the node recovers at its next start; please report it",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the node stays consistent and recovers on its next start",
 }
@@ -148,6 +152,12 @@ class ObjectBusy(StorageError):
 
 class ContentMissing(StorageError):
     pass
+
+
+class DiskFull(StrongroomError):
+    """A disk filled up during a write (or would have: large writes check first)."""
+
+    exit_code = ExitCode.NO_SPACE
 
 
 class ExportError(StrongroomError):

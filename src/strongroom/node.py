@@ -161,12 +161,13 @@ class Node:
         index up to date."""
         actions = self.store.recover()
         actions += remove_stale_work(self.settings.resolved_staging())
-        for object_id in self.journal.pending():
-            if self.store.exists(object_id):
-                result = self.indexer.index(object_id, recovered=True)
-                if result.indexed:
-                    actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted deposit")
-            self.journal.end(object_id)
+        with self.journal.orphans() as orphans:  # intents of writers that died; live ones are left alone
+            for intent in orphans:
+                if self.store.exists(intent.object_id):
+                    result = self.indexer.index(intent.object_id, recovered=True)
+                    if result.indexed:
+                        actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted write")
+                self.journal.end(intent)
         if self.indexer.sync_search():
             actions.append("brought the search index up to date")
         return actions
@@ -191,7 +192,7 @@ class Node:
 
     @cached_property
     def audits(self) -> Audits:
-        return Audits(self.catalog, self.store, agent=self.agent)
+        return Audits(self.catalog, self.store, self.indexer, self.journal, agent=self.agent)
 
     @cached_property
     def exports(self) -> Exports:
@@ -246,6 +247,7 @@ class Node:
         return Releases(
             self.catalog,
             self.store,
+            self.journal,
             self.indexer,
             staging=self.settings.resolved_staging(),
             agent=self.agent,
@@ -307,7 +309,7 @@ class Node:
 
     @cached_property
     def replication(self) -> Replication:
-        return Replication(self.store, self.indexer, self.membership, self.events)
+        return Replication(self.store, self.journal, self.indexer, self.membership, self.events)
 
     @cached_property
     def polls(self) -> Polls:

@@ -70,7 +70,7 @@ def test_a_lost_catalog_is_rebuilt_with_its_releases(
     old_url = next(line for line in settings.splitlines() if line.startswith("database_url"))
     (tmp_path / "home" / "strongroom.toml").write_text(settings.replace(old_url, f'database_url = "{make()}"'))
     with Node.open(tmp_path / "home") as rebuilt:
-        assert rebuilt.indexer.reindex()
+        assert rebuilt.indexer.reindex().done
         after = {
             au.key: (au.released_at, au.release_licence, au.release_trigger) for au, *_ in rebuilt.catalog.aus(au_keys)
         }

@@ -17,6 +17,7 @@ from rich.console import Console
 from strongroom.errors import ExitCode, StrongroomError
 from strongroom.node import Node
 from strongroom.settings import resolve_home
+from strongroom.space import disk_full, is_full
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +38,11 @@ class StrongroomGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            if is_full(exc):  # a write no use case names: the disk is still named, and what to do
+                assert isinstance(exc, OSError)
+                where = Path(exc.filename) if exc.filename else Path.cwd()
+                click.echo(f"error: {disk_full('the disk being written to', where)}", err=True)
+                ctx.exit(ExitCode.NO_SPACE)
             if os.environ.get("STRONGROOM_DEBUG"):
                 raise
             click.echo(

@@ -279,18 +279,22 @@ def export(au_key: str, dest: Path, home: Path | None, as_json: bool) -> None:
 @click.option("--search", "search_too", is_flag=True, help="Also empty the search index and write it again.")
 @home_option
 def reindex(search_too: bool, home: Path | None) -> None:
-    """Rebuild the catalog's view of every OCFL object whose newest version it lacks (and, with --search, the
-    search index from the catalog)."""
+    """Catalogue every OCFL object in storage again from its deposit record (what fixes A006 and A007), and with
+    --search write the search index again from the catalog."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with open_node(home) as node, Progress(*columns, console=err(), transient=True) as bar:
         task = bar.add_task("cataloguing objects", total=None)
-        done = node.indexer.reindex(progress=lambda n, total: bar.update(task, completed=n, total=total))
+        report = node.indexer.reindex(progress=lambda n, total: bar.update(task, completed=n, total=total))
         documents = 0
         if search_too:
             bar.update(task, description="writing the search index", completed=0, total=None)
             documents = node.indexer.rebuild_search(
                 progress=lambda n, total: bar.update(task, completed=n, total=total)
             )
-    out().print(f"Catalogued {len(done)} object version(s)" + (": " + ", ".join(done) if done else "."))
+    out().print(f"Catalogued {len(report.done)} object(s)" + (": " + ", ".join(report.done) if report.done else "."))
     if search_too:
         out().print(f"Wrote {documents} search document(s).")
+    for problem in report.problems:
+        err().print(f"could not catalogue {problem}")
+    if report.problems:
+        raise SystemExit(ExitCode.PROBLEMS_FOUND)

@@ -34,6 +34,7 @@ FINDING_CODES: dict[str, str] = {
     "P050": "`identifiers.csv` is missing or malformed",
     "P051": "the package lacks metadata that no option supplied",
     "P052": "an identifier in the package is invalid (ISSN, ISBN, DOI or ORCID)",
+    "P053": "a Strongroom export's deposit record is unreadable or does not describe the bag's files",
     # Audit.
     "A001": "a stored file's digest differs from the inventory (damaged)",
     "A002": "a file named in the inventory is missing from storage",
@@ -43,4 +44,6 @@ FINDING_CODES: dict[str, str] = {
     "A006": "the catalog's digest or size for a file differs from the inventory",
     "A007": "the catalog lists a file that the inventory's head version lacks, or the other way round",
     "A008": "the AU is in the catalog but its OCFL object is missing",
+    "A009": "an OCFL object in storage was not in the catalog (catalogued by the audit, or flagged if it cannot be)",
+    "A010": "an object's root inventory differs from its head version's copy (OCFL E064)",
 }

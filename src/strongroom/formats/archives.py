@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import tarfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -105,9 +106,9 @@ def _inspect(members: list[_Member], compressed: int, limits: ArchiveLimits) -> 
             continue
         if m.is_dir:
             continue
-        key = m.name.lower()
+        key = path_key(m.name)
         if key in seen:
-            findings.append(Finding("P006", m.name, f"same path as {seen[key]}"))
+            findings.append(Finding("P006", m.name, f"{_same(m.name, seen[key])} {seen[key]}"))
         seen[key] = m.name
         parents.update("/".join(key.split("/")[:i]) for i in range(1, key.count("/") + 1))
         if m.size > limits.max_file_bytes:
@@ -242,9 +243,25 @@ def _rejected(archive: Path, findings: list[Finding]) -> PackageRejected:
     )
 
 
+def path_key(name: str) -> str:
+    """What makes two paths the same file somewhere: on case-insensitive filesystems (Windows, macOS) and after
+    Unicode normalisation (NFC 'é' and NFD 'e + ´' look identical and are one name on macOS)."""
+    return unicodedata.normalize("NFC", name.rstrip("/")).casefold()
+
+
+def _same(name: str, other: str) -> str:
+    if name == other:
+        return "appears twice, as"
+    if unicodedata.normalize("NFC", name) == unicodedata.normalize("NFC", other):
+        return "is the same name in another Unicode normalisation as"
+    return "differs only in case from"
+
+
 def check_tree(root: Path) -> list[Finding]:
-    """Findings for a directory package: links and special files (never followed), unsafe names."""
+    """Findings for a directory package: links and special files (never followed), unsafe names, and names that
+    would be the same file elsewhere (case or Unicode normalisation)."""
     findings: list[Finding] = []
+    seen: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in dirnames + filenames:
             full = Path(dirpath) / name
@@ -256,5 +273,9 @@ def check_tree(root: Path) -> list[Finding]:
                 findings.append(Finding("P002", rel, "device, FIFO, socket or other special file"))
             elif stat.S_ISREG(mode) and os.lstat(full).st_nlink > 1:
                 findings.append(Finding("P002", rel, "hard link (the same file appears under several names)"))
+            key = path_key(rel)
+            if key in seen:
+                findings.append(Finding("P006", rel, f"{_same(rel, seen[key])} {seen[key]}"))
+            seen[key] = rel
         dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
     return findings

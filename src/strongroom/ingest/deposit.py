@@ -99,7 +99,10 @@ def _years(package: Package) -> set[int]:
 
 
 def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRef | None = None) -> DepositPlan:
-    """Decide where the package goes and describe it; raise PackageRejected with every gap found."""
+    """Decide where the package goes and describe it; raise PackageRejected with every gap found. A Strongroom
+    export is described by its own record, and its files keep their paths: the same AU, as it was stored."""
+    if package.record is not None:
+        return DepositPlan(record=package.record, files=[(f.relpath, f) for f in package.files])
     findings: list[Finding] = []
     journal = _journal(package)
     opt_issn, issn_online, issn_print = _issns(journal, options, findings)

@@ -28,6 +28,7 @@ from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archi
 from strongroom.formats.jasper import JasperRow, read_identifiers
 from strongroom.formats.jats import parse_jats
 from strongroom.formats.mediatype import check_format, identify
+from strongroom.formats.records import DepositRecord, RecordError
 from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
 from strongroom.progress import NullReporter, Reporter
 from strongroom.settings import IngestLimits
@@ -39,6 +40,7 @@ ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")
 
 
 class PackageForm(StrEnum):
+    STRONGROOM_EXPORT = "strongroom-export"  # a bag `strongroom export` wrote: the AU as it was stored
     BAGIT = "bagit"
     JASPER = "jasper"
     JATS_DIRECTORY = "jats-directory"
@@ -73,6 +75,7 @@ class Package:
     files: list[PackageFile]
     items: list[ParsedItem]
     bag_info: dict[str, list[str]] = field(default_factory=dict)
+    record: DepositRecord | None = None  # a Strongroom export's own deposit record (its files keep their paths)
 
     @property
     def total_bytes(self) -> int:
@@ -329,8 +332,46 @@ def _group_by_jats(articles: dict[str, ArticleMeta], relpaths: list[str]) -> lis
 # ---- the three forms -----------------------------------------------------------------------------------------
 
 
-@register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
-def _open_bag(source: Path, root: Path, reporter: Reporter) -> Package:
+EXPORT_RECORD = "data/strongroom/deposit.json"
+# What an export adds beside the AU's files, and what a deposit never takes from a package: the inventory and the
+# PREMIS log are the origin node's (the receiving node keeps its own), the deposit record is written anew from the
+# exported one, and a release is the receiving network's board's decision, never a package's.
+EXPORT_ONLY = {"data/strongroom/inventory.json", "data/strongroom/premis.xml", EXPORT_RECORD}
+NEVER_TAKEN = {"data/strongroom/release.json"}
+
+
+def _is_export(root: Path) -> bool:
+    try:
+        info = (root / "bag-info.txt").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return (root / EXPORT_RECORD).is_file() and "Bag-Software-Agent: strongroom" in info
+
+
+@register(
+    PackageForm.STRONGROOM_EXPORT, _is_export, "a Strongroom export's deposit record", "a bag strongroom export wrote"
+)
+def _open_export(source: Path, root: Path, reporter: Reporter) -> Package:
+    """An AU exported by ``strongroom export``: its files keep the logical paths they had, described by the exported
+    deposit record (so an exported AU deposited again is the same AU)."""
+    _payload, files, _info, findings = _checked_bag(source, root, reporter)
+    try:
+        record = DepositRecord.from_bytes((root / EXPORT_RECORD).read_bytes())
+    except (OSError, RecordError) as exc:
+        raise _reject([*findings, Finding("P053", EXPORT_RECORD, str(exc))], source) from None
+    kept = {rel: pf for rel, pf in files.items() if rel not in EXPORT_ONLY | NEVER_TAKEN}
+    logical = {rel[len("data/") :] for rel in kept}
+    for path in sorted(set(record.files) - logical):
+        findings.append(Finding("P053", path, "named in the exported deposit record but not in the bag"))
+    package = _finish(PackageForm.STRONGROOM_EXPORT, source, kept, [], findings, record.bag_info, "data/")
+    package.record = record  # it, not the bag, says what each file is and which item it belongs to
+    return package
+
+
+def _checked_bag(
+    source: Path, root: Path, reporter: Reporter
+) -> tuple[list[str], dict[str, PackageFile], dict[str, list[str]], list[Finding]]:
+    """A bag's payload files, each verified against the bag's manifests, and every problem found."""
     findings: list[Finding] = []
     try:
         bag = bagit.Bag(str(root))
@@ -362,10 +403,16 @@ def _open_bag(source: Path, root: Path, reporter: Reporter) -> Package:
     tags = sorted(r for r in expected if not r.startswith("data/") and (root / r).is_file())
     _hash_and_check(root, tags, expected, findings, reporter)
     files = _hash_and_check(root, payload, expected, findings, reporter)
-    articles = _read_jats(root, payload, findings)
-    items = _group_by_jats(articles, payload)
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
+    return payload, files, info, findings
+
+
+@register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
+def _open_bag(source: Path, root: Path, reporter: Reporter) -> Package:
+    payload, files, info, findings = _checked_bag(source, root, reporter)
+    articles = _read_jats(root, payload, findings)
+    items = _group_by_jats(articles, payload)
     return _finish(PackageForm.BAGIT, source, files, items, findings, info, payload_prefix="data/")
 
 

@@ -50,7 +50,7 @@ class PostgresIndex(SqlIndex):
         names = ", ".join(FACETS)
         values = ", ".join(f":{f}" for f in FACETS)
         updates = ", ".join(f"{f} = EXCLUDED.{f}" for f in ("document", "released", *FACETS))
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(
                 text(
                     f"INSERT INTO {TABLE} (item_id, document, released, {names}) "
@@ -65,7 +65,7 @@ class PostgresIndex(SqlIndex):
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids:
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 conn.execute(text(f"DELETE FROM {TABLE} WHERE item_id = ANY(:ids)"), {"ids": list(ids)})
 
     def match(self, words: list[str]) -> tuple[str, str, dict[str, Any]]:

@@ -9,11 +9,16 @@ Must not import: the catalog, services, faces.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from strongroom.errors import DiskFull
 from strongroom.search.base import FACETS, SearchHits, SearchQuery, terms
+from strongroom.space import database_full
 
 FACET_LIMIT = 50
 
@@ -21,6 +26,7 @@ FACET_LIMIT = 50
 class SqlIndex:
     """Search, count and clear over ``table`` (its key column ``key``); subclasses give the match."""
 
+    name: str
     table: str
     key: str
     released_true: str  # how the released column reads as true in this dialect
@@ -75,5 +81,20 @@ class SqlIndex:
             return int(conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
 
     def clear(self) -> None:
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(text(f"DELETE FROM {self.table}"))
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction; a full disk is reported as such (the catalog's queue keeps what was not written)."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except DBAPIError as exc:
+            if not database_full(exc):
+                raise
+            raise DiskFull(
+                f"the {self.name} search index has no room left in the catalog's database; the documents not yet "
+                "written stay queued",
+                hint="free space on that disk, then run the command again (or strongroom reindex --search)",
+            ) from None

@@ -58,7 +58,7 @@ class SqliteFts5Index(SqlIndex):
     def replace(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
             return
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             self._delete(conn, [d.id for d in documents])
             conn.execute(
                 text(
@@ -76,5 +76,5 @@ class SqliteFts5Index(SqlIndex):
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids:
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 self._delete(conn, list(ids))

@@ -7,6 +7,7 @@ counted as ok, and an AU is intact only when every file is ok and the catalog ag
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -17,6 +18,8 @@ from typing import Any
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import Finding, StorageError
+from strongroom.services.indexer import Indexer
+from strongroom.services.journal import Journal
 from strongroom.store.base import ObjectStore
 from strongroom.store.fixity import FileStatus, ObjectAudit, audit_object
 
@@ -99,24 +102,60 @@ def _compare_catalog(result: AUAudit, catalog_files: dict[str, tuple[int, str, s
 
 
 class Audits:
-    """Fixity audits of what the node stores."""
+    """Fixity audits of what the node stores: the storage root is walked, so an object the catalog does not know is
+    found too; one damaged object never stops the audit of the others."""
 
-    def __init__(self, catalog: Catalog, store: ObjectStore, *, agent: str) -> None:
+    def __init__(self, catalog: Catalog, store: ObjectStore, indexer: Indexer, journal: Journal, *, agent: str) -> None:
         self.catalog = catalog
         self.store = store
+        self.indexer = indexer
+        self.journal = journal
         self.agent = agent
 
+    def _catalog_files(self, au_keys: Sequence[str]) -> dict[str, tuple[str, dict[str, tuple[int, str, str]]]]:
+        """object id -> (AU key, logical path -> (size, sha512, sha256)) as the catalog has them."""
+        out = {}
+        with self.catalog.session() as s:
+            for au, *_ in self.catalog.aus(au_keys):
+                au_row = self.catalog.get_au(s, au.key)
+                files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in self.catalog.au_files(s, au_row)}
+                out[au.object_id] = (au.key, files)
+        return out
+
+    def _uncatalogued(self, known: set[str]) -> tuple[list[AUAudit], set[str]]:
+        """Objects in storage the catalog did not know: each is catalogued from its own record (and reported), or
+        flagged when it cannot be. Objects a live process is still writing are not findings."""
+        found: list[AUAudit] = []
+        writing = self.journal.in_flight()
+        for object_id in self.store.iter_object_ids():
+            if object_id in known or object_id in writing:
+                continue
+            try:
+                result = self.indexer.index(object_id)
+            except StorageError as exc:
+                unknown = AUAudit(object_id, object_id)
+                unknown.findings.append(
+                    Finding("A009", object_id, f"in storage but not in the catalog, and cannot be catalogued: {exc}")
+                )
+                found.append(unknown)
+                continue
+            audit = AUAudit(result.au_key, object_id)
+            audit.findings.append(
+                Finding("A009", object_id, f"was in storage but not in the catalog; catalogued now as {result.au_key}")
+            )
+            found.append(audit)
+        return found, writing
+
     def audit(self, au_keys: Sequence[str] = (), *, progress: Progress | None = None) -> AuditReport:
-        catalog, store, agent = self.catalog, self.store, self.agent
         started = time.monotonic()
-        rows = catalog.aus(au_keys)
-        targets: list[tuple[str, str, dict[str, tuple[int, str, str]]]] = []
-        with catalog.session() as s:
-            for au, *_ in rows:
-                au_row = catalog.get_au(s, au.key)
-                files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in catalog.au_files(s, au_row)}
-                targets.append((au.key, au.object_id, files))
-        total_bytes = sum(store.stored_bytes(oid) for _, oid, _ in targets if store.exists(oid))
+        extra: list[AUAudit] = []
+        if not au_keys:  # the whole node: what storage holds, not only what the catalog lists
+            extra, _ = self._uncatalogued(set(self._catalog_files(()).keys()))
+        targets = self._catalog_files(au_keys)
+        total_bytes = 0
+        for object_id in targets:
+            with contextlib.suppress(StorageError, KeyError, TypeError, ValueError):
+                total_bytes += self.store.stored_bytes(object_id)
         lock = threading.Lock()
         done = {"files": 0, "bytes": 0}
 
@@ -128,38 +167,60 @@ class Audits:
                     progress("auditing", done["files"], done["bytes"], total_bytes)
 
         results = []
-        for au_key, object_id, catalog_files in targets:
+        reported = {a.object_id: a for a in extra}
+        for object_id, (au_key, catalog_files) in sorted(targets.items(), key=lambda t: t[1][0]):
             result = AUAudit(au_key, object_id)
-            if not store.exists(object_id):
-                result.findings.append(Finding("A008", object_id, "the AU's OCFL object is missing from storage"))
-                result.counts["missing"] += len(catalog_files)
-            else:
-                try:
-                    obj = audit_object(store, object_id, on_file=on_file)
-                except StorageError as exc:
-                    result.findings.append(Finding("A005", object_id, exc.message))
-                else:
-                    result.files = len(obj.checks)
-                    result.bytes = sum(c.size or 0 for c in obj.checks)
-                    for check in obj.checks:
-                        result.counts[check.status.value] += 1
-                        if check.status is not FileStatus.OK:
-                            result.findings.append(Finding(check.code, check.content_path, check.message))
-                    result.findings.extend(obj.inventory_findings)
-                    _compare_catalog(result, catalog_files, obj)
-            with catalog.session() as s:
-                catalog.record_event(
-                    s,
-                    EventType.FIXITY_CHECK,
-                    EventOutcome.SUCCESS if result.intact else EventOutcome.FAILURE,
-                    agent=agent,
-                    object_type="au",
-                    object_key=au_key,
-                    detail=_summary(result),
-                    data=result.to_dict(),
-                )
+            if object_id in reported:  # found in storage only: its A009 comes first
+                result.findings.extend(reported.pop(object_id).findings)
+            self._audit_one(result, catalog_files, on_file)
+            self._record(result)
             results.append(result)
+        for flagged in reported.values():  # in storage, but no catalog row could be made for it
+            self._audit_one(flagged, None, on_file)
+            self._record(flagged)
+            results.append(flagged)
         return AuditReport(results, time.monotonic() - started)
+
+    def _audit_one(
+        self,
+        result: AUAudit,
+        catalog_files: dict[str, tuple[int, str, str]] | None,
+        on_file: Callable[[int], None],
+    ) -> None:
+        if not self.store.exists(result.object_id):
+            result.findings.append(Finding("A008", result.object_id, "the AU's OCFL object is missing from storage"))
+            result.counts["missing"] += len(catalog_files or {})
+            return
+        try:
+            obj = audit_object(self.store, result.object_id, on_file=on_file)
+        except StorageError as exc:
+            result.findings.append(Finding("A005", result.object_id, exc.message))
+            return
+        except (KeyError, TypeError, ValueError) as exc:  # an inventory whose sidecar matches but is not OCFL
+            result.findings.append(Finding("A005", result.object_id, f"the inventory is malformed: {exc!r}"))
+            return
+        result.files = len(obj.checks)
+        result.bytes = sum(c.size or 0 for c in obj.checks)
+        for check in obj.checks:
+            result.counts[check.status.value] += 1
+            if check.status is not FileStatus.OK:
+                result.findings.append(Finding(check.code, check.content_path, check.message))
+        result.findings.extend(obj.inventory_findings)
+        if catalog_files is not None:
+            _compare_catalog(result, catalog_files, obj)
+
+    def _record(self, result: AUAudit) -> None:
+        with self.catalog.session() as s:
+            self.catalog.record_event(
+                s,
+                EventType.FIXITY_CHECK,
+                EventOutcome.SUCCESS if result.intact else EventOutcome.FAILURE,
+                agent=self.agent,
+                object_type="au",
+                object_key=result.au_key,
+                detail=_summary(result),
+                data=result.to_dict(),
+            )
 
 
 def _summary(result: AUAudit) -> str:

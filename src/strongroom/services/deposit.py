@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 from strongroom.catalog.models import Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_issn
-from strongroom.errors import InvalidIdentifier
+from strongroom.errors import DiskFull, InvalidIdentifier
 from strongroom.formats.records import DEPOSIT_RECORD
 from strongroom.ingest.deposit import DepositOptions, TitleRef, plan_deposit, write_record
 
@@ -34,6 +34,7 @@ from strongroom.services.journal import Journal
 from strongroom.services.scratch import work_directory
 from strongroom.services.versions import carried_release
 from strongroom.settings import Settings
+from strongroom.space import disk_full, ensure_free, is_full
 from strongroom.store.base import ObjectStore, StagedFile, stage_file
 
 
@@ -97,9 +98,16 @@ class Ingest:
     ) -> DepositResult:
         reporter = reporter or NullReporter()
         options = options or DepositOptions()
-        with work_directory(self.settings.resolved_staging()) as workdir:
+        staging = self.settings.resolved_staging()
+        with work_directory(staging) as workdir:
             reporter.stage("opening package")
-            package = open_package(path, workdir, self.settings.limits, reporter)
+            try:
+                package = open_package(path, workdir, self.settings.limits, reporter)
+            except OSError as exc:
+                if is_full(exc):  # unpacking an archive filled the staging area
+                    raise disk_full("the staging area", staging) from None
+                raise
+            ensure_free(self.settings.resolved_storage_root(), package.total_bytes, "the storage root")
             plan = plan_deposit(package, options, _known_title(self.catalog, package, options))
             staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
             staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
@@ -108,18 +116,24 @@ class Ingest:
                 staged.append(released)
             reporter.stage("writing OCFL version", package.total_bytes)
             message = f"deposit of {package.form} package {path.name} ({len(package.items)} items)"
-            self.journal.begin(plan.object_id)
-            result = self.store.commit_version(
-                plan.object_id,
-                staged,
-                message=message,
-                user_name=self.agent,
-                user_address=f"urn:strongroom:node:{self.settings.node_id}",
-                on_bytes=reporter.advance,
-            )
-            reporter.stage("cataloguing")
-            self.indexer.index(plan.object_id)
-            self.journal.end(plan.object_id)
+            with self.journal.intent(plan.object_id):
+                result = self.store.commit_version(
+                    plan.object_id,
+                    staged,
+                    message=message,
+                    user_name=self.agent,
+                    user_address=f"urn:strongroom:node:{self.settings.node_id}",
+                    on_bytes=reporter.advance,
+                )
+                reporter.stage("cataloguing")
+                try:
+                    self.indexer.index(plan.object_id)
+                except DiskFull as exc:
+                    raise DiskFull(
+                        f"{exc.message}. The package was stored as v{result.version} of {plan.au_key}; the catalog "
+                        "records it at the next start, once there is room",
+                        hint=exc.hint,
+                    ) from None
             return DepositResult(
                 au_key=plan.au_key,
                 object_id=plan.object_id,

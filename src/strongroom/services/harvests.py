@@ -167,16 +167,15 @@ class AuVersions:
 
     def commit(self, object_id: str, staged: list[StagedFile], message: str) -> int:
         """A new version: the object's current files with ``staged`` added or replacing theirs."""
-        self.journal.begin(object_id)
-        committed = self.store.commit_version(
-            object_id,
-            with_current(self.store, object_id, staged),
-            message=message,
-            user_name=self.agent,
-            user_address=f"urn:strongroom:node:{self.node_id}",
-        )
-        self.indexer.index(object_id)
-        self.journal.end(object_id)
+        with self.journal.intent(object_id):
+            committed = self.store.commit_version(
+                object_id,
+                with_current(self.store, object_id, staged),
+                message=message,
+                user_name=self.agent,
+                user_address=f"urn:strongroom:node:{self.node_id}",
+            )
+            self.indexer.index(object_id)
         return committed.version
 
     def record(

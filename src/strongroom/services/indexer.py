@@ -11,24 +11,35 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from strongroom.catalog.models import ArchivalUnit, AUVersion, File, Item, Publisher, SearchQueue, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import public_id, slug
 from strongroom.domain.model import AUState, EventOutcome, EventType
+from strongroom.errors import StorageError
 from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, ItemRecord, RecordError
 from strongroom.formats.release_record import MAX_RECORD_BYTES, RELEASE_RECORD, parse_release, released_at
 from strongroom.search.base import SearchDocument, SearchIndex
 from strongroom.store.base import ObjectStore
 
 SEARCH_BATCH = 500
+CONCURRENT_RETRIES = 5
 Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class ReindexReport:
+    done: list[str] = field(default_factory=list)  # "AU key vN" of each object catalogued
+    problems: list[str] = field(default_factory=list)  # objects that could not be, and why
 
 
 @dataclass(frozen=True)
@@ -148,13 +159,26 @@ class Indexer:
         with self.store.open_file(object_id, RELEASE_RECORD) as fh:
             return parse_release(fh.read(MAX_RECORD_BYTES + 1), object_id)
 
-    def index(self, object_id: str, *, recovered: bool = False) -> IndexResult:
-        """Catalogue the object's head version (if the catalog lacks it), then update the search index."""
-        result = self._catalogue(object_id, recovered=recovered)
+    def index(self, object_id: str, *, recovered: bool = False, force: bool = False) -> IndexResult:
+        """Catalogue the object's head version (if the catalog lacks it, or always with ``force``), then update the
+        search index."""
+        result = self._catalogue(object_id, recovered=recovered, force=force)
         self.sync_search()
         return result
 
-    def _catalogue(self, object_id: str, *, recovered: bool) -> IndexResult:
+    def _catalogue(self, object_id: str, *, recovered: bool, force: bool = False) -> IndexResult:
+        """One transaction; when another process catalogues the same publisher, title or AU at the same moment,
+        the loser's insert fails on the unique key and the whole transaction is tried again, finding their rows."""
+        for attempt in range(1, CONCURRENT_RETRIES + 1):
+            try:
+                return self._catalogue_once(object_id, recovered=recovered, force=force)
+            except IntegrityError:
+                if attempt == CONCURRENT_RETRIES:
+                    raise
+                time.sleep(random.uniform(0.01, 0.1) * attempt)  # noqa: S311 - back-off jitter, not a secret
+        raise AssertionError("unreachable")
+
+    def _catalogue_once(self, object_id: str, *, recovered: bool, force: bool) -> IndexResult:
         inventory = self.store.inventory(object_id)
         head = int(inventory["head"][1:])
         record = self.read_record(object_id)
@@ -163,7 +187,7 @@ class Indexer:
         now = self.catalog.clock.now()
         with self.catalog.session() as s:
             au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == record.au.key))
-            if au is not None and au.head_version >= head:
+            if au is not None and au.head_version >= head and not force:
                 return IndexResult(au.key, au.head_version, indexed=False)
             title = _upsert_title(s, record, now)
             if au is None:
@@ -249,18 +273,21 @@ class Indexer:
             data={"version": n, "object_id": object_id},
         )
 
-    def reindex(self, progress: Progress | None = None) -> list[str]:
-        """Catalogue every object in storage whose head version the catalog does not know yet."""
-        done = []
+    def reindex(self, progress: Progress | None = None) -> ReindexReport:
+        """Catalogue every object in storage again from its deposit record: items and files are rewritten even where
+        the catalog knows the head version (that is how catalog disagreements, A006 and A007, are repaired)."""
+        report = ReindexReport()
         object_ids = list(self.store.iter_object_ids())
         for n, object_id in enumerate(object_ids, 1):
-            result = self._catalogue(object_id, recovered=False)
-            if result.indexed:
-                done.append(f"{result.au_key} v{result.version}")
+            try:
+                result = self._catalogue(object_id, recovered=False, force=True)
+                report.done.append(f"{result.au_key} v{result.version}")
+            except StorageError as exc:  # one unreadable object never stops the others
+                report.problems.append(f"{object_id}: {exc.message}")
             if progress:
                 progress(n, len(object_ids))
         self.sync_search()
-        return done
+        return report
 
     # ---- the search index ----------------------------------------------------------------------------------
 

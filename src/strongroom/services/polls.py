@@ -38,6 +38,20 @@ def copy_hashes(
     it is hashed with. A file that cannot be read yields no blocks (it votes as absent), so damage shows up as
     disagreement, never as an error."""
     out: dict[str, dict[BlockKey, str | None]] = {v: {} for v in voter_nonces}
+    with store.reading(object_id):
+        _hash_blocks(store, object_id, version, poller_nonce, voter_nonces, block_size, out)
+    return out
+
+
+def _hash_blocks(
+    store: ObjectStore,
+    object_id: str,
+    version: int,
+    poller_nonce: bytes,
+    voter_nonces: Mapping[str, bytes],
+    block_size: int,
+    out: dict[str, dict[BlockKey, str | None]],
+) -> None:
     for logical in sorted(store.state(object_id, version)):
         try:
             with store.open_file(object_id, logical, version) as fh:
@@ -55,7 +69,6 @@ def copy_hashes(
             for voter in voter_nonces:  # whatever was read of a file that failed midway votes as absent too
                 out[voter] = {k: v for k, v in out[voter].items() if k[0] != logical}
             continue
-    return out
 
 
 class PollQueue:

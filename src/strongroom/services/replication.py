@@ -10,6 +10,7 @@ from strongroom.network.client import PeerClient, PeerError
 from strongroom.network.config import Member
 from strongroom.services.events import EventLog
 from strongroom.services.indexer import Indexer
+from strongroom.services.journal import Journal
 from strongroom.services.membership import Membership
 from strongroom.store.base import Fetch, ObjectStore
 
@@ -19,8 +20,11 @@ def _fetch_from(client: PeerClient, peer: Member, object_id: str) -> Fetch:
 
 
 class Replication:
-    def __init__(self, store: ObjectStore, indexer: Indexer, membership: Membership, events: EventLog) -> None:
+    def __init__(
+        self, store: ObjectStore, journal: Journal, indexer: Indexer, membership: Membership, events: EventLog
+    ) -> None:
         self.store = store
+        self.journal = journal
         self.indexer = indexer
         self.membership = membership
         self.events = events
@@ -58,7 +62,9 @@ class Replication:
         for _, peer in sorted((s for s in sources if s[0] >= number), key=lambda s: s[1].id):
             try:
                 inventory = client.object_file(peer, object_id, f"v{number}/inventory.json")
-                self.store.install_version(object_id, inventory, _fetch_from(client, peer, object_id))
+                with self.journal.intent(object_id):
+                    self.store.install_version(object_id, inventory, _fetch_from(client, peer, object_id))
+                    self.indexer.index(object_id)
             except (PeerError, StorageError) as exc:
                 self.events.record(
                     EventType.REPLICATION,

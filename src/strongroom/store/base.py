@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -132,6 +133,11 @@ class ObjectStore(Protocol):
         ...
 
     def content_size(self, object_id: str, content_path: str) -> int: ...
+
+    def reading(self, object_id: str) -> AbstractContextManager[None]:
+        """Hold the object still while the caller reads it whole (an audit, an export, a vote): no new version or
+        repair becomes visible in the meantime, so the caller never sees half of a change."""
+        ...
 
     def stored(self, object_id: str) -> Iterator[tuple[str, int]]:
         """Every file actually present in the object, (path inside the object, size): what an audit compares

@@ -150,6 +150,14 @@ def _logical_names(inv: dict[str, Any]) -> dict[str, tuple[str, ...]]:
 def audit_object(
     store: ObjectStore, object_id: str, *, on_file: Callable[[int], None] | None = None, workers: int | None = None
 ) -> ObjectAudit:
+    """Audit one object, held still while it is read (a write in progress waits for the audit to finish)."""
+    with store.reading(object_id):
+        return _audit(store, object_id, on_file, workers)
+
+
+def _audit(
+    store: ObjectStore, object_id: str, on_file: Callable[[int], None] | None, workers: int | None
+) -> ObjectAudit:
     result = ObjectAudit(object_id)
     try:
         inv = store.inventory(object_id)
@@ -158,6 +166,15 @@ def audit_object(
         return result
     alg = inv["digestAlgorithm"]
     stored = dict(store.stored(object_id))
+    head_copy = f"{inv['head']}/{INVENTORY}"
+    if head_copy in stored:
+        try:
+            if _read_all(store, object_id, INVENTORY) != _read_all(store, object_id, head_copy):
+                result.inventory_findings.append(
+                    Finding("A010", INVENTORY, f"differs from {head_copy}, its head version's copy (OCFL E064)")
+                )
+        except (OSError, StorageError) as exc:
+            result.inventory_findings.append(Finding("A005", head_copy, f"cannot be read: {exc}"))
     allowed = {OBJECT_NAMASTE, INVENTORY, f"{INVENTORY}.{alg}"}
     for vname in inv["versions"]:
         names = (f"{vname}/{INVENTORY}", f"{vname}/{INVENTORY}.{alg}")

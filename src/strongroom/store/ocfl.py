@@ -32,11 +32,13 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
+from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
 from strongroom.store.hashing import copy_and_hash, fsync_dir, write_chunks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
@@ -118,6 +120,7 @@ class OcflStore:
         self.digest_algorithm = digest_algorithm
         # Called with a step name at each point a crash could interrupt a write; tests use it to inject one.
         self.fault: Callable[[str], None] = lambda step: None
+        self.publish_wait = 600.0  # seconds a writer waits for readers of the object before it gives up
         self._inventories: dict[str, tuple[tuple[tuple[int, int, int], ...], dict[str, Any], frozenset[str]]] = {}
 
     # ---- the storage root ---------------------------------------------------------------------------------
@@ -324,9 +327,7 @@ class OcflStore:
 
     @contextlib.contextmanager
     def _lock(self, object_id: str) -> Iterator[None]:
-        locks = self.staging / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with (locks / f"{object_hash(object_id)}.lock").open("a") as fh:
+        with self._lock_file(object_id, "lock").open("a") as fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -334,6 +335,44 @@ class OcflStore:
                     f"object {object_id!r} is being written by another process",
                     hint="wait for the other deposit to finish, then try again",
                 ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def _lock_file(self, object_id: str, kind: str) -> Path:
+        locks = self.staging / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return locks / f"{object_hash(object_id)}.{kind}"
+
+    @contextlib.contextmanager
+    def reading(self, object_id: str) -> Iterator[None]:
+        """Hold the object still while it is read whole (an audit, an export, a vote): a writer's publish step
+        (renaming a version in, replacing the root inventory, replacing a repaired file) waits until it ends."""
+        with self._lock_file(object_id, "read").open("a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _publishing(self, object_id: str) -> Iterator[None]:
+        """The brief step that changes what readers see; it waits for readers to finish (``publish_wait`` s)."""
+        with self._lock_file(object_id, "read").open("a") as fh:
+            deadline = time.monotonic() + self.publish_wait
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ObjectBusy(
+                            f"object {object_id!r} has been read (audited, exported or voted on) for "
+                            f"{self.publish_wait:.0f} s; nothing was changed",
+                            hint="try again when the audit or export of this AU has finished",
+                        ) from None
+                    time.sleep(0.05)
             try:
                 yield
             finally:
@@ -351,8 +390,9 @@ class OcflStore:
         object's lock held."""
         obj = self.object_path(object_id)
         work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
-        work.mkdir()
+        publishing = False
         try:
+            work.mkdir()
             (work / "object-id").write_text(object_id, encoding="utf-8")
             fsync_dir(self.staging)
             obj_work = work / "object"
@@ -366,24 +406,50 @@ class OcflStore:
             for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
                 fsync_dir(Path(dirpath))
             self.fault("version-staged")
-            if new_object:
-                _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-                _write_durable(obj_work / INVENTORY, inv_bytes)
-                _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
-                fsync_dir(obj_work)
-                obj.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(obj_work, obj)
-                fsync_dir(obj.parent)
-            else:
-                os.rename(version_dir, obj / vname)
-                fsync_dir(obj)
-                self.fault("version-renamed")
-                self._replace(obj / INVENTORY, inv_bytes, work)
-                self.fault("inventory-replaced")
-                self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
+            with self._publishing(object_id):
+                publishing = True
+                self._publish(obj, obj_work, version_dir, vname, inv_bytes, sidecar, alg, work, new_object=new_object)
             self.fault("committed")
+        except OSError as exc:
+            if not is_full(exc):
+                raise
+            kept = (
+                f"{vname} of {object_id} is in place and is completed at the next start, once there is room"
+                if publishing
+                else "nothing half-written was kept"
+            )
+            raise disk_full("the storage root and its staging area", self.staging, stored=kept) from None
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _publish(
+        self,
+        obj: Path,
+        obj_work: Path,
+        version_dir: Path,
+        vname: str,
+        inv_bytes: bytes,
+        sidecar: bytes,
+        alg: str,
+        work: Path,
+        *,
+        new_object: bool,
+    ) -> None:
+        if new_object:
+            _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
+            _write_durable(obj_work / INVENTORY, inv_bytes)
+            _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
+            fsync_dir(obj_work)
+            obj.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(obj_work, obj)
+            fsync_dir(obj.parent)
+        else:
+            os.rename(version_dir, obj / vname)
+            fsync_dir(obj)
+            self.fault("version-renamed")
+            self._replace(obj / INVENTORY, inv_bytes, work)
+            self.fault("inventory-replaced")
+            self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
 
     def commit_version(
         self,
@@ -481,6 +547,8 @@ class OcflStore:
                 with f.source.open("rb") as src:
                     got = copy_and_hash(src, dest, (alg, other), on_bytes)
             except OSError as exc:
+                if is_full(exc):
+                    raise  # a write failed, not the read: reported as the disk that is full
                 raise StorageError(f"cannot read {f.source} for {f.logical_path!r}: {exc.strerror or exc}") from None
             if got.digests[alg] != f.digest(alg) or got.digests[other] != f.digest(other) or got.size != f.size:
                 raise StorageError(
@@ -560,14 +628,21 @@ class OcflStore:
                 raise StorageError(f"{content_path!r} is not in the manifest of {object_id!r}")
             tmp = self.staging / f"tmp-repair-{secrets.token_hex(6)}"
             try:
-                if write_chunks(chunks, tmp, (alg,)).digests[alg] != digest:
+                try:
+                    written = write_chunks(chunks, tmp, (alg,))
+                except OSError as exc:
+                    if is_full(exc):
+                        raise disk_full("the storage root and its staging area", self.staging) from None
+                    raise
+                if written.digests[alg] != digest:
                     raise StorageError(f"the repair of {content_path!r} does not match the inventory; not applied")
                 target = self.object_path(object_id) / content_path
-                if target.is_dir():
-                    shutil.rmtree(target)  # a directory squatting on a file's name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)
-                fsync_dir(target.parent)
+                with self._publishing(object_id):
+                    if target.is_dir():
+                        shutil.rmtree(target)  # a directory squatting on a file's name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(tmp, target)
+                    fsync_dir(target.parent)
             finally:
                 tmp.unlink(missing_ok=True)
 
@@ -583,7 +658,7 @@ class OcflStore:
             object_id = id_file.read_text(encoding="utf-8") if id_file.is_file() else None
             if object_id is not None:
                 try:
-                    with self._lock(object_id):
+                    with self._lock(object_id), self._publishing(object_id):
                         actions += self._recover_object(object_id)
                 except ObjectBusy:
                     continue  # a live commit: not ours to touch
