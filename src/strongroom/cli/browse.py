@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, human_bytes, json_option, open_node, out, print_json
+from strongroom.cli.common import home_option, human_bytes, json_option, open_node, out, print_json, styled
 from strongroom.domain.identifiers import country_name
 from strongroom.services.browse import EventRow, ItemRow
 
@@ -115,7 +115,7 @@ def show(ref: str, home: Path | None, as_json: bool) -> None:
         print_json(_item_dict(item, files=True))
         return
     console = out()
-    console.print(f"[bold]{item.title}[/bold]")
+    console.print(item.title, style="bold")
     for a in item.authors:
         extra = [x for x in (a.get("orcid"), "; ".join(a.get("affiliations") or [])) if x]
         console.print(f"  {a.get('name')}" + (f" ({', '.join(extra)})" if extra else ""))
@@ -166,7 +166,7 @@ def events(au_key: str | None, event_type: str | None, limit: int, home: Path | 
         table.add_row(
             e.time.strftime("%Y-%m-%d %H:%M:%S"),
             e.type,
-            f"[{style}]{e.outcome}[/]" if style else e.outcome,
+            styled(e.outcome, style) if style else e.outcome,
             e.object,
             e.detail,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,8 +14,10 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from strongroom.errors import ExitCode, StrongroomError
+from strongroom.formats.text import visible
 from strongroom.node import Node
 from strongroom.settings import resolve_home
 from strongroom.space import disk_full, is_full
@@ -30,7 +33,7 @@ class StrongroomGroup(click.Group):
         try:
             return super().invoke(ctx)
         except StrongroomError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {visible(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted; a node stays consistent and resumes where it stopped", err=True)
@@ -46,7 +49,7 @@ class StrongroomGroup(click.Group):
             if os.environ.get("STRONGROOM_DEBUG"):
                 raise
             click.echo(
-                f"error: unexpected {type(exc).__name__}: {exc}\n"
+                f"error: unexpected {type(exc).__name__}: {visible(str(exc))}\n"
                 "  hint: this is a bug in Strongroom; the node recovers at its next start. Run the command again with "
                 "STRONGROOM_DEBUG=1 to see where it happened, and report it.",
                 err=True,
@@ -76,12 +79,34 @@ def open_node(home: Path | None) -> Iterator[Node]:
         node.close()
 
 
+class SafeConsole(Console):
+    """A console that never reads text as markup and shows control and bidi-override characters as escapes: a
+    publisher's title, a file name or a peer's message can say anything, and is printed as text, never run."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs["markup"] = False
+        kwargs["emoji"] = False
+        return super().render_str(visible(text), **kwargs)
+
+
+def line(*parts: str | tuple[str, str]) -> Text:
+    """One line of mixed text: plain parts (which may come from anywhere) and (constant text, style) parts."""
+    return Text.assemble(*(visible(p) if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts))
+
+
+def styled(text: str, style: str) -> Text:
+    return Text(visible(text), style=style)
+
+
 def out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return SafeConsole(soft_wrap=True)
 
 
 def err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True)
 
 
 def _default(value: Any) -> Any:
@@ -92,8 +117,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_default) + "\n")
+    """JSON for scripts: every value as it is (nothing lost), with the characters a terminal or a script could act
+    on written as JSON escapes (json already escapes the C0 controls)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_default)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def human_bytes(n: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from strongroom.cli.common import out
+from strongroom.cli.common import line, out
 from strongroom.demo import run_demo
 from strongroom.errors import ExitCode
 
@@ -22,7 +22,7 @@ from strongroom.errors import ExitCode
 def demo(home: Path) -> None:
     """Create a node, deposit sample journals, audit them, damage a file on purpose and catch it, release a title."""
     console = out()
-    console.print("[bold]Strongroom demo[/bold]: a preservation node from scratch, in nine steps.\n")
+    console.print(line(("Strongroom demo", "bold"), ": a preservation node from scratch, in nine steps.\n"))
     summary = run_demo(home.absolute(), console.print)
     console.print()
     ok = summary.first_audit_intact and not summary.second_audit_intact and summary.unchanged_redeposit
@@ -30,12 +30,18 @@ def demo(home: Path) -> None:
     items = sum(d[2] for d in summary.deposits)
     files = sum(d[3] for d in summary.deposits)
     console.print(
-        f"[bold]Summary[/bold]: {len(summary.deposits)} packages, {items} articles and {files} files "
-        f"preserved in {len({d[1] for d in summary.deposits})} archival units."
+        line(
+            ("Summary", "bold"),
+            f": {len(summary.deposits)} packages, {items} articles and {files} files "
+            f"preserved in {len({d[1] for d in summary.deposits})} archival units.",
+        )
     )
     console.print(
-        f"The deliberate damage to {summary.damaged_file} was "
-        + ("[green]detected[/green]." if not summary.second_audit_intact else "[red]missed[/red].")
+        line(
+            f"The deliberate damage to {summary.damaged_file} was ",
+            ("detected", "green") if not summary.second_audit_intact else ("missed", "red"),
+            ".",
+        )
     )
     console.print(
         f"{summary.released_title} was released by {summary.trigger}: {summary.released_items} articles on the portal."

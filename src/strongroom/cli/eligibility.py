@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.cli.common import home_option, json_option, line, open_node, out, print_json
 from strongroom.domain.eligibility import DEFAULT_RULE_SET, RULE_SETS, Group
 from strongroom.services.eligibility import KINDS, CountryStatus
 
@@ -50,10 +50,12 @@ def eligibility_show(country: str, year: int | None, rule_set: str, home: Path |
         print_json(_dict(st))
         return
     names = {"A": "Group A (free access)", "B": "Group B (low-cost access)", "none": "not eligible"}
-    out().print(f"[bold]{st.name} ({st.country})[/bold], {st.year}: {names[st.final]}, decided by the {st.decided_by}.")
+    out().print(
+        line((f"{st.name} ({st.country})", "bold"), f", {st.year}: {names[st.final]}, decided by the {st.decided_by}.")
+    )
     out().print(f"Rules ({st.computed.rule_set}): {st.computed.explanation}")
-    for line in st.computed.missing:
-        out().print(f"  undecided: {line}")
+    for gap in st.computed.missing:
+        out().print(f"  undecided: {gap}")
     if st.list_source:
         out().print(f"Official list {st.list_source}: {names[st.listed or 'none']}")
     else:
@@ -62,7 +64,7 @@ def eligibility_show(country: str, year: int | None, rule_set: str, home: Path |
         o = st.override
         out().print(f"Override by {o['by']} on {o['at'][:10]}: {names[o['group']]} ({o['reason']})")
     if st.disagreement:
-        out().print("[yellow]The rules and the official list disagree: staff should review this country.[/yellow]")
+        out().print("The rules and the official list disagree: staff should review this country.", style="yellow")
     for note in st.notes:
         out().print(f"note: {note}")
 
@@ -88,8 +90,8 @@ def eligibility_import(
             return
         record = node.eligibility.import_indicators(kind, path, source=source, year=year)
     out().print(f"Imported {record.values} {kind} values from {source}; {len(record.skipped)} rows skipped.")
-    for line in record.skipped[:10]:
-        out().print(f"  skipped {line}")
+    for skipped in record.skipped[:10]:
+        out().print(f"  skipped {skipped}")
 
 
 @click.command(name="eligibility-override")

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.cli.common import home_option, json_option, line, open_node, out, print_json
 from strongroom.errors import ExitCode, StrongroomError
+from strongroom.formats.text import visible
 from strongroom.services.harvests import Harvests
 
 if TYPE_CHECKING:
@@ -205,8 +206,11 @@ def crawl_report(au: str, show_all: bool, home: Path | None, as_json: bool) -> N
         return
     for r in chosen:
         out().print(
-            f"[bold]{r['au']}[/bold], crawl of {r['started']} ({r['plan']} plan): {r['captures']} captures, "
-            f"{r['new']} new, {r['unchanged']} unchanged, {r['new_bytes']:,} new bytes; WARC {', '.join(r['warcs'])}"
+            line(
+                (str(r["au"]), "bold"),
+                f", crawl of {r['started']} ({r['plan']} plan): {r['captures']} captures, {r['new']} new, "
+                f"{r['unchanged']} unchanged, {r['new_bytes']:,} new bytes; WARC {', '.join(r['warcs'])}",
+            )
         )
         table = Table()
         for column in ("URL", "Status", "Bytes", "Outcome"):
@@ -229,7 +233,7 @@ def replay_command(au: str, url: str, out_path: Path | None, headers: bool, home
     if headers:
         click.echo(f"{found.status} (captured {found.timestamp})", err=True)
         for k, v in found.headers:
-            click.echo(f"{k}: {v}", err=True)
+            click.echo(visible(f"{k}: {v}"), err=True)
     if out_path:
         out_path.write_bytes(found.body)
     else:

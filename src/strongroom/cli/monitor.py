@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.cli.common import home_option, json_option, line, open_node, out, print_json
 from strongroom.services.monitor import Check, TitleStatus
 
 
@@ -32,8 +32,8 @@ def monitor_watch(title: str, landing_url: str | None, oai_url: str | None, no_d
 
 def _print_checks(key: str, checks: list[Check]) -> None:
     failed = [c for c in checks if not c.ok]
-    mark = "[green]available[/]" if len(failed) < len(checks) else "[red]unreachable[/]"
-    out().print(f"{key}: {mark} ({len(checks) - len(failed)} of {len(checks)} checks answered)")
+    mark = ("available", "green") if len(failed) < len(checks) else ("unreachable", "red")
+    out().print(line(f"{key}: ", mark, f" ({len(checks) - len(failed)} of {len(checks)} checks answered)"))
     for c in failed:
         out().print(f"  {c.kind} {c.target}: {c.detail}")
 
@@ -118,5 +118,5 @@ def monitor_candidates(home: Path | None, as_json: bool) -> None:
     _table(rows, f"{len(rows)} trigger candidates")
     for t in rows:
         out().print(f"{t.key}:")
-        for line in t.evidence[-5:]:
-            out().print(f"  {line}")
+        for evidence in t.evidence[-5:]:
+            out().print(f"  {evidence}")

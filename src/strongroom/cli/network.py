@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from strongroom.cli.common import err, home_option, json_option, open_node, out, print_json
+from strongroom.cli.common import err, home_option, json_option, line, open_node, out, print_json, styled
 from strongroom.domain.poll import Outcome, PollPolicy
 from strongroom.errors import ExitCode
 from strongroom.services import network_admin
@@ -165,7 +165,7 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
     )
     members = Table("Node", "Institution", "Country", "URL", "Answers")
     for m in config.members:
-        members.add_row(m.id, m.institution, m.country, m.url, "yes" if reachable.get(m.id) else "[red]no[/]")
+        members.add_row(m.id, m.institution, m.country, m.url, "yes" if reachable.get(m.id) else styled("no", "red"))
     c.print(members)
     table = Table("AU", "Copies", "Where (version)", "Countries", "Preserved", "Last poll")
     for a in aus:
@@ -175,7 +175,7 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
             str(len(a.holding)),
             where,
             ",".join(a.countries),
-            "yes" if a.preserved else "[yellow]no[/]",
+            "yes" if a.preserved else styled("no", "yellow"),
             a.last_poll or "never",
         )
     c.print(table)
@@ -252,23 +252,25 @@ def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
         print_json(data)
         return
     c = out()
-    c.print(f"[bold]{status.au_key}[/bold] ({status.object_id})")
+    c.print(line((status.au_key, "bold"), f" ({status.object_id})"))
     if status.copies:
         where = ", ".join(f"{n} v{v}" for n, v in sorted(status.copies.holding.items()))
         c.print(f"  copies          {len(status.copies.holding)}: {where}")
         c.print(f"  assigned to     {', '.join(status.copies.assigned)}")
         c.print(
-            f"  countries       {', '.join(status.copies.countries)}; preserved: "
-            + ("yes" if status.copies.preserved else "[yellow]no[/]")
+            line(
+                f"  countries       {', '.join(status.copies.countries)}; preserved: ",
+                "yes" if status.copies.preserved else ("no", "yellow"),
+            )
         )
     else:
         c.print("  copies          none found on any reachable node")
     c.print(f"  last agreement  {status.last_agreement or 'never (no poll by this node has agreed yet)'}")
     c.print(f"  open alarms     {len(status.open_alarms)}")
     for alarm in status.open_alarms:
-        c.print(f"    [red]{alarm}[/]")
+        c.print(f"    {alarm}", style="red")
     c.print(f"  repairs         {len(status.repairs)}")
     for repair in status.repairs[:10]:
         c.print(f"    {repair}")
     if status.reported_peers:
-        c.print(f"  peers reported  [yellow]{', '.join(status.reported_peers)}[/]")
+        c.print(line("  peers reported  ", (", ".join(status.reported_peers), "yellow")))

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from strongroom.cli.common import err, home_option, human_bytes, json_option, open_node, out, print_json
+from strongroom.cli.common import err, home_option, human_bytes, json_option, line, open_node, out, print_json, styled
 from strongroom.domain.model import TitleKind
 from strongroom.errors import ExitCode
 from strongroom.node import Node
@@ -55,7 +55,7 @@ def init(
     s = node.settings
     node.close()
     console = out()
-    console.print(f"Created node [bold]{s.node_id}[/bold] at {path}")
+    console.print(line("Created node ", (s.node_id, "bold"), f" at {path}"))
     console.print(f"  settings      {s.settings_file}")
     console.print(f"  catalog       {s.resolved_database_url()}")
     console.print(f"  storage root  {s.resolved_storage_root()} (OCFL 1.1, {s.digest_algorithm})")
@@ -184,7 +184,7 @@ def _print_audit(report: AuditReport, as_json: bool) -> None:
     table = Table("AU", "Files", "OK", "Damaged", "Missing", "Unreadable", "Unexpected", "Result", title="Fixity audit")
     for au in report.aus:
         n = au.counts
-        result = "[green]intact[/]" if au.intact else "[red]PROBLEMS[/]"
+        result = styled("intact", "green") if au.intact else styled("PROBLEMS", "red")
         table.add_row(
             au.au_key,
             str(au.files),
@@ -198,7 +198,7 @@ def _print_audit(report: AuditReport, as_json: bool) -> None:
     c.print(table)
     for au in report.aus:
         for finding in au.findings:
-            c.print(f"  [red]{finding.code}[/] {au.au_key}: {finding.path}: {finding.message}")
+            c.print(line("  ", (finding.code, "red"), f" {au.au_key}: {finding.path}: {finding.message}"))
     total: Counter[str] = report.totals()
     c.print(
         f"Checked {report.files} files, {human_bytes(report.bytes)} in {report.seconds:.1f} s "
@@ -207,9 +207,9 @@ def _print_audit(report: AuditReport, as_json: bool) -> None:
         f"{total['unreadable']} unreadable, {total['unexpected']} unexpected."
     )
     if report.intact:
-        c.print("[green]Everything stored is intact.[/]")
+        c.print("Everything stored is intact.", style="green")
     else:
-        c.print("[red]Problems found.[/] Each is listed above with its finding code (docs/findings.md).")
+        c.print(line(("Problems found.", "red"), " Each is listed above with its finding code (docs/findings.md)."))
 
 
 @click.command()

@@ -16,9 +16,11 @@ import jinja2
 from babel.dates import format_date
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from markupsafe import Markup
 
 from strongroom import __version__
 from strongroom.domain.access import Reader
+from strongroom.formats.text import visible
 from strongroom.node import Node
 from strongroom.portal.citation import licence_label
 from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, translations
@@ -44,12 +46,23 @@ def human_size(n: int) -> str:
     return f"{n / 1000**i:.0f} {units[i]}" if i == 0 else f"{n / 1000**i:.1f} {units[i]}"
 
 
+def _finalize(value: Any) -> Any:
+    """Every value a template prints: control and bidi-override characters shown as escapes, so a title cannot
+    reverse or hide the text around it (the HTML escaping that follows is Jinja's)."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value)))  # noqa: S704 - already-escaped HTML; only control characters change
+    if isinstance(value, str):
+        return visible(value)
+    return value
+
+
 def make_environments() -> dict[str, jinja2.Environment]:
     out = {}
     for lang in LANGUAGES:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
+            finalize=_finalize,
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,

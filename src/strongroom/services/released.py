@@ -17,7 +17,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar, cast
 
@@ -30,6 +30,7 @@ from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
 from strongroom.errors import InvalidIdentifier
+from strongroom.formats.text import xml_safe
 from strongroom.search.base import SearchIndex, SearchQuery
 from strongroom.services.harvests import CDXJ
 from strongroom.store.base import ObjectStore
@@ -180,6 +181,27 @@ def _files(item: Item) -> tuple[FileView, ...]:
     )
 
 
+V = TypeVar("V")
+
+
+def shown(view: V) -> V:
+    """A view with every text in it safe to put in XML (OAI-PMH, feeds, sitemaps, the Crossref file) and on a page:
+    the few characters XML cannot carry become U+FFFD. Storage and the catalog keep the text as it came."""
+    return cast(V, _shown(view))
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, tuple):
+        return tuple(_shown(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: _shown(getattr(value, f.name)) for f in fields(value)})
+    return value
+
+
 class Released:
     """Read-only queries over released content."""
 
@@ -241,37 +263,39 @@ class Released:
             released_at = au.released_at or enrolled_at
             assert released_at is not None  # RELEASED, or an enrolled item (then the enrolment's time)
             out.append(
-                ItemView(
-                    id=i.id,
-                    public_id=i.public_id or "",
-                    doi=i.doi,
-                    title=i.title,
-                    authors=tuple(i.authors or ()),
-                    abstract=i.abstract,
-                    keywords=tuple(i.keywords or ()),
-                    publication_date=i.publication_date,
-                    year=i.year,
-                    volume=i.volume,
-                    issue=i.issue,
-                    pages=i.pages,
-                    language=i.language,
-                    item_type=i.item_type,
-                    original_licence=i.licence,
-                    licence=au.release_licence or i.licence or "",
-                    released_at=released_at,
-                    trigger=au.release_trigger or "",
-                    reason=reasons.get(au.release_trigger or "", ""),
-                    title_key=title.key,
-                    title_name=title.name,
-                    au_key=au.key,
-                    source_url=i.url,
-                    archived=i.au_id in harvested,
-                    issns=tuple(x for x in (title.issn_print, title.issn_online) if x),
-                    publisher_key=publisher.key if publisher else "",
-                    publisher_name=publisher.name if publisher else "",
-                    country=publisher.country if publisher else None,
-                    object_id=au.object_id,
-                    files=_files(i),
+                shown(
+                    ItemView(
+                        id=i.id,
+                        public_id=i.public_id or "",
+                        doi=i.doi,
+                        title=i.title,
+                        authors=tuple(i.authors or ()),
+                        abstract=i.abstract,
+                        keywords=tuple(i.keywords or ()),
+                        publication_date=i.publication_date,
+                        year=i.year,
+                        volume=i.volume,
+                        issue=i.issue,
+                        pages=i.pages,
+                        language=i.language,
+                        item_type=i.item_type,
+                        original_licence=i.licence,
+                        licence=au.release_licence or i.licence or "",
+                        released_at=released_at,
+                        trigger=au.release_trigger or "",
+                        reason=reasons.get(au.release_trigger or "", ""),
+                        title_key=title.key,
+                        title_name=title.name,
+                        au_key=au.key,
+                        source_url=i.url,
+                        archived=i.au_id in harvested,
+                        issns=tuple(x for x in (title.issn_print, title.issn_online) if x),
+                        publisher_key=publisher.key if publisher else "",
+                        publisher_name=publisher.name if publisher else "",
+                        country=publisher.country if publisher else None,
+                        object_id=au.object_id,
+                        files=_files(i),
+                    )
                 )
             )
         return out
@@ -488,19 +512,21 @@ class Released:
             keys = set(s.scalars(select(ArchivalUnit.release_trigger).where(RELEASED, ArchivalUnit.title_id == t.id)))
             releases = tuple(self._releases(s, keys))
         p = t.publisher
-        return TitleView(
-            key=t.key,
-            name=t.name,
-            kind=t.kind,
-            publisher_key=p.key if p else "",
-            publisher_name=p.name if p else "",
-            country=p.country if p else None,
-            issn_print=t.issn_print,
-            issn_online=t.issn_online,
-            languages=tuple(t.languages or ()),
-            items=items,
-            volumes=volumes,
-            releases=releases,
+        return shown(
+            TitleView(
+                key=t.key,
+                name=t.name,
+                kind=t.kind,
+                publisher_key=p.key if p else "",
+                publisher_name=p.name if p else "",
+                country=p.country if p else None,
+                issn_print=t.issn_print,
+                issn_online=t.issn_online,
+                languages=tuple(t.languages or ()),
+                items=items,
+                volumes=volumes,
+                releases=releases,
+            )
         )
 
     def publishers(self, *, country: str | None = None) -> list[PublisherView]:
@@ -516,7 +542,7 @@ class Released:
             if country is not None:
                 stmt = stmt.where(Publisher.country == country)
             rows = s.execute(stmt).all()
-            views = [PublisherView(p.key, p.name, p.country, nt, ni) for p, nt, ni in rows]
+            views = [shown(PublisherView(p.key, p.name, p.country, nt, ni)) for p, nt, ni in rows]
             return sorted(views, key=lambda v: v.name.casefold())
 
     def publisher(self, key: str) -> PublisherView | None:
@@ -545,15 +571,17 @@ class Released:
                 .distinct()
             )
             out.append(
-                Release(
-                    trigger=t.key,
-                    reason=t.reason,
-                    explanation=t.explanation,
-                    released_at=t.released_at,
-                    licence=t.licence or "",
-                    scope=f"{t.scope_kind} {t.scope_ref}",
-                    titles=tuple(sorted(rows, key=lambda r: r[1])),
-                    evidence=tuple(str(e) for e in t.evidence or ()),
+                shown(
+                    Release(
+                        trigger=t.key,
+                        reason=t.reason,
+                        explanation=t.explanation,
+                        released_at=t.released_at,
+                        licence=t.licence or "",
+                        scope=f"{t.scope_kind} {t.scope_ref}",
+                        titles=tuple(sorted(rows, key=lambda r: r[1])),
+                        evidence=tuple(str(e) for e in t.evidence or ()),
+                    )
                 )
             )
         return sorted(out, key=lambda r: r.released_at, reverse=True)
