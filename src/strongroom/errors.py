@@ -16,6 +16,7 @@ and only these, into exit codes and problem documents, in one place each::
     │   └── ObjectBusy                  11  BUSY           another process is writing the object
     ├── ExportError                      6  DESTINATION    an export destination is unusable
     ├── DiskFull                        12  NO_SPACE       a disk filled up: which one, and what was kept
+    │   └── SearchIndexFull                                the search index could not be written
     ├── (harvest) PermissionMissing      9  NOT_PERMITTED  the publisher's site does not grant permission
     ├── (harvest) CrawlPaused           10  PAUSED         a crawl stopped on purpose; running it again resumes
     └── (harvest, network) ...           8  REMOTE         a publisher's site or feed, or a peer, failed
@@ -158,6 +159,10 @@ class DiskFull(StrongroomError):
     """A disk filled up during a write (or would have: large writes check first)."""
 
     exit_code = ExitCode.NO_SPACE
+
+
+class SearchIndexFull(DiskFull):
+    """The search index could not be written for lack of room (what it lacks stays queued in the catalog)."""
 
 
 class ExportError(StrongroomError):

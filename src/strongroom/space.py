@@ -12,7 +12,7 @@ from pathlib import Path
 
 from strongroom.errors import DiskFull
 
-MARGIN = 32 * 1024 * 1024  # room left for inventories, the catalog and the journal after a large write
+MARGIN = 4 * 1024 * 1024  # room left for inventories, the catalog and the journal after a large write
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 

@@ -3,6 +3,7 @@ schema to the newest Alembic revision."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -10,15 +11,36 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from strongroom.errors import ConfigError
+from strongroom.errors import ConfigError, DiskFull
+from strongroom.space import database_full, disk_full, free_bytes
 
 
 def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "strongroom.catalog:migrations")
     return cfg
+
+
+LOW_SPACE = 1024 * 1024  # below this, SQLite's "disk I/O error" is a full disk (it cannot grow its WAL)
+
+
+def full_database(exc: DBAPIError, engine: Engine) -> DiskFull | None:
+    """The DiskFull error a database error really is (SQLITE_FULL, PostgreSQL's disk_full, or SQLite failing to
+    grow its files on a disk with next to no room), or None."""
+    url = engine.url
+    path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+    if database_full(exc) or (
+        path is not None and "disk I/O error" in str(exc.orig) and (free_bytes(path) or 0) < LOW_SPACE
+    ):
+        if path is not None:
+            return disk_full("the catalog database", path)
+        return DiskFull(
+            f"the PostgreSQL server of the catalog ({url.host}) has no room left; the change was not recorded",
+            hint="free space on the database server, then run the command again",
+        )
+    return None
 
 
 def make_engine(url: str) -> Engine:
@@ -65,6 +87,9 @@ def migrate(engine: Engine) -> bool:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
+        full = full_database(exc, engine)
+        if full is not None:
+            raise full from None
         raise ConfigError(
             f"cannot open the catalog database: {exc.orig}",
             hint="check catalog.database_url in strongroom.toml and that the database server is running",

@@ -11,19 +11,17 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from strongroom.catalog.db import make_engine, migrate
+from strongroom.catalog.db import full_database, make_engine, migrate
 from strongroom.catalog.models import ArchivalUnit, Event, File, Item, Publisher, Title
 from strongroom.clock import Clock
 from strongroom.domain.model import EventOutcome, EventType
-from strongroom.errors import DiskFull, NotFound
-from strongroom.space import database_full, disk_full
+from strongroom.errors import NotFound
 
 
 class Catalog:
@@ -48,15 +46,10 @@ class Catalog:
             with self._sessions() as s, s.begin():
                 yield s
         except DBAPIError as exc:
-            if not database_full(exc):
+            full = full_database(exc, self.engine)
+            if full is None:
                 raise
-            url = self.engine.url
-            if url.get_backend_name() == "sqlite" and url.database:
-                raise disk_full("the catalog database", Path(url.database)) from None
-            raise DiskFull(
-                f"the PostgreSQL server of the catalog ({url.host}) has no room left; the change was not recorded",
-                hint="free space on the database server, then run the command again",
-            ) from None
+            raise full from None
 
     # ---- events ------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from strongroom.errors import DiskFull
+from strongroom.errors import SearchIndexFull
 from strongroom.search.base import FACETS, SearchHits, SearchQuery, terms
 from strongroom.space import database_full
 
@@ -93,7 +93,7 @@ class SqlIndex:
         except DBAPIError as exc:
             if not database_full(exc):
                 raise
-            raise DiskFull(
+            raise SearchIndexFull(
                 f"the {self.name} search index has no room left in the catalog's database; the documents not yet "
                 "written stay queued",
                 hint="free space on that disk, then run the command again (or strongroom reindex --search)",

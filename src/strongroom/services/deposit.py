@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 from strongroom.catalog.models import Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_issn
-from strongroom.errors import DiskFull, InvalidIdentifier
+from strongroom.errors import DiskFull, InvalidIdentifier, SearchIndexFull
 from strongroom.formats.records import DEPOSIT_RECORD
 from strongroom.ingest.deposit import DepositOptions, TitleRef, plan_deposit, write_record
 
@@ -93,6 +93,14 @@ class Ingest:
         self.indexer = indexer
         self.agent = agent
 
+    def _new_bytes(self, object_id: str, staged: list[StagedFile]) -> int:
+        """How much a new version would add to storage: only content the object does not hold yet."""
+        if not self.store.exists(object_id):
+            return sum(f.size for f in staged)
+        inventory = self.store.inventory(object_id)
+        held, alg = inventory["manifest"], inventory["digestAlgorithm"]
+        return sum(f.size for f in staged if f.digest(alg) not in held)
+
     def deposit(
         self, path: Path, options: DepositOptions | None = None, *, reporter: Reporter | None = None
     ) -> DepositResult:
@@ -107,10 +115,13 @@ class Ingest:
                 if is_full(exc):  # unpacking an archive filled the staging area
                     raise disk_full("the staging area", staging) from None
                 raise
-            ensure_free(self.settings.resolved_storage_root(), package.total_bytes, "the storage root")
+
             plan = plan_deposit(package, options, _known_title(self.catalog, package, options))
             staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
             staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
+            ensure_free(
+                self.settings.resolved_storage_root(), self._new_bytes(plan.object_id, staged), "the storage root"
+            )
             released = carried_release(self.store, plan.object_id)  # a correction to released content stays released
             if released is not None:
                 staged.append(released)
@@ -128,6 +139,12 @@ class Ingest:
                 reporter.stage("cataloguing")
                 try:
                     self.indexer.index(plan.object_id)
+                except SearchIndexFull as exc:
+                    raise SearchIndexFull(
+                        f"{exc.message}. The package was stored and catalogued as v{result.version} of "
+                        f"{plan.au_key}; search finds it after the next start, once there is room",
+                        hint=exc.hint,
+                    ) from None
                 except DiskFull as exc:
                     raise DiskFull(
                         f"{exc.message}. The package was stored as v{result.version} of {plan.au_key}; the catalog "
