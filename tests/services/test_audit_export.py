@@ -13,7 +13,7 @@ import bagit
 import pytest
 from lxml import etree
 
-from strongroom.errors import ExportError, NotFound
+from strongroom.errors import ExportError, NotFound, StorageError
 from strongroom.node import Node
 
 
@@ -149,7 +149,7 @@ def test_export_refuses_to_overwrite_and_to_export_damage(stocked: Node, tmp_pat
     data = bytearray(target.read_bytes())
     data[50] ^= 0xFF
     target.write_bytes(bytes(data))
-    with pytest.raises(ExportError, match="strongroom audit"):
+    with pytest.raises(StorageError, match="strongroom audit"):  # damaged storage, not a bad destination
         stocked.exports.export(au_key, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -85,9 +85,18 @@ class AuditReport:
         }
 
 
-def _compare_catalog(result: AUAudit, catalog_files: dict[str, tuple[int, str, str]], obj: ObjectAudit) -> None:
-    """Catalog rows must name exactly the head version's files, with the inventory's digests and sizes."""
-    head = obj.head_state  # logical path -> (sha512, sha256, size) per the inventory
+def _compare_catalog(
+    result: AUAudit, catalog_files: dict[str, tuple[int, str, str]], catalog_version: int, obj: ObjectAudit
+) -> None:
+    """Catalog rows must name exactly the files of the version the catalog knows, with the inventory's digests and
+    sizes. A newer version in storage is the catalog lagging a write that is still going on (recovery finishes an
+    interrupted one at start-up), not a disagreement."""
+    if catalog_version not in obj.states or catalog_version > obj.head:
+        result.findings.append(
+            Finding("A007", result.object_id, f"the catalog knows v{catalog_version}, storage holds up to v{obj.head}")
+        )
+        return
+    head = obj.states[catalog_version]  # logical path -> (sha512, sha256, size) per the inventory
     for path in sorted(set(catalog_files) - set(head)):
         result.findings.append(Finding("A007", path, "in the catalog but not in the inventory's head version"))
     for path in sorted(set(head) - set(catalog_files)):
@@ -112,20 +121,27 @@ class Audits:
         self.journal = journal
         self.agent = agent
 
-    def _catalog_files(self, au_keys: Sequence[str]) -> dict[str, tuple[str, dict[str, tuple[int, str, str]]]]:
-        """object id -> (AU key, logical path -> (size, sha512, sha256)) as the catalog has them."""
+    def _catalog_files(self, au_keys: Sequence[str]) -> dict[str, tuple[str, int, dict[str, tuple[int, str, str]]]]:
+        """object id -> (AU key, version, logical path -> (size, sha512, sha256)) as the catalog has them."""
         out = {}
         with self.catalog.session() as s:
             for au, *_ in self.catalog.aus(au_keys):
                 au_row = self.catalog.get_au(s, au.key)
                 files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in self.catalog.au_files(s, au_row)}
-                out[au.object_id] = (au.key, files)
+                out[au.object_id] = (au.key, au_row.head_version, files)
         return out
 
     def _uncatalogued(self, known: set[str]) -> tuple[list[AUAudit], set[str]]:
         """Objects in storage the catalog did not know: each is catalogued from its own record (and reported), or
-        flagged when it cannot be. Objects a live process is still writing are not findings."""
+        flagged when it cannot be. Objects a live process is still writing are not findings, nor are the objects of
+        writes interrupted since the audit began: those are recovered, as at start-up."""
         found: list[AUAudit] = []
+        with self.journal.orphans() as orphans:
+            for intent in orphans:
+                if self.store.exists(intent.object_id):
+                    self.indexer.index(intent.object_id, recovered=True)
+                self.journal.end(intent)
+        known |= set(self._catalog_files(()).keys())
         writing = self.journal.in_flight()
         for object_id in self.store.iter_object_ids():
             if object_id in known or object_id in writing:
@@ -139,6 +155,8 @@ class Audits:
                 )
                 found.append(unknown)
                 continue
+            if not result.indexed:
+                continue  # a deposit catalogued it a moment ago: nothing was missing
             audit = AUAudit(result.au_key, object_id)
             audit.findings.append(
                 Finding("A009", object_id, f"was in storage but not in the catalog; catalogued now as {result.au_key}")
@@ -168,11 +186,11 @@ class Audits:
 
         results = []
         reported = {a.object_id: a for a in extra}
-        for object_id, (au_key, catalog_files) in sorted(targets.items(), key=lambda t: t[1][0]):
+        for object_id, (au_key, version, catalog_files) in sorted(targets.items(), key=lambda t: t[1][0]):
             result = AUAudit(au_key, object_id)
             if object_id in reported:  # found in storage only: its A009 comes first
                 result.findings.extend(reported.pop(object_id).findings)
-            self._audit_one(result, catalog_files, on_file)
+            self._audit_one(result, (version, catalog_files), on_file)
             self._record(result)
             results.append(result)
         for flagged in reported.values():  # in storage, but no catalog row could be made for it
@@ -184,12 +202,12 @@ class Audits:
     def _audit_one(
         self,
         result: AUAudit,
-        catalog_files: dict[str, tuple[int, str, str]] | None,
+        catalogued: tuple[int, dict[str, tuple[int, str, str]]] | None,
         on_file: Callable[[int], None],
     ) -> None:
         if not self.store.exists(result.object_id):
             result.findings.append(Finding("A008", result.object_id, "the AU's OCFL object is missing from storage"))
-            result.counts["missing"] += len(catalog_files or {})
+            result.counts["missing"] += len(catalogued[1]) if catalogued else 0
             return
         try:
             obj = audit_object(self.store, result.object_id, on_file=on_file)
@@ -206,8 +224,8 @@ class Audits:
             if check.status is not FileStatus.OK:
                 result.findings.append(Finding(check.code, check.content_path, check.message))
         result.findings.extend(obj.inventory_findings)
-        if catalog_files is not None:
-            _compare_catalog(result, catalog_files, obj)
+        if catalogued is not None and obj.states:  # (no states: the inventory itself is unreadable, said above)
+            _compare_catalog(result, catalogued[1], catalogued[0], obj)
 
     def _record(self, result: AUAudit) -> None:
         with self.catalog.session() as s:

@@ -146,12 +146,12 @@ class Exports:
                 with self.store.open_file(object_id, f.logical_path) as src:
                     digests = copy_and_hash(src, target, (alg,))
             except StorageError as exc:
-                raise ExportError(
+                raise StorageError(
                     f"{f.logical_path} in AU {au_key} cannot be read ({exc.message}); not exported",
                     hint=f"run: strongroom audit {au_key}  (the content needs repair before it can be exported)",
                 ) from None
             if digests.digests[alg] != (f.sha512 if alg == "sha512" else f.sha256):
-                raise ExportError(
+                raise StorageError(
                     f"{f.logical_path} in AU {au_key} does not match its inventory digest; not exported",
                     hint=f"run: strongroom audit {au_key}  (the content needs repair before it can be exported)",
                 )

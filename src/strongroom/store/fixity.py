@@ -56,7 +56,12 @@ class ObjectAudit:
     object_id: str
     checks: list[FileCheck] = field(default_factory=list)
     inventory_findings: list[Finding] = field(default_factory=list)
-    head_state: dict[str, HeadEntry] = field(default_factory=dict)
+    head: int = 0
+    states: dict[int, dict[str, HeadEntry]] = field(default_factory=dict)  # version -> logical path -> entry
+
+    @property
+    def head_state(self) -> dict[str, HeadEntry]:
+        return self.states.get(self.head, {})
 
 
 def _check_one(
@@ -215,10 +220,13 @@ def _audit(
             )
     other = other_algorithm(alg)
     sizes = {c.content_path: c.size for c in result.checks}
-    for digest, lps in inv["versions"][inv["head"]]["state"].items():
-        cp = inv["manifest"][digest][0]
-        other_digest = expected.get(cp, {}).get(other, "")
-        sha512, sha256 = (digest, other_digest) if alg == "sha512" else (other_digest, digest)
-        for lp in lps:
-            result.head_state[lp] = HeadEntry(sha512, sha256, sizes.get(cp))
+    result.head = int(inv["head"][1:])
+    for vname, version in inv["versions"].items():
+        state = result.states.setdefault(int(vname[1:]), {})
+        for digest, lps in version["state"].items():
+            cp = inv["manifest"][digest][0]
+            other_digest = expected.get(cp, {}).get(other, "")
+            sha512, sha256 = (digest, other_digest) if alg == "sha512" else (other_digest, digest)
+            for lp in lps:
+                state[lp] = HeadEntry(sha512, sha256, sizes.get(cp))
     return result
