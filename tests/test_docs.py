@@ -6,6 +6,9 @@ import ast
 import re
 from pathlib import Path
 
+import click
+
+from strongroom.cli.main import cli
 from strongroom.cli.reference import render_reference
 from strongroom.domain.findings import FINDING_CODES
 from strongroom.settings import SETTINGS_DOC
@@ -17,6 +20,37 @@ SRC = ROOT / "src" / "strongroom"
 def test_cli_reference_matches_help() -> None:
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert current == render_reference(), "docs/cli.md is stale: run `python -m strongroom.cli.reference > docs/cli.md`"
+
+
+def test_cli_reference_usage_lines_name_the_program_once() -> None:
+    """Each command's usage reads as a user types it: `strongroom aus ...`, never `strongroom strongroom aus ...`."""
+    usages = re.findall(r"^Usage: (.*)$", render_reference(), re.MULTILINE)
+    assert usages and usages[0].startswith("strongroom [OPTIONS]")
+    assert sorted(u.split()[1] for u in usages[1:]) == sorted(cli.list_commands(click.Context(cli)))
+    assert all(u.startswith("strongroom ") and u.split()[1] != "strongroom" for u in usages)
+
+
+def test_the_harvest_guide_quotes_the_benchmark() -> None:
+    """docs/harvest.md's speed against wget is the one docs/benchmarks.md measured, not an older one."""
+    bench = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "harvest.md").read_text(encoding="utf-8")
+    rows = {
+        m[0].split()[0]: m
+        for m in re.findall(
+            r"^\| (Strongroom|wget --mirror --warc-file --warc-cdx)[^|]*"
+            r"\| (\d+) \| ([\d.]+) \| (\d+) \| [\d.]+ \| ([\d.]+) \|",
+            bench,
+            re.MULTILINE,
+        )
+    }
+    strongroom, wget = rows["Strongroom"], rows["wget"]
+    ratio = float(strongroom[4])
+    said = " ".join(guide.split())  # as read, whatever the line breaks
+    assert f"{strongroom[2]} s" in said and f"({wget[2]} s)" in said
+    if ratio >= 1:
+        assert f"{ratio:.1f} times as fast as `wget" in said and "longer than wget" not in said
+    else:
+        assert "slower than wget" in said or "longer than wget" in said
 
 
 def test_every_finding_code_is_documented() -> None:

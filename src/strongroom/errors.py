@@ -57,7 +57,8 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     "failures; `demo` did not behave as expected",
     ExitCode.USAGE: "the command line is wrong (an unknown command or option, a missing or malformed argument)",
     ExitCode.REFUSED: "what was asked fails its checks and was refused, with nothing changed: a deposit package, an "
-    "identifier, a file to import, a ballot or trigger step, a registration, a report request",
+    "identifier, a file to import, a ballot or trigger step, a registration, a report request, a key that would be "
+    "overwritten",
     ExitCode.NOT_FOUND: "the AU, item, title, publisher or institution asked for does not exist",
     ExitCode.STORAGE: "the storage root is damaged or cannot be written",
     ExitCode.DESTINATION: "an export destination cannot be used",

@@ -40,16 +40,17 @@ def test_operator_session(home: Path, sample_dir: Path, tmp_path: Path) -> None:
 
     aus = json.loads(sr("aus", "--json", home=home).stdout)
     assert len(aus) == 1 and aus[0]["version"] == 1 and aus[0]["items"] > 0
-    items = json.loads(sr("items", "--json", home=home).stdout)
+    items = json.loads(sr("items", "--json", home=home).stdout)["items"]
     doi = items[0]["doi"]
     shown = json.loads(sr("show", doi, "--json", home=home).stdout)
     assert shown["doi"] == doi and shown["files"]
     word = max(shown["title"].split(), key=len)
-    found = json.loads(sr("items", word, "--json", home=home).stdout)
+    found = json.loads(sr("items", word, "--json", home=home).stdout)["items"]
     assert doi in [i["doi"] for i in found]
-    for listing in ("publishers", "titles", "events"):
+    for listing in ("publishers", "titles"):
         data = json.loads(sr(listing, "--json", home=home).stdout)
         assert data, listing
+    assert json.loads(sr("events", "--json", home=home).stdout)["events"]
     table = sr("titles", home=home)
     assert table.returncode == 0 and aus[0]["title"][:20] in table.stdout
 

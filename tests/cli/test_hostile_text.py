@@ -75,10 +75,10 @@ def test_every_listing_prints_hostile_metadata_as_text(hostile: tuple[Node, str]
         _clean(as_json.stdout)
         json.loads(as_json.stdout)  # escapes are JSON escapes: the data is all there
     listed = sr("items", "--json")
-    assert {MARKUP, OVERRIDE, LONG} <= {i["title"] for i in json.loads(listed.stdout)}  # nothing lost
+    assert {MARKUP, OVERRIDE, LONG} <= {i["title"] for i in json.loads(listed.stdout)["items"]}  # nothing lost
     assert "[/bold]" in sr("items").stdout  # printed, not interpreted
     assert "\\u202e" in sr("items").stdout  # the override is shown, not obeyed
-    events = json.loads(sr("events", "--json").stdout)
+    events = json.loads(sr("events", "--json").stdout)["events"]
     assert any(e["agent"] == ESCAPE for e in events)
 
 

@@ -142,6 +142,24 @@ def archive(
     built.node.close()
 
 
+def small_archive(home: Path, db_url: str, sample_dir: Path, *prefixes: str) -> Node:
+    """A node holding the sample packages whose names start with ``prefixes``, every title released (CC BY 4.0)
+    by a board of three."""
+    clock = FixedClock(dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC))
+    node = Node.create(home, database_url=db_url, clock=clock)
+    for pkg in sorted(sample_dir.iterdir()):
+        if pkg.name.startswith(prefixes):
+            node.ingest.deposit(pkg, DepositOptions(platform="ojs"))
+    board = dict(list(MEMBERS.items())[:3])
+    for name, key in board.items():
+        node.triggers.add_member(name, public_key_text(key.public_key()))
+    for title, *_ in node.catalog.titles():
+        t = node.triggers.propose(ScopeKind.TITLE, [title.key], TriggerReason.PUBLISHER_CEASED, ["a notice"], "op")
+        _vote(node.triggers, t.key, dict.fromkeys(board, VoteChoice.FOR))
+        node.triggers.release(t.key, "op")
+    return node
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
+import jinja2
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from portal_fixtures import Archive
 from strongroom.portal.app import create_portal
 from strongroom.portal.feeds import public_paths
 from strongroom.portal.i18n import LANGUAGES, LOCALE_DIR, negotiate, translations
-from strongroom.portal.messages import template_messages
+from strongroom.portal.messages import TEMPLATES, portal_messages, python_sources
 
 PAGE_BUDGET = 50_000  # bytes of HTML per page, before downloads (the page carries its own CSS; no scripts)
 
@@ -144,11 +145,38 @@ def test_language_by_prefix_and_by_accept_language(client: TestClient) -> None:
     assert negotiate("de-DE, es;q=0.3") == "es" and negotiate("zh") == "en" and negotiate("fr;q=x") == "en"
 
 
+# Names that are the same in every language: standards, identifiers, the software.
+UNTRANSLATED_NAMES = {"DOI", "JATS", "ORCID", "OAI-PMH", "PDF", "Strongroom", "XML"}
+_JINJA = jinja2.Environment(extensions=["jinja2.ext.i18n"])
+
+
+def bare_words(source: str) -> list[str]:
+    """The words a template shows outside gettext: its literal text (outside tags, styles and {% trans %}) and
+    the attributes a reader sees or hears (aria-label, placeholder, title, alt)."""
+    out, in_trans, after_begin = [], False, False
+    for _, kind, value in _JINJA.lex(source):
+        if after_begin and kind == "name":
+            in_trans = {"trans": True, "pluralize": True, "endtrans": False}.get(value, in_trans)
+        if kind != "whitespace":
+            after_begin = kind == "block_begin"
+        out.append(value if kind == "data" and not in_trans else "\x00")
+    text = re.sub(r"<style>.*?</style>", " ", "".join(out), flags=re.S)
+    heard = re.findall(r'\b(?:aria-label|placeholder|title|alt)="([^"]*)"', text)
+    text = re.sub(r"&[a-z]+;|&#\d+;", " ", " ".join([re.sub(r"<[^>]*>", " ", text), *heard]))
+    return re.findall(r"[^\W\d_][\w'’-]*", text)
+
+
 def test_every_message_is_translated_in_every_language() -> None:
-    """Each language's catalog has every message of the templates, translated, with the same placeholders, and
-    nothing stale; and the compiled translation is the one pages use."""
-    wanted = {m.id if isinstance(m.id, str) else m.id[0]: m for m in template_messages() if m.id}
+    """Each language's catalog has every message the portal can show (its templates, and the ``_()`` calls of the
+    Python whose text it shows, see strongroom.portal.messages), translated, with the same placeholders, and
+    nothing stale; and the compiled translation is the one pages use. No template shows text outside gettext."""
+    found = {p.name: set(bare_words(p.read_text())) - UNTRANSLATED_NAMES for p in TEMPLATES.glob("*.html")}
+    assert {name: words for name, words in found.items() if words} == {}
+    sample = "<p>Hello {{ _('x') }}</p>{% trans %}Bye {{ n }}{% endtrans %}<a title=\"Over\">"
+    assert bare_words(sample) == ["Hello", "Over"]  # the check sees what it must
+    wanted = {m.id if isinstance(m.id, str) else m.id[0]: m for m in portal_messages() if m.id}
     assert len(wanted) > 40
+    assert any(p.name == "access.py" for p in python_sources())  # the access decision's reasons are shown
     placeholder = re.compile(r"%\((\w+)\)s")
     for lang in LANGUAGES[1:]:
         with (LOCALE_DIR / f"{lang}.po").open("rb") as f:

@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
-from strongroom.errors import NotFound, TriggerError
+from strongroom.errors import NotFound, StorageError, TriggerError
+from strongroom.formats.release_record import parse_release, release_bytes
 from strongroom.keys import public_key_text
 from strongroom.node import Node
 from strongroom.services.triggers import Workflow, sign_ballot
@@ -131,6 +132,67 @@ def test_proposals_need_scope_evidence_and_explanation(board: tuple[Node, Workfl
     assert withdrawn.state == "withdrawn"
 
 
+def approved(workflow: Workflow, title_key: str) -> str:
+    trigger = workflow.propose(ScopeKind.TITLE, [title_key], TriggerReason.PUBLISHER_CEASED, ["gone"], "op")
+    for name in ("ama", "bakari", "chiara"):
+        ballot(workflow, trigger.key, name, VoteChoice.FOR)
+    assert workflow.close(trigger.key).state == "approved"
+    return trigger.key
+
+
+@pytest.mark.parametrize(
+    "bad", ["javascript:alert(1)", "https://evil.example/", "CC-BY-5.0", "all rights reserved", "data:text/html,x"]
+)
+def test_a_release_licence_must_be_an_open_licence(board: tuple[Node, Workflow, str], bad: str) -> None:
+    node, workflow, title_key = board
+    key = approved(workflow, title_key)
+    before = node.store.inventory(node.catalog.aus()[0][0].object_id)["head"]
+    with pytest.raises(TriggerError, match="not an open licence") as refused:
+        workflow.release(key, "op", bad)
+    assert "CC-BY-4.0" in str(refused.value) and "CC0-1.0" in str(refused.value)  # it names what is accepted
+    assert workflow.show(key).state == "approved" and workflow.show(key).licence is None  # nothing changed
+    assert node.store.inventory(node.catalog.aus()[0][0].object_id)["head"] == before
+    assert all(au.released_at is None for au, *_ in node.catalog.aus())
+
+
+@pytest.mark.parametrize(
+    ("named", "canonical"),
+    [
+        ("CC-BY-SA-4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
+        ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+        ("cc by-nc 3.0", "https://creativecommons.org/licenses/by-nc/3.0/"),
+        ("http://creativecommons.org/licenses/by-nc-nd/4.0", "https://creativecommons.org/licenses/by-nc-nd/4.0/"),
+    ],
+)
+def test_a_release_licence_is_recorded_as_its_canonical_url(
+    board: tuple[Node, Workflow, str], named: str, canonical: str
+) -> None:
+    node, workflow, title_key = board
+    released = workflow.release(approved(workflow, title_key), "op", named)
+    assert released.licence == canonical
+    au = next(au for au, *_ in node.catalog.aus() if au.key in released.au_keys)
+    assert au.release_licence == canonical
+    record = json.loads(node.store.open_file(au.object_id, "strongroom/release.json").read())
+    assert record["licence"] == canonical
+
+
+def test_a_release_record_with_a_hostile_licence_is_refused(board: tuple[Node, Workflow, str]) -> None:
+    """A replica or a damaged object whose release record names something else is not shown as released."""
+    node = board[0]
+    au = node.catalog.aus()[0][0]
+    record = {"trigger": "T-0666", "licence": "javascript:alert(1)", "released_at": "2026-01-15T10:00:00Z"}
+    raw = release_bytes(record)
+    with pytest.raises(StorageError, match="not an open licence"):
+        parse_release(raw, au.object_id)
+    assert parse_release(release_bytes(record | {"licence": "CC-BY-4.0"}), au.object_id)["licence"] == (
+        "https://creativecommons.org/licenses/by/4.0/"
+    )
+    with pytest.raises(StorageError, match="not an open licence"):
+        node.releases.record(au.key, record)  # written as a peer's version would be, then catalogued: refused
+    assert all(a.released_at is None for a, *_ in node.catalog.aus())
+    assert node.released().count() == 0
+
+
 def test_the_cli_runs_the_whole_path(tmp_path: Path, db_url: str, sample_dir: Path) -> None:
     exe = str(Path(sys.executable).parent / "strongroom")
     home = tmp_path / "home"
@@ -173,6 +235,10 @@ def test_the_cli_runs_the_whole_path(tmp_path: Path, db_url: str, sample_dir: Pa
     assert "approved" in vote.stdout
     wrong = sr("trigger", "vote", proposed["key"], "--member", "member0", "--key", str(tmp_path / "m1.key"), "--for")
     assert wrong.returncode == 3 and "error:" in wrong.stderr
-    assert sr("trigger", "release", proposed["key"]).returncode == 0
+    hostile = sr("trigger", "release", proposed["key"], "--licence", "javascript:alert(1)")
+    assert hostile.returncode == 2 and "not an open licence" in hostile.stderr and "CC-BY-4.0" in hostile.stderr
+    assert json.loads(sr("trigger", "list", "--json").stdout)[0]["state"] == "approved"
+    assert sr("trigger", "release", proposed["key"], "--licence", "CC-BY-SA-4.0").returncode == 0
     listed = json.loads(sr("trigger", "list", "--json").stdout)
     assert listed[0]["state"] == "released" and len(listed[0]["votes"]) == 3
+    assert listed[0]["licence"] == "https://creativecommons.org/licenses/by-sa/4.0/"

@@ -405,7 +405,10 @@ class UsageEvent(Base):
     """One counted use of an item (COUNTER: an investigation, or a request for its full text)."""
 
     __tablename__ = "usage_events"
-    __table_args__ = (Index("ix_usage_events_time", "time"),)
+    __table_args__ = (
+        Index("ix_usage_events_time", "time"),
+        Index("ix_usage_events_visitor_url", "visitor", "url"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -414,9 +417,11 @@ class UsageEvent(Base):
     item_public_id: Mapped[str] = mapped_column(String(16))
     title_key: Mapped[str] = mapped_column(String(200))
     publisher_key: Mapped[str] = mapped_column(String(200), index=True)
-    metric: Mapped[str] = mapped_column(String(40))  # "investigation" or "request"
+    metric: Mapped[str] = mapped_column(String(40))  # "investigation", "request" or "no_license" (a denial)
     access: Mapped[str] = mapped_column(String(20))  # "open" (released) or "controlled" (the programme)
-    session: Mapped[str] = mapped_column(String(64))  # a hash of address and browser, for double-click filtering
+    session: Mapped[str] = mapped_column(String(64))  # the COUNTER user-session (digest), for the Unique_ metrics
+    visitor: Mapped[str] = mapped_column(String(64), default="")  # who clicked (digest), for double-clicks
+    url: Mapped[str] = mapped_column(String(64), default="")  # the URL requested (digest), for double-clicks
 
 
 class Account(Base):

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, human_bytes, json_option, open_node, out, print_json, styled
+from strongroom.cli.common import (
+    F,
+    home_option,
+    human_bytes,
+    json_option,
+    open_node,
+    out,
+    page_note,
+    plural,
+    print_json,
+    styled,
+)
 from strongroom.domain.identifiers import country_name
-from strongroom.services.browse import EventRow, ItemRow
+from strongroom.services.browse import EventRow, ItemRow, Page
+
+T = TypeVar("T")
+
+
+def paging_options(default: int) -> Callable[[F], F]:
+    """--limit, --offset and --all, for a listing that shows one page at a time."""
+
+    def add(f: F) -> F:
+        f = click.option("--all", "show_all", is_flag=True, help="List every one (no --limit).")(f)
+        f = click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many first.")(f)
+        return click.option(
+            "--limit", type=click.IntRange(1), default=default, show_default=True, help="Most to list."
+        )(f)
+
+    return add
+
+
+def _page_json(page: Page[T], key: str, rows: list[Any]) -> dict[str, Any]:
+    return {"total": page.total, "offset": page.offset, "limit": page.limit, key: rows}
+
+
+def _heading(page: Page[T], noun: str, suffix: str = "") -> str:
+    if len(page.rows) == page.total:
+        return plural(page.total, noun) + suffix
+    return f"{len(page.rows):,} of {plural(page.total, noun)}{suffix}"
 
 
 @click.command()
@@ -24,7 +62,7 @@ def publishers(home: Path | None, as_json: bool) -> None:
     if as_json:
         print_json([asdict(p) for p in rows])
         return
-    table = Table("Publisher", "Country", "Platform", "Status", "Titles", "AUs", title=f"{len(rows)} publishers")
+    table = Table("Publisher", "Country", "Platform", "Status", "Titles", "AUs", title=plural(len(rows), "publisher"))
     for p in rows:
         country = f"{country_name(p.country)} ({p.country})" if p.country else "—"
         table.add_row(p.name, country, p.platform or "—", p.status, str(p.titles), str(p.aus))
@@ -42,7 +80,7 @@ def titles(home: Path | None, as_json: bool) -> None:
         print_json([asdict(t) for t in rows])
         return
     table = Table(
-        "Key", "Title", "ISSN (print / online)", "Publisher", "Lang", "AUs", "Items", title=f"{len(rows)} titles"
+        "Key", "Title", "ISSN (print / online)", "Publisher", "Lang", "AUs", "Items", title=plural(len(rows), "title")
     )
     for t in rows:
         issns = f"{t.issn_print or '—'} / {t.issn_online or '—'}"
@@ -55,15 +93,28 @@ def titles(home: Path | None, as_json: bool) -> None:
 @home_option
 @json_option
 def aus(keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
-    """List archival units (all, or the KEYS given): state, OCFL version, items, files and bytes."""
+    """List archival units (all, or the KEYS given): state, access (dark, or released by a trigger), OCFL version,
+    items, files and bytes."""
     with open_node(home) as node:
         rows = node.browse.aus(keys)
     if as_json:
         print_json([asdict(au) for au in rows])
         return
-    table = Table("AU", "Title", "State", "Version", "Items", "Files", "Size", title=f"{len(rows)} archival units")
+    table = Table(
+        "AU", "Title", "State", "Access", "Version", "Items", "Files", "Size", title=plural(len(rows), "archival unit")
+    )
     for au in rows:
-        table.add_row(au.key, au.title, au.state, f"v{au.version}", str(au.items), str(au.files), human_bytes(au.bytes))
+        access = styled(f"released {au.released_at:%Y-%m-%d}", "green") if au.released_at else au.access
+        table.add_row(
+            au.key,
+            au.title,
+            au.state,
+            access,
+            f"v{au.version}",
+            str(au.items),
+            str(au.files),
+            human_bytes(au.bytes),
+        )
     out().print(table)
 
 
@@ -86,21 +137,31 @@ def _authors(item: ItemRow) -> str:
 
 @click.command()
 @click.argument("query", required=False)
-@click.option("--limit", default=50, show_default=True, help="Most items to list.")
+@paging_options(50)
 @home_option
 @json_option
-def items(query: str | None, limit: int, home: Path | None, as_json: bool) -> None:
-    """List items, or search them: QUERY matches words in titles, authors, abstracts, keywords and DOIs."""
+def items(query: str | None, limit: int, offset: int, show_all: bool, home: Path | None, as_json: bool) -> None:
+    """List items, or search them: QUERY matches words in titles, authors, abstracts, keywords and DOIs.
+
+    One page at a time (--limit, --offset, --all); the table says how many there are in all, and --json gives
+    {"total", "offset", "limit", "items": [...]}."""
     with open_node(home) as node:
-        rows = node.browse.items(query, limit=limit)
+        page = node.browse.item_page(query, limit=None if show_all else limit, offset=offset)
     if as_json:
-        print_json([_item_dict(i) for i in rows])
+        print_json(_page_json(page, "items", [_item_dict(i) for i in page.rows]))
         return
-    heading = f"{len(rows)} items" + (f" matching {query!r}" if query else "")
-    table = Table("ID", "DOI", "Title", "Authors", "Year", "AU", title=heading)
-    for i in rows:
+    table = Table("ID", "DOI", "Title", "Authors", "Year", "AU", title=_heading(page, "item", _matching(query)))
+    for i in page.rows:
         table.add_row(str(i.id), i.doi or "—", i.title, _authors(i), str(i.year or "—"), i.au)
     out().print(table)
+    command = "strongroom items" + (f" {shlex.quote(query)}" if query else "")
+    note = page_note(len(page.rows), page.total, offset, "item", command=command)
+    if note:
+        out().print(note)
+
+
+def _matching(query: str | None) -> str:
+    return f" matching {query!r}" if query else ""
 
 
 @click.command()
@@ -137,7 +198,7 @@ def show(ref: str, home: Path | None, as_json: bool) -> None:
             console.print(f"{name + ':':<11}{value}")
     if item.abstract:
         console.print(f"\n{item.abstract}\n")
-    table = Table("File", "Type", "Size", "sha256", title=f"{len(item.files)} stored files")
+    table = Table("File", "Type", "Size", "sha256", title=plural(len(item.files), "stored file"))
     for f in item.files:
         table.add_row(f.path, f.media_type, human_bytes(f.size), f.sha256[:16] + "…")
     console.print(table)
@@ -150,18 +211,31 @@ def _event_dict(e: EventRow) -> dict[str, Any]:
 @click.command()
 @click.option("--au", "au_key", default=None, help="Only events of this AU (or node id).")
 @click.option("--type", "event_type", default=None, help="Only events of this type (e.g. 'fixity check').")
-@click.option("--limit", default=100, show_default=True)
+@paging_options(100)
 @home_option
 @json_option
-def events(au_key: str | None, event_type: str | None, limit: int, home: Path | None, as_json: bool) -> None:
-    """List PREMIS-style events (ingestion, fixity check, export…), newest first."""
+def events(
+    au_key: str | None,
+    event_type: str | None,
+    limit: int,
+    offset: int,
+    show_all: bool,
+    home: Path | None,
+    as_json: bool,
+) -> None:
+    """List PREMIS-style events (ingestion, fixity check, export…), newest first.
+
+    One page at a time (--limit, --offset, --all); the table says how many there are in all, and --json gives
+    {"total", "offset", "limit", "events": [...]}."""
     with open_node(home) as node:
-        rows = node.browse.events(object_key=au_key, type=event_type, limit=limit)
+        page = node.browse.event_page(
+            object_key=au_key, type=event_type, limit=None if show_all else limit, offset=offset
+        )
     if as_json:
-        print_json([_event_dict(e) for e in rows])
+        print_json(_page_json(page, "events", [_event_dict(e) for e in page.rows]))
         return
-    table = Table("Time", "Type", "Outcome", "Object", "Detail", title=f"{len(rows)} events")
-    for e in rows:
+    table = Table("Time", "Type", "Outcome", "Object", "Detail", title=_heading(page, "event"))
+    for e in page.rows:
         style = {"failure": "red", "warning": "yellow"}.get(e.outcome, "")
         table.add_row(
             e.time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -171,3 +245,8 @@ def events(au_key: str | None, event_type: str | None, limit: int, home: Path | 
             e.detail,
         )
     out().print(table)
+    filters = [f"--au {shlex.quote(au_key)}"] if au_key else []
+    filters += [f"--type {shlex.quote(event_type)}"] if event_type else []
+    note = page_note(len(page.rows), page.total, offset, "event", command=" ".join(["strongroom events", *filters]))
+    if note:
+        out().print(note)

@@ -127,6 +127,28 @@ def print_json(data: Any) -> None:
     sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
+def plural(n: int, singular: str, plural: str | None = None) -> str:
+    """The count with its noun in the right number: "1 title", "2 titles", "1,234 countries"."""
+    if n == 1:
+        return f"1 {singular}"
+    if plural is None:
+        plural = singular[:-1] + "ies" if singular.endswith("y") and singular[-2:-1] not in "aeiou" else singular + "s"
+    return f"{n:,} {plural}"
+
+
+def page_note(shown: int, total: int, offset: int, noun: str, *, command: str) -> str | None:
+    """What a listing that stops short of the end says: how many there are and how to see the rest (None when
+    every row was shown)."""
+    more = max(total - offset - shown, 0)
+    if shown + offset >= total and offset == 0:
+        return None
+    where = f"{offset + 1:,}-{offset + shown:,}" if shown else "none"
+    note = f"showing {where} of {plural(total, noun)}"
+    if more:
+        note += f"; {more:,} more: {command} --offset {offset + shown} (or --limit N, or --all)"
+    return note + "."
+
+
 def human_bytes(n: int) -> str:
     size = float(n)
     for unit in ("B", "KB", "MB", "GB", "TB"):

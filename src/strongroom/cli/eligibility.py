@@ -31,13 +31,42 @@ def _dict(st: CountryStatus) -> dict[str, Any]:
         "disagreement": st.disagreement,
         "indicators": st.indicators.__dict__,
         "years_used": st.years_used,
+        "ldc_year": st.ldc_year,
+        "basis": st.basis,
         "notes": st.notes,
     }
 
 
+def _basis(rows: list[CountryStatus]) -> str:
+    """The data a whole report used: the year, the indicator years found, the LDC list's year."""
+    if not rows:
+        return ""
+    years: dict[str, set[int]] = {}
+    for r in rows:
+        for name, y in r.years_used.items():
+            years.setdefault(name, set()).add(y)
+    shown = {"gni": "GNI", "gni_per_capita": "GNI per capita", "hdi": "HDI", "hale": "healthy life expectancy"}
+    parts = [
+        f"{label} {'-'.join(str(y) for y in sorted({min(years[name]), max(years[name])}))}"
+        for name, label in shown.items()
+        if name in years
+    ]
+    ldc = rows[0].ldc_year
+    return (
+        f"Eligibility for {rows[0].year} from the newest indicators published before it "
+        f"({', '.join(parts) or 'none imported'}) and " + (f"the UN LDC list for {ldc}." if ldc else "no UN LDC list.")
+    )
+
+
 @click.command(name="eligibility")
 @click.argument("country")
-@click.option("--year", type=int, default=None, help="Indicator year (default: the newest imported).")
+@click.option(
+    "--year",
+    type=int,
+    default=None,
+    help="The year eligibility is for (default: this year); the indicators are the newest published before it and "
+    "the UN LDC list is the one in force in it.",
+)
 @click.option("--rules", "rule_set", type=click.Choice(sorted(RULE_SETS)), default=DEFAULT_RULE_SET, show_default=True)
 @home_option
 @json_option
@@ -53,6 +82,7 @@ def eligibility_show(country: str, year: int | None, rule_set: str, home: Path |
     out().print(
         line((f"{st.name} ({st.country})", "bold"), f", {st.year}: {names[st.final]}, decided by the {st.decided_by}.")
     )
+    out().print(f"Data: {st.basis}.")
     out().print(f"Rules ({st.computed.rule_set}): {st.computed.explanation}")
     for gap in st.computed.missing:
         out().print(f"  undecided: {gap}")
@@ -90,25 +120,37 @@ def eligibility_import(
             return
         record = node.eligibility.import_indicators(kind, path, source=source, year=year)
     out().print(f"Imported {record.values} {kind} values from {source}; {len(record.skipped)} rows skipped.")
+    if kind == "ldc":
+        out().print(f"The UN LDC list for {year} applies to eligibility for {year} and later, until a newer list.")
     for skipped in record.skipped[:10]:
         out().print(f"  skipped {skipped}")
 
 
 @click.command(name="eligibility-override")
 @click.argument("country")
-@click.argument("group", type=click.Choice([g.value for g in Group]))
+@click.argument("group", type=click.Choice([g.value for g in Group]), required=False)
+@click.option("--clear", is_flag=True, help="Lift COUNTRY's override: the official list (or the rules) decide again.")
 @click.option("--reason", required=True, help="Why (kept with the override and shown with the status).")
 @click.option("--by", default="staff", show_default=True, help="Who decided.")
 @home_option
-def eligibility_override(country: str, group: str, reason: str, by: str, home: Path | None) -> None:
-    """Decide COUNTRY's group by hand, over the rules and the official list."""
+def eligibility_override(country: str, group: str | None, clear: bool, reason: str, by: str, home: Path | None) -> None:
+    """Decide COUNTRY's group by hand, over the rules and the official list; or lift that decision with --clear."""
+    if clear == (group is not None):
+        raise click.UsageError("give a GROUP (A, B or none) to decide, or --clear to lift the override")
     with open_node(home) as node:
-        node.eligibility.override(country, Group(group), reason=reason, by=by)
-    out().print(f"{country}: group {group} by override ({reason}).")
+        if clear:
+            node.eligibility.clear_override(country, reason=reason, by=by)
+            st = node.eligibility.status(country)
+        else:
+            node.eligibility.override(country, Group(str(group)), reason=reason, by=by)
+    if clear:
+        out().print(f"{country}: override lifted ({reason}); now {st.final}, decided by the {st.decided_by}.")
+    else:
+        out().print(f"{country}: group {group} by override ({reason}).")
 
 
 @click.command(name="eligibility-report")
-@click.option("--year", type=int, default=None)
+@click.option("--year", type=int, default=None, help="The year eligibility is for (default: this year).")
 @click.option("--rules", "rule_set", type=click.Choice(sorted(RULE_SETS)), default=DEFAULT_RULE_SET, show_default=True)
 @click.option("--disagreements", is_flag=True, help="Only countries where the rules and the official list differ.")
 @home_option
@@ -117,6 +159,7 @@ def eligibility_report(year: int | None, rule_set: str, disagreements: bool, hom
     """Every eligible country (or every disagreement) with its status explained."""
     with open_node(home) as node:
         rows = node.eligibility.report(year=year, rule_set=rule_set)
+    basis = _basis(rows)
     rows = (
         [r for r in rows if r.disagreement]
         if disagreements
@@ -125,7 +168,10 @@ def eligibility_report(year: int | None, rule_set: str, disagreements: bool, hom
     if as_json:
         print_json([_dict(r) for r in rows])
         return
-    table = Table(title=f"{len(rows)} countries" + (" where the rules and the list disagree" if disagreements else ""))
+    table = Table(
+        title=f"{len(rows)} {'country' if len(rows) == 1 else 'countries'}"
+        + (" where the rules and the list disagree" if disagreements else "")
+    )
     for column in ("Country", "Final", "Decided by", "Rules", "List", "Why (rules)"):
         table.add_column(column)
     for r in rows:
@@ -138,3 +184,4 @@ def eligibility_report(year: int | None, rule_set: str, disagreements: bool, hom
             "; ".join(m.split(" (")[0] for m in r.computed.matched) or "-",
         )
     out().print(table)
+    out().print(basis)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, json_option, line, open_node, out, print_json
+from strongroom.cli.common import home_option, json_option, line, open_node, out, plural, print_json
 from strongroom.errors import ExitCode, StrongroomError
 from strongroom.formats.text import visible
 from strongroom.services.harvests import Harvests
@@ -139,7 +139,8 @@ def harvest_run(
     out().print(table)
     problems = [o for o in result.outcomes if o.note not in ("collected",) and not o.note.startswith("redirect")]
     out().print(
-        f"{counts['collected']} resources collected into {len(result.aus)} AUs; {len(problems)} not collected "
+        f"{plural(counts['collected'], 'resource')} collected into {plural(len(result.aus), 'AU')}; "
+        f"{len(problems):,} not collected "
         "(see strongroom crawl-report AU)."
     )
 
@@ -183,7 +184,8 @@ def harvest_scheduled(home: Path | None) -> None:
                 failed.append(title)
                 out().print(f"{title}: {exc}", highlight=False)
                 continue
-            out().print(f"{title}: {len(result.aus)} AUs, {sum(a.new for a in result.aus)} new captures")
+            new = sum(a.new for a in result.aus)
+            out().print(f"{title}: {plural(len(result.aus), 'AU')}, {plural(new, 'new capture')}")
     out().print(f"{len(titles)} due, {len(titles) - len(failed)} collected, {len(failed)} failed.")
     if failed:
         raise SystemExit(ExitCode.PROBLEMS_FOUND)
@@ -242,7 +244,13 @@ def replay_command(au: str, url: str, out_path: Path | None, headers: bool, home
 
 @click.command(name="oai-harvest")
 @click.argument("base_url")
-@click.option("--title", "title_key", required=True, help="The title the records belong to (see `harvest add`).")
+@click.option(
+    "--title",
+    "title_key",
+    default=None,
+    help="The title the records belong to (see `harvest add`); default: the journal the feed names, found in the "
+    "catalog or configured from the feed.",
+)
 @click.option("--set", "set_spec", default=None, help="Only this OAI-PMH set.")
 @click.option("--from", "since", default=None, help="Records changed since (YYYY-MM-DD); default: the last harvest.")
 @click.option("--until", default=None, help="Records changed until (YYYY-MM-DD).")
@@ -251,7 +259,7 @@ def replay_command(au: str, url: str, out_path: Path | None, headers: bool, home
 @json_option
 def oai_harvest_command(
     base_url: str,
-    title_key: str,
+    title_key: str | None,
     set_spec: str | None,
     since: str | None,
     until: str | None,
@@ -259,18 +267,28 @@ def oai_harvest_command(
     home: Path | None,
     as_json: bool,
 ) -> None:
-    """Harvest BASE_URL's OAI-PMH feed (oai_dc) incrementally into the title's AUs, by year."""
+    """Harvest BASE_URL's OAI-PMH feed (oai_dc) incrementally into the title's AUs, by year.
+
+    Without --title, the title is the journal the records name (OJS writes its name and ISSNs in dc:source); a feed
+    of several journals is refused with the sets to choose from (exit 2)."""
     with open_node(home) as node:
+        found = None
+        if title_key is None:
+            found = node.oai_harvest.feed_title(base_url, set_spec=set_spec, delay=delay)
+            title_key = found.key
         result = node.oai_harvest.run(title_key, base_url, set_spec=set_spec, since=since, until=until, delay=delay)
     if as_json:
-        print_json(result.__dict__)
+        print_json({**result.__dict__, "title_created": bool(found and found.created)})
         return
+    if found is not None:
+        what = "configured from the feed" if found.created else "found by the feed's ISSN or name"
+        out().print(line("Title ", (found.key, "bold"), f" ({found.name}), {what}."))
     for note in result.notes:
         out().print(f"note: {note}")
     for au_key, version, n in result.aus:
-        out().print(f"{au_key}: {n} records, stored as v{version}")
+        out().print(f"{au_key}: {plural(n, 'record')}, stored as v{version}")
     out().print(
-        f"{result.records} records in {result.pages} responses"
+        f"{plural(result.records, 'record')} in {plural(result.pages, 'response')}"
         + (" (the provider's resumption tokens broke; harvested by date windows)" if result.fallback else "")
         + "."
     )

@@ -57,25 +57,70 @@ def institution_register(
             ip_ranges=ips,
             by="cli",
         )
-    out().print(f"Registered {name} as {inst.key}, pending validation.")
+    out().print(
+        f"Registered {name} as {inst.key}, pending validation"
+        + (f" (networks asked for, to confirm when validating: {', '.join(ips)})." if ips else ".")
+    )
 
 
 def _move(key: str, to: InstitutionStatus, reason: str, by: str, home: Path | None) -> None:
     with open_node(home) as node:
-        inst = node.institutions.move(key, to, by=by, reason=reason)
-    extra = (
-        f"; group B trial until {inst.trial_until}" if to is InstitutionStatus.VALIDATED and inst.trial_until else ""
-    )
-    out().print(f"{key} is {to}{extra}.")
+        node.institutions.move(key, to, by=by, reason=reason)
+    out().print(f"{key} is {to}.")
 
 
 @institution_group.command(name="validate")
 @click.argument("key")
+@click.option(
+    "--ip",
+    "ips",
+    multiple=True,
+    help="A network to confirm, as asked or corrected (repeatable); these replace the ones the registration asked for.",
+)
+@click.option("--as-asked", is_flag=True, help="Confirm the networks exactly as the registration asked for them.")
+@click.option("--no-ip", is_flag=True, help="Validate without networks (its readers sign in).")
 @click.option("--by", default="staff", show_default=True)
 @home_option
-def institution_validate(key: str, by: str, home: Path | None) -> None:
-    """Validate KEY (a Group B institution starts its six-month trial)."""
-    _move(key, InstitutionStatus.VALIDATED, "", by, home)
+def institution_validate(
+    key: str, ips: tuple[str, ...], as_asked: bool, no_ip: bool, by: str, home: Path | None
+) -> None:
+    """Validate KEY (a Group B institution starts its six-month trial), confirming its networks: a registration
+    only asks for them, and they recognise readers once staff have checked them with the institution."""
+    if sum((bool(ips), as_asked, no_ip)) > 1:
+        raise click.UsageError("give one of --ip, --as-asked or --no-ip")
+    with open_node(home) as node:
+        asked = node.institutions.requested_ranges(key) if node.institutions.is_pending(key) else []
+        if asked and not (ips or as_asked or no_ip):
+            raise click.UsageError(
+                f"{key} asked to be recognised by {', '.join(asked)}: check these with the institution, then confirm "
+                f"them with --as-asked, give the right ones with --ip (repeatable), or validate without with --no-ip"
+            )
+        inst = node.institutions.move(key, InstitutionStatus.VALIDATED, by=by, ranges=None if as_asked else tuple(ips))
+        networks = node.institutions.requested_ranges(key)
+    trial = f"; group B trial until {inst.trial_until}" if inst.trial_until else ""
+    out().print(f"{key} is validated{trial}; networks: {', '.join(networks) or 'none (its readers sign in)'}.")
+
+
+@institution_group.command(name="ranges")
+@click.argument("key")
+@click.option("--add", "added", multiple=True, help="A network to add (IPv4 or IPv6; repeatable).")
+@click.option("--remove", "removed", multiple=True, help="A network to remove, as listed (repeatable).")
+@click.option("--by", default="staff", show_default=True)
+@home_option
+@json_option
+def institution_ranges(
+    key: str, added: tuple[str, ...], removed: tuple[str, ...], by: str, home: Path | None, as_json: bool
+) -> None:
+    """Show KEY's networks (IP ranges), or change them with --add and --remove."""
+    with open_node(home) as node:
+        if added or removed:
+            networks = node.institutions.change_ranges(key, add=added, remove=removed, by=by)
+        else:
+            networks = node.institutions.requested_ranges(key)
+    if as_json:
+        print_json({"institution": key, "ip_ranges": networks})
+    else:
+        out().print(f"{key}: {', '.join(networks) or 'no networks (its readers sign in)'}")
 
 
 @institution_group.command(name="reject")
@@ -104,7 +149,7 @@ def institution_suspend(key: str, reason: str, by: str, home: Path | None) -> No
 @click.option("--by", default="finance", show_default=True)
 @home_option
 def institution_pay(key: str, through: dt.datetime, by: str, home: Path | None) -> None:
-    """Record a Group B institution's yearly fee."""
+    """Record a Group B institution's yearly fee (refused for Group A: its access is free)."""
     with open_node(home) as node:
         node.institutions.record_payment(key, through.date(), by=by)
     out().print(f"{key}: paid through {through.date()}.")

@@ -40,8 +40,8 @@ def programme_withdraw(title: str, by: str, home: Path | None) -> None:
 
 @click.command(name="counter")
 @click.argument("report", type=click.Choice(sorted(REPORTS)))
-@click.option("--begin", required=True, help="First month, YYYY-MM.")
-@click.option("--end", required=True, help="Last month, YYYY-MM.")
+@click.option("--begin", required=True, help="First month, YYYY-MM (a month that has ended).")
+@click.option("--end", required=True, help="Last month, YYYY-MM (cut back to the last month that has ended).")
 @click.option("--institution", default=None, help="An institution's key (its usage).")
 @click.option("--publisher", default=None, help="A publisher's key (usage of its titles).")
 @click.option("--country", default=None, help="Only usage from institutions in this country.")
@@ -57,10 +57,18 @@ def counter_command(
     as_csv: bool,
     home: Path | None,
 ) -> None:
-    """A COUNTER 5.1 Title (tr) or Item (ir) Report, as served by the SUSHI API at /counter/r51/reports/."""
+    """A COUNTER 5.1 Title (tr) or Item (ir) Report, or a journal Standard View (tr_j1, tr_j2, tr_j3), as served
+    by the SUSHI API at /counter/r51/reports/."""
     with open_node(home) as node:
+        shown = () if REPORTS[report].master else ("Access_Type", "Access_Method")  # a Report shows all it can
         data = node.counter.report(
-            report, begin=begin, end=end, institution=institution, publisher=publisher, country=country
+            report,
+            begin=begin,
+            end=end,
+            institution=institution,
+            publisher=publisher,
+            country=country,
+            attributes=shown,
         )
         text = node.counter.as_csv(data) if as_csv else None
     if text is not None:

@@ -29,7 +29,7 @@ def render_reference() -> str:
     for name in sorted(cli.list_commands(ctx)):
         command = cli.get_command(ctx, name)
         assert command is not None
-        sub = click.Context(command, info_name=f"strongroom {name}", parent=ctx)
+        sub = click.Context(command, info_name=name, parent=ctx)  # the parent gives the "strongroom" before it
         lines += ["", f"## strongroom {name}", "", "```text", command.get_help(sub), "```"]
     return "\n".join(lines) + "\n"
 

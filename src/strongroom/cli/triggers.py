@@ -8,10 +8,11 @@ from typing import Any
 import click
 from rich.table import Table
 
-from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.cli.common import home_option, json_option, open_node, out, plural, print_json
+from strongroom.domain.licences import accepted_licences, open_licence
 from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
 from strongroom.services.triggers import keygen as board_keygen_service
-from strongroom.services.triggers import load_member_key, now_text, sign_ballot
+from strongroom.services.triggers import load_member_key, member_public_key, now_text, sign_ballot
 
 
 @click.group(name="board")
@@ -27,9 +28,16 @@ def board_group() -> None:
     required=True,
     help="Where to write the member's private key (mode 0600; it stays with the member).",
 )
-def board_keygen(out_path: Path) -> None:
-    """A board member's key pair; prints the public key to register with `board add`."""
-    out().print(board_keygen_service(out_path))
+@click.option("--show", is_flag=True, help="Print the public key of the key already in --out; write nothing.")
+@click.option("--replace", is_flag=True, help="Replace the key already in --out with a new one.")
+def board_keygen(out_path: Path, show: bool, replace: bool) -> None:
+    """A board member's key pair; prints the public key to register with `board add`.
+
+    A key already in --out is never overwritten without --replace (exit 3, naming its public key); --show prints
+    its public key again."""
+    if show and replace:
+        raise click.UsageError("--show prints the existing key and --replace makes a new one: give one of them")
+    out().print(member_public_key(out_path) if show else board_keygen_service(out_path, replace=replace))
 
 
 @board_group.command(name="add")
@@ -92,7 +100,7 @@ def trigger_propose(
         print_json(_trigger_dict(trigger))
         return
     out().print(
-        f"Proposed {trigger.key}: {reason}, {len(trigger.au_keys)} AU(s). The board votes with: "
+        f"Proposed {trigger.key}: {reason}, {plural(len(trigger.au_keys), 'AU')}. The board votes with: "
         f"strongroom trigger vote {trigger.key} --member NAME --key MEMBER.key --for|--against|--abstain"
     )
 
@@ -140,16 +148,33 @@ def trigger_close(key: str, home: Path | None) -> None:
     out().print(f"{key} is {trigger.state}: {trigger.decision}")
 
 
+def _licence(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A release licence named by URL or short name, as its canonical URL; anything else is a usage error."""
+    if value is None:
+        return None
+    canonical = open_licence(value)
+    if canonical is None:
+        raise click.BadParameter(
+            f"{value!r} is not an open licence the board may release under; give one of {accepted_licences()}"
+        )
+    return canonical
+
+
 @trigger_group.command(name="release")
 @click.argument("key")
-@click.option("--licence", default=None, help="Licence URL (default: CC BY 4.0, or what the publisher chose).")
+@click.option(
+    "--licence",
+    default=None,
+    callback=_licence,
+    help="A Creative Commons licence by URL or short name (CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0, ...); default CC BY 4.0.",
+)
 @click.option("--by", "who", default="operator", show_default=True)
 @home_option
 def trigger_release(key: str, licence: str | None, who: str, home: Path | None) -> None:
     """Release an approved trigger's content to everyone under an open licence."""
     with open_node(home) as node:
         trigger = node.triggers.release(key, who, licence)
-    out().print(f"Released {len(trigger.au_keys)} AU(s) under {trigger.licence}.")
+    out().print(f"Released {plural(len(trigger.au_keys), 'AU')} under {trigger.licence}.")
 
 
 @trigger_group.command(name="withdraw")
@@ -201,7 +226,7 @@ def trigger_list(home: Path | None, as_json: bool) -> None:
     if as_json:
         print_json([_trigger_dict(t) for t in rows])
         return
-    table = Table("Trigger", "Reason", "Scope", "AUs", "State", "Votes", "Decision", title=f"{len(rows)} triggers")
+    table = Table("Trigger", "Reason", "Scope", "AUs", "State", "Votes", "Decision", title=plural(len(rows), "trigger"))
     for t in rows:
         votes = ", ".join(f"{v.member.name}:{v.choice}" for v in t.votes)
         table.add_row(

@@ -1,6 +1,9 @@
 """The access decision: may this reader open this item? One function of the item's state and the reader's
 institution, returning allow or deny with the reason and, when denied, what to do. The portal asks it for every
 page and download that is not released content.
+
+Reasons and next steps are :class:`~strongroom.domain.text.Text`: English strings that keep their message id, so
+the portal shows them in the reader's language (every one is in the portal's translation catalogs).
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+
+from strongroom.domain.text import N_
 
 
 class ItemState(StrEnum):
@@ -45,51 +50,67 @@ class Decision:
 
 def decide(state: ItemState, enrolled_for: frozenset[str], reader: Reader, today: dt.date) -> Decision:
     if state is ItemState.RELEASED:
-        return Decision(True, "released: open access to everyone under its licence")
+        return Decision(True, N_("released: open access to everyone under its licence"))
     if state is ItemState.DARK:
         return Decision(
             False,
-            "preserved in the dark archive and not released",
-            "nothing to do: it opens only if the board releases it",
+            N_("preserved in the dark archive and not released"),
+            N_("nothing to do: it opens only if the board releases it"),
         )
     if reader.institution is None:
         return Decision(
             False,
-            "enrolled in the access programme: readers at eligible institutions only",
-            "sign in with your institution's account, or connect from its network",
+            N_("enrolled in the access programme: readers at eligible institutions only"),
+            N_("sign in with your institution's account, or connect from its network"),
         )
+    who = reader.institution
     if reader.status is not InstitutionStatus.VALIDATED:
         status = reader.status or InstitutionStatus.PENDING
-        steps = {
-            InstitutionStatus.PENDING: "wait for validation (two to four weeks) or write to the programme",
-            InstitutionStatus.REJECTED: "read the reason given with the decision; write to the programme to appeal",
-            InstitutionStatus.SUSPENDED: "your librarian can ask the programme why and how to lift the suspension",
+        reasons = {
+            InstitutionStatus.PENDING: N_("%(institution)s is pending, not validated", institution=who),
+            InstitutionStatus.REJECTED: N_("%(institution)s is rejected, not validated", institution=who),
+            InstitutionStatus.SUSPENDED: N_("%(institution)s is suspended, not validated", institution=who),
         }
-        return Decision(False, f"{reader.institution} is {status}, not validated", steps[status])
+        steps = {
+            InstitutionStatus.PENDING: N_("wait for validation (two to four weeks) or write to the programme"),
+            InstitutionStatus.REJECTED: N_("read the reason given with the decision; write to the programme to appeal"),
+            InstitutionStatus.SUSPENDED: N_("your librarian can ask the programme why and how to lift the suspension"),
+        }
+        return Decision(False, reasons[status], steps[status])
     if reader.group == "none":
         return Decision(
             False,
-            f"{reader.institution}'s country is not eligible for the programme",
-            "the publisher may offer other access; country lists are reviewed every year",
+            N_("%(institution)s's country is not eligible for the programme", institution=who),
+            N_("the publisher may offer other access; country lists are reviewed every year"),
         )
     if reader.group not in enrolled_for:
         return Decision(
             False,
-            f"the publisher enrolled this title for group {'/'.join(sorted(enrolled_for)) or '-'} "
-            f"only, and {reader.institution} is in group {reader.group}",
-            "ask your librarian",
+            N_(
+                "the publisher enrolled this title for group %(groups)s only, "
+                "and %(institution)s is in group %(group)s",
+                groups="/".join(sorted(enrolled_for)) or "-",
+                institution=who,
+                group=reader.group,
+            ),
+            N_("ask your librarian"),
         )
     if reader.group == "A":
-        return Decision(True, f"{reader.institution} is a validated group A institution: free access")
+        return Decision(True, N_("%(institution)s is a validated group A institution: free access", institution=who))
     if reader.trial_until is not None and today <= reader.trial_until:
-        return Decision(True, f"{reader.institution} is in its group B trial until {reader.trial_until}")
+        return Decision(
+            True, N_("%(institution)s is in its group B trial until %(date)s", institution=who, date=reader.trial_until)
+        )
     if reader.paid_through is not None and today <= reader.paid_through:
-        return Decision(True, f"{reader.institution}'s group B fee is paid through {reader.paid_through}")
+        return Decision(
+            True,
+            N_("%(institution)s's group B fee is paid through %(date)s", institution=who, date=reader.paid_through),
+        )
     lapsed = max(d for d in (reader.trial_until, reader.paid_through, dt.date.min) if d is not None)
     return Decision(
         False,
-        f"{reader.institution}'s group B access lapsed on {lapsed}"
+        N_("%(institution)s's group B access lapsed on %(date)s", institution=who, date=lapsed)
         if lapsed != dt.date.min
-        else f"{reader.institution} has neither a trial nor a paid subscription",
-        "your librarian can renew the yearly fee with the programme",
+        else N_("%(institution)s has neither a trial nor a paid subscription", institution=who),
+        N_("your librarian can renew the yearly fee with the programme"),
     )

@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
-from strongroom.errors import ExitCode, PackageRejected, StrongroomError
+from strongroom.domain.identifiers import normalise_doi, normalise_issn
+from strongroom.errors import ExitCode, InvalidIdentifier, PackageRejected, StrongroomError
 from strongroom.formats.jats import parse_jats
 from strongroom.harvest.fetch import Fetcher, FetchError
 from strongroom.ingest.deposit import item_record
@@ -74,6 +75,51 @@ def _parse(body: bytes, url: str) -> etree._Element:
     return root
 
 
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
+
+
+def _doi(identifier: str) -> str | None:
+    """The DOI an identifier is, in any of the forms providers write: bare, as OJS 3 does (``10.1234/abc``),
+    ``doi:10.1234/abc``, ``info:doi/...`` or a ``https://doi.org/`` link; None for anything else. Its case is
+    kept: the DOI is the key that merges a record with the article a web crawl found (``citation_doi``, written
+    as the publisher writes it) and with what earlier harvests stored."""
+    try:
+        normalise_doi(identifier)  # checks the shape
+    except InvalidIdentifier:
+        return None
+    return _DOI_PREFIX.sub("", identifier.strip()).strip()
+
+
+@dataclass(frozen=True)
+class DcJournal:
+    """What one oai_dc record says of the journal it belongs to. OJS writes ``dc:source`` as "Journal name; Vol. 3
+    No. 2 (2024); 10-20", then one ``dc:source`` per ISSN (online first, then print), and the publisher (or the
+    journal's name) in ``dc:publisher``."""
+
+    name: str | None
+    issns: tuple[str, ...]
+    publisher: str | None
+
+
+def dc_journal(record: etree._Element) -> DcJournal:
+    """The journal an oai_dc record names: its first ``dc:source`` that is not an ISSN (up to the first ";"),
+    every valid ISSN among them, and ``dc:publisher``."""
+    dc = record.find(".//{http://www.openarchives.org/OAI/2.0/oai_dc/}dc")
+    sources = [] if dc is None else [(e.text or "").strip() for e in dc.findall(f"{{{DC}}}source")]
+    issns: list[str] = []
+    name = None
+    for source in filter(None, sources):
+        try:
+            issn = normalise_issn(source)
+        except InvalidIdentifier:
+            name = name or source.split(";")[0].strip() or None
+            continue
+        if issn not in issns:
+            issns.append(issn)
+    publisher = None if dc is None else (dc.findtext(f"{{{DC}}}publisher") or "").strip() or None
+    return DcJournal(name, tuple(issns), publisher)
+
+
 def dc_item(record: etree._Element) -> dict[str, Any] | None:
     """An item record from an oai_dc record (None when it has no Dublin Core)."""
     dc = record.find(".//{http://www.openarchives.org/OAI/2.0/oai_dc/}dc")
@@ -84,16 +130,10 @@ def dc_item(record: etree._Element) -> dict[str, Any] | None:
         return [(e.text or "").strip() for e in dc.findall(f"{{{DC}}}{tag}") if (e.text or "").strip()]
 
     identifiers = all_of("identifier")
-    doi = next(
-        (
-            re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", i, flags=re.I)
-            for i in identifiers
-            if re.match(r"^(https?://(dx\.)?doi\.org/|doi:)10\.", i, re.I)
-        ),
-        None,
-    )
-    url = next((i for i in identifiers if i.startswith("http") and "doi.org" not in i), None)
+    doi = next((d for d in map(_doi, identifiers) if d), None)
+    url = next((i for i in identifiers if i.startswith("http") and not _doi(i)), None)
     date = next(iter(all_of("date")), None)
+    journal = dc_journal(record)
     source = " ".join(all_of("source"))
     volume = re.search(r"Vol\.?\s*(\w+)", source)
     issue = re.search(r"No\.?\s*(\w+)", source)
@@ -102,6 +142,7 @@ def dc_item(record: etree._Element) -> dict[str, Any] | None:
         "key": doi or url or header_id,
         "doi": doi,
         "url": url,
+        "issn": journal.issns[0] if journal.issns else None,
         "title": next(iter(all_of("title")), None),
         "contributors": [{"name": n, "role": "author"} for n in all_of("creator")],
         "publication_date": date[:10] if date and re.match(r"^\d{4}-\d{2}-\d{2}", date) else None,
@@ -186,6 +227,28 @@ class OaiHarvester:
     def jats_prefix(self) -> str | None:
         """The prefix under which the provider offers JATS, if it does."""
         return next((p for p, ns in self.formats().items() if p.lower() == "jats" or "jats" in ns.lower()), None)
+
+    def sets(self) -> list[tuple[str, str]]:
+        """(setSpec, setName) of every set the provider lists (the first response's worth; empty if it has none)."""
+        root, code = self._get({"verb": "ListSets"})
+        if code:
+            return []
+        return [
+            ((s.findtext(f"{{{OAI}}}setSpec") or "").strip(), (s.findtext(f"{{{OAI}}}setName") or "").strip())
+            for s in root.iterfind(f"{{{OAI}}}ListSets/{{{OAI}}}set")
+        ]
+
+    def journals(self, set_spec: str | None = None) -> list[DcJournal]:
+        """What the first response of records (in ``set_spec``, if given) says of their journals."""
+        params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+        if set_spec:
+            params["set"] = set_spec
+        root, code = self._get(params)
+        if code == "noRecordsMatch":
+            return []
+        if code:
+            raise OaiHarvestError(f"{self.base_url} answered {code} to {params}")
+        return [dc_journal(r) for r in root.iterfind(f"{{{OAI}}}ListRecords/{{{OAI}}}record")]
 
     def _pages(self, params: dict[str, str], result: OaiResult) -> Iterator[list[etree._Element]]:
         """Every page of a list, following tokens; raises BrokenTokens when the tokens cannot be trusted."""

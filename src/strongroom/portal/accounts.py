@@ -9,10 +9,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from strongroom.domain.access import Reader
+from strongroom.errors import StrongroomError
+from strongroom.portal.i18n import DEFAULT, say
 from strongroom.portal.render import SESSION_COOKIE, Portal, address, portal_of, prefix
 from strongroom.services.accounts import SESSION_HOURS, SignInRefused, SignInThrottled
 
 router = APIRouter()
+
+
+def refusal(request: Request, exc: StrongroomError) -> str:
+    """A refusal from a service in the reader's language, with its hint: "message (hint)"."""
+    lang = str(getattr(request.state, "lang", DEFAULT))
+    return say(exc.message, lang) + (f" ({say(exc.hint, lang)})" if exc.hint else "")
 
 
 def reader_of(portal: Portal, request: Request) -> Reader:
@@ -38,9 +46,9 @@ async def signin(request: Request) -> Response:
             form.get("username", "")[:200], form.get("password", "")[:200], address(request)
         )
     except SignInThrottled as exc:
-        return portal.render(request, "signin.html", status=429, message=str(exc))
+        return portal.render(request, "signin.html", status=429, message=refusal(request, exc))
     except SignInRefused as exc:
-        return portal.render(request, "signin.html", status=401, message=str(exc))
+        return portal.render(request, "signin.html", status=401, message=refusal(request, exc))
     response = RedirectResponse(f"{prefix(request)}/programme/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -56,6 +56,56 @@ class LanguagePrefix:
         await self.app(scope, receive, send)
 
 
+class HeadAsGet:
+    """ASGI middleware: every route that answers GET answers HEAD with the same status and headers and no body
+    (RFC 9110 9.3.2). The request goes on as a GET marked ``state["head"]``, so a handler can skip work whose only
+    product is the body (opening a stored file) and a HEAD is never counted as a use."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        scope = {**scope, "method": "GET", "state": {**scope.get("state", {}), "head": True}}
+        ended = False
+
+        async def headers_only(message: MutableMapping[str, Any]) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.body":
+                if ended:
+                    return
+                ended = not message.get("more_body", False)
+                if not ended:
+                    return  # the body goes nowhere; one empty body ends the response
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app(scope, receive, headers_only)
+
+
+class NoSniff:
+    """ASGI middleware: ``X-Content-Type-Options: nosniff`` on every response (pages, files, XML, Atom, RIS, JSON,
+    errors), so no browser reads a feed or a reference as HTML."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-content-type-options"]
+                message = {**message, "headers": [*headers, (b"x-content-type-options", b"nosniff")]}
+            await send(message)
+
+        await self.app(scope, receive, with_header)
+
+
 def create_portal(
     node: Node, *, oai_page_size: int = 100, cache_seconds: float = 0.0, sitemap_limit: int = feeds.SITEMAP_LIMIT
 ) -> FastAPI:
@@ -75,6 +125,8 @@ def create_portal(
         page_size=oai_page_size,
     )
     app.add_middleware(LanguagePrefix)
+    app.add_middleware(HeadAsGet)  # added last, so it runs first: LanguagePrefix keeps the "head" mark
+    app.add_middleware(NoSniff)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -6,23 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from strongroom.domain.licences import licence_label, open_licence
 from strongroom.services.released import ItemView
 
-LICENCES = {
-    "https://creativecommons.org/licenses/by/4.0/": "CC BY 4.0",
-    "https://creativecommons.org/licenses/by-sa/4.0/": "CC BY-SA 4.0",
-    "https://creativecommons.org/licenses/by-nc/4.0/": "CC BY-NC 4.0",
-    "https://creativecommons.org/licenses/by-nc-sa/4.0/": "CC BY-NC-SA 4.0",
-    "https://creativecommons.org/licenses/by-nd/4.0/": "CC BY-ND 4.0",
-    "https://creativecommons.org/licenses/by-nc-nd/4.0/": "CC BY-NC-ND 4.0",
-    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0 1.0",
-}
+__all__ = ["json_ld", "licence_label", "licence_url", "meta_tags", "reference", "ris"]
 
 
-def licence_label(url: str | None) -> str:
-    if not url:
-        return ""
-    return LICENCES.get(url.rstrip("/") + "/", url)
+def licence_url(text: str | None) -> str | None:
+    """The canonical URL of an open licence, to link to; None for anything else (shown as text, never a link: a
+    licence that came from a damaged record or a hostile deposit must not become a ``javascript:`` link)."""
+    return open_licence(text)
 
 
 def _names(item: ItemView) -> list[str]:
@@ -105,9 +98,10 @@ def json_ld(item: ItemView, landing: str, file_url: str) -> str:
                 "publisher": {"@type": "Organization", "name": item.publisher_name},
             },
         },
-        "license": item.licence,
         "isAccessibleForFree": True,
     }
+    if licence_url(item.licence):
+        data["license"] = licence_url(item.licence)
     if item.publication_date:
         data["datePublished"] = item.publication_date.isoformat()
     elif item.year:

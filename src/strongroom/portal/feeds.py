@@ -8,10 +8,13 @@ from urllib.parse import quote
 from lxml import etree
 
 from strongroom.formats.xmlsafe import nsmap
-from strongroom.portal.citation import licence_label
+from strongroom.portal.citation import licence_label, licence_url
+from strongroom.portal.i18n import content_attributes, direction, language_tag
 from strongroom.services.released import Release, Released
 
 ATOM = "http://www.w3.org/2005/Atom"
+XHTML = "http://www.w3.org/1999/xhtml"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file, by the protocol
 
@@ -21,7 +24,12 @@ def _iso(when: dt.datetime) -> str:
 
 
 def atom(releases: list[Release], base_url: str, name: str, now: dt.datetime) -> bytes:
+    """The release feed (RFC 4287): each release an entry with its id, time, a link to its note on the releases
+    page (``alternate``: the entries carry a summary, not content), the titles released (``related``) and the
+    licence; the feed's author is the node. Text is English (``xml:lang="en"``); a title's name in another language
+    is marked with its language and direction inside an XHTML entry title."""
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap=nsmap(ATOM))
+    feed.set(XML_LANG, "en")
 
     def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
         el = etree.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
@@ -39,17 +47,49 @@ def atom(releases: list[Release], base_url: str, name: str, now: dt.datetime) ->
         entry = add(feed, "entry")
         add(entry, "id", f"{base_url}/releases/#{r.trigger}")
         titles = ", ".join(name for _, name in r.titles)
-        add(entry, "title", f"Released: {titles}")
+        _title(add(entry, "title"), r)
         add(entry, "updated", _iso(r.released_at))
         add(entry, "published", _iso(r.released_at))
+        add(entry, "link", rel="alternate", type="text/html", href=f"{base_url}/releases/#{quote(r.trigger)}")
         for key, _ in r.titles:
             add(entry, "link", rel="related", href=f"{base_url}/titles/{quote(key, safe=':')}/")
-        add(entry, "link", rel="license", href=r.licence)
+        if licence_url(r.licence):
+            add(entry, "link", rel="license", href=str(licence_url(r.licence)))
         summary = f"The board released {titles} ({r.reason}; decision {r.trigger}) under {licence_label(r.licence)}."
         if r.explanation:
             summary += f" {r.explanation}"
         add(entry, "summary", summary)
     return bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _title(el: etree._Element, release: Release) -> None:
+    """``Released: NAME, NAME``, as text; as XHTML when a name is in a language other than English, its span
+    marked ``lang`` and ``dir``."""
+    names = []
+    for key, name in release.titles:
+        language = language_tag(release.title_language(key))
+        names.append((name, language if language and content_attributes(language, "en") else None))
+    if not any(language for _, language in names):
+        el.text = "Released: " + ", ".join(name for name, _ in names)
+        return
+    el.set("type", "xhtml")
+    div = etree.SubElement(el, f"{{{XHTML}}}div", nsmap=nsmap(XHTML))
+    div.text = "Released: "
+    last: etree._Element | None = None  # plain text goes after the last span, or into the div before any
+
+    def text(more: str) -> None:
+        if last is None:
+            div.text = (div.text or "") + more
+        else:
+            last.tail = (last.tail or "") + more
+
+    for n, (name, language) in enumerate(names):
+        text(", " if n else "")
+        if language is None:
+            text(name)
+        else:
+            last = etree.SubElement(div, f"{{{XHTML}}}span", lang=language, dir=direction(language))
+            last.text = name
 
 
 def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:

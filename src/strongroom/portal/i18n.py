@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from strongroom.domain.text import Text
+
 LANGUAGES = ("en", "fr", "es", "pt")
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
+# A BCP 47 tag as JATS xml:lang and the catalog carry it (``ar``, ``pt-BR``, ``zh-Hant``); anything else is not
+# written into a page.
+_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$")
+_RTL_SCRIPTS = {"arab", "hebr", "syrc", "thaa", "nkoo", "adlm", "rohg", "mand", "samr"}
 
 
 @functools.cache
@@ -36,6 +43,40 @@ def translations(lang: str) -> NullTranslations:
 def language_name(lang: str) -> str:
     """A language's name in itself (``français``), for the language menu."""
     return str(Locale.parse(lang).get_display_name(lang))
+
+
+def country_name(code: str | None, lang: str) -> str:
+    """A country's name in the reader's language (``Kenia`` in Spanish), from the CLDR data Babel carries."""
+    if not code:
+        return ""
+    return str(Locale.parse(lang).territories.get(code.upper(), code))
+
+
+def language_tag(text: str | None) -> str | None:
+    """A content language as a well-formed BCP 47 tag, or None (unknown or malformed)."""
+    return text if text and _TAG.match(text) else None
+
+
+@functools.cache
+def direction(tag: str) -> str:
+    """``rtl`` for a language written right to left (Arabic, Hebrew, Persian, Urdu...), else ``ltr``."""
+    parts = tag.split("-")
+    if any(p.lower() in _RTL_SCRIPTS for p in parts[1:]):
+        return "rtl"
+    try:
+        locale = Locale.parse(parts[0].lower())
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+    return "rtl" if locale.character_order == "right-to-left" else "ltr"
+
+
+def content_attributes(language: str | None, page_lang: str) -> str:
+    """`` lang="ar" dir="rtl"`` for content in a language other than the page's (nothing when it is the page's
+    language or unknown), so screen readers, hyphenation, fonts and the bidi algorithm treat it as what it is."""
+    tag = language_tag(language)
+    if tag is None or tag.split("-")[0].lower() == page_lang:
+        return ""
+    return f' lang="{tag}" dir="{direction(tag)}"'
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -57,3 +98,11 @@ def negotiate(accept_language: str | None) -> str:
         if q < 0 and base in LANGUAGES:
             return base
     return DEFAULT
+
+
+def say(message: object, lang: str) -> str:
+    """A message from below the portal (an access decision's reason, a refusal) in ``lang``: a
+    :class:`~strongroom.domain.text.Text` is translated with its values; any other text is shown as it is."""
+    if isinstance(message, Text):
+        return message.render(translations(lang).gettext)
+    return "" if message is None else str(message)

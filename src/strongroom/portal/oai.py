@@ -27,6 +27,8 @@ from lxml import etree
 from strongroom.clock import Clock
 from strongroom.errors import PackageRejected
 from strongroom.formats.xmlsafe import nsmap, parse_xml
+from strongroom.portal.citation import licence_url
+from strongroom.portal.i18n import language_tag
 from strongroom.services.released import ItemView, Released, set_part
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -35,6 +37,7 @@ OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
 JATS = "https://jats.nlm.nih.gov/ns/archiving/1.3/"
 XLINK = "http://www.w3.org/1999/xlink"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 FORMATS = {
     "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd", OAI_DC),
@@ -319,16 +322,21 @@ class Provider:
         dc = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
         dc.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} http://www.openarchives.org/OAI/2.0/oai_dc.xsd")
 
-        def add(tag: str, text: str | None) -> None:
-            if text:
-                etree.SubElement(dc, f"{{{DC}}}{tag}").text = text
+        language = language_tag(item.language)
 
-        add("title", item.title)
+        def add(tag: str, text: str | None, *, in_language: bool = False) -> None:
+            if text:
+                el = etree.SubElement(dc, f"{{{DC}}}{tag}")
+                el.text = text
+                if in_language and language:
+                    el.set(XML_LANG, language)  # the article's own words, in its language
+
+        add("title", item.title, in_language=True)
         for a in item.authors:
             add("creator", str(a.get("name") or ""))
         for k in item.keywords:
-            add("subject", k)
-        add("description", item.abstract)
+            add("subject", k, in_language=True)
+        add("description", item.abstract, in_language=True)
         add("publisher", item.publisher_name)
         add("date", item.publication_date.isoformat() if item.publication_date else str(item.year or ""))
         add("type", "Text")
@@ -347,7 +355,7 @@ class Provider:
         for issn in item.issns:
             add("source", f"ISSN {issn}")
         add("language", item.language)
-        add("rights", item.licence)
+        add("rights", licence_url(item.licence))  # only an open licence: harvesters turn dc:rights into links
         return dc
 
     def jats(self, item: ItemView) -> etree._Element:
@@ -417,7 +425,11 @@ def _front_matter(item: ItemView) -> etree._Element:
     if item.last_page:
         etree.SubElement(am, "lpage").text = item.last_page
     permissions = etree.SubElement(am, "permissions")
-    etree.SubElement(permissions, "license", {f"{{{XLINK}}}href": item.licence})
+    url = licence_url(item.licence)
+    if url:
+        etree.SubElement(permissions, "license", {f"{{{XLINK}}}href": url})
+    elif item.licence:
+        etree.SubElement(etree.SubElement(permissions, "license"), "license-p").text = item.licence
     if item.abstract:
         etree.SubElement(etree.SubElement(am, "abstract"), "p").text = item.abstract
     return article

@@ -125,14 +125,13 @@ def article_ris(request: Request, public_id: str) -> Response:
     )
 
 
-@router.api_route("/articles/{public_id}/{name}", methods=["GET", "HEAD"])
+@router.get("/articles/{public_id}/{name}")
 def download(request: Request, public_id: str, name: str) -> Response:
     portal = portal_of(request)
     found = portal.released.file(public_id, name)
     if found is None:
         raise StarletteHTTPException(404)
-    if request.method == "GET":
-        portal.count(request, found, "request", "open")  # it carries the public id, title and publisher the log needs
+    portal.count(request, found, "request", "open")  # it carries the public id, title and publisher the log needs
     canonical = f'<{portal.base_url}/articles/{public_id}/>; rel="canonical"'
     return portal.stored_file(request, found.object_id, found.file, {"Link": canonical})
 

@@ -22,9 +22,9 @@ from strongroom import __version__
 from strongroom.domain.access import Reader
 from strongroom.formats.text import visible
 from strongroom.node import Node
-from strongroom.portal.citation import licence_label
-from strongroom.portal.i18n import DEFAULT, LANGUAGES, language_name, translations
-from strongroom.services.released import FileView, ItemView, Released, ReleasedFile, country_name
+from strongroom.portal.citation import licence_label, licence_url
+from strongroom.portal.i18n import DEFAULT, LANGUAGES, content_attributes, country_name, language_name, translations
+from strongroom.services.released import FileView, ItemView, Released, ReleasedFile
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHUNK = 1 << 20
@@ -81,6 +81,11 @@ def prefix(request: Request) -> str:
     return str(getattr(request.state, "prefix", ""))
 
 
+def head_only(request: Request) -> bool:
+    """A HEAD request (answered as a GET without its body, see :class:`strongroom.portal.app.HeadAsGet`)."""
+    return request.method == "HEAD" or bool(getattr(request.state, "head", False))
+
+
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
     with stream:
         while chunk := stream.read(CHUNK):
@@ -114,13 +119,17 @@ class Portal:
                 quote=quote,
                 path=path,
                 base_url=self.base_url,
-                canonical=self.base_url + path,
+                # the page in the language it is in; every language version and the negotiated one (x-default)
+                canonical=self.base_url + lang_prefix + path,
+                default_url=self.base_url + path,
                 languages=[(code, language_name(code), f"/{code}{path}") for code in LANGUAGES],
+                lang_attrs=lambda language: Markup(content_attributes(language, lang)),  # noqa: S704 - a checked tag
                 node_name=self.node.settings.node_name,
                 version=__version__,
                 date=lambda d: format_date(d, format="long", locale=lang) if d else "",
                 licence_label=licence_label,
-                country_name=country_name,
+                licence_url=licence_url,
+                country_name=lambda code: country_name(code, lang),
                 size=human_size,
                 **context,
             )
@@ -163,7 +172,7 @@ class Portal:
             length, status = end - start + 1, 206
             common["Content-Range"] = f"bytes {start}-{end}/{f.size}"
         common["Content-Length"] = str(length)
-        if request.method == "HEAD":
+        if head_only(request):
             return Response(status_code=status, media_type=f.media_type, headers=common)
         stream = self.released.open_file(object_id, f, start=start, length=length)
         return StreamingResponse(_chunks(stream), status_code=status, media_type=f.media_type, headers=common)
@@ -171,7 +180,9 @@ class Portal:
     def count(
         self, request: Request, item: ItemView | ReleasedFile, metric: str, access: str, reader: Reader | None = None
     ) -> None:
-        """Log one use (a page viewed, a file requested) for the usage reports."""
+        """Log one use (a page viewed, a file requested) for the usage reports; a HEAD request is not a use."""
+        if head_only(request):
+            return
         node = self.node
         reader = reader or node.institutions.recognise(address(request), with_group=False)
         node.programme.log_use(
@@ -184,6 +195,8 @@ class Portal:
             country=reader.country,
             address=address(request),
             user_agent=request.headers.get("user-agent", ""),
+            url=request.url.path,  # double-clicks are counted per URL (COUNTER 5.1, 7.2)
+            signin=request.cookies.get(SESSION_COOKIE),  # the user-session, when the reader signed in
         )
 
 

@@ -1,5 +1,6 @@
-"""COUNTER_SUSHI 5.1: usage reports for librarians and publishers, each opened only by its own API key
-(``strongroom counter-key``); refusals are COUNTER exceptions that say nothing of whether the institution or
+"""COUNTER_SUSHI 5.1 (the API paths ``/r51/...`` under ``/counter``): the server's status, its member and report
+lists, and usage reports for librarians and publishers, each opened only by its own API key
+(``strongroom counter-key``); refusals are COUNTER Exceptions that say nothing of whether the institution or
 publisher exists."""
 
 from __future__ import annotations
@@ -7,57 +8,92 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from strongroom.errors import StrongroomError
 from strongroom.portal.render import portal_of
+from strongroom.services.counter import CounterError, exception
 
 router = APIRouter()
+STATUS = {1030: 400, 2020: 401, 3020: 400}  # the HTTP status of each Exception, as the API says
 
 
-def _error(code: int, message: str, data: str) -> Response:
-    # the COUNTER_SUSHI exception form; no hint whether the institution or publisher exists
-    return JSONResponse({"Code": code, "Severity": "Error", "Message": message, "Data": data}, status_code=401)
+def _error(code: int, data: str) -> Response:
+    return JSONResponse(exception(code, data), status_code=STATUS[code])
+
+
+def _refused(request: Request, kind: str, subject: str, api_key: str | None) -> Response | None:
+    """The Exception for a request without the subject's own API key, or None when the key opens its reports."""
+    if not api_key:
+        return _error(1030, "api_key is missing: each institution's and publisher's reports have their own")
+    if not portal_of(request).node.sushi.authorised(kind, subject, api_key):
+        return _error(2020, f"that api_key does not open this {kind}'s reports")
+    return None
+
+
+@router.get("/counter/r51/status")
+def status(request: Request) -> Response:
+    node = portal_of(request).node
+    return JSONResponse(node.counter.status(node.settings.node_name))
+
+
+@router.get("/counter/r51/members")
+def members(
+    request: Request,
+    customer_id: str | None = Query(None, max_length=40),
+    api_key: str | None = Query(None, max_length=100),
+) -> Response:
+    """The institution a customer_id and its API key stand for (Strongroom has no consortia: one member)."""
+    if not customer_id:
+        return _error(1030, "customer_id is missing")
+    refused = _refused(request, "institution", customer_id, api_key)
+    if refused is not None:
+        return refused
+    return JSONResponse([portal_of(request).node.counter.member(customer_id)])
 
 
 @router.get("/counter/r51/reports")
 def reports(request: Request) -> Response:
-    listed = [
-        {"Report_Name": k.name, "Report_ID": k.id.upper(), "Release": "5.1", "Path": f"/counter/r51/reports/{k.id}"}
-        for k in portal_of(request).node.counter.reports.values()
-    ]
-    return JSONResponse(listed)
+    return JSONResponse(portal_of(request).node.counter.report_list())
 
 
 @router.get("/counter/r51/reports/{report_id}")
 def report(
     request: Request,
     report_id: str,
-    begin_date: str = Query(..., max_length=10),
-    end_date: str = Query(..., max_length=10),
+    begin_date: str | None = Query(None, max_length=10),
+    end_date: str | None = Query(None, max_length=10),
     customer_id: str | None = Query(None, max_length=40),
     publisher: str | None = Query(None, max_length=200),
-    country: str | None = Query(None, max_length=2),
+    country_code: str | None = Query(None, max_length=2),
+    country: str | None = Query(None, max_length=2),  # the name before 5.1's country_code
+    attributes_to_show: str | None = Query(None, max_length=200),
     api_key: str | None = Query(None, max_length=100),
     format: str = Query("json", pattern="^(json|csv)$"),
 ) -> Response:
-    """A TR or IR for one institution (customer_id) or one publisher, by month, for whoever holds that
-    institution's or publisher's API key."""
+    """A report (TR, IR, or a Standard View) for one institution (customer_id) or one publisher, by month, for
+    whoever holds that institution's or publisher's API key."""
     node = portal_of(request).node
+    if report_id.lower() not in node.counter.reports:  # not a path of this server (5.1 has no Exception for it)
+        offered = ", ".join(f"/r51/reports/{k}" for k in node.counter.reports)
+        return JSONResponse({"Code": 0, "Message": "Report Not Supported", "Data": offered}, status_code=404)
     kind, subject = ("institution", customer_id) if customer_id is not None else ("publisher", publisher)
-    if subject is not None and not api_key:
-        return _error(2000, "Requestor Not Authorized to Access Service", "this report needs api_key")
-    if subject is not None and not node.sushi.authorised(kind, subject, api_key or ""):
-        return _error(2020, "API Key Invalid", f"that api_key does not open this {kind}'s reports")
+    if subject is None:
+        return _error(1030, "customer_id (or publisher) is missing")
+    refused = _refused(request, kind, subject, api_key)
+    if refused is not None:
+        return refused
+    if not begin_date or not end_date:
+        return _error(1030, "begin_date and end_date are required")
     try:
         data = node.counter.report(
             report_id.lower(),
-            begin=begin_date[:7],
-            end=end_date[:7],
+            begin=begin_date,
+            end=end_date,
             institution=customer_id,
-            publisher=publisher,
-            country=country,
+            publisher=publisher if customer_id is None else None,
+            country=country_code or country,
+            attributes=tuple(a for a in (attributes_to_show or "").split("|") if a),
         )
-    except StrongroomError as exc:
-        return JSONResponse({"Code": 3020, "Severity": "Error", "Message": str(exc)}, status_code=400)
+    except CounterError as exc:
+        return _error(exc.code if exc.code in STATUS else 3020, str(exc))
     if format == "csv":
         return PlainTextResponse(node.counter.as_csv(data), media_type="text/csv")
     return JSONResponse(data)

@@ -16,8 +16,9 @@ COUNTRIES = [
     ("IND", "India", 3400.0, 2400, 0.64, False),
     ("SEN", "Senegal", 28.0, 1600, 0.52, True),
     ("KGZ", "Kyrgyz Republic", 10.0, 1400, 0.70, False),
+    ("BGD", "Bangladesh", 450.0, 2600, 0.67, True),  # too large for A3 and B3: only the LDC list makes it A
 ]
-OFFICIAL = [("TZ", "A"), ("KE", "A"), ("MD", "B"), ("GH", "A"), ("SN", "A"), ("KG", "B"), ("UA", "B")]
+OFFICIAL = [("TZ", "A"), ("KE", "A"), ("MD", "B"), ("GH", "A"), ("SN", "A"), ("KG", "B"), ("UA", "B"), ("BD", "A")]
 
 
 def write_world_bank(path: Path) -> Path:
@@ -54,6 +55,13 @@ def write_hdr(path: Path) -> Path:
 def write_ldc(path: Path) -> Path:
     listed = [name for _, name, *_, ldc in COUNTRIES if ldc]
     path.write_text("# UN Least Developed Countries (sample)\n" + "\n".join(listed) + "\n", encoding="utf-8")
+    return path
+
+
+def write_hale(path: Path) -> Path:
+    """Healthy life expectancy (``country,year,value``), as the WHO GHO export gives it."""
+    rows = ["country,year,value"] + [f"{code},2021,{62.0 - hdi * 5:.1f}" for code, *_, hdi, _ in COUNTRIES]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 

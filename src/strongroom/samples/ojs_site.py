@@ -279,8 +279,10 @@ class OjsSite:
         return 404, html_type, self._page("Not found", "<h1>Not found</h1>")
 
     def oai(self, query: str, host: str) -> bytes:
-        """OJS's OAI-PMH provider, as far as a harvester needs it: Identify and ListRecords in oai_dc, ``from`` and
-        ``until`` by day, a few records a page, and the fault of tokens that break after the first page."""
+        """OJS 3's OAI-PMH provider, as far as a harvester needs it: Identify, ListSets and ListRecords in oai_dc
+        (the DOI bare in ``dc:identifier``; the journal's name, issue and pages, then its ISSNs, in ``dc:source``),
+        ``from`` and ``until`` by day, a few records a page, and the fault of tokens that break after the first
+        page."""
         from urllib.parse import parse_qs
 
         args = {k: v[0] for k, v in parse_qs(query).items()}
@@ -312,6 +314,10 @@ class OjsSite:
                 "<adminEmail>editor@example.org</adminEmail><earliestDatestamp>2020-01-01</earliestDatestamp>"
                 "<deletedRecord>no</deletedRecord><granularity>YYYY-MM-DD</granularity></Identify></OAI-PMH>"
             ).encode()
+        if verb == "ListSets":  # OJS: the journal, then each of its sections
+            sets = [(self.slug, self.title.title), (f"{self.slug}:ART", "Articles")]
+            listed = "".join(f"<set><setSpec>{k}</setSpec><setName>{html.escape(n)}</setName></set>" for k, n in sets)
+            return (head + f"<ListSets>{listed}</ListSets></OAI-PMH>").encode()
         if verb != "ListRecords":
             return error("badVerb")
         if "resumptionToken" in args:
@@ -357,9 +363,12 @@ class OjsSite:
                 f"<dc:title>{html.escape(a.title)}</dc:title>{creators}"
                 f"<dc:description>{html.escape(a.abstract)}</dc:description>"
                 f"<dc:date>{a.published.isoformat()}</dc:date><dc:type>info:eu-repo/semantics/article</dc:type>"
+                f"<dc:publisher>{html.escape(self.title.publisher.name)}</dc:publisher>"
                 f"<dc:identifier>http://{host}{self.base}/article/view/{aid}</dc:identifier>"
-                f"<dc:identifier>https://doi.org/{a.doi}</dc:identifier>"
-                f"<dc:source>{html.escape(self.title.title)}; Vol. {a.volume} No. {a.issue} (2023)</dc:source>"
+                f"<dc:identifier>{a.doi}</dc:identifier>"  # OJS 3 writes the DOI bare
+                f'<dc:source xml:lang="en-US">{html.escape(self.title.title)}; '
+                f"Vol. {a.volume} No. {a.issue} ({a.published.year}); {a.fpage}-{a.lpage}</dc:source>"
+                f"<dc:source>{self.title.issn_online}</dc:source><dc:source>{self.title.issn_print}</dc:source>"
                 f"<dc:language>{a.language}</dc:language></oai_dc:dc></metadata></record>"
             )
         nxt = int(start) + len(page)

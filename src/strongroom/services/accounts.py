@@ -1,6 +1,11 @@
 """Signing in: one institutional account per institution (as in Research4Life) and optional named users under it,
 passwords hashed with scrypt (memory-hard; the standard library's), server-side sessions whose tokens are stored
-only as hashes, and sign-in attempts limited per username and per address."""
+only as hashes, and failed sign-ins throttled.
+
+The throttle counts failures per (address, account), so a stranger cannot lock an institution's shared account for
+everyone: five failures within 15 minutes stop that address trying that account. Guessing from many addresses is
+slowed by a ceiling per account (past 20 failures in the window, each address gets one try, not five) and guessing
+many accounts from one address by a ceiling per address (50). Nothing locks the account itself."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from strongroom.catalog.models import Account, Institution, SignInFailure, SignI
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.access import InstitutionStatus, Reader
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.text import N_
 from strongroom.errors import ExitCode, NotFound, StrongroomError
 from strongroom.services.eligibility import Eligibility
 
@@ -24,7 +30,9 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
 SESSION_HOURS = 8
 WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per (address, account) within WINDOW
+ACCOUNT_CEILING = 20  # failures for an account from anywhere within WINDOW, past which each address gets one try
+ADDRESS_CEILING = 50  # failures from one address, whatever the account, within WINDOW
 
 
 class SignInRefused(StrongroomError):
@@ -102,23 +110,24 @@ class Accounts:
 
     def sign_in(self, username: str, password: str, address: str) -> str:
         """A session token for a right username and password; refused (the same words whether the username or the
-        password was wrong) or throttled after too many failures for the username or from the address."""
+        password was wrong) or throttled, without the password being checked, after too many failures from this
+        address (see the module's docstring)."""
         now = self.catalog.clock.now()
         with self.catalog.session() as s:
             s.execute(delete(SignInFailure).where(SignInFailure.at < now - WINDOW))
-            failures = (
-                s.scalar(
-                    select(func.count(SignInFailure.id)).where(
-                        (SignInFailure.username == username) | (SignInFailure.address == address)
-                    )
-                )
-                or 0
-            )
-            if failures >= MAX_FAILURES:
+
+            def count(*where: object) -> int:
+                return s.scalar(select(func.count(SignInFailure.id)).where(*where)) or 0  # type: ignore[arg-type]
+
+            here = count(SignInFailure.username == username, SignInFailure.address == address)
+            allowed = 1 if count(SignInFailure.username == username) >= ACCOUNT_CEILING else MAX_FAILURES
+            if here >= allowed or count(SignInFailure.address == address) >= ADDRESS_CEILING:
                 raise SignInThrottled(
-                    f"too many failed sign-ins for this account or from this network; try again in "
-                    f"{int(WINDOW.total_seconds() // 60)} minutes",
-                    hint="your librarian can reset the password",
+                    N_(
+                        "too many failed sign-ins from your address; try again in %(minutes)s minutes",
+                        minutes=int(WINDOW.total_seconds() // 60),
+                    ),
+                    hint=N_("your librarian can reset the password"),
                 )
             account = s.scalar(select(Account).where(Account.username == username, Account.active))
             if account is None or not check_password(password, account.password_hash):
@@ -136,7 +145,7 @@ class Accounts:
                     )
                 )
         if token is None:
-            raise SignInRefused("wrong username or password")
+            raise SignInRefused(N_("wrong username or password"))
         return token
 
     def sign_out(self, token: str) -> None:

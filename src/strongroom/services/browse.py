@@ -6,14 +6,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from strongroom.catalog.models import ArchivalUnit, Event, Item
 from strongroom.catalog.repo import Catalog
 from strongroom.search.base import SearchIndex, SearchQuery
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Some rows of a listing and where they sit in it: ``total`` rows in all, these from ``offset``."""
+
+    rows: tuple[T, ...]
+    total: int
+    offset: int
+    limit: int | None
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,10 @@ class AuRow:
     files: int
     bytes: int
     updated_at: dt.datetime
+    access: str  # "dark", or "released" to everyone by a trigger (then when, under which licence, by which)
+    released_at: dt.datetime | None
+    release_licence: str | None
+    release_trigger: str | None
 
 
 @dataclass(frozen=True)
@@ -162,7 +178,22 @@ class Browse:
 
     def aus(self, keys: Sequence[str] = ()) -> list[AuRow]:
         return [
-            AuRow(au.key, au.title.name, au.label, au.state, au.object_id, au.head_version, i, f, b, au.updated_at)
+            AuRow(
+                au.key,
+                au.title.name,
+                au.label,
+                au.state,
+                au.object_id,
+                au.head_version,
+                i,
+                f,
+                b,
+                au.updated_at,
+                "released" if au.released_at is not None else "dark",
+                au.released_at,
+                au.release_licence,
+                au.release_trigger,
+            )
             for au, i, f, b in self.catalog.aus(keys)
         ]
 
@@ -172,13 +203,20 @@ class Browse:
 
     def items(self, query: str | None = None, *, limit: int = 50) -> list[ItemRow]:
         """Items in catalog order, or those matching every word of ``query``, best first."""
+        return list(self.item_page(query, limit=limit).rows)
+
+    def item_page(self, query: str | None = None, *, limit: int | None = 50, offset: int = 0) -> Page[ItemRow]:
+        """One page of :meth:`items` (``limit`` None: all from ``offset``), with how many there are in all."""
         options = selectinload(Item.au).selectinload(ArchivalUnit.title)
         with self.catalog.session() as s:
             if not query:
-                return [_item_row(i) for i in s.scalars(select(Item).order_by(Item.id).limit(limit).options(options))]
-            hits = self.search.search(SearchQuery(query, limit=limit))
+                total = s.scalar(select(func.count(Item.id))) or 0
+                stmt = select(Item).order_by(Item.id).offset(offset).limit(limit).options(options)
+                return Page(tuple(_item_row(i) for i in s.scalars(stmt)), total, offset, limit)
+            wanted = limit if limit is not None else max(self.search.count() - offset, 1)
+            hits = self.search.search(SearchQuery(query, offset=offset, limit=wanted))
             found = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(hits.ids)).options(options))}
-            return [_item_row(found[i]) for i in hits.ids if i in found]
+            return Page(tuple(_item_row(found[i]) for i in hits.ids if i in found), hits.total, offset, limit)
 
     def show(self, ref: str) -> ItemRow:
         """One item by catalog id, DOI (any form) or item key, with its files."""
@@ -186,3 +224,15 @@ class Browse:
 
     def events(self, *, object_key: str | None = None, type: str | None = None, limit: int = 100) -> list[EventRow]:
         return [event_row(e) for e in self.catalog.events(object_key=object_key, type=type, limit=limit)]
+
+    def event_page(
+        self, *, object_key: str | None = None, type: str | None = None, limit: int | None = 100, offset: int = 0
+    ) -> Page[EventRow]:
+        """Events newest first, one page (``limit`` None: all from ``offset``), with how many match in all."""
+        conditions = [Event.object_key == object_key] if object_key else []
+        conditions += [Event.type == type] if type else []
+        with self.catalog.session() as s:
+            total = s.scalar(select(func.count(Event.id)).where(*conditions)) or 0
+            stmt = select(Event).where(*conditions).order_by(Event.time.desc(), Event.id.desc())
+            rows = tuple(event_row(e) for e in s.scalars(stmt.offset(offset).limit(limit)))
+        return Page(rows, total, offset, limit)

@@ -19,7 +19,7 @@ from strongroom.catalog.repo import Catalog
 from strongroom.domain.eligibility import DEFAULT_RULE_SET, RULE_SETS, Evaluation, Group, Indicators, evaluate
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
-from strongroom.errors import StrongroomError
+from strongroom.errors import NotFound, StrongroomError
 from strongroom.formats import indicators as files
 
 KINDS = ("world-bank", "hdr", "ldc", "hale")
@@ -32,14 +32,26 @@ class CountryStatus:
     name: str
     year: int
     indicators: Indicators
-    years_used: dict[str, int]
+    years_used: dict[str, int]  # each indicator's year (the newest published before ``year``)
     computed: Evaluation
+    ldc_year: int | None = None  # the year of the UN LDC list in force in ``year`` (None: none imported)
     listed: str | None = None
     list_source: str | None = None
     override: dict[str, str] | None = None
     final: str = "none"
     decided_by: str = "rules"
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def basis(self) -> str:
+        """Which data the rules used, in words: the indicator years and the LDC list's year."""
+        shown = {"gni": "GNI", "gni_per_capita": "GNI per capita", "hdi": "HDI", "hale": "healthy life expectancy"}
+        years = [f"{label} {self.years_used[name]}" for name, label in shown.items() if name in self.years_used]
+        return (
+            f"eligibility for {self.year} from the newest indicators published before it "
+            f"({', '.join(years) if years else 'none imported'}) and "
+            + (f"the UN LDC list for {self.ldc_year}" if self.ldc_year else "no UN LDC list")
+        )
 
     @property
     def disagreement(self) -> bool:
@@ -131,10 +143,32 @@ class Eligibility:
                 detail=f"override: group {group} ({reason})",
             )
 
-    def _latest_year(self) -> int:
+    def clear_override(self, country: str, *, reason: str, by: str) -> None:
+        """Lift the override in force for ``country``: the official list (or the rules) decide again."""
+        if not reason.strip():
+            raise StrongroomError("lifting an override needs a reason", hint="pass --reason")
+        code = normalise_country(country)
         with self.catalog.session() as s:
-            years = list(s.scalars(select(IndicatorValue.year).where(IndicatorValue.indicator == "gni").distinct()))
-        return max(years) if years else dt.date.today().year
+            active = list(
+                s.scalars(
+                    select(EligibilityOverride).where(EligibilityOverride.country == code, EligibilityOverride.active)
+                )
+            )
+            if not active:
+                raise NotFound(
+                    f"no override is in force for {code}", hint=f"see what decides: strongroom eligibility {code}"
+                )
+            for old in active:
+                old.active = False
+            self.catalog.record_event(
+                s,
+                EventType.ELIGIBILITY,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="country",
+                object_key=code,
+                detail=f"override lifted: group {active[-1].group} no longer decided by hand ({reason})",
+            )
 
     def status(self, country: str, *, year: int | None = None, rule_set: str = DEFAULT_RULE_SET) -> CountryStatus:
         if rule_set not in RULE_SETS:
@@ -145,16 +179,18 @@ class Eligibility:
         return self._statuses(sorted(str(c.alpha_2) for c in pycountry.countries), year, rule_set)
 
     def _statuses(self, countries: list[str], year: int | None, rule_set: str) -> list[CountryStatus]:
-        # The official list in force today decides (or at the end of the year asked for); the indicators are the
-        # newest year imported (or the year asked for).
-        as_of = dt.date(year, 12, 31) if year else self.catalog.clock.now().date()
-        year = year or self._latest_year()
+        # As Research4Life does: the country list for year Y (this year by default) is computed from the newest
+        # indicators published before Y (the World Bank's GNI lags a year or two, the HDI more), with the UN LDC
+        # list in force in Y. The official list in force today decides (or at the end of the year asked for).
+        today = self.catalog.clock.now().date()
+        as_of = dt.date(year, 12, 31) if year else today
+        year = year or today.year
         wanted = set(countries)
         with self.catalog.session() as s:
             values: dict[tuple[str, str], tuple[int, float]] = {}
             stmt = (
                 select(IndicatorValue)
-                .where(IndicatorValue.year <= year, IndicatorValue.indicator != "ldc")
+                .where(IndicatorValue.year < year, IndicatorValue.indicator != "ldc")
                 .order_by(IndicatorValue.import_id)
             )
             if len(wanted) == 1:  # one country's status (every programme page asks): read its rows only
@@ -162,21 +198,24 @@ class Eligibility:
             for v in s.scalars(stmt):
                 if v.country in wanted:
                     best = values.get((v.country, v.indicator))
-                    if best is None or v.year >= best[0]:  # the newest year not after the one asked; newer imports win
+                    if best is None or v.year >= best[0]:  # the newest year before the one asked; newer imports win
                         values[(v.country, v.indicator)] = (v.year, v.value)
-            ldc_imports = list(
-                s.scalars(
-                    select(IndicatorValue.import_id).where(
-                        IndicatorValue.indicator == "ldc", IndicatorValue.year <= year
-                    )
+            # the LDC list in force in the year: the one for the newest year not after it (the newest import of it)
+            ldc_lists = list(
+                s.execute(
+                    select(IndicatorValue.year, IndicatorValue.import_id)
+                    .where(IndicatorValue.indicator == "ldc")
+                    .distinct()
                 )
             )
-            ldc_import = max(ldc_imports) if ldc_imports else None
+            in_force = max(((y, i) for y, i in ldc_lists if y <= year), default=None)
+            ldc_year = in_force[0] if in_force else None
             ldc = (
-                set(s.scalars(select(IndicatorValue.country).where(IndicatorValue.import_id == ldc_import)))
-                if ldc_import
+                set(s.scalars(select(IndicatorValue.country).where(IndicatorValue.import_id == in_force[1])))
+                if in_force
                 else None
             )
+            later = sorted({y for y, _ in ldc_lists if y > year})
             lists = list(
                 s.scalars(
                     select(OfficialList)
@@ -203,8 +242,13 @@ class Eligibility:
             used = {name: values[(code, name)][0] for name in INDICATORS if (code, name) in values}
             computed = evaluate(ind, RULE_SETS[rule_set])
             country = pycountry.countries.get(alpha_2=code)
-            st = CountryStatus(code, str(country.name) if country else code, year, ind, used, computed)
-            st.notes += [f"{name} is from {y}, the newest year before {year}" for name, y in used.items() if y != year]
+            st = CountryStatus(code, str(country.name) if country else code, year, ind, used, computed, ldc_year)
+            if ldc is None:
+                st.notes.append(
+                    f"no UN LDC list imported for {year} or before"
+                    + (f" (the lists imported are for {', '.join(map(str, later))})" if later else "")
+                    + ": rule A1 is undecided"
+                )
             if official is not None:
                 st.listed, st.list_source = (
                     official.entries.get(code),

@@ -1,7 +1,12 @@
 """Institutions of the access programme: registration (with eligible and excluded types explained on the spot),
 duplicate detection, the verification workflow with its audit trail, Group B trial and payment dates with
-reminders, IP ranges (IPv4 and IPv6, overlaps refused), recognising a reader by address, and flags when a
-country's group has changed since an institution was validated."""
+reminders, IP ranges (IPv4 and IPv6), recognising a reader by address, and flags when a country's group has
+changed since an institution was validated.
+
+A registration only asks: it never blocks anyone. Names and networks are checked against the institutions the
+programme has verified (validated or suspended), never against other pending registrations, and again when staff
+validate one, confirming (or correcting) the networks it asked for. A refusal never names another institution.
+Messages a registrant can see are :func:`~strongroom.domain.text.N_` texts, so the portal translates them."""
 
 from __future__ import annotations
 
@@ -20,30 +25,44 @@ from strongroom.catalog.repo import Catalog
 from strongroom.domain.access import InstitutionStatus, Reader
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.text import N_, Text
 from strongroom.errors import ExitCode, NotFound, StrongroomError
 from strongroom.services.eligibility import Eligibility
 
-ELIGIBLE_TYPES = {
-    "university": "national university or college",
-    "professional-school": "professional school (medicine, nursing, agriculture, law…)",
-    "research-institute": "research institute",
-    "teaching-hospital": "teaching hospital or health centre",
-    "government-office": "government office or ministry",
-    "national-library": "national library",
-    "agricultural-extension": "agricultural extension centre",
-    "local-ngo": "local non-governmental organisation",
-    "ip-office": "national intellectual property office",
-    "workers-employers-organisation": "workers' or employers' organisation",
+ELIGIBLE_TYPES: dict[str, Text] = {
+    "university": N_("national university or college"),
+    "professional-school": N_("professional school (medicine, nursing, agriculture, law…)"),
+    "research-institute": N_("research institute"),
+    "teaching-hospital": N_("teaching hospital or health centre"),
+    "government-office": N_("government office or ministry"),
+    "national-library": N_("national library"),
+    "agricultural-extension": N_("agricultural extension centre"),
+    "local-ngo": N_("local non-governmental organisation"),
+    "ip-office": N_("national intellectual property office"),
+    "workers-employers-organisation": N_("workers' or employers' organisation"),
 }
-EXCLUDED_TYPES = {
-    "international-organisation": "international and regional organisations (and their local offices) are not "
-    "eligible: they have their own means of access",
-    "association": "member associations and societies are not eligible; their members' institutions may register",
-    "individual": "individuals are not eligible: readers use their institution's registration",
-    "company": "commercial companies are not eligible",
+EXCLUDED_TYPES: dict[str, Text] = {
+    "international-organisation": N_(
+        "international and regional organisations (and their local offices) are not eligible: they have their own "
+        "means of access"
+    ),
+    "association": N_("member associations and societies are not eligible; their members' institutions may register"),
+    "individual": N_("individuals are not eligible: readers use their institution's registration"),
+    "company": N_("commercial companies are not eligible"),
+}
+EXCLUDED_LABELS: dict[str, Text] = {  # how the form names the excluded kinds (choosing one says why not)
+    "international-organisation": N_("international or regional organisation"),
+    "association": N_("member association or society"),
+    "individual": N_("individual"),
+    "company": N_("commercial company"),
 }
 TRIAL_DAYS = 183  # six months
 SIMILAR = 0.86
+# The widest network a registration may ask for (the shortest prefix): a /16 is a large university's whole IPv4
+# allocation, a /32 an IPv6 allocation to a whole network operator. Staff may confirm wider ones, to these.
+REGISTRATION_WIDEST = {4: 16, 6: 32}
+STAFF_WIDEST = {4: 8, 6: 24}
+VERIFIED = (str(InstitutionStatus.VALIDATED), str(InstitutionStatus.SUSPENDED))
 
 
 class RegistrationRefused(StrongroomError):
@@ -61,20 +80,58 @@ def _norm(name: str) -> str:
     return " ".join(w for w in re.findall(r"[a-z0-9]+", folded) if w not in {"the", "of", "and", "de", "la", "du"})
 
 
-def _span(cidr: str) -> tuple[int, str, str, str]:
+Span = tuple[int, str, str, str]  # IP version, the range, its first and last address as 32 hex digits
+
+
+def _span(cidr: str, widest: dict[int, int]) -> Span:
     try:
         net = ipaddress.ip_network(cidr.strip(), strict=False)
     except ValueError:
         raise RegistrationRefused(
-            f"{cidr!r} is not an IP address or range", hint="e.g. 196.44.0.0/16 or 2001:db8::/48"
+            N_("%(range)s is not an IP address or range", range=repr(cidr)),
+            hint=N_("e.g. 196.44.0.0/16 or 2001:db8::/48"),
         ) from None
-    if net.num_addresses > (1 << 24 if net.version == 4 else 1 << 80):
-        raise RegistrationRefused(f"{net} is too wide to be one institution's network", hint="list its own ranges")
+    if net.prefixlen < widest[net.version]:
+        raise RegistrationRefused(
+            N_(
+                "%(range)s is too wide to be one institution's network: the widest accepted is /%(prefix)s",
+                range=str(net),
+                prefix=widest[net.version],
+            ),
+            hint=N_("list the institution's own ranges, as its network team or provider assigned them"),
+        )
     return net.version, str(net), f"{int(net.network_address):032x}", f"{int(net.broadcast_address):032x}"
 
 
+def _spans(ranges: tuple[str, ...] | list[str], widest: dict[int, int]) -> list[Span]:
+    spans = [_span(c, widest) for c in ranges]
+    for i, a in enumerate(spans):
+        for b in spans[i + 1 :]:
+            if a[0] == b[0] and a[2] <= b[3] and b[2] <= a[3]:
+                raise RegistrationRefused(
+                    N_("the ranges %(first)s and %(second)s overlap", first=a[1], second=b[1]),
+                    hint=N_("list each address once"),
+                )
+    return spans
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 def _overlap(s: Session, version: int, first: str, last: str, exclude: int | None = None) -> IpRange | None:
-    stmt = select(IpRange).where(IpRange.version == version, IpRange.first <= last, IpRange.last >= first)
+    """A verified institution's range that shares an address with this one (pending registrations never count)."""
+    stmt = (
+        select(IpRange)
+        .join(Institution, IpRange.institution_id == Institution.id)
+        .where(
+            IpRange.version == version, IpRange.first <= last, IpRange.last >= first, Institution.status.in_(VERIFIED)
+        )
+    )
     if exclude is not None:
         stmt = stmt.where(IpRange.institution_id != exclude)
     return s.scalars(stmt.options(selectinload(IpRange.institution))).first()
@@ -120,47 +177,49 @@ class Institutions:
         by: str = "web form",
     ) -> Institution:
         """Register an institution (pending validation); refused with the reason for an excluded type, a country that
-        is not eligible, missing contacts, or a duplicate."""
+        is not eligible, missing contacts, a network too wide, or a name or network of an institution the programme
+        has already verified (never naming it)."""
         if type in EXCLUDED_TYPES:
-            raise RegistrationRefused(f"{name}: {EXCLUDED_TYPES[type]}")
+            raise RegistrationRefused(N_("%(name)s: %(reason)s", name=name, reason=EXCLUDED_TYPES[type]))
         if type not in ELIGIBLE_TYPES:
             raise RegistrationRefused(
-                f"{type!r} is not an institution type", hint="one of: " + ", ".join(sorted(ELIGIBLE_TYPES))
+                N_("%(type)s is not an institution type", type=repr(type)),
+                hint=N_("one of: %(types)s", types=", ".join(sorted(ELIGIBLE_TYPES))),
             )
         for role, contact in (("director", director), ("librarian", librarian)):
             if not contact.name.strip() or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", contact.email.strip()):
                 raise RegistrationRefused(
-                    f"the {role}'s name and email address are both needed",
-                    hint="a registration has two contacts: the director and the librarian",
+                    N_("the director's name and email address are both needed")
+                    if role == "director"
+                    else N_("the librarian's name and email address are both needed"),
+                    hint=N_("a registration has two contacts: the director and the librarian"),
                 )
         code = normalise_country(country)
         group = self.eligibility.status(code).final
         if group == "none":
             raise RegistrationRefused(
-                f"{name}: institutions in {code} are not eligible for the programme",
-                hint=f"see: strongroom eligibility {code}",
+                N_("%(name)s: institutions in %(country)s are not eligible for the programme", name=name, country=code),
+                hint=N_("the programme reviews the list of eligible countries every year"),
             )
-        spans = [_span(c) for c in ip_ranges]
-        for i, a in enumerate(spans):
-            for b in spans[i + 1 :]:
-                if a[0] == b[0] and a[2] <= b[3] and b[2] <= a[3]:
-                    raise RegistrationRefused(f"the ranges {a[1]} and {b[1]} overlap", hint="list each address once")
+        spans = _spans(ip_ranges, REGISTRATION_WIDEST)
         with self.catalog.session() as s:
-            wanted = _norm(name)
-            for other in s.scalars(
-                select(Institution).where(Institution.country == code, Institution.status != "rejected")
-            ):
-                if difflib.SequenceMatcher(None, wanted, _norm(other.name)).ratio() >= SIMILAR:
-                    raise RegistrationRefused(
-                        f"{name} looks like {other.name} ({other.key}), already registered in {code}",
-                        hint="check with the programme whether your institution is registered before registering again",
-                    )
+            if self._similar(s, name, code) is not None:
+                raise RegistrationRefused(
+                    N_(
+                        "%(name)s looks like an institution the programme has already registered in %(country)s",
+                        name=name,
+                        country=code,
+                    ),
+                    hint=N_("check with the programme whether your institution is registered before registering again"),
+                )
             for version, cidr, first, last in spans:
-                clash = _overlap(s, version, first, last)
-                if clash is not None:
+                if _overlap(s, version, first, last) is not None:
                     raise RegistrationRefused(
-                        f"{cidr} overlaps {clash.cidr} of {clash.institution.name} ({clash.institution.key})",
-                        hint="two institutions cannot share addresses; check the range with your network team",
+                        N_("%(range)s overlaps the network of an institution already in the programme", range=cidr),
+                        hint=N_(
+                            "two institutions cannot share addresses; check the range with your network team, or "
+                            "write to the programme if this network is yours"
+                        ),
                     )
             count = s.scalar(select(func.count(Institution.id))) or 0
             inst = Institution(
@@ -182,43 +241,139 @@ class Institutions:
             self._event(s, inst.key, f"registered by {by}: {name} ({type}, {code})", by)
             return inst
 
-    def move(self, key: str, to: InstitutionStatus, *, by: str, reason: str = "") -> Institution:
-        """Validate, reject (with a reason), suspend (with a reason) or reinstate; each step is an event."""
+    @staticmethod
+    def _similar(s: Session, name: str, country: str, exclude: int | None = None) -> Institution | None:
+        """A verified institution in ``country`` with a name very like ``name`` (a probable duplicate)."""
+        wanted = _norm(name)
+        stmt = select(Institution).where(Institution.country == country, Institution.status.in_(VERIFIED))
+        for other in s.scalars(stmt):
+            if other.id != exclude and difflib.SequenceMatcher(None, wanted, _norm(other.name)).ratio() >= SIMILAR:
+                return other
+        return None
+
+    def _get(self, s: Session, key: str) -> Institution:
+        inst = s.scalar(select(Institution).where(Institution.key == key).options(selectinload(Institution.ranges)))
+        if inst is None:
+            raise NotFound(f"no institution {key!r}", hint="list them with: strongroom institutions")
+        return inst
+
+    def _set_ranges(self, s: Session, inst: Institution, ranges: tuple[str, ...] | list[str]) -> None:
+        """Make ``ranges`` the institution's networks, refused (naming the other: this is for staff) where one
+        overlaps a verified institution's."""
+        spans = _spans(ranges, STAFF_WIDEST)
+        for version, cidr, first, last in spans:
+            clash = _overlap(s, version, first, last, exclude=inst.id)
+            if clash is not None:
+                raise RegistrationRefused(
+                    f"{cidr} overlaps {clash.cidr} of {clash.institution.name} ({clash.institution.key}), "
+                    f"which the programme has verified",
+                    hint="two institutions cannot share addresses: confirm the ranges with both institutions",
+                )
+        for old in list(inst.ranges):
+            s.delete(old)
+        s.flush()
+        for version, cidr, first, last in spans:
+            s.add(IpRange(institution_id=inst.id, cidr=cidr, version=version, first=first, last=last))
+
+    def requested_ranges(self, key: str) -> list[str]:
+        """The networks an institution has now (for a pending one: those it asked for, to be confirmed)."""
+        with self.catalog.session() as s:
+            return [r.cidr for r in self._get(s, key).ranges]
+
+    def is_pending(self, key: str) -> bool:
+        with self.catalog.session() as s:
+            return self._get(s, key).status == str(InstitutionStatus.PENDING)
+
+    def change_ranges(self, key: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = (), by: str) -> list[str]:
+        """Add and remove networks of an institution after registration (staff); the networks it has after."""
+        with self.catalog.session() as s:
+            inst = self._get(s, key)
+            current = [r.cidr for r in inst.ranges]
+            gone = {str(ipaddress.ip_network(c.strip(), strict=False)) if _is_network(c) else c for c in remove}
+            unknown = sorted(gone - set(current))
+            if unknown:
+                raise StrongroomError(
+                    f"{key} has no network {', '.join(unknown)}",
+                    hint=f"its networks: {', '.join(current) or 'none'}",
+                )
+            added = [_span(c, STAFF_WIDEST)[1] for c in add]
+            after = [c for c in current if c not in gone] + [c for c in dict.fromkeys(added) if c not in current]
+            self._set_ranges(s, inst, after)
+            self._event(
+                s,
+                key,
+                f"networks changed by {by}: {', '.join(after) or 'none'}",
+                by,
+                {"added": list(add), "removed": sorted(gone)},
+            )
+            return after
+
+    def move(
+        self, key: str, to: InstitutionStatus, *, by: str, reason: str = "", ranges: tuple[str, ...] | None = None
+    ) -> Institution:
+        """Validate, reject (with a reason), suspend (with a reason) or reinstate; each step is an event.
+
+        Validating a pending registration confirms its networks: ``ranges`` as staff checked them (None: as asked),
+        refused where one overlaps a verified institution's, or where its name is a verified institution's."""
         if to in (InstitutionStatus.REJECTED, InstitutionStatus.SUSPENDED) and not reason.strip():
             raise StrongroomError(f"to make an institution {to}, give the reason", hint="pass --reason")
         with self.catalog.session() as s:
-            inst = s.scalar(select(Institution).where(Institution.key == key))
-            if inst is None:
-                raise NotFound(f"no institution {key!r}", hint="list them with: strongroom institutions")
+            inst = self._get(s, key)
             current = InstitutionStatus(inst.status)
             if to not in MOVES[current]:
                 raise StrongroomError(f"{key} is {current}; it cannot become {to}")
-            inst.status, inst.status_reason = str(to), reason
+            detail = f"{current} -> {to}" + (f": {reason}" if reason else "")
             if to is InstitutionStatus.VALIDATED and current is InstitutionStatus.PENDING:
+                twin = self._similar(s, inst.name, inst.country, exclude=inst.id)
+                if twin is not None:
+                    raise RegistrationRefused(
+                        f"{key} ({inst.name}) looks like {twin.name} ({twin.key}), which the programme has verified",
+                        hint=f"reject {key} as a duplicate, or check with both institutions",
+                    )
+                self._set_ranges(s, inst, [r.cidr for r in inst.ranges] if ranges is None else list(ranges))
+                s.flush()
+                s.refresh(inst)
+                confirmed = [r.cidr for r in inst.ranges]
+                detail += f"; networks confirmed: {', '.join(confirmed) or 'none'}"
                 group = self.eligibility.status(inst.country).final
                 inst.group_at_validation = group
                 if group == "B":
                     inst.trial_until = self.catalog.clock.now().date() + dt.timedelta(days=TRIAL_DAYS)
-            self._event(s, key, f"{current} -> {to}" + (f": {reason}" if reason else ""), by, {"status": str(to)})
+            inst.status, inst.status_reason = str(to), reason
+            self._event(s, key, detail, by, {"status": str(to)})
             return inst
 
     def record_payment(self, key: str, paid_through: dt.date, *, by: str) -> None:
+        """Record a Group B institution's yearly fee; refused for an institution whose country is in Group A (its
+        access is free: there is nothing to pay) or not eligible."""
         with self.catalog.session() as s:
-            inst = s.scalar(select(Institution).where(Institution.key == key))
-            if inst is None:
-                raise NotFound(f"no institution {key!r}")
+            inst = self._get(s, key)
+            group = self.eligibility.status(inst.country).final
+            if group != "B":
+                raise StrongroomError(
+                    f"{key} is in {inst.country}, "
+                    + (
+                        "a Group A country: its access is free, there is nothing to pay"
+                        if group == "A"
+                        else "a country that is not eligible: there is no programme fee to pay"
+                    ),
+                    hint=f"see: strongroom eligibility {inst.country}",
+                )
             inst.paid_through = paid_through
             self._event(s, key, f"group B fee paid through {paid_through}", by)
 
     def reminders(self, within_days: int = 30) -> list[tuple[str, str, str]]:
-        """(institution, what lapses, when) for Group B trials and payments lapsing within ``within_days``."""
+        """(institution, what lapses, when) for Group B trials and payments lapsing within ``within_days``; an
+        institution whose country is in Group A now (free access) is never reminded."""
         today = self.catalog.clock.now().date()
         horizon = today + dt.timedelta(days=within_days)
         out = []
         with self.catalog.session() as s:
             for inst in s.scalars(select(Institution).where(Institution.status == "validated")):
                 access = max((d for d in (inst.trial_until, inst.paid_through) if d is not None), default=None)
-                if access is not None and today <= access <= horizon:
+                if access is None or not today <= access <= horizon:
+                    continue
+                if self.eligibility.status(inst.country).final == "B":
                     what = "trial" if access == inst.trial_until and not inst.paid_through else "paid access"
                     out.append((inst.key, what, access.isoformat()))
         return sorted(out, key=lambda r: r[2])
@@ -243,11 +398,17 @@ class Institutions:
             return Reader()
         point = f"{int(ip):032x}"
         with self.catalog.session() as s:
-            found = s.scalars(
+            matches = s.scalars(
                 select(IpRange)
                 .where(IpRange.version == ip.version, IpRange.first <= point, IpRange.last >= point)
                 .options(selectinload(IpRange.institution))
-            ).first()
+            ).all()
+            # a verified institution's network wins over what a registration asked for; then the narrowest range
+            found = min(
+                matches,
+                key=lambda r: (r.institution.status not in VERIFIED, int(r.last, 16) - int(r.first, 16), r.id),
+                default=None,
+            )
             if found is None:
                 return Reader()
             inst = found.institution

@@ -1,34 +1,35 @@
 """The access programme: publishers enroll titles for Group A and/or Group B, and every use of an item is logged
-once (robots filtered, double clicks counted once) for COUNTER reports."""
+for COUNTER reports, as the Code of Practice 5.1 says (:mod:`strongroom.domain.usage`): robots and machines left
+out by the COUNTER-Robots list, double-clicks on the same URL counted once, each use in its user-session."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import re
+from functools import cache
+from importlib.resources import files
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from strongroom.catalog.models import Enrolment, Title, UsageEvent
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.usage import is_double_click, session_of, url_key, visitor_of
 from strongroom.errors import NotFound, StrongroomError
 
-DOUBLE_CLICK = dt.timedelta(seconds=30)  # COUNTER: the same use within 30 seconds counts once
-# User agents COUNTER reports must leave out (a selection of the COUNTER-Robots list's patterns).
-ROBOTS = re.compile(
-    r"bot|crawl|spider|slurp|archiver|curl|wget|python-requests|httpx|libwww|java/|go-http-client|headless|"
-    r"facebookexternalhit|ia_archiver|scrapy|pingdom|uptime|monitor|preview|fetch|^$",
-    re.IGNORECASE,
-)
+METRICS = ("investigation", "request", "no_license")  # a page or file seen, a file (full text), a refusal
+
+
+@cache
+def _robots() -> re.Pattern[str]:
+    # The published COUNTER-Robots list as the counter-robots package ships it; the list's maintainers ask for
+    # case-insensitive matching, which the package's own is_robot() does not do.
+    patterns = (files("counter_robots") / "data" / "robot.txt").read_text(encoding="utf-8").splitlines()
+    return re.compile("|".join(p for p in patterns if p.strip()), re.IGNORECASE)
 
 
 def is_robot(user_agent: str) -> bool:
-    return bool(ROBOTS.search(user_agent.strip()))
-
-
-def session_of(address: str, user_agent: str) -> str:
-    return hashlib.sha256(f"{address}\x00{user_agent}".encode()).hexdigest()
+    """Whether COUNTER reports must leave out a request from this user agent (an empty one included)."""
+    return bool(_robots().search(user_agent.strip()))
 
 
 class Programme:
@@ -87,23 +88,28 @@ class Programme:
         country: str | None,
         address: str,
         user_agent: str,
+        url: str = "",
+        signin: str | None = None,
     ) -> bool:
-        """Record one use; False when it is not counted (a robot, or the same use again within 30 seconds)."""
+        """Record one use of ``url`` (a page or file path); False when it is not counted (a robot).
+
+        ``signin`` is the reader's sign-in session, if any. A request for the same URL by the same reader within 30
+        seconds of their previous one is a double-click: the previous use is removed and this one kept."""
+        if metric not in METRICS:
+            raise StrongroomError(f"no usage metric {metric!r}", hint=" or ".join(METRICS))
         if is_robot(user_agent):
             return False
         now = self.catalog.clock.now()
-        session = session_of(address, user_agent)
+        visitor, url_digest = visitor_of(address, user_agent, signin), url_key(url or item_public_id)
         with self.catalog.session() as s:
-            recent = s.scalar(
-                select(UsageEvent.id).where(
-                    UsageEvent.session == session,
-                    UsageEvent.item_public_id == item_public_id,
-                    UsageEvent.metric == metric,
-                    UsageEvent.time >= now - DOUBLE_CLICK,
-                )
-            )
-            if recent is not None:
-                return False
+            previous = s.execute(
+                select(UsageEvent.id, UsageEvent.time)
+                .where(UsageEvent.visitor == visitor, UsageEvent.url == url_digest)
+                .order_by(UsageEvent.time.desc(), UsageEvent.id.desc())
+                .limit(1)
+            ).first()
+            if previous is not None and is_double_click(previous.time, now):
+                s.execute(delete(UsageEvent).where(UsageEvent.id == previous.id))
             s.add(
                 UsageEvent(
                     time=now,
@@ -114,7 +120,9 @@ class Programme:
                     publisher_key=publisher_key,
                     metric=metric,
                     access=access,
-                    session=session,
+                    session=session_of(now, address, user_agent, signin),
+                    visitor=visitor,
+                    url=url_digest,
                 )
             )
         return True

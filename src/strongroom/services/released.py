@@ -55,6 +55,12 @@ def volume_key(volume: str | None, year: int | None) -> str:
     return volume or (str(year) if year else "other")
 
 
+def single_language(languages: Sequence[str] | None) -> str | None:
+    """A title's language, when it has exactly one (a multilingual title's name is in none of them for sure)."""
+    found = {str(x) for x in languages or () if x}
+    return found.pop() if len(found) == 1 else None
+
+
 def country_name(code: str | None) -> str:
     if not code:
         return ""
@@ -72,6 +78,10 @@ class Release:
     scope: str  # e.g. "title issn:1234-5678"
     titles: tuple[tuple[str, str], ...]  # (title key, title name)
     evidence: tuple[str, ...]
+    title_languages: tuple[tuple[str, str], ...] = ()  # (title key, language) of titles in one language
+
+    def title_language(self, key: str) -> str | None:
+        return dict(self.title_languages).get(key)
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,7 @@ class ItemView:
     reason: str
     title_key: str
     title_name: str
+    title_language: str | None  # the language of the title's name, when the title has one language
     au_key: str
     source_url: str | None  # the publisher's page, when the item was harvested
     archived: bool  # the AU holds harvested web pages (WARC) to replay
@@ -163,6 +174,11 @@ class TitleView:
     items: int
     volumes: tuple[tuple[str, int | None, int], ...]  # (volume key, year, items)
     releases: tuple[Release, ...]
+
+    @property
+    def language(self) -> str | None:
+        """The language of the title's name, when the title has one language."""
+        return single_language(self.languages)
 
 
 @dataclass(frozen=True)
@@ -286,6 +302,7 @@ class Released:
                         reason=reasons.get(au.release_trigger or "", ""),
                         title_key=title.key,
                         title_name=title.name,
+                        title_language=single_language(title.languages),
                         au_key=au.key,
                         source_url=i.url,
                         archived=i.au_id in harvested,
@@ -564,12 +581,14 @@ class Released:
         for t in triggers:
             if t.released_at is None:
                 continue
-            rows = s.execute(
-                select(Title.key, Title.name)
+            found: dict[str, tuple[str, str | None]] = {}
+            for key, name, languages in s.execute(  # JSON columns cannot be DISTINCT on PostgreSQL: dedupe here
+                select(Title.key, Title.name, Title.languages)
                 .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
                 .where(ArchivalUnit.release_trigger == t.key, RELEASED)
-                .distinct()
-            )
+            ):
+                found[key] = (name, single_language(languages))
+            rows = [(key, name) for key, (name, _) in found.items()]
             out.append(
                 shown(
                     Release(
@@ -581,6 +600,7 @@ class Released:
                         scope=f"{t.scope_kind} {t.scope_ref}",
                         titles=tuple(sorted(rows, key=lambda r: r[1])),
                         evidence=tuple(str(e) for e in t.evidence or ()),
+                        title_languages=tuple(sorted((k, lang) for k, (_, lang) in found.items() if lang)),
                     )
                 )
             )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from strongroom.catalog.models import ArchivalUnit, BoardMember, Publisher, Title, Trigger, TriggerVote
 from strongroom.catalog.repo import Catalog
+from strongroom.domain.licences import DEFAULT_LICENCE, accepted_licences, open_licence
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.trigger import (
     DecisionRule,
@@ -36,13 +37,46 @@ from strongroom.errors import NotFound, TriggerError
 from strongroom.formats.canonical import canonical_json
 from strongroom.keys import new_private_key, public_key_from_text, public_key_text
 
-DEFAULT_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+
+def release_licence(licence: str | None) -> str:
+    """The canonical URL of a release licence (CC BY 4.0 when none is named); anything but an open licence the
+    board may choose is refused."""
+    if licence is None or not licence.strip():
+        return DEFAULT_LICENCE
+    canonical = open_licence(licence)
+    if canonical is None:
+        raise TriggerError(
+            f"{licence!r} is not an open licence the board may release under",
+            hint=f"name a Creative Commons licence: {accepted_licences()}",
+        )
+    return canonical
 
 
-def keygen(out_path: Path) -> str:
+def keygen(out_path: Path, *, replace: bool = False) -> str:
     """A board member's key pair: the private key written to ``out_path`` (it stays with the member); the public
-    key to register with ``board add``."""
-    return public_key_text(new_private_key(out_path))
+    key to register with ``board add``. A key already there is kept (the refusal names its public key) unless
+    ``replace``; a replacing key is written beside it and renamed over it, so the file is never half written."""
+    if not out_path.exists():
+        return public_key_text(new_private_key(out_path))
+    public = member_public_key(out_path)  # refuses a file that is not a key: it is not ours to overwrite
+    if not replace:
+        raise TriggerError(
+            f"{out_path} already holds a board member's key (public key {public}); nothing was changed",
+            hint=f"print its public key with: strongroom board keygen --out {out_path} --show; or make a new key "
+            "in its place with --replace (before it is registered: ballots are checked against the registered key)",
+        )
+    fresh = out_path.with_name(f".{out_path.name}.new")
+    fresh.unlink(missing_ok=True)  # left by a replacement that was interrupted
+    key = new_private_key(fresh)
+    fresh.replace(out_path)
+    return public_key_text(key)
+
+
+def member_public_key(path: Path) -> str:
+    """The public key of the board member's private key in ``path``, to register or to check."""
+    if not path.exists():
+        raise NotFound(f"no key at {path}", hint=f"make one with: strongroom board keygen --out {path}")
+    return public_key_text(load_member_key(path).public_key())
 
 
 def load_member_key(path: Path) -> Ed25519PrivateKey:
@@ -252,12 +286,13 @@ class Workflow:
         return self.show(key)
 
     def release(self, key: str, who: str, licence: str | None = None) -> Trigger:
-        """Release an approved trigger's AUs under ``licence`` (default CC BY 4.0).
+        """Release an approved trigger's AUs under ``licence`` (default CC BY 4.0; a Creative Commons licence by
+        its URL or short name, see :mod:`strongroom.domain.licences`, recorded as its canonical URL).
 
         The release record (with the signed ballots) is written into each AU's object first, then the catalog
         moves the trigger to released; a crash in between leaves the trigger approved, and releasing it again
         finishes the work (an AU that already carries the same record is not versioned twice)."""
-        licence = licence or DEFAULT_LICENCE
+        licence = release_licence(licence)  # refused before anything is written
         with self.catalog.session() as s:
             trigger = self._get(s, key)
             if not can_move(TriggerState(trigger.state), TriggerState.RELEASED):
