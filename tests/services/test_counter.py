@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from counter51 import FIXTURES, errors, response_errors
-from strongroom.catalog.models import Institution
+from strongroom.catalog.models import ArchivalUnit, Institution, Item, Title
 from strongroom.node import Node
 from strongroom.portal.app import create_portal
 from strongroom.services.counter import CounterError
@@ -279,7 +280,7 @@ def test_every_report_and_view_on_offer_passes_the_official_schema(usage: Node, 
         del sample["Report_Header"]["Created"]
         assert errors(sample, name)
     offered = set(usage.counter.reports)
-    assert offered == {"tr", "tr_j1", "tr_j2", "tr_j3", "ir"}
+    assert offered == {"tr", "tr_j1", "tr_j2", "tr_j3", "tr_j4", "ir"}
     for kind in sorted(offered):
         data = report(usage, clock, kind, begin="2026-10", end="2026-12")
         assert data["Report_Header"]["Report_ID"] == kind.upper()
@@ -320,7 +321,7 @@ def test_the_sushi_status_members_and_report_list_pass_the_official_schema(sushi
     listed = client.get("/counter/r51/reports")
     assert listed.status_code == 200 and response_errors(listed.json(), "200_Reports") == []
     by_id = {r["Report_ID"]: r for r in listed.json()}
-    assert set(by_id) == {"TR", "TR_J1", "TR_J2", "TR_J3", "IR"}
+    assert set(by_id) == {"TR", "TR_J1", "TR_J2", "TR_J3", "TR_J4", "IR"}
     assert by_id["TR"]["Path"] == "/r51/reports/tr"
     assert (by_id["TR"]["First_Month_Available"], by_id["TR"]["Last_Month_Available"]) == ("2026-11", "2026-11")
 
@@ -339,7 +340,7 @@ def test_sushi_reports_and_exceptions_pass_the_official_schema(sushi: tuple[Test
     ).json()
     assert shown["Report_Header"]["Report_Attributes"] == {"Attributes_To_Show": ["Access_Type", "Access_Method"]}
     assert shown["Report_Items"][0]["Attribute_Performance"][0]["Access_Type"] == "Controlled"
-    for kind in ("tr", "tr_j1", "tr_j2", "tr_j3", "ir"):
+    for kind in ("tr", "tr_j1", "tr_j2", "tr_j3", "tr_j4", "ir"):
         answer = client.get(
             f"/counter/r51/reports/{kind}", params={**mine, "begin_date": "2026-11", "end_date": "2026-12"}
         )
@@ -364,3 +365,38 @@ def test_sushi_reports_and_exceptions_pass_the_official_schema(sushi: tuple[Test
         assert refused.status_code == status and refused.json()["Code"] == code, params
         assert "Severity" not in refused.json()
         assert response_errors(refused.json(), f"{status}_Exception") == [], params
+
+
+def test_requests_by_year_of_publication(usage: Node, clock: SettableClock, sample_dir: Path) -> None:
+    """TR_J4 (the Standard View a journal platform must offer) and the TR's and IR's YOP attribute split requests
+    by the year the article read was published; an article whose year is not known is YOP 0001."""
+    usage.ingest.deposit(next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats")))
+    with usage.catalog.session() as s:
+        [(first, year, title)] = s.execute(
+            select(Item.public_id, Item.year, Title.key)
+            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .join(Title, ArchivalUnit.title_id == Title.id)
+            .where(Item.year.is_not(None))
+            .order_by(Item.id)
+            .limit(1)
+        ).all()
+    assert first and year
+    pdf = f"/programme/articles/{first}/article.pdf"
+    use(usage, clock, seconds(0), pdf, item=first, title=title, metric="request")
+    use(usage, clock, seconds(90), pdf, item=first, title=title, metric="request", address="10.0.0.2")
+    use(usage, clock, seconds(99), "/programme/articles/Z9/x.pdf", item="Z9", title=title, metric="request")
+    j4 = report(usage, clock, "tr_j4")
+    assert errors(j4, "TR_J4") == []
+    [entry] = j4["Report_Items"]
+    by_yop = {ap["YOP"]: ap["Performance"] for ap in entry["Attribute_Performance"]}
+    assert by_yop == {
+        f"{year:04d}": {"Total_Item_Requests": {"2026-11": 2}, "Unique_Item_Requests": {"2026-11": 2}},
+        "0001": {"Total_Item_Requests": {"2026-11": 1}, "Unique_Item_Requests": {"2026-11": 1}},
+    }
+    assert [ap["YOP"] for ap in entry["Attribute_Performance"]] == [f"{year:04d}", "0001"]  # newest first
+    tr = usage.counter.report("tr", begin="2026-11", end="2026-11", institution=INSTITUTION, attributes=("YOP",))
+    assert errors(tr, "TR") == [] and tr["Report_Header"]["Report_Attributes"] == {"Attributes_To_Show": ["YOP"]}
+    assert {ap["YOP"] for ap in tr["Report_Items"][0]["Attribute_Performance"]} == {f"{year:04d}", "0001"}
+    ir = usage.counter.report("ir", begin="2026-11", end="2026-11", institution=INSTITUTION, attributes=("YOP",))
+    assert errors(ir, "IR") == []
+    assert "YOP" in usage.counter.as_csv(j4).splitlines()[9].split(",")

@@ -57,10 +57,10 @@ def counter_command(
     as_csv: bool,
     home: Path | None,
 ) -> None:
-    """A COUNTER 5.1 Title (tr) or Item (ir) Report, or a journal Standard View (tr_j1, tr_j2, tr_j3), as served
+    """A COUNTER 5.1 Title (tr) or Item (ir) Report, or a journal Standard View (tr_j1 to tr_j4), as served
     by the SUSHI API at /counter/r51/reports/."""
     with open_node(home) as node:
-        shown = () if REPORTS[report].master else ("Access_Type", "Access_Method")  # a Report shows all it can
+        shown = () if REPORTS[report].master else REPORTS[report].attributes  # a Report shows all it can
         data = node.counter.report(
             report,
             begin=begin,

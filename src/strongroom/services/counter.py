@@ -1,13 +1,14 @@
-"""COUNTER Release 5.1 usage reports from the usage log: the Title Report (TR), its journal Standard Views (TR_J1,
-TR_J2, TR_J3) and the Item Report (IR), for one institution (customer) or one publisher, optionally for one country,
-month by month; as COUNTER_SUSHI JSON and as the tabular CSV form; and the SUSHI server's status, member and report
-lists.
+"""COUNTER Release 5.1 usage reports from the usage log: the Title Report (TR), its journal Standard Views
+(TR_J1, TR_J2, TR_J3, TR_J4) and the Item Report (IR), for one institution (customer) or one publisher, optionally
+for one country, month by month; as COUNTER_SUSHI JSON and as the tabular CSV form; and the SUSHI server's status,
+member and report lists.
 
 Metrics (Code of Practice 5.1, section 3.3): ``Total_Item_Investigations`` (an article page or a file),
 ``Total_Item_Requests`` (the full text: a file), their ``Unique_Item_`` counts (once per user-session and item),
 the TR's ``Unique_Title_`` counts (once per user-session and title), and ``No_License`` (a reader at a known
 institution refused the content by the access programme). Access type is ``Open`` for released content and
-``Controlled`` for the programme's. A month is reported once it has ended (:mod:`strongroom.domain.usage`).
+``Controlled`` for the programme's. YOP is the year of publication of the article read (``0001`` when it is not
+known, as the Code of Practice asks). A month is reported once it has ended (:mod:`strongroom.domain.usage`).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class ReportKind:
     row_key: Callable[[UsageEvent], str]
     describe: Describe
     metrics: tuple[str, ...]
-    attributes: tuple[str, ...] = ("Access_Type", "Access_Method")
+    attributes: tuple[str, ...] = ("YOP", "Access_Type", "Access_Method")
     access_types: frozenset[str] = frozenset({"Controlled", "Open"})
     filters: dict[str, list[str]] = field(default_factory=dict)
     master: str = ""  # the COUNTER Report a Standard View is of ("" for a Report)
@@ -195,6 +196,23 @@ register(
     },
     master="tr",
 )(_journal)
+register(
+    "tr_j4",
+    "Journal Requests by YOP (Controlled)",
+    "Requests for the full text of each journal's articles in the access programme, by year of publication.",
+    "Journal",
+    _title_key,
+    REQUESTS,
+    attributes=("YOP",),
+    access_types=frozenset({"Controlled"}),
+    filters={
+        "Access_Method": ["Regular"],
+        "Access_Type": ["Controlled"],
+        "Data_Type": ["Journal"],
+        "Metric_Type": ["Total_Item_Requests", "Unique_Item_Requests"],
+    },
+    master="tr",
+)(_journal)
 
 
 @register(
@@ -221,19 +239,27 @@ def _doi(item: Item | None) -> str | None:
     return doi if doi and _DOI.match(doi) else None
 
 
+UNKNOWN_YOP = "0001"  # the Code of Practice's YOP for an item whose year of publication is not known
+
+
+def _yop(item: Item | None) -> str:
+    return f"{item.year:04d}" if item is not None and item.year and 0 < item.year < 10000 else UNKNOWN_YOP
+
+
 def _count(
-    kind: ReportKind, events: list[UsageEvent], by_access: bool
-) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
-    """(row key, access type or "") -> metric -> month -> count, over the metrics the report carries.
+    kind: ReportKind, events: list[UsageEvent], shown: tuple[str, ...], found: _Found
+) -> dict[tuple[str, str, str], dict[str, dict[str, int]]]:
+    """(row key, YOP or "", access type or "") -> metric -> month -> count, over the metrics the report carries;
+    YOP and access type only when the report shows them.
 
     A request is an investigation too; a refusal is neither. Unique_ metrics count a user-session once per item
     (or title) in each row."""
-    counts: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(
+    counts: dict[tuple[str, str, str], dict[str, dict[str, int]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(int))
     )
     seen: set[tuple[str, ...]] = set()
 
-    def add(row: tuple[str, str], metric: str, month: str, unique: tuple[str, ...] | None = None) -> None:
+    def add(row: tuple[str, str, str], metric: str, month: str, unique: tuple[str, ...] | None = None) -> None:
         if unique is not None:
             if (metric, *row, *unique) in seen:
                 return
@@ -244,7 +270,8 @@ def _count(
         access = "Open" if e.access == "open" else "Controlled"
         if access not in kind.access_types:
             continue
-        row, month = (kind.row_key(e), access if by_access else ""), month_of(e.time)
+        yop = _yop(found.items.get(e.item_public_id)) if "YOP" in shown else ""
+        row, month = (kind.row_key(e), yop, access if "Access_Type" in shown else ""), month_of(e.time)
         if e.metric == "no_license":
             add(row, "No_License", month)
             continue
@@ -382,11 +409,16 @@ class Counter:
                 item_title={e.item_public_id: e.title_key for e in events},
             )
             rows: dict[str, dict[str, Any]] = {}
-            for (key, access), perf in sorted(_count(kind, events, "Access_Type" in shown).items()):
+            for (key, yop, access), perf in sorted(
+                _count(kind, events, shown, found).items(),
+                key=lambda row: (row[0][0], _newest_first(row[0][1]), row[0][2]),
+            ):
                 performance = {m: dict(sorted(perf[m].items())) for m in kind.metrics if perf.get(m)}
                 if not performance:
                     continue
                 row_attributes = {"Data_Type": kind.data_type} if not kind.master else {}
+                if "YOP" in shown:
+                    row_attributes["YOP"] = yop
                 if "Access_Type" in shown:
                     row_attributes["Access_Type"] = access
                 if "Access_Method" in shown:
@@ -427,6 +459,10 @@ class Counter:
         return tabular(data)
 
 
+def _newest_first(yop: str) -> int:
+    return -int(yop) if yop else 0
+
+
 def _start(month: str) -> dt.datetime:
     return dt.datetime.fromisoformat(month + "-01").replace(tzinfo=dt.UTC)
 
@@ -458,6 +494,8 @@ def tabular(data: dict[str, Any]) -> str:
     w.writerow(["Created_By", header["Created_By"]])
     w.writerow([])
     name = "Item" if header["Report_ID"] == "IR" else "Title"
+    entries = [i for group in data["Report_Items"] for i in group["Items"]] if name == "Item" else data["Report_Items"]
+    by_yop = any("YOP" in ap for entry in entries for ap in entry["Attribute_Performance"])
     w.writerow(
         [
             name,
@@ -465,13 +503,13 @@ def tabular(data: dict[str, Any]) -> str:
             "Platform",
             "Proprietary_ID",
             "Data_Type",
+            *(["YOP"] if by_yop else []),
             "Access_Type",
             "Metric_Type",
             "Reporting_Period_Total",
             *months,
         ]
     )
-    entries = [i for group in data["Report_Items"] for i in group["Items"]] if name == "Item" else data["Report_Items"]
     for entry in entries:
         for ap in entry["Attribute_Performance"]:
             for metric, by_month in ap["Performance"].items():
@@ -482,6 +520,7 @@ def tabular(data: dict[str, Any]) -> str:
                         entry["Platform"],
                         entry["Item_ID"].get("Proprietary", ""),
                         ap.get("Data_Type", filters.get("Data_Type", [""])[0]),
+                        *([ap.get("YOP", "")] if by_yop else []),
                         ap.get("Access_Type", ""),
                         metric,
                         sum(by_month.values()),
