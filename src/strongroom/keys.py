@@ -41,6 +41,36 @@ def create_keypair(keys_dir: Path) -> Ed25519PublicKey:
     return public
 
 
+def read_private_key(path: Path) -> Ed25519PrivateKey:
+    """An Ed25519 private key from a PEM file (a node's ``keys/node.key`` or a backup of it)."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist") from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{path} cannot be read as a private key: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def restore_keypair(keys_dir: Path, key: Ed25519PrivateKey) -> Ed25519PublicKey:
+    """Store a node key restored from a backup (a wiped node keeps its identity); never overwrites a key."""
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = keys_dir / PRIVATE_KEY_FILE
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(
+            f"{path} already exists", hint="a node keeps its identity; remove it only on purpose"
+        ) from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    (keys_dir / PUBLIC_KEY_FILE).write_text(public_key_text(key.public_key()) + "\n", encoding="ascii")
+    return key.public_key()
+
+
 def public_key_text(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return KEY_PREFIX + base64.b64encode(raw).decode("ascii")

@@ -9,6 +9,7 @@ Must not import: any face.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import replace
 from functools import cached_property
@@ -23,7 +24,7 @@ from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ConfigError
-from strongroom.keys import create_keypair, public_key_text
+from strongroom.keys import create_keypair, public_key_text, read_private_key, restore_keypair
 from strongroom.search.base import SearchIndex
 from strongroom.search.registry import open_search
 from strongroom.services.accounts import Accounts
@@ -84,9 +85,20 @@ class Node:
         institution: str = "",
         country: str = "",
         clock: Clock | None = None,
+        node_id: str | None = None,
+        restore_key: Path | None = None,
     ) -> Node:
-        """Create a node home: settings, catalog (migrated), storage root and Ed25519 key pair."""
+        """Create a node home: settings, catalog (migrated), storage root and Ed25519 key pair; or, for a node
+        restored from a backup, with its old id and key (``node_id``, ``restore_key``)."""
         clock = clock or SystemClock()
+        if (node_id is None) != (restore_key is None):
+            raise ConfigError(
+                "a node is restored with both its id and its key",
+                hint="strongroom init --restore-key BACKUP/node.key --node-id node-...",
+            )
+        restored = read_private_key(restore_key) if restore_key is not None else None
+        if node_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", node_id):
+            raise ConfigError(f"not a node id: {node_id!r}", hint="node ids look like node-1a2b3c4d")
         if (home / "strongroom.toml").exists():
             raise ConfigError(f"{home} already holds a Strongroom node", hint="use it, or choose another --home")
         if home.exists() and any(home.iterdir()):
@@ -94,7 +106,7 @@ class Node:
         settings = validate(
             Settings(
                 home=home,
-                node_id="node-" + secrets.token_hex(4),
+                node_id=node_id or "node-" + secrets.token_hex(4),
                 node_name=name or f"Strongroom node at {home.name}",
                 institution=institution,
                 country=normalise_country(country) if country else "",
@@ -110,7 +122,7 @@ class Node:
             engine.dispose()
         settings.resolved_staging().mkdir(parents=True, exist_ok=True)
         create_store(settings)
-        public = create_keypair(settings.keys_dir)
+        public = restore_keypair(settings.keys_dir, restored) if restored else create_keypair(settings.keys_dir)
         write_settings(settings)  # last: a home without settings is not yet a node
         node = cls.open(home, clock=clock)
         with node.catalog.session() as s:
@@ -121,7 +133,8 @@ class Node:
                 agent=node.agent,
                 object_type="node",
                 object_key=settings.node_id,
-                detail=f"node created; public key {public_key_text(public)}",
+                detail=f"node {'restored from a key backup' if restored else 'created'}; "
+                f"public key {public_key_text(public)}",
             )
         return node
 
@@ -313,7 +326,9 @@ class Node:
 
     @cached_property
     def polls(self) -> Polls:
-        return Polls(self.store, self.membership, self.events, staging=self.settings.resolved_staging())
+        return Polls(
+            self.store, self.membership, self.events, staging=self.settings.resolved_staging(), queue=self.poll_queue
+        )
 
     @cached_property
     def peer(self) -> PeerService:

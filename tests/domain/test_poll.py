@@ -6,7 +6,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strongroom.domain.poll import BlockKey, Outcome, PollPolicy, blocks_of, decide, repair_accepted, tally, vote_hash
+from strongroom.domain.poll import (
+    BlockKey,
+    Outcome,
+    PeerFinding,
+    PollPolicy,
+    VoteBinding,
+    blocks_digest,
+    blocks_of,
+    decide,
+    repair_accepted,
+    tally,
+    vote_hash,
+    vote_seconds,
+    vote_statement,
+)
 
 KEY: BlockKey = ("article.pdf", 0)
 POLICY = PollPolicy(quorum=5, vote_margin=0.75)
@@ -101,3 +115,35 @@ def test_no_forged_repair_is_ever_accepted_while_honest_voters_hold_a_landslide(
     honest = voters - hostile_count
     if honest > (1 - POLICY.vote_margin) * voters:
         assert not repair_accepted(repaired, votes, KEY, POLICY)
+
+
+binding_fields = st.tuples(st.text(max_size=8), st.text(max_size=8), st.text(max_size=8), st.integers(1, 9))
+
+
+@given(binding_fields, binding_fields)
+def test_a_vote_hash_is_bound_to_its_poll_poller_and_voter(
+    a: tuple[str, str, str, int], b: tuple[str, str, str, int]
+) -> None:
+    """The same block and nonces hash alike only for the same poll, poller, voter and version: a holder's vote made
+    for one poller and voter matches nothing another node would have to produce."""
+    pn, vn = b"poller-nonce", b"voter-nonce"
+    first = VoteBinding(a[0], a[1], a[2], "au", a[3])
+    second = VoteBinding(b[0], b[1], b[2], "au", b[3])
+    same = vote_hash(pn, vn, GOOD, first) == vote_hash(pn, vn, GOOD, second)
+    assert same == (a == b)
+    assert (vote_statement(first, pn, vn, "d") == vote_statement(second, pn, vn, "d")) == (a == b)
+
+
+def test_a_statement_covers_the_hashes() -> None:
+    assert blocks_digest({"a": ["1", None]}) != blocks_digest({"a": ["1", "2"]})
+    assert blocks_digest({"a": ["1"], "b": []}) != blocks_digest({"ab": ["1"]})
+
+
+def test_only_a_damaged_copy_is_not_a_suspect() -> None:
+    assert [f for f in PeerFinding if not f.suspect] == [PeerFinding.DAMAGED]
+
+
+def test_a_vote_is_waited_for_in_proportion_to_the_au_within_the_poll_limit() -> None:
+    assert vote_seconds(0, 3600) == 60
+    assert vote_seconds(50_000_000_000, 100_000) == 60 + 4000
+    assert vote_seconds(10**15, 3600) == 3600

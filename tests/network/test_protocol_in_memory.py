@@ -3,6 +3,7 @@ with no sockets (the five-process tests cover the same ground over real HTTP).""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from strongroom.domain.poll import VoteBinding, blocks_digest, vote_statement
 from strongroom.keys import public_key_text
 from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_response
 from strongroom.network.client import PeerClient
@@ -45,8 +47,12 @@ class LyingNetwork(InMemoryNetwork):
             return response
         vote = json.loads(response.content)
         vote["blocks"] = {p: [random.randbytes(32).hex() for _ in hs] for p, hs in vote["blocks"].items()}
-        body = json.dumps(vote).encode()
         assert self.key is not None
+        binding = VoteBinding(vote["poll_id"], vote["poller"], vote["voter"], vote["object_id"], vote["version"])
+        pn, vn = bytes.fromhex(vote["poller_nonce"]), bytes.fromhex(vote["voter_nonce"])
+        statement = vote_statement(binding, pn, vn, blocks_digest(vote["blocks"]))
+        vote["signature"] = base64.b64encode(self.key.sign(statement)).decode()  # a lie, but its own and signed
+        body = json.dumps(vote).encode()
         headers = {RESPONSE_SIGNATURE: sign_response(self.key, request.headers[NONCE], body)}
         return httpx.Response(200, headers=headers, content=body)
 
@@ -137,7 +143,11 @@ def test_a_liar_is_outvoted_and_reported(tmp_path: Path, db_factory: Callable[[]
         node.replication.run(client)
     before = files_of(nodes[0], object_id)
     result = nodes[0].polls.poll(clients[0], object_id, random.Random(2))
-    assert result.outcome == "agree" and nodes[4].settings.node_id in result.suspects
+    liar = nodes[4].settings.node_id
+    # Once, a lie looks like a damaged copy; told so, an honest node repairs it; a liar disagrees again.
+    assert result.outcome == "agree" and liar in result.damaged and liar not in result.suspects
+    again = nodes[0].polls.poll(clients[0], object_id, random.Random(2))
+    assert again.outcome == "agree" and liar in again.suspects
     assert files_of(nodes[0], object_id) == before
 
 
@@ -163,7 +173,8 @@ def test_a_voter_in_the_minority_is_told_to_check_itself(
     pdf = next(p for p in sorted(nodes[3].store.object_path(object_id).rglob("*.pdf")))
     pdf.write_bytes(b"%PDF-1.4 damaged on the voter")
     result = nodes[0].polls.poll(clients[0], object_id, random.Random(3))
-    assert result.outcome == "agree" and nodes[3].settings.node_id in result.suspects
+    assert result.outcome == "agree" and nodes[3].settings.node_id in result.damaged
+    assert nodes[3].settings.node_id not in result.suspects  # damaged, not (yet) a suspect
     assert nodes[3].poll_queue.take() == {object_id}  # the receipt queued a poll of its own copy
     warning = [e for e in nodes[3].catalog.events(type="poll") if e.outcome == "warning"]
     assert warning and "minority" in warning[0].detail

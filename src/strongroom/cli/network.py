@@ -112,12 +112,40 @@ def network_keygen(out_path: Path) -> None:
     out().print(network_admin.keygen(out_path))
 
 
+@network_group.command(name="admin-key")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The administrative private key file made by 'network keygen'.",
+)
+def network_admin_key(key_file: Path) -> None:
+    """Administrators: print the administrative public key (what nodes pin on their first join) again."""
+    out().print(network_admin.public_key(key_file))
+
+
+@network_group.command(name="member")
+@click.option("--url", required=True, help="The URL peers reach this node at (https://... for mutual TLS).")
+@click.option("--institution", default=None, help="Institution running the node (default: the node's settings).")
+@click.option("--country", default=None, help="ISO 3166-1 code of the node's country (default: the settings).")
+@home_option
+def network_member(url: str, institution: str | None, country: str | None, home: Path | None) -> None:
+    """Print this node's member entry (JSON: id, url, public key, institution, country and, for an https URL, its
+    TLS certificate) for the administrators to add to the network configuration."""
+    with open_node(home) as node:
+        entry = node.membership.entry(url, institution or node.settings.institution, country or node.settings.country)
+    print_json(entry)
+
+
 @network_group.command(name="sign")
 @click.argument("config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def network_sign(config_file: Path, key_file: Path, out_path: Path) -> None:
-    """Administrators: check CONFIG_FILE (JSON: name, serial, members, policy) and sign it."""
+    """Administrators: check CONFIG_FILE (JSON: name, serial, members, policy) and sign it; a policy that can
+    never work (a quorum the other holders cannot reach, a poll interval the voters' rate limit would refuse) is
+    refused, naming the fix."""
     config = network_admin.sign(config_file, key_file, out_path)
     out().print(f"Signed {config.name} serial {config.serial} ({len(config.members)} members) -> {out_path}")
 
@@ -167,7 +195,7 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
     for m in config.members:
         members.add_row(m.id, m.institution, m.country, m.url, "yes" if reachable.get(m.id) else styled("no", "red"))
     c.print(members)
-    table = Table("AU", "Copies", "Where (version)", "Countries", "Preserved", "Last poll")
+    table = Table("AU", "Copies", "Where (version)", "Countries", "Preserved", "Last poll", "Alarms")
     for a in aus:
         where = ", ".join(f"{n} (v{v})" for n, v in sorted(a.holding.items()))
         table.add_row(
@@ -177,8 +205,14 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
             ",".join(a.countries),
             "yes" if a.preserved else styled("no", "yellow"),
             a.last_poll or "never",
+            styled(str(len(a.alarms)), "red") if a.alarms else "0",
         )
     c.print(table)
+    for a in aus:
+        for alarm in a.alarms:
+            c.print(f"{a.au_key}: {alarm}", style="red")
+        if a.unassigned_here:
+            c.print(f"{a.au_key}: {a.unassigned_here}", style="yellow")
 
 
 @click.command(name="serve")
@@ -191,13 +225,24 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
     default=None,
     help="Seconds between polls of each AU (default: the network's poll interval).",
 )
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="Serve plain HTTP although this node's URL is https: a TLS-terminating proxy in front serves it.",
+)
 @home_option
-def serve_command(host: str, port: int, replicate_every: float, poll_every: float | None, home: Path | None) -> None:
-    """Run the node: the peer API over HTTP and the scheduler that replicates and polls. Stop with Ctrl-C."""
+def serve_command(
+    host: str, port: int, replicate_every: float, poll_every: float | None, behind_proxy: bool, home: Path | None
+) -> None:
+    """Run the node: the peer API (mutual TLS when the configuration lists this node at an https URL, else HTTP)
+    and the scheduler that replicates and polls. Stop with Ctrl-C."""
     from strongroom.peer.daemon import Schedule, serve  # uvicorn and the peer API: only when serving
 
     with open_node(home) as node:
-        serve(node, host, port, Schedule(replicate_every=replicate_every, poll_every=poll_every))
+        for problem in node.polls.schedule_problems(poll_every):
+            err().print(f"warning: {problem}", style="yellow", soft_wrap=True)
+        schedule = Schedule(replicate_every=replicate_every, poll_every=poll_every)
+        serve(node, host, port, schedule, behind_proxy=behind_proxy)
 
 
 @click.command(name="poll")
@@ -220,12 +265,14 @@ def poll_command(au_key: str, home: Path | None, as_json: bool) -> None:
             f"Poll of {au_key}: {result.outcome} with {len(result.voters)} voters; "
             f"{result.agreed_blocks} blocks agreed; repaired: {', '.join(result.repaired) or 'nothing'}"
             + (f"; NOT repaired: {', '.join(result.unrepaired)}" if result.unrepaired else "")
-            + (
-                f"; inconclusive (alarm): {len(result.inconclusive_blocks)} blocks"
-                if result.inconclusive_blocks
-                else ""
-            )
+            + "".join(f"; ALARM: {alarm}" for alarm in result.alarms)
         )
+        for peer, why in sorted(result.suspects.items()):
+            out().print(line("  suspect ", (peer, "red"), f": {why}"))
+        for peer, why in sorted(result.damaged.items()):
+            out().print(line("  damaged copy on ", (peer, "yellow"), f": {why}"))
+        for peer, why in sorted(result.refusals.items()):
+            out().print(f"  no vote from {peer}: {why}")
     if result.unrepaired or result.outcome is Outcome.INCONCLUSIVE:
         raise SystemExit(ExitCode.PROBLEMS_FOUND)
 
@@ -263,6 +310,8 @@ def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
                 "yes" if status.copies.preserved else ("no", "yellow"),
             )
         )
+        if status.copies.unassigned_here:
+            c.print(f"  this node       {status.copies.unassigned_here}", style="yellow")
     else:
         c.print("  copies          none found on any reachable node")
     c.print(f"  last agreement  {status.last_agreement or 'never (no poll by this node has agreed yet)'}")
@@ -273,4 +322,8 @@ def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
     for repair in status.repairs[:10]:
         c.print(f"    {repair}")
     if status.reported_peers:
-        c.print(line("  peers reported  ", (", ".join(status.reported_peers), "yellow")))
+        c.print(line("  suspect peers   ", (", ".join(status.reported_peers), "red")))
+        c.print("    (lied in a vote, served a bad repair, or disagreed again after being told to repair)")
+    if status.damaged_peers:
+        c.print(line("  damaged copies  ", (", ".join(status.damaged_peers), "yellow")))
+        c.print("    (disagreed with a landslide once and were told to repair: damage, not yet suspects)")

@@ -17,7 +17,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from strongroom.cli.common import err, home_option, human_bytes, json_option, line, open_node, out, print_json, styled
+from strongroom.cli.common import (
+    err,
+    home_option,
+    human_bytes,
+    json_option,
+    line,
+    open_node,
+    out,
+    plural,
+    print_json,
+    styled,
+)
 from strongroom.domain.model import TitleKind
 from strongroom.errors import ExitCode
 from strongroom.node import Node
@@ -44,23 +55,48 @@ from strongroom.settings import resolve_home
 @click.option("--name", default=None, help="A human-readable name for the node.")
 @click.option("--institution", default="", help="The institution running the node.")
 @click.option("--country", default="", help="ISO 3166-1 code of the node's country.")
+@click.option(
+    "--restore-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Restore a wiped node: its backed-up keys/node.key (with --node-id), so it keeps its identity.",
+)
+@click.option("--node-id", default=None, help="Restore a wiped node: its old node id (with --restore-key).")
 def init(
-    home: Path | None, database_url: str | None, digest: str, name: str | None, institution: str, country: str
+    home: Path | None,
+    database_url: str | None,
+    digest: str,
+    name: str | None,
+    institution: str,
+    country: str,
+    restore_key: Path | None,
+    node_id: str | None,
 ) -> None:
-    """Create a node home: settings, catalog, OCFL storage root and the node's Ed25519 key pair."""
+    """Create a node home: settings, catalog, OCFL storage root and the node's Ed25519 key pair (or the key and id
+    of a wiped node, restored from its backup)."""
     path = resolve_home(home)
     node = Node.create(
-        path, database_url=database_url, digest_algorithm=digest, name=name, institution=institution, country=country
+        path,
+        database_url=database_url,
+        digest_algorithm=digest,
+        name=name,
+        institution=institution,
+        country=country,
+        node_id=node_id,
+        restore_key=restore_key,
     )
     s = node.settings
     node.close()
     console = out()
-    console.print(line("Created node ", (s.node_id, "bold"), f" at {path}"))
+    console.print(line("Restored node " if restore_key else "Created node ", (s.node_id, "bold"), f" at {path}"))
     console.print(f"  settings      {s.settings_file}")
     console.print(f"  catalog       {s.resolved_database_url()}")
     console.print(f"  storage root  {s.resolved_storage_root()} (OCFL 1.1, {s.digest_algorithm})")
     console.print(f"  node key      {s.keys_dir / 'node.key'} (readable by you only)")
-    console.print(f"Next: strongroom deposit PACKAGE --home {path}")
+    if restore_key:
+        console.print(f"Next: strongroom network join SIGNED-CONFIG --admin-key ed25519:... --home {path}")
+    else:
+        console.print(f"Next: strongroom deposit PACKAGE --home {path}")
 
 
 class BarReporter:
@@ -163,7 +199,7 @@ def deposit(
         )
         return
     c.print(
-        f"Preserved {result.items} items, {result.files} files ({human_bytes(result.bytes)}) "
+        f"Preserved {plural(result.items, 'item')}, {plural(result.files, 'file')} ({human_bytes(result.bytes)}) "
         f"from a {result.package_form} package"
     )
     c.print(f"  AU       {result.au_key}")
@@ -201,7 +237,7 @@ def _print_audit(report: AuditReport, as_json: bool) -> None:
             c.print(line("  ", (finding.code, "red"), f" {au.au_key}: {finding.path}: {finding.message}"))
     total: Counter[str] = report.totals()
     c.print(
-        f"Checked {report.files} files, {human_bytes(report.bytes)} in {report.seconds:.1f} s "
+        f"Checked {plural(report.files, 'file')}, {human_bytes(report.bytes)} in {report.seconds:.1f} s "
         f"({report.bytes / max(report.seconds, 1e-9) / 1e6:.0f} MB/s): "
         f"{total['ok']} ok, {total['damaged']} damaged, {total['missing']} missing, "
         f"{total['unreadable']} unreadable, {total['unexpected']} unexpected."
@@ -270,7 +306,7 @@ def export(au_key: str, dest: Path, home: Path | None, as_json: bool) -> None:
         )
         return
     out().print(
-        f"Exported {result.au_key} v{result.version}: {result.files} files "
+        f"Exported {result.au_key} v{result.version}: {plural(result.files, 'file')} "
         f"({human_bytes(result.bytes)}) as a BagIt bag at {result.dest}"
     )
 
@@ -291,7 +327,8 @@ def reindex(search_too: bool, home: Path | None) -> None:
             documents = node.indexer.rebuild_search(
                 progress=lambda n, total: bar.update(task, completed=n, total=total)
             )
-    out().print(f"Catalogued {len(report.done)} object(s)" + (": " + ", ".join(report.done) if report.done else "."))
+    done = f"Catalogued {plural(len(report.done), 'object')}"
+    out().print(done + (": " + ", ".join(report.done) if report.done else "."))
     if search_too:
         out().print(f"Wrote {documents} search document(s).")
     for problem in report.problems:

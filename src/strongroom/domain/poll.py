@@ -11,6 +11,12 @@ the same nonces and compares, voter by voter. For each block the outcome is (see
 
 A repaired block is accepted only if, hashed again with every voter's nonces, it now agrees with a landslide of
 the voters: a single hostile voter cannot push bad content into a poller.
+
+A vote proves possession *by the voter*: every hash starts from a prefix binding the poll id, the poller's and the
+voter's node ids, the object, its version and both nonces (:class:`VoteBinding`), and the voter signs a statement
+of that binding and the digest of its hashes (:func:`vote_statement`). A holder's vote that another node relays as
+its own was computed for another poller and voter, so it matches nothing the relaying node would have to produce;
+a vote replayed from an earlier poll names another poll id and poller nonce.
 """
 
 from __future__ import annotations
@@ -47,15 +53,93 @@ class PollPolicy:
             raise ValueError("block_size must be positive")
 
 
-def vote_hash(poller_nonce: bytes, voter_nonce: bytes, block: bytes | None) -> str | None:
-    """The hash a vote carries for one block: sha256 over both nonces and the block; None when absent."""
+VOTE_FORMAT = "strongroom-vote/2"
+
+
+def _framed(*fields: bytes) -> bytes:
+    return b"".join(len(f).to_bytes(4, "big") + f for f in fields)
+
+
+@dataclass(frozen=True)
+class VoteBinding:
+    """Who a vote is for and by: a vote's hashes and its signed statement are bound to all of it."""
+
+    poll_id: str
+    poller: str
+    voter: str
+    object_id: str
+    version: int
+
+    def prefix(self, poller_nonce: bytes, voter_nonce: bytes) -> bytes:
+        """What every block hash of this vote starts with."""
+        return _framed(
+            VOTE_FORMAT.encode(),
+            self.poll_id.encode(),
+            self.poller.encode(),
+            self.voter.encode(),
+            self.object_id.encode(),
+            str(self.version).encode(),
+            poller_nonce,
+            voter_nonce,
+        )
+
+
+def vote_prefix(poller_nonce: bytes, voter_nonce: bytes, binding: VoteBinding | None = None) -> bytes:
+    """The bytes hashed before each block: the binding (when given) and both nonces, length-framed."""
+    if binding is not None:
+        return binding.prefix(poller_nonce, voter_nonce)
+    return len(poller_nonce).to_bytes(2, "big") + poller_nonce + len(voter_nonce).to_bytes(2, "big") + voter_nonce
+
+
+def block_hash(prefix: bytes, block: bytes | None) -> str | None:
+    """The hash a vote carries for one block: sha256 over the prefix and the block; None when absent."""
     if block is None:
         return None
-    h = hashlib.sha256()
-    h.update(len(poller_nonce).to_bytes(2, "big") + poller_nonce)
-    h.update(len(voter_nonce).to_bytes(2, "big") + voter_nonce)
+    h = hashlib.sha256(prefix)
     h.update(block)
     return h.hexdigest()
+
+
+def vote_hash(
+    poller_nonce: bytes, voter_nonce: bytes, block: bytes | None, binding: VoteBinding | None = None
+) -> str | None:
+    """The hash a vote carries for one block (see :func:`vote_prefix`); None when absent."""
+    return block_hash(vote_prefix(poller_nonce, voter_nonce, binding), block)
+
+
+def blocks_digest(blocks: Mapping[str, list[str | None]]) -> str:
+    """sha256 of a vote's block hashes (path -> hash of each block), canonically serialised."""
+    h = hashlib.sha256()
+    for path in sorted(blocks):
+        h.update(_framed(path.encode(), *((x or "-").encode() for x in blocks[path])))
+    return h.hexdigest()
+
+
+def vote_statement(binding: VoteBinding, poller_nonce: bytes, voter_nonce: bytes, digest: str) -> bytes:
+    """What a voter signs: the binding, both nonces and the digest of its block hashes."""
+    return _framed(b"statement", binding.prefix(poller_nonce, voter_nonce), digest.encode())
+
+
+class PeerFinding(StrEnum):
+    """What a poll found about a voter. Only the last three make it a *suspect*; a damaged copy is an accident."""
+
+    DAMAGED = "damaged"  # in the minority of a landslide once: its copy is likely damaged; told to repair itself
+    STILL_DISAGREES = "still-disagrees"  # in the minority again, after it was told to repair: suspect
+    BAD_REPAIR = "bad-repair"  # served a repair that did not re-hash to the landslide: suspect
+    INVALID_VOTE = "invalid-vote"  # a vote not bound to this poll and this voter (relayed, replayed, unsigned)
+
+    @property
+    def suspect(self) -> bool:
+        return self is not PeerFinding.DAMAGED
+
+
+ASSUMED_HASH_BYTES_PER_SECOND = 50_000_000  # a slow disk; a voter's time limit must allow for the slowest peer
+
+
+def vote_seconds(au_bytes: int, max_poll_seconds: float) -> float:
+    """How long a poller waits for one vote on an AU of ``au_bytes``: a minute plus four times the time a slow
+    peer takes to hash it (LOCKSS sizes its vote phase at about 4x the hash time), capped by the poll's limit."""
+    return min(max_poll_seconds, 60.0 + 4.0 * au_bytes / ASSUMED_HASH_BYTES_PER_SECOND)
 
 
 def blocks_of(size: int, block_size: int) -> range:

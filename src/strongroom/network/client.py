@@ -1,4 +1,5 @@
-"""Talking to peers over HTTP: every request signed, every response's signature checked."""
+"""Talking to peers over HTTP or HTTPS: every request signed and addressed, every response's signature checked; over
+HTTPS (mutual TLS, :mod:`strongroom.network.tls`) the peer must also present the certificate of the member addressed."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from strongroom.network.auth import (
 )
 from strongroom.network.config import Member
 from strongroom.network.ids import encode_id
+from strongroom.network.tls import TrustedPeers, peer_public_key
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 CHUNK = 1 << 20
@@ -37,30 +39,64 @@ class PeerClient:
         *,
         timeout: httpx.Timeout = TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        tls: TrustedPeers | None = None,
     ) -> None:
         self.node_id = node_id
         self.key = key
+        self.tls = tls
         # The transport seam: real sockets by default; tests of protocol logic pass an in-memory one.
-        self.http = httpx.Client(timeout=timeout, transport=transport)
+        self.http = httpx.Client(timeout=timeout, transport=transport, verify=tls.context if tls else True)
         self.bytes_sent = 0  # request bodies and headers' worth, for measuring a protocol's cost
         self.bytes_received = 0
 
     def close(self) -> None:
         self.http.close()
 
+    def _ready(self, peer: Member) -> None:
+        """Refuse early, and say why, when an https peer cannot be reached with mutual TLS."""
+        if not peer.url.startswith("https://"):
+            return
+        if not peer.certificate:
+            raise PeerError(
+                f"{peer.id} is listed at {peer.url} but the network configuration has no certificate for it", 503
+            )
+        if self.tls is None:
+            raise PeerError(f"{peer.id} is listed at {peer.url}, and this client has no TLS identity", 503)
+        self.tls.refresh()  # members added since: trusted from now on
+
+    def _pinned(self, peer: Member, response: httpx.Response) -> None:
+        """Over TLS, the certificate presented must be the one of the member addressed, not any member's."""
+        if not peer.url.startswith("https://"):
+            return
+        stream = response.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        presented = peer_public_key(ssl_object.getpeercert(True)) if ssl_object is not None else None
+        if presented != peer.public_key:
+            raise PeerError(f"{peer.url} did not present {peer.id}'s certificate: not the node addressed", 502)
+
     def request(
-        self, peer: Member, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+        self,
+        peer: Member,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,  # seconds to wait for the answer (a vote's limit is sized to the AU)
     ) -> httpx.Response:
-        signed = sign_request(self.node_id, self.key, method, path, body)
+        self._ready(peer)
+        signed = sign_request(self.node_id, self.key, method, path, body, recipient=peer.id)
         try:
             response = self.http.request(
                 method,
                 peer.url + path,
                 content=body,
                 headers={**signed, **(headers or {}), "Content-Type": "application/json"},
+                timeout=httpx.Timeout(timeout, connect=5.0) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise PeerError(f"{peer.id} at {peer.url} did not answer: {exc}", 503) from None
+        self._pinned(peer, response)
         self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in signed.items())
         self.bytes_received += len(response.content)
         if response.status_code >= 400:
@@ -73,17 +109,19 @@ class PeerClient:
     def get_json(self, peer: Member, path: str) -> Any:
         return json.loads(self.request(peer, "GET", path).content)
 
-    def post_json(self, peer: Member, path: str, data: Any) -> Any:
-        return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode()).content)
+    def post_json(self, peer: Member, path: str, data: Any, *, timeout: float | None = None) -> Any:
+        return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode(), timeout=timeout).content)
 
     def iter_file(self, peer: Member, object_id: str, relpath: str) -> Iterator[bytes]:
         """One file of an object as it arrives, in chunks (never held whole in memory); the response's signature
         and length are checked, and the caller checks the bytes against the inventory as it writes them."""
         path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
-        signed = sign_request(self.node_id, self.key, "GET", path)
+        signed = sign_request(self.node_id, self.key, "GET", path, recipient=peer.id)
         received = 0
+        self._ready(peer)
         try:
             with self.http.stream("GET", peer.url + path, headers=signed) as response:
+                self._pinned(peer, response)
                 if response.status_code >= 400:
                     response.read()
                     raise PeerError(

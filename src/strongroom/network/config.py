@@ -19,6 +19,7 @@ from strongroom.domain.poll import PollPolicy
 from strongroom.errors import ConfigError, InvalidIdentifier
 from strongroom.formats.canonical import canonical_json
 from strongroom.keys import public_key_from_text
+from strongroom.network.tls import check_certificate
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,17 @@ class Member:
     public_key: str
     institution: str
     country: str
+    certificate: str = ""  # the node's self-signed TLS certificate (base64 DER), needed for an https url
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v or k != "certificate"}
 
 
 @dataclass(frozen=True)
 class NetworkPolicy:
     target_copies: int = 5
     min_countries: int = 3
-    quorum: int = 5
+    quorum: int = 3  # a poller's voters are the other holders: at most target_copies - 1 (see policy_problems)
     vote_margin: float = 0.75
     invitations: int = 10
     poll_interval_days: float = 70.0
@@ -44,6 +49,9 @@ class NetworkPolicy:
     trigger_share_in_favour: float = 0.75  # the board's decision rule for triggers (CLOCKSS' by default)
     trigger_max_against: int = 2
     trigger_quorum: int = 3
+    max_concurrent_polls: int = 5  # polls a node runs at once (LOCKSS 2.x)
+    max_concurrent_votes: int = 60  # votes a node computes at once for its peers (LOCKSS)
+    max_poll_seconds: float = 3 * 3600.0  # votes not in by then are not counted, repairs not begun wait
 
     def poll_policy(self) -> PollPolicy:
         return PollPolicy(self.quorum, self.vote_margin, self.invitations, self.block_size)
@@ -63,7 +71,7 @@ class NetworkConfig:
         return {
             "name": self.name,
             "serial": self.serial,
-            "members": [asdict(m) for m in self.members],
+            "members": [m.to_dict() for m in self.members],
             "policy": asdict(self.policy),
         }
 
@@ -78,8 +86,20 @@ class NetworkConfig:
                     country = normalise_country(member.country)
                 except InvalidIdentifier as exc:
                     raise ConfigError(f"member {member.id}: {exc.message}") from None
+                if member.certificate:
+                    try:
+                        check_certificate(member.certificate, member.public_key)
+                    except ConfigError as exc:
+                        raise ConfigError(f"member {member.id}: {exc.message}", hint=exc.hint) from None
                 members.append(
-                    Member(member.id, member.url.rstrip("/"), member.public_key, member.institution, country)
+                    Member(
+                        member.id,
+                        member.url.rstrip("/"),
+                        member.public_key,
+                        member.institution,
+                        country,
+                        member.certificate,
+                    )
                 )
             ids = [m.id for m in members]
             if len(set(ids)) != len(ids):
@@ -89,6 +109,60 @@ class NetworkConfig:
             return cls(str(data["name"]), int(data["serial"]), tuple(members), policy)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"malformed network configuration: {exc}") from None
+
+
+def policy_problems(policy: NetworkPolicy) -> list[tuple[str, str]]:
+    """What in a policy can never work, as (problem, fix) pairs: a quorum the other holders of an AU can never
+    reach, or a poll schedule the voters' own rate limit would refuse."""
+    problems: list[tuple[str, str]] = []
+    voters = min(policy.target_copies - 1, policy.invitations)
+    if policy.quorum > voters:
+        problems.append(
+            (
+                f"quorum {policy.quorum} can never be reached: a poller's voters are the other holders of the AU, "
+                f"at most {voters} (target_copies {policy.target_copies} - 1"
+                + (f", invitations {policy.invitations}" if policy.invitations < policy.target_copies - 1 else "")
+                + "), so every poll would end inconclusive",
+                f"set quorum to at most {voters}, or raise target_copies to at least {policy.quorum + 1}"
+                + (f" and invitations to at least {policy.quorum}" if policy.invitations < policy.quorum else ""),
+            )
+        )
+    interval = policy.poll_interval_days * 86400
+    if interval < policy.min_seconds_between_polls:
+        problems.append(
+            (
+                f"poll_interval_days {policy.poll_interval_days:g} ({interval:.0f} s) is shorter than "
+                f"min_seconds_between_polls {policy.min_seconds_between_polls:g}: voters would refuse polls (429)",
+                f"set poll_interval_days to at least {policy.min_seconds_between_polls / 86400:g}, or lower "
+                "min_seconds_between_polls",
+            )
+        )
+    if policy.max_concurrent_polls < 1 or policy.max_concurrent_votes < 1 or policy.max_poll_seconds <= 0:
+        problems.append(
+            (
+                "max_concurrent_polls, max_concurrent_votes and max_poll_seconds must be positive",
+                "set them to at least 1 (LOCKSS: 5 polls, 60 votes)",
+            )
+        )
+    return problems
+
+
+def schedule_problems(policy: NetworkPolicy, poll_every: float | None) -> list[str]:
+    """Why a node's poll schedule (``serve --poll-every``) conflicts with the network's policy, if it does."""
+    if poll_every is not None and poll_every < policy.min_seconds_between_polls:
+        return [
+            f"--poll-every {poll_every:g} s is shorter than the network's min_seconds_between_polls "
+            f"{policy.min_seconds_between_polls:g} s: voters will refuse most polls (429) and each such poll "
+            f"will alarm; use --poll-every {policy.min_seconds_between_polls:g} or more"
+        ]
+    interval = policy.poll_interval_days * 86400
+    if poll_every is not None and poll_every > interval:
+        return [
+            f"--poll-every {poll_every:g} s is longer than the network's poll interval ({interval:g} s, "
+            f"poll_interval_days {policy.poll_interval_days:g}): this node's AUs will not be audited in time and "
+            f"each will alarm; use --poll-every {interval:g} or less"
+        ]
+    return []
 
 
 def sign_config(config: NetworkConfig, admin_key: Ed25519PrivateKey) -> dict[str, Any]:

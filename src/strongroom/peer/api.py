@@ -57,15 +57,33 @@ def create_peer_app(node: Node) -> FastAPI:
             {"type": "about:blank", "title": "peer request refused", "status": status, "detail": detail}
         ).encode()
         nonce = request.headers.get(NONCE, "")
-        return signed(nonce, body, status, "application/problem+json")
+        response = signed(nonce, body, status, "application/problem+json")
+        # a refused request's body may be unread: closing the connection stops the sender, rather than reading
+        # the rest of it only to throw it away
+        response.headers["Connection"] = "close"
+        return response
 
     async def authenticate(request: Request) -> tuple[str, bytes]:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise PeerRejected(f"request body over {MAX_BODY} bytes", 413)
+        # Headers first: no byte of the body is read from a sender that is not a member, names another recipient,
+        # or whose clock is off; then at most MAX_BODY bytes of it, in the chunks they arrive in.
+        peer_service.precheck(request.headers)
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise PeerRejected("malformed Content-Length", 400)
+            if int(declared) > MAX_BODY:
+                raise PeerRejected(f"request body of {declared} bytes; at most {MAX_BODY} accepted", 413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise PeerRejected(f"request body over {MAX_BODY} bytes", 413)
         raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-        node_id = peer_service.authenticate(request.method, raw_path, request.headers, body)
-        return node_id, body
+        # the signature check may write the nonce to disk (fsync): off the event loop
+        node_id = await run_in_threadpool(
+            peer_service.authenticate, request.method, raw_path, request.headers, bytes(body)
+        )
+        return node_id, bytes(body)
 
     def guarded(handler: Callable[..., Response]) -> Callable[..., Any]:
         async def route(request: Request) -> Response:
@@ -73,7 +91,10 @@ def create_peer_app(node: Node) -> FastAPI:
                 peer, body = await authenticate(request)
                 return await run_in_threadpool(handler, request, peer, body)
             except PeerRejected as exc:
-                return problem(request, exc.status, exc.message)
+                response = problem(request, exc.status, exc.message)
+                if (retry := getattr(exc, "retry_after", None)) is not None:  # 429 and 503: when to ask again
+                    response.headers["Retry-After"] = str(retry)
+                return response
             except (StorageError, ValueError, KeyError, TypeError) as exc:
                 return problem(request, 404, str(exc))
 

@@ -1,7 +1,8 @@
 """``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn) and a scheduler thread, a face like
 the others: it calls the node's replication and poll services on schedule (every AU it holds is polled within the
 configured interval); structured (JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its
-current step first)."""
+current step first). A node whose url in the configuration is https serves mutual TLS with its own certificate
+(:mod:`strongroom.network.tls`), unless a TLS-terminating proxy in front of it does (``behind_proxy``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
 
-from strongroom.errors import StrongroomError
+from strongroom.errors import ConfigError, StrongroomError
+from strongroom.keys import public_key_text
 from strongroom.network.client import PeerClient
+from strongroom.network.tls import TrustedPeers
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
 
@@ -44,10 +48,11 @@ class Schedule:
 
 
 class Scheduler(threading.Thread):
-    def __init__(self, node: Node, schedule: Schedule) -> None:
+    def __init__(self, node: Node, schedule: Schedule, on_tick: Callable[[], None] | None = None) -> None:
         super().__init__(name="strongroom-scheduler", daemon=True)
         self.node = node
         self.schedule = schedule
+        self.on_tick = on_tick  # e.g. trusting the certificates of members added to the configuration
         self.stopping = threading.Event()
         self.rng = random.Random()  # noqa: S311 - jitter, not a secret
         self.next_poll: dict[str, float] = {}
@@ -58,6 +63,8 @@ class Scheduler(threading.Thread):
         try:
             while not self.stopping.is_set():
                 now = time.monotonic()
+                if self.on_tick is not None:
+                    self._step("tick", self.on_tick)
                 if now >= next_replication:
                     self._step("replication", lambda: self._replicate(client))
                     next_replication = now + self.schedule.replicate_every
@@ -100,15 +107,49 @@ class Scheduler(threading.Thread):
             log.exception("%s failed unexpectedly", what)
 
 
-def serve(node: Node, host: str, port: int, schedule: Schedule) -> None:
+def transport_security(node: Node, *, behind_proxy: bool) -> TrustedPeers | None:
+    """The TLS context to serve with, or None for plain HTTP; ConfigError when the configuration asks for https
+    this node cannot give."""
+    config = node.membership.config()  # refuse to start without a valid signed configuration
+    me = config.member(node.settings.node_id)
+    if me is None:
+        raise ConfigError(f"the network configuration does not list this node ({node.settings.node_id})")
+    own_key = public_key_text(node.membership.private_key().public_key())
+    if me.public_key != own_key:
+        raise ConfigError(
+            f"the configuration lists another public key for {me.id} than this node's own (keys/node.pub)",
+            hint="restore the node's key from its backup (strongroom init --restore-key), or ask the "
+            "administrators to list this key",
+        )
+    if not me.url.startswith("https://") or behind_proxy:
+        return None
+    if not me.certificate:
+        raise ConfigError(
+            f"the configuration lists this node at {me.url} but has no TLS certificate for it",
+            hint="print this node's entry with 'strongroom network member --url "
+            f"{me.url}' and send it to the administrators; or, if a TLS-terminating proxy serves that URL, "
+            "run 'strongroom serve --behind-proxy'",
+        )
+    return node.membership.trusted_peers(server=True)
+
+
+def serve(node: Node, host: str, port: int, schedule: Schedule, *, behind_proxy: bool = False) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    node.membership.config()  # refuse to start without a valid signed configuration
-    scheduler = Scheduler(node, schedule)
-    config = uvicorn.Config(create_peer_app(node), host=host, port=port, log_config=None, access_log=False)
+    tls = transport_security(node, behind_proxy=behind_proxy)
+    scheduler = Scheduler(node, schedule, on_tick=tls.refresh if tls else None)
+    config = uvicorn.Config(
+        create_peer_app(node),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        ssl_context_factory=(lambda cfg, default: tls.context) if tls else None,
+    )
     server = uvicorn.Server(config)
-    log.info("node %s serving the peer API on http://%s:%d", node.settings.node_id, host, port)
+    scheme = "https (mutual TLS)" if tls else "http"
+    log.info("node %s serving the peer API over %s on %s:%d", node.settings.node_id, scheme, host, port)
     # uvicorn handles SIGTERM gracefully and then re-raises it to whatever handler was installed before; with
     # Python's default the process would die there, before the scheduler is stopped. Ours just lets serve() end.
     signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.stopping.set())

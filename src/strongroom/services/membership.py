@@ -6,19 +6,24 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.placement import holders
 from strongroom.domain.trigger import DecisionRule
-from strongroom.errors import ConfigError
-from strongroom.keys import load_private_key
+from strongroom.errors import ConfigError, InvalidIdentifier
+from strongroom.keys import load_private_key, public_key_text
 from strongroom.network.auth import Verifier
 from strongroom.network.client import PeerClient
-from strongroom.network.config import NetworkConfig, verify_config
+from strongroom.network.config import Member, NetworkConfig, verify_config
+from strongroom.network.nonces import FileNonces
+from strongroom.network.tls import TrustedPeers, certificate_text, node_certificate
 
 
 class Membership:
@@ -29,6 +34,7 @@ class Membership:
         self.admin_key = admin_key
         self.keys_dir = keys_dir
         self.network_file = home / "network.json"
+        self.nonce_file = home / "peer-nonces"  # nonces of accepted peer requests, kept across restarts
         self._pin = pin_admin_key  # records the administrative key in the node's settings on the first join
         self._config: tuple[int, NetworkConfig] | None = None
         self._verifier: Verifier | None = None
@@ -54,6 +60,12 @@ class Membership:
     def join(self, document: dict[str, Any], admin_key: str) -> NetworkConfig:
         """Install a signed configuration; the first join pins the administrative key."""
         pinned = self.admin_key or admin_key
+        if not pinned:
+            raise ConfigError(
+                "this node trusts no administrative key yet, so the first join needs one",
+                hint="strongroom network join SIGNED-CONFIG --admin-key ed25519:... (the administrators print it "
+                "with: strongroom network admin-key --key admin.key)",
+            )
         if self.admin_key and admin_key and admin_key != self.admin_key:
             raise ConfigError(
                 "this node already trusts another administrative key",
@@ -97,9 +109,47 @@ class Membership:
 
     def verifier(self) -> Verifier:
         if self._verifier is None:
-            self._verifier = Verifier(config=self.config)
+            self._verifier = Verifier(config=self.config, node_id=self.node_id, nonces=FileNonces(self.nonce_file))
         return self._verifier
 
+    def entry(self, url: str, institution: str, country: str) -> dict[str, str]:
+        """This node's member entry for the administrators to add to the configuration: id, url, public key,
+        institution, country, and for an https url the node's TLS certificate (derived from its key)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"not a node URL: {url!r}", hint="the URL peers reach this node at, e.g. https://host.example:8470"
+            )
+        if not institution or not country:
+            raise ConfigError(
+                "a member entry names the node's institution and country",
+                hint="pass --institution and --country (or set them with strongroom init)",
+            )
+        try:
+            country = normalise_country(country)
+        except InvalidIdentifier as exc:
+            raise ConfigError(exc.message) from None
+        key = self.private_key()
+        member = Member(self.node_id, url.rstrip("/"), public_key_text(key.public_key()), institution, country)
+        if url.startswith("https://"):
+            member = replace(member, certificate=certificate_text(node_certificate(key, self.node_id)))
+        return member.to_dict()
+
+    def uses_tls(self) -> bool:
+        return self.joined and any(m.url.startswith("https://") for m in self.config().members)
+
+    def trusted_peers(self, *, server: bool) -> TrustedPeers:
+        """This node's TLS identity (its certificate, derived from its key) and the members' certificates it trusts."""
+        return TrustedPeers(
+            self.keys_dir,
+            self.private_key(),
+            self.node_id,
+            lambda: [m.certificate for m in self.config().members],
+            server=server,
+        )
+
     def client(self, transport: httpx.BaseTransport | None = None) -> PeerClient:
-        """A client that signs this node's requests to its peers (``transport``: tests' in-memory network)."""
-        return PeerClient(self.node_id, self.private_key(), transport=transport)
+        """A client that signs this node's requests to its peers (``transport``: tests' in-memory network); mutual
+        TLS to members listed at https URLs."""
+        tls = self.trusted_peers(server=False) if self.uses_tls() else None
+        return PeerClient(self.node_id, self.private_key(), transport=transport, tls=tls)

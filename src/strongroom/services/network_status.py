@@ -1,11 +1,19 @@
 """The network at a glance: which members answer, where every AU's copies are and whether it is preserved, and one
-AU's story on this node (its last agreement, alarms since, repairs, peers reported)."""
+AU's story on this node (its last agreement, alarms since, repairs, suspect peers and peers with damaged copies).
+
+Nothing goes unaudited in silence: a poll with too few votes is an alarm whatever the cause (the poll event says
+why), and so is an AU this node holds that no conclusive poll has audited within the network's poll interval (one
+called by this node, or one whose receipt told this node its copy agreed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from strongroom.catalog.models import Event
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventType
 from strongroom.network.client import PeerClient, PeerError
@@ -24,6 +32,8 @@ class CopyStatus:
     countries: list[str]
     preserved: bool
     last_poll: str | None
+    alarms: list[str] = field(default_factory=list)  # this node's open alarms on the AU
+    unassigned_here: str | None = None  # this node holds a copy it is no longer assigned: what becomes of it
 
 
 @dataclass
@@ -34,7 +44,8 @@ class AUStatus:
     last_agreement: str | None
     open_alarms: list[str]
     repairs: list[str]
-    reported_peers: list[str]
+    reported_peers: list[str]  # suspects: voted against a landslide again after being told, bad repairs, bad votes
+    damaged_peers: list[str] = field(default_factory=list)  # found in the minority once: damage, not a suspect
 
 
 class NetworkStatus:
@@ -79,11 +90,25 @@ class NetworkStatus:
             countries = sorted({country[n] for n in current})
             preserved = len(current) >= config.policy.target_copies and len(countries) >= config.policy.min_countries
             au_key = self.events.au_key_for(object_id)
-            polls = self.catalog.events(object_key=au_key, type=str(EventType.POLL), limit=50)
-            last = next((f"{e.time:%Y-%m-%d %H:%M} {e.outcome}" for e in polls if e.data.get("role") == "poller"), None)
-            out.append(
-                CopyStatus(object_id, au_key, self.membership.holders(object_id), copies, countries, preserved, last)
+            events = self.catalog.events(object_key=au_key, limit=None)
+            last = next(
+                (f"{e.time:%Y-%m-%d %H:%M} {e.outcome}" for e in events if _poller(e)),
+                None,
             )
+            me, assigned = self.membership.node_id, self.membership.holders(object_id)
+            alarms = self._alarms(events) if me in copies and me in assigned else []
+            out.append(CopyStatus(object_id, au_key, assigned, copies, countries, preserved, last, alarms))
+            if me in copies and me not in assigned:
+                confirmed = [n for n in assigned if copies.get(n, -1) >= copies[me]]
+                out[-1].unassigned_here = (
+                    f"not assigned to this node: kept until its {len(assigned)} assigned holders hold "
+                    f"v{copies[me]} ({len(confirmed)} do); not polled here"
+                    + (
+                        "; every assigned holder has it, so this copy may be released"
+                        if len(confirmed) == len(assigned)
+                        else ""
+                    )
+                )
         return reachable, out
 
     def au(self, client: PeerClient, au_key: str) -> AUStatus:
@@ -100,14 +125,14 @@ class NetworkStatus:
             ),
             None,
         )
-        since = last_agreement.time if last_agreement else None
-        alarms = [
-            f"{e.time:%Y-%m-%d %H:%M} {e.detail}"
-            for e in events
-            if e.type == EventType.POLL and "ALARM" in e.detail and (since is None or e.time > since)
-        ]
+        held = self.store.exists(au.object_id) and self.membership.node_id in self.membership.holders(au.object_id)
+        alarms = self._alarms(events) if held else []
         repairs = [f"{e.time:%Y-%m-%d %H:%M} {e.outcome}: {e.detail}" for e in events if e.type == EventType.REPAIR]
         reported = sorted({str(e.data["suspect"]) for e in events if e.data.get("suspect")})
+        damaged = sorted(
+            {str(e.data["peer"]) for e in events if e.data.get("finding") == "damaged" and e.data.get("peer")}
+            - set(reported)
+        )
         return AUStatus(
             au_key,
             au.object_id,
@@ -116,4 +141,45 @@ class NetworkStatus:
             alarms,
             repairs,
             reported,
+            damaged,
         )
+
+    def _alarms(self, events: Sequence[Event]) -> list[str]:
+        """This node's open alarms on an AU (``events``: the AU's, newest first): polls that alarmed since the last
+        conclusive one, and no conclusive audit within the poll interval."""
+        policy = self.membership.config().policy
+        newer = list(itertools.takewhile(lambda e: not _audited(e), events))  # newest first, down to the last audit
+        conclusive = events[len(newer)] if len(newer) < len(events) else None
+        since = conclusive.time if conclusive else None
+        alarms = [
+            f"{e.time:%Y-%m-%d %H:%M} {e.detail}"
+            for e in newer
+            if e.type == EventType.POLL and (e.data.get("alarms") or "ALARM" in e.detail)
+        ]
+        interval = dt.timedelta(days=policy.poll_interval_days)
+        start = since or min((e.time for e in events), default=None)  # never audited: since this node has it
+        now = self.catalog.clock.now()
+        if start is not None and now - start > interval:
+            alarms.insert(
+                0,
+                f"ALARM: not audited within the poll interval ({policy.poll_interval_days:g} days): last conclusive "
+                + (f"poll {since:%Y-%m-%d %H:%M}" if since else "poll never")
+                + "; see why with: strongroom events --type poll",
+            )
+        return alarms
+
+
+def _poller(e: Event) -> bool:
+    return e.type == EventType.POLL and e.data.get("role") == "poller" and "voters" in e.data
+
+
+def _audited(e: Event) -> bool:
+    """A conclusive audit of this node's copy: its own poll that reached a landslide without alarm, or a peer's
+    poll whose receipt said this copy agreed."""
+    if e.type != EventType.POLL:
+        return False
+    if _poller(e):
+        return (
+            e.data.get("outcome") in ("agree", "disagree") and not e.data.get("alarms") and not e.data.get("unrepaired")
+        )
+    return e.data.get("receipt") == "agree"

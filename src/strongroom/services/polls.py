@@ -1,91 +1,81 @@
 """Polls: a node calls a poll on its copy of an AU, its peers vote with fresh nonces, the tally decides each block
 (:mod:`strongroom.domain.poll`), and what a landslide says is damaged is repaired from an agreeing peer: each
 repaired block must re-hash to the landslide and the whole file must match the inventory before it replaces the
-damaged one. Files are read and rebuilt block by block; none is held in memory whole."""
+damaged one. Files are read and rebuilt block by block; none is held in memory whole. Votes are asked for and
+checked in :mod:`strongroom.services.votes`; a vote counts only when it is its sender's own vote in this poll.
+
+A node runs at most ``max_concurrent_polls`` polls, one per AU; every poll with too few votes or without a
+landslide is an alarm, and what the poll found about each voter is a :class:`~strongroom.domain.poll.PeerFinding`
+(a damaged copy, or a suspect)."""
 
 from __future__ import annotations
 
 import contextlib
 import random
-import secrets
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from strongroom.domain.model import EventOutcome, EventType
-from strongroom.domain.poll import BlockKey, Outcome, PollPolicy, blocks_of, repair_accepted, tally, vote_hash
-from strongroom.errors import StorageError
+from strongroom.domain.poll import (
+    BlockKey,
+    Outcome,
+    PeerFinding,
+    PollPolicy,
+    VoteBinding,
+    block_hash,
+    blocks_of,
+    repair_accepted,
+    tally,
+)
+from strongroom.errors import ExitCode, StorageError, StrongroomError
 from strongroom.network.client import PeerClient, PeerError
-from strongroom.network.config import Member
+from strongroom.network.config import Member, schedule_problems
 from strongroom.network.ids import encode_id
 from strongroom.services.events import EventLog
 from strongroom.services.membership import Membership
 from strongroom.services.scratch import work_directory
+from strongroom.services.votes import VoteCollector, copy_hashes, refusal_summary
 from strongroom.store.base import ObjectStore
 from strongroom.store.hashing import read_chunks
 
 
-def copy_hashes(
-    store: ObjectStore,
-    object_id: str,
-    version: int,
-    poller_nonce: bytes,
-    voter_nonces: Mapping[str, bytes],
-    block_size: int,
-) -> dict[str, dict[BlockKey, str | None]]:
-    """voter -> (path, block) -> hash, over the given version's state, each block read once however many nonces
-    it is hashed with. A file that cannot be read yields no blocks (it votes as absent), so damage shows up as
-    disagreement, never as an error."""
-    out: dict[str, dict[BlockKey, str | None]] = {v: {} for v in voter_nonces}
-    with store.reading(object_id):
-        _hash_blocks(store, object_id, version, poller_nonce, voter_nonces, block_size, out)
-    return out
-
-
-def _hash_blocks(
-    store: ObjectStore,
-    object_id: str,
-    version: int,
-    poller_nonce: bytes,
-    voter_nonces: Mapping[str, bytes],
-    block_size: int,
-    out: dict[str, dict[BlockKey, str | None]],
-) -> None:
-    for logical in sorted(store.state(object_id, version)):
-        try:
-            with store.open_file(object_id, logical, version) as fh:
-                index = 0
-                while True:
-                    block = fh.read(block_size)
-                    if not block and index > 0:
-                        break
-                    for voter, nonce in voter_nonces.items():
-                        out[voter][(logical, index)] = vote_hash(poller_nonce, nonce, block)
-                    index += 1
-                    if len(block) < block_size:
-                        break
-        except (OSError, StorageError):
-            for voter in voter_nonces:  # whatever was read of a file that failed midway votes as absent too
-                out[voter] = {k: v for k, v in out[voter].items() if k[0] != logical}
-            continue
-
-
 class PollQueue:
-    """AUs to poll soon, out of schedule (a receipt told this node its copy was in the minority)."""
+    """AUs to poll soon, out of schedule (a receipt told this node its copy was in the minority), but never sooner
+    than the network's ``min_seconds_between_polls`` after this node's last poll of that AU: receipts cannot make a
+    node poll more often than its peers would vote (their rate limit), nor more often than its schedule allows."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._due: set[str] = set()
+        self._not_before: dict[str, float] = {}
+        self._clock = clock
         self._lock = threading.Lock()
 
     def add(self, object_id: str) -> None:
         with self._lock:
             self._due.add(object_id)
 
-    def take(self) -> set[str]:
+    def polled(self, object_id: str, min_gap: float) -> None:
+        """This node has just polled ``object_id``; it is not polled again out of schedule for ``min_gap`` s."""
         with self._lock:
-            due, self._due = self._due, set()
+            self._not_before[object_id] = self._clock() + min_gap
+
+    def take(self) -> set[str]:
+        """The AUs due now; those asked for too soon stay queued until they may be polled."""
+        now = self._clock()
+        with self._lock:
+            due = {o for o in self._due if self._not_before.get(o, now) <= now}
+            self._due -= due
         return due
+
+
+class PollBusy(StrongroomError):
+    """This node already runs as many polls as the network allows, or is polling this AU already."""
+
+    exit_code = ExitCode.BUSY
 
 
 @dataclass
@@ -98,7 +88,22 @@ class PollResult:
     unrepaired: list[str] = field(default_factory=list)
     inconclusive_blocks: list[str] = field(default_factory=list)
     refused_repairs: list[str] = field(default_factory=list)
-    suspects: dict[str, str] = field(default_factory=dict)  # peer -> why it is reported
+    suspects: dict[str, str] = field(default_factory=dict)  # peer -> why it is suspected of lying
+    damaged: dict[str, str] = field(default_factory=dict)  # peer -> why its copy seems damaged (not a suspect)
+    findings: dict[str, PeerFinding] = field(default_factory=dict)
+    refusals: dict[str, str] = field(default_factory=dict)  # invited peer -> why no vote was counted
+    alarms: list[str] = field(default_factory=list)
+
+    def find(self, peer: str, finding: PeerFinding, why: str) -> None:
+        """Record what this poll found about ``peer``; a suspect finding outranks a damaged one."""
+        if finding.suspect:
+            self.damaged.pop(peer, None)
+            self.suspects.setdefault(peer, why)
+            if peer not in self.findings or not self.findings[peer].suspect:
+                self.findings[peer] = finding
+        elif peer not in self.suspects:
+            self.damaged.setdefault(peer, why)
+            self.findings.setdefault(peer, finding)
 
 
 @dataclass
@@ -111,24 +116,65 @@ class _Poll:
     poller_nonce: bytes
     members: dict[str, Member]
     votes: dict[str, dict[BlockKey, str | None]]
-    nonces: dict[str, bytes]
+    prefixes: dict[str, bytes]
     result: PollResult
 
 
 class Polls:
-    def __init__(self, store: ObjectStore, membership: Membership, events: EventLog, *, staging: Path) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        membership: Membership,
+        events: EventLog,
+        *,
+        staging: Path,
+        queue: PollQueue | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.membership = membership
         self.events = events
         self.staging = staging
+        self.queue = queue or PollQueue()
+        self.monotonic = monotonic
+        self._active: set[str] = set()
+        self._active_lock = threading.Lock()
+
+    def schedule_problems(self, poll_every: float | None) -> list[str]:
+        """Why polling every ``poll_every`` seconds conflicts with the network's policy, if it does."""
+        return schedule_problems(self.membership.config().policy, poll_every)
 
     def held(self) -> list[str]:
-        """Every object this node holds (each is polled on schedule)."""
-        return list(self.store.iter_object_ids())
+        """The objects this node holds and is assigned to hold: each is polled on schedule. A copy the network no
+        longer assigns to this node is not polled (its voters, the assigned holders, would refuse it)."""
+        return [o for o in self.store.iter_object_ids() if self.membership.node_id in self.membership.holders(o)]
+
+    @contextlib.contextmanager
+    def _slot(self, object_id: str, limit: int) -> Iterator[None]:
+        with self._active_lock:
+            if object_id in self._active:
+                raise PollBusy(f"a poll of {object_id} is running already", hint="wait for it to end")
+            if len(self._active) >= limit:
+                raise PollBusy(
+                    f"this node runs {len(self._active)} polls already (max_concurrent_polls {limit})",
+                    hint="try again when one has ended",
+                )
+            self._active.add(object_id)
+        try:
+            yield
+        finally:
+            with self._active_lock:
+                self._active.discard(object_id)
 
     def poll(self, client: PeerClient, object_id: str, rng: random.Random | None = None) -> PollResult:
         """Call a poll on this node's copy of ``object_id``, tally it, repair what a landslide says is damaged."""
-        rng = rng or random.Random()  # noqa: S311 - voter sampling, not a secret
+        config = self.membership.config()
+        with self._slot(object_id, config.policy.max_concurrent_polls):
+            self.queue.polled(object_id, config.policy.min_seconds_between_polls)
+            return self._poll(client, object_id, rng or random.Random())  # noqa: S311 - sampling, not a secret
+
+    def _poll(self, client: PeerClient, object_id: str, rng: random.Random) -> PollResult:
+        started = self.monotonic()
         config = self.membership.config()
         policy = config.policy.poll_policy()
         me = self.membership.node_id
@@ -136,38 +182,58 @@ class Polls:
         holders = self.membership.holders(object_id)
         candidates = [m for m in config.members if m.id != me and m.id in holders]
         invited = rng.sample(candidates, min(policy.invitations, len(candidates)))
-        poller_nonce = secrets.token_bytes(16)
-        votes: dict[str, dict[BlockKey, str | None]] = {}
-        nonces: dict[str, bytes] = {}
-        for peer in invited:
-            try:
-                answer = client.post_json(
-                    peer,
-                    f"/peer/v1/objects/{encode_id(object_id)}/vote",
-                    {"poller_nonce": poller_nonce.hex(), "version": version, "block_size": policy.block_size},
-                )
-                nonces[peer.id] = bytes.fromhex(answer["voter_nonce"])
-                votes[peer.id] = {(path, i): h for path, hs in answer["blocks"].items() for i, h in enumerate(hs)}
-            except (PeerError, KeyError, ValueError, TypeError, AttributeError):
-                continue  # no vote from this peer
-        mine = copy_hashes(self.store, object_id, version, poller_nonce, nonces, policy.block_size)
+        ballot = VoteCollector(me, config.policy).collect(
+            client, invited, object_id, version, self.store.stored_bytes(object_id)
+        )
+        poll_id, poller_nonce, valid, refusals, invalid = (
+            ballot.poll_id,
+            ballot.poller_nonce,
+            ballot.valid,
+            ballot.refusals,
+            ballot.invalid,
+        )
+        votes = {voter: hashes for voter, (_, hashes) in valid.items()}
+        prefixes = {
+            voter: VoteBinding(poll_id, me, voter, object_id, version).prefix(poller_nonce, nonce)
+            for voter, (nonce, _) in valid.items()
+        }
+        mine = copy_hashes(self.store, object_id, version, prefixes, policy.block_size)
         result = tally(mine, votes, policy)
-        outcome = PollResult(object_id, result.outcome, sorted(votes))
+        outcome = PollResult(object_id, result.outcome, sorted(votes), refusals=refusals)
+        for peer, why in invalid.items():
+            outcome.find(peer, PeerFinding.INVALID_VOTE, why)
         outcome.agreed_blocks = len(result.by_outcome(Outcome.AGREE))
         outcome.inconclusive_blocks = [
             f"{p}#{i}" for (p, i) in (b.key for b in result.by_outcome(Outcome.INCONCLUSIVE))
         ]
-        state = _Poll(object_id, version, policy, poller_nonce, {m.id: m for m in invited}, votes, nonces, outcome)
+        if len(votes) < policy.quorum:
+            outcome.alarms.append(
+                f"too few votes: {len(votes)} of the quorum {policy.quorum} ({len(candidates)} other holders, "
+                f"{len(invited)} invited" + (f"; {refusal_summary(refusals)}" if refusals else "") + ")"
+            )
+        if outcome.inconclusive_blocks:
+            outcome.alarms.append(f"inconclusive on {len(outcome.inconclusive_blocks)} block(s)")
+        state = _Poll(object_id, version, policy, poller_nonce, {m.id: m for m in invited}, votes, prefixes, outcome)
         damaged: dict[str, list[BlockKey]] = {}
         for block in result.by_outcome(Outcome.DISAGREE):
             damaged.setdefault(block.key[0], []).append(block.key)
         for logical, keys in sorted(damaged.items()):
+            if self.monotonic() - started > config.policy.max_poll_seconds:
+                outcome.unrepaired.append(logical)  # the poll's time is up: the next poll repairs the rest
+                if not any(a.startswith("ran out of time") for a in outcome.alarms):
+                    outcome.alarms.append(
+                        f"ran out of time (max_poll_seconds {config.policy.max_poll_seconds:g}) before repairing "
+                        "every damaged file"
+                    )
+                continue
             sources = list(result.blocks[keys[0]].disagreeing)
             rng.shuffle(sources)
             if self._repair_file(client, state, logical, keys, sources):
                 outcome.repaired.append(logical)
             else:
                 outcome.unrepaired.append(logical)
+        told_before = self._minority_before(object_id)
+        minorities: dict[str, list[str]] = {}
         for voter in votes:  # receipts: voters in a minority learn they should check themselves
             minority = [
                 f"{p}#{i}"
@@ -175,23 +241,48 @@ class Polls:
                 if b.outcome is Outcome.AGREE and voter in b.disagreeing
             ]
             if minority:
-                outcome.suspects.setdefault(voter, f"voted against the landslide on {len(minority)} block(s)")
+                minorities[voter] = minority
+                if voter in told_before:
+                    outcome.find(
+                        voter,
+                        PeerFinding.STILL_DISAGREES,
+                        f"still voted against the landslide on {len(minority)} block(s) after it was told its copy "
+                        "disagreed and could repair it",
+                    )
+                else:
+                    outcome.find(
+                        voter,
+                        PeerFinding.DAMAGED,
+                        f"its copy disagrees with the landslide on {len(minority)} block(s); it was told to repair it",
+                    )
             with contextlib.suppress(PeerError):  # a receipt is a courtesy; the voter also polls on its own schedule
                 client.post_json(
                     state.members[voter],
                     f"/peer/v1/objects/{encode_id(object_id)}/receipt",
-                    {"outcome": str(result.outcome), "disagreed": bool(minority), "blocks": minority},
+                    {
+                        "poll_id": poll_id,
+                        "outcome": str(result.outcome),
+                        "disagreed": bool(minority),
+                        "blocks": minority,
+                    },
                 )
-        self._record(outcome)
-        for suspect, why in sorted(outcome.suspects.items()):
-            self.events.record(
-                EventType.POLL,
-                EventOutcome.WARNING,
-                object_id,
-                f"peer {suspect} reported: {why}",
-                {"role": "poller", "suspect": suspect, "reason": why},
-            )
+        self._record(outcome, minorities)
+        for peer, finding in sorted(outcome.findings.items()):
+            why = outcome.suspects.get(peer) or outcome.damaged.get(peer, "")
+            words = f"SUSPECT peer {peer}: {why}" if finding.suspect else f"damaged copy on peer {peer}: {why}"
+            data: dict[str, Any] = {"role": "poller", "peer": peer, "finding": str(finding), "reason": why}
+            if finding.suspect:
+                data["suspect"] = peer
+            self.events.record(EventType.POLL, EventOutcome.WARNING, object_id, words, data)
         return outcome
+
+    def _minority_before(self, object_id: str) -> set[str]:
+        """Voters this node's last poll of the AU found in the minority: disagreeing again makes them suspects."""
+        au_key = self.events.au_key_for(object_id)
+        for event in self.events.catalog.events(object_key=au_key, type=str(EventType.POLL), limit=200):
+            if event.data.get("role") == "poller" and "voters" in event.data:
+                return {str(v) for v in event.data.get("minority", [])}
+        return set()
 
     def _candidate(
         self, client: PeerClient, state: _Poll, source: str, content_path: str, keys: list[BlockKey], dest: Path
@@ -231,7 +322,7 @@ class Polls:
         with candidate.open("rb") as fh:
             fh.seek(key[1] * block_size)
             block = fh.read(block_size)
-        repaired = {v: vote_hash(state.poller_nonce, state.nonces[v], block if present else None) for v in state.votes}
+        repaired = {v: block_hash(state.prefixes[v], block if present else None) for v in state.votes}
         return repair_accepted(repaired, state.votes, key, state.policy)
 
     def _repair_file(
@@ -248,7 +339,11 @@ class Polls:
                     self._candidate(client, state, source, content_path, keys, candidate)
                     if not all(self._accepted(state, candidate, key) for key in keys):
                         outcome.refused_repairs.append(f"{logical} from {source}")
-                        outcome.suspects[source] = f"served a repair of {logical} that did not re-hash to the landslide"
+                        outcome.find(
+                            source,
+                            PeerFinding.BAD_REPAIR,
+                            f"served a repair of {logical} that did not re-hash to the landslide",
+                        )
                         continue
                     with candidate.open("rb") as fh:
                         self.store.replace_content(object_id, content_path, read_chunks(fh))
@@ -272,7 +367,7 @@ class Polls:
         )
         return False
 
-    def _record(self, result: PollResult) -> None:
+    def _record(self, result: PollResult, minorities: Mapping[str, list[str]]) -> None:
         outcome = {
             Outcome.AGREE: EventOutcome.SUCCESS,
             Outcome.DISAGREE: EventOutcome.SUCCESS,
@@ -280,14 +375,13 @@ class Polls:
         }[result.outcome]
         if result.unrepaired:
             outcome = EventOutcome.FAILURE
+        elif result.alarms:
+            outcome = EventOutcome.WARNING
         detail = (
             f"poll with {len(result.voters)} voters: {result.outcome}; {result.agreed_blocks} blocks agreed"
             + (f"; repaired {', '.join(result.repaired)}" if result.repaired else "")
-            + (
-                f"; ALARM: inconclusive on {len(result.inconclusive_blocks)} block(s)"
-                if result.inconclusive_blocks
-                else ""
-            )
+            + (f"; NOT repaired {', '.join(result.unrepaired)}" if result.unrepaired else "")
+            + "".join(f"; ALARM: {alarm}" for alarm in result.alarms)
         )
         self.events.record(
             EventType.POLL,
@@ -302,5 +396,8 @@ class Polls:
                 "unrepaired": result.unrepaired,
                 "inconclusive": result.inconclusive_blocks[:100],
                 "refused": result.refused_repairs[:20],
+                "refusals": result.refusals,
+                "minority": sorted(minorities),
+                "alarms": result.alarms,
             },
         )
