@@ -30,6 +30,7 @@ from strongroom.search.registry import open_search
 from strongroom.services.accounts import Accounts
 from strongroom.services.audit import Audits
 from strongroom.services.browse import Browse
+from strongroom.services.copies import Copies
 from strongroom.services.counter import Counter
 from strongroom.services.deposit import Ingest
 from strongroom.services.eligibility import Eligibility
@@ -176,7 +177,9 @@ class Node:
         actions += remove_stale_work(self.settings.resolved_staging())
         with self.journal.orphans() as orphans:  # intents of writers that died; live ones are left alone
             for intent in orphans:
-                if self.store.exists(intent.object_id):
+                if intent.kind == "release" and not self.store.exists(intent.object_id):
+                    actions += self.copies.finish_release(intent.object_id)
+                elif self.store.exists(intent.object_id):
                     result = self.indexer.index(intent.object_id, recovered=True)
                     if result.indexed:
                         actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted write")
@@ -323,6 +326,10 @@ class Node:
     @cached_property
     def replication(self) -> Replication:
         return Replication(self.store, self.journal, self.indexer, self.membership, self.events)
+
+    @cached_property
+    def copies(self) -> Copies:
+        return Copies(self.store, self.journal, self.indexer, self.membership, self.events)
 
     @cached_property
     def polls(self) -> Polls:

@@ -112,3 +112,28 @@ def test_members_are_trusted_strangers_are_refused_and_new_members_are_added(
     assert server.results[1].startswith("refused")
     assert server.results[2] == public_key_text(keys["c"].public_key())
     server.listener.close()
+
+
+def test_a_retired_member_is_refused_at_the_handshake_by_a_running_server(
+    members: tuple[dict[str, Path], dict[str, Ed25519PrivateKey], list[str]],
+) -> None:
+    dirs, keys, listed = members
+    listed.append(certificate_text(node_certificate(keys["c"], "node-c")))
+    everyone = list(listed)
+    server_store = TrustedPeers(dirs["a"], keys["a"], "node-a", lambda: listed, server=True)
+    server = Server(server_store)
+    as_b = TrustedPeers(dirs["b"], keys["b"], "node-b", lambda: everyone, server=False).context
+    as_c = TrustedPeers(dirs["c"], keys["c"], "node-c", lambda: everyone, server=False).context
+    assert server.connect(as_c) == b"ok"
+    listed.remove(everyone[2])  # a new configuration retires c
+    server_store.refresh()
+    with pytest.raises((ssl.SSLError, OSError)):
+        server.connect(as_c)  # refused during the handshake, by the server that trusted it a moment ago
+    assert server.connect(as_b) == b"ok"  # the members still listed are trusted as before
+    listed.append(everyone[2])  # and one listed again is trusted again
+    server_store.refresh()
+    assert server.connect(as_c) == b"ok"
+    assert server.results[0] == public_key_text(keys["c"].public_key())
+    assert server.results[1].startswith("refused")
+    assert server.results[2:] == [public_key_text(keys[n].public_key()) for n in ("b", "c")]
+    server.listener.close()

@@ -1,7 +1,8 @@
 """Commit (a deposit's write) and install (replication's write) share one write sequence: each is killed at every
 point a crash could interrupt it, in a real process that dies there (``os._exit``, no clean-up runs), and the next
 start must leave the object valid (ocfl-py, object by object and the whole root) at exactly the old or the new
-version, with every file intact and no scratch left. A source that fails mid-file installs nothing."""
+version, with every file intact and no scratch left. A source that fails mid-file installs nothing. The removal of
+an object (a copy this node no longer holds) killed at any point leaves it whole or gone, the root valid throughout."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ root, staging, step, mode, src = sys.argv[1:6]
 oid = {OID!r}
 store = OcflStore.open(Path(root), Path(staging))
 store.fault = lambda at: os._exit(137) if at == step else None
-if mode == "commit":
+if mode == "remove":
+    store.remove_object(oid)
+elif mode == "commit":
     files = [stage_file(p.name, p) for p in sorted(Path(src).iterdir())]
     store.commit_version(oid, files, message="crash test", user_name="t")
 else:
@@ -146,3 +149,38 @@ def test_an_install_whose_source_fails_mid_file_installs_nothing(tmp_path: Path,
     with pytest.raises(StorageError, match="does not match its inventory"):
         store.install_version(OID, inventory, wrong)
     check_recovered(store, None)
+
+
+REMOVE_STEPS = {"release-staged": True, "release-renamed": False}  # where it dies -> whether the object stays
+
+
+@pytest.mark.parametrize("step", REMOVE_STEPS)
+def test_a_removal_killed_at_any_step_leaves_the_object_whole_or_gone(tmp_path: Path, source: Path, step: str) -> None:
+    store = OcflStore.open(source / "root", source / "staging")
+    other = "strongroom:au/issn:2536-0035/2025"  # a neighbour in the storage root, untouched throughout
+    folder = version_files(tmp_path, "other", {"o.txt": b"other"})
+    store.commit_version(other, [stage_file(p.name, p) for p in folder.iterdir()], message="m", user_name="t")
+    die_at(store, step, "remove", source)
+    validate(store.root)  # valid at the moment of the crash, before any recovery
+    fresh = OcflStore.open(store.root, store.staging)
+    assert fresh.recover() != [] and fresh.recover() == []
+    kept = REMOVE_STEPS[step]
+    assert sorted(fresh.iter_object_ids()) == sorted([other, *([OID] if kept else [])])
+    for oid in fresh.iter_object_ids():
+        assert all(c.status is FileStatus.OK for c in audit_object(fresh, oid).checks)
+        validate(fresh.object_path(oid), object_root=True)
+    if kept:
+        assert {n: fresh.open_file(OID, n).read() for n in V2} == V2
+    validate(fresh.root)
+    assert {p.name for p in fresh.staging.iterdir()} <= {"locks"}  # no scratch left behind
+
+
+def test_a_removal_leaves_no_empty_directories_and_a_valid_root(tmp_path: Path, source: Path) -> None:
+    store = OcflStore.open(source / "root", source / "staging")
+    store.remove_object(OID)
+    assert not store.exists(OID) and list(store.iter_object_ids()) == []
+    assert sorted(p.name for p in store.root.iterdir()) == ["0=ocfl_1.1", "extensions", "ocfl_layout.json"]
+    validate(store.root)
+    assert {p.name for p in store.staging.iterdir()} <= {"locks"}
+    with pytest.raises(StorageError, match="no OCFL object"):
+        store.remove_object(OID)

@@ -215,6 +215,37 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
             c.print(f"{a.au_key}: {a.unassigned_here}", style="yellow")
 
 
+@network_group.command(name="release-copies")
+@click.option("--dry-run", is_flag=True, help="Only say which copies would be released.")
+@home_option
+@json_option
+def network_release_copies(dry_run: bool, home: Path | None, as_json: bool) -> None:
+    """Release the copies this node holds but is no longer assigned, once every assigned holder confirms it holds
+    the same version (removed from storage, catalog and search; a deletion event each). `serve` does this after
+    every replication round."""
+    from strongroom.services.copies import CopyOutcome
+
+    with open_node(home) as node:
+        client = node.membership.client()
+        try:
+            copies = node.copies.release(client, dry_run=dry_run)
+        finally:
+            client.close()
+    if as_json:
+        print_json({"dry_run": dry_run, "copies": [c.to_dict() for c in copies]})
+        return
+    c = out()
+    if not copies:
+        c.print("This node holds no copy it is not assigned.")
+    for copy in copies:
+        if copy.outcome == CopyOutcome.RELEASED:
+            c.print(f"{copy.au_key} v{copy.version}: released ({copy.why})")
+        elif copy.outcome == CopyOutcome.RELEASABLE:
+            c.print(f"{copy.au_key} v{copy.version}: would be released ({copy.why})")
+        else:
+            c.print(f"{copy.au_key} v{copy.version}: {copy.why}", style="yellow")
+
+
 @click.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8470, show_default=True)

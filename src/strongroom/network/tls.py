@@ -101,9 +101,15 @@ def write_certificate(keys_dir: Path, key: Ed25519PrivateKey, node_id: str) -> P
 
 
 class TrustedPeers:
-    """An SSL context that presents this node's certificate and trusts exactly the members' certificates; certificates
-    of members added to the configuration later are added by :meth:`refresh` (a retired member's stays until restart,
-    and its requests are refused by the membership check)."""
+    """An SSL context that presents this node's certificate and trusts exactly the members' certificates, kept up to
+    date by :meth:`refresh` as the configuration changes.
+
+    OpenSSL can add a trust anchor to a context but not take one out, so when a member is retired a server builds a
+    fresh context that trusts only the members still listed, and every handshake from then on is moved onto it at
+    its first step (the server-name callback, which runs before the client's certificate is asked for): a retired
+    member is refused at the handshake by a running server, without a restart. ``context`` stays the one the server
+    listens with. A client only adds: it pins the certificate of the member it addresses, and addresses no
+    retired member."""
 
     def __init__(
         self,
@@ -114,17 +120,40 @@ class TrustedPeers:
         *,
         server: bool,
     ) -> None:
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_3
-        self.context.check_hostname = False  # identity is the pinned key, not a host name
-        self.context.verify_mode = ssl.CERT_REQUIRED
-        self.context.load_cert_chain(write_certificate(keys_dir, key, node_id), keys_dir / PRIVATE_KEY_FILE)
+        self._identity = (keys_dir, key, node_id)
+        self._server = server
+        self.context = self._new_context()
+        self._current = self.context  # what handshakes are verified with: ``context`` until a member is retired
+        if server:
+            self.context.sni_callback = self._choose
         self._certificates = certificates
         self._loaded: set[str] = set()
         self.refresh()
 
+    def _new_context(self) -> ssl.SSLContext:
+        keys_dir, key, node_id = self._identity
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if self._server else ssl.PROTOCOL_TLS_CLIENT)
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        context.check_hostname = False  # identity is the pinned key, not a host name
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_cert_chain(write_certificate(keys_dir, key, node_id), keys_dir / PRIVATE_KEY_FILE)
+        return context
+
+    def _choose(
+        self, ssl_object: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, context: ssl.SSLContext
+    ) -> None:
+        if self._current is not context:
+            ssl_object.context = self._current
+
     def refresh(self) -> None:
-        new = [c for c in self._certificates() if c and c not in self._loaded]
+        listed = {c for c in self._certificates() if c}
+        if self._server and self._loaded - listed:  # a member retired: a fresh trust store without it
+            fresh = self._new_context()
+            if listed:
+                fresh.load_verify_locations(cadata=b"".join(base64.b64decode(c) for c in sorted(listed)))
+            self._current, self._loaded = fresh, listed
+            return
+        new = sorted(listed - self._loaded)
         if new:
-            self.context.load_verify_locations(cadata=b"".join(base64.b64decode(c) for c in new))
+            self._current.load_verify_locations(cadata=b"".join(base64.b64decode(c) for c in new))
             self._loaded.update(new)

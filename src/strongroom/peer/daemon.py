@@ -1,6 +1,7 @@
 """``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn) and a scheduler thread, a face like
 the others: it calls the node's replication and poll services on schedule (every AU it holds is polled within the
-configured interval); structured (JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its
+configured interval; after each replication round, copies no longer assigned to it are released once their assigned
+holders confirm them); structured (JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its
 current step first). A node whose url in the configuration is https serves mutual TLS with its own certificate
 (:mod:`strongroom.network.tls`), unless a TLS-terminating proxy in front of it does (``behind_proxy``)."""
 
@@ -23,6 +24,7 @@ from strongroom.network.client import PeerClient
 from strongroom.network.tls import TrustedPeers
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
+from strongroom.services.copies import CopyOutcome
 
 log = logging.getLogger("strongroom.daemon")
 
@@ -67,6 +69,7 @@ class Scheduler(threading.Thread):
                     self._step("tick", self.on_tick)
                 if now >= next_replication:
                     self._step("replication", lambda: self._replicate(client))
+                    self._step("release of copies no longer assigned", lambda: self._release(client))
                     next_replication = now + self.schedule.replicate_every
                 interval = self.schedule.poll_every or self.node.membership.config().policy.poll_interval_days * 86400
                 due = self.node.poll_queue.take()
@@ -86,6 +89,11 @@ class Scheduler(threading.Thread):
     def _replicate(self, client: PeerClient) -> None:
         for done in self.node.replication.run(client):
             log.info("replicated %s", done)
+
+    def _release(self, client: PeerClient) -> None:
+        for copy in self.node.copies.release(client):
+            if copy.outcome == CopyOutcome.RELEASED:
+                log.info("released %s: %s", copy.au_key, copy.why)
 
     def _poll(self, client: PeerClient, object_id: str) -> None:
         result = self.node.polls.poll(client, object_id, self.rng)

@@ -3,8 +3,9 @@
 search index up to date through the catalog's search queue.
 
 This is the only path by which stored content enters the catalog, used after every deposit, harvest, release and
-replication, and by crash recovery and ``strongroom reindex``; so the catalog is always a faithful index of the
-storage root, and the search index of the catalog.
+replication, and by crash recovery and ``strongroom reindex``; and the only one by which it leaves (``forget``, once
+the store has removed a copy this node no longer holds); so the catalog is always a faithful index of the storage
+root, and the search index of the catalog.
 """
 
 from __future__ import annotations
@@ -272,6 +273,30 @@ class Indexer:
             time=created,
             data={"version": n, "object_id": object_id},
         )
+
+    def forget(
+        self, object_id: str, *, event: tuple[EventType, EventOutcome, str, dict[str, Any]] | None = None
+    ) -> str:
+        """Take an object the store no longer holds out of the catalog (its AU, versions, items and files) and its
+        items out of the search index; ``event`` (type, outcome, detail, data) is recorded about the AU in the same
+        transaction. Returns the AU's key (the object id when the catalog did not know it). Idempotent."""
+        with self.catalog.session() as s:
+            au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.object_id == object_id))
+            key = au.key if au is not None else object_id
+            if au is not None:
+                items = list(s.scalars(select(Item.id).where(Item.au_id == au.id)))
+                s.execute(delete(File).where(File.au_id == au.id))
+                s.execute(delete(Item).where(Item.au_id == au.id))
+                s.execute(delete(AUVersion).where(AUVersion.au_id == au.id))
+                s.execute(delete(ArchivalUnit).where(ArchivalUnit.id == au.id))
+                s.add_all(SearchQueue(item_id=i) for i in items)  # gone from the catalog: removed from the index
+            if event is not None:
+                type_, outcome, detail, data = event
+                self.catalog.record_event(
+                    s, type_, outcome, agent=self.agent, object_type="au", object_key=key, detail=detail, data=data
+                )
+        self.sync_search()
+        return key
 
     def reindex(self, progress: Progress | None = None) -> ReindexReport:
         """Catalogue every object in storage again from its deposit record: items and files are rewritten even where

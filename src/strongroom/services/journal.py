@@ -30,6 +30,7 @@ class Intent:
     object_id: str
     pid: int
     host: str
+    kind: str = "write"  # "write": a new version; "release": the removal of a copy this node no longer holds
 
 
 class Journal:
@@ -40,9 +41,10 @@ class Journal:
         self.host = socket.gethostname()
 
     @contextlib.contextmanager
-    def intent(self, object_id: str) -> Iterator[None]:
+    def intent(self, object_id: str, kind: str = "write") -> Iterator[None]:
         """Hold an intent for ``object_id`` while the body writes it. On success the intent ends; if the body fails,
-        the intent stays (its lock is released), and recovery catalogues whatever the store committed."""
+        the intent stays (its lock is released), and recovery catalogues whatever the store committed (or, for a
+        ``release``, takes out of the catalog what the store removed)."""
         token = secrets.token_hex(8)
         path = self.directory / f"{token}.json"
         tmp = self.directory / f".{token}.tmp"
@@ -56,7 +58,7 @@ class Journal:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # held until this write is over
             try:
-                json.dump({"object_id": object_id, "pid": os.getpid(), "host": self.host}, fh)
+                json.dump({"object_id": object_id, "pid": os.getpid(), "host": self.host, "kind": kind}, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
                 os.replace(tmp, path)
@@ -76,7 +78,13 @@ class Journal:
     def _read(self, path: Path) -> Intent | None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return Intent(path, str(data["object_id"]), int(data.get("pid", 0)), str(data.get("host", "")))
+            return Intent(
+                path,
+                str(data["object_id"]),
+                int(data.get("pid", 0)),
+                str(data.get("host", "")),
+                str(data.get("kind", "write")),
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -104,7 +104,8 @@ class NetworkStatus:
                     f"not assigned to this node: kept until its {len(assigned)} assigned holders hold "
                     f"v{copies[me]} ({len(confirmed)} do); not polled here"
                     + (
-                        "; every assigned holder has it, so this copy may be released"
+                        "; every assigned holder has it, so this copy may be released (serve does so after its "
+                        "next replication round; or: strongroom network release-copies)"
                         if len(confirmed) == len(assigned)
                         else ""
                     )

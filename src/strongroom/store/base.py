@@ -2,9 +2,10 @@
 
 An object store keeps OCFL objects (one per archival unit) and hands out their inventories, their files as
 streams and their sizes; it writes a new version atomically (``commit_version`` from staged files,
-``install_version`` from another copy's bytes), and replaces a damaged content file with verified bytes
-(``replace_content``). Callers never see where or how bytes are kept: no filesystem path leaves the store, so a
-backend on an S3-compatible object store is one new module registered in :mod:`strongroom.store.registry`.
+``install_version`` from another copy's bytes), replaces a damaged content file with verified bytes
+(``replace_content``), and takes a whole object out when this node no longer holds it (``remove_object``).
+Callers never see where or how bytes are kept: no filesystem path leaves the store, so a backend on an
+S3-compatible object store is one new module registered in :mod:`strongroom.store.registry`.
 
 Reads are streams (``open_file``/``open_content``, with an optional byte range); writes take streams or
 iterables of chunks and hash them while writing, so nothing is read into memory whole and nothing is read twice.
@@ -175,6 +176,11 @@ class ObjectStore(Protocol):
     def replace_content(self, object_id: str, content_path: str, chunks: Iterable[bytes]) -> None:
         """Restore a damaged or missing content file: the bytes must have the inventory's digest; they replace
         the old file atomically, or nothing changes."""
+        ...
+
+    def remove_object(self, object_id: str) -> None:
+        """Take an object out of the store whole (a copy the network no longer assigns to this node): it is
+        entirely in the storage root until one atomic step takes it out, so a crash never leaves part of it."""
         ...
 
     def recover(self) -> list[str]:

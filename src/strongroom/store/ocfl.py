@@ -12,6 +12,12 @@ Every new version, whether committed from a deposit (``commit_version``) or inst
    (``version-renamed``), then the root inventory (``inventory-replaced``) and its sidecar are replaced;
 4. the work directory is removed (``committed``).
 
+An object this node no longer holds is removed by :meth:`OcflStore.remove_object`: under its lock, once its
+readers are done, its directory (with the storage hierarchy's directories that hold nothing else) is renamed whole
+out of the storage root into ``staging/release-<hash>-<token>/``: one atomic step, so the root holds the whole object
+or none of it and never an empty directory (fault points ``release-staged`` and ``release-renamed``); then the work
+directory is removed.
+
 A crash leaves a work directory behind; :meth:`OcflStore.recover` reads it and rolls the object forward (the
 version directory is complete, since it was renamed in only once whole) or back, so an object is always exactly
 at one version. The storage root holds nothing but what OCFL allows; scratch space lives outside it. ``fault`` is
@@ -646,6 +652,29 @@ class OcflStore:
             finally:
                 tmp.unlink(missing_ok=True)
 
+    def remove_object(self, object_id: str) -> None:
+        obj = self.object_path(object_id)
+        with self._lock(object_id):
+            if not (obj / OBJECT_NAMASTE).is_file():
+                raise StorageError(f"no OCFL object {object_id!r} in {self.root}")
+            work = self.staging / f"release-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
+            work.mkdir()
+            (work / "object-id").write_text(object_id, encoding="utf-8")
+            fsync_dir(self.staging)
+            self.fault("release-staged")
+            with self._publishing(object_id):  # no audit, export or vote is reading it
+                # The highest directory that holds nothing but this object goes, in one rename: OCFL allows no
+                # empty directory in the storage hierarchy, so none is left even for a moment.
+                top = obj
+                while top.parent != self.root and len(list(top.parent.iterdir())) == 1:
+                    top = top.parent
+                os.rename(top, work / "object")
+                fsync_dir(top.parent)
+                fsync_dir(work)
+            self._inventories.pop(object_id, None)
+            self.fault("release-renamed")
+            shutil.rmtree(work)
+
     # ---- recovery -------------------------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
@@ -664,6 +693,18 @@ class OcflStore:
                     continue  # a live commit: not ours to touch
             shutil.rmtree(work, ignore_errors=True)
             actions.append(f"removed interrupted commit work directory {work.name}")
+        for work in sorted(self.staging.glob("release-*")):
+            # The object left the root in one rename, so it is either whole in the root (the removal never began:
+            # it stays) or whole here (the removal finished but for cleaning up).
+            id_file = work / "object-id"
+            if id_file.is_file():
+                try:
+                    with self._lock(id_file.read_text(encoding="utf-8")):
+                        pass
+                except ObjectBusy:
+                    continue  # a live removal: not ours to touch
+            shutil.rmtree(work, ignore_errors=True)
+            actions.append(f"removed interrupted release work directory {work.name}")
         return actions
 
     def _recover_object(self, object_id: str) -> list[str]:
