@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,19 +28,48 @@ from strongroom.store.base import ObjectStore
 Hashes = dict[BlockKey, str | None]
 
 
+# Blocks at least this large are hashed on a pool of threads, one per core, each thread reading and hashing whole
+# blocks of its own (every block is still read once, by one thread): hashlib releases the interpreter lock while it
+# hashes a large buffer, so the voters' hashes of consecutive blocks run on all cores at once. A thread reads its
+# block in pieces, so the memory held is a piece per thread, not a block. Smaller blocks (tests, tiny AUs) are
+# hashed inline, where a thread hand-off would cost more than it saves.
+PARALLEL_BLOCK = 256 * 1024
+PIECE = 4 * 1024 * 1024
+
+
+def hashing_workers() -> int:
+    """Threads to hash with: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def copy_hashes(
     store: ObjectStore,
     object_id: str,
     version: int,
     prefixes: Mapping[str, bytes],
     block_size: int,
+    *,
+    workers: int | None = None,
 ) -> dict[str, dict[BlockKey, str | None]]:
     """voter -> (path, block) -> hash, over the given version's state, each block read once however many voters'
-    prefixes (:class:`~strongroom.domain.poll.VoteBinding`) it is hashed with. A file that cannot be read yields no
-    blocks (it votes as absent), so damage shows up as disagreement, never as an error."""
+    prefixes (:class:`~strongroom.domain.poll.VoteBinding`) it is hashed with, the blocks spread over ``workers``
+    threads (default: one per core). A file that cannot be read yields no blocks (it votes as absent), so damage
+    shows up as disagreement, never as an error."""
+    workers = hashing_workers() if workers is None else workers
     out: dict[str, dict[BlockKey, str | None]] = {v: {} for v in prefixes}
+    started = {v: hashlib.sha256(prefix) for v, prefix in prefixes.items()}  # each prefix hashed once, then copied
     with store.reading(object_id):
-        _hash_blocks(store, object_id, version, prefixes, block_size, out)
+        if workers > 1 and block_size >= PARALLEL_BLOCK and prefixes:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll-hash") as pool:
+                failed = _hash_blocks_parallel(store, object_id, version, started, block_size, pool, workers, out)
+        else:
+            failed = _hash_blocks(store, object_id, version, started, block_size, out)
+    if failed:  # whatever was read of a file that failed midway votes as absent too
+        for voter in prefixes:
+            out[voter] = {k: v for k, v in out[voter].items() if k[0] not in failed}
     return out
 
 
@@ -47,11 +77,12 @@ def _hash_blocks(
     store: ObjectStore,
     object_id: str,
     version: int,
-    prefixes: Mapping[str, bytes],
+    started: Mapping[str, Any],
     block_size: int,
     out: dict[str, dict[BlockKey, str | None]],
-) -> None:
-    started = {v: hashlib.sha256(prefix) for v, prefix in prefixes.items()}  # each prefix hashed once, then copied
+) -> set[str]:
+    """Inline: read each block once and hash it with every voter's prefix. Returns the files that failed."""
+    failed: set[str] = set()
     for logical in sorted(store.state(object_id, version)):
         try:
             with store.open_file(object_id, logical, version) as fh:
@@ -68,9 +99,61 @@ def _hash_blocks(
                     if len(block) < block_size:
                         break
         except (OSError, StorageError):
-            for voter in prefixes:  # whatever was read of a file that failed midway votes as absent too
-                out[voter] = {k: v for k, v in out[voter].items() if k[0] != logical}
+            failed.add(logical)
+    return failed
+
+
+def _hash_range(
+    store: ObjectStore, object_id: str, logical: str, version: int, start: int, length: int, hashers: list[Any]
+) -> list[str]:
+    """One block, read in pieces by this thread and fed to every voter's hasher (each a copy of its prefix)."""
+    with store.open_file(object_id, logical, version, start=start, length=length) as fh:
+        while piece := fh.read(PIECE):
+            for h in hashers:
+                h.update(piece)  # a large buffer: hashed with the interpreter lock released
+    return [str(h.hexdigest()) for h in hashers]
+
+
+def _hash_blocks_parallel(
+    store: ObjectStore,
+    object_id: str,
+    version: int,
+    started: Mapping[str, Any],
+    block_size: int,
+    pool: ThreadPoolExecutor,
+    workers: int,
+    out: dict[str, dict[BlockKey, str | None]],
+) -> set[str]:
+    """The same hashes as :func:`_hash_blocks`, each block a task of its own on ``pool`` (a block is
+    ``[i * block_size, (i + 1) * block_size)`` of its file; an empty file is one empty block). Returns the files that
+    failed."""
+    voters = list(started)
+    failed: set[str] = set()
+    pending: deque[tuple[str, int, Future[list[str]]]] = deque()
+
+    def settle(keep: int) -> None:
+        while len(pending) > keep:
+            logical, index, future = pending.popleft()
+            try:
+                for voter, digest in zip(voters, future.result(), strict=True):
+                    out[voter][(logical, index)] = digest
+            except (OSError, StorageError):
+                failed.add(logical)
+
+    for logical in sorted(store.state(object_id, version)):
+        try:
+            with store.open_file(object_id, logical, version) as fh:
+                size = fh.seek(0, os.SEEK_END)
+        except (OSError, StorageError):
+            failed.add(logical)
             continue
+        for index in range(max(1, -(-size // block_size))):
+            hashers = [started[v].copy() for v in voters]
+            job = pool.submit(_hash_range, store, object_id, logical, version, index * block_size, block_size, hashers)
+            pending.append((logical, index, job))
+            settle(4 * workers)  # a few blocks queued per thread: every thread stays busy
+    settle(0)
+    return failed
 
 
 class InvalidVote(StrongroomError):

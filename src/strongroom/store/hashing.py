@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -67,24 +69,63 @@ def copy_and_hash(
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
 
-def write_chunks(chunks: Iterable[bytes], dest: Path, algorithms: Sequence[str] = DEFAULT_ALGORITHMS) -> Digests:
-    """Write ``chunks`` to ``dest`` (created, never overwritten) while hashing them; fsync before returning.
-    On any error the partial file is removed."""
+HASH_BATCH = 4 * CHUNK  # bytes handed to the hashing thread at a time
+
+
+def write_chunks(
+    chunks: Iterable[bytes],
+    dest: Path,
+    algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+    *,
+    hash_on_thread: bool = True,
+) -> Digests:
+    """Write ``chunks`` to ``dest`` (created, never overwritten) while hashing them as they arrive, so the bytes are
+    never read back; fsync before returning. On any error the partial file is removed.
+
+    With ``hash_on_thread``, once more than ``HASH_BATCH`` bytes have come, the digests are computed on one other
+    thread, in order, a batch of chunks at a time, while this thread receives and writes the next ones (hashlib
+    releases the interpreter lock on large buffers, so receiving and hashing use two cores). At most three batches
+    wait, so the memory held stays bounded whatever the sender's speed; a file smaller than a batch starts no
+    thread."""
     hashers = [hashlib.new(a) for a in algorithms]
     size = 0
+
+    def hash_all(batch: list[bytes]) -> None:
+        for chunk in batch:
+            for h in hashers:
+                h.update(chunk)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") if hash_on_thread else None
+    pending: deque[Future[None]] = deque()
+    batch: list[bytes] = []
+    batched = 0
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
-                for h in hashers:
-                    h.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+                if pool is None:
+                    hash_all([chunk])
+                    continue
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= HASH_BATCH:
+                    pending.append(pool.submit(hash_all, batch))
+                    batch, batched = [], 0
+                    while len(pending) > 2:
+                        pending.popleft().result()
+            while pending:
+                pending.popleft().result()
+            hash_all(batch)  # the rest (all of a small file) here, after the batches before it
             out.flush()
             os.fsync(out.fileno())
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
 
