@@ -37,6 +37,7 @@ from strongroom.services.eligibility import Eligibility
 from strongroom.services.events import EventLog
 from strongroom.services.export import Exports
 from strongroom.services.fees import Fees
+from strongroom.services.holdings import HoldingsReports
 from strongroom.services.indexer import Indexer
 from strongroom.services.institutions import Institutions
 from strongroom.services.journal import Journal
@@ -344,3 +345,22 @@ class Node:
     @cached_property
     def network_status(self) -> NetworkStatus:
         return NetworkStatus(self.catalog, self.store, self.membership, self.events)
+
+    @cached_property
+    def holdings(self) -> HoldingsReports:
+        """Holdings reports (KBART, ONIX-PH, DOAJ); in a network, "preserved" is what the members answered within the
+        last minute."""
+
+        def network_preserved() -> set[str]:
+            _, copies = self.network_status.copies(self.membership.client())
+            return {c.object_id for c in copies if c.preserved}
+
+        return HoldingsReports(
+            self.catalog,
+            self.store,
+            self.membership,
+            network_preserved,
+            provider=self.settings.node_name,
+            base_url=self.settings.portal.base_url,
+            cache_seconds=60.0,
+        )

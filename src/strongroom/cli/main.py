@@ -12,6 +12,7 @@ from strongroom.cli import (
     demo,
     eligibility,
     harvest,
+    holdings,
     institutions,
     monitor,
     network,
@@ -71,6 +72,7 @@ for command in (
     programme.fee_command,
     programme.connector_group,
     programme.connectors_list,
+    holdings.holdings_group,
 ):
     cli.add_command(command)
 

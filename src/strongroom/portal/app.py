@@ -7,9 +7,11 @@ decision, the programme's enrolled content). This module assembles the rooms, on
     sushi.py      COUNTER_SUSHI usage reports for librarians and publishers
     archive.py    harvested web pages replayed from WARC
     oai.py        the OAI-PMH provider for harvesters
+    holdings.py   holdings reports: KBART, ONIX-PH for the Keepers Registry, DOAJ's preservation values
 
-Every room reads the archive through the node's public read model
-(:class:`~strongroom.services.released.Released`) and nothing else.
+Every room reads the archive's content through the node's public read model
+(:class:`~strongroom.services.released.Released`) and nothing else; the holdings room reads only what is preserved
+(titles, ISSNs, volumes, issues, dates) from :class:`~strongroom.services.holdings.HoldingsReports`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.node import Node
-from strongroom.portal import accounts, archive, feeds, oai, pages, programme, sushi
+from strongroom.portal import accounts, archive, feeds, holdings, oai, pages, programme, sushi
 from strongroom.portal.i18n import LANGUAGES, negotiate
 from strongroom.portal.render import Portal, make_environments
 
@@ -138,7 +140,7 @@ def create_portal(
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return portal.render(request, "error.html", status=400, status_code=400)
 
-    for room in (pages, programme, accounts, sushi, archive, oai):
+    for room in (pages, programme, accounts, sushi, archive, oai, holdings):
         app.include_router(room.router)
     return app
 

@@ -1,0 +1,93 @@
+"""``strongroom holdings kbart|onix|doaj``: what the archive preserves, for knowledge bases, the Keepers Registry
+and DOAJ (the portal serves the same at /holdings/)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from strongroom.cli.common import home_option, json_option, open_node, out, print_json
+from strongroom.formats import onix_ph
+from strongroom.formats.holdings import doaj_text
+from strongroom.services.holdings import Scope
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def scope_options(f: F) -> F:
+    f = click.option("--programme", is_flag=True, help="Only the titles enrolled in the access programme.")(f)
+    return click.option("--publisher", default=None, help="Only this publisher's titles (its key).")(f)
+
+
+def output_option(f: F) -> F:
+    return click.option(
+        "--output",
+        type=click.Path(dir_okay=True, path_type=Path),
+        default=None,
+        help="Write to this file (a directory: under the report's standard file name); default: standard output.",
+    )(f)
+
+
+def _write(output: Path | None, name: str, data: bytes) -> None:
+    if output is None:
+        click.echo(data, nl=False)
+        return
+    target = output / name if output.is_dir() else output
+    target.write_bytes(data)
+    out().print(f"wrote {target}")
+
+
+@click.group(name="holdings")
+def holdings_group() -> None:
+    """Holdings reports: KBART for knowledge bases, ONIX-PH for the Keepers Registry, DOAJ's preservation values.
+
+    They list preserved titles and issues (dark ones included: what is preserved is public, what is in it is
+    not). See docs/holdings.md for what "preserved" means."""
+
+
+@holdings_group.command(name="kbart")
+@scope_options
+@output_option
+@home_option
+def holdings_kbart(publisher: str | None, programme: bool, output: Path | None, home: Path | None) -> None:
+    """A KBART Phase II file (UTF-8, tab-separated, the 25 columns): the whole archive, one publisher's titles
+    (--publisher) or the access programme's (--programme). With --output DIR it is named as KBART recommends."""
+    with open_node(home) as node:
+        name, text = node.holdings.kbart(Scope(publisher, programme))
+    _write(output, name, text.encode("utf-8"))
+
+
+@holdings_group.command(name="onix")
+@scope_options
+@output_option
+@home_option
+def holdings_onix(publisher: str | None, programme: bool, output: Path | None, home: Path | None) -> None:
+    """An ONIX for Preservation Holdings feed for the Keepers Registry: by ISSN, each preserved issue."""
+    with open_node(home) as node:
+        report = node.holdings.report(Scope(publisher, programme))
+    _write(output, f"onix-ph-{report.generated:%Y-%m-%d}.xml", onix_ph.write(report))
+
+
+@holdings_group.command(name="doaj")
+@scope_options
+@output_option
+@home_option
+@json_option
+def holdings_doaj(
+    publisher: str | None, programme: bool, output: Path | None, home: Path | None, as_json: bool
+) -> None:
+    """For each title, what its journal enters in DOAJ's preservation section."""
+    with open_node(home) as node:
+        values = node.holdings.doaj(Scope(publisher, programme))
+    if output is not None:
+        import json
+
+        _write(output, "doaj-preservation.json", json.dumps(values, indent=2, ensure_ascii=False).encode() + b"\n")
+    elif as_json:
+        print_json(values)
+    else:
+        for v in values:
+            out().print(doaj_text(v))

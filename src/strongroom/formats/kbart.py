@@ -1,0 +1,129 @@
+"""KBART Phase II (NISO RP-9-2014) holdings files: UTF-8, tab-separated, one header row of the 25 columns in their
+order, titles sorted, and a title repeated as a new row after a coverage gap of 12 months or more.
+
+Rows list *preserved* issues only (see :class:`~strongroom.formats.holdings.Holdings` for what "preserved" means).
+An archive's holdings end at the last issue it preserves, so the last-issue fields are always filled: a knowledge
+base must not read the coverage as running to the present.
+
+Must not import: anything above the base layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from strongroom.formats.holdings import IssueHolding, TitleHolding
+
+COLUMNS = (
+    "publication_title",
+    "print_identifier",
+    "online_identifier",
+    "date_first_issue_online",
+    "num_first_vol_online",
+    "num_first_issue_online",
+    "date_last_issue_online",
+    "num_last_vol_online",
+    "num_last_issue_online",
+    "title_url",
+    "first_author",
+    "title_id",
+    "embargo_info",
+    "coverage_depth",
+    "notes",
+    "publisher_name",
+    "publication_type",
+    "date_monograph_published_print",
+    "date_monograph_published_online",
+    "monograph_volume",
+    "monograph_edition",
+    "first_editor",
+    "parent_publication_title_id",
+    "preceding_publication_title_id",
+    "access_type",
+)
+MEDIA_TYPE = "text/tab-separated-values; charset=utf-8"
+GAP = dt.timedelta(days=365)  # "12 months or more" between two issues starts a new row
+
+NOTE_DARK = "dark archive: preserved, readable once released by a trigger"
+NOTE_RELEASED = "released by a trigger: free to read on the archive's portal"
+
+_NUMBER = re.compile(r"(\d+)")
+
+
+def enumeration_key(value: str | None) -> tuple[tuple[int, int | str], ...]:
+    """Volume and issue numbers in their natural order ("2" before "10", "S1" after the numbers)."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _NUMBER.split(value or "") if p)
+
+
+def _issue_order(i: IssueHolding) -> tuple[object, ...]:
+    return (i.date or dt.date.max, enumeration_key(i.volume), enumeration_key(i.issue))
+
+
+def coverage_runs(issues: Sequence[IssueHolding]) -> list[list[IssueHolding]]:
+    """The preserved issues in order, cut where two dated issues are 12 months or more apart."""
+    runs: list[list[IssueHolding]] = []
+    last: dt.date | None = None
+    for issue in sorted((i for i in issues if i.preserved), key=_issue_order):
+        if not runs or (issue.date and last and issue.date - last >= GAP):
+            runs.append([])
+        runs[-1].append(issue)
+        last = issue.date or last
+    return runs
+
+
+def _clean(value: str | None) -> str:
+    """A field's text: tabs and line breaks would break the row, so they become spaces."""
+    return " ".join((value or "").split())
+
+
+def rows(titles: Sequence[TitleHolding]) -> list[list[str]]:
+    """The data rows (without the header), titles sorted by name, one row per coverage run."""
+    out: list[list[str]] = []
+    for title in sorted(titles, key=lambda t: (t.name.casefold(), t.key)):
+        monograph = title.kind == "book"
+        for run in coverage_runs(title.issues):
+            first, last = run[0], run[-1]
+            year = str(first.year) if monograph and first.year else ""
+            row = {
+                "publication_title": title.name,
+                "print_identifier": title.isbn if monograph and title.isbn else title.issn_print,
+                "online_identifier": title.issn_online,
+                "date_first_issue_online": first.iso_date(),
+                "num_first_vol_online": first.volume,
+                "num_first_issue_online": first.issue,
+                "date_last_issue_online": last.iso_date(),
+                "num_last_vol_online": last.volume,
+                "num_last_issue_online": last.issue,
+                "title_url": title.url,
+                "title_id": title.key,
+                "coverage_depth": "fulltext",
+                "notes": NOTE_RELEASED if title.released else NOTE_DARK,
+                "publisher_name": title.publisher_name,
+                "publication_type": "monograph" if monograph else "serial",
+                "date_monograph_published_online": year,
+                "access_type": "F" if title.released else "P",
+            }
+            if monograph:  # a book has no issues: its coverage is its publication
+                for c in ("date_first_issue_online", "date_last_issue_online"):
+                    row[c] = ""
+            out.append([_clean(row.get(c)) for c in COLUMNS])
+    return out
+
+
+def write(titles: Sequence[TitleHolding]) -> str:
+    """The whole file: header and rows, tab-separated, LF line ends (encode it as UTF-8)."""
+    return "".join("\t".join(r) + "\n" for r in [list(COLUMNS), *rows(titles)])
+
+
+def name_part(text: str) -> str:
+    """One part of a KBART file name: letters and digits only, words joined in CamelCase ("Kumasi Academic
+    Press" -> "KumasiAcademicPress"), since ``_`` separates the parts."""
+    words = re.findall(r"[A-Za-z0-9]+", text)
+    return "".join(w[:1].upper() + w[1:] for w in words) or "Unnamed"
+
+
+def file_name(provider: str, package: str, day: dt.date, *, region: str = "Global") -> str:
+    """``{Provider}_{Region}_{Package}_{YYYY-MM-DD}.txt``, as KBART recommends."""
+    return f"{name_part(provider)}_{name_part(region)}_{name_part(package)}_{day.isoformat()}.txt"

@@ -1,0 +1,161 @@
+"""Holdings reports: what the archive preserves, title by title and issue by issue, for knowledge bases (KBART),
+the Keepers Registry (ONIX-PH) and DOAJ's preservation section.
+
+What is preserved is public (titles, ISSNs, volumes, issues, dates), as CLOCKSS and the Keepers Registry publish
+it, dark content included; what is *in* it is not: nothing here reads an item's title, authors, abstract or files,
+only the volume, issue and date each issue is grouped by.
+
+"Preserved" is the network's sense (``strongroom network status``): an AU held at its head version by at least
+``target_copies`` members in at least ``min_countries`` countries, as the members answer now. A node that has not
+joined a network keeps one copy: there an AU is preserved when this node holds it (catalogued at a committed
+version and present in storage), and the report's ``basis`` says that it is one copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from strongroom.catalog.models import Enrolment, Item, Publisher, Title
+from strongroom.catalog.repo import Catalog
+from strongroom.errors import NotFound
+from strongroom.formats import kbart
+from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, doaj_values
+from strongroom.services.membership import Membership
+from strongroom.store.base import ObjectStore
+
+PreservedObjects = Callable[[], set[str]]  # object ids the network holds enough copies of
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which titles a report covers: all, one publisher's, or those enrolled in the access programme."""
+
+    publisher: str | None = None
+    programme: bool = False
+
+    def package(self) -> str:
+        """The package part of a KBART file name."""
+        if self.publisher:
+            return kbart.name_part(self.publisher)
+        return "AccessProgramme" if self.programme else "AllTitles"
+
+
+class HoldingsReports:
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: ObjectStore,
+        membership: Membership,
+        network_preserved: PreservedObjects,
+        *,
+        provider: str,
+        base_url: str,
+        cache_seconds: float = 0.0,
+    ) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.membership = membership
+        self.network_preserved = network_preserved  # asks the members: called only when the node is in a network
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.cache_seconds = cache_seconds  # how long the members' answer is reused (a portal asks on every request)
+        self._asked: tuple[dt.datetime, set[str]] | None = None
+
+    def title_url(self, key: str) -> str:
+        return f"{self.base_url}/holdings/titles/{key}/"
+
+    def _preserved(self, object_ids: Iterable[str]) -> tuple[set[str], str]:
+        if self.membership.joined:
+            policy = self.membership.config().policy
+            basis = (
+                f"held at its head version by at least {policy.target_copies} members of the network in at least "
+                f"{policy.min_countries} countries"
+            )
+            now = self.catalog.clock.now()
+            if self._asked is None or (now - self._asked[0]).total_seconds() >= self.cache_seconds:
+                self._asked = (now, self.network_preserved())
+            return set(self._asked[1]), basis
+        held = {o for o in object_ids if self.store.exists(o)}
+        return held, "held by this node, which is in no network: one copy"
+
+    def report(self, scope: Scope | None = None) -> Holdings:
+        """The holdings of the titles in ``scope`` (all by default), titles sorted by name."""
+        scope = scope or Scope()
+        with self.catalog.session() as s:
+            stmt = select(Title).options(selectinload(Title.publisher), selectinload(Title.aus))
+            if scope.publisher:
+                if s.scalar(select(Publisher.id).where(Publisher.key == scope.publisher)) is None:
+                    raise NotFound(f"no publisher {scope.publisher!r}", hint="list them with: strongroom publishers")
+                stmt = stmt.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.key == scope.publisher)
+            if scope.programme:
+                stmt = stmt.join(Enrolment, Enrolment.title_id == Title.id).where(Enrolment.active.is_(True))
+            titles = list(s.scalars(stmt))
+            aus = {au.id: au for t in titles for au in t.aus if au.head_version > 0}
+            # issue level only: volume, issue and the first date, never an item's own metadata
+            issue_rows = s.execute(
+                select(Item.au_id, Item.volume, Item.issue, func.min(Item.publication_date), func.min(Item.year))
+                .where(Item.au_id.in_(aus))
+                .group_by(Item.au_id, Item.volume, Item.issue)
+            ).all()
+            preserved, basis = self._preserved(au.object_id for au in aus.values())
+            by_title: dict[int, list[IssueHolding]] = {}
+            for au_id, volume, issue, first_date, first_year in issue_rows:
+                au = aus[au_id]
+                date = first_date or (dt.date(first_year, 1, 1) if first_year else None)
+                if not (volume or issue or date):
+                    continue  # items without enumeration or date (e.g. front matter) say nothing about coverage
+                by_title.setdefault(au.title_id, []).append(
+                    IssueHolding(volume, issue, date, au.key, au.object_id in preserved, exact=first_date is not None)
+                )
+            out = [
+                TitleHolding(
+                    key=t.key,
+                    name=t.name,
+                    kind=t.kind,
+                    issn_print=t.issn_print,
+                    issn_online=t.issn_online,
+                    isbn=t.isbn,
+                    publisher_key=t.publisher.key if t.publisher else None,
+                    publisher_name=t.publisher.name if t.publisher else None,
+                    url=self.title_url(t.key),
+                    released=bool(t.aus) and all(au.released_at is not None for au in t.aus),
+                    issues=tuple(
+                        sorted(
+                            by_title.get(t.id, []),
+                            key=lambda i: (
+                                i.date or dt.date.max,
+                                kbart.enumeration_key(i.volume),
+                                kbart.enumeration_key(i.issue),
+                            ),
+                        )
+                    ),
+                )
+                for t in titles
+            ]
+        out.sort(key=lambda t: (t.name.casefold(), t.key))
+        return Holdings(self.provider, self.base_url, self.catalog.clock.now(), basis, tuple(out))
+
+    def title(self, key: str) -> TitleHolding:
+        found = next((t for t in self.report().titles if t.key == key), None)
+        if found is None:
+            raise NotFound(f"no title {key!r}", hint="list them with: strongroom titles")
+        return found
+
+    def kbart(self, scope: Scope | None = None) -> tuple[str, str]:
+        """The KBART file's name and text."""
+        scope = scope or Scope()
+        report = self.report(scope)
+        name = kbart.file_name(self.provider, scope.package(), report.generated.date())
+        return name, kbart.write(report.titles)
+
+    def doaj(self, scope: Scope | None = None) -> list[dict[str, object]]:
+        """For each title, the values of DOAJ's preservation section."""
+        report = self.report(scope)
+        return [
+            doaj_values(t, service_name=self.provider, policy_url=f"{self.base_url}/holdings/") for t in report.titles
+        ]
