@@ -9,19 +9,18 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
+from memory_network import POLICY, clients_of, members_of
 from strongroom.catalog.models import ArchivalUnit, Item
 from strongroom.formats import kbart, onix_ph
 from strongroom.formats.xmlsafe import parse_xml
 from strongroom.keys import public_key_text
-from strongroom.network.client import PeerClient
-from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
+from strongroom.network.config import NetworkConfig, sign_config
 from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
 from strongroom.services.holdings import HoldingsReports
 
 ONIX = "{http://www.editeur.org/onix/serials/SOH}"
-POLICY = NetworkPolicy(target_copies=5, min_countries=3, quorum=3, invitations=4, min_seconds_between_polls=0)
 
 
 def test_only_aus_with_enough_copies_are_reported(
@@ -29,22 +28,13 @@ def test_only_aus_with_enough_copies_are_reported(
 ) -> None:
     admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(5)]
-    members = tuple(
-        Member(
-            n.settings.node_id,
-            f"http://n{i}",
-            public_key_text(n.membership.private_key().public_key()),
-            f"Library {i}",
-            ["GH", "KE", "SN", "BR", "TZ"][i],
-        )
-        for i, n in enumerate(nodes)
-    )
+    members = members_of(nodes)
     doc = sign_config(NetworkConfig("memory-net", 1, members, POLICY), admin)
     net = InMemoryNetwork()
     for i, n in enumerate(nodes):
         n.membership.join(doc, public_key_text(admin.public_key()))
         net.add(f"n{i}", create_peer_app(n))
-    clients = [PeerClient(n.settings.node_id, n.membership.private_key(), transport=net) for n in nodes]
+    clients = clients_of(nodes, net)
     try:
         first = nodes[0].ingest.deposit(sample_dir / "ghana-journal-of-agricultural-science-2023-bag")
         for node, client in zip(nodes[1:], clients[1:], strict=True):

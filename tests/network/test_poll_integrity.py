@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from memory_network import POLICY, clients_of, members_of
 from strongroom.cli.main import cli
 from strongroom.domain.poll import PeerFinding, VoteBinding, blocks_digest, vote_statement
 from strongroom.keys import public_key_text
@@ -32,15 +33,6 @@ from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
 from strongroom.services.polls import PollBusy, PollQueue
 
-POLICY = NetworkPolicy(
-    target_copies=5,
-    min_countries=3,
-    quorum=3,
-    vote_margin=0.75,
-    invitations=4,
-    block_size=2048,
-    min_seconds_between_polls=0,
-)
 DOCS = Path(__file__).parents[2] / "docs" / "network.md"
 
 
@@ -70,23 +62,12 @@ class Net:
         opened.append(self)
         self.admin = Ed25519PrivateKey.generate()
         self.nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory(), clock=clock) for i in range(5)]
-        self.members = tuple(
-            Member(
-                n.settings.node_id,
-                f"http://n{i}",
-                public_key_text(n.membership.private_key().public_key()),
-                f"Library {i}",
-                ["GH", "KE", "SN", "BR", "TZ"][i],
-            )
-            for i, n in enumerate(self.nodes)
-        )
+        self.members = members_of(self.nodes)
         self.net = net or InMemoryNetwork()
         self.join(1, policy)
         for i, n in enumerate(self.nodes):
             self.net.add(f"n{i}", create_peer_app(n))
-        self.clients = [
-            PeerClient(n.settings.node_id, n.membership.private_key(), transport=self.net) for n in self.nodes
-        ]
+        self.clients = clients_of(self.nodes, self.net)
         package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
         self.object_id = self.nodes[0].ingest.deposit(package).object_id
         for node, client in zip(self.nodes[1:], self.clients[1:], strict=True):

@@ -13,24 +13,15 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from memory_network import POLICY, clients_of, members_of
 from strongroom.domain.poll import VoteBinding, blocks_digest, vote_statement
 from strongroom.keys import public_key_text
 from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_response
 from strongroom.network.client import PeerClient
-from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
+from strongroom.network.config import NetworkConfig, sign_config
 from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
-
-POLICY = NetworkPolicy(
-    target_copies=5,
-    min_countries=3,
-    quorum=3,
-    vote_margin=0.75,
-    invitations=4,
-    block_size=2048,
-    min_seconds_between_polls=0,
-)
 
 
 class LyingNetwork(InMemoryNetwork):
@@ -62,22 +53,13 @@ def build(
 ) -> tuple[list[Node], list[PeerClient], InMemoryNetwork]:
     admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(5)]
-    members = tuple(
-        Member(
-            n.settings.node_id,
-            f"http://n{i}",
-            public_key_text(n.membership.private_key().public_key()),
-            f"Library {i}",
-            ["GH", "KE", "SN", "BR", "TZ"][i],
-        )
-        for i, n in enumerate(nodes)
-    )
+    members = members_of(nodes)
     doc = sign_config(NetworkConfig("memory-net", 1, members, POLICY), admin)
     net = net or InMemoryNetwork()
     for i, n in enumerate(nodes):
         n.membership.join(doc, public_key_text(admin.public_key()))
         net.add(f"n{i}", create_peer_app(n))
-    clients = [PeerClient(n.settings.node_id, n.membership.private_key(), transport=net) for n in nodes]
+    clients = clients_of(nodes, net)
     return nodes, clients, net
 
 

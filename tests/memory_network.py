@@ -1,0 +1,43 @@
+"""What the in-memory network tests share: a policy small enough for test packages, and the member entries and
+peer clients of nodes made for a test (the countries give the network's five countries)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+
+from strongroom.keys import public_key_text
+from strongroom.network.client import PeerClient
+from strongroom.network.config import Member, NetworkPolicy
+from strongroom.node import Node
+
+POLICY = NetworkPolicy(
+    target_copies=5,
+    min_countries=3,
+    quorum=3,
+    vote_margin=0.75,
+    invitations=4,
+    block_size=2048,
+    min_seconds_between_polls=0,
+)
+COUNTRIES = ("GH", "KE", "SN", "BR", "TZ")
+
+
+def members_of(nodes: Sequence[Node]) -> tuple[Member, ...]:
+    """The member entries of ``nodes``, node i at ``http://n{i}`` in the i-th of :data:`COUNTRIES`."""
+    return tuple(
+        Member(
+            n.settings.node_id,
+            f"http://n{i}",
+            public_key_text(n.membership.private_key().public_key()),
+            f"Library {i}",
+            COUNTRIES[i],
+        )
+        for i, n in enumerate(nodes)
+    )
+
+
+def clients_of(nodes: Sequence[Node], transport: httpx.BaseTransport) -> list[PeerClient]:
+    """Each node's peer client over ``transport``."""
+    return [PeerClient(n.settings.node_id, n.membership.private_key(), transport=transport) for n in nodes]
