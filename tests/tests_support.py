@@ -1,11 +1,14 @@
-"""Test doubles shared by several test folders: a publisher's web site on loopback, and a clock tests can set."""
+"""Test doubles shared by several test folders: a publisher's web site on loopback, a clock tests can set, a free
+loopback port and a wait for a condition."""
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,3 +98,20 @@ def add_ojs_title(
     return sr(
         "harvest", "add", title, "--plan", "ojs", "--start-url", manifest_url, "--name", name, "--delay", "0", *extra
     )
+
+
+def free_port() -> int:
+    """A loopback port no one listens on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+    """Wait until ``check()`` holds; fail the test, naming ``what``, after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")

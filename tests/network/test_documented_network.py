@@ -9,6 +9,7 @@ makes a node no longer assigned, whose ``serve`` releases its copy once the assi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -17,8 +18,7 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,8 @@ import pytest
 
 from strongroom.keys import load_private_key
 from strongroom.network.tls import TrustedPeers
+from tests_support import free_port
+from tests_support import wait_for as shared_wait
 
 EXE = str(Path(sys.executable).parent / "strongroom")
 DOCS = Path(__file__).parents[2] / "docs" / "network.md"
@@ -36,12 +38,6 @@ OPERATORS = [  # institution, country: five countries, as the documentation's ne
     ("Universidade de São Paulo", "BR"),
     ("University of Dar es Salaam", "TZ"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -62,13 +58,7 @@ class Operator:
         return proc
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = functools.partial(shared_wait, timeout=180)  # five nodes from the docs: slower than most waits
 
 
 def listening(port: int) -> bool:

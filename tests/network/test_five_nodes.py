@@ -17,7 +17,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign
 from strongroom.network.ids import encode_id
 from strongroom.network.tls import TrustedPeers
 from strongroom.node import Node
+from tests_support import free_port, wait_for
 
 EXE = str(Path(sys.executable).parent / "strongroom")
 COUNTRIES = ["GH", "KE", "SN", "BR", "TZ"]
@@ -47,12 +47,6 @@ POLICY = NetworkPolicy(
     block_size=4096,
     max_requests_per_minute=10_000,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -141,15 +135,6 @@ def network(tmp_path: Path, db_factory: Callable[[], str]) -> Iterator[list[Peer
     yield peers
     for p in peers:
         p.stop()
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def object_files(home: Path) -> dict[str, bytes]:

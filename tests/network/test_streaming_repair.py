@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from strongroom.keys import public_key_text
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.node import Node
 from strongroom.services.deposit import DepositOptions
+from tests_support import free_port
 
 BIG = 160 * 1024 * 1024  # the damaged file
 HEADROOM = 64 * 1024 * 1024  # what the repairing process may allocate beyond what it holds when it starts
@@ -48,12 +48,6 @@ result = node.polls.poll(client, object_id)
 print(json.dumps({"outcome": str(result.outcome), "repaired": result.repaired, "unrepaired": result.unrepaired,
                   "refused": result.refused_repairs}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def digest(path: Path) -> str:

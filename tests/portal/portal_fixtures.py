@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from strongroom.ingest.deposit import DepositOptions
 from strongroom.keys import public_key_text
 from strongroom.node import Node
 from strongroom.services.triggers import Workflow, sign_ballot
+from tests_support import free_port
 
 BOARD = ("ama", "bakari", "chiara", "dinh", "eero", "femi", "gita", "hana", "ines", "jomo", "kofi", "lena")
 MEMBERS = {name: Ed25519PrivateKey.generate() for name in BOARD}
@@ -158,12 +158,6 @@ def small_archive(home: Path, db_url: str, sample_dir: Path, *prefixes: str) -> 
         _vote(node.triggers, t.key, dict.fromkeys(board, VoteChoice.FOR))
         node.triggers.release(t.key, "op")
     return node
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 PORTAL = [sys.executable, "-m", "strongroom.cli.main", "portal", "serve"]
