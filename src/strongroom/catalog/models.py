@@ -430,7 +430,8 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"), index=True)  # a publisher's staff
     username: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # institutional or named
@@ -438,7 +439,8 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
-    institution: Mapped[Institution] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    publisher: Mapped[Publisher | None] = relationship()
 
 
 class SignInSession(Base):
@@ -484,3 +486,59 @@ class SushiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class PkpJournal(Base):
+    """An OJS journal known to the PKP PN deposit service: registered by its plugin's service-document request."""
+
+    __tablename__ = "pkppn_journals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)  # upper case, as the plugin's UUIDs are compared
+    title: Mapped[str] = mapped_column(String(1000), default="")
+    journal_url: Mapped[str] = mapped_column(String(2000), default="")
+    issn: Mapped[str | None] = mapped_column(String(9))
+    publisher_name: Mapped[str] = mapped_column(String(500), default="")
+    publisher_url: Mapped[str] = mapped_column(String(2000), default="")
+    email: Mapped[str] = mapped_column(String(500), default="")
+    language: Mapped[str] = mapped_column(String(10), default="en")  # from Accept-Language: the manager's messages
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new, accepted, refused
+    status_note: Mapped[str] = mapped_column(Text, default="")
+    ojs_version: Mapped[str | None] = mapped_column(String(40))
+    terms_accepted: Mapped[bool | None] = mapped_column()
+    handshake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    handshake_error: Mapped[str] = mapped_column(Text, default="")
+    title_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class PkpDeposit(Base):
+    """One deposit the plugin sent (an OJS issue): where to fetch it, and how far processing has got."""
+
+    __tablename__ = "pkppn_deposits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("pkppn_journals.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    size_kb: Mapped[int] = mapped_column(BigInteger, default=0)
+    checksum_type: Mapped[str] = mapped_column(String(10))
+    checksum_value: Mapped[str] = mapped_column(String(128))
+    volume: Mapped[str] = mapped_column(String(40), default="")
+    issue: Mapped[str] = mapped_column(String(40), default="")
+    pubdate: Mapped[str] = mapped_column(String(40), default="")
+    ojs_version: Mapped[str] = mapped_column(String(40), default="")
+    licence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"message": msgid, "params": {...}, "detail": ...}
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    au_key: Mapped[str | None] = mapped_column(String(300))
+    au_version: Mapped[int | None] = mapped_column(Integer)
+    received_count: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    deposited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    journal: Mapped[PkpJournal] = relationship()

@@ -171,9 +171,9 @@ class Accounts:
                 .where(Account.id == session.account_id, Account.active)
                 .options(selectinload(Account.institution))
             )
-            if account is None:
+            inst = account.institution if account is not None else None
+            if inst is None:  # a publisher's staff sign in to the publisher pages, not to read as an institution
                 return None
-            inst = account.institution
             return Reader(
                 institution=inst.name,
                 key=inst.key,
