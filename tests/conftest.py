@@ -138,3 +138,14 @@ def site() -> Iterator[tuple[str, Publisher]]:
     """A publisher's web site on loopback (see tests_support.Publisher for what it can play)."""
     with publisher_site() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def clamd_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The address (``unix:…``) of a real clamd with a signature database of our own (the EICAR test file, see
+    tests/clamd_support.py), started once per session and stopped at its end. Skipped when clamd is not
+    installed, except under CI (``CI=true``), where that is a failure."""
+    from clamd_support import running_clamd
+
+    with running_clamd(tmp_path_factory.mktemp("clamd")) as running:
+        yield running.address
