@@ -14,20 +14,22 @@ it writes nothing but its own work directory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 import bagit
 
 from strongroom.domain.identifiers import slug
-from strongroom.domain.model import ArticleMeta, FileRole
+from strongroom.domain.model import ArticleMeta, FileRole, JournalMeta
 from strongroom.errors import Finding, PackageRejected
 from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive
 from strongroom.formats.jasper import JasperRow, read_identifiers
 from strongroom.formats.jats import parse_jats
 from strongroom.formats.mediatype import check_format, identify
+from strongroom.formats.ojs_native import PKP_NS, read_native, validate_native
 from strongroom.formats.records import DepositRecord, RecordError
 from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
 from strongroom.progress import NullReporter, Reporter
@@ -41,6 +43,7 @@ ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")
 
 class PackageForm(StrEnum):
     STRONGROOM_EXPORT = "strongroom-export"  # a bag `strongroom export` wrote: the AU as it was stored
+    OJS_NATIVE = "ojs-native"  # the OJS PKP Preservation Network plugin's bag: Native XML, galleys, schemas
     BAGIT = "bagit"
     JASPER = "jasper"
     JATS_DIRECTORY = "jats-directory"
@@ -406,6 +409,91 @@ def _checked_bag(
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
     return payload, files, info, findings
+
+
+# ---- the OJS PKP Preservation Network plugin's package ------------------------------------------------------
+
+OJS_XML = re.compile(r"^data/(Issue|Submission|PublishedArticle)[^/]*\.xml$")
+OJS_SCHEMAS = ("data/native.xsd", "data/pkp-native.xsd", "data/importexport.xsd")
+OJS_TERMS = re.compile(r"^data/terms[^/]*\.xml$")
+
+
+def _is_ojs_bag(root: Path) -> bool:
+    if not (root / "bagit.txt").is_file():
+        return False
+    try:
+        info = (root / "bag-info.txt").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        info = ""
+    if re.search(r"^PKP-PLN-OJS-Version\s*:", info, re.MULTILINE | re.IGNORECASE):
+        return True
+    data = root / "data"
+    for path in sorted(data.glob("*.xml")) if data.is_dir() else []:
+        if OJS_XML.match(f"data/{path.name}") and path.is_file():
+            with path.open("rb") as fh:
+                head = fh.read(4096)
+            if PKP_NS.encode() in head or b"-//PKP//" in head:
+                return True
+    return False
+
+
+def _first(info: dict[str, list[str]], key: str) -> str | None:
+    for k, values in info.items():
+        if k.lower() == key.lower() and values:
+            return values[0].strip() or None
+    return None
+
+
+@register(
+    PackageForm.OJS_NATIVE,
+    _is_ojs_bag,
+    "PKP-PLN-OJS-Version in bag-info.txt",
+    "an OJS PKP Preservation Network package",
+)
+def _open_ojs_bag(source: Path, root: Path, reporter: Reporter) -> Package:
+    """The bag the OJS "PKP Preservation Network" plugin builds: verified as a bag, its Native XML checked against
+    the schemas bundled beside it (OJS 3), its articles catalogued with the galley files the XML references."""
+    payload, files, info, findings = _checked_bag(source, root, reporter)
+    xmls = [rel for rel in payload if OJS_XML.match(rel)]
+    if not xmls:
+        findings.append(
+            Finding("P062", "data/", "no OJS Native XML export (Issue….xml or Submission….xml) in the bag's data/")
+        )
+    # What the staging server adds when it re-bags (PKP-PLN-Journal-*) names the journal; the plugin's own package
+    # does not, and the deposit's options (from the SWORD deposit) supply it.
+    journal = JournalMeta(
+        title=_first(info, "PKP-PLN-Journal-Title"),
+        issn_online=_first(info, "PKP-PLN-Journal-ISSN"),
+        publisher_name=_first(info, "PKP-PLN-Publisher-Name"),
+    )
+    version = _first(info, "PKP-PLN-OJS-Version") or ""
+    items: list[ParsedItem] = []
+    for rel in xmls:
+        try:
+            issue = read_native(root / rel, journal, name=rel)
+        except PackageRejected as exc:
+            findings.extend(exc.findings)
+            continue
+        findings.extend(issue.findings)
+        if issue.ojs_major >= 3 and not version.startswith("2."):
+            for line in validate_native(root / rel, root / "data"):
+                findings.append(Finding("P060", rel, line))
+        for n, article in enumerate(issue.articles, start=1):
+            galleys = []
+            for ref in article.files:
+                target = f"data/{ref}"
+                if target not in files:
+                    findings.append(Finding("P061", target, f"referenced by article {n} of {rel} but not in the bag"))
+                    continue
+                galleys.append(target)
+            key = article.meta.doi or f"{PurePosixPath(rel).stem}#{article.internal_id or n}"
+            items.append(ParsedItem(key=key, doi=article.meta.doi, meta=article.meta, metadata_file=rel, files=galleys))
+    package = _finish(PackageForm.OJS_NATIVE, source, files, items, findings, info, payload_prefix="data/")
+    support = {rel[len("data/") :] for rel in OJS_SCHEMAS} | {
+        rel[len("data/") :] for rel in payload if OJS_TERMS.match(rel)
+    }
+    package.files = [replace(f, role=FileRole.OTHER) if f.relpath in support else f for f in package.files]
+    return package
 
 
 @register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
