@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from portal_fixtures import Archive
 from sqlalchemy import select
 
-from strongroom.catalog.models import ArchivalUnit, Item, Title
+from strongroom.catalog.models import ArchivalUnit, Item, Publisher, Title
 from strongroom.errors import NotFound
 from strongroom.formats import kbart
 from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding
@@ -403,3 +403,144 @@ def test_the_members_answer_is_reused_for_a_while(archive: Archive) -> None:
     uncached.report()
     uncached.report()
     assert len(asked) == 4
+
+
+LAST_ISSUE = ("date_last_issue_online", "num_last_vol_online", "num_last_issue_online")
+
+
+def kbart_row(title: TitleHolding, generated: dt.date | None) -> dict[str, str]:
+    [row] = [dict(zip(KBART_COLUMNS, r, strict=True)) for r in kbart.rows([title], generated=generated)]
+    return row
+
+
+def test_kbart_leaves_the_last_issue_blank_when_coverage_runs_to_the_present() -> None:
+    """A serial still being preserved as it appears (its last preserved issue in the report's year or the one
+    before, neither released nor ceased) runs to the present: KBART's three last-issue fields are blank, and every
+    other column is as it would be otherwise."""
+    title = _holding(("5", "1", dt.date(2025, 1, 10), True), ("5", "2", dt.date(2025, 7, 1), True))
+    closed = kbart_row(title, dt.date(2027, 1, 1))  # two calendar years on: the coverage ends at 5(2)
+    assert [closed[c] for c in LAST_ISSUE] == ["2025-07-01", "5", "2"]
+    for generated in (dt.date(2025, 9, 1), dt.date(2026, 1, 1), dt.date(2026, 12, 31)):
+        open_row = kbart_row(title, generated)
+        assert [open_row[c] for c in LAST_ISSUE] == ["", "", ""], generated
+        assert {c: v for c, v in open_row.items() if c not in LAST_ISSUE} == {
+            c: v for c, v in closed.items() if c not in LAST_ISSUE
+        }
+    assert open_row == {
+        "publication_title": "A Title",
+        "print_identifier": "1234-5678",
+        "online_identifier": "",
+        "date_first_issue_online": "2025-01-10",
+        "num_first_vol_online": "5",
+        "num_first_issue_online": "1",
+        "date_last_issue_online": "",
+        "num_last_vol_online": "",
+        "num_last_issue_online": "",
+        "title_url": "u",
+        "first_author": "",
+        "title_id": "issn:1234-5678",
+        "embargo_info": "",
+        "coverage_depth": "fulltext",
+        "notes": kbart.NOTE_DARK,
+        "publisher_name": "P",
+        "publication_type": "serial",
+        "date_monograph_published_print": "",
+        "date_monograph_published_online": "",
+        "monograph_volume": "",
+        "monograph_edition": "",
+        "first_editor": "",
+        "parent_publication_title_id": "",
+        "preceding_publication_title_id": "",
+        "access_type": "P",
+    }
+    # no report date: never said to run to the present
+    assert [kbart_row(title, None)[c] for c in LAST_ISSUE] == ["2025-07-01", "5", "2"]
+    # released by a trigger, or its publisher ceased: no further issue will come
+    released = kbart_row(replace(title, released=True), dt.date(2026, 1, 1))
+    assert [released[c] for c in LAST_ISSUE] == ["2025-07-01", "5", "2"] and released["access_type"] == "F"
+    ceased = kbart_row(replace(title, ceased=True), dt.date(2026, 1, 1))
+    assert [ceased[c] for c in LAST_ISSUE] == ["2025-07-01", "5", "2"]
+    # an undated last issue says nothing about the present
+    undated = replace(title, issues=(*title.issues, IssueHolding("5", "3", None, "au", True)))
+    assert [kbart_row(undated, dt.date(2026, 1, 1))[c] for c in LAST_ISSUE] == ["", "5", "3"]
+
+
+def test_only_the_last_run_of_a_title_runs_to_the_present() -> None:
+    title = _holding(
+        ("1", "1", dt.date(2019, 1, 1), True),
+        ("1", "2", dt.date(2019, 7, 1), True),
+        ("7", "1", dt.date(2025, 3, 1), True),  # after a gap: a new row
+        ("7", "2", dt.date(2026, 2, 1), False),  # held, not preserved: the row ends at 7(1)
+    )
+    rows = [dict(zip(KBART_COLUMNS, r, strict=True)) for r in kbart.rows([title], generated=dt.date(2026, 6, 1))]
+    assert [[r[c] for c in ("date_first_issue_online", *LAST_ISSUE)] for r in rows] == [
+        ["2019-01-01", "2019-07-01", "1", "2"],
+        ["2025-03-01", "", "", ""],
+    ]
+    book = replace(title, kind="book", isbn="9780306406157", issn_print=None, issues=(title.issues[2],))
+    row = kbart_row(book, dt.date(2026, 6, 1))
+    assert (row["date_last_issue_online"], row["num_last_vol_online"], row["num_last_issue_online"]) == ("", "7", "1")
+
+
+def test_the_reports_kbart_knows_released_and_ceased_titles(archive: Archive) -> None:
+    """The node's report carries what the rule needs: the title released by a trigger keeps its last issue, a dark
+    one still coming in does not, and a publisher marked ceased in the catalog closes its titles' coverage."""
+    report = archive.node.holdings.report()
+    assert all(t.issues and max(i.year or 0 for i in t.issues) == 2024 for t in report.titles)
+    # the archive's clock says 2026-01-15: 2024 is two years back, so every title's last issue is named
+    rows = parse_tsv(archive.node.holdings.kbart()[1])[1]
+    assert all(r["date_last_issue_online"].startswith("2024") for r in rows)
+    # as of 2025, a title whose last issue is of 2024 runs to the present, unless it is released
+    in_2025 = {r["title_id"]: r for r in parse_tsv(kbart.write(report.titles, generated=dt.date(2025, 3, 1)))[1]}
+    assert [in_2025[EAST][c] for c in LAST_ISSUE] == ["2024-07-14", "2", "2"]  # released whole
+    assert [in_2025[GHANA][c] for c in LAST_ISSUE] == ["", "", ""]
+    with archive.node.catalog.session() as s:
+        publisher = s.scalars(select(Publisher).where(Publisher.key == "kumasi-academic-press-gh")).one()
+        publisher.status = "ceased"
+        s.commit()
+    try:
+        ghana = next(t for t in archive.node.holdings.report().titles if t.key == GHANA)
+        assert ghana.ceased and not ghana.released
+        [row] = parse_tsv(kbart.write([ghana], generated=dt.date(2025, 3, 1)))[1]
+        assert row["date_last_issue_online"].startswith("2024") and row["num_last_vol_online"]
+    finally:
+        with archive.node.catalog.session() as s:
+            publisher = s.scalars(select(Publisher).where(Publisher.key == "kumasi-academic-press-gh")).one()
+            publisher.status = "active"
+            s.commit()
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"),
+    [("", "Holdings"), ("/fr", "Fonds préservés"), ("/es", "Fondos preservados"), ("/pt", "Acervo preservado")],
+)
+def test_every_page_links_to_the_holdings_room(client: TestClient, lang: str, label: str) -> None:
+    for path in ("/", "/titles/", f"/holdings/titles/{GHANA}/"):
+        page = client.get(f"{lang}{path}")
+        assert page.status_code == 200
+        nav = page.text.split("<nav", 1)[1].split("</nav>", 1)[0]
+        assert f'<a href="{lang}/holdings/">{label}</a>' in nav, path
+
+
+def test_the_static_export_holds_the_holdings_room(archive: Archive, client: TestClient, tmp_path: Path) -> None:
+    from strongroom.portal.static import export_static
+
+    dest = tmp_path / "site"
+    export_static(archive.node, dest)
+    report = archive.node.holdings.report()
+    assert len(report.titles) == 6
+    for lang in ("", "/fr", "/es", "/pt"):
+        index = (dest / lang.lstrip("/") / "holdings" / "index.html").read_text(encoding="utf-8")
+        assert all(f"/holdings/titles/{t.key}/" in index for t in report.titles)
+        for t in report.titles:
+            page = dest / lang.lstrip("/") / "holdings" / "titles" / t.key / "index.html"
+            assert page.read_bytes() == client.get(f"{lang}/holdings/titles/{t.key}/").content
+    publishers = {t.publisher_key for t in report.titles if t.publisher_key}
+    assert publishers
+    reports = ["kbart.txt", "kbart/programme.txt", "onix.xml", "doaj.json"]
+    reports += [f"kbart/publishers/{p}.txt" for p in publishers]
+    for name in reports:
+        assert (dest / "holdings" / name).read_bytes() == client.get(f"/holdings/{name}").content, name
+    # the index links the reports at the addresses written, in every language
+    fr_index = (dest / "fr" / "holdings" / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="/holdings/{n}"' in fr_index for n in ("kbart.txt", "onix.xml", "doaj.json"))

@@ -53,6 +53,7 @@ class TitleHolding:
     url: str  # the title's holdings page on the portal
     released: bool  # every AU released to everyone by a trigger (then free to read on the portal)
     issues: tuple[IssueHolding, ...]  # in order of date, then volume and issue
+    ceased: bool = False  # its publisher is known to have ceased (no new issues will come)
 
     @property
     def preserved_issues(self) -> tuple[IssueHolding, ...]:

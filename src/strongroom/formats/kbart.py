@@ -2,8 +2,9 @@
 order, titles sorted, and a title repeated as a new row after a coverage gap of 12 months or more.
 
 Rows list *preserved* issues only (see :class:`~strongroom.formats.holdings.Holdings` for what "preserved" means).
-An archive's holdings end at the last issue it preserves, so the last-issue fields are always filled: a knowledge
-base must not read the coverage as running to the present.
+The last-issue fields are left blank when the coverage runs to the present (KBART's way of saying "and onwards"),
+which for an archive means the title is still being preserved as it appears (:func:`runs_to_present`); otherwise
+they name the last issue preserved.
 
 Must not import: anything above the base layer.
 """
@@ -73,13 +74,29 @@ def coverage_runs(issues: Sequence[IssueHolding]) -> list[list[IssueHolding]]:
     return runs
 
 
+def runs_to_present(title: TitleHolding, run: Sequence[IssueHolding], generated: dt.date | None) -> bool:
+    """Whether ``run`` (one of the title's coverage runs) runs to the present, as of ``generated``, the report's
+    date: the title is a serial that is still coming in, that is ``run`` is its last run and its last preserved
+    issue is dated in the report's calendar year or the one before (a yearly journal's next issue may not be out
+    yet), and the title is neither released by a trigger nor from a publisher known to have ceased. A book, an
+    undated last issue, or no report date (``None``): never."""
+    if generated is None or title.kind == "book" or title.released or title.ceased or not run:
+        return False
+    runs = coverage_runs(title.issues)
+    if not runs or runs[-1][-1] != run[-1]:
+        return False
+    year = run[-1].year
+    return year is not None and year >= generated.year - 1
+
+
 def _clean(value: str | None) -> str:
     """A field's text: tabs and line breaks would break the row, so they become spaces."""
     return " ".join((value or "").split())
 
 
-def rows(titles: Sequence[TitleHolding]) -> list[list[str]]:
-    """The data rows (without the header), titles sorted by name, one row per coverage run."""
+def rows(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -> list[list[str]]:
+    """The data rows (without the header), titles sorted by name, one row per coverage run. ``generated`` is the
+    report's date: a run that runs to the present on it (:func:`runs_to_present`) has blank last-issue fields."""
     out: list[list[str]] = []
     for title in sorted(titles, key=lambda t: (t.name.casefold(), t.key)):
         monograph = title.kind == "book"
@@ -105,6 +122,9 @@ def rows(titles: Sequence[TitleHolding]) -> list[list[str]]:
                 "date_monograph_published_online": year,
                 "access_type": "F" if title.released else "P",
             }
+            if runs_to_present(title, run, generated):  # "to the present": the last issue is left open
+                for c in ("date_last_issue_online", "num_last_vol_online", "num_last_issue_online"):
+                    row[c] = ""
             if monograph:  # a book has no issues: its coverage is its publication
                 for c in ("date_first_issue_online", "date_last_issue_online"):
                     row[c] = ""
@@ -112,9 +132,10 @@ def rows(titles: Sequence[TitleHolding]) -> list[list[str]]:
     return out
 
 
-def write(titles: Sequence[TitleHolding]) -> str:
-    """The whole file: header and rows, tab-separated, LF line ends (encode it as UTF-8)."""
-    return "".join("\t".join(r) + "\n" for r in [list(COLUMNS), *rows(titles)])
+def write(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -> str:
+    """The whole file: header and rows, tab-separated, LF line ends (encode it as UTF-8); ``generated`` as for
+    :func:`rows`."""
+    return "".join("\t".join(r) + "\n" for r in [list(COLUMNS), *rows(titles, generated=generated)])
 
 
 def name_part(text: str) -> str:

@@ -2,7 +2,9 @@
 
 Every public page (in each language, under ``/fr/`` and so on, and in English at the root), every released file,
 the RIS references, the sitemap, the release feed and robots.txt are written by asking the portal itself, so the
-copy is exactly what the live portal serves. Search and OAI-PMH need the live portal and are left out.
+copy is exactly what the live portal serves. So is the holdings room: its index and a page per title (in each
+language), and its reports at their stable addresses (KBART for all titles, the access programme and each
+publisher, the ONIX-PH feed, DOAJ's values), as of the export. Search and OAI-PMH need the live portal and are left out.
 The folder is built beside the destination and moved into place at the end, so a failed export leaves nothing.
 """
 
@@ -13,7 +15,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from strongroom.errors import ConfigError, StrongroomError
 from strongroom.inprocess import TestClient
@@ -40,6 +42,18 @@ def _target(root: Path, path: str) -> Path:
     return target
 
 
+def holdings_paths(node: Node) -> tuple[list[str], list[str]]:
+    """The holdings room's pages (its index and one per title, written in every language) and its reports (one
+    copy each: a report is the same in every language)."""
+    report = node.holdings.report()
+    pages = ["/holdings/", *(f"/holdings/titles/{quote(t.key, safe=':')}/" for t in report.titles)]
+    publishers = sorted({t.publisher_key for t in report.titles if t.publisher_key})
+    reports = ["/holdings/kbart.txt", "/holdings/kbart/programme.txt"]
+    reports += [f"/holdings/kbart/publishers/{quote(key, safe='')}.txt" for key in publishers]
+    reports += ["/holdings/onix.xml", "/holdings/doaj.json"]
+    return pages, reports
+
+
 def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] | None = None) -> StaticExport:
     if dest.exists() and any(dest.iterdir()):
         raise ConfigError(f"{dest} exists and is not empty", hint="choose a new folder; an export never overwrites")
@@ -50,7 +64,9 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
     released = node.released()
     pages = [p for p, _ in public_paths(released)]
     parts = [f"/sitemaps/{n}.xml" for n in range(1, sitemap_parts(len(pages)) + 1)]
-    extra = ["/sitemap.xml", *parts, "/releases.atom", "/robots.txt"]
+    holdings_pages, holdings_reports = holdings_paths(node)
+    pages += holdings_pages
+    extra = ["/sitemap.xml", *parts, "/releases.atom", "/robots.txt", *holdings_reports]
     files: list[str] = []
     after = 0
     while batch := released.page(after_id=after, limit=1000):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from strongroom.catalog.models import Enrolment, Item, Publisher, Title
 from strongroom.catalog.repo import Catalog
+from strongroom.domain.model import PublisherStatus
 from strongroom.errors import NotFound
 from strongroom.formats import kbart
 from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, doaj_values
@@ -83,6 +84,12 @@ class HoldingsReports:
         held = {o for o in object_ids if self.store.exists(o)}
         return held, "held by this node, which is in no network: one copy"
 
+    def preserved(self, object_ids: Iterable[str]) -> tuple[set[str], str]:
+        """Which of ``object_ids`` are preserved, and what "preserved" means here, in one sentence: the one
+        definition every report and page uses."""
+        found, basis = self._preserved(object_ids)
+        return found, basis
+
     def report(self, scope: Scope | None = None) -> Holdings:
         """The holdings of the titles in ``scope`` (all by default), titles sorted by name."""
         scope = scope or Scope()
@@ -124,6 +131,7 @@ class HoldingsReports:
                     publisher_name=t.publisher.name if t.publisher else None,
                     url=self.title_url(t.key),
                     released=bool(t.aus) and all(au.released_at is not None for au in t.aus),
+                    ceased=t.publisher is not None and t.publisher.status == PublisherStatus.CEASED,
                     issues=tuple(
                         sorted(
                             by_title.get(t.id, []),
@@ -151,7 +159,7 @@ class HoldingsReports:
         scope = scope or Scope()
         report = self.report(scope)
         name = kbart.file_name(self.provider, scope.package(), report.generated.date())
-        return name, kbart.write(report.titles)
+        return name, kbart.write(report.titles, generated=report.generated.date())
 
     def doaj(self, scope: Scope | None = None) -> list[dict[str, object]]:
         """For each title, the values of DOAJ's preservation section."""
