@@ -1,18 +1,22 @@
-"""One contract every search engine passes (SQLite FTS5 and PostgreSQL, each on its own catalog database): every
-word must match, in any field; case and diacritics are folded; query syntax is only ever words; public searches
-see released documents only, in hits, totals and facet counts; filters, paging, replacing and removing behave."""
+"""One contract every search engine passes (the catalog database's own, SQLite FTS5 or PostgreSQL, and Tantivy, each
+on both catalog databases): every word must match, in any field; case and diacritics are folded; quoted words are
+a phrase; query syntax is only ever words; public searches see released documents only, in hits, totals and facet
+counts; filters, paging, replacing and removing behave."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from strongroom.catalog.repo import Catalog
 from strongroom.clock import FixedClock
 from strongroom.errors import ConfigError
-from strongroom.search.base import SearchDocument, SearchIndex, SearchQuery
+from strongroom.search.base import FACETS, SearchDocument, SearchIndex, SearchQuery
 from strongroom.search.registry import ENGINES, open_search
 
 DOCS = [
@@ -71,10 +75,16 @@ DOCS = [
 ]
 
 
+@pytest.fixture(params=["own", "tantivy"])
+def engine_name(request: pytest.FixtureRequest) -> str:
+    """The engine under test: the catalog database's own (empty name) or Tantivy."""
+    return "" if request.param == "own" else str(request.param)
+
+
 @pytest.fixture
-def index(db_url: str) -> Iterator[SearchIndex]:
+def index(db_url: str, engine_name: str, tmp_path: Path) -> Iterator[SearchIndex]:
     catalog = Catalog.open(db_url, FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
-    engine = open_search("", catalog.engine)
+    engine = open_search(engine_name, catalog.engine, tmp_path / "home")
     assert engine.created and engine.count() == 0
     engine.replace(DOCS)
     yield engine
@@ -102,11 +112,113 @@ def test_case_and_diacritics_are_folded(index: SearchIndex) -> None:
     assert ids(index, "SANTE publique") == [2]
 
 
+HOSTILE = [
+    '" OR 1=1 --',
+    "title:*",
+    "NEAR(a b)",
+    "'); DROP TABLE items; --",
+    "*",
+    "a & !b | c:*",
+    "\\",
+    '"unbalanced quote',
+    '""',
+    '"" "" "',
+    "maize AND NOT nitrogen",
+    "maize OR Diop",
+    "NOT maize",
+    "title:maize",
+    "country:GH",
+    "released:1",
+    "id:1 OR id:2",
+    "(maize) [soil] {fields}",
+    "maize^10 soil~2 fie*ds",
+    "+maize -soil",
+    "/regex.*/",
+    "\x00 \u202e \ufeff maize",
+    "🌽 maïs Ṁaize ＭＡＩＺＥ",
+    "a" * 10_000,
+    "maize " * 5_000,
+    "-".join(["x"] * 2_000),
+]
+
+
 def test_query_syntax_is_only_words(index: SearchIndex) -> None:
-    for hostile in ['" OR 1=1 --', "title:*", "NEAR(a b)", "'); DROP TABLE items; --", "*", "a & !b | c:*", "\\"]:
-        hits = index.search(SearchQuery(hostile))
-        assert hits.total == len(hits.ids)
+    for hostile in HOSTILE:
+        hits = index.search(SearchQuery(hostile, facets=tuple(FACETS), released_only=True))
+        assert hits.total == len(hits.ids) and set(hits.ids) <= {1, 3, 4}
     assert index.search(SearchQuery("   ")).ids == [] and index.count() == 4
+    # words that look like operators are only words: every one of them must be in a hit
+    assert ids(index, "maize AND NOT nitrogen") == []
+    assert ids(index, "maize OR Diop") == []
+    assert ids(index, "title:maize") == []  # 'title' is not a word of document 1
+    assert ids(index, "(maize) [soil] {fields}") == [1]
+    assert ids(index, "+maize -soil") == [1]
+
+
+def test_quoted_words_are_a_phrase(index: SearchIndex) -> None:
+    assert sorted(ids(index, "vaccination senegal")) == [2, 4]
+    assert ids(index, '"vaccination au senegal"') == [4]  # in that order, side by side (not in document 2)
+    assert ids(index, '"senegal au vaccination"') == []
+    assert ids(index, '"Kilimo cha" "wa mbolea"') == [3]
+    assert ids(index, '"sante publique" senegal') == [2]
+    assert ids(index, '"maize"') == [1]
+    assert ids(index, '"soil nitrogen" "fertiliser trials" Mensah') == [1]
+    assert ids(index, '"soil fields"') == []
+
+
+def test_no_query_filter_or_facet_count_reveals_a_dark_document(index: SearchIndex) -> None:
+    """Public searches against a reference: hits, totals and every facet count are exactly those of the released
+    documents among all matches, for every word, pair, phrase and filter tried; words and facet values only dark
+    documents have are never seen."""
+    rng = random.Random(7)
+    vocabulary = ["maize", "sorghum", "cassava", "millet", "yields", "rainfall", "soil", "market"]
+    documents = []
+    for n in range(200, 280):
+        released = rng.random() < 0.5
+        words = rng.sample(vocabulary, 3) + ([] if released else ["clandestine"])
+        documents.append(
+            SearchDocument(
+                n,
+                " ".join(words),
+                released,
+                abstract=" ".join(rng.choices(vocabulary, k=8)),
+                country=rng.choice(["GH", "KE"]) if released else rng.choice(["GH", "KE", "ZZ"]),
+                publisher_key=rng.choice(["p-a", "p-b"] if released else ["p-a", "p-b", "p-dark"]),
+                title_key=rng.choice(["t-1", "t-2"] if released else ["t-1", "t-2", "t-dark"]),
+                year=rng.choice([2021, 2022] if released else [2021, 2022, 1999]),
+                language=rng.choice(["en", "fr"] if released else ["en", "fr", "xx"]),
+            )
+        )
+    index.replace(documents)
+    by_id = {d.id: d for d in [*DOCS, *documents]}
+    dark = {d.id for d in documents if not d.released} | {2}
+    queries = [
+        *vocabulary,
+        "maize soil",
+        "market yields rainfall",
+        '"maize sorghum"',
+        "clandestine",
+        "clandestine maize",
+    ]
+    filters: list[dict[str, str]] = [{}]
+    for name in FACETS:
+        values = {d.facet(name) for d in documents} - {None}
+        filters += [{name: str(v)} for v in sorted(values)]
+    for text in queries:
+        for chosen in filters:
+            every = index.search(SearchQuery(text, filters=chosen, limit=500))
+            public = index.search(
+                SearchQuery(text, released_only=True, filters=chosen, facets=tuple(FACETS), limit=500)
+            )
+            expected = [i for i in every.ids if i not in dark]
+            assert public.ids == expected and public.total == len(expected), (text, chosen)
+            for name in FACETS:
+                counts = Counter(by_id[i].facet(name) for i in expected)
+                counts.pop(None, None)
+                assert dict(public.facets[name]) == counts, (text, chosen, name)
+                assert {"ZZ", "p-dark", "t-dark", "1999", "xx"}.isdisjoint(dict(public.facets[name]))
+    assert index.search(SearchQuery("clandestine", released_only=True, facets=tuple(FACETS))).total == 0
+    assert index.search(SearchQuery("clandestine")).total > 0  # the operators' search sees them
 
 
 def test_public_searches_never_see_a_dark_document(index: SearchIndex) -> None:
@@ -151,12 +263,13 @@ def test_replace_remove_and_clear(index: SearchIndex) -> None:
     assert index.count() == 0 and ids(index, "senegal") == []
 
 
-def test_an_engine_opened_again_keeps_its_documents(db_url: str) -> None:
+def test_an_engine_opened_again_keeps_its_documents(db_url: str, engine_name: str, tmp_path: Path) -> None:
     catalog = Catalog.open(db_url, FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
-    first = open_search("", catalog.engine)
+    first = open_search(engine_name, catalog.engine, tmp_path)
     first.replace(DOCS)
-    again = open_search("", catalog.engine)
+    again = open_search(engine_name, catalog.engine, tmp_path)
     assert not again.created and again.count() == 4
+    assert again.search(SearchQuery("senegal", facets=("country",))).facets["country"] == [("SN", 2)]
     catalog.close()
 
 
@@ -169,4 +282,14 @@ def test_engines_are_chosen_by_name_and_refused_on_the_wrong_database(db_url: st
         open_search(other, catalog.engine)
     with pytest.raises(ConfigError, match="not a search engine"):
         open_search("lucene", catalog.engine)
+    with pytest.raises(ConfigError, match="node's home"):
+        open_search("tantivy", catalog.engine)  # its index lives in a node's home
+    catalog.close()
+
+
+def test_tantivy_runs_beside_either_catalog_database(db_url: str, tmp_path: Path) -> None:
+    catalog = Catalog.open(db_url, FixedClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+    engine = open_search("tantivy", catalog.engine, tmp_path / "home")
+    assert engine.name == "tantivy" and engine.created
+    assert (tmp_path / "home" / "search" / "tantivy" / "meta.json").is_file()
     catalog.close()

@@ -32,11 +32,35 @@ FACETS: dict[str, str] = {
 MAX_TERMS = 32
 
 _TERM = re.compile(r"\w[\w.\-/]*", re.UNICODE)
+_QUOTED = re.compile(r'"([^"]*)"')
 
 
 def terms(query: str) -> list[str]:
     """The words of a query, stripped of anything a search engine would read as syntax."""
     return _TERM.findall(query)[:MAX_TERMS]
+
+
+def phrases(query: str) -> list[tuple[str, ...]]:
+    """The words of a query in groups, each of which a hit must contain: one word, or the words of a phrase in
+    double quotes ('"public health" senegal'), which must appear together and in that order. Double quotes are the
+    only syntax read, and only to group words (an unpaired one is ignored); the words are those of :func:`terms`."""
+    groups: list[tuple[str, ...]] = []
+    start = 0
+    for quoted in _QUOTED.finditer(query):
+        groups += [(w,) for w in terms(query[start : quoted.start()])]
+        inside = tuple(terms(quoted.group(1)))
+        if inside:
+            groups.append(inside)
+        start = quoted.end()
+    groups += [(w,) for w in terms(query[start:])]
+    kept: list[tuple[str, ...]] = []
+    room = MAX_TERMS
+    for group in groups:
+        if room <= 0:
+            break
+        kept.append(group[:room])
+        room -= len(group)
+    return kept
 
 
 def fold(text: str) -> str:

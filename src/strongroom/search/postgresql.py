@@ -68,7 +68,17 @@ class PostgresIndex(SqlIndex):
             with self.writing() as conn:
                 conn.execute(text(f"DELETE FROM {TABLE} WHERE item_id = ANY(:ids)"), {"ids": list(ids)})
 
-    def match(self, words: list[str]) -> tuple[str, str, dict[str, Any]]:
-        # plainto_tsquery reads its text as plain words (never tsquery syntax) and ANDs them.
-        query = "plainto_tsquery('simple', :words)"
-        return f"document @@ {query}", f"ts_rank(document, {query}) DESC", {"words": fold(" ".join(words))}
+    def match(self, groups: list[tuple[str, ...]]) -> tuple[str, str, dict[str, Any]]:
+        # plainto_tsquery reads its text as plain words (never tsquery syntax) and ANDs them; phraseto_tsquery
+        # wants them in order, side by side.
+        singles = [g[0] for g in groups if len(g) == 1]
+        params: dict[str, Any] = {}
+        parts = []
+        if singles:
+            parts.append("plainto_tsquery('simple', :words)")
+            params["words"] = fold(" ".join(singles))
+        for n, group in enumerate(g for g in groups if len(g) > 1):
+            parts.append(f"phraseto_tsquery('simple', :p{n})")
+            params[f"p{n}"] = fold(" ".join(group))
+        query = "(" + " && ".join(parts) + ")"
+        return f"document @@ {query}", f"ts_rank(document, {query}) DESC", params

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from strongroom.errors import SearchIndexFull
-from strongroom.search.base import FACETS, SearchHits, SearchQuery, terms
+from strongroom.search.base import FACETS, SearchHits, SearchQuery, phrases
 from strongroom.space import database_full
 
 FACET_LIMIT = 50
@@ -34,15 +34,16 @@ class SqlIndex:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def match(self, words: list[str]) -> tuple[str, str, dict[str, Any]]:
-        """(WHERE condition of a full-text match, ORDER BY of its ranking, their parameters)."""
+    def match(self, groups: list[tuple[str, ...]]) -> tuple[str, str, dict[str, Any]]:
+        """(WHERE condition of a full-text match of every group, a word or a phrase (:func:`phrases`), ORDER BY of
+        its ranking, their parameters)."""
         raise NotImplementedError
 
     def search(self, query: SearchQuery) -> SearchHits:
-        words = terms(query.text)
-        if not words:
+        groups = phrases(query.text)
+        if not groups:
             return SearchHits([], 0)
-        matched, order, params = self.match(words)
+        matched, order, params = self.match(groups)
         where = [matched]
         if query.released_only:
             where.append(f"released = {self.released_true}")

@@ -20,9 +20,9 @@ TABLE = "searchindex_fts"
 _COLUMNS = ("released", *FACETS)
 
 
-def _match(words: list[str]) -> str:
-    # Each word is quoted as an FTS5 string (doubling any quote), so it is matched, never parsed.
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+def _match(groups: list[tuple[str, ...]]) -> str:
+    # Each word or phrase is quoted as an FTS5 string (doubling any quote), so it is matched, never parsed.
+    return " ".join('"' + " ".join(g).replace('"', '""') + '"' for g in groups)
 
 
 class SqliteFts5Index(SqlIndex):
@@ -71,8 +71,8 @@ class SqliteFts5Index(SqlIndex):
                 ],
             )
 
-    def match(self, words: list[str]) -> tuple[str, str, dict[str, Any]]:
-        return f"{TABLE} MATCH :match", "rank", {"match": _match(words)}
+    def match(self, groups: list[tuple[str, ...]]) -> tuple[str, str, dict[str, Any]]:
+        return f"{TABLE} MATCH :match", "rank", {"match": _match(groups)}
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids:
