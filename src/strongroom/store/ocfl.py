@@ -31,15 +31,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import fcntl
 import hashlib
 import io
 import json
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -47,6 +46,7 @@ from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
 from strongroom.store.hashing import copy_and_hash, fsync_dir, write_chunks
+from strongroom.store.locks import ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -79,6 +79,85 @@ def _sidecar_bytes(inventory_bytes: bytes, algorithm: str) -> bytes:
 
 def _invert(state: dict[str, list[str]]) -> dict[str, str]:
     return {lp: digest for digest, lps in state.items() for lp in lps}
+
+
+@dataclass
+class NewVersion:
+    """The next version of an object, planned the same way by every backend: its inventory (the existing one,
+    copied, or a new one), the digest algorithms, and the state before and after."""
+
+    object_id: str
+    inventory: dict[str, Any]
+    alg: str
+    other: str
+    old_state: dict[str, list[str]]
+    new_state: dict[str, list[str]]
+    number: int
+    unchanged: bool
+
+    @property
+    def vname(self) -> str:
+        return f"v{self.number}"
+
+
+def plan_version(
+    object_id: str, existing: dict[str, Any] | None, files: Sequence[StagedFile], default_algorithm: str
+) -> NewVersion:
+    alg = existing["digestAlgorithm"] if existing else default_algorithm
+    other = other_algorithm(alg)
+    new_state: dict[str, list[str]] = {}
+    for f in files:
+        new_state.setdefault(f.digest(alg), []).append(f.logical_path)
+    new_state = {d: sorted(lps) for d, lps in sorted(new_state.items())}
+    old_state: dict[str, list[str]] = existing["versions"][existing["head"]]["state"] if existing else {}
+    if existing and old_state == new_state:
+        return NewVersion(object_id, existing, alg, other, old_state, new_state, int(existing["head"][1:]), True)
+    inventory = (
+        copy.deepcopy(existing)
+        if existing
+        else {
+            "id": object_id,
+            "type": INVENTORY_TYPE,
+            "digestAlgorithm": alg,
+            "manifest": {},
+            "versions": {},
+            "fixity": {other: {}},
+        }
+    )
+    number = int(existing["head"][1:]) + 1 if existing else 1
+    return NewVersion(object_id, inventory, alg, other, old_state, new_state, number, False)
+
+
+def version_inventory(
+    plan: NewVersion, *, created: dt.datetime, message: str, user_name: str, user_address: str | None
+) -> bytes:
+    """The inventory with the new version as its head, once its content is in place."""
+    user: dict[str, str] = {"name": user_name}
+    if user_address:
+        user["address"] = user_address
+    plan.inventory["versions"][plan.vname] = {
+        "created": created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "message": message,
+        "user": user,
+        "state": plan.new_state,
+    }
+    plan.inventory["head"] = plan.vname
+    return _json_bytes(plan.inventory)
+
+
+def commit_result(plan: NewVersion, files: int, counts: Sequence[int]) -> CommitResult:
+    old_paths, new_paths = _invert(plan.old_state), _invert(plan.new_state)
+    return CommitResult(
+        plan.object_id,
+        plan.number,
+        False,
+        files,
+        counts[0],
+        counts[1],
+        added=sorted(set(new_paths) - set(old_paths)),
+        removed=sorted(set(old_paths) - set(new_paths)),
+        modified=sorted(p for p in set(new_paths) & set(old_paths) if new_paths[p] != old_paths[p]),
+    )
 
 
 class _Window(io.RawIOBase):
@@ -126,7 +205,7 @@ class OcflStore:
         self.digest_algorithm = digest_algorithm
         # Called with a step name at each point a crash could interrupt a write; tests use it to inject one.
         self.fault: Callable[[str], None] = lambda step: None
-        self.publish_wait = 600.0  # seconds a writer waits for readers of the object before it gives up
+        self.locks = ObjectLocks(staging)
         self._inventories: dict[str, tuple[tuple[tuple[int, int, int], ...], dict[str, Any], frozenset[str]]] = {}
 
     # ---- the storage root ---------------------------------------------------------------------------------
@@ -331,58 +410,29 @@ class OcflStore:
 
     # ---- writing --------------------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _lock(self, object_id: str) -> Iterator[None]:
-        with self._lock_file(object_id, "lock").open("a") as fh:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ObjectBusy(
-                    f"object {object_id!r} is being written by another process",
-                    hint="wait for the other deposit to finish, then try again",
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    # Locks are files in the staging area (see :mod:`strongroom.store.locks`), shared with the S3 backend.
 
-    def _lock_file(self, object_id: str, kind: str) -> Path:
-        locks = self.staging / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        return locks / f"{object_hash(object_id)}.{kind}"
+    def _lock(self, object_id: str) -> contextlib.AbstractContextManager[None]:
+        """The one writer of the object (ObjectBusy for a second one)."""
+        return self.locks.writing(object_id)
 
-    @contextlib.contextmanager
-    def reading(self, object_id: str) -> Iterator[None]:
+    def reading(self, object_id: str) -> contextlib.AbstractContextManager[None]:
         """Hold the object still while it is read whole (an audit, an export, a vote): a writer's publish step
         (renaming a version in, replacing the root inventory, replacing a repaired file) waits until it ends."""
-        with self._lock_file(object_id, "read").open("a") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return self.locks.reading(object_id)
 
-    @contextlib.contextmanager
-    def _publishing(self, object_id: str) -> Iterator[None]:
+    def _publishing(self, object_id: str) -> contextlib.AbstractContextManager[None]:
         """The brief step that changes what readers see; it waits for readers to finish (``publish_wait`` s)."""
-        with self._lock_file(object_id, "read").open("a") as fh:
-            deadline = time.monotonic() + self.publish_wait
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise ObjectBusy(
-                            f"object {object_id!r} has been read (audited, exported or voted on) for "
-                            f"{self.publish_wait:.0f} s; nothing was changed",
-                            hint="try again when the audit or export of this AU has finished",
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return self.locks.publishing(object_id)
+
+    @property
+    def publish_wait(self) -> float:
+        """Seconds a writer waits for readers of the object before it gives up."""
+        return self.locks.publish_wait
+
+    @publish_wait.setter
+    def publish_wait(self, seconds: float) -> None:
+        self.locks.publish_wait = seconds
 
     def _existing(self, object_id: str) -> dict[str, Any] | None:
         obj = self.object_path(object_id)
@@ -472,58 +522,21 @@ class OcflStore:
         created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
         with self._lock(object_id):
             existing = self._existing(object_id)
-            alg = existing["digestAlgorithm"] if existing else self.digest_algorithm
-            other = other_algorithm(alg)
-            new_state: dict[str, list[str]] = {}
-            for f in files:
-                new_state.setdefault(f.digest(alg), []).append(f.logical_path)
-            new_state = {d: sorted(lps) for d, lps in sorted(new_state.items())}
-            old_state: dict[str, list[str]] = existing["versions"][existing["head"]]["state"] if existing else {}
-            if existing and old_state == new_state:
-                return CommitResult(object_id, int(existing["head"][1:]), True, len(files))
-            number = int(existing["head"][1:]) + 1 if existing else 1
-            vname = f"v{number}"
-            inventory = (
-                copy.deepcopy(existing)
-                if existing
-                else {
-                    "id": object_id,
-                    "type": INVENTORY_TYPE,
-                    "digestAlgorithm": alg,
-                    "manifest": {},
-                    "versions": {},
-                    "fixity": {other: {}},
-                }
-            )
+            plan = plan_version(object_id, existing, files, self.digest_algorithm)
+            if plan.unchanged:
+                return CommitResult(object_id, plan.number, True, len(files))
             counts = [0, 0]
 
             def populate(version_dir: Path) -> bytes:
-                counts[:] = self._copy_new_content(files, inventory, version_dir, vname, alg, other, on_bytes)
-                user: dict[str, str] = {"name": user_name}
-                if user_address:
-                    user["address"] = user_address
-                inventory["versions"][vname] = {
-                    "created": created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-                    "message": message,
-                    "user": user,
-                    "state": new_state,
-                }
-                inventory["head"] = vname
-                return _json_bytes(inventory)
+                counts[:] = self._copy_new_content(
+                    files, plan.inventory, version_dir, plan.vname, plan.alg, plan.other, on_bytes
+                )
+                return version_inventory(
+                    plan, created=created, message=message, user_name=user_name, user_address=user_address
+                )
 
-            self._write_version(object_id, vname, new_object=existing is None, populate=populate)
-        old_paths, new_paths = _invert(old_state), _invert(new_state)
-        return CommitResult(
-            object_id,
-            number,
-            False,
-            len(files),
-            counts[0],
-            counts[1],
-            added=sorted(set(new_paths) - set(old_paths)),
-            removed=sorted(set(old_paths) - set(new_paths)),
-            modified=sorted(p for p in set(new_paths) & set(old_paths) if new_paths[p] != old_paths[p]),
-        )
+            self._write_version(object_id, plan.vname, new_object=existing is None, populate=populate)
+        return commit_result(plan, len(files), counts)
 
     def _copy_new_content(
         self,

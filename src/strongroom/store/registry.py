@@ -1,6 +1,6 @@
-"""Object-store backends by name: ``storage.backend`` in the settings chooses one. A new backend (an
-S3-compatible object store, say) is one module implementing :class:`~strongroom.store.base.ObjectStore` and one
-entry here."""
+"""Object-store backends by name: ``storage.backend`` in the settings chooses one. A new backend is one module
+implementing :class:`~strongroom.store.base.ObjectStore` and one entry here. The S3 backend's module (and boto3) is
+imported only by a node that uses it."""
 
 from __future__ import annotations
 
@@ -19,11 +19,22 @@ class Backend:
     open: Callable[[Settings], ObjectStore]
 
 
+def _s3(settings: Settings, *, create: bool) -> ObjectStore:
+    from strongroom.store.s3 import S3Store
+    from strongroom.store.s3io import make_client
+
+    s3 = settings.s3
+    client = make_client(s3.endpoint, s3.region)
+    make = S3Store.create if create else S3Store.open
+    return make(client, s3.bucket, s3.prefix, settings.resolved_staging(), settings.digest_algorithm)
+
+
 BACKENDS: dict[str, Backend] = {
     "ocfl-local": Backend(
         create=lambda s: OcflStore.create(s.resolved_storage_root(), s.resolved_staging(), s.digest_algorithm),
         open=lambda s: OcflStore.open(s.resolved_storage_root(), s.resolved_staging(), s.digest_algorithm),
     ),
+    "ocfl-s3": Backend(create=lambda s: _s3(s, create=True), open=lambda s: _s3(s, create=False)),
 }
 
 
