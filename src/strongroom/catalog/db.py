@@ -1,23 +1,34 @@
 """Engines and migrations: opens the catalog's database (SQLite in WAL mode, or PostgreSQL) and brings its
-schema to the newest Alembic revision."""
+schema to the newest Alembic revision.
+
+Alembic (and Mako, Pygments with it) costs more to import than the rest of a short command: it is imported only to
+migrate. Every other start compares the ``alembic_version`` row with the head read from the revision files.
+"""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from strongroom.errors import ConfigError, DiskFull
 from strongroom.space import database_full, disk_full, free_bytes
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_REVISION = re.compile(r"^revision(?:\s*:[^=\n]*)?\s*=\s*(['\"])([\w-]+)\1\s*$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=\n]*)?\s*=\s*(?:None|(['\"])([\w-]+)\1)\s*$", re.MULTILINE)
+
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "strongroom.catalog:migrations")
     return cfg
@@ -65,15 +76,40 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _head_from_files() -> str | None:
+    """The one head of the revision files, read as text; None when they are not one plain chain (a merge, a
+    branch, a revision written in a way this reading does not know), which Alembic itself then reads."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in VERSIONS.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if rev is None or down is None:
+            return None
+        revisions.add(rev.group(2))
+        if down.group(2):
+            parents.add(down.group(2))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+@cache
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = _head_from_files()
+    if head is None:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty one), read from Alembic's version table."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
 def migrate(engine: Engine) -> bool:
@@ -82,6 +118,8 @@ def migrate(engine: Engine) -> bool:
         before = current_revision(engine)
         if before == head_revision():
             return False
+        from alembic import command
+
         with engine.begin() as conn:
             cfg = _alembic_config()
             cfg.attributes["connection"] = conn

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -18,9 +18,11 @@ from rich.text import Text
 
 from strongroom.errors import ExitCode, StrongroomError
 from strongroom.formats.text import visible
-from strongroom.node import Node
 from strongroom.settings import resolve_home
 from strongroom.space import disk_full, is_full
+
+if TYPE_CHECKING:
+    from strongroom.node import Node
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +74,8 @@ def json_option(f: F) -> F:
 
 @contextmanager
 def open_node(home: Path | None) -> Iterator[Node]:
+    from strongroom.node import Node  # the whole node (SQLAlchemy, the store) only for commands that open one
+
     node = Node.open(resolve_home(home))
     try:
         yield node

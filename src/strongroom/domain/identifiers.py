@@ -2,6 +2,8 @@
 
 Check digits are validated with python-stdnum and country codes with pycountry (pure libraries, no I/O).
 Every function raises :class:`~strongroom.errors.InvalidIdentifier` with a message naming the value and the fix.
+Both libraries are imported by the functions that use them: a command that names no ISSN or country (``strongroom
+items``) does not pay for them.
 """
 
 from __future__ import annotations
@@ -10,11 +12,6 @@ import functools
 import hashlib
 import re
 import unicodedata
-
-import pycountry
-from stdnum import isbn as std_isbn
-from stdnum import issn as std_issn
-from stdnum.exceptions import ValidationError
 
 from strongroom.errors import InvalidIdentifier
 
@@ -41,6 +38,9 @@ def normalise_doi(value: str) -> str:
 
 def normalise_issn(value: str) -> str:
     """Return the ISSN as NNNN-NNNC after checking its check digit."""
+    from stdnum import issn as std_issn
+    from stdnum.exceptions import ValidationError
+
     try:
         return str(std_issn.format(std_issn.validate(value)))
     except ValidationError as exc:
@@ -52,6 +52,9 @@ def normalise_issn(value: str) -> str:
 
 def normalise_isbn(value: str) -> str:
     """Return the ISBN as a hyphen-free ISBN-13 after checking its check digit."""
+    from stdnum import isbn as std_isbn
+    from stdnum.exceptions import ValidationError
+
     try:
         return str(std_isbn.to_isbn13(std_isbn.validate(value)))
     except ValidationError as exc:
@@ -80,6 +83,8 @@ def normalise_orcid(value: str) -> str:
 def _country_code(text: str) -> str | None:
     """Exact look-ups first (codes, names); the slow fuzzy search only when they fail. Cached: packages repeat
     the same publisher location on every article."""
+    import pycountry
+
     country = None
     if len(text) == 2:
         country = pycountry.countries.get(alpha_2=text.upper())
@@ -114,6 +119,8 @@ def normalise_country(value: str) -> str:
 
 def country_name(alpha_2: str) -> str:
     """Return the English short name for an ISO 3166-1 alpha-2 code."""
+    import pycountry
+
     country = pycountry.countries.get(alpha_2=alpha_2.upper())
     if country is None:
         raise InvalidIdentifier(f"unknown country code {alpha_2!r}", hint="use an ISO 3166-1 alpha-2 code")
