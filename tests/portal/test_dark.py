@@ -14,7 +14,9 @@ import httpx
 import pytest
 from lxml import etree, html
 from portal_fixtures import Archive, LivePortal
+from sqlalchemy import select
 
+from strongroom.catalog.models import Item
 from strongroom.portal.i18n import LANGUAGES
 
 ARTICLE = re.compile(r"/articles/([0-9a-f]{16})/")
@@ -67,14 +69,40 @@ def oai_everything(portal: LivePortal) -> list[bytes]:
     return bodies
 
 
-def assert_no_dark(archive: Archive, body: bytes, where: str) -> None:
+def assert_no_dark(archive: Archive, body: bytes, where: str, *, title_names: bool = True) -> None:
+    """No dark item's id or DOI, and (unless ``title_names`` is false) no dark title's name."""
     text = body.decode("utf-8", "replace")
     for public_id in archive.dark_ids:
         assert public_id not in text, f"{where} shows dark item {public_id}"
     for doi in archive.dark_dois:
         assert doi not in text, f"{where} shows dark DOI {doi}"
-    for name in archive.dark_titles.values():
-        assert name not in text and html_escape(name) not in text, f"{where} names dark title {name}"
+    if title_names:
+        for name in archive.dark_titles.values():
+            assert name not in text and html_escape(name) not in text, f"{where} names dark title {name}"
+
+
+# What is preserved is public (as CLOCKSS and the Keepers Registry publish it; docs/holdings.md): the holdings
+# reports and the certificates and look-up name dark titles, but never a dark item's title, abstract, DOI or file.
+HOLDINGS = re.compile(rf"^(?:/(?:{'|'.join(map(re.escape, LANGUAGES))}))?/(?:holdings|preserved)(?:[/.?]|$)")
+
+
+def is_holdings(path: str) -> bool:
+    return bool(HOLDINGS.match(path))
+
+
+def assert_no_dark_item(archive: Archive, body: bytes, where: str) -> None:
+    """No dark item's title, abstract or file name (checked where dark titles may be named)."""
+    text = body.decode("utf-8", "replace")
+    with archive.node.catalog.session() as s:
+        rows = s.execute(select(Item.public_id, Item.title, Item.abstract)).all()
+    for public_id, title, abstract in rows:
+        if public_id not in archive.dark_ids:
+            continue
+        for words, what in ((title, "title"), (abstract, "abstract")):
+            if words and len(words) > 12:
+                assert words not in text and html_escape(words) not in text, f"{where} shows dark item's {what}"
+        for name in archive.dark_files.get(public_id, []):
+            assert name not in text, f"{where} names dark file {name}"
 
 
 def html_escape(text: str) -> str:
@@ -88,7 +116,9 @@ def test_a_crawl_of_every_public_endpoint_finds_only_released_content(
     articles: set[str] = set()
     for path, response in pages.items():
         assert response.status_code == 200, f"{path} answered {response.status_code}"
-        assert_no_dark(archive, response.content, path)
+        assert_no_dark(archive, response.content, path, title_names=not is_holdings(path))
+        if is_holdings(path):
+            assert_no_dark_item(archive, response.content, path)
         articles |= set(ARTICLE.findall(path))
     assert articles == archive.released_ids  # everything released is reachable, nothing else
     downloads = [p for p in pages if ARTICLE.match(p) and not p.endswith("/")]

@@ -3,7 +3,9 @@ token behind an HttpOnly, SameSite cookie; failed sign-ins are throttled."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+import hashlib
+import hmac
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,6 +33,23 @@ def reader_of(portal: Portal, request: Request) -> Reader:
     return signed_in or node.institutions.recognise(address(request))
 
 
+def csrf_token(request: Request) -> str:
+    """The token a signed-in form carries: derived from the session's secret token, so a page of another site,
+    which can neither read the cookie nor this page, cannot forge it ('' without a session)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return hashlib.sha256(b"strongroom-csrf:" + token.encode()).hexdigest() if token else ""
+
+
+def csrf_ok(request: Request, sent: str) -> bool:
+    """A signed-in form's token is right and, when the browser names it, the form came from this portal."""
+    origin = request.headers.get("origin")
+    ours = {request.headers.get("host", ""), urlsplit(portal_of(request).base_url).netloc}
+    if origin and urlsplit(origin).netloc not in ours:
+        return False
+    expected = csrf_token(request)
+    return bool(expected) and hmac.compare_digest(expected, sent)
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request) -> Response:
     return portal_of(request).render(request, "signin.html", message="")
@@ -49,7 +68,8 @@ async def signin(request: Request) -> Response:
         return portal.render(request, "signin.html", status=429, message=refusal(request, exc))
     except SignInRefused as exc:
         return portal.render(request, "signin.html", status=401, message=refusal(request, exc))
-    response = RedirectResponse(f"{prefix(request)}/programme/", status_code=303)
+    staff = portal.node.publishers.staff(token)  # one form for both kinds of account: each goes to its pages
+    response = RedirectResponse(f"{prefix(request)}/{'publisher' if staff else 'programme'}/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
