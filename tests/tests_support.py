@@ -1,5 +1,5 @@
 """Test doubles shared by several test folders: a publisher's web site on loopback, a clock tests can set, a free
-loopback port and a wait for a condition."""
+loopback port, a wait for a condition, and an ASGI app served in a thread."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 IDENTIFY = b"""<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
 <responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request><Identify><repositoryName>J</repositoryName>
@@ -115,3 +116,21 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def serve_app(app: Any, *, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app (a node's portal) with uvicorn on ``port`` (default: a free loopback port) in a thread,
+    over real HTTP; yields its base URL."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for("the app to listen", lambda: server.started, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

@@ -54,7 +54,7 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success; for `audit`, everything checked is intact",
     ExitCode.PROBLEMS_FOUND: "the command ran and found problems: `audit` found a damaged, missing, unreadable or "
     "unexpected file or a catalog disagreement; `poll` could not conclude or repair; `harvest scheduled` had "
-    "failures; `demo` did not behave as expected",
+    "failures; `pkppn process` left a deposit in an error state; `demo` did not behave as expected",
     ExitCode.USAGE: "the command line is wrong (an unknown command or option, a missing or malformed argument)",
     ExitCode.REFUSED: "what was asked fails its checks and was refused, with nothing changed: a deposit package, an "
     "identifier, a file to import, a ballot or trigger step, a registration, a report request, a key that would be "
@@ -62,7 +62,8 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
     ExitCode.NOT_FOUND: "the AU, item, title, publisher or institution asked for does not exist",
     ExitCode.STORAGE: "the storage root is damaged or cannot be written",
     ExitCode.DESTINATION: "an export destination cannot be used",
-    ExitCode.CONFIG: "the node's home, settings or catalog database cannot be used",
+    ExitCode.CONFIG: "the node's home, settings or catalog database cannot be used, or a service it depends on (clamd) "
+    "does not answer",
     ExitCode.REMOTE: "a publisher's site or feed, or a peer node, failed or refused",
     ExitCode.NOT_PERMITTED: "not permitted: the publisher's site does not grant permission to collect, or a sign-in "
     "was refused",

@@ -24,43 +24,45 @@ from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ConfigError
-from strongroom.keys import create_keypair, public_key_text, read_private_key, restore_keypair
 from strongroom.search.base import SearchIndex
 from strongroom.search.registry import open_search
-from strongroom.services.accounts import Accounts
-from strongroom.services.audit import Audits
-from strongroom.services.browse import Browse
-from strongroom.services.copies import Copies
-from strongroom.services.counter import Counter
-from strongroom.services.deposit import Ingest
-from strongroom.services.eligibility import Eligibility
-from strongroom.services.events import EventLog
-from strongroom.services.export import Exports
-from strongroom.services.fees import Fees
-from strongroom.services.holdings import HoldingsReports
 from strongroom.services.indexer import Indexer
-from strongroom.services.institutions import Institutions
 from strongroom.services.journal import Journal
-from strongroom.services.membership import Membership
-from strongroom.services.monitor import Monitor
-from strongroom.services.network_status import NetworkStatus
-from strongroom.services.peer import PeerService
-from strongroom.services.polls import PollQueue, Polls
-from strongroom.services.programme import Programme
-from strongroom.services.release import Releases
-from strongroom.services.released import Released
-from strongroom.services.replication import Replication
 from strongroom.services.scratch import remove_stale_work
-from strongroom.services.sushi import SushiKeys
-from strongroom.services.triggers import Workflow
-from strongroom.settings import Settings, load_settings, validate, write_settings
+from strongroom.settings import S3Settings, Settings, load_settings, validate, write_settings
 from strongroom.store.base import ObjectStore
 from strongroom.store.registry import create_store, open_store
 
-if TYPE_CHECKING:  # the harvest services bring libcurl, warcio and friends: imported when first used
+if TYPE_CHECKING:  # a service is imported when first used: a command pays only for the libraries its use case
+    # needs (the harvest services bring libcurl and warcio, deposits PDF and image parsers, the network TLS)
+    from strongroom.services.accounts import Accounts
+    from strongroom.services.audit import Audits
+    from strongroom.services.browse import Browse
+    from strongroom.services.copies import Copies
+    from strongroom.services.counter import Counter
+    from strongroom.services.deposit import Ingest
+    from strongroom.services.eligibility import Eligibility
+    from strongroom.services.events import EventLog
+    from strongroom.services.export import Exports
+    from strongroom.services.fees import Fees
     from strongroom.services.harvests import AuVersions, Harvests
+    from strongroom.services.holdings import HoldingsReports
+    from strongroom.services.institutions import Institutions
+    from strongroom.services.membership import Membership
+    from strongroom.services.monitor import Monitor
+    from strongroom.services.network_status import CopyStatus, NetworkStatus
     from strongroom.services.oai_harvest import OaiHarvest
+    from strongroom.services.peer import PeerService
+    from strongroom.services.pkppn import PkpPn
+    from strongroom.services.polls import PollQueue, Polls
+    from strongroom.services.programme import Programme
+    from strongroom.services.publishers import Publishers
+    from strongroom.services.release import Releases
+    from strongroom.services.released import Released
     from strongroom.services.replay import Replay
+    from strongroom.services.replication import Replication
+    from strongroom.services.sushi import SushiKeys
+    from strongroom.services.triggers import Workflow
     from strongroom.services.web_harvest import WebHarvest
 
 
@@ -89,9 +91,13 @@ class Node:
         clock: Clock | None = None,
         node_id: str | None = None,
         restore_key: Path | None = None,
+        storage_backend: str = "ocfl-local",
+        s3: S3Settings | None = None,
     ) -> Node:
         """Create a node home: settings, catalog (migrated), storage root and Ed25519 key pair; or, for a node
         restored from a backup, with its old id and key (``node_id``, ``restore_key``)."""
+        from strongroom.keys import create_keypair, public_key_text, read_private_key, restore_keypair
+
         clock = clock or SystemClock()
         if (node_id is None) != (restore_key is None):
             raise ConfigError(
@@ -114,6 +120,8 @@ class Node:
                 country=normalise_country(country) if country else "",
                 database_url=database_url or "sqlite:///catalog.sqlite",
                 digest_algorithm=digest_algorithm,
+                storage_backend=storage_backend,
+                s3=s3 or S3Settings(),
             )
         )
         home.mkdir(parents=True, exist_ok=True)
@@ -147,7 +155,7 @@ class Node:
         catalog = Catalog.open(settings.resolved_database_url(), clock)  # applies pending migrations
         try:
             store = open_store(settings)
-            search = open_search(settings.search_engine, catalog.engine)
+            search = open_search(settings.search_engine, catalog.engine, settings.home)
         except BaseException:
             catalog.close()
             raise
@@ -197,6 +205,8 @@ class Node:
 
     @cached_property
     def events(self) -> EventLog:
+        from strongroom.services.events import EventLog
+
         return EventLog(self.catalog, self.agent)
 
     @cached_property
@@ -205,18 +215,26 @@ class Node:
 
     @cached_property
     def ingest(self) -> Ingest:
+        from strongroom.services.deposit import Ingest
+
         return Ingest(self.settings, self.catalog, self.store, self.journal, self.indexer, agent=self.agent)
 
     @cached_property
     def audits(self) -> Audits:
+        from strongroom.services.audit import Audits
+
         return Audits(self.catalog, self.store, self.indexer, self.journal, agent=self.agent)
 
     @cached_property
     def exports(self) -> Exports:
+        from strongroom.services.export import Exports
+
         return Exports(self.catalog, self.store, agent=self.agent)
 
     @cached_property
     def browse(self) -> Browse:
+        from strongroom.services.browse import Browse
+
         return Browse(self.catalog, self.search)
 
     # ---- harvesting ---------------------------------------------------------------------------------------
@@ -257,10 +275,14 @@ class Node:
     @property
     def triggers(self) -> Workflow:
         """The trigger workflow, deciding by the network's rule (CLOCKSS' default when not in a network)."""
+        from strongroom.services.triggers import Workflow
+
         return Workflow(self.catalog, self.agent, self.membership.decision_rule(), record_release=self.releases.record)
 
     @cached_property
     def releases(self) -> Releases:
+        from strongroom.services.release import Releases
+
         return Releases(
             self.catalog,
             self.store,
@@ -273,46 +295,66 @@ class Node:
 
     def monitor(self, transport: Any = None) -> Monitor:
         """The publisher monitor (``transport`` lets tests answer its HTTP requests in-process)."""
+        from strongroom.services.monitor import Monitor
+
         return Monitor(self.catalog, self.settings.monitor, agent=self.agent, transport=transport)
 
     def released(self, *, cache_seconds: float = 0.0) -> Released:
         """The public read model (``cache_seconds`` > 0 remembers what was found released that long)."""
+        from strongroom.services.released import Released
+
         return Released(self.catalog, self.search, self.store, cache_seconds=cache_seconds)
 
     # ---- the access programme ------------------------------------------------------------------------------
 
     @cached_property
     def eligibility(self) -> Eligibility:
+        from strongroom.services.eligibility import Eligibility
+
         return Eligibility(self.catalog)
 
     @cached_property
     def institutions(self) -> Institutions:
+        from strongroom.services.institutions import Institutions
+
         return Institutions(self.catalog, self.eligibility)
 
     @cached_property
     def accounts(self) -> Accounts:
+        from strongroom.services.accounts import Accounts
+
         return Accounts(self.catalog, self.eligibility)
 
     @cached_property
     def programme(self) -> Programme:
+        from strongroom.services.programme import Programme
+
         return Programme(self.catalog)
 
     @cached_property
     def counter(self) -> Counter:
+        from strongroom.services.counter import Counter
+
         return Counter(self.catalog)
 
     @cached_property
     def sushi(self) -> SushiKeys:
+        from strongroom.services.sushi import SushiKeys
+
         return SushiKeys(self.catalog)
 
     @cached_property
     def fees(self) -> Fees:
+        from strongroom.services.fees import Fees
+
         return Fees(self.catalog, self.eligibility, self.settings.fees)
 
     # ---- the network ----------------------------------------------------------------------------------------
 
     @cached_property
     def membership(self) -> Membership:
+        from strongroom.services.membership import Membership
+
         s = self.settings
         return Membership(s.home, s.node_id, s.admin_key, s.keys_dir, self._pin_admin_key)
 
@@ -322,34 +364,68 @@ class Node:
 
     @cached_property
     def poll_queue(self) -> PollQueue:
+        from strongroom.services.polls import PollQueue
+
         return PollQueue()
 
     @cached_property
     def replication(self) -> Replication:
+        from strongroom.services.replication import Replication
+
         return Replication(self.store, self.journal, self.indexer, self.membership, self.events)
 
     @cached_property
     def copies(self) -> Copies:
+        from strongroom.services.copies import Copies
+
         return Copies(self.store, self.journal, self.indexer, self.membership, self.events)
 
     @cached_property
     def polls(self) -> Polls:
+        from strongroom.services.polls import Polls
+
         return Polls(
             self.store, self.membership, self.events, staging=self.settings.resolved_staging(), queue=self.poll_queue
         )
 
     @cached_property
     def peer(self) -> PeerService:
+        from strongroom.services.peer import PeerService
+
         return PeerService(self.store, self.membership, self.events, self.poll_queue)
 
     @cached_property
     def network_status(self) -> NetworkStatus:
+        from strongroom.services.network_status import NetworkStatus
+
         return NetworkStatus(self.catalog, self.store, self.membership, self.events)
+
+    @cached_property
+    def pkppn(self) -> PkpPn:
+        """The PKP PN deposit service for OJS journals; an issue is preserved (``agreement``) when the network
+        holds enough copies of it, as ``network status`` counts them."""
+        from strongroom.services.pkppn import PkpPn
+
+        def network_preserved() -> set[str] | None:
+            if not self.membership.joined:
+                return None
+            _, copies = self.network_status.copies(self.membership.client())
+            return {c.object_id for c in copies if c.preserved}
+
+        return PkpPn(
+            self.catalog,
+            self.settings,
+            self.ingest,
+            network_preserved,
+            base_url=self.settings.portal.base_url,
+            allow_private=self.settings.pkppn.allow_private_addresses,
+        )
 
     @cached_property
     def holdings(self) -> HoldingsReports:
         """Holdings reports (KBART, ONIX-PH, DOAJ); in a network, "preserved" is what the members answered within the
         last minute."""
+        from strongroom.services.holdings import HoldingsReports
 
         def network_preserved() -> set[str]:
             _, copies = self.network_status.copies(self.membership.client())
@@ -361,6 +437,29 @@ class Node:
             self.membership,
             network_preserved,
             provider=self.settings.node_name,
+            base_url=self.settings.portal.base_url,
+            cache_seconds=60.0,
+        )
+
+    @cached_property
+    def publishers(self) -> Publishers:
+        """Publishers' staff and their titles' paths to preserved; the public certificates and look-up. In a
+        network, copies are what the members answered within the last minute."""
+        from strongroom.services.publishers import Publishers
+
+        def network_copies() -> list[CopyStatus]:
+            return self.network_status.copies(self.membership.client())[1]
+
+        return Publishers(
+            self.catalog,
+            self.store,
+            self.membership,
+            self.holdings,
+            self.ingest,
+            network_copies,
+            pkppn=lambda: self.pkppn,
+            archive_name=self.settings.node_name,
+            country=self.settings.country,
             base_url=self.settings.portal.base_url,
             cache_seconds=60.0,
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +39,20 @@ SETTINGS_DOC: dict[str, str] = {
     "node.institution": "the institution that runs the node",
     "node.country": "ISO 3166-1 alpha-2 code of the country the node is in",
     "catalog.database_url": "SQLAlchemy URL of the catalog; default `sqlite:///catalog.sqlite` (relative to the home)",
-    "search.engine": "the full-text search engine: `sqlite-fts5` or `postgresql`; empty (the default): the catalog "
-    "database's own",
-    "storage.backend": "where OCFL objects are kept: `ocfl-local` (the default: a storage root on a local filesystem)",
+    "search.engine": "the full-text search engine: `sqlite-fts5`, `postgresql` or `tantivy`; empty (the default): "
+    "the catalog database's own",
+    "storage.backend": "where OCFL objects are kept: `ocfl-local` (the default: a storage root on a local filesystem) "
+    "or `ocfl-s3` (a bucket of an S3-compatible object store: MinIO, Ceph RGW or a cloud provider)",
     "storage.root": "the OCFL storage root directory (relative to the home unless absolute)",
     "storage.staging": "scratch directory for atomic writes; must be on the same filesystem as the root",
     "storage.digest_algorithm": "`sha512` (default, the OCFL recommendation) or `sha256`",
+    "storage.s3_endpoint": "with `ocfl-s3`: the S3 API's address, e.g. `https://minio.example.org:9000`; empty (the "
+    "default): the provider's own, from the AWS configuration. Credentials come from the standard AWS environment "
+    "variables or configuration files, never from this file",
+    "storage.s3_bucket": "with `ocfl-s3`: the bucket (it must exist); required",
+    "storage.s3_prefix": "with `ocfl-s3`: the key prefix of the storage root in the bucket (default `ocfl`); no two "
+    "nodes may share one",
+    "storage.s3_region": "with `ocfl-s3`: the bucket's region; empty (the default): from the AWS configuration",
     "ingest.max_package_bytes": "largest total size an archive may expand to (bytes)",
     "ingest.max_entries": "most entries an archive may hold",
     "ingest.max_ratio": "largest ratio of expanded to compressed size for an archive (zip bomb guard)",
@@ -52,6 +61,8 @@ SETTINGS_DOC: dict[str, str] = {
     "portal.base_url": "the public address of this node's portal; landing pages, the sitemap, OAI-PMH identifiers "
     "and the Crossref file are built on it (default `http://127.0.0.1:8080`)",
     "portal.admin_email": "the contact address the OAI-PMH provider gives in Identify",
+    "portal.max_upload_mb": "largest package a publisher's staff may upload on the publisher pages, in megabytes "
+    "(default 512); a larger upload is refused while it is read",
     "portal.trusted_proxies": "addresses or networks (comma-separated) of the reverse proxies in front of the portal "
     "whose X-Forwarded-For it believes; empty (the default): none, the reader's address is the connection's",
     "monitor.failure_days": "days a preserved title must stay unreachable at its publisher before it becomes a trigger "
@@ -61,7 +72,23 @@ SETTINGS_DOC: dict[str, str] = {
     "country (default 1000)",
     "fees.reduced": "the yearly preservation fee for a publisher in a Group B country (default 250)",
     "fees.currency": "the currency of the fees (default `USD`)",
+    "pkppn.clamd": "where the ClamAV daemon that scans deposits listens: `unix:/path/to/clamd.ctl` or "
+    "`tcp:host:port` (default `unix:/var/run/clamav/clamd.ctl`)",
+    "pkppn.accepting": "whether the node takes deposits from OJS journals (PKP PN plugin); `false` makes every "
+    "journal's plugin skip depositing and show accepting_message (default `true`)",
+    "pkppn.accepting_message": "the message the OJS plugin shows journal managers with the accepting state",
+    "pkppn.min_ojs_version": "the oldest OJS release whose journals are accepted (default `3.3.0`)",
+    "pkppn.max_upload_mb": "the largest deposit package accepted, in megabytes (default 1000)",
+    "pkppn.harvest_attempts": "how many times a deposit's package is fetched before it is given up (default 5)",
+    "pkppn.retry_seconds": "the wait before the first retry of a failed harvest, doubling at each further attempt "
+    "(default 600)",
+    "pkppn.allow_private_addresses": "fetch deposit packages and journals' handshakes from loopback, private and "
+    "link-local addresses too (default `false`: the URLs come from unauthenticated requests, so a stranger could "
+    "otherwise make the node read its own network; set `true` only for journals on the node's own network)",
+    "pkppn.checksum_type": "the checksum the OJS plugin is asked to send with each deposit: `SHA-1` (default) or `MD5`",
 }
+CLAMD_DEFAULT = "unix:/var/run/clamav/clamd.ctl"
+CHECKSUM_TYPES = ("SHA-1", "MD5")
 
 
 def resolve_home(home: str | os.PathLike[str] | None) -> Path:
@@ -85,6 +112,7 @@ class PortalSettings:
     base_url: str = "http://127.0.0.1:8080"
     admin_email: str = "archive@example.org"
     trusted_proxies: str = ""
+    max_upload_mb: int = 512
 
 
 @dataclass(frozen=True)
@@ -101,6 +129,32 @@ class FeeSettings:
 
 
 @dataclass(frozen=True)
+class PkppnSettings:
+    """The PKP Preservation Network deposit service: what OJS journals' PLN plugin is told, and how deposits are
+    fetched and scanned."""
+
+    clamd: str = CLAMD_DEFAULT
+    accepting: bool = True
+    accepting_message: str = "This Strongroom node accepts deposits from OJS journals."
+    min_ojs_version: str = "3.3.0"
+    max_upload_mb: int = 1000
+    harvest_attempts: int = 5
+    retry_seconds: int = 600
+    checksum_type: str = "SHA-1"
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where an ``ocfl-s3`` storage root is; the credentials come from the standard AWS chain."""
+
+    endpoint: str = ""
+    bucket: str = ""
+    prefix: str = "ocfl"
+    region: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     node_id: str
@@ -113,11 +167,13 @@ class Settings:
     storage_root: Path = Path("ocfl")
     staging: Path = Path("staging")
     digest_algorithm: str = "sha512"
+    s3: S3Settings = field(default_factory=lambda: S3Settings())
     limits: IngestLimits = field(default_factory=IngestLimits)
     admin_key: str = ""
     portal: PortalSettings = field(default_factory=lambda: PortalSettings())
     monitor: MonitorSettings = field(default_factory=lambda: MonitorSettings())
     fees: FeeSettings = field(default_factory=lambda: FeeSettings())
+    pkppn: PkppnSettings = field(default_factory=lambda: PkppnSettings())
 
     @property
     def settings_file(self) -> Path:
@@ -156,6 +212,16 @@ class Settings:
                 "root": str(self.storage_root),
                 "staging": str(self.staging),
                 "digest_algorithm": self.digest_algorithm,
+                **(
+                    {
+                        "s3_endpoint": self.s3.endpoint,
+                        "s3_bucket": self.s3.bucket,
+                        "s3_prefix": self.s3.prefix,
+                        "s3_region": self.s3.region,
+                    }
+                    if self.storage_backend == "ocfl-s3"
+                    else {}
+                ),
             },
             "ingest": {
                 "max_package_bytes": self.limits.max_package_bytes,
@@ -168,9 +234,21 @@ class Settings:
                 "base_url": self.portal.base_url,
                 "admin_email": self.portal.admin_email,
                 "trusted_proxies": self.portal.trusted_proxies,
+                "max_upload_mb": self.portal.max_upload_mb,
             },
             "monitor": {"failure_days": self.monitor.failure_days, "doi_resolver": self.monitor.doi_resolver},
             "fees": {"full": self.fees.full, "reduced": self.fees.reduced, "currency": self.fees.currency},
+            "pkppn": {
+                "clamd": self.pkppn.clamd,
+                "accepting": self.pkppn.accepting,
+                "accepting_message": self.pkppn.accepting_message,
+                "min_ojs_version": self.pkppn.min_ojs_version,
+                "max_upload_mb": self.pkppn.max_upload_mb,
+                "harvest_attempts": self.pkppn.harvest_attempts,
+                "retry_seconds": self.pkppn.retry_seconds,
+                "checksum_type": self.pkppn.checksum_type,
+                "allow_private_addresses": self.pkppn.allow_private_addresses,
+            },
         }
 
 
@@ -199,9 +277,100 @@ def validate(settings: Settings) -> Settings:
             f"{settings.settings_file}: portal.trusted_proxies: {exc}",
             hint="list the proxies' addresses or networks, e.g. 127.0.0.1,10.0.0.0/24 (or leave it empty)",
         ) from None
+    if settings.portal.max_upload_mb < 1:
+        raise ConfigError(f"{settings.settings_file}: portal.max_upload_mb must be at least 1")
     if settings.monitor.failure_days < 1:
         raise ConfigError(f"{settings.settings_file}: monitor.failure_days must be at least 1")
+    validate_s3(settings)
+    validate_pkppn(settings)
     return settings
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def validate_s3(settings: Settings) -> None:
+    """The ``storage.s3_*`` keys, checked only for the ``ocfl-s3`` backend."""
+    if settings.storage_backend != "ocfl-s3":
+        return
+    where, s3 = settings.settings_file, settings.s3
+    if not s3.bucket:
+        raise ConfigError(
+            f"{where}: storage.s3_bucket is missing (storage.backend is 'ocfl-s3')",
+            hint='name the bucket that holds the storage root, e.g. s3_bucket = "strongroom" under [storage]',
+        )
+    if not _BUCKET.fullmatch(s3.bucket) or ".." in s3.bucket:
+        raise ConfigError(
+            f"{where}: storage.s3_bucket {s3.bucket!r} is not a bucket name",
+            hint="bucket names are 3-63 lower-case letters, digits, dots and hyphens",
+        )
+    if s3.endpoint and not re.fullmatch(r"https?://[^/\s?#]+/?", s3.endpoint):
+        raise ConfigError(
+            f"{where}: storage.s3_endpoint {s3.endpoint!r} is not an http(s) address of a server",
+            hint="use e.g. https://minio.example.org:9000 (no path), or leave it empty for the provider's own",
+        )
+    segments = s3.prefix.split("/")
+    if s3.prefix and (any(seg in ("", ".", "..") for seg in segments) or any(c in s3.prefix for c in "\\\0")):
+        raise ConfigError(
+            f"{where}: storage.s3_prefix {s3.prefix!r} is not a clean key prefix",
+            hint="use '/'-separated names with no leading or trailing '/', e.g. strongroom/node-1",
+        )
+    if s3.region and not re.fullmatch(r"[a-z0-9-]+", s3.region):
+        raise ConfigError(f"{where}: storage.s3_region {s3.region!r} is not a region name", hint="e.g. eu-west-1")
+
+
+def validate_pkppn(settings: Settings) -> None:
+    where, pkppn = settings.settings_file, settings.pkppn
+    try:
+        parse_clamd_address(pkppn.clamd)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: pkppn.clamd {pkppn.clamd!r}: {exc}",
+            hint=f"use unix:/path/to/clamd.ctl (the LocalSocket of clamd.conf; default {CLAMD_DEFAULT}) or "
+            "tcp:host:port (its TCPAddr and TCPSocket)",
+        ) from None
+    if pkppn.checksum_type not in CHECKSUM_TYPES:
+        raise ConfigError(
+            f"{where}: pkppn.checksum_type is {pkppn.checksum_type!r}",
+            hint="use 'SHA-1' or 'MD5', the only checksums the OJS plugin can send",
+        )
+    if not _is_version(pkppn.min_ojs_version):
+        raise ConfigError(
+            f"{where}: pkppn.min_ojs_version {pkppn.min_ojs_version!r} is not a release number",
+            hint="use dotted numbers, e.g. 3.3.0",
+        )
+    for key, value in (
+        ("max_upload_mb", pkppn.max_upload_mb),
+        ("harvest_attempts", pkppn.harvest_attempts),
+        ("retry_seconds", pkppn.retry_seconds),
+    ):
+        if value < 1:
+            raise ConfigError(f"{where}: pkppn.{key} must be at least 1, not {value}")
+
+
+def _is_version(value: str) -> bool:
+    parts = value.split(".")
+    return 1 <= len(parts) <= 4 and all(p.isdigit() and p.isascii() for p in parts)
+
+
+def parse_clamd_address(value: str) -> tuple[str, str | tuple[str, int]]:
+    """``unix:/path`` -> ``("unix", "/path")``; ``tcp:host:port`` -> ``("tcp", (host, port))`` (an IPv6 host in
+    brackets). A malformed address raises ValueError saying what is wrong."""
+    kind, sep, rest = value.partition(":")
+    if not sep or kind not in ("unix", "tcp"):
+        raise ValueError("not an address of the form unix:/path/to/clamd.ctl or tcp:host:port")
+    if kind == "unix":
+        if not rest.startswith("/") or "\0" in rest:
+            raise ValueError("a unix socket address needs an absolute path, e.g. unix:/var/run/clamav/clamd.ctl")
+        return "unix", rest
+    host, sep, port_text = rest.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or any(c in host for c in "/ []") or (":" in host and not rest.startswith("[")):
+        raise ValueError("a TCP address needs a host and a port, e.g. tcp:127.0.0.1:3310 or tcp:[::1]:3310")
+    if not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise ValueError(f"{port_text!r} is not a port number (1-65535)")
+    return "tcp", (host, int(port_text))
 
 
 def proxy_networks(value: str) -> list[str]:
@@ -271,6 +440,12 @@ def load_settings(home: Path) -> Settings:
         storage_root=Path(get("storage.root", str, "ocfl")),
         staging=Path(get("storage.staging", str, "staging")),
         digest_algorithm=get("storage.digest_algorithm", str, "sha512"),
+        s3=S3Settings(
+            endpoint=get("storage.s3_endpoint", str, S3Settings.endpoint),
+            bucket=get("storage.s3_bucket", str, S3Settings.bucket),
+            prefix=get("storage.s3_prefix", str, S3Settings.prefix),
+            region=get("storage.s3_region", str, S3Settings.region),
+        ),
         limits=IngestLimits(
             max_package_bytes=get("ingest.max_package_bytes", int, defaults.max_package_bytes),
             max_entries=get("ingest.max_entries", int, defaults.max_entries),
@@ -282,6 +457,7 @@ def load_settings(home: Path) -> Settings:
             base_url=get("portal.base_url", str, PortalSettings.base_url),
             admin_email=get("portal.admin_email", str, PortalSettings.admin_email),
             trusted_proxies=get("portal.trusted_proxies", str, PortalSettings.trusted_proxies),
+            max_upload_mb=get("portal.max_upload_mb", int, PortalSettings.max_upload_mb),
         ),
         monitor=MonitorSettings(
             failure_days=get("monitor.failure_days", int, MonitorSettings.failure_days),
@@ -291,6 +467,17 @@ def load_settings(home: Path) -> Settings:
             full=get("fees.full", int, FeeSettings.full),
             reduced=get("fees.reduced", int, FeeSettings.reduced),
             currency=get("fees.currency", str, FeeSettings.currency),
+        ),
+        pkppn=PkppnSettings(
+            clamd=get("pkppn.clamd", str, PkppnSettings.clamd),
+            accepting=get("pkppn.accepting", bool, PkppnSettings.accepting),
+            accepting_message=get("pkppn.accepting_message", str, PkppnSettings.accepting_message),
+            min_ojs_version=get("pkppn.min_ojs_version", str, PkppnSettings.min_ojs_version),
+            max_upload_mb=get("pkppn.max_upload_mb", int, PkppnSettings.max_upload_mb),
+            harvest_attempts=get("pkppn.harvest_attempts", int, PkppnSettings.harvest_attempts),
+            retry_seconds=get("pkppn.retry_seconds", int, PkppnSettings.retry_seconds),
+            checksum_type=get("pkppn.checksum_type", str, PkppnSettings.checksum_type),
+            allow_private_addresses=get("pkppn.allow_private_addresses", bool, PkppnSettings.allow_private_addresses),
         ),
     )
     return validate(settings)

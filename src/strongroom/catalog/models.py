@@ -540,5 +540,7 @@ class PkpDeposit(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     deposited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    preserved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the network first held enough copies
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a process is working on it until then
 
     journal: Mapped[PkpJournal] = relationship()

@@ -35,6 +35,11 @@ FINDING_CODES: dict[str, str] = {
     "P051": "the package lacks metadata that no option supplied",
     "P052": "an identifier in the package is invalid (ISSN, ISBN, DOI or ORCID)",
     "P053": "a Strongroom export's deposit record is unreadable or does not describe the bag's files",
+    "P060": "an OJS package's Native XML fails the schema bundled in the package (or that schema is missing or "
+    "cannot be loaded)",
+    "P061": "a file the OJS Native XML references is missing from the bag",
+    "P062": "an OJS PKP Preservation Network bag holds no Native XML export",
+    "P054": "a package a publisher's staff deposit names another publisher, or adds to a title held under another",
     # Audit.
     "A001": "a stored file's digest differs from the inventory (damaged)",
     "A002": "a file named in the inventory is missing from storage",

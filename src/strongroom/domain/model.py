@@ -91,6 +91,8 @@ class EventType(StrEnum):
     MONITOR = "monitor"  # a watched title changed availability at its publisher
     ELIGIBILITY = "eligibility"  # indicator or official list imports, overrides
     INSTITUTION = "institution"  # registration, validation, rejection, suspension, payment
+    PUBLISHER = "publisher"  # a publisher's staff accounts
+    PKPPN = "pkppn"  # an OJS journal registered, accepted or refused; a PKP PN deposit received or failed
 
 
 class EventOutcome(StrEnum):

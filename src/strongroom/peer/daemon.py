@@ -46,6 +46,7 @@ class JsonFormatter(logging.Formatter):
 class Schedule:
     replicate_every: float = 60.0  # seconds between replication rounds
     poll_every: float | None = None  # seconds between polls of one AU; None: the network's poll interval
+    deposits_every: float = 60.0  # seconds between rounds of OJS (PKP PN) deposit processing
     tick: float = 1.0
 
 
@@ -61,7 +62,7 @@ class Scheduler(threading.Thread):
 
     def run(self) -> None:
         client = self.node.membership.client()
-        next_replication = time.monotonic()
+        next_replication = next_deposits = time.monotonic()
         try:
             while not self.stopping.is_set():
                 now = time.monotonic()
@@ -71,6 +72,9 @@ class Scheduler(threading.Thread):
                     self._step("replication", lambda: self._replicate(client))
                     self._step("release of copies no longer assigned", lambda: self._release(client))
                     next_replication = now + self.schedule.replicate_every
+                if now >= next_deposits:
+                    self._step("processing of OJS deposits", self._deposits)
+                    next_deposits = now + self.schedule.deposits_every
                 interval = self.schedule.poll_every or self.node.membership.config().policy.poll_interval_days * 86400
                 due = self.node.poll_queue.take()
                 for object_id in self.node.polls.held():
@@ -85,6 +89,18 @@ class Scheduler(threading.Thread):
                 self.stopping.wait(self.schedule.tick)
         finally:
             client.close()
+
+    def _deposits(self) -> None:
+        summary = self.node.pkppn.process()
+        if summary.processed or summary.preserved or summary.journals_checked:
+            log.info(
+                "OJS deposits: %d processed, %d stored, %d failed, %d to retry, %d newly preserved",
+                summary.processed,
+                summary.deposited,
+                summary.failed,
+                summary.retrying,
+                summary.preserved,
+            )
 
     def _replicate(self, client: PeerClient) -> None:
         for done in self.node.replication.run(client):

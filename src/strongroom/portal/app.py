@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.node import Node
-from strongroom.portal import accounts, archive, feeds, holdings, oai, pages, programme, sushi
+from strongroom.portal import accounts, archive, feeds, holdings, oai, pages, programme, sushi, sword
 from strongroom.portal.i18n import LANGUAGES, negotiate
 from strongroom.portal.render import Portal, make_environments
 
@@ -140,7 +140,10 @@ def create_portal(
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return portal.render(request, "error.html", status=400, status_code=400)
 
-    for room in (pages, programme, accounts, sushi, archive, oai, holdings):
+    from strongroom.portal import publisher  # publishers' pages, certificates, the look-up
+
+    app.include_router(publisher.router)
+    for room in (pages, programme, accounts, sushi, archive, oai, holdings, sword):
         app.include_router(room.router)
     return app
 

@@ -23,6 +23,8 @@ SHOWN_SOURCES = (
     "domain/eligibility.py",
     "services/institutions.py",
     "services/accounts.py",
+    "services/publishers.py",
+    "services/pkppn.py",  # what the OJS plugin shows its journal manager
 )
 
 

@@ -58,6 +58,20 @@ class SiteState:
     oai_jats: bool = False  # the OJS JATS plugin is installed: records are offered as JATS too
     online_since: dict[int, str] = field(default_factory=dict)  # year -> OAI datestamp of its records (ISO date)
     requests: list[str] = field(default_factory=list)
+    # the PKP Preservation Network plugin's side: what its gateway says, and the packages it serves
+    ojs_version: str = "3.4.0.5"
+    terms_accepted: bool = True
+    pln_gateway: bool = True  # False: the plugin is disabled (the gateway 404s)
+
+
+@dataclass
+class PlnPackage:
+    """A deposit package the plugin built and serves at ``…/pln/deposits/{uuid}`` until the network fetched it."""
+
+    uuid: str
+    issue: Issue
+    data: bytes
+    fault: str | None = None
 
 
 class OjsSite:
@@ -78,6 +92,7 @@ class OjsSite:
         self.slug = self.title.slug
         self.state = state or SiteState()
         self.issues: list[Issue] = []
+        self.pln_packages: dict[str, PlnPackage] = {}
         self.articles: dict[int, tuple[Issue, SampleArticle]] = {}
         self.pdfs: dict[int, bytes] = {}
         next_issue, next_article = 1, 1
@@ -234,6 +249,22 @@ class OjsSite:
             f'<a href="{self.base}/article/download/{aid}/{aid}">Download</a>',
         )
 
+    # ---- the PKP Preservation Network plugin's side ------------------------------------------------------------
+
+    def handshake(self) -> bytes:
+        """The plugin's ``gateway/plugin/PLNGatewayPlugin`` answer."""
+        count = len(self.articles)
+        accepted = "yes" if self.state.terms_accepted else "no"
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<handshake>'
+            f"<ojsInfo><release>{html.escape(self.state.ojs_version)}</release></ojsInfo>"
+            "<pluginInfo><release>2.0.4.3</release><releaseDate>2024-05-01</releaseDate><current>1</current>"
+            f"<prerequisites><phpVersion>8.2.0</phpVersion><zipInstalled>yes</zipInstalled></prerequisites>"
+            f'<terms termsAccepted="{accepted}"></terms></pluginInfo>'
+            f"<journalInfo><title>{html.escape(self.title.title)}</title>"
+            f'<articles count="{count}"></articles></journalInfo></handshake>'
+        ).encode()
+
     # ---- routing ------------------------------------------------------------------------------------------
 
     def respond(self, path: str, host: str) -> tuple[int, dict[str, str], bytes]:
@@ -272,6 +303,10 @@ class OjsSite:
                 return 200, html_type, self.pdf_viewer(int(n))
             case ["article", "download", n, _] if self._visible_article(n):
                 return 200, {"Content-Type": "application/pdf"}, self.pdfs[int(n)]
+            case ["pln", "deposits", uuid] if uuid.upper() in self.pln_packages:
+                return 200, {"Content-Type": "application/zip"}, self.pln_packages[uuid.upper()].data
+            case ["gateway", "plugin", "PLNGatewayPlugin"] if self.state.pln_gateway:
+                return 200, {"Content-Type": "text/xml; charset=utf-8"}, self.handshake()
             case ["search", *_] | ["login"] | ["user", *_] | ["stats", *_]:
                 return 200, html_type, self._page("Out of scope", "<p>Nothing to preserve here.</p>")
         if self.state.faults:
@@ -429,6 +464,14 @@ def serve_site(site: OjsSite) -> Iterator[str]:
             super().setup()
             # headers and body go out in two writes; without this, Nagle's algorithm waits for a delayed ACK
             self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def do_HEAD(self) -> None:
+            status, headers, body = site.respond(self.path, self.headers.get("Host", "127.0.0.1"))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
 
         def do_GET(self) -> None:
             status, headers, body = site.respond(self.path, self.headers.get("Host", "127.0.0.1"))

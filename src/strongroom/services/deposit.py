@@ -19,12 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import or_, select
 
-from strongroom.catalog.models import Title
+from strongroom.catalog.models import Publisher, Title
 from strongroom.catalog.repo import Catalog
-from strongroom.domain.identifiers import normalise_issn
-from strongroom.errors import DiskFull, InvalidIdentifier, SearchIndexFull
+from strongroom.domain.identifiers import normalise_issn, slug
+from strongroom.errors import DiskFull, Finding, InvalidIdentifier, PackageRejected, SearchIndexFull
 from strongroom.formats.records import DEPOSIT_RECORD
-from strongroom.ingest.deposit import DepositOptions, TitleRef, plan_deposit, write_record
+from strongroom.ingest.deposit import DepositOptions, DepositPlan, TitleRef, plan_deposit, write_record
 
 __all__ = ["DepositOptions", "DepositResult", "Ingest"]
 from strongroom.ingest.package import Package, open_package
@@ -73,6 +73,25 @@ def _known_title(catalog: Catalog, package: Package, options: DepositOptions) ->
         return TitleRef(title.key, title.name) if title else None
 
 
+def _other_publisher(catalog: Catalog, package: Package, plan: DepositPlan, publisher_key: str) -> list[Finding]:
+    """What makes a package another publisher's than ``publisher_key``'s: a publisher it names itself (in its
+    JATS, or in a Strongroom export's record), or a title it would add to that the catalog holds under another."""
+    with catalog.session() as s:
+        mine = s.scalar(select(Publisher).where(Publisher.key == publisher_key))
+        title = s.scalar(select(Title).where(Title.key == plan.record.title.key))
+        owner = title.publisher.key if title is not None and title.publisher is not None else None
+        expected = slug(mine.name) if mine is not None else publisher_key
+    named = {item.meta.journal.publisher_name for item in package.items if item.meta and item.meta.journal}
+    named.add(plan.record.publisher.name)
+    findings = [
+        Finding("P054", "", f"the package names the publisher {name!r}, not the depositor's")
+        for name in sorted(n for n in named if n and slug(n) != expected)
+    ]
+    if owner is not None and owner != publisher_key:
+        findings.append(Finding("P054", "", f"the title {plan.record.title.name!r} is held under another publisher"))
+    return findings
+
+
 class Ingest:
     """Deposits of publishers' packages."""
 
@@ -102,8 +121,15 @@ class Ingest:
         return sum(f.size for f in staged if f.digest(alg) not in held)
 
     def deposit(
-        self, path: Path, options: DepositOptions | None = None, *, reporter: Reporter | None = None
+        self,
+        path: Path,
+        options: DepositOptions | None = None,
+        *,
+        reporter: Reporter | None = None,
+        publisher_key: str | None = None,
     ) -> DepositResult:
+        """Deposit the package at ``path``. With ``publisher_key`` (a publisher's staff depositing their own), a
+        package that names another publisher, or adds to a title held under another, is refused (P054)."""
         reporter = reporter or NullReporter()
         options = options or DepositOptions()
         staging = self.settings.resolved_staging()
@@ -115,54 +141,76 @@ class Ingest:
                 if is_full(exc):  # unpacking an archive filled the staging area
                     raise disk_full("the staging area", staging) from None
                 raise
+            return self.commit(
+                package, workdir, options, name=path.name, reporter=reporter, publisher_key=publisher_key
+            )
 
-            plan = plan_deposit(package, options, _known_title(self.catalog, package, options))
-            staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
-            staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
-            ensure_free(
-                self.settings.resolved_storage_root(), self._new_bytes(plan.object_id, staged), "the storage root"
+    def commit(
+        self,
+        package: Package,
+        workdir: Path,
+        options: DepositOptions,
+        *,
+        name: str,
+        reporter: Reporter | None = None,
+        message: str | None = None,
+        publisher_key: str | None = None,
+    ) -> DepositResult:
+        """Plan and store a package already opened and checked in ``workdir`` (a scratch directory the caller
+        owns), as :meth:`deposit` does after opening it; callers that check more between the two (a virus scan)
+        use this."""
+        reporter = reporter or NullReporter()
+        plan = plan_deposit(package, options, _known_title(self.catalog, package, options))
+        if publisher_key is not None and (wrong := _other_publisher(self.catalog, package, plan, publisher_key)):
+            raise PackageRejected(
+                f"package {name} belongs to another publisher: nothing was stored",
+                wrong,
+                hint="deposit only your own titles; a title that moved to you is moved by the archive's staff",
             )
-            released = carried_release(self.store, plan.object_id)  # a correction to released content stays released
-            if released is not None:
-                staged.append(released)
-            reporter.stage("writing OCFL version", package.total_bytes)
-            message = f"deposit of {package.form} package {path.name} ({len(package.items)} items)"
-            with self.journal.intent(plan.object_id):
-                result = self.store.commit_version(
-                    plan.object_id,
-                    staged,
-                    message=message,
-                    user_name=self.agent,
-                    user_address=f"urn:strongroom:node:{self.settings.node_id}",
-                    on_bytes=reporter.advance,
-                )
-                reporter.stage("cataloguing")
-                try:
-                    self.indexer.index(plan.object_id)
-                except SearchIndexFull as exc:
-                    raise SearchIndexFull(
-                        f"{exc.message}. The package was stored and catalogued as v{result.version} of "
-                        f"{plan.au_key}; search finds it after the next start, once there is room",
-                        hint=exc.hint,
-                    ) from None
-                except DiskFull as exc:
-                    raise DiskFull(
-                        f"{exc.message}. The package was stored as v{result.version} of {plan.au_key}; the catalog "
-                        "records it at the next start, once there is room",
-                        hint=exc.hint,
-                    ) from None
-            return DepositResult(
-                au_key=plan.au_key,
-                object_id=plan.object_id,
-                version=result.version,
-                unchanged=result.unchanged,
-                package_form=str(package.form),
-                items=len(package.items),
-                files=len(package.files),
-                bytes=package.total_bytes,
-                new_files=result.new_content_files,
-                new_bytes=result.new_bytes,
-                added=tuple(result.added),
-                modified=tuple(result.modified),
-                removed=tuple(result.removed),
+        staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
+        staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
+        ensure_free(self.settings.resolved_storage_root(), self._new_bytes(plan.object_id, staged), "the storage root")
+        released = carried_release(self.store, plan.object_id)  # a correction to released content stays released
+        if released is not None:
+            staged.append(released)
+        reporter.stage("writing OCFL version", package.total_bytes)
+        message = message or f"deposit of {package.form} package {name} ({len(package.items)} items)"
+        with self.journal.intent(plan.object_id):
+            result = self.store.commit_version(
+                plan.object_id,
+                staged,
+                message=message,
+                user_name=self.agent,
+                user_address=f"urn:strongroom:node:{self.settings.node_id}",
+                on_bytes=reporter.advance,
             )
+            reporter.stage("cataloguing")
+            try:
+                self.indexer.index(plan.object_id)
+            except SearchIndexFull as exc:
+                raise SearchIndexFull(
+                    f"{exc.message}. The package was stored and catalogued as v{result.version} of "
+                    f"{plan.au_key}; search finds it after the next start, once there is room",
+                    hint=exc.hint,
+                ) from None
+            except DiskFull as exc:
+                raise DiskFull(
+                    f"{exc.message}. The package was stored as v{result.version} of {plan.au_key}; the catalog "
+                    "records it at the next start, once there is room",
+                    hint=exc.hint,
+                ) from None
+        return DepositResult(
+            au_key=plan.au_key,
+            object_id=plan.object_id,
+            version=result.version,
+            unchanged=result.unchanged,
+            package_form=str(package.form),
+            items=len(package.items),
+            files=len(package.files),
+            bytes=package.total_bytes,
+            new_files=result.new_content_files,
+            new_bytes=result.new_bytes,
+            added=tuple(result.added),
+            modified=tuple(result.modified),
+            removed=tuple(result.removed),
+        )

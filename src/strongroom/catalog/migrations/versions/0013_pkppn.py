@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("deposited_at", UTCDateTime()),
+        sa.Column("preserved_at", UTCDateTime()),
+        sa.Column("lease_until", UTCDateTime()),
     )
     with op.batch_alter_table("accounts") as batch:
         batch.alter_column("institution_id", existing_type=sa.Integer, nullable=True)
