@@ -324,9 +324,11 @@ class Indexer:
         return len(ids)
 
     def rebuild_search(self, progress: Progress | None = None) -> int:
-        """Empty the search index and write every item's document again."""
-        self.search.clear()
+        """Empty the search index and write every item's document again. Every item is queued before the index is
+        emptied, so a rebuild cut short leaves them queued, and the next start (or sync) writes them: never an
+        empty index with nothing left to put back."""
         self.queue_everything()
+        self.search.clear()
         return self.sync_search(progress=progress)
 
     def sync_search(self, progress: Progress | None = None) -> int:
