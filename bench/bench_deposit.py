@@ -1,11 +1,14 @@
-"""Deposit throughput for many small articles vs bagit.py --validate and cp -r (see bench/README.md).
+"""Deposit throughput for many small articles vs bagit.py --validate and cp -r (see bench/README.md); with
+``--memory N,M,...``, instead, the peak resident memory (ru_maxrss) of a process that only deposits a bag of N
+articles, for each N, against the same for `bagit.py --validate` of the bag.
 
-Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--workdir bench/work/deposit]
+Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000] [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -15,20 +18,60 @@ from pathlib import Path
 from strongroom.node import Node
 from strongroom.samples import generate_corpus, write_bag
 
+DEPOSIT = "import sys; from pathlib import Path; from strongroom.node import Node; " + (
+    "Node.create(Path(sys.argv[2])).ingest.deposit(Path(sys.argv[1]))"
+)
+
+
+def make_bag(dest: Path, articles: int) -> Path:
+    corpus = generate_corpus(
+        3,
+        publishers=1,
+        titles_per_publisher=1,
+        years=(2024,),
+        articles_per_issue=max(1, articles // 2),
+        issues_per_year=2,
+    )
+    title, _year, items = corpus.groups()[0]
+    return write_bag(dest, items, title)
+
+
+def peak_mb(cmd: list[str]) -> tuple[float, float]:
+    """The peak resident memory (MB) of ``cmd`` run to completion, and its wall seconds."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # bagit.py logs each file
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{cmd[:3]} failed ({child.returncode})")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start
+
+
+def memory(work: Path, sizes: list[int]) -> None:
+    bagit_py = str(Path(sys.executable).parent / "bagit.py")
+    print(f"load average {os.getloadavg()[0]:.2f}\n")
+    print("| articles | Strongroom deposit peak RSS (MB) | seconds | bagit.py --validate peak RSS (MB) |")
+    print("| ---: | ---: | ---: | ---: |")
+    for n in sizes:
+        bag = make_bag(work / f"bag-{n}", n)
+        ours, secs = peak_mb([sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-{n}")])
+        theirs, _ = peak_mb([bagit_py, "--validate", "--processes", "1", str(bag)])
+        print(f"| {n:,} | {ours:.0f} | {secs:.1f} | {theirs:.0f} |")
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=2000)
+    ap.add_argument("--memory", default="", help="comma-separated article counts: measure peak memory instead")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    per_issue = max(1, args.articles // 2)
-    corpus = generate_corpus(
-        3, publishers=1, titles_per_publisher=1, years=(2024,), articles_per_issue=per_issue, issues_per_year=2
-    )
-    title, _year, articles = corpus.groups()[0]
-    bag = write_bag(args.workdir / "bag", articles, title)
+    if args.memory:
+        memory(args.workdir, [int(n) for n in args.memory.split(",")])
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        return
+    bag = make_bag(args.workdir / "bag", args.articles)
     files = [p for p in (bag / "data").rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     node = Node.create(args.workdir / "home")

@@ -67,20 +67,25 @@ def wait_for(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+def release(node: Node, kind: ScopeKind, keys: list[str]) -> None:
+    """Each of ``keys`` (titles or AUs, as ``kind`` says) triggered by three members' votes and released."""
+    workflow = node.triggers
+    members = {n: Ed25519PrivateKey.generate() for n in ("a", "b", "c")}
+    for name, key in members.items():
+        workflow.add_member(name, public_key_text(key.public_key()))
+    for scope in keys:
+        t = workflow.propose(kind, [scope], TriggerReason.PUBLISHER_CEASED, ["benchmark"], "bench")
+        for name, key in members.items():
+            stamp = "2026-01-01T00:00:00Z"
+            workflow.vote(t.key, name, VoteChoice.FOR, stamp, sign_ballot(key, t.key, name, VoteChoice.FOR, stamp))
+        workflow.release(t.key, "bench")
+
+
 def build(work: Path) -> tuple[Node, list[str], list[str]]:
     node = Node.create(work / "home", name="Strongroom benchmark node")
     for pkg in write_packages(work / "packages", seed=3):
         node.ingest.deposit(pkg, DepositOptions(platform="ojs"))
-    workflow = node.triggers
-    keys = {n: Ed25519PrivateKey.generate() for n in ("a", "b", "c")}
-    for name, key in keys.items():
-        workflow.add_member(name, public_key_text(key.public_key()))
-    for title, *_ in node.catalog.titles():
-        t = workflow.propose(ScopeKind.TITLE, [title.key], TriggerReason.PUBLISHER_CEASED, ["benchmark"], "bench")
-        for name, key in keys.items():
-            stamp = "2026-01-01T00:00:00Z"
-            workflow.vote(t.key, name, VoteChoice.FOR, stamp, sign_ballot(key, t.key, name, VoteChoice.FOR, stamp))
-        workflow.release(t.key, "bench")
+    release(node, ScopeKind.TITLE, [title.key for title, *_ in node.catalog.titles()])
     items = node.released().page(limit=100_000)
     pages = [f"/articles/{i.public_id}/" for i in items]
     pdfs = [f"/articles/{i.public_id}/{i.pdf.name}" for i in items if i.pdf is not None]

@@ -16,25 +16,23 @@ router = APIRouter()
 
 @router.get("/archive/{au_key:path}")
 def archived_page(request: Request, au_key: str, url: str = Query(..., max_length=2000)) -> Response:
-    from strongroom.services.replay import archived_urls  # warcio and friends: only when replaying
-
     portal = portal_of(request)
     au_key = au_key.rstrip("/")
     object_id = portal.released.archived_au(au_key)
     if object_id is None:
         raise StarletteHTTPException(404)
     replay = portal.node.replay
-    index = replay.index(object_id)  # read once: it finds the capture and the addresses held
-    try:
-        found = replay.replay_object(object_id, url, lines=index)
-    except StrongroomError:
-        raise StarletteHTTPException(404) from None
-    kind = next((v for k, v in found.headers if k.lower() == "content-type"), "application/octet-stream")
-    body = found.body
-    if kind.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
-        rewritten = rewrite(body, found.url, au_key, archived_urls(index))
-        if rewritten is not None:
-            body, kind = rewritten, "text/html; charset=utf-8"
+    with replay.index(object_id) as index:  # opened once: it finds the capture, then each link's target
+        try:
+            found = replay.replay_object(object_id, url, index=index)
+        except StrongroomError:
+            raise StarletteHTTPException(404) from None
+        kind = next((v for k, v in found.headers if k.lower() == "content-type"), "application/octet-stream")
+        body = found.body
+        if kind.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+            rewritten = rewrite(body, found.url, au_key, index)
+            if rewritten is not None:
+                body, kind = rewritten, "text/html; charset=utf-8"
     return Response(
         body,
         status_code=found.status if 200 <= found.status < 300 else 200,

@@ -5,6 +5,7 @@ the publisher served it."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from urllib.parse import quote, urldefrag, urljoin
 
 from lxml import etree, html
@@ -16,9 +17,9 @@ def archived_address(au_key: str, url: str) -> str:
     return f"/archive/{au_key}/?url={quote(url, safe='')}"
 
 
-def rewrite(body: bytes, page_url: str, au_key: str, held: set[str]) -> bytes | None:
-    """The page with its addresses of archived resources rewritten, as UTF-8 (None: not HTML lxml can read, to
-    be served as it is)."""
+def rewrite(body: bytes, page_url: str, au_key: str, held: Container[str]) -> bytes | None:
+    """The page with its addresses of archived resources (those ``held``: a set, or the AU's index looked up
+    link by link) rewritten, as UTF-8 (None: not HTML lxml can read, to be served as it is)."""
     try:
         doc = html.document_fromstring(body)
     except (etree.ParserError, ValueError):

@@ -1,5 +1,6 @@
-"""Fixity audit: re-read every stored file once, check its digests against the OCFL inventory and the
-catalog, and record one event per AU.
+"""Fixity audit: re-read every stored file once, check its digest against the OCFL inventory (and the fixity
+block's second digest too when asked: ``all_digests``), compare the catalog, and record one event per AU naming
+the digests it checked.
 
 Each file is *ok*, *damaged*, *missing*, *unreadable* or *unexpected*; a file that could not be read is never
 counted as ok, and an AU is intact only when every file is ok and the catalog agrees with the inventory.
@@ -34,6 +35,7 @@ class AUAudit:
     bytes: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
+    digests: tuple[str, ...] = ()  # the algorithms the files were checked with (none when none could be read)
 
     @property
     def intact(self) -> bool:
@@ -46,6 +48,7 @@ class AUAudit:
             "intact": self.intact,
             "files": self.files,
             "bytes": self.bytes,
+            "digests": list(self.digests),
             "counts": {s.value: self.counts[s.value] for s in FileStatus},
             "findings": [{"code": f.code, "path": f.path, "message": f.message} for f in self.findings],
         }
@@ -164,7 +167,12 @@ class Audits:
             found.append(audit)
         return found, writing
 
-    def audit(self, au_keys: Sequence[str] = (), *, progress: Progress | None = None) -> AuditReport:
+    def audit(
+        self, au_keys: Sequence[str] = (), *, progress: Progress | None = None, all_digests: bool = False
+    ) -> AuditReport:
+        """Audit ``au_keys`` (default: everything stored). Every file is checked against its inventory digest;
+        with ``all_digests``, against the fixity block's second digest too (in the same read, at more processor
+        cost: for an occasional deeper check, not every audit)."""
         started = time.monotonic()
         extra: list[AUAudit] = []
         if not au_keys:  # the whole node: what storage holds, not only what the catalog lists
@@ -190,11 +198,11 @@ class Audits:
             result = AUAudit(au_key, object_id)
             if object_id in reported:  # found in storage only: its A009 comes first
                 result.findings.extend(reported.pop(object_id).findings)
-            self._audit_one(result, (version, catalog_files), on_file)
+            self._audit_one(result, (version, catalog_files), on_file, all_digests)
             self._record(result)
             results.append(result)
         for flagged in reported.values():  # in storage, but no catalog row could be made for it
-            self._audit_one(flagged, None, on_file)
+            self._audit_one(flagged, None, on_file, all_digests)
             self._record(flagged)
             results.append(flagged)
         return AuditReport(results, time.monotonic() - started)
@@ -204,13 +212,14 @@ class Audits:
         result: AUAudit,
         catalogued: tuple[int, dict[str, tuple[int, str, str]]] | None,
         on_file: Callable[[int], None],
+        all_digests: bool,
     ) -> None:
         if not self.store.exists(result.object_id):
             result.findings.append(Finding("A008", result.object_id, "the AU's OCFL object is missing from storage"))
             result.counts["missing"] += len(catalogued[1]) if catalogued else 0
             return
         try:
-            obj = audit_object(self.store, result.object_id, on_file=on_file)
+            obj = audit_object(self.store, result.object_id, on_file=on_file, all_digests=all_digests)
         except StorageError as exc:
             result.findings.append(Finding("A005", result.object_id, exc.message))
             return
@@ -218,6 +227,7 @@ class Audits:
             result.findings.append(Finding("A005", result.object_id, f"the inventory is malformed: {exc!r}"))
             return
         result.files = len(obj.checks)
+        result.digests = obj.digests
         result.bytes = sum(c.size or 0 for c in obj.checks)
         for check in obj.checks:
             result.counts[check.status.value] += 1
@@ -245,6 +255,8 @@ def _summary(result: AUAudit) -> str:
     n = result.counts
     parts = [f"{n[s.value]} {s.value}" for s in FileStatus if n[s.value]]
     text = f"{result.files} files: " + (", ".join(parts) or "none")
+    if result.digests:
+        text += f" (checked by {' and '.join(result.digests)})"
     if result.findings:
         text += f"; {len(result.findings)} finding(s): " + ", ".join(sorted({f.code for f in result.findings}))
     return text

@@ -3,16 +3,18 @@ through the AU's CDXJ index (a revisit record resolved to the capture it refers 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import surt
 from warcio.archiveiterator import ArchiveIterator
 
 from strongroom.catalog.repo import Catalog
 from strongroom.errors import NotFound, StrongroomError
+from strongroom.harvest.cdxj import CdxIndex
 from strongroom.harvest.warc import CdxLine
 from strongroom.services.harvests import CDXJ, CRAWLS, WARCS
 from strongroom.store.base import ObjectStore
@@ -35,11 +37,6 @@ def cdx_lines(store: ObjectStore, object_id: str) -> list[CdxLine]:
         return [CdxLine.parse(line) for line in io.TextIOWrapper(fh, encoding="utf-8") if line.strip()]
 
 
-def archived_urls(lines: list[CdxLine]) -> set[str]:
-    """Every address an AU's index ``lines`` hold a page or file from (a 200 capture)."""
-    return {str(line.fields["url"]) for line in lines if line.fields.get("status") == "200"}
-
-
 class Replay:
     def __init__(self, catalog: Catalog, store: ObjectStore) -> None:
         self.catalog = catalog
@@ -49,8 +46,19 @@ class Replay:
         with self.catalog.session() as s:
             return self.catalog.get_au(s, au_key).object_id
 
-    def index(self, object_id: str) -> list[CdxLine]:
-        return cdx_lines(self.store, object_id)
+    @contextlib.contextmanager
+    def index(self, object_id: str) -> Iterator[CdxIndex]:
+        """The AU's CDXJ index, open for lookups by binary search (an empty one when the AU has none): a replay
+        reads a few lines of it, never the whole, so its cost does not grow with the AU."""
+        if not self.store.exists(object_id) or CDXJ not in self.store.state(object_id):
+            yield CdxIndex(io.BytesIO(b""))
+            return
+        with self.store.open_file(object_id, CDXJ) as fh:
+            index = CdxIndex(fh)
+            try:
+                yield index
+            finally:
+                index.close()
 
     def crawl_reports(self, au_key: str) -> list[dict[str, Any]]:
         """Every crawl's report of the AU, oldest first."""
@@ -67,15 +75,19 @@ class Replay:
         return self.replay_object(self._object_id(au_key), url, timestamp)
 
     def replay_object(
-        self, object_id: str, url: str, timestamp: str | None = None, lines: list[CdxLine] | None = None
+        self, object_id: str, url: str, timestamp: str | None = None, index: CdxIndex | None = None
     ) -> Replayed:
         """The archived response for ``url`` (the latest capture, or the latest at or before ``timestamp``), read
-        from its WARC through the CDXJ index (``lines``, when the caller has read it already)."""
-        lines = cdx_lines(self.store, object_id) if lines is None else lines
-        key = surt.surt(url)
+        from its WARC through the CDXJ index (``index``, when the caller has it open already)."""
+        if index is None:
+            with self.index(object_id) as opened:
+                return self.replay_object(object_id, url, timestamp, opened)
+        try:
+            captures = index.captures(url)
+        except ValueError:
+            raise NotFound(f"{url!r} is not a web address", hint="give the full address, e.g. https://…") from None
         matches = sorted(
-            (c for c in lines if c.key == key and (timestamp is None or c.timestamp <= timestamp)),
-            key=lambda c: c.timestamp,
+            (c for c in captures if timestamp is None or c.timestamp <= timestamp), key=lambda c: c.timestamp
         )
         if not matches:
             raise NotFound(f"{url} was not collected in this AU", hint="see what was: strongroom crawl-report AU")
