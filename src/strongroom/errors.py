@@ -17,6 +17,7 @@ and only these, into exit codes and problem documents, in one place each::
     ├── ExportError                      6  DESTINATION    an export destination is unusable
     ├── DiskFull                        12  NO_SPACE       a disk filled up: which one, and what was kept
     │   └── SearchIndexFull                                the search index could not be written
+    ├── (search) SearchIndexBusy        11  BUSY           another process holds the search index's writer (a rebuild)
     ├── (harvest) PermissionMissing      9  NOT_PERMITTED  the publisher's site does not grant permission
     ├── (harvest) CrawlPaused           10  PAUSED         a crawl stopped on purpose; running it again resumes
     └── (harvest, network) ...           8  REMOTE         a publisher's site or feed, or a peer, failed

@@ -205,3 +205,24 @@ def test_a_writer_that_waits_too_long_is_told_and_nothing_is_lost(
         holder.wait()
     index.replace([SearchDocument(2, "waiting", True)])  # the lock died with its process
     assert index.count() == 2
+
+
+def test_a_deposit_while_another_process_holds_the_index_is_stored_and_indexed_later(
+    tantivy_node: Node, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild holds the index's writer for its whole run: a deposit meanwhile is stored and catalogued all the
+    same (not refused as busy), its items wait in the search queue, and the next write indexes them."""
+    directory = tantivy_node.settings.home / "search" / "tantivy"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(directory)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(tantivy_index, "LOCK_WAIT", 0.3)
+        title = deposit_one(tantivy_node, sample_dir)
+        assert tantivy_node.catalog.titles()[0][0].key == title
+        waiting = queued(tantivy_node)
+        assert waiting > 0 and tantivy_node.search.count() == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert tantivy_node.indexer.sync_search() == waiting
+    assert queued(tantivy_node) == 0 and tantivy_node.search.count() == waiting

@@ -52,6 +52,11 @@ def country_name(code: str | None, lang: str) -> str:
     return str(Locale.parse(lang).territories.get(code.upper(), code))
 
 
+def language_label(code: str, lang: str) -> str:
+    """A content language's name in the reader's language (``swahili`` in French); the code when CLDR lacks it."""
+    return str(Locale.parse(lang).languages.get(code.split("-")[0].lower(), code))
+
+
 def language_tag(text: str | None) -> str | None:
     """A content language as a well-formed BCP 47 tag, or None (unknown or malformed)."""
     return text if text and _TAG.match(text) else None

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from strongroom.errors import ExitCode, StrongroomError
 
 # Fields a query may be filtered by and faceted on, each the name of a SearchDocument attribute.
 FACETS: dict[str, str] = {
@@ -67,6 +69,12 @@ def fold(text: str) -> str:
     """Text as it is matched: case and diacritics folded ('Étude' and 'etude' are one word)."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+class SearchIndexBusy(StrongroomError):
+    """Another process held the search index's writer for longer than a writer waits (a rebuild, say)."""
+
+    exit_code = ExitCode.BUSY
 
 
 @dataclass(frozen=True)
@@ -137,5 +145,11 @@ class SearchIndex(Protocol):
         ...
 
     def clear(self) -> None:
-        """Remove every document (before a rebuild)."""
+        """Remove every document."""
+        ...
+
+    def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        """Make the index hold exactly the documents of ``batches`` (every catalog item); returns how many. The
+        catalog keeps every item queued until this returns, so an engine that cannot swap a whole index at once may
+        show a partial one meanwhile, but never loses one."""
         ...

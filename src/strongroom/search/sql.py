@@ -10,14 +10,14 @@ Must not import: the catalog, services, faces.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from strongroom.errors import SearchIndexFull
-from strongroom.search.base import FACETS, SearchHits, SearchQuery, phrases
+from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchQuery, phrases
 from strongroom.space import database_full
 
 FACET_LIMIT = 50
@@ -84,6 +84,18 @@ class SqlIndex:
     def clear(self) -> None:
         with self.writing() as conn:
             conn.execute(text(f"DELETE FROM {self.table}"))
+
+    def replace(self, documents: Sequence[SearchDocument]) -> None:
+        raise NotImplementedError
+
+    def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        """Emptied, then written batch by batch (one transaction for all would hold the catalog's database)."""
+        self.clear()
+        written = 0
+        for batch in batches:
+            self.replace(batch)
+            written += len(batch)
+        return written
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Connection]:

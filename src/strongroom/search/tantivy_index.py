@@ -1,18 +1,19 @@
 """The ``tantivy`` search engine: a Tantivy index (an embedded Lucene-like library) in the node's home, for archives
 of millions of items, where ranking every match in the catalog's database is too slow.
 
-Text is folded (:func:`~strongroom.search.base.fold`: case and diacritics) before it is indexed and before it is
-searched, and split into words by the same Tantivy analyzer on both sides, so the index and the queries never
-disagree about what a word is. Queries are built term by term with Tantivy's query objects, never by its query
-parser, so the user's words are only ever words; a quoted group of words is a phrase, and so is one word the
-analyzer splits ('10.5555/abc'). Public searches add a required term on the ``released`` field inside the query,
-so hits, totals and facet counts (terms aggregations over the same query) are computed over released documents
-only.
+Text is folded (:func:`~strongroom.search.base.fold`: case and diacritics; :func:`folded` does it for the index
+only where a text is not ASCII) before it is indexed and before it is searched, and split into words by the same
+Tantivy analyzer on both sides, so the index and the queries never disagree about what a word is. Queries are built
+term by term with Tantivy's query objects, never by its query parser, so the user's words are only ever words; a
+quoted group of words is a phrase, and so is one word the analyzer splits ('10.5555/abc'). Public searches add a
+required term on the ``released`` field inside the query, so hits, totals and facet counts (terms aggregations over
+the same query) are computed over released documents only.
 
 One process at a time writes: a writer is taken under a file lock beside the index, with a short retry, and every
-:meth:`TantivyIndex.replace`, :meth:`~TantivyIndex.remove` and :meth:`~TantivyIndex.clear` commits before it
-returns, so the catalog's search queue drops an entry only once the index has it on disk. Readers reload when the
-index's ``meta.json`` changed (another process committed).
+:meth:`TantivyIndex.replace`, :meth:`~TantivyIndex.remove`, :meth:`~TantivyIndex.clear` and
+:meth:`~TantivyIndex.rebuild` (a whole index in one commit) commits before it returns, so the catalog's search
+queue drops an entry only once the index has it on disk. Readers reload when the index's ``meta.json`` changed
+(another process committed).
 
 Must not import: the catalog, services, faces.
 """
@@ -21,30 +22,27 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
+import functools
 import os
+import re
 import shutil
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import tantivy
 
-from strongroom.errors import ExitCode, SearchIndexFull, StrongroomError
-from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchQuery, fold, phrases
+from strongroom.errors import SearchIndexFull
+from strongroom.filelocks import exclusive
+from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchIndexBusy, SearchQuery, fold, phrases
 
 FACET_LIMIT = 50
 MAX_WORD = 100  # bytes: longer runs of letters are not words (and no query word can match them)
 LOCK_WAIT = 30.0  # seconds a writer waits for another process's commit
-WRITER_HEAP = 64_000_000
+WRITER_HEAP = 64_000_000  # bytes, for the search queue's batches
+REBUILD_HEAP = 256_000_000  # bytes, shared by a full rebuild's indexing threads
+REBUILD_THREADS = max(1, min(4, os.cpu_count() or 1))
 ID, TEXT, RELEASED = "id", "text", "released"
 SCHEMA_VERSION = "1"  # written beside the index; a different one means the index is rebuilt
-
-
-class SearchIndexBusy(StrongroomError):
-    """Another process held the search index's writer for longer than a writer waits."""
-
-    exit_code = ExitCode.BUSY
 
 
 ANALYZER = "strongroom"
@@ -59,6 +57,20 @@ def _analyzer(longest: int | None) -> tantivy.TextAnalyzer:
 
 
 _QUERY_WORDS = _analyzer(None)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+@functools.lru_cache(maxsize=65_536)  # words recur (Zipf): most runs are folded once
+def _fold_run(run: str) -> str:
+    return fold(run)
+
+
+def folded(text: str) -> str:
+    """``text`` as the index's analyzer must see it: the same words as :func:`~strongroom.search.base.fold` gives
+    once lower-cased, at a fraction of the cost. Folding works character by character (NFKD decomposes each one on
+    its own, and the combining marks that canonical ordering would move are all dropped), so only the runs of
+    non-ASCII characters are folded here; ASCII letters are left to the analyzer's lower-casing."""
+    return text if text.isascii() else _NON_ASCII.sub(lambda m: _fold_run(m.group()), text)
 
 
 def _schema() -> tantivy.Schema:
@@ -103,31 +115,23 @@ class TantivyIndex:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """The index's writer lock (one process at a time), waited for up to LOCK_WAIT seconds."""
-        with open(self.lock_path, "a+b") as fh:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise SearchIndexBusy(
-                            f"another process has been writing the search index at {self.directory} for more than "
-                            f"{LOCK_WAIT:.0f} s; the documents not yet written stay queued",
-                            hint="run the command again when the other one (a reindex?) has finished",
-                        ) from None
-                    time.sleep(0.02)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+        def timed_out() -> SearchIndexBusy:
+            return SearchIndexBusy(
+                f"another process has been writing the search index at {self.directory} for more than "
+                f"{LOCK_WAIT:.0f} s; the documents not yet written stay queued",
+                hint="run the command again when the other one (a reindex?) has finished",
+            )
+
+        with open(self.lock_path, "a+b") as fh, exclusive(fh, LOCK_WAIT, timed_out):
+            yield
 
     @contextlib.contextmanager
-    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+    def _writer(self, heap: int = WRITER_HEAP, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
         """A writer whose work is committed (on disk) when the block ends, or rolled back if it raises."""
         with self._locked():
             try:
-                writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+                writer = self.index.writer(heap_size=heap, num_threads=threads)
                 try:
                     yield writer
                     writer.commit()
@@ -150,21 +154,37 @@ class TantivyIndex:
         if ids:
             writer.delete_documents_by_query(tantivy.Query.term_set_query(self.schema, ID, [int(i) for i in ids]))
 
+    def _document(self, d: SearchDocument) -> tantivy.Document:
+        doc = tantivy.Document()
+        doc.add_unsigned(ID, d.id)
+        doc.add_text(TEXT, folded(d.text))
+        doc.add_unsigned(RELEASED, int(d.released))
+        for name in FACETS:
+            value = d.facet(name)
+            if value is not None:
+                doc.add_text(name, value)
+        return doc
+
     def replace(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
             return
         with self._writer() as writer:
             self._delete(writer, [d.id for d in documents])
             for d in documents:
-                doc = tantivy.Document()
-                doc.add_unsigned(ID, d.id)
-                doc.add_text(TEXT, fold(d.text))
-                doc.add_unsigned(RELEASED, int(d.released))
-                for name in FACETS:
-                    value = d.facet(name)
-                    if value is not None:
-                        doc.add_text(name, value)
-                writer.add_document(doc)
+                writer.add_document(self._document(d))
+
+    def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        """Every document replaced by those of ``batches`` in one commit, by a writer with a large heap and a thread
+        per core. The old documents are deleted by a query rather than dropped, so until the commit the index on
+        disk, and every search, is the old one whole; a rebuild cut short leaves it as it was."""
+        written = 0
+        with self._writer(REBUILD_HEAP, REBUILD_THREADS) as writer:
+            writer.delete_documents_by_query(tantivy.Query.all_query())  # only documents added before it
+            for batch in batches:
+                for d in batch:
+                    writer.add_document(self._document(d))
+                written += len(batch)
+        return written
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from strongroom.errors import ObjectBusy
+from strongroom.filelocks import exclusive
 from strongroom.store.paths import object_hash
 
 
@@ -58,21 +58,13 @@ class ObjectLocks:
     @contextlib.contextmanager
     def publishing(self, object_id: str) -> Iterator[None]:
         """The step that changes what readers see; it waits for readers to finish (``publish_wait`` s)."""
-        with self._file(object_id, "read").open("a") as fh:
-            deadline = time.monotonic() + self.publish_wait
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise ObjectBusy(
-                            f"object {object_id!r} has been read (audited, exported or voted on) for "
-                            f"{self.publish_wait:.0f} s; nothing was changed",
-                            hint="try again when the audit or export of this AU has finished",
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+        def timed_out() -> ObjectBusy:
+            return ObjectBusy(
+                f"object {object_id!r} has been read (audited, exported or voted on) for {self.publish_wait:.0f} s; "
+                "nothing was changed",
+                hint="try again when the audit or export of this AU has finished",
+            )
+
+        with self._file(object_id, "read").open("a") as fh, exclusive(fh, self.publish_wait, timed_out, poll=0.05):
+            yield

@@ -1,0 +1,225 @@
+"""Search at catalog scale, end to end: a node on the ``tantivy`` engine holding a synthetic catalog
+(:func:`synthetic.load_catalog`, seeded), against bare Tantivy in process on the same documents.
+
+Measured, on the backend chosen (``--backend sqlite|postgresql``):
+
+- reindexing: ``Indexer.rebuild_search`` (what ``strongroom reindex --search`` and a new engine run: the catalog
+  read in keyset batches of 5,000, one Tantivy commit), in items/s; against reading the same documents from the
+  catalog alone (the floor of our part) and bare Tantivy writing them from memory (the library's own speed, with the
+  same schema, analyzer and threads), and the whole ``strongroom reindex --search`` command;
+- the portal's ``/search`` page over HTTP (``strongroom portal serve`` in its own process, one client, keep-alive),
+  top 20 with counts for the five facets, for 20 common and 20 rare words; against bare Tantivy answering the same
+  search (released only, top 20, the five facet aggregations) in process: the search part alone.
+
+Nothing here asserts a time.
+
+    .venv/bin/python bench/bench_search_portal.py --items 100000 --backend sqlite
+    .venv/bin/python bench/bench_search_portal.py --items 1000000 --backend postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+import tantivy
+from bench_search import tantivy_document
+from synthetic import load_catalog
+
+from strongroom.node import Node
+from strongroom.search.base import FACETS, SearchDocument, fold
+from strongroom.search.tantivy_index import (
+    ANALYZER,
+    MAX_WORD,
+    REBUILD_HEAP,
+    REBUILD_THREADS,
+    _schema,
+    folded,
+)
+from strongroom.settings import load_settings, write_settings
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PAGE = 20
+
+
+def make_node(work: Path, backend: str, items: int) -> Node:
+    """A fresh node on the tantivy engine, its catalog loaded with ``items`` synthetic items (index still empty)."""
+    home = work / f"{backend}-{items}"
+    shutil.rmtree(home, ignore_errors=True)
+    url = None
+    if backend == "postgresql":
+        name = f"bench_search_{items}"
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        admin.dispose()
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    Node.create(home, database_url=url).close()
+    write_settings(dataclasses.replace(load_settings(home), search_engine="tantivy"))
+    node = Node.open(home, recover=False)
+    load_catalog(node.catalog.engine, items)
+    return node
+
+
+def bare_write(path: Path, docs: list[SearchDocument]) -> tuple[tantivy.Index, float]:
+    """Bare Tantivy: our schema and analyzer, the same heap and threads, documents from memory, folded by Tantivy's
+    own filters (no Python per document but building it)."""
+    path.mkdir(parents=True)
+    index = tantivy.Index(_schema(), path=str(path))
+    index.register_tokenizer(
+        ANALYZER,
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(MAX_WORD))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build(),
+    )
+    started = time.perf_counter()
+    writer = index.writer(heap_size=REBUILD_HEAP, num_threads=REBUILD_THREADS)
+    for d in docs:
+        writer.add_document(tantivy_document(d))
+    writer.commit()
+    writer.wait_merging_threads()
+    elapsed = time.perf_counter() - started
+    index.reload()
+    return index, elapsed
+
+
+def bare_search(index: tantivy.Index, word: str) -> int:
+    schema = index.schema
+    query = tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "text", fold(word), index_option="freq")),
+            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "released", 1)),
+        ]
+    )
+    searcher = index.searcher()
+    found = searcher.search(query, limit=PAGE, count=True)
+    searcher.fast_field_values("id", [a for _, a in found.hits])
+    searcher.aggregate(query, {name: {"terms": {"field": name, "size": 50}} for name in FACETS})
+    return int(getattr(found, "count", None) or 0)
+
+
+def timed(run: Callable[[str], object], words: list[str], rounds: int) -> tuple[float, float]:
+    for w in words:
+        run(w)
+    times = []
+    for _ in range(rounds):
+        for w in words:
+            started = time.perf_counter()
+            run(w)
+            times.append((time.perf_counter() - started) * 1000)
+    q = statistics.quantiles(times, n=100)
+    return statistics.median(times), q[94]
+
+
+def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "strongroom.cli.main", "portal", "serve", "--home", str(home), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/robots.txt", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the portal did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the 20 words of each kind")
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / "work" / "search_portal")
+    args = parser.parse_args()
+    work = args.workdir.absolute()
+    print(f"load average at start: {os.getloadavg()}")
+
+    started = time.perf_counter()
+    node = make_node(work, args.backend, args.items)
+    print(f"{args.items:,} items loaded into the {args.backend} catalog in {time.perf_counter() - started:.0f} s")
+
+    started = time.perf_counter()
+    docs = [d for batch in node.indexer.catalog_documents() for d in batch]
+    read = time.perf_counter() - started
+    started = time.perf_counter()
+    for d in docs:
+        folded(d.text)
+    fold_time = time.perf_counter() - started
+    started = time.perf_counter()
+    written = node.indexer.rebuild_search()
+    ours = time.perf_counter() - started
+    assert written == len(docs) == node.search.count()
+    shutil.rmtree(work / "bare", ignore_errors=True)
+    bare, bare_time = bare_write(work / "bare", docs)
+    home = node.settings.home
+    node.close()
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "strongroom.cli.main", "reindex", "--search", "--home", str(home)],
+        check=True,
+        capture_output=True,
+    )
+    command = time.perf_counter() - started
+    n = len(docs)
+    print(f"load average after writing: {os.getloadavg()}")
+    print(f"\nreindexing {n:,} items from the {args.backend} catalog (items/s):\n")
+    print("| `rebuild_search` | `strongroom reindex --search` (whole command) | catalog read alone | folding alone "
+          "| bare Tantivy from memory | ours ÷ bare |")  # fmt: skip
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {n / ours:,.0f} | {n / command:,.0f} | {n / read:,.0f} | {n / fold_time:,.0f} | {n / bare_time:,.0f} | "
+        f"{bare_time / ours:.2f} |"
+    )
+
+    df: Counter[str] = Counter()
+    for d in docs[:20_000]:
+        df.update(set(fold(d.text).split()))
+    ranked = [w for w, _ in df.most_common() if w.isalpha()]
+    common = ranked[5:25]
+    rare = [w for w, c in df.most_common() if c == 2 and w.isalpha()][:20]
+    portal = serve(home, args.port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=120) as client:
+
+            def page(word: str) -> None:
+                response = client.get("/search", params={"q": word})
+                assert response.status_code == 200 and 'class="facets"' in response.text
+
+            rows = []
+            for label, words in (("common term", common), ("rare term", rare)):
+                hits = statistics.median(bare_search(bare, w) for w in words)
+                http = timed(page, words, args.rounds)
+                ref = timed(lambda w: bare_search(bare, w), words, args.rounds)
+                rows.append((label, hits, http, ref))
+    finally:
+        portal.terminate()
+        portal.wait()
+    print(f"load average after searching: {os.getloadavg()}")
+    print(f"\nportal /search over HTTP, {n:,} items ({args.backend}), top 20 with 5 facets (p50 / p95 ms):\n")
+    print("| query | hits (median) | portal `/search`, whole request | bare Tantivy, search part | × bare (p50) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for label, hits, http, ref in rows:
+        print(
+            f"| {label} | {hits:,.0f} | {http[0]:.1f} / {http[1]:.1f} | {ref[0]:.2f} / {ref[1]:.2f} | "
+            f"{http[0] / ref[0]:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
