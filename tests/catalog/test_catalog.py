@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -131,10 +132,23 @@ def test_upgrading_a_catalog_with_items_gives_each_its_public_id(db_url: str) ->
                 ),
                 {"id": n, "key": key},
             )
+        conn.execute(
+            sa.text(
+                "INSERT INTO items (id, au_id, item_key, title, authors, keywords, item_type, search_text, "
+                "volume, issue, publication_date, year) VALUES (3, 1, '10.5555/c', 'T', '[]', '[]', "
+                "'research-article', '', '12', '3', '2024-03-05', 2024)"
+            )
+        )
     assert migrate(engine) is True and current_revision(engine) == head_revision()
     with engine.connect() as conn:
         rows = dict(conn.execute(sa.text("SELECT item_key, public_id FROM items")).all())
         queued = sorted(conn.execute(sa.text("SELECT item_id FROM search_queue")).scalars())
-    assert rows == {k: public_id("issn:x/2024", k) for k in ("10.5555/a", "10.5555/b")}
-    assert queued == [1, 2]  # revision 0011: every item waits for the search engine the node opens next
+        count, volumes, issues = conn.execute(sa.text("SELECT item_count, volumes, issues FROM archival_units")).one()
+    assert rows == {k: public_id("issn:x/2024", k) for k in ("10.5555/a", "10.5555/b", "10.5555/c")}
+    assert queued == [1, 2, 3]  # revision 0011: every item waits for the search engine the node opens next
+    volumes = json.loads(volumes) if isinstance(volumes, str) else volumes
+    issues = json.loads(issues) if isinstance(issues, str) else issues
+    # revision 0014: the AU's counts, volumes and issues, from its items
+    assert (count, volumes) == (3, [["12", 2024, 1], ["other", None, 2]])
+    assert issues == [[None, None, None, None], ["12", "3", "2024-03-05", 2024]]
     engine.dispose()

@@ -35,14 +35,20 @@ def test_a_listing_that_stops_short_says_how_many_more_and_how(deposited: Node) 
     home = deposited.settings.home
     total = len(deposited.browse.items(limit=1000))
     assert total > 3
+    ids = [i["id"] for i in json.loads(run(home, "items", "--all", "--json").stdout)["items"]]
+    assert len(ids) == total
     shown = run(home, "items", "--limit", "2")
     assert shown.returncode == 0, shown.stderr
     assert f"2 of {total} items" in shown.stdout
-    assert f"showing 1-2 of {total} items; {total - 2} more: strongroom items --offset 2" in shown.stdout
+    assert f"showing 1-2 of {total} items; {total - 2} more: strongroom items --after {ids[1]}" in shown.stdout
     page = json.loads(run(home, "items", "--limit", "2", "--offset", "1", "--json").stdout)
     assert (page["total"], page["offset"], page["limit"], len(page["items"])) == (total, 1, 2, 2)
-    ids = [i["id"] for i in json.loads(run(home, "items", "--all", "--json").stdout)["items"]]
-    assert len(ids) == total and [i["id"] for i in page["items"]] == ids[1:3]
+    assert [i["id"] for i in page["items"]] == ids[1:3] and page["after"] == ids[2]
+    following = run(home, "items", "--limit", "2", "--after", str(ids[2]))
+    assert following.returncode == 0, following.stderr
+    assert f"2 items after ID {ids[2]}" in following.stdout and f"--after {ids[4]}" in following.stdout
+    last = json.loads(run(home, "items", "--after", str(ids[-2]), "--json").stdout)
+    assert [i["id"] for i in last["items"]] == ids[-1:] and last["after"] is None
     everything = run(home, "items", "--all")
     assert f"{total} items" in everything.stdout and "more:" not in everything.stdout
 

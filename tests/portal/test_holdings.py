@@ -30,6 +30,7 @@ from strongroom.formats.xmlsafe import parse_xml
 from strongroom.network.config import NetworkPolicy
 from strongroom.portal.app import create_portal
 from strongroom.services.holdings import HoldingsReports, Scope
+from strongroom.services.network_status import CopyStatus, NetworkCopies
 
 # The 25 columns of KBART Phase II (NISO RP-9-2014), in order, as written in the recommended practice.
 KBART_COLUMNS = [
@@ -248,9 +249,7 @@ def test_onix_ph_is_well_formed_and_holds_every_preserved_issue(archive: Archive
     assert detail.findtext(f"{ONIX}VerificationStatus") == "01"
 
 
-def network_reports(
-    archive: Archive, preserved: set[str], asked: list[int] | None = None, cache_seconds: float = 0.0
-) -> HoldingsReports:
+def network_reports(archive: Archive, preserved: set[str], asked: list[int] | None = None) -> HoldingsReports:
     """The node's reports as a member of a network whose members hold enough copies of ``preserved`` only (the
     answer ``network status`` would compute from the members' listings); ``asked`` counts the questions."""
     joined = SimpleNamespace(joined=True, config=lambda: SimpleNamespace(policy=NetworkPolicy()))
@@ -268,7 +267,6 @@ def network_reports(
         ask,
         provider="Net",
         base_url=BASE,
-        cache_seconds=cache_seconds,
     )
 
 
@@ -391,18 +389,42 @@ def test_holdings_never_carry_dark_items(archive: Archive, client: TestClient) -
 
 def test_the_members_answer_is_reused_for_a_while(archive: Archive) -> None:
     asked: list[int] = []
-    reports = network_reports(archive, set(), asked, cache_seconds=60)  # the fixed clock steps 1 s per reading
+    joined = [True]
+
+    def ask() -> list[CopyStatus]:
+        asked.append(1)
+        return [CopyStatus("o1", "au/1", ["n1"], {"n1": 1}, ["GH"], True, None)]
+
+    copies = NetworkCopies(ask, lambda: joined[0], archive.node.clock, max_age=60)  # the clock steps 1 s a reading
+    reports = network_reports(archive, set())
+    reports.network_preserved = copies.preserved  # as the node wires it: one answer for every report and page
     reports.report()
     reports.report()
+    assert copies.copies() is not None
     assert len(asked) == 1
     for _ in range(61):
         archive.node.clock.now()
-    reports.report()
+    assert copies.preserved() == {"o1"}
     assert len(asked) == 2
-    uncached = network_reports(archive, set(), asked)
-    uncached.report()
-    uncached.report()
+    uncached = NetworkCopies(ask, lambda: True, archive.node.clock, max_age=0)
+    uncached.copies()
+    uncached.copies()
     assert len(asked) == 4
+    joined[0] = False
+    assert copies.copies() is None and copies.preserved() is None  # in no network, nobody is asked
+    assert len(asked) == 4
+
+
+def test_a_report_is_reused_for_its_max_age_then_made_again(archive: Archive) -> None:
+    reports = network_reports(archive, set())
+    assert reports.report() is not reports.report()  # by default (the CLI, tests) every report is made afresh
+    reports.max_age = 30  # as `portal serve` sets it
+    first = reports.report()
+    assert reports.report() is first and reports.report(Scope(programme=True)) is not first
+    for _ in range(31):  # the fixed clock steps 1 s per reading
+        archive.node.clock.now()
+    again = reports.report()
+    assert again is not first and again.titles == first.titles
 
 
 LAST_ISSUE = ("date_last_issue_online", "num_last_vol_online", "num_last_issue_online")

@@ -65,7 +65,7 @@ class Title(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"))
+    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"), index=True)
     name: Mapped[str] = mapped_column(String(1000))
     kind: Mapped[str] = mapped_column(String(20), default="journal")
     issn_print: Mapped[str | None] = mapped_column(String(9), index=True)
@@ -85,14 +85,23 @@ class ArchivalUnit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
-    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"))
+    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), index=True)
     label: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(20), default="configured")
     object_id: Mapped[str] = mapped_column(String(400), unique=True)
     head_version: Mapped[int] = mapped_column(Integer, default=0)
+    # How many items the AU holds, kept by whatever writes its items (the indexer), so that counts per title,
+    # publisher and archive add up AUs instead of scanning millions of items.
+    item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Its items by volume, [[volume key, year, items], ...], kept likewise: title pages and the sitemap list
+    # volumes from AUs, never from items.
+    volumes: Mapped[list[Any]] = mapped_column(default=list)
+    # Its issues, [[volume, issue, first date, first year], ...] (domain.volumes.issue_coverage), kept likewise:
+    # holdings reports (KBART, ONIX-PH, DOAJ) read coverage from AUs, never from items.
+    issues: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # set by a released trigger only
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # by a released trigger only
     release_licence: Mapped[str | None] = mapped_column(String(500))
     release_trigger: Mapped[str | None] = mapped_column(String(20))
 
@@ -168,7 +177,10 @@ class Event(Base):
     """A PREMIS-style event: what happened (type, outcome, detail) to which object, by which agent, when."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_object", "object_type", "object_key"),)
+    __table_args__ = (
+        Index("ix_events_object", "object_type", "object_key"),
+        Index("ix_events_object_key_time", "object_key", "time", "id"),  # strongroom events --au, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)

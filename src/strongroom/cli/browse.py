@@ -138,24 +138,41 @@ def _authors(item: ItemRow) -> str:
 @click.command()
 @click.argument("query", required=False)
 @paging_options(50)
+@click.option(
+    "--after",
+    type=click.IntRange(0),
+    default=0,
+    help="List the items after this catalog ID (the next page, as fast deep in the catalog as at its start).",
+)
 @home_option
 @json_option
-def items(query: str | None, limit: int, offset: int, show_all: bool, home: Path | None, as_json: bool) -> None:
+def items(
+    query: str | None, limit: int, offset: int, show_all: bool, after: int, home: Path | None, as_json: bool
+) -> None:
     """List items, or search them: QUERY matches words in titles, authors, abstracts, keywords and DOIs.
 
-    One page at a time (--limit, --offset, --all); the table says how many there are in all, and --json gives
-    {"total", "offset", "limit", "items": [...]}."""
+    One page at a time (--limit, --after or --offset, --all); the table says how many there are in all, and
+    --json gives {"total", "offset", "limit", "after", "items": [...]} ("after": the --after of the next page)."""
+    if after and query:
+        raise click.UsageError("--after pages through the catalog in ID order; a search pages with --offset")
     with open_node(home) as node:
-        page = node.browse.item_page(query, limit=None if show_all else limit, offset=offset)
+        page = node.browse.item_page(query, limit=None if show_all else limit, offset=offset, after=after)
     if as_json:
-        print_json(_page_json(page, "items", [_item_dict(i) for i in page.rows]))
+        print_json(_page_json(page, "items", [_item_dict(i) for i in page.rows]) | {"after": page.after})
         return
-    table = Table("ID", "DOI", "Title", "Authors", "Year", "AU", title=_heading(page, "item", _matching(query)))
+    title = (
+        _heading(page, "item", _matching(query)) if not after else f"{plural(len(page.rows), 'item')} after ID {after}"
+    )
+    table = Table("ID", "DOI", "Title", "Authors", "Year", "AU", title=title)
     for i in page.rows:
         table.add_row(str(i.id), i.doi or "—", i.title, _authors(i), str(i.year or "—"), i.au)
     out().print(table)
     command = "strongroom items" + (f" {shlex.quote(query)}" if query else "")
-    note = page_note(len(page.rows), page.total, offset, "item", command=command)
+    next_page = f"--after {page.after}" if page.after is not None else None
+    if after:  # where a page after an ID sits is not counted (that would read every item before it)
+        note = f"more: {command} {next_page} (or --limit N)." if next_page else None
+    else:
+        note = page_note(len(page.rows), page.total, offset, "item", command=command, next_page=next_page)
     if note:
         out().print(note)
 

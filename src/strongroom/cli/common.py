@@ -140,16 +140,18 @@ def plural(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {plural}"
 
 
-def page_note(shown: int, total: int, offset: int, noun: str, *, command: str) -> str | None:
+def page_note(
+    shown: int, total: int, offset: int, noun: str, *, command: str, next_page: str | None = None
+) -> str | None:
     """What a listing that stops short of the end says: how many there are and how to see the rest (None when
-    every row was shown)."""
+    every row was shown). ``next_page``: the options that show the next page (default ``--offset N``)."""
     more = max(total - offset - shown, 0)
     if shown + offset >= total and offset == 0:
         return None
     where = f"{offset + 1:,}-{offset + shown:,}" if shown else "none"
     note = f"showing {where} of {plural(total, noun)}"
     if more:
-        note += f"; {more:,} more: {command} --offset {offset + shown} (or --limit N, or --all)"
+        note += f"; {more:,} more: {command} {next_page or f'--offset {offset + shown}'} (or --limit N, or --all)"
     return note + "."
 
 

@@ -111,10 +111,11 @@ class NoSniff:
 def create_portal(
     node: Node, *, oai_page_size: int = 100, cache_seconds: float = 0.0, sitemap_limit: int = feeds.SITEMAP_LIMIT
 ) -> FastAPI:
-    """The portal app. ``cache_seconds`` > 0 remembers released articles and files that long (``portal serve``
-    uses 30 s); tests and the static export read the catalog every time. ``sitemap_limit``: URLs per sitemap file
-    (the protocol's 50,000; tests make it small)."""
+    """The portal app. ``cache_seconds`` > 0 remembers released articles and files, and the holdings reports, that
+    long (``portal serve`` uses 30 s); tests and the static export read the catalog every time. ``sitemap_limit``:
+    URLs per sitemap file (the protocol's 50,000; tests make it small)."""
     portal = Portal(node, node.released(cache_seconds=cache_seconds), make_environments())
+    node.holdings.max_age = cache_seconds  # a report reads every AU: the feeds and title pages share one a while
     app = FastAPI(title="Strongroom portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
     app.state.sitemap_limit = sitemap_limit

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator
+from functools import cached_property
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -92,56 +96,121 @@ def _title(el: etree._Element, release: Release) -> None:
             last.text = name
 
 
-def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
-    """Every public page of the portal (in its default language) with when it last changed."""
+def page_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
+    """Every public page but the articles (in the default language), with when it last changed: read from
+    publishers, titles and AUs, never from items."""
     paths: list[tuple[str, dt.datetime | None]] = [("/", None), ("/titles/", None), ("/publishers/", None)]
     paths += [("/countries/", None), ("/releases/", None)]
     paths += [(f"/countries/{code}/", None) for code, _, _ in released.countries()]
     paths += [(f"/publishers/{quote(p.key)}/", None) for p in released.publishers()]
-    for t in released.titles():
-        detail = released.title(t.key)
-        if detail is None:
-            continue
-        changed = max((r.released_at for r in detail.releases), default=None)
-        paths.append((f"/titles/{quote(t.key, safe=':')}/", changed))
-        paths += [(f"/titles/{quote(t.key, safe=':')}/{quote(v)}/", changed) for v, _, _ in detail.volumes]
-    after = 0
-    while batch := released.page(after_id=after, limit=1000):
-        paths += [(f"/articles/{i.public_id}/", i.released_at) for i in batch]
-        after = batch[-1].id
+    for key, changed, volumes in released.title_volumes():
+        paths.append((f"/titles/{quote(key, safe=':')}/", changed))
+        paths += [(f"/titles/{quote(key, safe=':')}/{quote(v)}/", changed) for v in volumes]
     return paths
 
 
-def sitemap(released: Released, base_url: str, limit: int = SITEMAP_LIMIT) -> bytes:
-    """``/sitemap.xml``: every public page, or, when there are more than one sitemap file may hold, a sitemap
-    index of the parts (``/sitemaps/N.xml``)."""
-    paths = public_paths(released)
-    if len(paths) <= limit:
-        return _urlset(paths, base_url)
-    index = etree.Element(f"{{{SITEMAP}}}sitemapindex", nsmap=nsmap(SITEMAP))
-    for n in range(1, sitemap_parts(len(paths), limit) + 1):
-        part = etree.SubElement(index, f"{{{SITEMAP}}}sitemap")
-        etree.SubElement(part, f"{{{SITEMAP}}}loc").text = f"{base_url}/sitemaps/{n}.xml"
-    return bytes(etree.tostring(index, xml_declaration=True, encoding="UTF-8"))
+def article_paths(
+    released: Released, first_id: int = 1, last_id: int | None = None
+) -> Iterator[tuple[str, dt.datetime | None]]:
+    """The landing page of every released item with an id from ``first_id`` to ``last_id``, in id order."""
+    for public_id, released_at in released.article_stamps(first_id, last_id):
+        yield f"/articles/{public_id}/", released_at
 
 
-def sitemap_part(released: Released, base_url: str, n: int, limit: int = SITEMAP_LIMIT) -> bytes | None:
-    """Part ``n`` (from 1) of a sitemap too large for one file; None when there is no such part."""
-    paths = public_paths(released)
-    if len(paths) <= limit or not 1 <= n <= sitemap_parts(len(paths), limit):
+def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
+    """Every public page of the portal (in its default language) with when it last changed."""
+    return page_paths(released) + list(article_paths(released))
+
+
+# ---- the sitemap ------------------------------------------------------------------------------------------------
+#
+# One file while everything fits; past that an index of parts. Parts 1..K hold the articles by item id, part n the
+# ids from (n-1)*limit+1 to n*limit (so the index needs only the highest id, and a part is one range read by key);
+# a range with no released item is left out of the index and answers 404. Parts K+1.. hold the other pages. Every
+# file is written as it is read, a batch of rows at a time.
+
+
+class SitemapPlan:
+    """How the sitemap is cut: the other pages are read only when the answer needs them."""
+
+    def __init__(self, released: Released, limit: int) -> None:
+        self.released = released
+        self.limit = limit
+        self.last = released.last_item_id()
+
+    @cached_property
+    def pages(self) -> list[tuple[str, dt.datetime | None]]:
+        return page_paths(self.released)
+
+    @cached_property
+    def article_parts(self) -> int:
+        """K: id ranges up to the highest item id (which bounds the number of articles, so nothing is counted);
+        0 when one file holds everything."""
+        if self.last <= self.limit and self.last + len(self.pages) <= self.limit:
+            return 0
+        return -(-self.last // self.limit)
+
+    @property
+    def parts(self) -> int:
+        return self.article_parts + -(-len(self.pages) // self.limit)
+
+    def id_range(self, n: int) -> tuple[int, int]:
+        return (n - 1) * self.limit + 1, n * self.limit
+
+    def numbers(self) -> list[int]:
+        """The parts the index lists (none when one file holds everything): one cheap look-up per id range."""
+        if self.article_parts == 0:
+            return []
+        found = [n for n in range(1, self.article_parts + 1) if self.released.any_released_between(*self.id_range(n))]
+        return found + list(range(self.article_parts + 1, self.parts + 1))
+
+
+def sitemap_part_numbers(released: Released, limit: int = SITEMAP_LIMIT) -> list[int]:
+    return SitemapPlan(released, limit).numbers()
+
+
+def sitemap(released: Released, base_url: str, limit: int = SITEMAP_LIMIT) -> Iterator[bytes]:
+    """``/sitemap.xml``, streamed: every public page, or, when there are more than one sitemap file may hold, a
+    sitemap index of the parts (``/sitemaps/N.xml``)."""
+    plan = SitemapPlan(released, limit)
+    if plan.article_parts == 0:
+        return _urlset(itertools.chain(plan.pages, article_paths(released)), base_url)
+    return _index(plan.numbers(), base_url)
+
+
+def sitemap_part(released: Released, base_url: str, n: int, limit: int = SITEMAP_LIMIT) -> Iterator[bytes] | None:
+    """Part ``n`` (from 1) of a sitemap too large for one file, streamed; None when there is no such part."""
+    plan = SitemapPlan(released, limit)
+    if plan.article_parts == 0 or n < 1:
         return None
-    return _urlset(paths[(n - 1) * limit : n * limit], base_url)
+    if n <= plan.article_parts:  # an article part: the other pages are not read
+        first, last = plan.id_range(n)
+        if not released.any_released_between(first, last):
+            return None
+        return _urlset(article_paths(released, first, last), base_url)
+    if n > plan.parts:
+        return None
+    chunk = n - plan.article_parts - 1
+    return _urlset(iter(plan.pages[chunk * limit : (chunk + 1) * limit]), base_url)
 
 
-def sitemap_parts(count: int, limit: int = SITEMAP_LIMIT) -> int:
-    return 0 if count <= limit else -(-count // limit)
+_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _urlset(paths: list[tuple[str, dt.datetime | None]], base_url: str) -> bytes:
-    urlset = etree.Element(f"{{{SITEMAP}}}urlset", nsmap=nsmap(SITEMAP))
+def _urlset(paths: Iterable[tuple[str, dt.datetime | None]], base_url: str) -> Iterator[bytes]:
+    yield _HEAD + f'<urlset xmlns="{SITEMAP}">'.encode()
+    lines: list[str] = []
     for path, changed in paths:
-        url = etree.SubElement(urlset, f"{{{SITEMAP}}}url")
-        etree.SubElement(url, f"{{{SITEMAP}}}loc").text = base_url + path
-        if changed is not None:
-            etree.SubElement(url, f"{{{SITEMAP}}}lastmod").text = changed.date().isoformat()
-    return bytes(etree.tostring(urlset, xml_declaration=True, encoding="UTF-8"))
+        lastmod = f"<lastmod>{changed.date().isoformat()}</lastmod>" if changed is not None else ""
+        lines.append(f"<url><loc>{escape(base_url + path)}</loc>{lastmod}</url>")
+        if len(lines) >= 1000:
+            yield "".join(lines).encode()
+            lines.clear()
+    yield ("".join(lines) + "</urlset>\n").encode()
+
+
+def _index(parts: list[int], base_url: str) -> Iterator[bytes]:
+    yield _HEAD + f'<sitemapindex xmlns="{SITEMAP}">'.encode()
+    for n in parts:
+        yield f"<sitemap><loc>{escape(base_url)}/sitemaps/{n}.xml</loc></sitemap>".encode()
+    yield b"</sitemapindex>\n"

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.portal import feeds
 from strongroom.portal.citation import json_ld, meta_tags, reference, ris
+from strongroom.portal.i18n import DEFAULT, country_name, language_label
 from strongroom.portal.render import portal_of, prefix
+from strongroom.services.released import SEARCH_FACETS, Found
 
 PAGE_SIZE = 20
 MAX_QUERY = 200
@@ -30,7 +33,7 @@ def home(request: Request) -> Response:
         "home.html",
         releases=r.releases()[:5],
         items=r.count(),
-        titles=len(r.titles()),
+        titles=r.title_count(),
         countries=len(r.countries()),
     )
 
@@ -146,11 +149,58 @@ def by_doi(request: Request, doi: str) -> Response:
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int = Query(1, ge=1, le=1000)) -> Response:
+def search(
+    request: Request,
+    q: str = Query("", max_length=MAX_QUERY),
+    page: int = Query(1, ge=1, le=1000),
+    country: str = Query("", max_length=MAX_QUERY),
+    publisher: str = Query("", max_length=MAX_QUERY),
+    title: str = Query("", max_length=MAX_QUERY),
+    year: str = Query("", max_length=MAX_QUERY),
+    language: str = Query("", max_length=MAX_QUERY),
+) -> Response:
+    """Full-text search of released items, narrowed by facet links (country, publisher, title, year, language) that
+    combine and work without JavaScript; each shows how many results it leaves."""
     portal = portal_of(request)
-    items, total = portal.released.search(q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE) if q else ([], 0)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    return portal.render(request, "search.html", q=q, items=items, total=total, page=page, pages=pages)
+    lang: str = getattr(request.state, "lang", DEFAULT)
+    chosen = {"country": country, "publisher": publisher, "title": title, "year": year, "language": language}
+    filters = {name: value for name, value in chosen.items() if value}
+    found = (
+        portal.released.find(q, filters=filters, facets=SEARCH_FACETS, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        if q
+        else Found([], 0, {})
+    )
+
+    def link(**changed: str) -> str:
+        """This search's URL with ``changed`` filters set (or dropped when empty), from its first page."""
+        params = {"q": q, **filters, **changed}
+        return "?" + urlencode({name: value for name, value in params.items() if value})
+
+    def label(name: str, value: str, named: str) -> str:
+        if name == "country":
+            return country_name(value, lang)
+        return language_label(value, lang) if name == "language" else named
+
+    names = {(name, v): label(name, v, named) for name, values in found.facets.items() for v, named, _ in values}
+    facets = [
+        (name, [(label(name, v, named), n, link(**{name: v})) for v, named, n in values if v != filters.get(name)])
+        for name, values in found.facets.items()
+    ]
+    active = [(name, names.get((name, v)) or label(name, v, v), link(**{name: ""})) for name, v in filters.items()]
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
+    return portal.render(
+        request,
+        "search.html",
+        q=q,
+        items=found.items,
+        total=found.total,
+        page=page,
+        pages=pages,
+        facets=[(name, values) for name, values in facets if values],
+        active=active,
+        request_filters=list(filters.items()),  # a new query keeps the filters chosen
+        page_link=lambda n: link(page=str(n)),
+    )
 
 
 @router.get("/releases/", response_class=HTMLResponse)
@@ -171,14 +221,14 @@ def releases_feed(request: Request) -> Response:
 def sitemap(request: Request) -> Response:
     portal = portal_of(request)
     limit: int = request.app.state.sitemap_limit
-    return Response(feeds.sitemap(portal.released, portal.base_url, limit), media_type="application/xml")
+    return StreamingResponse(feeds.sitemap(portal.released, portal.base_url, limit), media_type="application/xml")
 
 
 @router.get("/sitemaps/{n}.xml")
 def sitemap_part(request: Request, n: int) -> Response:
     portal = portal_of(request)
     part = feeds.sitemap_part(portal.released, portal.base_url, n, request.app.state.sitemap_limit)
-    return portal.not_found(request) if part is None else Response(part, media_type="application/xml")
+    return portal.not_found(request) if part is None else StreamingResponse(part, media_type="application/xml")
 
 
 @router.get("/robots.txt")

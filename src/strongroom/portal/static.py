@@ -21,7 +21,7 @@ from strongroom.errors import ConfigError, StrongroomError
 from strongroom.inprocess import TestClient
 from strongroom.node import Node
 from strongroom.portal.app import create_portal
-from strongroom.portal.feeds import public_paths, sitemap_parts
+from strongroom.portal.feeds import page_paths, sitemap_part_numbers
 from strongroom.portal.i18n import LANGUAGES
 
 
@@ -62,8 +62,8 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
     work.mkdir(parents=True)
     result = StaticExport(dest)
     released = node.released()
-    pages = [p for p, _ in public_paths(released)]
-    parts = [f"/sitemaps/{n}.xml" for n in range(1, sitemap_parts(len(pages)) + 1)]
+    pages = [p for p, _ in page_paths(released)]
+    parts = [f"/sitemaps/{n}.xml" for n in sitemap_part_numbers(released)]
     holdings_pages, holdings_reports = holdings_paths(node)
     pages += holdings_pages
     extra = ["/sitemap.xml", *parts, "/releases.atom", "/robots.txt", *holdings_reports]
@@ -72,6 +72,7 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
     while batch := released.page(after_id=after, limit=1000):
         after = batch[-1].id
         for item in batch:
+            pages.append(f"/articles/{item.public_id}/")
             files.append(f"/articles/{item.public_id}/cite.ris")
             files += [f"/articles/{item.public_id}/{f.name}" for f in item.files]
     file_set = set(files)

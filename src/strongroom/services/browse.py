@@ -20,12 +20,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """Some rows of a listing and where they sit in it: ``total`` rows in all, these from ``offset``."""
+    """Some rows of a listing and where they sit in it: ``total`` rows in all, these from ``offset``; ``after``:
+    the key the next page starts after (None when this page is the last, or the listing is not walked by key)."""
 
     rows: tuple[T, ...]
     total: int
     offset: int
     limit: int | None
+    after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -205,14 +207,22 @@ class Browse:
         """Items in catalog order, or those matching every word of ``query``, best first."""
         return list(self.item_page(query, limit=limit).rows)
 
-    def item_page(self, query: str | None = None, *, limit: int | None = 50, offset: int = 0) -> Page[ItemRow]:
-        """One page of :meth:`items` (``limit`` None: all from ``offset``), with how many there are in all."""
+    def item_page(
+        self, query: str | None = None, *, limit: int | None = 50, offset: int = 0, after: int = 0
+    ) -> Page[ItemRow]:
+        """One page of :meth:`items` (``limit`` None: all from ``offset``), with how many there are in all. Without
+        a query, items in id order after the id ``after`` (by key: as fast deep in the catalog as at its start;
+        ``offset`` then skips that many more, which costs as many rows), and the total is added up from the AUs'
+        kept counts, never by counting items."""
         options = selectinload(Item.au).selectinload(ArchivalUnit.title)
         with self.catalog.session() as s:
             if not query:
-                total = s.scalar(select(func.count(Item.id))) or 0
-                stmt = select(Item).order_by(Item.id).offset(offset).limit(limit).options(options)
-                return Page(tuple(_item_row(i) for i in s.scalars(stmt)), total, offset, limit)
+                total = int(s.scalar(select(func.sum(ArchivalUnit.item_count))) or 0)
+                stmt = select(Item).where(Item.id > after).order_by(Item.id).offset(offset or None)
+                fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1).options(options)))
+                more = limit is not None and len(fetched) > limit
+                rows = tuple(_item_row(i) for i in fetched[:limit])
+                return Page(rows, total, offset, limit, rows[-1].id if more and rows else None)
             wanted = limit if limit is not None else max(self.search.count() - offset, 1)
             hits = self.search.search(SearchQuery(query, offset=offset, limit=wanted))
             found = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(hits.ids)).options(options))}

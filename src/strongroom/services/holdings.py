@@ -14,13 +14,14 @@ version and present in storage), and the report's ``basis`` says that it is one 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from strongroom.catalog.models import Enrolment, Item, Publisher, Title
+from strongroom.catalog.models import Enrolment, Publisher, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import PublisherStatus
 from strongroom.errors import NotFound
@@ -29,7 +30,7 @@ from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, do
 from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
 
-PreservedObjects = Callable[[], set[str]]  # object ids the network holds enough copies of
+PreservedObjects = Callable[[], set[str] | None]  # object ids the network holds enough copies of (None: in no network)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class HoldingsReports:
         *,
         provider: str,
         base_url: str,
-        cache_seconds: float = 0.0,
+        max_age: float = 0.0,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -64,8 +65,11 @@ class HoldingsReports:
         self.network_preserved = network_preserved  # asks the members: called only when the node is in a network
         self.provider = provider
         self.base_url = base_url.rstrip("/")
-        self.cache_seconds = cache_seconds  # how long the members' answer is reused (a portal asks on every request)
-        self._asked: tuple[dt.datetime, set[str]] | None = None
+        # how long a report is reused: the portal's feeds, title pages and certificates ask for one on every request,
+        # and a report reads every AU of the archive
+        self.max_age = max_age
+        self._reports: dict[Scope, Holdings] = {}
+        self._lock = threading.Lock()
 
     def title_url(self, key: str) -> str:
         return f"{self.base_url}/holdings/titles/{key}/"
@@ -77,10 +81,7 @@ class HoldingsReports:
                 f"held at its head version by at least {policy.target_copies} members of the network in at least "
                 f"{policy.min_countries} countries"
             )
-            now = self.catalog.clock.now()
-            if self._asked is None or (now - self._asked[0]).total_seconds() >= self.cache_seconds:
-                self._asked = (now, self.network_preserved())
-            return set(self._asked[1]), basis
+            return set(self.network_preserved() or ()), basis
         held = {o for o in object_ids if self.store.exists(o)}
         return held, "held by this node, which is in no network: one copy"
 
@@ -91,8 +92,19 @@ class HoldingsReports:
         return found, basis
 
     def report(self, scope: Scope | None = None) -> Holdings:
-        """The holdings of the titles in ``scope`` (all by default), titles sorted by name."""
+        """The holdings of the titles in ``scope`` (all by default), titles sorted by name; the same report for
+        ``max_age`` seconds."""
         scope = scope or Scope()
+        with self._lock:
+            kept = self._reports.get(scope)
+            if kept is not None and (self.catalog.clock.now() - kept.generated).total_seconds() < self.max_age:
+                return kept
+        report = self._report(scope)
+        with self._lock:
+            self._reports[scope] = report
+        return report
+
+    def _report(self, scope: Scope) -> Holdings:
         with self.catalog.session() as s:
             stmt = select(Title).options(selectinload(Title.publisher), selectinload(Title.aus))
             if scope.publisher:
@@ -103,22 +115,20 @@ class HoldingsReports:
                 stmt = stmt.join(Enrolment, Enrolment.title_id == Title.id).where(Enrolment.active.is_(True))
             titles = list(s.scalars(stmt))
             aus = {au.id: au for t in titles for au in t.aus if au.head_version > 0}
-            # issue level only: volume, issue and the first date, never an item's own metadata
-            issue_rows = s.execute(
-                select(Item.au_id, Item.volume, Item.issue, func.min(Item.publication_date), func.min(Item.year))
-                .where(Item.au_id.in_(aus))
-                .group_by(Item.au_id, Item.volume, Item.issue)
-            ).all()
             preserved, basis = self._preserved(au.object_id for au in aus.values())
             by_title: dict[int, list[IssueHolding]] = {}
-            for au_id, volume, issue, first_date, first_year in issue_rows:
-                au = aus[au_id]
-                date = first_date or (dt.date(first_year, 1, 1) if first_year else None)
-                if not (volume or issue or date):
-                    continue  # items without enumeration or date (e.g. front matter) say nothing about coverage
-                by_title.setdefault(au.title_id, []).append(
-                    IssueHolding(volume, issue, date, au.key, au.object_id in preserved, exact=first_date is not None)
-                )
+            for au in aus.values():
+                # issue level only, as the AU keeps it (volume, issue and the first date): never an item's metadata
+                for volume, issue, first_date, first_year in au.issues:
+                    date = dt.date.fromisoformat(first_date) if first_date else None
+                    date = date or (dt.date(first_year, 1, 1) if first_year else None)
+                    if not (volume or issue or date):
+                        continue  # items without enumeration or date (e.g. front matter) say nothing about coverage
+                    by_title.setdefault(au.title_id, []).append(
+                        IssueHolding(
+                            volume, issue, date, au.key, au.object_id in preserved, exact=first_date is not None
+                        )
+                    )
             out = [
                 TitleHolding(
                     key=t.key,

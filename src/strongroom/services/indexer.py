@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, cast, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -26,13 +27,15 @@ from strongroom.catalog.models import ArchivalUnit, AUVersion, File, Item, Publi
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import public_id, slug
 from strongroom.domain.model import AUState, EventOutcome, EventType
+from strongroom.domain.volumes import issue_coverage, volume_counts
 from strongroom.errors import StorageError
 from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, ItemRecord, RecordError
 from strongroom.formats.release_record import MAX_RECORD_BYTES, RELEASE_RECORD, parse_release, released_at
-from strongroom.search.base import SearchDocument, SearchIndex
+from strongroom.search.base import SearchDocument, SearchIndex, SearchIndexBusy
 from strongroom.store.base import ObjectStore
 
 SEARCH_BATCH = 500
+REBUILD_BATCH = 5_000  # items read from the catalog at a time when the whole search index is written again
 CONCURRENT_RETRIES = 5
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -52,22 +55,63 @@ class IndexResult:
 
 def search_document(item: Item) -> SearchDocument:
     """What the search index keeps of an item (its AU, title and publisher loaded)."""
-    au = item.au
-    title = au.title
-    publisher = title.publisher
+    title, publisher = item.au.title, item.au.title.publisher
+    return _document(
+        (
+            item.id,
+            item.title,
+            item.au.released_at,
+            item.abstract,
+            item.authors,
+            item.keywords,
+            item.doi,
+            publisher.country if publisher else None,
+            publisher.key if publisher else None,
+            title.key,
+            item.year,
+            item.language,
+        )
+    )
+
+
+# What a search document is made of, read in one query (no ORM objects) when the whole index is written again; the
+# JSON lists come as their text, decoded by json.loads alone (a fifth of the cost of a row through the JSON type).
+DOCUMENT_COLUMNS = (
+    Item.id,
+    Item.title,
+    ArchivalUnit.released_at,
+    Item.abstract,
+    cast(Item.authors, Text),
+    cast(Item.keywords, Text),
+    Item.doi,
+    Publisher.country,
+    Publisher.key,
+    Title.key,
+    Item.year,
+    Item.language,
+)
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _document(row: tuple[Any, ...]) -> SearchDocument:
+    """The search document of an item's DOCUMENT_COLUMNS."""
+    id_, title, released, abstract, authors, keywords, doi, country, publisher_key, title_key, year, language = row
     return SearchDocument(
-        id=item.id,
-        title=item.title,
-        released=au.released_at is not None,
-        abstract=item.abstract or "",
-        authors=tuple(str(a.get("name", "")) for a in item.authors or () if a.get("name")),
-        keywords=tuple(str(k) for k in item.keywords or ()),
-        identifiers=tuple(x for x in (item.doi,) if x),
-        country=publisher.country if publisher else None,
-        publisher_key=publisher.key if publisher else None,
-        title_key=title.key,
-        year=item.year,
-        language=item.language,
+        id=id_,
+        title=title,
+        released=released is not None,
+        abstract=abstract or "",
+        authors=tuple(str(a["name"]) for a in authors or () if a.get("name")),
+        keywords=tuple(str(k) for k in keywords or ()),
+        identifiers=(doi,) if doi else (),
+        country=country,
+        publisher_key=publisher_key,
+        title_key=title_key,
+        year=year,
+        language=language,
     )
 
 
@@ -164,8 +208,15 @@ class Indexer:
         """Catalogue the object's head version (if the catalog lacks it, or always with ``force``), then update the
         search index."""
         result = self._catalogue(object_id, recovered=recovered, force=force)
-        self.sync_search()
+        self._sync_after_write()
         return result
+
+    def _sync_after_write(self) -> None:
+        """Bring the search index up to date after a catalog write. When another process holds the index for long
+        (a rebuild), the write stands all the same: its items stay queued, and that process, the next write or the
+        next start indexes them (a dark item is never shown meanwhile: every hit is checked against the catalog)."""
+        with contextlib.suppress(SearchIndexBusy):
+            self.sync_search()
 
     def _catalogue(self, object_id: str, *, recovered: bool, force: bool = False) -> IndexResult:
         """One transaction; when another process catalogues the same publisher, title or AU at the same moment,
@@ -208,23 +259,29 @@ class Indexer:
                 au.release_licence = str(release["licence"])
                 au.release_trigger = str(release["trigger"])
             items = _replace_items(s, au, record.items)
+            au.item_count = len(items)  # the AU's counts, kept here so that nothing counts items to show them
+            au.volumes = volume_counts((i.volume, i.year, 1) for i in items.values())
+            au.issues = issue_coverage((i.volume, i.issue, i.publication_date, i.year) for i in items.values())
+            rows = []
             for f in files:
                 meta = record.files.get(f.logical_path)
                 item_key = meta.item if meta else None
-                s.add(
-                    File(
-                        au_id=au.id,
-                        item_id=items[item_key].id if item_key in items else None,
-                        logical_path=f.logical_path,
-                        size=f.size,
-                        sha512=f.sha512,
-                        sha256=f.sha256,
-                        media_type=meta.media_type if meta else "application/json",
-                        role=meta.role if meta else "metadata",
-                        source=meta.source if meta else "generated",
-                        version=f.version,
-                    )
+                rows.append(
+                    {
+                        "au_id": au.id,
+                        "item_id": items[item_key].id if item_key in items else None,
+                        "logical_path": f.logical_path,
+                        "size": f.size,
+                        "sha512": f.sha512,
+                        "sha256": f.sha256,
+                        "media_type": meta.media_type if meta else "application/json",
+                        "role": meta.role if meta else "metadata",
+                        "source": meta.source if meta else "generated",
+                        "version": f.version,
+                    }
                 )
+            if rows:  # one executemany, no ORM object per file: an AU can hold tens of thousands
+                s.execute(insert(File), rows)
             for n in range(au.head_version + 1, head + 1):
                 self._add_version(s, au, object_id, inventory["versions"][f"v{n}"], n)
             if recovered:
@@ -295,10 +352,10 @@ class Indexer:
                 self.catalog.record_event(
                     s, type_, outcome, agent=self.agent, object_type="au", object_key=key, detail=detail, data=data
                 )
-        self.sync_search()
+        self._sync_after_write()
         return key
 
-    def reindex(self, progress: Progress | None = None) -> ReindexReport:
+    def reindex(self, progress: Progress | None = None, *, search: bool = True) -> ReindexReport:
         """Catalogue every object in storage again from its deposit record: items and files are rewritten even where
         the catalog knows the head version (that is how catalog disagreements, A006 and A007, are repaired)."""
         report = ReindexReport()
@@ -311,25 +368,67 @@ class Indexer:
                 report.problems.append(f"{object_id}: {exc.message}")
             if progress:
                 progress(n, len(object_ids))
-        self.sync_search()
+        if search:  # else the caller writes the whole search index next (rebuild_search), far faster
+            self.sync_search()
         return report
 
     # ---- the search index ----------------------------------------------------------------------------------
 
     def queue_everything(self) -> int:
-        """Queue every item for the search index (after the engine was emptied or changed)."""
+        """Queue every item for the search index (after the engine was emptied or changed); returns the last queue
+        entry's id. On PostgreSQL the queue is locked against writers while it is filled, so every entry up to that
+        id belongs to a transaction that has committed: its item is read as it now is."""
         with self.catalog.session() as s:
-            ids = list(s.scalars(select(Item.id).order_by(Item.id)))
-            s.add_all(SearchQueue(item_id=i) for i in ids)
-        return len(ids)
+            if s.get_bind().dialect.name == "postgresql":  # SQLite's writers take turns anyway
+                s.execute(text("LOCK TABLE search_queue IN EXCLUSIVE MODE"))
+            s.execute(insert(SearchQueue).from_select(["item_id"], select(Item.id).order_by(Item.id)))
+            return int(s.scalar(select(func.max(SearchQueue.id))) or 0)
+
+    def catalog_documents(self, batch: int = REBUILD_BATCH) -> Iterator[list[SearchDocument]]:
+        """Every item's search document, in batches read by keyset (item id), only the columns a document needs."""
+        after = 0
+        while True:
+            with self.catalog.session() as s:
+                rows = (
+                    s.connection()
+                    .execute(
+                        select(*DOCUMENT_COLUMNS)
+                        .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+                        .join(Title, ArchivalUnit.title_id == Title.id)
+                        .outerjoin(Publisher, Title.publisher_id == Publisher.id)
+                        .where(Item.id > after)
+                        .order_by(Item.id)
+                        .limit(batch)
+                    )
+                    .all()
+                )
+            if not rows:
+                return
+            yield [_document((*r[:4], _json(r[4]), _json(r[5]), *r[6:])) for r in rows]
+            after = rows[-1][0]
 
     def rebuild_search(self, progress: Progress | None = None) -> int:
-        """Empty the search index and write every item's document again. Every item is queued before the index is
-        emptied, so a rebuild cut short leaves them queued, and the next start (or sync) writes them: never an
-        empty index with nothing left to put back."""
-        self.queue_everything()
-        self.search.clear()
-        return self.sync_search(progress=progress)
+        """Write the whole search index again from the catalog (large batches, one commit where the engine can).
+        Every item is queued first, and those entries leave the queue only once the engine has written them all: a
+        rebuild cut short leaves them queued, and the next start (or sync) writes them; never an empty index with
+        nothing left to put back. Items changed meanwhile are queued again after, and written at the end."""
+        last = self.queue_everything()
+        with self.catalog.session() as s:
+            total = int(s.scalar(select(func.count(Item.id))) or 0)
+
+        def batches() -> Iterator[list[SearchDocument]]:
+            done = 0
+            for batch in self.catalog_documents():
+                yield batch
+                done += len(batch)  # the engine asks for the next batch once it holds this one
+                if progress:
+                    progress(done, max(total, done))
+
+        written = self.search.rebuild(batches())
+        with self.catalog.session() as s:
+            s.execute(delete(SearchQueue).where(SearchQueue.id <= last))
+        self.sync_search()
+        return written
 
     def sync_search(self, progress: Progress | None = None) -> int:
         """Write the documents of every queued item (or remove those of items that are gone), in batches; each

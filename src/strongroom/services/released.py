@@ -16,22 +16,23 @@ import datetime as dt
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar, cast
 
 import pycountry
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, false, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publisher, Title, Trigger
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
+from strongroom.domain.volumes import volume_key
 from strongroom.errors import InvalidIdentifier
 from strongroom.formats.text import xml_safe
-from strongroom.search.base import SearchIndex, SearchQuery
+from strongroom.search.base import FACETS, SearchIndex, SearchQuery
 from strongroom.services.harvests import CDXJ
 from strongroom.store.base import ObjectStore
 
@@ -48,11 +49,6 @@ _SET_UNSAFE = re.compile(r"[^A-Za-z0-9\-_.!~*'()]+")
 def set_part(key: str) -> str:
     """A catalog key as one part of an OAI-PMH setSpec (``:`` separates the hierarchy, so it is replaced)."""
     return _SET_UNSAFE.sub("-", key).strip("-") or "x"
-
-
-def volume_key(volume: str | None, year: int | None) -> str:
-    """How a volume is named in URLs: its number, else its year, else ``other``."""
-    return volume or (str(year) if year else "other")
 
 
 def single_language(languages: Sequence[str] | None) -> str | None:
@@ -149,6 +145,18 @@ class ItemView:
     @property
     def jats(self) -> FileView | None:
         return next((f for f in self.files if f.role == FileRole.METADATA and f.name.endswith(".xml")), None)
+
+
+SEARCH_FACETS = tuple(FACETS)  # what a public search can be narrowed by: country, publisher, title, year, language
+
+
+@dataclass(frozen=True)
+class Found:
+    """One page of a public search."""
+
+    items: list[ItemView]  # best first
+    total: int  # released items matching, in all
+    facets: dict[str, list[tuple[str, str, int]]]  # facet -> (value, its name, hits), most hits first
 
 
 @dataclass(frozen=True)
@@ -420,12 +428,48 @@ class Released:
 
     def search(self, query: str, *, offset: int = 0, limit: int = 20) -> tuple[list[ItemView], int]:
         """Released items matching every word of ``query``, best first, and how many match in all."""
-        hits = self.search_index.search(SearchQuery(query, released_only=True, offset=offset, limit=limit))
-        if not hits.ids:
-            return [], hits.total
+        found = self.find(query, offset=offset, limit=limit)
+        return found.items, found.total
+
+    def find(
+        self,
+        query: str,
+        *,
+        filters: Mapping[str, str] | None = None,
+        facets: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 20,
+    ) -> Found:
+        """Released items matching every word (or quoted phrase) of ``query`` and every facet filter (facet name ->
+        value), best first; with the values of ``facets`` among all of them, each with its count. The index is asked
+        for released items only (so its counts hold no dark item), and each hit is checked here again."""
+        hits = self.search_index.search(
+            SearchQuery(
+                query, released_only=True, filters=dict(filters or {}), facets=facets, offset=offset, limit=limit
+            )
+        )
         with self.catalog.session() as s:
-            found = {i.id: i for i in s.scalars(self._items().where(Item.id.in_(hits.ids)))}  # checked released here
-            return self._views(s, [found[i] for i in hits.ids if i in found]), hits.total
+            views: list[ItemView] = []
+            if hits.ids:
+                found = {i.id: i for i in s.scalars(self._items().where(Item.id.in_(hits.ids)))}  # released here
+                views = self._views(s, [found[i] for i in hits.ids if i in found])
+            names = self._facet_names(s, hits.facets)
+        return Found(
+            views,
+            hits.total,
+            {facet: [(v, names.get((facet, v), v), n) for v, n in values] for facet, values in hits.facets.items()},
+        )
+
+    @staticmethod
+    def _facet_names(s: Session, facets: Mapping[str, list[tuple[str, int]]]) -> dict[tuple[str, str], str]:
+        """The names of the publishers and titles among facet values (keys); other values are shown as they are."""
+        names: dict[tuple[str, str], str] = {}
+        for facet, model in (("publisher", Publisher), ("title", Title)):
+            keys = [v for v, _ in facets.get(facet, [])]
+            if keys:
+                rows = s.execute(select(model.key, model.name).where(model.key.in_(keys)))
+                names.update({(facet, str(k)): str(n) for k, n in rows})
+        return names
 
     def open_file(self, object_id: str, file: FileView, *, start: int = 0, length: int | None = None) -> BinaryIO:
         """The bytes of a file this read model found (released, or enrolled behind the access decision), from the
@@ -440,9 +484,20 @@ class Released:
             return fh.read()
 
     def volume(self, title_key: str, vol: str) -> list[ItemView]:
+        # Narrowed in SQL to the items that can have this volume key (a title may hold a million items), then
+        # matched exactly by volume_key.
+        if vol.isdigit() and len(vol) <= 9:
+            by_year: ColumnElement[bool] = Item.year == int(vol)
+        elif vol == "other":
+            by_year = Item.year.is_(None) | (Item.year == 0)
+        else:
+            by_year = false()
+        no_volume = Item.volume.is_(None) | (Item.volume == "")
         with self.catalog.session() as s:
             items = s.scalars(
-                self._items().join(Title, ArchivalUnit.title_id == Title.id).where(Title.key == title_key)
+                self._items()
+                .join(Title, ArchivalUnit.title_id == Title.id)
+                .where(Title.key == title_key, (Item.volume == vol) | (no_volume & by_year))
             )
             chosen = [i for i in items if volume_key(i.volume, i.year) == vol]
             chosen.sort(key=lambda i: (_num(i.issue), _num((i.pages or "").split("-")[0]), i.id))
@@ -474,9 +529,53 @@ class Released:
             return self._views(s, list(s.scalars(stmt.order_by(Item.id).limit(limit))))
 
     def count(self) -> int:
+        """How many items are released: added up from the AUs' kept counts, never by counting items."""
         with self.catalog.session() as s:
-            stmt = select(func.count(Item.id)).join(ArchivalUnit, Item.au_id == ArchivalUnit.id).where(RELEASED)
-            return s.scalar(stmt) or 0
+            return int(s.scalar(select(func.sum(ArchivalUnit.item_count)).where(RELEASED)) or 0)
+
+    def title_count(self) -> int:
+        """How many titles have released items (from the AUs: no title or item is loaded)."""
+        stmt = select(func.count(func.distinct(ArchivalUnit.title_id))).where(RELEASED, ArchivalUnit.item_count > 0)
+        with self.catalog.session() as s:
+            return int(s.scalar(stmt) or 0)
+
+    def last_item_id(self) -> int:
+        """The highest item id in the catalog, dark or not (an index look-up): where id-ranged walks end."""
+        with self.catalog.session() as s:
+            return int(s.scalar(select(func.max(Item.id))) or 0)
+
+    def any_released_between(self, first_id: int, last_id: int) -> bool:
+        """Whether a released item has an id from ``first_id`` to ``last_id``."""
+        stmt = (
+            select(Item.id)
+            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+            .where(RELEASED, Item.id >= first_id, Item.id <= last_id)
+            .limit(1)
+        )
+        with self.catalog.session() as s:
+            return s.scalar(stmt) is not None
+
+    def article_stamps(
+        self, first_id: int = 1, last_id: int | None = None, *, batch: int = 5000
+    ) -> Iterator[tuple[str, dt.datetime]]:
+        """(public id, released at) of every released item with an id from ``first_id`` to ``last_id``, in id
+        order: read a batch at a time by key (never by offset), two columns, no files, for the sitemap."""
+        after = first_id - 1
+        while True:
+            stmt = (
+                select(Item.id, Item.public_id, ArchivalUnit.released_at)
+                .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+                .where(RELEASED, Item.id > after)
+            )
+            if last_id is not None:
+                stmt = stmt.where(Item.id <= last_id)
+            with self.catalog.session() as s:
+                rows = s.execute(stmt.order_by(Item.id).limit(batch)).all()
+            for _, public, released_at in rows:
+                yield public or "", released_at or dt.datetime.min.replace(tzinfo=dt.UTC)  # RELEASED: always set
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
 
     def earliest_release(self) -> dt.datetime | None:
         with self.catalog.session() as s:
@@ -484,14 +583,13 @@ class Released:
 
     # ---- titles, publishers, countries ----------------------------------------------------------------------
 
-    def _title_counts(self, s: Session) -> dict[int, int]:
-        stmt = (
-            select(ArchivalUnit.title_id, func.count(Item.id))
-            .join(Item, Item.au_id == ArchivalUnit.id)
-            .where(RELEASED)
-            .group_by(ArchivalUnit.title_id)
-        )
-        return dict(s.execute(stmt).all())
+    def _title_counts(self, s: Session, title_id: int | None = None) -> dict[int, int]:
+        """Released items per title (of one title, or all), from the AUs' kept counts: titles with none left out."""
+        stmt = select(ArchivalUnit.title_id, func.sum(ArchivalUnit.item_count)).where(RELEASED)
+        if title_id is not None:
+            stmt = stmt.where(ArchivalUnit.title_id == title_id)
+        stmt = stmt.group_by(ArchivalUnit.title_id).having(func.sum(ArchivalUnit.item_count) > 0)
+        return {t: int(n) for t, n in s.execute(stmt)}
 
     def titles(self, *, publisher_key: str | None = None) -> list[TitleView]:
         with self.catalog.session() as s:
@@ -505,7 +603,7 @@ class Released:
     def title(self, key: str) -> TitleView | None:
         with self.catalog.session() as s:
             title = s.scalar(select(Title).where(Title.key == key).options(selectinload(Title.publisher)))
-            counts = self._title_counts(s)
+            counts = self._title_counts(s, title.id) if title is not None else {}
             if title is None or title.id not in counts:
                 return None
             return self._title_view(s, title, counts[title.id], detail=True)
@@ -514,17 +612,12 @@ class Released:
         volumes: tuple[tuple[str, int | None, int], ...] = ()
         releases: tuple[Release, ...] = ()
         if detail:
-            stmt = (
-                select(Item.volume, Item.year, func.count(Item.id))
-                .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
-                .where(RELEASED, ArchivalUnit.title_id == t.id)
-                .group_by(Item.volume, Item.year)
-            )
-            grouped: dict[str, list[Any]] = {}
-            for vol, year, n in s.execute(stmt):
-                k = volume_key(vol, year)
-                entry = grouped.setdefault(k, [k, year, 0])
-                entry[2] += n
+            grouped: dict[str, list[Any]] = {}  # from the AUs' kept counts by volume: no item is read
+            for kept in s.scalars(select(ArchivalUnit.volumes).where(RELEASED, ArchivalUnit.title_id == t.id)):
+                for k, year, n in kept or ():
+                    entry = grouped.setdefault(k, [k, year, 0])
+                    entry[1] = max(entry[1] or 0, year or 0) or None
+                    entry[2] += n
             volumes = tuple(sorted((tuple(v) for v in grouped.values()), key=lambda v: (-(v[1] or 0), v[0])))
             keys = set(s.scalars(select(ArchivalUnit.release_trigger).where(RELEASED, ArchivalUnit.title_id == t.id)))
             releases = tuple(self._releases(s, keys))
@@ -546,20 +639,35 @@ class Released:
             )
         )
 
+    def title_volumes(self) -> list[tuple[str, dt.datetime, tuple[str, ...]]]:
+        """(title key, last released, volume keys) of every title with released items, by key: one query over
+        the released AUs and their kept volumes, no item read (the sitemap's pages)."""
+        stmt = (
+            select(Title.key, ArchivalUnit.released_at, ArchivalUnit.volumes)
+            .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+            .where(RELEASED, ArchivalUnit.item_count > 0)
+        )
+        found: dict[str, tuple[dt.datetime, set[str]]] = {}
+        with self.catalog.session() as s:
+            for key, released_at, volumes in s.execute(stmt):
+                last, keys = found.setdefault(key, (released_at, set()))
+                keys.update(str(v[0]) for v in volumes or ())
+                found[key] = (max(last, released_at), keys)
+        return [(key, last, tuple(sorted(keys))) for key, (last, keys) in sorted(found.items())]
+
     def publishers(self, *, country: str | None = None) -> list[PublisherView]:
         with self.catalog.session() as s:
             stmt = (
-                select(Publisher, func.count(func.distinct(Title.id)), func.count(Item.id))
+                select(Publisher, func.count(func.distinct(Title.id)), func.sum(ArchivalUnit.item_count))
                 .join(Title, Title.publisher_id == Publisher.id)
                 .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
-                .join(Item, Item.au_id == ArchivalUnit.id)
-                .where(RELEASED)
+                .where(RELEASED, ArchivalUnit.item_count > 0)
                 .group_by(Publisher.id)
             )
             if country is not None:
                 stmt = stmt.where(Publisher.country == country)
             rows = s.execute(stmt).all()
-            views = [shown(PublisherView(p.key, p.name, p.country, nt, ni)) for p, nt, ni in rows]
+            views = [shown(PublisherView(p.key, p.name, p.country, nt, int(ni))) for p, nt, ni in rows]
             return sorted(views, key=lambda v: v.name.casefold())
 
     def publisher(self, key: str) -> PublisherView | None:
