@@ -15,11 +15,11 @@ SRC = ROOT / "src" / "strongroom"
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: list[set[str]] = [
     {"errors", "clock", "domain", "__init__"},
-    {"formats", "keys", "progress", "settings", "space"},
+    {"formats", "filelocks", "keys", "progress", "settings", "space"},
     {"store", "search", "catalog", "ingest", "harvest", "network", "samples", "inprocess"},
     {"services"},
     {"node"},
-    {"cli", "portal", "peer", "demo"},
+    {"cli", "portal", "peer", "demo", "worker"},
 ]
 FACES = LAYERS[-1]
 # What a face may import: use cases, the composition root, the vocabulary they speak in, and other faces. The peer

@@ -47,7 +47,7 @@ def test_the_pkppn_section_has_defaults(tmp_path: Path) -> None:
     pkppn = load_settings(tmp_path / "home").pkppn
     assert pkppn.clamd == "unix:/var/run/clamav/clamd.ctl"
     assert pkppn.accepting is True
-    assert pkppn.accepting_message == "This Strongroom node accepts deposits from OJS journals."
+    assert pkppn.accepting_message == ""  # the built-in message, in the journal manager's language
     assert (pkppn.min_ojs_version, pkppn.max_upload_mb, pkppn.checksum_type) == ("3.3.0", 1000, "SHA-1")
     assert (pkppn.harvest_attempts, pkppn.retry_seconds) == (5, 600)
     with_pkppn_lines(tmp_path / "home")  # an empty section, or none at all, means the defaults

@@ -48,9 +48,10 @@ if TYPE_CHECKING:  # a service is imported when first used: a command pays only 
     from strongroom.services.harvests import AuVersions, Harvests
     from strongroom.services.holdings import HoldingsReports
     from strongroom.services.institutions import Institutions
+    from strongroom.services.jobs import LocalJobs, PostgresJobs
     from strongroom.services.membership import Membership
     from strongroom.services.monitor import Monitor
-    from strongroom.services.network_status import CopyStatus, NetworkStatus
+    from strongroom.services.network_status import NetworkCopies, NetworkStatus
     from strongroom.services.oai_harvest import OaiHarvest
     from strongroom.services.peer import PeerService
     from strongroom.services.pkppn import PkpPn
@@ -135,6 +136,8 @@ class Node:
         public = restore_keypair(settings.keys_dir, restored) if restored else create_keypair(settings.keys_dir)
         write_settings(settings)  # last: a home without settings is not yet a node
         node = cls.open(home, clock=clock)
+        if node.catalog.engine.dialect.name == "postgresql":
+            node.jobs  # noqa: B018 - the job queue's schema goes in with the catalog's
         with node.catalog.session() as s:
             node.catalog.record_event(
                 s,
@@ -160,13 +163,17 @@ class Node:
             catalog.close()
             raise
         node = cls(settings, catalog, store, search, clock)
-        if search.created:  # a new or changed engine: it is filled from the catalog
+        if search.created and recover:  # a new or changed engine is filled from the catalog, all at once
+            node.indexer.rebuild_search()
+        elif search.created:  # ... or by the next recovery
             node.indexer.queue_everything()
         if recover:
             node.recover()
         return node
 
     def close(self) -> None:
+        if "jobs" in self.__dict__:  # opened: its connections are closed with the node
+            self.jobs.close()
         self.catalog.close()
 
     def __enter__(self) -> Node:
@@ -224,6 +231,14 @@ class Node:
         from strongroom.services.audit import Audits
 
         return Audits(self.catalog, self.store, self.indexer, self.journal, agent=self.agent)
+
+    @cached_property
+    def jobs(self) -> PostgresJobs | LocalJobs:
+        """The job queue: procrastinate's in the catalog's database on PostgreSQL, else run by the serving
+        process (docs/jobs.md)."""
+        from strongroom.services.jobs import open_jobs
+
+        return open_jobs(self.catalog.engine, self.settings.home, self.settings.jobs, self.clock)
 
     @cached_property
     def exports(self) -> Exports:
@@ -398,7 +413,27 @@ class Node:
     def network_status(self) -> NetworkStatus:
         from strongroom.services.network_status import NetworkStatus
 
-        return NetworkStatus(self.catalog, self.store, self.membership, self.events)
+        return NetworkStatus(self.catalog, self.store, self.membership)
+
+    @cached_property
+    def network_copies(self) -> NetworkCopies:
+        """Where the members hold every AU, as they answered within the last minute: the one answer the holdings
+        reports, the publishers' pages and the OJS deposits' agreement share."""
+        from strongroom.services.network_status import CopyStatus, NetworkCopies
+
+        def ask() -> list[CopyStatus]:
+            client = self.membership.client()
+            try:
+                return self.network_status.copies(client)[1]
+            finally:
+                client.close()
+
+        return NetworkCopies(
+            ask,
+            lambda: self.membership.joined,
+            self.clock,
+            max_age=60.0,
+        )
 
     @cached_property
     def pkppn(self) -> PkpPn:
@@ -406,39 +441,28 @@ class Node:
         holds enough copies of it, as ``network status`` counts them."""
         from strongroom.services.pkppn import PkpPn
 
-        def network_preserved() -> set[str] | None:
-            if not self.membership.joined:
-                return None
-            _, copies = self.network_status.copies(self.membership.client())
-            return {c.object_id for c in copies if c.preserved}
-
         return PkpPn(
             self.catalog,
             self.settings,
             self.ingest,
-            network_preserved,
+            self.network_copies.preserved,
             base_url=self.settings.portal.base_url,
             allow_private=self.settings.pkppn.allow_private_addresses,
         )
 
     @cached_property
     def holdings(self) -> HoldingsReports:
-        """Holdings reports (KBART, ONIX-PH, DOAJ); in a network, "preserved" is what the members answered within the
-        last minute."""
+        """Holdings reports (KBART, ONIX-PH, DOAJ; the portal reuses each for a while); in a network, "preserved" is
+        what the members answered within the last minute."""
         from strongroom.services.holdings import HoldingsReports
-
-        def network_preserved() -> set[str]:
-            _, copies = self.network_status.copies(self.membership.client())
-            return {c.object_id for c in copies if c.preserved}
 
         return HoldingsReports(
             self.catalog,
             self.store,
             self.membership,
-            network_preserved,
+            self.network_copies.preserved,
             provider=self.settings.node_name,
             base_url=self.settings.portal.base_url,
-            cache_seconds=60.0,
         )
 
     @cached_property
@@ -447,19 +471,15 @@ class Node:
         network, copies are what the members answered within the last minute."""
         from strongroom.services.publishers import Publishers
 
-        def network_copies() -> list[CopyStatus]:
-            return self.network_status.copies(self.membership.client())[1]
-
         return Publishers(
             self.catalog,
             self.store,
             self.membership,
             self.holdings,
             self.ingest,
-            network_copies,
+            self.network_copies.copies,
             pkppn=lambda: self.pkppn,
             archive_name=self.settings.node_name,
             country=self.settings.country,
             base_url=self.settings.portal.base_url,
-            cache_seconds=60.0,
         )

@@ -76,7 +76,8 @@ SETTINGS_DOC: dict[str, str] = {
     "`tcp:host:port` (default `unix:/var/run/clamav/clamd.ctl`)",
     "pkppn.accepting": "whether the node takes deposits from OJS journals (PKP PN plugin); `false` makes every "
     "journal's plugin skip depositing and show accepting_message (default `true`)",
-    "pkppn.accepting_message": "the message the OJS plugin shows journal managers with the accepting state",
+    "pkppn.accepting_message": "the message the OJS plugin shows journal managers with the accepting state; empty "
+    "(the default): a message in the manager's language saying whether the node accepts deposits",
     "pkppn.min_ojs_version": "the oldest OJS release whose journals are accepted (default `3.3.0`)",
     "pkppn.max_upload_mb": "the largest deposit package accepted, in megabytes (default 1000)",
     "pkppn.harvest_attempts": "how many times a deposit's package is fetched before it is given up (default 5)",
@@ -86,6 +87,12 @@ SETTINGS_DOC: dict[str, str] = {
     "link-local addresses too (default `false`: the URLs come from unauthenticated requests, so a stranger could "
     "otherwise make the node read its own network; set `true` only for journals on the node's own network)",
     "pkppn.checksum_type": "the checksum the OJS plugin is asked to send with each deposit: `SHA-1` (default) or `MD5`",
+    "jobs.stalled_seconds": "seconds without a heartbeat after which a worker is taken for dead and its job queued "
+    "again (PostgreSQL; default 30)",
+    "jobs.max_attempts": "how many times a job is tried (failures and dead workers count) before it is failed for "
+    "good (default 5)",
+    "jobs.retry_seconds": "the wait before a failed or interrupted job is tried again, doubling at each further "
+    "attempt (default 60)",
 }
 CLAMD_DEFAULT = "unix:/var/run/clamav/clamd.ctl"
 CHECKSUM_TYPES = ("SHA-1", "MD5")
@@ -135,13 +142,22 @@ class PkppnSettings:
 
     clamd: str = CLAMD_DEFAULT
     accepting: bool = True
-    accepting_message: str = "This Strongroom node accepts deposits from OJS journals."
+    accepting_message: str = ""  # empty: the built-in message, translated into the journal manager's language
     min_ojs_version: str = "3.3.0"
     max_upload_mb: int = 1000
     harvest_attempts: int = 5
     retry_seconds: int = 600
     checksum_type: str = "SHA-1"
     allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The job queue's retry policy (docs/jobs.md)."""
+
+    stalled_seconds: float = 30.0
+    max_attempts: int = 5
+    retry_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,7 @@ class Settings:
     monitor: MonitorSettings = field(default_factory=lambda: MonitorSettings())
     fees: FeeSettings = field(default_factory=lambda: FeeSettings())
     pkppn: PkppnSettings = field(default_factory=lambda: PkppnSettings())
+    jobs: JobSettings = field(default_factory=lambda: JobSettings())
 
     @property
     def settings_file(self) -> Path:
@@ -249,6 +266,17 @@ class Settings:
                 "checksum_type": self.pkppn.checksum_type,
                 "allow_private_addresses": self.pkppn.allow_private_addresses,
             },
+            **(
+                {
+                    "jobs": {
+                        "stalled_seconds": self.jobs.stalled_seconds,
+                        "max_attempts": self.jobs.max_attempts,
+                        "retry_seconds": self.jobs.retry_seconds,
+                    }
+                }
+                if self.jobs != JobSettings()
+                else {}
+            ),
         }
 
 
@@ -283,6 +311,13 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(f"{settings.settings_file}: monitor.failure_days must be at least 1")
     validate_s3(settings)
     validate_pkppn(settings)
+    jobs = settings.jobs
+    if jobs.stalled_seconds <= 0 or jobs.max_attempts < 1 or jobs.retry_seconds < 0:
+        raise ConfigError(
+            f"{settings.settings_file}: [jobs] stalled_seconds must be above 0, max_attempts at least 1 and "
+            f"retry_seconds not negative (they are {jobs.stalled_seconds}, {jobs.max_attempts}, {jobs.retry_seconds})",
+            hint="see docs/settings.md, or remove the [jobs] section for the defaults",
+        )
     return settings
 
 
@@ -478,6 +513,11 @@ def load_settings(home: Path) -> Settings:
             retry_seconds=get("pkppn.retry_seconds", int, PkppnSettings.retry_seconds),
             checksum_type=get("pkppn.checksum_type", str, PkppnSettings.checksum_type),
             allow_private_addresses=get("pkppn.allow_private_addresses", bool, PkppnSettings.allow_private_addresses),
+        ),
+        jobs=JobSettings(
+            stalled_seconds=get("jobs.stalled_seconds", float, JobSettings.stalled_seconds),
+            max_attempts=get("jobs.max_attempts", int, JobSettings.max_attempts),
+            retry_seconds=get("jobs.retry_seconds", int, JobSettings.retry_seconds),
         ),
     )
     return validate(settings)

@@ -172,6 +172,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "pkppn:pkppn_group",
         "OJS journals preserving themselves through the PKP Preservation Network plugin (docs/pkppn.md).",
     ),
+    "worker": (
+        "jobs:worker_command",
+        "Take jobs from the node's PostgreSQL job queue and run them until stopped (SIGINT or SIGTERM: running jobs "
+        "finish first); start any number, on any machine that reaches the catalog and the storage.",
+    ),
+    "jobs": (
+        "jobs:jobs_command",
+        "The node's job queue: how many jobs of each kind are in each state, then the newest jobs with their AU, "
+        "attempts, worker and error.",
+    ),
 }
 
 

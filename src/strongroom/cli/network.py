@@ -11,7 +11,7 @@ from rich.table import Table
 
 from strongroom.cli.common import err, home_option, json_option, line, open_node, out, print_json, styled
 from strongroom.domain.poll import Outcome, PollPolicy
-from strongroom.errors import ExitCode
+from strongroom.errors import ConfigError, ExitCode
 from strongroom.services import network_admin
 from strongroom.services.simulation import SimulationParams, simulate
 
@@ -261,9 +261,20 @@ def network_release_copies(dry_run: bool, home: Path | None, as_json: bool) -> N
     is_flag=True,
     help="Serve plain HTTP although this node's URL is https: a TLS-terminating proxy in front serves it.",
 )
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Queue the node's jobs but run none here: 'strongroom worker' processes run them (PostgreSQL only).",
+)
 @home_option
 def serve_command(
-    host: str, port: int, replicate_every: float, poll_every: float | None, behind_proxy: bool, home: Path | None
+    host: str,
+    port: int,
+    replicate_every: float,
+    poll_every: float | None,
+    behind_proxy: bool,
+    no_worker: bool,
+    home: Path | None,
 ) -> None:
     """Run the node: the peer API (mutual TLS when the configuration lists this node at an https URL, else HTTP)
     and the scheduler that replicates and polls. Stop with Ctrl-C."""
@@ -272,8 +283,14 @@ def serve_command(
     with open_node(home) as node:
         for problem in node.polls.schedule_problems(poll_every):
             err().print(f"warning: {problem}", style="yellow", soft_wrap=True)
+        if no_worker and node.jobs.backend != "postgresql":
+            raise ConfigError(
+                "--no-worker leaves the jobs to 'strongroom worker' processes, which need a PostgreSQL catalog; "
+                "on SQLite the serving process runs them",
+                hint="run 'strongroom serve' without --no-worker, or move the catalog to PostgreSQL",
+            )
         schedule = Schedule(replicate_every=replicate_every, poll_every=poll_every)
-        serve(node, host, port, schedule, behind_proxy=behind_proxy)
+        serve(node, host, port, schedule, behind_proxy=behind_proxy, worker=not no_worker)
 
 
 @click.command(name="poll")

@@ -1,8 +1,11 @@
-"""``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn) and a scheduler thread, a face like
-the others: it calls the node's replication and poll services on schedule (every AU it holds is polled within the
-configured interval; after each replication round, copies no longer assigned to it are released once their assigned
-holders confirm them); structured (JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its
-current step first). A node whose url in the configuration is https serves mutual TLS with its own certificate
+"""``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn), a scheduler thread and a worker
+thread, faces like the others. The scheduler queues the node's background work as jobs
+(:mod:`strongroom.services.jobs`) on schedule: a replication round (after which copies no longer assigned to the
+node are released once their assigned holders confirm them), a round of OJS deposits, and a poll of every AU it
+holds within the configured interval. The worker thread runs them: on SQLite it is the only runner; on PostgreSQL
+it is one procrastinate worker among any others (``strongroom worker``), or none with ``--no-worker``. Structured
+(JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its current step, the worker its running
+jobs). A node whose url in the configuration is https serves mutual TLS with its own certificate
 (:mod:`strongroom.network.tls`), unless a TLS-terminating proxy in front of it does (``behind_proxy``)."""
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ import uvicorn
 
 from strongroom.errors import ConfigError, StrongroomError
 from strongroom.keys import public_key_text
-from strongroom.network.client import PeerClient
 from strongroom.network.tls import TrustedPeers
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
-from strongroom.services.copies import CopyOutcome
+from strongroom.services.jobs import JobKind
+from strongroom.worker.run import WorkerThread
 
 log = logging.getLogger("strongroom.daemon")
 
@@ -61,66 +64,37 @@ class Scheduler(threading.Thread):
         self.next_poll: dict[str, float] = {}
 
     def run(self) -> None:
-        client = self.node.membership.client()
         next_replication = next_deposits = time.monotonic()
-        try:
-            while not self.stopping.is_set():
-                now = time.monotonic()
-                if self.on_tick is not None:
-                    self._step("tick", self.on_tick)
-                if now >= next_replication:
-                    self._step("replication", lambda: self._replicate(client))
-                    self._step("release of copies no longer assigned", lambda: self._release(client))
-                    next_replication = now + self.schedule.replicate_every
-                if now >= next_deposits:
-                    self._step("processing of OJS deposits", self._deposits)
-                    next_deposits = now + self.schedule.deposits_every
-                interval = self.schedule.poll_every or self.node.membership.config().policy.poll_interval_days * 86400
-                due = self.node.poll_queue.take()
-                for object_id in self.node.polls.held():
-                    when = self.next_poll.setdefault(object_id, now + self.rng.uniform(0, interval))
-                    if when <= now:
-                        due.add(object_id)
-                for object_id in sorted(due):
-                    if self.stopping.is_set():
-                        break
-                    self._step(f"poll of {object_id}", lambda o=object_id: self._poll(client, o))
-                    self.next_poll[object_id] = time.monotonic() + interval * self.rng.uniform(0.9, 1.1)
-                self.stopping.wait(self.schedule.tick)
-        finally:
-            client.close()
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            if self.on_tick is not None:
+                self._step("tick", self.on_tick)
+            if now >= next_replication:
+                self._step("queueing a replication round", lambda: self._enqueue(JobKind.REPLICATE))
+                next_replication = now + self.schedule.replicate_every
+            if now >= next_deposits:
+                self._step("queueing OJS deposit processing", lambda: self._enqueue(JobKind.DEPOSITS))
+                next_deposits = now + self.schedule.deposits_every
+            self._step("queueing polls", lambda t=now: self._queue_polls(t))
+            self.stopping.wait(self.schedule.tick)
 
-    def _deposits(self) -> None:
-        summary = self.node.pkppn.process()
-        if summary.processed or summary.preserved or summary.journals_checked:
-            log.info(
-                "OJS deposits: %d processed, %d stored, %d failed, %d to retry, %d newly preserved",
-                summary.processed,
-                summary.deposited,
-                summary.failed,
-                summary.retrying,
-                summary.preserved,
-            )
+    def _queue_polls(self, now: float) -> None:
+        """Queue a poll of every held AU that is due (or that a peer asked to be polled now)."""
+        interval = self.schedule.poll_every or self.node.membership.config().policy.poll_interval_days * 86400
+        due = self.node.poll_queue.take()
+        for object_id in self.node.polls.held():
+            when = self.next_poll.setdefault(object_id, now + self.rng.uniform(0, interval))
+            if when <= now:
+                due.add(object_id)
+        for object_id in sorted(due):
+            if self.stopping.is_set():
+                break
+            self._enqueue(JobKind.POLL, object_id)
+            self.next_poll[object_id] = time.monotonic() + interval * self.rng.uniform(0.9, 1.1)
 
-    def _replicate(self, client: PeerClient) -> None:
-        for done in self.node.replication.run(client):
-            log.info("replicated %s", done)
-
-    def _release(self, client: PeerClient) -> None:
-        for copy in self.node.copies.release(client):
-            if copy.outcome == CopyOutcome.RELEASED:
-                log.info("released %s: %s", copy.au_key, copy.why)
-
-    def _poll(self, client: PeerClient, object_id: str) -> None:
-        result = self.node.polls.poll(client, object_id, self.rng)
-        log.info(
-            "poll of %s: %s with %d voters; repaired %s; unrepaired %s",
-            object_id,
-            result.outcome,
-            len(result.voters),
-            result.repaired or "nothing",
-            result.unrepaired or "nothing",
-        )
+    def _enqueue(self, kind: JobKind, subject: str = "") -> None:
+        if self.node.jobs.enqueue(kind, subject) is None:
+            log.info("%s %s is already queued", kind, subject)
 
     def _step(self, what: str, fn: object) -> None:
         try:
@@ -157,12 +131,15 @@ def transport_security(node: Node, *, behind_proxy: bool) -> TrustedPeers | None
     return node.membership.trusted_peers(server=True)
 
 
-def serve(node: Node, host: str, port: int, schedule: Schedule, *, behind_proxy: bool = False) -> None:
+def serve(
+    node: Node, host: str, port: int, schedule: Schedule, *, behind_proxy: bool = False, worker: bool = True
+) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     tls = transport_security(node, behind_proxy=behind_proxy)
     scheduler = Scheduler(node, schedule, on_tick=tls.refresh if tls else None)
+    runner = WorkerThread(node, tick=schedule.tick) if worker or node.jobs.backend == "sqlite" else None
     config = uvicorn.Config(
         create_peer_app(node),
         host=host,
@@ -178,9 +155,13 @@ def serve(node: Node, host: str, port: int, schedule: Schedule, *, behind_proxy:
     # Python's default the process would die there, before the scheduler is stopped. Ours just lets serve() end.
     signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.stopping.set())
     scheduler.start()
+    if runner is not None:
+        runner.start()
     try:
         server.run()
     finally:
         scheduler.stopping.set()
         scheduler.join(timeout=60)
+        if runner is not None:
+            runner.stop(timeout=60)
         log.info("node %s stopped", node.settings.node_id)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from strongroom.catalog.models import ArchivalUnit
+from strongroom.catalog.models import ArchivalUnit, Event
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 
@@ -30,3 +31,8 @@ class EventLog:
             self.catalog.record_event(
                 s, type, outcome, agent=self.agent, object_type="au", object_key=key, detail=detail, data=data
             )
+
+    def latest(self, au_key: str, type: EventType) -> dt.datetime | None:
+        """When the newest event of ``type`` about ``au_key`` happened (None: never)."""
+        with self.catalog.session() as s:
+            return s.scalar(select(func.max(Event.time)).where(Event.object_key == au_key, Event.type == type.value))

@@ -1,0 +1,495 @@
+"""The job queue: the node's background work (audits, polls, harvests, replication rounds, OJS deposits, exports,
+reindexing) as jobs, one per unit of work, queued by the scheduler or an operator and run by workers.
+
+Two backends behind one interface (:class:`JobQueue`), chosen from the catalog's URL:
+
+- PostgreSQL: ``procrastinate``'s queue in the catalog's own database (its schema is applied once, idempotently,
+  when the node is created or first opens the queue). Any number of ``strongroom worker`` processes on any machine
+  take jobs from it; a job's ``lock`` (one per AU or title) keeps two workers off the same unit at once and its
+  ``queueing_lock`` keeps the scheduler from queueing a duplicate. A worker that dies stops sending heartbeats;
+  :meth:`JobQueue.retry_stalled` puts its job back in the queue (with a back-off, up to ``jobs.max_attempts``).
+- SQLite: a small queue of the same shape in ``HOME/jobs.sqlite``, run by the one process that serves the node
+  (:meth:`LocalJobs.run_due`), so the embedded default works with no server.
+
+What a job *does* is a face's business (:mod:`strongroom.worker.tasks`); this module only queues, hands out and
+accounts for jobs. Every job carries the time it was queued (``queued``), so that a job run twice (its worker was
+killed after the work but before the queue heard of it) can see the work is already done.
+
+Must not import: any face.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from strongroom.clock import Clock
+from strongroom.settings import JobSettings
+
+TASK_PREFIX = "strongroom."  # procrastinate task names: strongroom.audit, strongroom.poll, ...
+_SCHEMA_LOCK = 0x53524A4F4253  # pg_advisory_xact_lock key: two processes never apply the schema at once
+
+
+class JobKind(StrEnum):
+    AUDIT = "audit"  # subject: an AU key
+    POLL = "poll"  # subject: an OCFL object id
+    HARVEST = "harvest"  # subject: a title key (its web harvest plan)
+    OAI_HARVEST = "oai-harvest"  # subject: a title key (its OAI-PMH feed)
+    REPLICATE = "replicate"  # one replication round, then release of copies no longer assigned
+    DEPOSITS = "deposits"  # one round of OJS (PKP PN) deposit processing
+    EXPORT = "export"  # subject: an AU key; args: dest
+    REINDEX = "reindex"  # catalogue every stored object again
+
+    @property
+    def task_name(self) -> str:
+        return TASK_PREFIX + self.value
+
+    @property
+    def periodic(self) -> bool:
+        """A round the scheduler queues again on its own schedule: one that fails is not retried (a retry waiting
+        in the queue would hold back the next round), the next round is its retry."""
+        return self in (JobKind.POLL, JobKind.REPLICATE, JobKind.DEPOSITS)
+
+
+# Units of work that must never run twice at once: per AU or title, and the node-wide rounds.
+_LOCK_SCOPE = {
+    JobKind.AUDIT: "au",
+    JobKind.POLL: "object",
+    JobKind.HARVEST: "title",
+    JobKind.OAI_HARVEST: "title",
+    JobKind.EXPORT: "au",
+}
+
+
+class JobState(StrEnum):
+    TODO = "todo"
+    DOING = "doing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ABORTED = "aborted"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job handed to a worker: what to do (``kind``, ``subject``, ``args``) and how many times it was tried."""
+
+    id: int
+    kind: JobKind
+    subject: str
+    queued: dt.datetime
+    args: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as operators see it."""
+
+    id: int
+    kind: str
+    subject: str
+    state: str
+    attempts: int
+    worker: str
+    started: dt.datetime | None
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "state": self.state,
+            "attempts": self.attempts,
+            "worker": self.worker,
+            "started": self.started.isoformat() if self.started else None,
+            "error": self.error,
+        }
+
+
+def job_locks(kind: JobKind, subject: str) -> tuple[str, str]:
+    """(lock, queueing lock): one job of the unit runs at a time; one of each kind and unit waits in the queue."""
+    scope = _LOCK_SCOPE.get(kind)
+    lock = f"{scope}:{subject}" if scope else f"node:{kind.value}"
+    return lock, f"{kind.value}:{subject}"
+
+
+def job_from(job_id: int, kind: str, attempts: int, args: dict[str, Any]) -> Job:
+    """A job as a worker receives it, from the stored row's kind and arguments."""
+    extra = {k: v for k, v in args.items() if k not in ("subject", "queued")}
+    return Job(
+        job_id,
+        JobKind(kind.removeprefix(TASK_PREFIX)),
+        str(args.get("subject", "")),
+        dt.datetime.fromisoformat(str(args["queued"])),
+        extra,
+        attempts,
+    )
+
+
+def retry_delay(settings: JobSettings, attempts: int) -> float:
+    """Seconds before a job tried ``attempts`` times is tried again: ``retry_seconds``, doubling each time."""
+    return float(settings.retry_seconds * 2 ** max(0, attempts))
+
+
+def stalled_delay(settings: JobSettings, kind: JobKind, attempts: int) -> float:
+    """Seconds before the job of a worker that died is run again: a round at once (it holds back the next one)."""
+    return 0.0 if kind.periodic else retry_delay(settings, attempts)
+
+
+def retried(settings: JobSettings, kind: JobKind, attempts: int) -> bool:
+    """Whether a job of ``kind`` that failed after ``attempts`` earlier tries is tried again."""
+    return not kind.periodic and attempts + 1 < settings.max_attempts
+
+
+class JobQueue(Protocol):
+    backend: str
+
+    def enqueue(self, kind: JobKind, subject: str = "", **args: Any) -> int | None:
+        """Queue a job; its id, or None when the same job (kind and subject) is already waiting."""
+        ...
+
+    def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]: ...
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """How many jobs there are per (state, kind)."""
+        ...
+
+    def retry_stalled(self) -> list[int]:
+        """Put the jobs of workers that stopped (no heartbeat) back in the queue, or fail those tried too often."""
+        ...
+
+    def note_start(self, job_id: int, worker: str) -> None: ...
+
+    def note_error(self, job_id: int, error: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# ---- PostgreSQL: procrastinate --------------------------------------------------------------------------------
+
+_RUNS_TABLE = """
+CREATE TABLE IF NOT EXISTS strongroom_job_runs (
+    job_id bigint PRIMARY KEY REFERENCES procrastinate_jobs(id) ON DELETE CASCADE,
+    worker text NOT NULL DEFAULT '',
+    started timestamp with time zone,
+    error text NOT NULL DEFAULT ''
+)
+"""
+
+
+def conninfo(database_url: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URL (its ``options``, e.g. a search_path, kept)."""
+    url = make_url(database_url)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresJobs:
+    backend = "postgresql"
+
+    def __init__(self, engine: Engine, settings: JobSettings, clock: Clock) -> None:
+        from procrastinate import App, SyncPsycopgConnector
+
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.conninfo = conninfo(engine.url.render_as_string(hide_password=False))
+        self.ensure_schema()
+        self.app = App(connector=SyncPsycopgConnector(conninfo=self.conninfo))
+        self._open = False
+        self._lock = threading.Lock()
+
+    def ensure_schema(self) -> None:
+        """Apply procrastinate's schema (and the table of who ran what) unless the database already has it."""
+        import psycopg
+        from procrastinate.schema import SchemaManager
+
+        with psycopg.connect(self.conninfo) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,):
+                conn.execute(SchemaManager.get_schema())
+            conn.execute(_RUNS_TABLE)
+
+    @contextmanager
+    def _procrastinate(self) -> Iterator[Any]:
+        with self._lock:
+            if not self._open:
+                self.app.open()
+                self._open = True
+        yield self.app
+
+    def close(self) -> None:
+        if self._open:
+            self.app.close()
+            self._open = False
+
+    def enqueue(self, kind: JobKind, subject: str = "", **args: Any) -> int | None:
+        from procrastinate.exceptions import AlreadyEnqueued
+
+        lock, queueing_lock = job_locks(kind, subject)
+        with self._procrastinate() as app:
+            deferrer = app.configure_task(kind.task_name, lock=lock, queueing_lock=queueing_lock)
+            try:
+                job_id: int = deferrer.defer(subject=subject, queued=self.clock.now().isoformat(), **args)
+            except AlreadyEnqueued:
+                return None
+        return job_id
+
+    def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]:
+        query = text(
+            """
+            SELECT j.id, j.task_name, j.args ->> 'subject', j.status::text, j.attempts,
+                   coalesce(r.worker, ''), coalesce(r.started,
+                       (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id AND e.type = 'started')),
+                   coalesce(r.error, '')
+              FROM procrastinate_jobs j LEFT JOIN strongroom_job_runs r ON r.job_id = j.id
+             WHERE j.task_name LIKE 'strongroom.%' AND (CAST(:state AS text) IS NULL OR j.status::text = :state)
+             ORDER BY j.id DESC LIMIT :limit
+            """
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"state": state.value if state else None, "limit": limit}).all()
+        return [JobRow(r[0], r[1].removeprefix(TASK_PREFIX), r[2] or "", r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        query = text(
+            "SELECT status::text, task_name, count(*) FROM procrastinate_jobs "
+            "WHERE task_name LIKE 'strongroom.%' GROUP BY 1, 2"
+        )
+        with self.engine.connect() as conn:
+            return Counter({(s, t.removeprefix(TASK_PREFIX)): n for s, t, n in conn.execute(query)})
+
+    def retry_stalled(self) -> list[int]:
+        from procrastinate import sql
+        from procrastinate.jobs import Job as ProcrastinateJob
+
+        retried: list[int] = []
+        with self._procrastinate() as app:
+            connector = app.connector.get_sync_connector()
+            rows = connector.execute_query_all(
+                query=sql.queries["select_stalled_jobs_by_heartbeat"],
+                queue=None,
+                task_name=None,
+                seconds_since_heartbeat=self.settings.stalled_seconds,
+            )
+            for row in rows:
+                job = ProcrastinateJob.from_row(row)
+                if not job.task_name.startswith(TASK_PREFIX) or job.id is None:
+                    continue
+                if job.attempts + 1 >= self.settings.max_attempts:
+                    connector.execute_query(
+                        query=sql.queries["finish_job"], job_id=job.id, status="failed", delete_job=False
+                    )
+                    self.note_error(job.id, f"its worker stopped answering {job.attempts + 1} times; given up")
+                    continue
+                kind = JobKind(job.task_name.removeprefix(TASK_PREFIX))
+                when = self.clock.now() + dt.timedelta(seconds=stalled_delay(self.settings, kind, job.attempts))
+                app.job_manager.retry_job_by_id(job.id, retry_at=when)
+                self.note_error(job.id, "its worker stopped answering; queued again")
+                retried.append(job.id)
+        return retried
+
+    def note_start(self, job_id: int, worker: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO strongroom_job_runs (job_id, worker, started, error) VALUES (:id, :w, now(), '') "
+                    "ON CONFLICT (job_id) DO UPDATE SET worker = :w, started = now()"
+                ),
+                {"id": job_id, "w": worker},
+            )
+
+    def note_error(self, job_id: int, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO strongroom_job_runs (job_id, error) VALUES (:id, :e) "
+                    "ON CONFLICT (job_id) DO UPDATE SET error = :e"
+                ),
+                {"id": job_id, "e": error[:2000]},
+            )
+
+
+# ---- SQLite: one process runs the queue -----------------------------------------------------------------------
+
+_LOCAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    args TEXT NOT NULL,
+    lock TEXT NOT NULL,
+    queueing_lock TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_after TEXT NOT NULL,
+    worker TEXT NOT NULL DEFAULT '',
+    started TEXT,
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_queueing_lock ON jobs (queueing_lock) WHERE state = 'todo';
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, run_after);
+"""
+
+
+class LocalJobs:
+    """The queue of a node whose catalog is SQLite, in ``HOME/jobs.sqlite``: jobs are run by the serving process
+    (:meth:`run_due`), one at a time; a process that died mid-job leaves it ``doing``, and the next
+    :meth:`retry_stalled` (the scheduler's first step) queues it again."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path, settings: JobSettings, clock: Clock) -> None:
+        self.path = path
+        self.settings = settings
+        self.clock = clock
+        with closing(self._connect()) as conn:
+            conn.executescript(_LOCAL_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _now(self) -> str:
+        return self.clock.now().astimezone(dt.UTC).isoformat()
+
+    def enqueue(self, kind: JobKind, subject: str = "", **args: Any) -> int | None:
+        lock, queueing_lock = job_locks(kind, subject)
+        payload = json.dumps({"subject": subject, "queued": self.clock.now().isoformat(), **args})
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (kind, subject, args, lock, queueing_lock, state, run_after) "
+                "VALUES (?, ?, ?, ?, ?, 'todo', ?) ON CONFLICT DO NOTHING",
+                (kind.value, subject, payload, lock, queueing_lock, self._now()),
+            )
+            return cur.lastrowid if cur.rowcount else None
+
+    def take(self, worker: str) -> Job | None:
+        """The next due job whose lock is free, now ``doing``; None when there is none."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, kind, attempts, args FROM jobs j WHERE state = 'todo' AND run_after <= ? AND NOT EXISTS "
+                "(SELECT 1 FROM jobs d WHERE d.state = 'doing' AND d.lock = j.lock) ORDER BY id LIMIT 1",
+                (self._now(),),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE jobs SET state = 'doing', worker = ?, started = ? WHERE id = ?", (worker, self._now(), row[0])
+            )
+        return job_from(row[0], row[1], row[2], json.loads(row[3]))
+
+    def finish(self, job: Job, error: str | None = None) -> None:
+        """Record the end of ``job``: succeeded, or failed (queued again after a back-off while attempts remain)."""
+        with self._write() as conn:
+            if error is None:
+                conn.execute("UPDATE jobs SET state = 'succeeded', attempts = attempts + 1 WHERE id = ?", (job.id,))
+            elif retried(self.settings, job.kind, job.attempts):
+                self._requeue(conn, job.id, job.attempts, error)
+            else:
+                conn.execute(
+                    "UPDATE jobs SET state = 'failed', attempts = attempts + 1, error = ? WHERE id = ?",
+                    (error[:2000], job.id),
+                )
+
+    def _requeue(
+        self, conn: sqlite3.Connection, job_id: int, attempts: int, error: str, delay: float | None = None
+    ) -> None:
+        seconds = retry_delay(self.settings, attempts) if delay is None else delay
+        when = self.clock.now() + dt.timedelta(seconds=seconds)
+        conn.execute(
+            "UPDATE jobs SET state = 'todo', attempts = attempts + 1, run_after = ?, error = ? WHERE id = ?",
+            (when.astimezone(dt.UTC).isoformat(), error[:2000], job_id),
+        )
+
+    def run_due(self, execute: Callable[[Job], object], *, worker: str, stopping: threading.Event | None = None) -> int:
+        """Run every due job, one after another, until none is left (or ``stopping`` is set); how many ran.
+        ``execute`` raising is the job failing: it is queued again after a back-off, or failed for good."""
+        ran = 0
+        while not (stopping is not None and stopping.is_set()):
+            job = self.take(worker)
+            if job is None:
+                break
+            try:
+                execute(job)
+            except Exception as exc:  # the job's failure is recorded on it; the runner goes on with the next
+                self.finish(job, f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
+            else:
+                self.finish(job)
+            ran += 1
+        return ran
+
+    def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]:
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT id, kind, subject, state, attempts, worker, started, error FROM jobs "
+                "WHERE ? IS NULL OR state = ? ORDER BY id DESC LIMIT ?",
+                (state.value if state else None, state.value if state else None, limit),
+            ).fetchall()
+        return [
+            JobRow(r[0], r[1], r[2], r[3], r[4], r[5], dt.datetime.fromisoformat(r[6]) if r[6] else None, r[7])
+            for r in rows
+        ]
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        with closing(self._connect()) as conn:
+            rows = conn.execute("SELECT state, kind, count(*) FROM jobs GROUP BY 1, 2").fetchall()
+        return Counter({(s, k): n for s, k, n in rows})
+
+    def retry_stalled(self) -> list[int]:
+        """Jobs left ``doing`` by a process that died (only one process runs this queue, and it calls this before
+        taking any job)."""
+        with self._write() as conn:
+            stalled = conn.execute("SELECT id, attempts, kind FROM jobs WHERE state = 'doing'").fetchall()
+            for job_id, attempts, kind in stalled:
+                if attempts + 1 >= self.settings.max_attempts:
+                    conn.execute(
+                        "UPDATE jobs SET state = 'failed', error = 'interrupted too often; given up' WHERE id = ?",
+                        (job_id,),
+                    )
+                else:
+                    delay = stalled_delay(self.settings, JobKind(kind), attempts)
+                    self._requeue(conn, job_id, attempts, "interrupted (the process stopped); queued again", delay)
+        return [job_id for job_id, *_ in stalled]
+
+    def note_start(self, job_id: int, worker: str) -> None:
+        """(Recorded by :meth:`take`.)"""
+
+    def close(self) -> None:
+        """(Nothing stays open.)"""
+
+    def note_error(self, job_id: int, error: str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE jobs SET error = ? WHERE id = ?", (error[:2000], job_id))
+
+
+def open_jobs(engine: Engine, home: Path, settings: JobSettings, clock: Clock) -> PostgresJobs | LocalJobs:
+    """The queue for a node whose catalog is ``engine``: procrastinate on PostgreSQL, else the in-process one."""
+    if engine.dialect.name == "postgresql":
+        return PostgresJobs(engine, settings, clock)
+    return LocalJobs(home / "jobs.sqlite", settings, clock)
