@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from strongroom.catalog.models import Event
+from sqlalchemy import func, select
+
+from strongroom.catalog.models import ArchivalUnit, Event
 from strongroom.catalog.repo import Catalog
+from strongroom.clock import Clock
 from strongroom.domain.model import EventType
 from strongroom.network.client import PeerClient, PeerError
 from strongroom.network.config import NetworkConfig
-from strongroom.services.events import EventLog
 from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
 
@@ -48,12 +51,42 @@ class AUStatus:
     damaged_peers: list[str] = field(default_factory=list)  # found in the minority once: damage, not a suspect
 
 
+class NetworkCopies:
+    """Where the members hold every AU, as they answered within the last ``max_age`` seconds: one answer shared by
+    everything that shows copies (the holdings reports, the publishers' pages and certificates, the OJS deposits'
+    ``agreement``), so a portal asks the members at most once a minute however many pages it serves. ``ask`` puts
+    the question (``NetworkStatus.copies`` over a client); a node in no network has no answer (None)."""
+
+    def __init__(
+        self, ask: Callable[[], list[CopyStatus]], joined: Callable[[], bool], clock: Clock, max_age: float
+    ) -> None:
+        self._ask = ask
+        self._joined = joined
+        self._clock = clock
+        self.max_age = max_age
+        self._lock = threading.Lock()  # the portal serves requests on several threads
+        self._answer: tuple[dt.datetime, list[CopyStatus]] | None = None
+
+    def copies(self) -> list[CopyStatus] | None:
+        if not self._joined():
+            return None
+        with self._lock:
+            now = self._clock.now()
+            if self._answer is None or (now - self._answer[0]).total_seconds() >= self.max_age:
+                self._answer = (now, self._ask())
+            return list(self._answer[1])
+
+    def preserved(self) -> set[str] | None:
+        """The AUs the network holds enough copies of, in enough countries (None in no network)."""
+        copies = self.copies()
+        return None if copies is None else {c.object_id for c in copies if c.preserved}
+
+
 class NetworkStatus:
-    def __init__(self, catalog: Catalog, store: ObjectStore, membership: Membership, events: EventLog) -> None:
+    def __init__(self, catalog: Catalog, store: ObjectStore, membership: Membership) -> None:
         self.catalog = catalog
         self.store = store
         self.membership = membership
-        self.events = events
 
     def config(self) -> NetworkConfig:
         return self.membership.config()
@@ -83,20 +116,17 @@ class NetworkStatus:
             for entry in listing["objects"]:
                 held.setdefault(entry["object_id"], {})[member.id] = int(entry["version"])
         country = {m.id: m.country for m in config.members}
+        history = self._poll_history(sorted(held))
         out = []
         for object_id, copies in sorted(held.items()):
             head = max(copies.values())
             current = [n for n, v in copies.items() if v == head]
             countries = sorted({country[n] for n in current})
             preserved = len(current) >= config.policy.target_copies and len(countries) >= config.policy.min_countries
-            au_key = self.events.au_key_for(object_id)
-            events = self.catalog.events(object_key=au_key, limit=None)
-            last = next(
-                (f"{e.time:%Y-%m-%d %H:%M} {e.outcome}" for e in events if _poller(e)),
-                None,
-            )
+            au_key, polls, first_seen = history.get(object_id, (object_id, [], None))
+            last = next((f"{e.time:%Y-%m-%d %H:%M} {e.outcome}" for e in polls if _poller(e)), None)
             me, assigned = self.membership.node_id, self.membership.holders(object_id)
-            alarms = self._alarms(events) if me in copies and me in assigned else []
+            alarms = self._alarms(polls, first_seen) if me in copies and me in assigned else []
             out.append(CopyStatus(object_id, au_key, assigned, copies, countries, preserved, last, alarms))
             if me in copies and me not in assigned:
                 confirmed = [n for n in assigned if copies.get(n, -1) >= copies[me]]
@@ -127,7 +157,8 @@ class NetworkStatus:
             None,
         )
         held = self.store.exists(au.object_id) and self.membership.node_id in self.membership.holders(au.object_id)
-        alarms = self._alarms(events) if held else []
+        polls = [e for e in events if e.type == EventType.POLL]
+        alarms = self._alarms(polls, min((e.time for e in events), default=None)) if held else []
         repairs = [f"{e.time:%Y-%m-%d %H:%M} {e.outcome}: {e.detail}" for e in events if e.type == EventType.REPAIR]
         reported = sorted({str(e.data["suspect"]) for e in events if e.data.get("suspect")})
         damaged = sorted(
@@ -145,20 +176,49 @@ class NetworkStatus:
             damaged,
         )
 
-    def _alarms(self, events: Sequence[Event]) -> list[str]:
-        """This node's open alarms on an AU (``events``: the AU's, newest first): polls that alarmed since the last
-        conclusive one, and no conclusive audit within the poll interval."""
+    def _poll_history(self, object_ids: Sequence[str]) -> dict[str, tuple[str, list[Event], dt.datetime | None]]:
+        """For each AU stored as one of ``object_ids``: its key, its poll events (newest first) and when its first
+        event of any kind was recorded; read in a few queries whatever the number of AUs (``network status`` asks
+        for every AU the network holds)."""
+        out: dict[str, tuple[str, list[Event], dt.datetime | None]] = {}
+        with self.catalog.session() as s:
+            for start in range(0, len(object_ids), 500):
+                chunk = object_ids[start : start + 500]
+                found = s.execute(
+                    select(ArchivalUnit.object_id, ArchivalUnit.key).where(ArchivalUnit.object_id.in_(chunk))
+                )
+                keys = {object_id: key for object_id, key in found}
+                by_key = {keys.get(o, o): o for o in chunk}  # an AU not catalogued here: its events name its id
+                first = {
+                    key: at
+                    for key, at in s.execute(
+                        select(Event.object_key, func.min(Event.time))
+                        .where(Event.object_key.in_(by_key))
+                        .group_by(Event.object_key)
+                    )
+                }
+                polls: dict[str, list[Event]] = {}
+                for e in s.scalars(
+                    select(Event)
+                    .where(Event.object_key.in_(by_key), Event.type == EventType.POLL)
+                    .order_by(Event.time.desc(), Event.id.desc())
+                ):
+                    polls.setdefault(e.object_key, []).append(e)
+                for key, object_id in by_key.items():
+                    out[object_id] = (key, polls.get(key, []), first.get(key))
+        return out
+
+    def _alarms(self, polls: Sequence[Event], first_seen: dt.datetime | None) -> list[str]:
+        """This node's open alarms on an AU (``polls``: its poll events, newest first; ``first_seen``: the time of
+        its first event of any kind): polls that alarmed since the last conclusive one, and no conclusive audit
+        within the poll interval."""
         policy = self.membership.config().policy
-        newer = list(itertools.takewhile(lambda e: not _audited(e), events))  # newest first, down to the last audit
-        conclusive = events[len(newer)] if len(newer) < len(events) else None
+        newer = list(itertools.takewhile(lambda e: not _audited(e), polls))  # newest first, down to the last audit
+        conclusive = polls[len(newer)] if len(newer) < len(polls) else None
         since = conclusive.time if conclusive else None
-        alarms = [
-            f"{e.time:%Y-%m-%d %H:%M} {e.detail}"
-            for e in newer
-            if e.type == EventType.POLL and (e.data.get("alarms") or "ALARM" in e.detail)
-        ]
+        alarms = [f"{e.time:%Y-%m-%d %H:%M} {e.detail}" for e in newer if e.data.get("alarms") or "ALARM" in e.detail]
         interval = dt.timedelta(days=policy.poll_interval_days)
-        start = since or min((e.time for e in events), default=None)  # never audited: since this node has it
+        start = since or first_seen  # never audited: since this node has it
         now = self.catalog.clock.now()
         if start is not None and now - start > interval:
             alarms.insert(

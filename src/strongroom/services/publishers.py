@@ -46,7 +46,7 @@ from strongroom.store.base import ObjectStore
 if TYPE_CHECKING:  # the PKP PN service brings the remote fetches and clamd: imported when first used
     from strongroom.services.pkppn import PkpPn
 
-NetworkCopies = Callable[[], list[CopyStatus]]  # where the members hold every AU, as they answer now
+NetworkCopies = Callable[[], list[CopyStatus] | None]  # where the members hold every AU (None: in no network)
 _ISSN = re.compile(r"^\d{4}-?\d{3}[\dXx]$")
 _DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9})(?:/.*)?$", re.IGNORECASE)
 MAX_QUERY = 200
@@ -203,7 +203,6 @@ class Publishers:
         archive_name: str,
         country: str,
         base_url: str,
-        cache_seconds: float = 0.0,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -215,8 +214,6 @@ class Publishers:
         self.archive_name = archive_name
         self.country = country
         self.base_url = base_url.rstrip("/")
-        self.cache_seconds = cache_seconds
-        self._asked: tuple[dt.datetime, list[CopyStatus]] | None = None
 
     # ---- staff accounts -------------------------------------------------------------------------------------
 
@@ -280,10 +277,7 @@ class Publishers:
     def _copies(self) -> dict[str, CopyStatus]:
         if not self.membership.joined:
             return {}
-        now = self.catalog.clock.now()
-        if self._asked is None or (now - self._asked[0]).total_seconds() >= self.cache_seconds:
-            self._asked = (now, self.network_copies())
-        return {c.object_id: c for c in self._asked[1]}
+        return {c.object_id: c for c in self.network_copies() or ()}
 
     def _policy(self) -> NetworkPolicy | None:
         return self.membership.config().policy if self.membership.joined else None
