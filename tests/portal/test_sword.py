@@ -127,7 +127,7 @@ def test_three_issues_walk_every_state_and_reach_agreement_in_a_network(
                 _, copies = ingest.network_status.copies(clients[0])
                 return {c.object_id for c in copies if c.preserved}
 
-            ingest.pkppn.network_preserved = preserved
+            ingest.pkppn.pipeline.network_preserved = preserved
 
             sd = j.plugin.service_document()
             assert sd.accepting and sd.checksum_type == "SHA-1"
@@ -152,18 +152,18 @@ def test_three_issues_walk_every_state_and_reach_agreement_in_a_network(
 
             # every state the statement shows while the first deposit is processed, read over HTTP at each step
             seen: dict[str, list[tuple[str, str]]] = {s.deposit_uuid: [] for s in sent}
-            original_set = ingest.pkppn._set
+            original_set = ingest.pkppn.pipeline._set
 
             def watching(dep_id: int, generation: int, **values: object) -> None:
                 original_set(dep_id, generation, **values)
                 if "state" in values:
-                    uuid = ingest.pkppn._uuid_of(dep_id)
+                    uuid = ingest.pkppn.pipeline.uuid_of(dep_id)
                     status = j.plugin.status(uuid)
                     seen[uuid].append((status.processing, status.preservation))
 
-            ingest.pkppn._set = watching  # type: ignore[method-assign]
+            ingest.pkppn.pipeline._set = watching  # type: ignore[method-assign]
             summary = ingest.pkppn.process()
-            ingest.pkppn._set = original_set  # type: ignore[method-assign]
+            ingest.pkppn.pipeline._set = original_set  # type: ignore[method-assign]
             assert (summary.processed, summary.deposited, summary.failed) == (3, 3, 0)
             for uuid, states in seen.items():
                 assert [s for s, _ in states] == PIPELINE[1:], uuid
@@ -231,6 +231,7 @@ def test_the_service_document_is_stable_and_in_the_managers_language(journal: Jo
     first = journal.plugin.service_document()
     again = journal.plugin.service_document()
     assert first.raw == again.raw
+    assert first.message == "This Strongroom node accepts deposits from OJS journals."
     # a restarted node (`strongroom portal serve` in a new process, on the same home) gives the same bytes: the
     # plugin stops every deposit until the terms are accepted again if a key, a text or a date changes
     write_settings(journal.node.settings)
@@ -245,6 +246,7 @@ def test_the_service_document_is_stable_and_in_the_managers_language(journal: Jo
         assert httpx.get(sd, headers=headers).content == first.raw
         french = httpx.get(sd, headers={**headers, "Accept-Language": "fr_CA"})
         assert french.status_code == 200 and "préservation" in french.text
+        assert "Ce nœud Strongroom accepte les dépôts des revues OJS." in french.text
         assert httpx.get(sd, headers={**headers, "Accept-Language": "fr_CA"}).content == french.content
         missing = httpx.get(sd, headers={"Journal-URL": "http://x"})
         assert missing.status_code == 400 and b"On-Behalf-Of" in missing.content and b"<summary>" in missing.content
@@ -254,6 +256,24 @@ def test_the_service_document_is_stable_and_in_the_managers_language(journal: Jo
         assert not_uuid.status_code == 400 and b"not a UUID" in not_uuid.content
     finally:
         stop(restarted)
+
+
+def test_a_node_not_taking_deposits_says_so_in_the_managers_language_or_in_its_own_words(
+    tmp_path: Path, db_url: str, clock: SettableClock, clamd_address: str
+) -> None:
+    said = {}
+    for name, own_words, language in (("default", "", "es-ES"), ("own", "Closed until May.", "pt-BR")):
+        node = Node.create(tmp_path / name, database_url=db_url, clock=clock)
+        try:
+            with journal_and_node(node, clock, clamd_address, accepting=False, accepting_message=own_words) as j:
+                j.plugin.accept_language = language
+                sd = j.plugin.service_document()
+                assert not sd.accepting
+                said[name] = sd.message
+        finally:
+            node.close()
+    assert said["default"].startswith("Este nodo de Strongroom no está recibiendo depósitos")
+    assert said["own"] == "Closed until May."  # the operator's own words, as written
 
 
 def test_a_journal_on_an_old_ojs_waits_for_an_operator(journal: Journal) -> None:

@@ -24,7 +24,7 @@ SHOWN_SOURCES = (
     "services/institutions.py",
     "services/accounts.py",
     "services/publishers.py",
-    "services/pkppn.py",  # what the OJS plugin shows its journal manager
+    "services/pkppn*.py",  # what the OJS plugin shows its journal manager
 )
 
 
