@@ -290,3 +290,41 @@ def test_a_failed_round_is_not_retried_and_never_holds_back_the_next(tmp_path: P
     assert (row.id, row.state) == (first, "failed") and "has not joined a network" in row.error
     assert node.jobs.enqueue(JobKind.REPLICATE) not in (None, first)  # the scheduler's next round goes in
     node.close()
+
+
+def test_an_operator_queues_jobs_from_the_command_line(tmp_path: Path, db_url: str, sample_dir: Path) -> None:
+    """``strongroom queue``: audits of the AUs named, each once however often asked; an export with its destination;
+    wrong uses refused with a usage error; the jobs then run like any other."""
+    node = _node(tmp_path, db_url, sample_dir, packages=2)
+    aus = sorted(au.key for au, *_ in node.catalog.aus())
+    run = cli(node.settings.home)
+    done = run("queue", "audit", *aus, "--json")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert [q["subject"] for q in shown["queued"]] == aus and all(q["job"] for q in shown["queued"])
+    again = run("queue", "audit", aus[0])
+    assert again.returncode == 0 and "already queued" in again.stdout
+    export = run("queue", "export", aus[0], "--dest", str(tmp_path / "out"))
+    assert export.returncode == 0 and "queued export of" in export.stdout
+    for wrong, says in (
+        (("audit",), "needs at least one AU key"),
+        (("reindex", "x"), "takes no x"),
+        (("export", aus[0]), "--dest"),
+        (("export", aus[0], "--dest", str(tmp_path)), "exists"),
+        (("oai-harvest", "issn:x"), "--base-url"),
+        (("bogus",), "is not one of"),
+    ):
+        refused = run("queue", *wrong)
+        assert refused.returncode == 2 and says in refused.stderr, (wrong, refused.stderr)
+    counts = node.jobs.counts()
+    assert counts[("todo", "audit")] == len(aus) and counts[("todo", "export")] == 1
+    runner = WorkerThread(node, tick=0.1)  # what strongroom serve runs (and, on PostgreSQL, any worker)
+    runner.start()
+    try:
+        wait_for(lambda: node.jobs.counts()[("succeeded", "audit")] == len(aus), "the queued audits to run")
+        wait_for(lambda: node.jobs.counts()[("succeeded", "export")] == 1, "the queued export to run")
+    finally:
+        runner.stop(timeout=30)
+    assert {key: _fixity_events(node, key) for key in aus} == dict.fromkeys(aus, 1)
+    assert (tmp_path / "out" / "bagit.txt").is_file()
+    node.close()

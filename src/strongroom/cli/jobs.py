@@ -9,7 +9,7 @@ from rich.table import Table
 
 from strongroom.cli.common import home_option, json_option, open_node, out, plural, print_json
 from strongroom.errors import ConfigError
-from strongroom.services.jobs import JobState
+from strongroom.services.jobs import JobKind, JobState
 
 
 @click.command(name="worker")
@@ -76,3 +76,66 @@ def jobs_command(state: str | None, limit: int, home: Path | None, as_json: bool
         out().print(table)
     else:
         out().print(f"no jobs {state}")
+
+
+SUBJECTS = {  # what names a job's unit, for the kinds that have one
+    JobKind.AUDIT: "AU key",
+    JobKind.POLL: "OCFL object id",
+    JobKind.HARVEST: "title key",
+    JobKind.OAI_HARVEST: "title key",
+    JobKind.EXPORT: "AU key",
+}
+
+
+@click.command(name="queue")
+@click.argument("kind", type=click.Choice([k.value for k in JobKind]))
+@click.argument("subjects", nargs=-1)
+@click.option("--dest", type=click.Path(path_type=Path), help="export: the directory to write the AU's bag to.")
+@click.option("--base-url", help="oai-harvest: the OAI-PMH feed's base URL.")
+@click.option("--set", "set_spec", help="oai-harvest: the set to harvest (default: the whole feed).")
+@home_option
+@json_option
+def queue_command(
+    kind: str,
+    subjects: tuple[str, ...],
+    dest: Path | None,
+    base_url: str | None,
+    set_spec: str | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
+    """Queue jobs for the node's workers (on SQLite, for strongroom serve): audit AU..., poll OBJECT...,
+    harvest TITLE..., oai-harvest TITLE --base-url URL, export AU --dest DIR, replicate, deposits or reindex.
+
+    A job already waiting for the same unit is not queued twice. A key that names nothing fails its job, shown by
+    'strongroom jobs --state failed'."""
+    job_kind = JobKind(kind)
+    unit = SUBJECTS.get(job_kind)
+    if unit and not subjects:
+        raise click.UsageError(f"{kind} needs at least one {unit}")
+    if not unit and subjects:
+        raise click.UsageError(f"{kind} is one job for the whole node: it takes no {', '.join(subjects)}")
+    args: dict[str, str] = {}
+    if job_kind == JobKind.EXPORT:
+        if dest is None or len(subjects) != 1:
+            raise click.UsageError("export queues one AU at a time, with --dest DIR (a directory that does not exist)")
+        if dest.exists():
+            raise click.UsageError(f"{dest} exists: an export writes a new directory")
+        args["dest"] = str(dest.absolute())
+    if job_kind == JobKind.OAI_HARVEST:
+        if not base_url:
+            raise click.UsageError("oai-harvest needs the feed's --base-url")
+        args["base_url"] = base_url
+        if set_spec:
+            args["set_spec"] = set_spec
+    with open_node(home) as node:
+        queued = [(s, node.jobs.enqueue(job_kind, s, **args)) for s in subjects or ("",)]
+        backend = node.jobs.backend
+    if as_json:
+        print_json({"backend": backend, "queued": [{"kind": kind, "subject": s, "job": job} for s, job in queued]})
+        return
+    for s, job in queued:
+        what = f"{kind} of {s}" if s else kind
+        out().print(f"queued {what} as job {job}" if job is not None else f"{what} is already queued")
+    runner = "strongroom serve runs them" if backend == "sqlite" else "any strongroom worker runs them"
+    out().print(f"{plural(sum(job is not None for _, job in queued), 'job')} queued; {runner}")

@@ -177,6 +177,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Take jobs from the node's PostgreSQL job queue and run them until stopped (SIGINT or SIGTERM: running jobs "
         "finish first); start any number, on any machine that reaches the catalog and the storage.",
     ),
+    "queue": (
+        "jobs:queue_command",
+        "Queue jobs for the node's workers (on SQLite, for strongroom serve): audit AU..., poll OBJECT..., harvest "
+        "TITLE..., oai-harvest TITLE --base-url URL, export AU --dest DIR, replicate, deposits or reindex.",
+    ),
     "jobs": (
         "jobs:jobs_command",
         "The node's job queue: how many jobs of each kind are in each state, then the newest jobs with their AU, "
