@@ -28,13 +28,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 import tantivy
-from bench_search import tantivy_document
+from bench_search import tantivy_document, timed
 from synthetic import load_catalog
 
 from strongroom.node import Node
@@ -110,19 +109,6 @@ def bare_search(index: tantivy.Index, word: str) -> int:
     searcher.fast_field_values("id", [a for _, a in found.hits])
     searcher.aggregate(query, {name: {"terms": {"field": name, "size": 50}} for name in FACETS})
     return int(getattr(found, "count", None) or 0)
-
-
-def timed(run: Callable[[str], object], words: list[str], rounds: int) -> tuple[float, float]:
-    for w in words:
-        run(w)
-    times = []
-    for _ in range(rounds):
-        for w in words:
-            started = time.perf_counter()
-            run(w)
-            times.append((time.perf_counter() - started) * 1000)
-    q = statistics.quantiles(times, n=100)
-    return statistics.median(times), q[94]
 
 
 def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
