@@ -58,15 +58,21 @@ def bare_index(path: Path, docs: list[SearchDocument]) -> tuple[tantivy.Index, f
     schema = builder.build()
     path.mkdir(parents=True)
     index = tantivy.Index(schema, path=str(path))
+    return index, write_all(index, docs, heap=256_000_000)
+
+
+def write_all(index: tantivy.Index, docs: list[SearchDocument], *, heap: int, threads: int = 0) -> float:
+    """Write ``docs`` with one writer and one commit, waiting for merges; the seconds it took (``threads`` 0:
+    Tantivy's own choice)."""
     started = time.perf_counter()
-    writer = index.writer(heap_size=256_000_000)
+    writer = index.writer(heap_size=heap, num_threads=threads)
     for d in docs:
         writer.add_document(tantivy_document(d))
     writer.commit()
     writer.wait_merging_threads()
     elapsed = time.perf_counter() - started
     index.reload()
-    return index, elapsed
+    return elapsed
 
 
 def tantivy_document(d: SearchDocument) -> tantivy.Document:

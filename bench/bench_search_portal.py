@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 import tantivy
-from bench_search import tantivy_document, timed
+from bench_search import timed, write_all
 from synthetic import load_catalog
 
 from strongroom.node import Node
@@ -85,15 +85,7 @@ def bare_write(path: Path, docs: list[SearchDocument]) -> tuple[tantivy.Index, f
         .filter(tantivy.Filter.ascii_fold())
         .build(),
     )
-    started = time.perf_counter()
-    writer = index.writer(heap_size=REBUILD_HEAP, num_threads=REBUILD_THREADS)
-    for d in docs:
-        writer.add_document(tantivy_document(d))
-    writer.commit()
-    writer.wait_merging_threads()
-    elapsed = time.perf_counter() - started
-    index.reload()
-    return index, elapsed
+    return index, write_all(index, docs, heap=REBUILD_HEAP, threads=REBUILD_THREADS)
 
 
 def bare_search(index: tantivy.Index, word: str) -> int:
