@@ -10,14 +10,13 @@ from html.parser import HTMLParser
 
 import jinja2
 import pytest
-from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from lxml import etree, html
 from portal_fixtures import Archive
 
 from strongroom.portal.app import create_portal
 from strongroom.portal.feeds import public_paths
-from strongroom.portal.i18n import LANGUAGES, LOCALE_DIR, negotiate, translations
+from strongroom.portal.i18n import LANGUAGES, negotiate, read_catalog, translations
 from strongroom.portal.messages import TEMPLATES, portal_messages, python_sources
 from strongroom.portal.oai import ListRequest
 
@@ -171,7 +170,7 @@ def test_every_message_is_translated_in_every_language() -> None:
     """Each language's catalog has every message the portal can show (its templates, and the ``_()`` calls of the
     Python whose text it shows, see strongroom.portal.messages), translated, with the same placeholders, and
     nothing stale; and the compiled translation is the one pages use. No template shows text outside gettext."""
-    found = {p.name: set(bare_words(p.read_text())) - UNTRANSLATED_NAMES for p in TEMPLATES.glob("*.html")}
+    found = {p.name: set(bare_words(p.read_text())) - UNTRANSLATED_NAMES for p in TEMPLATES.rglob("*.html")}
     assert {name: words for name, words in found.items() if words} == {}
     sample = "<p>Hello {{ _('x') }}</p>{% trans %}Bye {{ n }}{% endtrans %}<a title=\"Over\">"
     assert bare_words(sample) == ["Hello", "Over"]  # the check sees what it must
@@ -180,8 +179,7 @@ def test_every_message_is_translated_in_every_language() -> None:
     assert any(p.name == "access.py" for p in python_sources())  # the access decision's reasons are shown
     placeholder = re.compile(r"%\((\w+)\)s")
     for lang in LANGUAGES[1:]:
-        with (LOCALE_DIR / f"{lang}.po").open("rb") as f:
-            catalog = read_po(f, locale=lang)
+        catalog = read_catalog(lang)
         have = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
         assert set(have) == set(wanted), f"{lang}: missing {set(wanted) - set(have)}, stale {set(have) - set(wanted)}"
         for key, m in have.items():

@@ -7,6 +7,7 @@ the tests move the usage they made into last month before asking for it."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -308,7 +309,10 @@ def test_signing_in_from_anywhere(prog: Programme) -> None:
         cookie = signed.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
         assert home.get(path).status_code == 200  # the session carries the institution
-        assert home.post("/signout").status_code == 303
+        assert home.post("/signout").status_code == 403  # without the session's form token: refused
+        assert home.get(path).status_code == 200
+        csrf = hashlib.sha256(b"strongroom-csrf:" + home.cookies["sr_session"].encode()).hexdigest()
+        assert home.post("/signout", data={"csrf": csrf}).status_code == 303
         assert home.get(path).status_code == 403
     transport = httpx.HTTPTransport(local_address="127.0.0.9")  # a guesser, elsewhere
     with httpx.Client(transport=transport, base_url=prog.url, timeout=30) as guesser:

@@ -437,7 +437,8 @@ class UsageEvent(Base):
 
 
 class Account(Base):
-    """A sign-in for an institution: its one institutional account, or a named user under it."""
+    """A sign-in: an institution's one institutional account or a named user under it, a publisher's staff, or the
+    archive's own staff with their console ``roles`` (space-separated: operator, network-admin, board)."""
 
     __tablename__ = "accounts"
 
@@ -446,13 +447,50 @@ class Account(Base):
     publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"), index=True)  # a publisher's staff
     username: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # institutional or named
+    kind: Mapped[str] = mapped_column(String(20))  # institutional, named, or staff
     display_name: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    roles: Mapped[str] = mapped_column(String(100), default="")  # the archive's staff: their console roles
+    board_member: Mapped[str] = mapped_column(String(200), default="")  # a board account: the member it votes as
 
     institution: Mapped[Institution | None] = relationship()
     publisher: Mapped[Publisher | None] = relationship()
+
+
+class JobProgress(Base):
+    """How far a running job has got, as its worker reports it, for the console to show (the job's state is the
+    queue's)."""
+
+    __tablename__ = "job_progress"
+
+    job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text, default="")
+    started_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class RangeRequest(Base):
+    """An institution's request to change its address ranges, waiting for an operator to confirm or refuse it."""
+
+    __tablename__ = "range_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    added: Mapped[list[str]] = mapped_column(JSON)
+    removed: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))  # pending, confirmed, refused
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    institution: Mapped[Institution] = relationship()
 
 
 class SignInSession(Base):

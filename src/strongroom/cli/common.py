@@ -68,6 +68,34 @@ def home_option(f: F) -> F:
     )(f)
 
 
+def password_options(f: F) -> F:
+    """--password-stdin, --password-file and --password-env, for commands that create a sign-in (without one of
+    them the password is asked for, twice, without echo)."""
+    f = click.option("--password-env", metavar="VAR", help="Read it from this environment variable.")(f)
+    f = click.option(
+        "--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read it from a file."
+    )(f)
+    return click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")(
+        f
+    )
+
+
+def read_password(password_stdin: bool, password_file: Path | None, password_env: str | None) -> str:
+    """The password given by one of :func:`password_options`, or asked for."""
+    if sum((password_stdin, password_file is not None, password_env is not None)) > 1:
+        raise click.UsageError("give one of --password-stdin, --password-file or --password-env")
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if password_file is not None:
+        text = password_file.read_text()
+        return text.splitlines()[0] if text else ""
+    if password_env is not None:
+        if password_env not in os.environ:
+            raise click.UsageError(f"the environment variable {password_env} is not set")
+        return os.environ[password_env]
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(f)
 

@@ -141,6 +141,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create a sign-in for one of PUBLISHER's staff (a publisher key, as `strongroom publishers` lists them): "
         "they see their titles' path to preserved and deposit packages on the portal's /publisher/ pages.",
     ),
+    "staff": (
+        "publisher_staff:staff",
+        "Create a console sign-in for the archive's own staff: operators, network administrators and board members "
+        "sign in on the portal's /signin and work on its /console/ pages.",
+    ),
     "programme": (
         "programme:programme_group",
         "The access programme: titles publishers enrol for Group A (free) and Group B (low cost).",

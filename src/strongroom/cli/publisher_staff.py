@@ -1,25 +1,21 @@
-"""``strongroom publisher-staff``: sign-ins for a publisher's staff, to the publisher pages of the portal."""
+"""``strongroom publisher-staff`` and ``strongroom staff``: sign-ins for a publisher's staff, to the publisher pages
+of the portal, and for the archive's own staff, to the console."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from strongroom.cli.common import home_option, open_node, out
+from strongroom.cli.common import home_option, open_node, out, password_options, read_password
+from strongroom.services.accounts import STAFF_ROLES
 
 
 @click.command(name="publisher-staff")
 @click.argument("publisher")
 @click.argument("username")
 @click.option("--named", default="", help="The staff member's name, shown on the pages.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
-@click.option(
-    "--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read it from a file."
-)
-@click.option("--password-env", metavar="VAR", help="Read it from this environment variable.")
+@password_options
 @click.option("--by", default="staff", show_default=True, help="Who creates the account (recorded).")
 @home_option
 def publisher_staff(
@@ -34,18 +30,42 @@ def publisher_staff(
 ) -> None:
     """Create a sign-in for one of PUBLISHER's staff (a publisher key, as `strongroom publishers` lists them): they
     see their titles' path to preserved and deposit packages on the portal's /publisher/ pages."""
-    if sum((password_stdin, password_file is not None, password_env is not None)) > 1:
-        raise click.UsageError("give one of --password-stdin, --password-file or --password-env")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif password_file is not None:
-        password = password_file.read_text().splitlines()[0] if password_file.read_text() else ""
-    elif password_env is not None:
-        if password_env not in os.environ:
-            raise click.UsageError(f"the environment variable {password_env} is not set")
-        password = os.environ[password_env]
-    else:
-        password = str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    password = read_password(password_stdin, password_file, password_env)
     with open_node(home) as node:
         node.publishers.create_staff(publisher, username, password, named=named, by=by)
     out().print(f"Account {username} created for {publisher}'s staff" + (f" ({named})." if named else "."))
+
+
+@click.command(name="staff")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([str(r) for r in STAFF_ROLES]),
+    help="What the account may do in the console (repeatable): operator (this node), network-admin (members and "
+    "policy), board (proposals and ballots).",
+)
+@click.option("--board-member", default="", help="A board account: the registered board member it votes as.")
+@click.option("--named", default="", help="The person's name, shown in the console.")
+@password_options
+@click.option("--by", default="staff", show_default=True, help="Who creates the account (recorded).")
+@home_option
+def staff(
+    username: str,
+    roles: tuple[str, ...],
+    board_member: str,
+    named: str,
+    password_stdin: bool,
+    password_file: Path | None,
+    password_env: str | None,
+    by: str,
+    home: Path | None,
+) -> None:
+    """Create a console sign-in for the archive's own staff: operators, network administrators and board members
+    sign in on the portal's /signin and work on its /console/ pages."""
+    password = read_password(password_stdin, password_file, password_env)
+    with open_node(home) as node:
+        node.accounts.create_staff(username, password, roles, named=named, board_member=board_member, by=by)
+    out().print(f"Console account {username} created ({', '.join(sorted(set(roles)))}).")

@@ -93,6 +93,7 @@ class EventType(StrEnum):
     INSTITUTION = "institution"  # registration, validation, rejection, suspension, payment
     PUBLISHER = "publisher"  # a publisher's staff accounts
     PKPPN = "pkppn"  # an OJS journal registered, accepted or refused; a PKP PN deposit received or failed
+    CONSOLE = "console"  # the archive's staff accounts, and what a person did in the console
 
 
 class EventOutcome(StrEnum):

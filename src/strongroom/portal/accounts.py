@@ -14,7 +14,7 @@ from strongroom.domain.access import Reader
 from strongroom.errors import StrongroomError
 from strongroom.portal.i18n import DEFAULT, say
 from strongroom.portal.render import SESSION_COOKIE, Portal, address, portal_of, prefix
-from strongroom.services.accounts import SESSION_HOURS, SignInRefused, SignInThrottled
+from strongroom.services.accounts import SESSION_HOURS, STAFF_ROLES, Role, SignInRefused, SignInThrottled
 
 router = APIRouter()
 
@@ -50,9 +50,19 @@ def csrf_ok(request: Request, sent: str) -> bool:
     return bool(expected) and hmac.compare_digest(expected, sent)
 
 
+def _next(value: str) -> str:
+    """Where to go after signing in, when the sign-in page was reached from a page that needs it: a path on this
+    site only ('' otherwise: never a redirect to another site)."""
+    from strongroom.portal.console.common import safe_next
+
+    return safe_next(value) or ""
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request) -> Response:
-    return portal_of(request).render(request, "signin.html", message="")
+    return portal_of(request).render(
+        request, "signin.html", message="", next=_next(request.query_params.get("next", ""))
+    )
 
 
 @router.post("/signin", response_class=HTMLResponse)
@@ -60,16 +70,26 @@ async def signin(request: Request) -> Response:
     portal = portal_of(request)
     body = await request.body()
     form = dict(parse_qsl(body[:4096].decode("utf-8", "replace")))
+    then = _next(form.get("next", ""))
     try:
         token = portal.node.accounts.sign_in(
             form.get("username", "")[:200], form.get("password", "")[:200], address(request)
         )
     except SignInThrottled as exc:
-        return portal.render(request, "signin.html", status=429, message=refusal(request, exc))
+        return portal.render(request, "signin.html", status=429, message=refusal(request, exc), next=then)
     except SignInRefused as exc:
-        return portal.render(request, "signin.html", status=401, message=refusal(request, exc))
-    staff = portal.node.publishers.staff(token)  # one form for both kinds of account: each goes to its pages
-    response = RedirectResponse(f"{prefix(request)}/{'publisher' if staff else 'programme'}/", status_code=303)
+        return portal.render(request, "signin.html", status=401, message=refusal(request, exc), next=then)
+    person = portal.node.accounts.person(token)  # one form for every kind of account: each goes to its pages
+    roles = person.roles if person else frozenset()
+    if then:
+        target = then
+    elif roles & set(STAFF_ROLES) or Role.INSTITUTION_ADMIN in roles:
+        target = f"{prefix(request)}/console/"
+    elif Role.PUBLISHER in roles:
+        target = f"{prefix(request)}/publisher/"
+    else:
+        target = f"{prefix(request)}/programme/"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -82,8 +102,13 @@ async def signin(request: Request) -> Response:
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
+async def signout(request: Request) -> Response:
+    """Sign out, when the form carries the session's token (another site cannot sign a person out)."""
     token = request.cookies.get(SESSION_COOKIE)
+    body = await request.body()
+    sent = dict(parse_qsl(body[:4096].decode("utf-8", "replace"))).get("csrf", "")
+    if token and not csrf_ok(request, sent):
+        return portal_of(request).render(request, "error.html", status=403, status_code=403)
     if token:
         portal_of(request).node.accounts.sign_out(token)
     response = RedirectResponse(f"{prefix(request)}/", status_code=303)

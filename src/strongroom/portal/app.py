@@ -4,6 +4,7 @@ decision, the programme's enrolled content). This module assembles the rooms, on
     pages.py      readers and search engines: browse, articles, downloads, search, releases, sitemaps
     programme.py  the access programme: institutions register, eligible readers read enrolled titles
     accounts.py   signing in and out
+    console/      the node's staff, the board, network administrators and institutions' administrators at work
     sushi.py      COUNTER_SUSHI usage reports for librarians and publishers
     archive.py    harvested web pages replayed from WARC
     oai.py        the OAI-PMH provider for harvesters
@@ -141,9 +142,10 @@ def create_portal(
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return portal.render(request, "error.html", status=400, status_code=400)
 
-    from strongroom.portal import publisher  # publishers' pages, certificates, the look-up
+    from strongroom.portal import console, publisher  # publishers' pages, certificates, the look-up; the console
 
     app.include_router(publisher.router)
+    console.install(app)
     for room in (pages, programme, accounts, sushi, archive, oai, holdings, sword):
         app.include_router(room.router)
     return app

@@ -1,5 +1,6 @@
 """The portal's languages: English in the templates, French, Spanish and Portuguese in gettext catalogs
-(``locale/LANG.po``, compiled in memory with Babel when the portal starts).
+(``locale/LANG.po`` for the public portal, ``locale/AREA/LANG.po`` for each area of the console, read together and
+compiled in memory with Babel when the portal starts).
 
 A reader chooses a language with a path prefix (``/fr/titles/``); a page reached without one is in the language
 the browser's ``Accept-Language`` prefers among these four (and says so with ``Vary``).
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -28,12 +30,27 @@ _TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$")
 _RTL_SCRIPTS = {"arab", "hebr", "syrc", "thaa", "nkoo", "adlm", "rohg", "mand", "samr"}
 
 
+def catalog_files(lang: str) -> list[Path]:
+    """A language's catalogs: the portal's, then one per area of the console."""
+    return [LOCALE_DIR / f"{lang}.po", *sorted(LOCALE_DIR.glob(f"*/{lang}.po"))]
+
+
+def read_catalog(lang: str) -> Catalog:
+    """A language's catalogs as one."""
+    catalog = Catalog(locale=lang)
+    for path in catalog_files(lang):
+        with path.open("rb") as f:
+            for message in read_po(f, locale=lang):
+                if message.id:
+                    catalog[message.id] = message
+    return catalog
+
+
 @functools.cache
 def translations(lang: str) -> NullTranslations:
     if lang == DEFAULT:
         return NullTranslations()
-    with (LOCALE_DIR / f"{lang}.po").open("rb") as f:
-        catalog = read_po(f, locale=lang)
+    catalog = read_catalog(lang)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).parent.parent
 # registration and sign-in messages the forms show.
 SHOWN_SOURCES = (
     "portal/*.py",
+    "portal/console/*.py",  # the console's pages and their messages
     "domain/access.py",
     "domain/eligibility.py",
     "services/institutions.py",

@@ -107,6 +107,7 @@ def publisher_home(request: Request) -> Response:
             "publisher.html",
             staff=staff,
             view=view,
+            csrf=csrf_token(request),
             say=lambda t: say(t, lang),
             help=lambda code: _help(code, lang),
         )

@@ -34,6 +34,8 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+# A console page that needs JavaScript (signing a ballot, following a job) runs the console's own scripts, no other.
+SCRIPT_CSP = PAGE_CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';")
 # A downloaded file (an HTML galley, say) is shown sandboxed: it can run nothing and reach nothing.
 FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 SESSION_COOKIE = "sr_session"
@@ -102,7 +104,12 @@ class Portal:
     def base_url(self) -> str:
         return self.node.settings.portal.base_url.rstrip("/")
 
-    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(
+        self, request: Request, template: str, status: int = 200, *, csp: str = PAGE_CSP, **context: Any
+    ) -> HTMLResponse:
+        """A page in the reader's language. ``csp``: the page's Content-Security-Policy (no script runs on a
+        portal page; a console page that needs one widens it to the console's own scripts, see
+        :data:`SCRIPT_CSP`)."""
         lang: str = getattr(request.state, "lang", DEFAULT)
         lang_prefix = prefix(request)
         path = request.url.path
@@ -136,7 +143,7 @@ class Portal:
         )
         headers = {
             "Content-Language": lang,
-            "Content-Security-Policy": PAGE_CSP,
+            "Content-Security-Policy": csp,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin",
         }

@@ -14,11 +14,14 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from strongroom.catalog.models import Account, Institution, SignInFailure, SignInSession
+from strongroom.catalog.models import Account, BoardMember, Institution, SignInFailure, SignInSession
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.access import InstitutionStatus, Reader
 from strongroom.domain.model import EventOutcome, EventType
@@ -33,6 +36,45 @@ WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES = 5  # per (address, account) within WINDOW
 ACCOUNT_CEILING = 20  # failures for an account from anywhere within WINDOW, past which each address gets one try
 ADDRESS_CEILING = 50  # failures from one address, whatever the account, within WINDOW
+
+
+class Role(StrEnum):
+    """What a signed-in person may do in the console. The archive's own staff hold one or more of the first three
+    (an account's ``roles``); the others follow from whose account it is."""
+
+    OPERATOR = "operator"  # the node's staff: health, AUs, alarms, harvests, deposits, jobs, institutions to confirm
+    NETWORK_ADMIN = "network-admin"  # members and policy: prepares the configuration the administrative key signs
+    BOARD = "board"  # proposals, evidence and ballots signed with the member's own key
+    PUBLISHER = "publisher"  # a publisher's staff (the /publisher/ pages)
+    INSTITUTION_ADMIN = "institution-admin"  # an institution's institutional account
+    INSTITUTION_USER = "institution-user"  # a named user under an institution: reads, nothing to administer
+
+
+STAFF_ROLES = (Role.OPERATOR, Role.NETWORK_ADMIN, Role.BOARD)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a session belongs to, and what they may do."""
+
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    institution_key: str | None = None
+    publisher_key: str | None = None
+    board_member: str = ""  # a board account: the member whose key signs its ballots
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def actor(self) -> str:
+        """How events name what this person did in the console."""
+        return f"console:{self.username}"
+
+    def may(self, *roles: Role) -> bool:
+        return bool(self.roles & set(roles))
 
 
 class SignInRefused(StrongroomError):
@@ -106,6 +148,83 @@ class Accounts:
                 object_type="institution",
                 object_key=institution_key,
                 detail=f"account {username} created" + (f" for {named}" if named else " (institutional)"),
+            )
+
+    def create_staff(
+        self, username: str, password: str, roles: Iterable[str], *, named: str = "", board_member: str = "", by: str
+    ) -> None:
+        """A console sign-in for the archive's own staff, with one or more of :data:`STAFF_ROLES`; a board account
+        names the registered board member it votes as."""
+        wanted = sorted({str(r) for r in roles})
+        unknown = [r for r in wanted if r not in {str(x) for x in STAFF_ROLES}]
+        if not wanted or unknown:
+            raise StrongroomError(
+                f"unknown role {', '.join(unknown)}" if unknown else "a staff account needs a role",
+                hint="roles: " + ", ".join(str(r) for r in STAFF_ROLES),
+            )
+        if (Role.BOARD in wanted) != bool(board_member):
+            raise StrongroomError(
+                "a board account names the board member it votes as, and only a board account does",
+                hint="register the member with 'strongroom board add', then pass --board-member NAME",
+            )
+        if len(password) < MIN_PASSWORD:
+            raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
+        with self.catalog.session() as s:
+            if board_member and s.scalar(select(BoardMember.id).where(BoardMember.name == board_member)) is None:
+                raise NotFound(f"no board member {board_member!r}", hint="register them with: strongroom board add NAME PUBLIC_KEY")
+            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
+                raise StrongroomError(f"the username {username!r} is taken")
+            s.add(
+                Account(
+                    username=username,
+                    password_hash=hash_password(password),
+                    kind="staff",
+                    display_name=named,
+                    active=True,
+                    created_at=self.catalog.clock.now(),
+                    roles=" ".join(wanted),
+                    board_member=board_member,
+                )
+            )
+            self.catalog.record_event(
+                s,
+                EventType.CONSOLE,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="account",
+                object_key=username,
+                detail=f"staff account {username} created with roles {', '.join(wanted)}",
+                data={"roles": wanted, "board_member": board_member},
+            )
+
+    def person(self, token: str) -> Person | None:
+        """Who a session belongs to, with their roles (None when the token is unknown or expired)."""
+        now = self.catalog.clock.now()
+        with self.catalog.session() as s:
+            account = s.scalar(
+                select(Account)
+                .join(SignInSession, SignInSession.account_id == Account.id)
+                .where(
+                    SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(),
+                    SignInSession.expires_at > now,
+                    Account.active,
+                )
+                .options(selectinload(Account.institution), selectinload(Account.publisher))
+            )
+            if account is None:
+                return None
+            roles = {Role(r) for r in account.roles.split() if r in Role.__members__.values()}
+            if account.institution is not None:
+                roles.add(Role.INSTITUTION_ADMIN if account.kind == "institutional" else Role.INSTITUTION_USER)
+            if account.publisher is not None:
+                roles.add(Role.PUBLISHER)
+            return Person(
+                username=account.username,
+                display_name=account.display_name,
+                roles=frozenset(roles),
+                institution_key=account.institution.key if account.institution else None,
+                publisher_key=account.publisher.key if account.publisher else None,
+                board_member=account.board_member,
             )
 
     def sign_in(self, username: str, password: str, address: str) -> str:

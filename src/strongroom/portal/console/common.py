@@ -1,0 +1,177 @@
+"""What every page of the console shares: who is signed in and what they may do (:class:`Person`, from the same
+sessions as the portal's accounts), refusals (a stranger is sent to sign in, a signed-in person without the role
+is refused with a page that says so), forms read with their CSRF token checked, and pages rendered with the
+console's navigation, never cached and never indexed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from strongroom.domain.text import N_, Text
+from strongroom.portal.accounts import csrf_ok, csrf_token
+from strongroom.portal.i18n import DEFAULT, say
+from strongroom.portal.render import PAGE_CSP, SCRIPT_CSP, SESSION_COOKIE, portal_of, prefix
+from strongroom.services.accounts import Person, Role
+
+MAX_FORM = 2 * 1024 * 1024  # a form's body; the largest is a signed network configuration
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[\w\-./%?=&~]*$")
+
+
+class NotSignedIn(Exception):
+    """Nobody is signed in: the console sends them to sign in, and back here after."""
+
+
+class Refused(Exception):
+    """The signed-in person may not do this (or the form's CSRF token is wrong)."""
+
+    def __init__(self, message: Text, status: int = 403) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.status = status
+
+
+# The console's sections: (path, label, description, the roles that see it).
+SECTIONS: tuple[tuple[str, Text, Text, frozenset[Role]], ...] = (
+    (
+        "/console/node/",
+        N_("This node"),
+        N_("Storage, audits, jobs, alarms, harvests and deposits of this node."),
+        frozenset({Role.OPERATOR}),
+    ),
+    (
+        "/console/jobs/",
+        N_("Jobs"),
+        N_("Start audits, harvests and exports, and follow them to the end."),
+        frozenset({Role.OPERATOR}),
+    ),
+    (
+        "/console/network/",
+        N_("The network"),
+        N_("Members by country, copies of each AU against the policy, polls and repairs."),
+        frozenset({Role.OPERATOR, Role.NETWORK_ADMIN, Role.BOARD}),
+    ),
+    (
+        "/console/network/admin/",
+        N_("Network administration"),
+        N_("Add, change and retire members and the policy; prepare the configuration to sign."),
+        frozenset({Role.NETWORK_ADMIN}),
+    ),
+    (
+        "/console/board/",
+        N_("The board"),
+        N_("Proposals to release content, their evidence, and your signed ballot."),
+        frozenset({Role.BOARD}),
+    ),
+    (
+        "/console/institutions/",
+        N_("Institutions"),
+        N_("Registrations and address-range changes waiting for confirmation."),
+        frozenset({Role.OPERATOR}),
+    ),
+    (
+        "/console/institution/",
+        N_("Your institution"),
+        N_("Registration, address ranges, users, access period, usage and COUNTER reports."),
+        frozenset({Role.INSTITUTION_ADMIN}),
+    ),
+    (
+        "/publisher/",
+        N_("Your publisher's pages"),
+        N_("Your titles' path to preserved, deposits and certificates."),
+        frozenset({Role.PUBLISHER}),
+    ),
+)
+
+
+def lang_of(request: Request) -> str:
+    return str(getattr(request.state, "lang", DEFAULT))
+
+
+def person_of(request: Request) -> Person | None:
+    """Who is signed in (None for nobody, an expired session, or a deactivated account)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    return portal_of(request).node.accounts.person(token) if token else None
+
+
+def require(request: Request, *roles: Role) -> Person:
+    """The signed-in person, if they hold one of ``roles`` (any signed-in person when none is given)."""
+    person = person_of(request)
+    if person is None:
+        raise NotSignedIn
+    if roles and not person.may(*roles):
+        raise Refused(N_("Your account may not see this page."))
+    return person
+
+
+def sections(person: Person) -> list[tuple[str, Text, Text]]:
+    """The console's sections this person sees."""
+    return [(path, label, text) for path, label, text, roles in SECTIONS if person.roles & roles]
+
+
+async def read_form(request: Request) -> FormData:
+    """A console form's fields (and at most one file), refused unless its CSRF token is this session's and it
+    came from this site; a body over :data:`MAX_FORM` is refused before it is read."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_FORM:
+        raise Refused(N_("The form is too large or says nothing of its size."), status=413)
+    form = await request.form(max_files=1, max_fields=500, max_part_size=MAX_FORM)
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not csrf_ok(request, sent):
+        raise Refused(N_("The form has expired or came from another site. Reload the page and send it again."))
+    return form
+
+
+def field(form: FormData, name: str, limit: int = 2000) -> str:
+    """A text field of a form, '' when absent, cut to ``limit`` characters."""
+    value = form.get(name)
+    return value[:limit].strip() if isinstance(value, str) else ""
+
+
+def render(
+    request: Request, person: Person, template: str, status: int = 200, *, script: bool = False, **context: Any
+) -> HTMLResponse:
+    """A console page: the person, their sections and the form token in every template's context; with ``script``
+    the page may run the console's own scripts (and nothing else)."""
+    response = portal_of(request).render(
+        request,
+        template,
+        status,
+        csp=SCRIPT_CSP if script else PAGE_CSP,
+        person=person,
+        sections=sections(person),
+        csrf=csrf_token(request),
+        say=lambda text: say(text, lang_of(request)),
+        **context,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def safe_next(target: str) -> str | None:
+    """A path to go back to after signing in: only a path on this site (never ``//other.example``)."""
+    return target if _LOCAL_PATH.match(target) and len(target) < 500 else None
+
+
+def not_signed_in(request: Request) -> Response:
+    if request.url.path.endswith(".json"):
+        return JSONResponse({"error": "sign in first"}, status_code=401, headers={"Cache-Control": "no-store"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    from urllib.parse import quote
+
+    return RedirectResponse(f"{prefix(request)}/signin?next={quote(prefix(request) + target)}", status_code=303)
+
+
+def refused(request: Request, exc: Refused) -> Response:
+    message = say(exc.message, lang_of(request))
+    if request.url.path.endswith(".json"):
+        return JSONResponse({"error": message}, status_code=exc.status, headers={"Cache-Control": "no-store"})
+    person = person_of(request)
+    if person is None:
+        return portal_of(request).render(request, "error.html", status=exc.status, status_code=exc.status)
+    return render(request, person, "console/refused.html", status=exc.status, message=message)

@@ -1,0 +1,159 @@
+"""Who may see what in the console, over real HTTP: a stranger is sent to sign in (and back after), each role sees
+its own sections and is refused the others', a named user of an institution administers nothing, forms without
+the session's token are refused, sign-in goes back only to a path on this site, and signing out needs the token."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from console_fixtures import PASSWORD, Console, csrf_of
+
+from strongroom.services.accounts import Role
+
+pytestmark = pytest.mark.slow
+
+# A page of each section, and the roles that may see it.
+PAGES = {
+    "/console/node/": {"olu-operator"},
+    "/console/network/": {"olu-operator", "nadia-netadmin", "bola-board"},
+    "/console/network/admin/": {"nadia-netadmin"},
+    "/console/board/": {"bola-board"},
+    "/console/institution/": {"muhas-library"},
+}
+
+
+def test_a_stranger_is_sent_to_sign_in_and_comes_back(console: Console) -> None:
+    with console.client() as c:
+        r = c.get("/console/node/")
+        assert r.status_code == 303 and r.headers["location"] == "/signin?next=/console/node/"
+        assert c.get("/fr/console/").headers["location"] == "/fr/signin?next=/fr/console/"
+        assert c.get("/console/network.json").status_code == 401
+        form = c.get("/signin?next=/console/node/")
+        assert 'name="next" value="/console/node/"' in form.text
+        r = c.post("/signin", data={"username": "olu-operator", "password": PASSWORD, "next": "/console/node/"})
+        assert r.status_code == 303 and r.headers["location"] == "/console/node/"
+    with console.client() as c:  # never back to another site
+        for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+            r = c.post("/signin", data={"username": "olu-operator", "password": PASSWORD, "next": elsewhere})
+            assert r.headers["location"] == "/console/"
+            c.cookies.clear()
+        assert 'name="next"' not in c.get("/signin", params={"next": "//evil.example/"}).text
+
+
+@pytest.mark.parametrize("username", ["olu-operator", "nadia-netadmin", "bola-board", "muhas-library"])
+def test_each_role_sees_its_sections_and_is_refused_the_others(console: Console, username: str) -> None:
+    with console.client(username) as c:
+        home = c.get("/console/")
+        assert home.status_code == 200
+        assert (
+            home.headers["cache-control"] == "no-store" and "script-src" not in home.headers["content-security-policy"]
+        )
+        links = set(re.findall(r'<li><a href="(/console/[^"]*)"', home.text))
+        for path, who in PAGES.items():
+            assert (path in links) == (username in who), (username, path)
+            r = c.get(path)
+            if username in who:
+                assert r.status_code == 200, (username, path)
+            else:
+                assert r.status_code == 403 and "may not see this page" in r.text, (username, path)
+
+
+def test_a_named_user_and_a_publisher_administer_nothing(console: Console) -> None:
+    with console.client("grace-reader") as c:
+        home = c.get("/console/")
+        assert home.status_code == 200 and "nothing to administer" in home.text
+        assert all(c.get(path).status_code == 403 for path in PAGES)
+    with console.client("east-staff") as c:
+        assert c.get("/console/").status_code == 200
+        assert all(c.get(path).status_code == 403 for path in PAGES)
+
+
+def test_signing_in_sends_each_account_to_its_pages(console: Console) -> None:
+    expected = {
+        "olu-operator": "/console/",
+        "muhas-library": "/console/",
+        "east-staff": "/publisher/",
+        "grace-reader": "/programme/",
+    }
+    for username, where in expected.items():
+        with console.client() as c:
+            r = c.post("/signin", data={"username": username, "password": PASSWORD})
+            assert r.headers["location"] == where, username
+
+
+def test_forms_need_the_session_token_and_sign_out_too(console: Console) -> None:
+    with console.client("olu-operator") as c:
+        assert c.post("/signout").status_code == 403
+        assert c.post("/signout", data={"csrf": "0" * 64}).status_code == 403
+        assert c.get("/console/").status_code == 200  # still signed in
+        r = c.post("/signout", data={"csrf": csrf_of(c)}, headers={"origin": "https://evil.example"})
+        assert r.status_code == 403
+        assert c.post("/signout", data={"csrf": csrf_of(c)}).status_code == 303
+        assert c.get("/console/").status_code == 303  # the session is gone
+
+
+def test_the_console_speaks_the_readers_language(console: Console) -> None:
+    with console.client("olu-operator") as c:
+        page = c.get("/fr/console/")
+        assert page.status_code == 200 and 'lang="fr"' in page.text and "Ce nœud" in page.text
+        assert "Se déconnecter" in page.text
+
+
+def test_staff_accounts_from_the_command_line(console: Console) -> None:
+    from strongroom.errors import StrongroomError
+
+    accounts = console.node.accounts
+    with pytest.raises(StrongroomError, match="unknown role"):
+        accounts.create_staff("x-1", PASSWORD, ["janitor"], by="test")
+    with pytest.raises(StrongroomError, match="names the board member"):
+        accounts.create_staff("x-2", PASSWORD, ["board"], by="test")
+    with pytest.raises(StrongroomError, match="no board member"):
+        accounts.create_staff("x-3", PASSWORD, ["board"], board_member="Nobody", by="test")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "strongroom.cli.main",
+            "staff",
+            "tunde",
+            "--role",
+            "operator",
+            "--role",
+            "network-admin",
+            "--password-stdin",
+            "--home",
+            str(console.home),
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Console account tunde created (network-admin, operator)" in run.stdout
+    with console.client("tunde") as c:
+        person = console.node.accounts.person(c.cookies["sr_session"])
+        assert person is not None and person.roles == {Role.OPERATOR, Role.NETWORK_ADMIN}
+        assert c.get("/console/network/admin/").status_code == 200
+    wrong = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "strongroom.cli.main",
+            "staff",
+            "tunde",
+            "--role",
+            "operator",
+            "--password-stdin",
+            "--home",
+            str(console.home),
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode != 0 and "is taken" in wrong.stderr
