@@ -171,7 +171,9 @@ class Accounts:
             raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
         with self.catalog.session() as s:
             if board_member and s.scalar(select(BoardMember.id).where(BoardMember.name == board_member)) is None:
-                raise NotFound(f"no board member {board_member!r}", hint="register them with: strongroom board add NAME PUBLIC_KEY")
+                raise NotFound(
+                    f"no board member {board_member!r}", hint="register them with: strongroom board add NAME PUBLIC_KEY"
+                )
             if s.scalar(select(Account.id).where(Account.username == username)) is not None:
                 raise StrongroomError(f"the username {username!r} is taken")
             s.add(
