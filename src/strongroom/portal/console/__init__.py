@@ -4,7 +4,8 @@ languages; JavaScript only where a task needs it (signing a ballot, following a 
 
     home.py         /console/               the sections a person may see; the console's scripts
     operator.py     /console/node/, /console/jobs/   the node's health, AUs, alarms, harvests, deposits, jobs
-    network.py      /console/network/       the network at a glance (SVG drawn here), and its administration
+    network.py      /console/network/       the network at a glance, its charts drawn by svg.py
+    netadmin.py     /console/network/admin/ members and policy: what a change does, the configuration to sign
     board.py        /console/board/         proposals, evidence, ballots signed in the browser, release
     institution.py  /console/institution/, /console/institutions/   an institution's own page; the operator's
                                             confirmations
@@ -18,11 +19,11 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from strongroom.portal.console import board, home, institution, network, operator
+from strongroom.portal.console import board, home, institution, netadmin, network, operator
 from strongroom.portal.console.common import NotSignedIn, Refused, not_signed_in, refused
 
 router = APIRouter()
-for room in (home, operator, network, board, institution):
+for room in (home, operator, network, netadmin, board, institution):
     router.include_router(room.router)
 
 
