@@ -31,6 +31,9 @@ def test_a_stranger_is_sent_to_sign_in_and_comes_back(console: Console) -> None:
         assert r.status_code == 303 and r.headers["location"] == "/signin?next=/console/node/"
         assert c.get("/fr/console/").headers["location"] == "/fr/signin?next=/fr/console/"
         assert c.get("/console/network.json").status_code == 401
+        wrong = c.post("/signin", data={"username": "olu-operator", "password": "not it", "next": "/console/node/"})
+        assert wrong.status_code == 401 and 'value="olu-operator"' in wrong.text and "not it" not in wrong.text
+        assert 'name="next" value="/console/node/"' in wrong.text  # the way back survives a wrong password
         form = c.get("/signin?next=/console/node/")
         assert 'name="next" value="/console/node/"' in form.text
         r = c.post("/signin", data={"username": "olu-operator", "password": PASSWORD, "next": "/console/node/"})

@@ -63,7 +63,7 @@ def _next(value: str) -> str:
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request) -> Response:
     return portal_of(request).render(
-        request, "signin.html", message="", next=_next(request.query_params.get("next", ""))
+        request, "signin.html", message="", next=_next(request.query_params.get("next", "")), username=""
     )
 
 
@@ -73,14 +73,13 @@ async def signin(request: Request) -> Response:
     body = await request.body()
     form = dict(parse_qsl(body[:4096].decode("utf-8", "replace")))
     then = _next(form.get("next", ""))
+    username = form.get("username", "")[:200]
     try:
-        token = portal.node.accounts.sign_in(
-            form.get("username", "")[:200], form.get("password", "")[:200], address(request)
-        )
-    except SignInThrottled as exc:
-        return portal.render(request, "signin.html", status=429, message=refusal(request, exc), next=then)
-    except SignInRefused as exc:
-        return portal.render(request, "signin.html", status=401, message=refusal(request, exc), next=then)
+        token = portal.node.accounts.sign_in(username, form.get("password", "")[:200], address(request))
+    except (SignInThrottled, SignInRefused) as exc:  # the username typed stays in the form; the password never
+        status = 429 if isinstance(exc, SignInThrottled) else 401
+        message = refusal(request, exc)
+        return portal.render(request, "signin.html", status=status, message=message, next=then, username=username)
     person = portal.node.accounts.person(token)  # one form for every kind of account: each goes to its pages
     roles = person.roles if person else frozenset()
     if then:
