@@ -12,7 +12,7 @@ from rich.table import Table
 from strongroom.cli.common import err, home_option, json_option, line, open_node, out, print_json, styled
 from strongroom.domain.poll import Outcome, PollPolicy
 from strongroom.errors import ConfigError, ExitCode
-from strongroom.services import network_admin
+from strongroom.services import network_admin, network_overview
 from strongroom.services.simulation import SimulationParams, simulate
 
 
@@ -181,9 +181,26 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
         finally:
             client.close()
         config = node.network_status.config()
+        glance = network_overview.overview(
+            node.catalog,
+            node.settings.node_id,
+            aus,
+            reachable,
+            [(m.id, m.institution, m.country) for m in config.members],
+            network=config.name,
+            serial=config.serial,
+            target_copies=config.policy.target_copies,
+            min_countries=config.policy.min_countries,
+        )
     if as_json:
         print_json(
-            {"network": config.name, "serial": config.serial, "members": reachable, "aus": [vars(a) for a in aus]}
+            {
+                "network": config.name,
+                "serial": config.serial,
+                "members": reachable,
+                "aus": [vars(a) for a in aus],
+                "overview": glance.to_dict(),
+            }
         )
         return
     c = out()
@@ -191,6 +208,7 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
         f"Network {config.name} (serial {config.serial}): target {config.policy.target_copies} copies in "
         f"{config.policy.min_countries} countries"
     )
+    _print_overview(glance)
     members = Table("Node", "Institution", "Country", "URL", "Answers")
     for m in config.members:
         members.add_row(m.id, m.institution, m.country, m.url, "yes" if reachable.get(m.id) else styled("no", "red"))
@@ -213,6 +231,49 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
             c.print(f"{a.au_key}: {alarm}", style="red")
         if a.unassigned_here:
             c.print(f"{a.au_key}: {a.unassigned_here}", style="yellow")
+
+
+def _print_overview(glance: network_overview.NetworkOverview) -> None:
+    """The overview's key numbers in a few lines (the console's network page draws them)."""
+    c = out()
+    verdict = {
+        network_overview.Verdict.HEALTHY: ("healthy: every AU at the policy, no alarm open", "green"),
+        network_overview.Verdict.BELOW_POLICY: (f"{glance.below_policy} AU(s) below the policy", "yellow"),
+        network_overview.Verdict.ALARMS: (f"{glance.open_alarms} alarm(s) open", "red"),
+        network_overview.Verdict.SILENT_MEMBERS: ("every AU at the policy, but members do not answer", "yellow"),
+        network_overview.Verdict.NOT_IN_NETWORK: ("not in a network", "yellow"),
+    }[glance.verdict]
+    c.print(line("  verdict     ", verdict))
+    c.print(
+        f"  AUs         {glance.aus}: {glance.at_policy} at the policy, {glance.below_policy} below; "
+        f"alarms open {glance.open_alarms}; members answering {glance.members_answering}/{glance.members_total}"
+    )
+    c.print(
+        "  countries   "
+        + "; ".join(f"{k.country}: {k.members} member(s), {k.aus} AU(s), {k.bytes} bytes" for k in glance.countries)
+    )
+    polls = glance.polls
+    c.print(
+        f"  polls       {sum(p.agreements for p in polls)} agreed, {sum(p.repairs for p in polls)} repaired, "
+        f"{sum(p.inconclusive for p in polls)} inconclusive (last {len(polls)} {glance.poll_period}(s) with polls)"
+    )
+    times = glance.repair_times
+    if times.repaired:
+        c.print(
+            f"  repairs     {times.repaired}: found to repaired median {times.median_seconds:g} s, "
+            f"worst {times.worst_seconds:g} s"
+        )
+    for below in glance.below[:10]:
+        c.print(
+            f"  below       {below.au_key}: {below.copies} good copies in {below.countries} countries; "
+            + {
+                network_overview.Advice.REPLICATE: "assigned holders replicate it in their next round: "
+                + ", ".join(below.missing),
+                network_overview.Advice.SILENT_HOLDERS: "assigned holders do not answer: " + ", ".join(below.silent),
+                network_overview.Advice.ADD_MEMBERS: "the members cannot place enough copies: add members",
+            }[below.advice],
+            style="yellow",
+        )
 
 
 @network_group.command(name="release-copies")
