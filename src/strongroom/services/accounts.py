@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES = 5  # per (address, account) within WINDOW
 ACCOUNT_CEILING = 20  # failures for an account from anywhere within WINDOW, past which each address gets one try
 ADDRESS_CEILING = 50  # failures from one address, whatever the account, within WINDOW
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")  # a named user's, as an administrator gives it
 
 
 class Role(StrEnum):
@@ -303,4 +305,92 @@ class Accounts:
                 group=self.eligibility.status(inst.country).final,
                 trial_until=inst.trial_until,
                 paid_through=inst.paid_through,
+            )
+
+    # ---- an institution's named users, as its administrator manages them (the console) -----------------------
+
+    def named_users(self, institution_key: str) -> list[dict[str, object]]:
+        """The named users under an institution, active ones first, then by username."""
+        with self.catalog.session() as s:
+            rows = s.scalars(
+                select(Account)
+                .join(Institution, Account.institution_id == Institution.id)
+                .where(Institution.key == institution_key, Account.kind == "named")
+                .order_by(Account.active.desc(), Account.username)
+            )
+            return [
+                {
+                    "username": a.username,
+                    "name": a.display_name,
+                    "active": a.active,
+                    "created_at": a.created_at,
+                }
+                for a in rows
+            ]
+
+    def add_named_user(self, institution_key: str, username: str, password: str, *, named: str, by: str) -> None:
+        """A named user under an institution, added by its administrator (``by``); refused with a message the
+        administrator reads in their language."""
+        username, named = username.strip(), named.strip()
+        if not USERNAME.fullmatch(username):
+            raise StrongroomError(
+                N_("a username is 3 to 64 small letters, digits, dots, dashes or underscores"),
+                hint=N_("for example: grace.mushi"),
+            )
+        if not named:
+            raise StrongroomError(N_("give the person's name"))
+        if len(password) < MIN_PASSWORD:
+            raise StrongroomError(N_("a password needs at least %(count)s characters", count=MIN_PASSWORD))
+        with self.catalog.session() as s:
+            inst = s.scalar(select(Institution).where(Institution.key == institution_key))
+            if inst is None:
+                raise NotFound(f"no institution {institution_key!r}")
+            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
+                raise StrongroomError(N_("the username %(username)s is taken", username=username))
+            s.add(
+                Account(
+                    institution_id=inst.id,
+                    username=username,
+                    password_hash=hash_password(password),
+                    kind="named",
+                    display_name=named,
+                    active=True,
+                    created_at=self.catalog.clock.now(),
+                )
+            )
+            self.catalog.record_event(
+                s,
+                EventType.INSTITUTION,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="institution",
+                object_key=institution_key,
+                detail=f"named user {username} ({named}) added by {by}",
+                data={"username": username},
+            )
+
+    def deactivate_named_user(self, institution_key: str, username: str, *, by: str) -> None:
+        """Stop a named user of this institution signing in (their sessions end now); refused, saying nothing of
+        other institutions' accounts, for anyone who is not one of its named users."""
+        with self.catalog.session() as s:
+            account = s.scalar(
+                select(Account)
+                .join(Institution, Account.institution_id == Institution.id)
+                .where(Institution.key == institution_key, Account.kind == "named", Account.username == username)
+            )
+            if account is None:
+                raise NotFound(N_("%(username)s is not a named user of your institution", username=username))
+            if not account.active:
+                raise StrongroomError(N_("%(username)s is already deactivated", username=username))
+            account.active = False
+            s.execute(delete(SignInSession).where(SignInSession.account_id == account.id))
+            self.catalog.record_event(
+                s,
+                EventType.INSTITUTION,
+                EventOutcome.SUCCESS,
+                agent=by,
+                object_type="institution",
+                object_key=institution_key,
+                detail=f"named user {username} deactivated by {by}",
+                data={"username": username},
             )

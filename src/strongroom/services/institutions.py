@@ -16,11 +16,12 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from strongroom.catalog.models import Institution, IpRange
+from strongroom.catalog.models import Institution, IpRange, RangeRequest
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.access import InstitutionStatus, Reader
 from strongroom.domain.identifiers import normalise_country
@@ -63,6 +64,14 @@ SIMILAR = 0.86
 REGISTRATION_WIDEST = {4: 16, 6: 32}
 STAFF_WIDEST = {4: 8, 6: 24}
 VERIFIED = (str(InstitutionStatus.VALIDATED), str(InstitutionStatus.SUSPENDED))
+
+
+class RangeRequestState(StrEnum):
+    """Where an institution's request to change its networks stands."""
+
+    PENDING = "pending"  # waiting for an operator
+    CONFIRMED = "confirmed"  # applied
+    REFUSED = "refused"  # with a note the institution reads
 
 
 class RegistrationRefused(StrongroomError):
@@ -121,6 +130,11 @@ def _is_network(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _normal(text: str) -> str:
+    """A network as the catalog writes it (``10.1.2.0/24`` for ``10.1.2.3/24``); other text as it is."""
+    return str(ipaddress.ip_network(text.strip(), strict=False)) if _is_network(text) else text.strip()
 
 
 def _overlap(s: Session, version: int, first: str, last: str, exclude: int | None = None) -> IpRange | None:
@@ -287,26 +301,36 @@ class Institutions:
     def change_ranges(self, key: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = (), by: str) -> list[str]:
         """Add and remove networks of an institution after registration (staff); the networks it has after."""
         with self.catalog.session() as s:
-            inst = self._get(s, key)
-            current = [r.cidr for r in inst.ranges]
-            gone = {str(ipaddress.ip_network(c.strip(), strict=False)) if _is_network(c) else c for c in remove}
-            unknown = sorted(gone - set(current))
-            if unknown:
-                raise StrongroomError(
-                    f"{key} has no network {', '.join(unknown)}",
-                    hint=f"its networks: {', '.join(current) or 'none'}",
-                )
-            added = [_span(c, STAFF_WIDEST)[1] for c in add]
-            after = [c for c in current if c not in gone] + [c for c in dict.fromkeys(added) if c not in current]
-            self._set_ranges(s, inst, after)
-            self._event(
-                s,
-                key,
-                f"networks changed by {by}: {', '.join(after) or 'none'}",
-                by,
-                {"added": list(add), "removed": sorted(gone)},
+            return self._change_ranges(s, self._get(s, key), add, remove, by)
+
+    def _change_ranges(
+        self,
+        s: Session,
+        inst: Institution,
+        add: tuple[str, ...] | list[str],
+        remove: tuple[str, ...] | list[str],
+        by: str,
+    ) -> list[str]:
+        key = inst.key
+        current = [r.cidr for r in inst.ranges]
+        gone = {_normal(c) for c in remove}
+        unknown = sorted(gone - set(current))
+        if unknown:
+            raise StrongroomError(
+                f"{key} has no network {', '.join(unknown)}",
+                hint=f"its networks: {', '.join(current) or 'none'}",
             )
-            return after
+        added = [_span(c, STAFF_WIDEST)[1] for c in add]
+        after = [c for c in current if c not in gone] + [c for c in dict.fromkeys(added) if c not in current]
+        self._set_ranges(s, inst, after)
+        self._event(
+            s,
+            key,
+            f"networks changed by {by}: {', '.join(after) or 'none'}",
+            by,
+            {"added": list(add), "removed": sorted(gone)},
+        )
+        return after
 
     def move(
         self, key: str, to: InstitutionStatus, *, by: str, reason: str = "", ranges: tuple[str, ...] | None = None
@@ -443,3 +467,186 @@ class Institutions:
                 }
                 for i in s.scalars(stmt)
             ]
+
+    # ---- what an institution's administrator sees and asks for (the console) ---------------------------------
+
+    def profile(self, key: str) -> dict[str, object]:
+        """One institution as its own administrator sees it: its state (with the reason given), its country's
+        group now, its trial and paid dates, its networks, and its range change waiting for confirmation."""
+        with self.catalog.session() as s:
+            inst = self._get(s, key)
+            waiting = s.scalar(
+                select(RangeRequest).where(
+                    RangeRequest.institution_id == inst.id, RangeRequest.state == str(RangeRequestState.PENDING)
+                )
+            )
+            return {
+                "key": inst.key,
+                "name": inst.name,
+                "type": inst.type,
+                "country": inst.country,
+                "status": inst.status,
+                "reason": inst.status_reason,
+                "group": self.eligibility.status(inst.country).final,
+                "group_at_validation": inst.group_at_validation,
+                "trial_until": inst.trial_until,
+                "paid_through": inst.paid_through,
+                "registered_at": inst.registered_at,
+                "ip_ranges": [r.cidr for r in inst.ranges],
+                "waiting": _request_row(waiting, inst) if waiting is not None else None,
+            }
+
+    def request_ranges(
+        self, key: str, *, add: tuple[str, ...] | list[str] = (), remove: tuple[str, ...] | list[str] = (), by: str
+    ) -> int:
+        """An institution asks to add and remove networks; nothing changes until an operator confirms the request
+        (:meth:`confirm_range_request`). Checked now as a registration is (a network too wide, overlapping another
+        of its own or a verified institution's, never naming it), so the operator sees only plausible requests.
+        The request's number."""
+        added = [c.strip() for c in add if c.strip()]
+        removed = [c.strip() for c in remove if c.strip()]
+        if not added and not removed:
+            raise RegistrationRefused(N_("ask to add or remove at least one range"))
+        spans = [_span(c, REGISTRATION_WIDEST) for c in added]
+        with self.catalog.session() as s:
+            inst = self._get(s, key)
+            if inst.status not in VERIFIED:
+                raise RegistrationRefused(
+                    N_("your ranges can be changed once your registration is validated"),
+                    hint=N_("the programme confirms the ranges you asked for when it validates the registration"),
+                )
+            current = [r.cidr for r in inst.ranges]
+            for cidr in removed:
+                if _normal(cidr) not in current:
+                    raise RegistrationRefused(N_("%(range)s is not one of your ranges", range=cidr))
+            for _, cidr, _, _ in spans:
+                if cidr in current:
+                    raise RegistrationRefused(N_("%(range)s is already one of your ranges", range=cidr))
+            gone = {_normal(c) for c in removed}
+            _spans([c for c in current if c not in gone] + [sp[1] for sp in spans], STAFF_WIDEST)  # no overlap inside
+            for version, cidr, first, last in spans:
+                if _overlap(s, version, first, last, exclude=inst.id) is not None:
+                    raise RegistrationRefused(
+                        N_("%(range)s overlaps the network of an institution already in the programme", range=cidr),
+                        hint=N_(
+                            "two institutions cannot share addresses; check the range with your network team, or "
+                            "write to the programme if this network is yours"
+                        ),
+                    )
+            waiting = s.scalar(
+                select(RangeRequest.id).where(
+                    RangeRequest.institution_id == inst.id, RangeRequest.state == str(RangeRequestState.PENDING)
+                )
+            )
+            if waiting is not None:
+                raise RegistrationRefused(
+                    N_("a change of your ranges is already waiting for confirmation"),
+                    hint=N_("the programme's staff confirm or refuse it; ask again after that"),
+                )
+            request = RangeRequest(
+                institution_id=inst.id,
+                added=[sp[1] for sp in spans],
+                removed=sorted(gone),
+                state=str(RangeRequestState.PENDING),
+                requested_by=by,
+                requested_at=self.catalog.clock.now(),
+            )
+            s.add(request)
+            s.flush()
+            self._event(
+                s,
+                key,
+                f"range change {request.id} asked by {by}: add {', '.join(request.added) or 'none'}; "
+                f"remove {', '.join(request.removed) or 'none'}",
+                by,
+                {"request": request.id, "added": request.added, "removed": request.removed},
+            )
+            return request.id
+
+    def range_requests(
+        self, *, state: RangeRequestState | None = RangeRequestState.PENDING, institution: str | None = None
+    ) -> list[dict[str, object]]:
+        """Range changes institutions asked for (waiting ones by default), oldest first."""
+        with self.catalog.session() as s:
+            stmt = (
+                select(RangeRequest)
+                .join(Institution, RangeRequest.institution_id == Institution.id)
+                .options(selectinload(RangeRequest.institution).selectinload(Institution.ranges))
+                .order_by(RangeRequest.requested_at, RangeRequest.id)
+            )
+            if state is not None:
+                stmt = stmt.where(RangeRequest.state == str(state))
+            if institution is not None:
+                stmt = stmt.where(Institution.key == institution)
+            return [_request_row(r, r.institution) for r in s.scalars(stmt)]
+
+    def _waiting(self, s: Session, request_id: int) -> RangeRequest:
+        request = s.get(RangeRequest, request_id)
+        if request is None:
+            raise NotFound(f"no range request {request_id}")
+        if request.state != str(RangeRequestState.PENDING):
+            raise StrongroomError(f"range request {request_id} is already {request.state} by {request.decided_by}")
+        return request
+
+    def confirm_range_request(self, request_id: int, *, by: str) -> list[str]:
+        """Apply a waiting range change (as :meth:`change_ranges` does, refused where a network now overlaps a
+        verified institution's); the institution's networks after."""
+        with self.catalog.session() as s:
+            request = self._waiting(s, request_id)
+            inst = self._get(s, request.institution.key)
+            after = self._change_ranges(s, inst, request.added, request.removed, by)
+            request.state, request.decided_by, request.decided_at = (
+                str(RangeRequestState.CONFIRMED),
+                by,
+                self.catalog.clock.now(),
+            )
+            self._event(s, inst.key, f"range change {request_id} confirmed by {by}", by, {"request": request_id})
+            return after
+
+    def refuse_range_request(self, request_id: int, *, note: str, by: str) -> None:
+        """Refuse a waiting range change, with a note the institution reads; its networks stay as they are."""
+        if not note.strip():
+            raise StrongroomError("to refuse a range change, say why: the institution reads the note")
+        with self.catalog.session() as s:
+            request = self._waiting(s, request_id)
+            request.state, request.decided_by, request.decided_at, request.note = (
+                str(RangeRequestState.REFUSED),
+                by,
+                self.catalog.clock.now(),
+                note.strip(),
+            )
+            self._event(
+                s,
+                request.institution.key,
+                f"range change {request_id} refused by {by}: {note.strip()}",
+                by,
+                {"request": request_id},
+            )
+
+    def new_report_key(self, key: str, *, by: str) -> str:
+        """A new COUNTER_SUSHI API key for the institution's reports (the earlier one stops working), shown once;
+        an event says who made it (never the key)."""
+        from strongroom.services.sushi import SushiKeys
+
+        api_key = SushiKeys(self.catalog).issue_key("institution", key, by=by)
+        with self.catalog.session() as s:
+            self._event(s, key, f"new COUNTER_SUSHI key made by {by}; the earlier one stops working", by)
+        return api_key
+
+
+def _request_row(request: RangeRequest, inst: Institution) -> dict[str, object]:
+    return {
+        "id": request.id,
+        "institution": inst.key,
+        "name": inst.name,
+        "country": inst.country,
+        "current": [r.cidr for r in inst.ranges],
+        "added": list(request.added),
+        "removed": list(request.removed),
+        "state": request.state,
+        "requested_by": request.requested_by,
+        "requested_at": request.requested_at,
+        "decided_by": request.decided_by,
+        "decided_at": request.decided_at,
+        "note": request.note,
+    }

@@ -5,11 +5,14 @@ console's navigation, never cached and never indexed."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
+from multipart import MultipartError, MultipartParser, parse_options_header  # type: ignore[import-untyped]
+from starlette.datastructures import FormData, UploadFile
 
 from strongroom.domain.text import N_, Text
 from strongroom.portal.accounts import csrf_ok, csrf_token
@@ -112,12 +115,32 @@ def sections(person: Person) -> list[tuple[str, Text, Text]]:
 
 
 async def read_form(request: Request) -> FormData:
-    """A console form's fields (and at most one file), refused unless its CSRF token is this session's and it
-    came from this site; a body over :data:`MAX_FORM` is refused before it is read."""
+    """A console form's fields (URL-encoded, or multipart with at most one file), refused unless its CSRF token is
+    this session's and it came from this site; a body over :data:`MAX_FORM` is refused before it is read. Multipart
+    bodies are read with the ``multipart`` library the portal already uses for deposits (Starlette's own parser
+    wants ``python-multipart``, which would shadow it)."""
     declared = request.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > MAX_FORM:
         raise Refused(N_("The form is too large or says nothing of its size."), status=413)
-    form = await request.form(max_files=1, max_fields=500, max_part_size=MAX_FORM)
+    body = (await request.body())[:MAX_FORM]
+    kind, options = parse_options_header(request.headers.get("content-type", ""))
+    items: list[tuple[str, str | UploadFile]] = []
+    if kind == "multipart/form-data" and options.get("boundary"):
+        try:
+            parser = MultipartParser(io.BytesIO(body), options["boundary"], len(body), part_limit=600)
+            for part in parser:
+                if part.filename is None:
+                    items.append((part.name, part.value))
+                elif not any(isinstance(v, UploadFile) for _, v in items):  # at most one file
+                    items.append((part.name, UploadFile(io.BytesIO(part.raw), filename=part.filename)))
+        except MultipartError:
+            raise Refused(N_("The form could not be read. Reload the page and send it again."), status=400) from None
+    else:
+        try:
+            items.extend(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=1500))
+        except ValueError:  # more fields than any console form has
+            raise Refused(N_("The form is too large or says nothing of its size."), status=413) from None
+    form = FormData(items)
     sent = form.get("csrf")
     if not isinstance(sent, str) or not csrf_ok(request, sent):
         raise Refused(N_("The form has expired or came from another site. Reload the page and send it again."))
