@@ -130,8 +130,10 @@ def line_chart(
         )
     for i, label in enumerate(labels):
         if len(labels) <= 12 or i % max(len(labels) // 8, 1) == 0:
+            # the first and last labels lean inwards, so neither is cut at the chart's edge
+            anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
             parts.append(
-                f'<text x="{left + i * step:.1f}" y="{top + plot_h + 14}" text-anchor="middle" font-size="10">'
+                f'<text x="{left + i * step:.1f}" y="{top + plot_h + 14}" text-anchor="{anchor}" font-size="10">'
                 f"{escape(label[:12])}</text>"
             )
     parts.append("</svg>")
@@ -149,8 +151,10 @@ def matrix(
 ) -> Markup:
     """A grid of ``rows`` by ``columns`` (members by AU, say); a cell is (colour, text), its text in ``data-cell``
     and in a tooltip; a missing cell is left blank."""
-    cell, left, top = 18, 150, 90
-    width = left + cell * len(columns) + 8
+    longest = min(max((len(c) for c in columns), default=0), 24)
+    # column labels are turned 60 degrees: room above for their height, and to the right for the last one's lean
+    cell, left, top = 18, 150, 16 + int(longest * 5.5)
+    width = left + cell * len(columns) + 8 + int(longest * 3.2)
     height = top + cell * len(rows) + 8
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
@@ -160,7 +164,7 @@ def matrix(
     for j, column in enumerate(columns):
         x = left + j * cell + cell / 2
         parts.append(
-            f'<text transform="translate({x:.1f},{top - 4}) rotate(-60)" font-size="10">{escape(column[:18])}</text>'
+            f'<text transform="translate({x:.1f},{top - 4}) rotate(-60)" font-size="10">{escape(column[:24])}</text>'
         )
     for i, row in enumerate(rows):
         y = top + i * cell
