@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,31 @@ def trigger_vote(
         print_json(_trigger_dict(trigger))
         return
     out().print(f"{member} voted {choice} on {key}; the trigger is {trigger.state}: {trigger.decision}")
+
+
+@trigger_group.command(name="sign")
+@click.argument("key")
+@click.option("--member", required=True, help="The board member signing (their registered name).")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The member's private key; it is read here and never sent anywhere.",
+)
+@click.option("--choice", type=click.Choice([c.value for c in VoteChoice]), required=True, help="How you vote.")
+@json_option
+def trigger_sign(key: str, member: str, key_file: Path, choice: str, as_json: bool) -> None:
+    """Sign a ballot on trigger KEY without a node, on the member's own machine: prints ``signed_at`` and the
+    signature to paste into the console's ballot form (/console/board/KEY)."""
+    private = load_member_key(key_file)
+    signed_at = now_text(dt.datetime.now(dt.UTC))
+    signature = sign_ballot(private, key, member, VoteChoice(choice), signed_at)
+    if as_json:
+        print_json({"trigger": key, "member": member, "choice": choice, "signed_at": signed_at, "signature": signature})
+        return
+    click.echo(f"signed_at: {signed_at}")
+    click.echo(f"signature: {signature}")
 
 
 @trigger_group.command(name="close")

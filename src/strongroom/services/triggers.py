@@ -25,6 +25,7 @@ from strongroom.catalog.repo import Catalog
 from strongroom.domain.licences import DEFAULT_LICENCE, accepted_licences, open_licence
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.trigger import (
+    Decision,
     DecisionRule,
     ScopeKind,
     TriggerReason,
@@ -221,8 +222,18 @@ class Workflow:
         return self.show(key)
 
     def vote(
-        self, key: str, member_name: str, choice: VoteChoice, signed_at: str, signature: str, statement: str = ""
+        self,
+        key: str,
+        member_name: str,
+        choice: VoteChoice,
+        signed_at: str,
+        signature: str,
+        statement: str = "",
+        *,
+        actor: str | None = None,
     ) -> Trigger:
+        """Record ``member_name``'s signed ballot; the event names ``actor`` (who sent it: the console's person)
+        when given, else the member."""
         with self.catalog.session() as s:
             trigger = self._get(s, key)
             member = s.scalar(select(BoardMember).where(BoardMember.name == member_name, BoardMember.active))
@@ -256,8 +267,8 @@ class Workflow:
                 EventOutcome.SUCCESS,
                 key,
                 f"{member_name} voted {choice} (signed)",
-                member_name,
-                {"vote": str(choice), "signature": signature, "signed_at": signed_at},
+                actor or member_name,
+                {"vote": str(choice), "signature": signature, "signed_at": signed_at, "member": member_name},
             )
             self._settle(s, trigger, closed=False)
         return self.show(key)
@@ -366,5 +377,98 @@ class Workflow:
             return trigger
 
 
+@dataclass(frozen=True)
+class Ballot:
+    member: str
+    public_key: str
+    choice: str
+    signed_at: str
+    signature: str
+    statement: str
+
+
+@dataclass(frozen=True)
+class TriggerSummary:
+    """What a page shows of a trigger: its scope, the titles concerned, the ballots, and the tally of the decision
+    rule as the workflow computes it (:func:`strongroom.domain.trigger.decide`, the votes cast so far)."""
+
+    key: str
+    state: TriggerState
+    scope_kind: str
+    scope_ref: str
+    au_keys: list[str]
+    titles: list[tuple[str, str]]  # (key, name) of the titles the AUs belong to
+    reason: TriggerReason
+    explanation: str
+    evidence: list[str]
+    proposed_by: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    released_at: dt.datetime | None
+    licence: str | None
+    decision: str  # the recorded explanation of the decision
+    ballots: list[Ballot]
+    board_size: int
+    rule: DecisionRule
+    tally: Decision  # the rule applied now to the ballots cast
+
+    def count(self, choice: VoteChoice) -> int:
+        return sum(1 for b in self.ballots if b.choice == choice)
+
+    def voted(self, member: str) -> Ballot | None:
+        return next((b for b in self.ballots if b.member == member), None)
+
+
+def summarise(workflow: Workflow, key: str) -> TriggerSummary:
+    """One trigger as pages show it (refuses an unknown key with :class:`NotFound`)."""
+    with workflow.catalog.session() as s:
+        trigger = workflow._get(s, key)
+        board = s.scalar(select(func.count(BoardMember.id)).where(BoardMember.active)) or 0
+        titles = list(
+            s.execute(
+                select(Title.key, Title.name)
+                .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+                .where(ArchivalUnit.key.in_(list(trigger.au_keys or [])))
+                .distinct()
+                .order_by(Title.name)
+            ).tuples()
+        )
+        ballots = [
+            Ballot(v.member.name, v.member.public_key, v.choice, v.signed_at, v.signature, v.statement)
+            for v in s.scalars(
+                select(TriggerVote)
+                .where(TriggerVote.trigger_id == trigger.id)
+                .options(selectinload(TriggerVote.member))
+                .order_by(TriggerVote.id)
+            )
+        ]
+        return TriggerSummary(
+            key=trigger.key,
+            state=TriggerState(trigger.state),
+            scope_kind=trigger.scope_kind,
+            scope_ref=trigger.scope_ref,
+            au_keys=list(trigger.au_keys or []),
+            titles=[(k, n) for k, n in titles],
+            reason=TriggerReason(trigger.reason),
+            explanation=trigger.explanation,
+            evidence=list(trigger.evidence or []),
+            proposed_by=trigger.proposed_by,
+            created_at=trigger.created_at,
+            decided_at=trigger.decided_at,
+            released_at=trigger.released_at,
+            licence=trigger.licence,
+            decision=trigger.decision,
+            ballots=ballots,
+            board_size=board,
+            rule=workflow.rule,
+            tally=decide([VoteChoice(b.choice) for b in ballots], board, workflow.rule),
+        )
+
+
 def now_text(clock_now: dt.datetime) -> str:
     return clock_now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def summaries(workflow: Workflow) -> list[TriggerSummary]:
+    """Every trigger as pages show it, oldest first."""
+    return [summarise(workflow, t.key) for t in workflow.list()]
