@@ -1,6 +1,7 @@
 """The job queue with real worker processes: on PostgreSQL, ``strongroom worker`` processes share the jobs and do
 each once; a worker killed mid-job has its job retried by another, which completes it with nothing lost or done
-twice; the scheduler queues work instead of doing it. On SQLite the serving process runs the same jobs."""
+twice; the scheduler queues work instead of doing it. On SQLite the serving process, or one worker, runs the same
+jobs."""
 
 from __future__ import annotations
 
@@ -275,10 +276,30 @@ def test_bad_job_settings_are_refused_with_the_fix(tmp_path: Path) -> None:
 
 
 @sqlite_only
-def test_a_worker_on_a_sqlite_node_says_why_not(tmp_path: Path, db_url: str) -> None:
-    Node.create(tmp_path / "home", database_url=db_url).close()
-    result = cli(tmp_path / "home")("worker")
-    assert result.returncode != 0 and "SQLite" in result.stderr and "PostgreSQL" in result.stderr
+def test_on_sqlite_one_worker_runs_the_queue_and_a_second_takes_over_when_it_stops(
+    tmp_path: Path, db_url: str, sample_dir: Path, workers: Callable[[Path], subprocess.Popen[bytes]]
+) -> None:
+    """A node in no network has no ``serve`` to run its jobs: ``strongroom worker`` runs them, one process at a
+    time (the queue assumes one runner); a second waits, and takes over when the first stops."""
+    node = _node(tmp_path, db_url, sample_dir, 2)
+    home = node.settings.home
+    first = workers(home)
+    wait_for(lambda: (home / "jobs.runner.lock").exists(), "the first worker to take the runner's lock")
+    time.sleep(1)  # the first is running the queue before the second starts
+    second = workers(home)
+    aus = [au.key for au, *_ in node.catalog.aus()]
+    job = node.jobs.enqueue(JobKind.AUDIT, aus[0])
+    wait_for(lambda: any(r.id == job and r.state == "succeeded" for r in node.jobs.rows()), "the first audit")
+    [row] = [r for r in node.jobs.rows() if r.id == job]
+    assert row.worker.endswith(f":{first.pid}")  # the second ran nothing while the first ran the queue
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(60) == 0
+    job = node.jobs.enqueue(JobKind.AUDIT, aus[1])
+    wait_for(lambda: any(r.id == job and r.state == "succeeded" for r in node.jobs.rows()), "the second audit")
+    [row] = [r for r in node.jobs.rows() if r.id == job]
+    assert row.worker.endswith(f":{second.pid}")
+    assert {key: _fixity_events(node, key) for key in aus} == dict.fromkeys(aus, 1)
+    node.close()
 
 
 @sqlite_only

@@ -8,7 +8,6 @@ import click
 from rich.table import Table
 
 from strongroom.cli.common import home_option, json_option, open_node, out, plural, print_json
-from strongroom.errors import ConfigError
 from strongroom.services.jobs import JobKind, JobState
 
 
@@ -18,19 +17,15 @@ from strongroom.services.jobs import JobKind, JobState
 )
 @home_option
 def worker_command(concurrency: int, home: Path | None) -> None:
-    """Take jobs from the node's PostgreSQL job queue and run them until stopped (SIGINT or SIGTERM: running jobs
-    finish first); start any number, on any machine that reaches the catalog and the storage."""
+    """Take jobs from the node's job queue and run them until stopped (SIGINT or SIGTERM: running jobs finish
+    first). On PostgreSQL start any number, on any machine that reaches the catalog and the storage; on SQLite one
+    process runs the queue (this, or `strongroom serve`: a second waits for the first to stop)."""
     import logging
 
     from strongroom.worker.run import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_node(home) as node:
-        if node.jobs.backend != "postgresql":
-            raise ConfigError(
-                "this node's catalog is SQLite: its jobs are run by 'strongroom serve' itself, not by workers",
-                hint="move the catalog to PostgreSQL (catalog.database_url) to share the work among workers",
-            )
         run_worker(node, concurrency=concurrency)
 
 
@@ -137,5 +132,9 @@ def queue_command(
     for s, job in queued:
         what = f"{kind} of {s}" if s else kind
         out().print(f"queued {what} as job {job}" if job is not None else f"{what} is already queued")
-    runner = "strongroom serve runs them" if backend == "sqlite" else "any strongroom worker runs them"
+    runner = (
+        "strongroom serve or strongroom worker runs them (one at a time)"
+        if backend == "sqlite"
+        else "any strongroom worker runs them"
+    )
     out().print(f"{plural(sum(job is not None for _, job in queued), 'job')} queued; {runner}")

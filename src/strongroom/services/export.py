@@ -26,6 +26,7 @@ from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ExportError, StorageError
 from strongroom.formats.premis import PremisEvent, premis_xml
+from strongroom.progress import NullReporter, Reporter
 from strongroom.space import disk_full, ensure_free, is_full
 from strongroom.store.base import ObjectStore
 from strongroom.store.hashing import copy_and_hash
@@ -80,7 +81,9 @@ class Exports:
         self.store = store
         self.agent = agent
 
-    def export(self, au_key: str, dest: Path) -> ExportResult:
+    def export(self, au_key: str, dest: Path, *, progress: Reporter | None = None) -> ExportResult:
+        """Write ``au_key``'s head version to ``dest`` (a new directory) as a BagIt bag; ``progress`` hears the bytes
+        copied (one stage, its total the object's stored size)."""
         dest = dest.absolute()
         _check_dest(dest)
         with self.catalog.session() as s:
@@ -94,7 +97,7 @@ class Exports:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the folder stays locked while this export is alive
             with self.store.reading(object_id):  # no new version appears halfway through the copy
-                version, files, total = self._copy(au_key, object_id, work)
+                version, files, total = self._copy(au_key, object_id, work, progress or NullReporter())
             bagit.make_bag(
                 str(work),
                 bag_info={
@@ -131,13 +134,14 @@ class Exports:
             )
         return ExportResult(au_key, version, dest, files, total)
 
-    def _copy(self, au_key: str, object_id: str, work: Path) -> tuple[int, int, int]:
+    def _copy(self, au_key: str, object_id: str, work: Path, progress: Reporter) -> tuple[int, int, int]:
         """Copy the head version's files out, each checked against the inventory while it is copied, with the
         deposit record, the inventory and the PREMIS event log; (version, files, bytes)."""
         inventory = self.store.inventory(object_id)
         version = int(inventory["head"][1:])
         alg = inventory["digestAlgorithm"]
         files = self.store.files(object_id)
+        progress.stage("exporting", sum(f.size or 0 for f in files))
         total = 0
         for f in files:
             target = work / f.logical_path
@@ -156,6 +160,7 @@ class Exports:
                     hint=f"run: strongroom audit {au_key}  (the content needs repair before it can be exported)",
                 )
             total += digests.size
+            progress.advance(digests.size)
         meta = work / "strongroom"
         meta.mkdir(exist_ok=True)
         (meta / "inventory.json").write_text(json.dumps(inventory, indent=2, sort_keys=True), encoding="utf-8")

@@ -32,9 +32,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
+from strongroom.catalog.models import JobProgress
 from strongroom.clock import Clock
 from strongroom.settings import JobSettings
 
@@ -120,6 +121,146 @@ class JobRow:
         }
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a job has got, as its worker last reported it (``total`` None: not known in advance), and who
+    queued it from the console (``started_by``, an event's actor; '' for the scheduler or the command line)."""
+
+    job_id: int
+    kind: str
+    subject: str
+    done: int
+    total: int | None
+    message: str
+    started_by: str
+    updated: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "done": self.done,
+            "total": self.total,
+            "message": self.message,
+            "started_by": self.started_by,
+            "updated": self.updated.isoformat(),
+        }
+
+
+class ProgressLog:
+    """The ``job_progress`` table of the catalog: what workers report while a job runs, read by the console. One
+    row per job, written over (a reporter writes at most about once a second, see :class:`JobReporter`)."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def note(
+        self,
+        job_id: int,
+        kind: str,
+        subject: str,
+        *,
+        done: int | None = None,
+        total: int | None = None,
+        message: str | None = None,
+        started_by: str | None = None,
+    ) -> None:
+        """Record ``job_id``'s progress (fields left None keep their value)."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            found = conn.execute(select(JobProgress.job_id).where(JobProgress.job_id == job_id)).first()
+            values: dict[str, Any] = {"updated_at": now}
+            for name, value in (("done", done), ("total", total), ("message", message), ("started_by", started_by)):
+                if value is not None:
+                    values[name] = value[:2000] if isinstance(value, str) else value
+            if found is None:
+                conn.execute(
+                    insert(JobProgress).values(
+                        {"job_id": job_id, "kind": kind, "subject": subject[:500], "done": 0, "message": ""}
+                        | {"started_by": ""}
+                        | values
+                    )
+                )
+            else:
+                conn.execute(update(JobProgress).where(JobProgress.job_id == job_id).values(values))
+
+    def of(self, job_id: int) -> Progress | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(JobProgress.__table__).where(JobProgress.job_id == job_id)).first()
+        if r is None:
+            return None
+        m = r._mapping
+        return Progress(
+            m["job_id"], m["kind"], m["subject"], m["done"], m["total"], m["message"], m["started_by"], m["updated_at"]
+        )
+
+
+class JobReporter:
+    """A :class:`strongroom.progress.Reporter` for a running job: bytes done of the current stage, written to the
+    :class:`ProgressLog` at most once every ``every`` seconds (the first report and :meth:`finish` at once), never
+    once per file. :meth:`counted` adds a second number to the message (files, pages) where the caller knows it."""
+
+    def __init__(
+        self,
+        log: ProgressLog,
+        job: Job,
+        *,
+        every: float = 1.0,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        self.log = log
+        self.job = job
+        self.every = every
+        self._monotonic = monotonic or time.monotonic
+        self._last: float | None = None
+        self._lock = threading.Lock()
+        self.name = ""
+        self.done = 0
+        self.total: int | None = None
+        self.count: int | None = None
+        self.writes = 0
+
+    def stage(self, name: str, total_bytes: int | None = None) -> None:
+        with self._lock:
+            self.name, self.total, self.done, self.count = name, total_bytes, 0, None
+        self._write(force=True)
+
+    def advance(self, nbytes: int) -> None:
+        with self._lock:
+            self.done += nbytes
+        self._write()
+
+    def counted(self, count: int) -> None:
+        """How many things (files, pages) the current stage has done, for the message; written with the next
+        :meth:`advance`."""
+        with self._lock:
+            self.count = count
+
+    def finish(self, summary: str) -> None:
+        """The job ended well: the bar full, and its summary as the message."""
+        with self._lock:
+            if self.total is None or self.done > self.total:
+                self.total = self.done
+            self.done = self.total
+            self.name = summary
+            self.count = None
+        self._write(force=True)
+
+    def message(self) -> str:
+        return self.name if self.count is None else f"{self.name}: {self.count}"
+
+    def _write(self, *, force: bool = False) -> None:
+        now = self._monotonic()
+        with self._lock:
+            if not force and self._last is not None and now - self._last < self.every:
+                return
+            self._last = now
+            done, total, message = self.done, self.total, self.message()
+            self.writes += 1
+        self.log.note(self.job.id, self.job.kind.value, self.job.subject, done=done, total=total, message=message)
+
+
 def job_locks(kind: JobKind, subject: str) -> tuple[str, str]:
     """(lock, queueing lock): one job of the unit runs at a time; one of each kind and unit waits in the queue."""
     scope = _LOCK_SCOPE.get(kind)
@@ -157,12 +298,17 @@ def retried(settings: JobSettings, kind: JobKind, attempts: int) -> bool:
 
 class JobQueue(Protocol):
     backend: str
+    progress: ProgressLog  # how far each running job has got, as its worker reports it
 
     def enqueue(self, kind: JobKind, subject: str = "", **args: Any) -> int | None:
         """Queue a job; its id, or None when the same job (kind and subject) is already waiting."""
         ...
 
     def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]: ...
+
+    def row(self, job_id: int) -> JobRow | None:
+        """One job as operators see it (None: no such job)."""
+        ...
 
     def counts(self) -> Counter[tuple[str, str]]:
         """How many jobs there are per (state, kind)."""
@@ -207,6 +353,7 @@ class PostgresJobs:
         self.settings = settings
         self.clock = clock
         self.conninfo = conninfo(engine.url.render_as_string(hide_password=False))
+        self.progress = ProgressLog(engine, clock)
         self.ensure_schema()
         self.app = App(connector=SyncPsycopgConnector(conninfo=self.conninfo))
         self._open = False
@@ -248,7 +395,7 @@ class PostgresJobs:
                 return None
         return job_id
 
-    def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]:
+    def rows(self, state: JobState | None = None, limit: int = 100, *, job_id: int | None = None) -> list[JobRow]:
         query = text(
             """
             SELECT j.id, j.task_name, j.args ->> 'subject', j.status::text, j.attempts,
@@ -257,12 +404,17 @@ class PostgresJobs:
                    coalesce(r.error, '')
               FROM procrastinate_jobs j LEFT JOIN strongroom_job_runs r ON r.job_id = j.id
              WHERE j.task_name LIKE 'strongroom.%' AND (CAST(:state AS text) IS NULL OR j.status::text = :state)
+               AND (CAST(:id AS bigint) IS NULL OR j.id = :id)
              ORDER BY j.id DESC LIMIT :limit
             """
         )
+        params = {"state": state.value if state else None, "limit": limit, "id": job_id}
         with self.engine.connect() as conn:
-            rows = conn.execute(query, {"state": state.value if state else None, "limit": limit}).all()
+            rows = conn.execute(query, params).all()
         return [JobRow(r[0], r[1].removeprefix(TASK_PREFIX), r[2] or "", r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+    def row(self, job_id: int) -> JobRow | None:
+        return next(iter(self.rows(limit=1, job_id=job_id)), None)
 
     def counts(self) -> Counter[tuple[str, str]]:
         query = text(
@@ -346,18 +498,25 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, run_after);
 
 
 class LocalJobs:
-    """The queue of a node whose catalog is SQLite, in ``HOME/jobs.sqlite``: jobs are run by the serving process
-    (:meth:`run_due`), one at a time; a process that died mid-job leaves it ``doing``, and the next
-    :meth:`retry_stalled` (the scheduler's first step) queues it again."""
+    """The queue of a node whose catalog is SQLite, in ``HOME/jobs.sqlite``: jobs are run by one process at a time
+    (:meth:`run_due`), the one holding the runner's lock (:attr:`runner_lock`: ``strongroom serve`` or
+    ``strongroom worker``; a second waits for the first to stop), one job at a time; a process that died mid-job
+    leaves it ``doing``, and the next runner's :meth:`retry_stalled` queues it again."""
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, settings: JobSettings, clock: Clock) -> None:
+    def __init__(self, path: Path, settings: JobSettings, clock: Clock, *, catalog: Engine) -> None:
         self.path = path
         self.settings = settings
         self.clock = clock
+        self.progress = ProgressLog(catalog, clock)  # in the catalog, where the console reads it
         with closing(self._connect()) as conn:
             conn.executescript(_LOCAL_SCHEMA)
+
+    @property
+    def runner_lock(self) -> Path:
+        """The file whose ``flock`` the one process running this queue holds."""
+        return self.path.with_name(self.path.stem + ".runner.lock")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -444,17 +603,21 @@ class LocalJobs:
             ran += 1
         return ran
 
-    def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]:
+    def rows(self, state: JobState | None = None, limit: int = 100, *, job_id: int | None = None) -> list[JobRow]:
+        wanted = state.value if state else None
         with closing(self._connect()) as conn:
             rows = conn.execute(
                 "SELECT id, kind, subject, state, attempts, worker, started, error FROM jobs "
-                "WHERE ? IS NULL OR state = ? ORDER BY id DESC LIMIT ?",
-                (state.value if state else None, state.value if state else None, limit),
+                "WHERE (? IS NULL OR state = ?) AND (? IS NULL OR id = ?) ORDER BY id DESC LIMIT ?",
+                (wanted, wanted, job_id, job_id, limit),
             ).fetchall()
         return [
             JobRow(r[0], r[1], r[2], r[3], r[4], r[5], dt.datetime.fromisoformat(r[6]) if r[6] else None, r[7])
             for r in rows
         ]
+
+    def row(self, job_id: int) -> JobRow | None:
+        return next(iter(self.rows(limit=1, job_id=job_id)), None)
 
     def counts(self) -> Counter[tuple[str, str]]:
         with closing(self._connect()) as conn:
@@ -492,4 +655,4 @@ def open_jobs(engine: Engine, home: Path, settings: JobSettings, clock: Clock) -
     """The queue for a node whose catalog is ``engine``: procrastinate on PostgreSQL, else the in-process one."""
     if engine.dialect.name == "postgresql":
         return PostgresJobs(engine, settings, clock)
-    return LocalJobs(home / "jobs.sqlite", settings, clock)
+    return LocalJobs(home / "jobs.sqlite", settings, clock, catalog=engine)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
+import signal
 import socket
 import threading
 from typing import Any
@@ -25,6 +27,7 @@ from strongroom.services.jobs import (
     TASK_PREFIX,
     Job,
     JobKind,
+    JobReporter,
     LocalJobs,
     PostgresJobs,
     job_from,
@@ -42,16 +45,22 @@ def worker_label() -> str:
 
 
 def run_job(node: Node, job: Job) -> str:
-    """Run one job, noting who ran it and (when it fails) why."""
+    """Run one job, noting who ran it, how far it has got while it runs (at most about once a second, for the
+    console) and, when it fails, why."""
     node.jobs.note_start(job.id, worker_label())
+    reporter = JobReporter(node.jobs.progress, job)
     try:
-        summary = execute(node, job)
+        summary = execute(node, job, reporter)
     except Exception as exc:
         error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
         log.warning("job %d (%s %s) failed: %s", job.id, job.kind, job.subject, error)
         node.jobs.note_error(job.id, error)
         raise
     log.info("job %d (%s %s): %s", job.id, job.kind, job.subject, summary)
+    try:
+        reporter.finish(summary)
+    except Exception:  # the work is done: a failed note of its progress does not undo it
+        log.exception("job %d: its final progress could not be recorded", job.id)
     return summary
 
 
@@ -122,7 +131,18 @@ async def run_worker_async(node: Node, *, concurrency: int = 1, install_signal_h
 
 
 def run_worker(node: Node, *, concurrency: int = 1) -> None:
-    """``strongroom worker``: run until SIGINT or SIGTERM."""
+    """``strongroom worker``: run until SIGINT or SIGTERM. On SQLite, the node's one local runner (it waits while
+    another process, ``strongroom serve``, runs the queue); the first signal lets the running job finish."""
+    if isinstance(node.jobs, LocalJobs):
+        runner = WorkerThread(node)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        runner.start()
+        while not stop.wait(0.5) and runner.is_alive():
+            pass
+        runner.stop(timeout=None)
+        return
     asyncio.run(run_worker_async(node, concurrency=concurrency))
 
 
@@ -147,14 +167,27 @@ class WorkerThread(threading.Thread):
         asyncio.run(self._run_procrastinate())
 
     def _run_local(self, queue: LocalJobs) -> None:
-        for job_id in queue.retry_stalled():  # left doing by a process that stopped mid-job
-            log.warning("job %d was interrupted; queued again", job_id)
-        while not self.stopping.is_set():
-            try:
-                queue.run_due(lambda job: run_job(self.node, job), worker=worker_label(), stopping=self.stopping)
-            except Exception:  # the runner outlives a failed look at its queue; the error is logged
-                log.exception("running the node's jobs failed")
-            self.stopping.wait(self.tick)
+        with queue.runner_lock.open("a+b") as lock:
+            told = False
+            while not self.stopping.is_set():  # one runner per queue: wait while another process runs it
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not told:
+                        log.info("another process runs this node's jobs; this one waits until it stops")
+                        told = True
+                    self.stopping.wait(self.tick)
+            else:
+                return
+            for job_id in queue.retry_stalled():  # left doing by a process that stopped mid-job
+                log.warning("job %d was interrupted; queued again", job_id)
+            while not self.stopping.is_set():
+                try:
+                    queue.run_due(lambda job: run_job(self.node, job), worker=worker_label(), stopping=self.stopping)
+                except Exception:  # the runner outlives a failed look at its queue; the error is logged
+                    log.exception("running the node's jobs failed")
+                self.stopping.wait(self.tick)
 
     async def _run_procrastinate(self) -> None:
         self._loop = asyncio.get_running_loop()
