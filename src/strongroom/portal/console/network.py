@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
 from strongroom.domain.text import N_, Text
-from strongroom.portal.console import svg
 from strongroom.portal.console.common import lang_of, render, require
+from strongroom.portal.console.svg import BAD, GOOD, PALETTE, WARN, Series, bar_chart, matrix
 from strongroom.portal.i18n import say
 from strongroom.portal.render import portal_of
 from strongroom.services.accounts import Role
@@ -42,9 +42,9 @@ def charts(o: NetworkOverview, lang: str) -> dict[str, Markup]:
 
     m = o.matrix
     behind = set(m.behind)
-    cells = {(row, col): (svg.WARN if (row, col) in behind else svg.GOOD, text) for row, col, text in m.cells}
+    cells = {(row, col): (WARN if (row, col) in behind else GOOD, text) for row, col, text in m.cells}
     out = {
-        "holdings": svg.matrix(
+        "holdings": matrix(
             m.rows,
             m.columns,
             cells,
@@ -58,9 +58,9 @@ def charts(o: NetworkOverview, lang: str) -> dict[str, Markup]:
         )
     }
     if len(o.copies) == o.aus:
-        out["copies"] = svg.bar_chart(
+        out["copies"] = bar_chart(
             [c.au_key for c in o.copies],
-            [svg.Series(t(N_("Good copies")), [c.copies for c in o.copies], svg.PALETTE[0])],
+            [Series(t(N_("Good copies")), [c.copies for c in o.copies], PALETTE[0])],
             title=t(N_("Good copies of each AU")),
             caption=t(
                 N_("Copies at the newest version of each AU, fewest first; the dashed line is the policy's target.")
@@ -74,31 +74,31 @@ def charts(o: NetworkOverview, lang: str) -> dict[str, Markup]:
     else:  # many AUs: how many AUs have each number of copies
         counts = sorted(o.histogram)
         target = o.target_copies or 0
-        out["copies"] = svg.bar_chart(
+        out["copies"] = bar_chart(
             [str(n) for n in counts],
             [
-                svg.Series(t(N_("Below the policy")), [o.histogram[n] if n < target else 0 for n in counts], svg.BAD),
-                svg.Series(t(N_("At the policy")), [o.histogram[n] if n >= target else 0 for n in counts], svg.GOOD),
+                Series(t(N_("Below the policy")), [o.histogram[n] if n < target else 0 for n in counts], BAD),
+                Series(t(N_("At the policy")), [o.histogram[n] if n >= target else 0 for n in counts], GOOD),
             ],
             title=t(N_("AUs by number of good copies")),
             caption=t(N_("How many AUs have each number of good copies (the policy's target: %(n)s).", n=target)),
             name="copies",
         )
-    out["polls"] = svg.bar_chart(
+    out["polls"] = bar_chart(
         [p.start for p in o.polls],
         [
-            svg.Series(t(N_("Agreed")), [p.agreements for p in o.polls], svg.GOOD),
-            svg.Series(t(N_("Repaired")), [p.repairs for p in o.polls], svg.WARN),
-            svg.Series(t(N_("Inconclusive")), [p.inconclusive for p in o.polls], svg.BAD),
+            Series(t(N_("Agreed")), [p.agreements for p in o.polls], GOOD),
+            Series(t(N_("Repaired")), [p.repairs for p in o.polls], WARN),
+            Series(t(N_("Inconclusive")), [p.inconclusive for p in o.polls], BAD),
         ],
         title=t(N_("This node's polls by day")) if o.poll_period == "day" else t(N_("This node's polls by week")),
         caption=t(N_("Polls this node called: agreed, found damage and repaired, or inconclusive (an alarm).")),
         name="polls",
     )
     episodes = list(reversed(o.repair_times.episodes))
-    out["repairs"] = svg.bar_chart(
+    out["repairs"] = bar_chart(
         [e.au_key for e in episodes],
-        [svg.Series(t(N_("Hours from found to repaired")), [round(e.seconds / 3600, 2) for e in episodes], svg.WARN)],
+        [Series(t(N_("Hours from found to repaired")), [round(e.seconds / 3600, 2) for e in episodes], WARN)],
         title=t(N_("Time from finding damage to repairing it")),
         caption=t(
             N_("Hours from the first audit or poll that found damage to the repair that fixed it, oldest first.")
