@@ -89,6 +89,31 @@ SECTIONS: tuple[tuple[str, Text, Text, frozenset[Role]], ...] = (
 )
 
 
+# The job queue's states and kinds, as a person reads them (the queue and its JSON keep the codes).
+JOB_WORDS: dict[str, Text] = {
+    "todo": N_("waiting"),
+    "doing": N_("running"),
+    "succeeded": N_("succeeded"),
+    "failed": N_("failed"),
+    "cancelled": N_("cancelled"),
+    "aborted": N_("aborted"),
+    "audit": N_("audit"),
+    "poll": N_("poll"),
+    "harvest": N_("harvest"),
+    "oai-harvest": N_("OAI-PMH harvest"),
+    "replicate": N_("replication round"),
+    "deposits": N_("OJS deposits"),
+    "export": N_("export"),
+    "reindex": N_("reindex"),
+}
+
+
+def job_word(code: str, lang: str) -> str:
+    """A job state or kind in ``lang`` (an unknown code as it is)."""
+    word = JOB_WORDS.get(code)
+    return say(word, lang) if word is not None else code
+
+
 def lang_of(request: Request) -> str:
     return str(getattr(request.state, "lang", DEFAULT))
 
@@ -167,6 +192,7 @@ def render(
         sections=sections(person),
         csrf=csrf_token(request),
         say=lambda text: say(text, lang_of(request)),
+        job_word=lambda code: job_word(code, lang_of(request)),
         **context,
     )
     response.headers["Cache-Control"] = "no-store"

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from strongroom.domain.text import N_, Text
 from strongroom.formats.sword import HOLD, PROCESSING_STATES
 from strongroom.node import Node
-from strongroom.portal.console.common import Refused, field, lang_of, read_form, render, require
+from strongroom.portal.console.common import Refused, field, job_word, lang_of, read_form, render, require
 from strongroom.portal.i18n import say
 from strongroom.portal.render import portal_of, prefix
 from strongroom.services.accounts import Person, Role
@@ -280,7 +280,9 @@ def _job_or_404(node: Node, job_id: int) -> JobRow:
 def job_json(request: Request, job_id: int) -> Response:
     _operator(request)
     node = _node(request)
-    return JSONResponse(_job_dict(node, _job_or_404(node, job_id)), headers={"Cache-Control": "no-store"})
+    job = _job_dict(node, _job_or_404(node, job_id))
+    job["state_label"] = job_word(job["state"], lang_of(request))  # what the page's script shows
+    return JSONResponse(job, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/console/jobs/{job_id:int}", response_class=HTMLResponse)

@@ -33,7 +33,7 @@
   function show(job) {
     var p = job.progress;
     box.setAttribute("data-state", job.state);
-    text("job-state", job.state);
+    text("job-state", job.state_label || job.state);
     text("job-attempts", job.attempts);
     text("job-worker", job.worker);
     text("job-error", job.error);
@@ -54,7 +54,7 @@
       }
       var end = document.getElementById("job-end");
       end.className = job.state === "succeeded" ? "note" : "alert";
-      end.textContent = box.getAttribute("data-ended-label") + ": " + job.state + "." + (p ? " " + p.message : "");
+      end.textContent = box.getAttribute("data-ended-label") + ": " + (job.state_label || job.state) + "." + (p ? " " + p.message : "");
       end.hidden = false;
       box.setAttribute("data-ended", "yes");
       if (following) {
