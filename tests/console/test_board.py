@@ -326,3 +326,33 @@ def test_the_monitor_s_findings_are_shown_and_its_evidence_can_be_attached(board
     evidence = console.node.triggers.show(key).evidence
     assert evidence[0].startswith("monitor: East African Journal of Public Health unreachable")
     assert any("landing https://publisher.example/eajph" in line for line in evidence)
+
+
+def test_a_member_ends_a_vote_or_withdraws_a_proposal(board: Board) -> None:
+    console = board.console
+    title = console.titles["Jarida la Sayansi ya Kilimo"]
+    ended, dropped = board.propose(title), board.propose(title)
+    # two for, one against: Bola's ballot would still decide it (for: 75%, approved; against: rejected)
+    for member, choice in zip(OTHERS, (VoteChoice.FOR, VoteChoice.FOR, VoteChoice.AGAINST), strict=True):
+        board.vote(ended, member, choice)
+    with console.client("bola-board") as c:
+        assert c.post(f"/console/board/{ended}/close", data={"csrf": "forged"}).status_code == 403
+        assert console.node.triggers.show(ended).state == "voting"
+        closed = c.post(f"/console/board/{ended}/close", data={"csrf": csrf_of(c)})
+        assert closed.status_code == 303 and closed.headers["location"].endswith("done=closed")
+        assert console.node.triggers.show(ended).state == "rejected"  # on the ballots cast: 2 of 3 is under 75%
+        assert ("console:bola-board", "vote ended") in events(console, ended)
+        again = c.post(f"/console/board/{ended}/close", data={"csrf": csrf_of(c)})
+        assert again.status_code == 422 and "are closed" in again.text
+
+        empty = c.post(f"/console/board/{dropped}/withdraw", data={"csrf": csrf_of(c), "why": ""})
+        assert empty.status_code == 422 and "Say why" in empty.text
+        assert console.node.triggers.show(dropped).state == "proposed"
+        why = "the publisher came back online"
+        gone = c.post(f"/console/board/{dropped}/withdraw", data={"csrf": csrf_of(c), "why": why})
+        assert gone.status_code == 303 and console.node.triggers.show(dropped).state == "withdrawn"
+        assert any(agent == "console:bola-board" and why in detail for agent, detail in events(console, dropped))
+        late = c.post(f"/console/board/{dropped}/withdraw", data={"csrf": csrf_of(c), "why": why})
+        assert late.status_code == 422 and 'name="why"' not in late.text  # nothing left to withdraw: no form
+    with console.client("olu-operator") as c:  # the board decides; an operator only releases
+        assert c.post(f"/console/board/{ended}/close", data={"csrf": csrf_of(c)}).status_code == 403

@@ -281,12 +281,14 @@ class Workflow:
             trigger.decided_at = self.catalog.clock.now()
             self._move(s, trigger, decision.state, self.agent, decision.explanation)
 
-    def close(self, key: str) -> Trigger:
-        """End the vote: members who have not voted are left out and the rule decides on the votes cast."""
+    def close(self, key: str, who: str | None = None) -> Trigger:
+        """End the vote: members who have not voted are left out and the rule decides on the votes cast. ``who``
+        ended it (an event names them; by default the node)."""
         with self.catalog.session() as s:
             trigger = self._get(s, key)
             if trigger.state != TriggerState.VOTING:
                 raise TriggerError(f"trigger {key} is {trigger.state}, not voting")
+            self._event(s, EventType.TRIGGER, EventOutcome.SUCCESS, key, "vote ended", who or self.agent)
             self._settle(s, trigger, closed=True)
         return self.show(key)
 

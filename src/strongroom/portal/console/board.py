@@ -222,6 +222,8 @@ DONE = {
     "proposed": N_("Your proposal is recorded. The board votes on it here."),
     "voted": N_("Your signed ballot is recorded."),
     "released": N_("The content is released."),
+    "closed": N_("The vote has ended; the rule decided on the ballots cast."),
+    "withdrawn": N_("The proposal is withdrawn."),
 }
 
 
@@ -299,3 +301,38 @@ async def release(request: Request, key: str) -> Response:
         message = say_(request, N_("Only an approved proposal can be released; this one is %(state)s."), state=state)
         return _trigger_page(request, person, view, 422, message=message, form=values)
     return RedirectResponse(f"{prefix(request)}/console/board/{key}?done=released", status_code=303)
+
+
+@router.post("/console/board/{key}/close", response_class=HTMLResponse)
+async def close_vote(request: Request, key: str) -> Response:
+    """End the vote: the rule decides on the ballots cast (``strongroom trigger close``)."""
+    person = require(request, Role.BOARD)
+    await read_form(request)
+    view = _view(request, person, key)
+    try:
+        portal_of(request).node.triggers.close(key, who=person.actor)
+    except TriggerError:  # not voting (yet, or any more)
+        message = say_(request, VOTES_CLOSED, key=key, state=say_(request, STATES[view.state]))
+        if view.state is TriggerState.PROPOSED:
+            message = say_(request, N_("Nobody has voted on %(key)s yet; there is no vote to end."), key=key)
+        return _trigger_page(request, person, view, 422, message=message)
+    return RedirectResponse(f"{prefix(request)}/console/board/{key}?done=closed", status_code=303)
+
+
+@router.post("/console/board/{key}/withdraw", response_class=HTMLResponse)
+async def withdraw(request: Request, key: str) -> Response:
+    """Withdraw a proposal that is still being voted on, with the reason (``strongroom trigger withdraw``)."""
+    person = require(request, Role.BOARD)
+    form = await read_form(request)
+    view = _view(request, person, key)
+    why = field(form, "why")
+    if not why:
+        message = say_(request, N_("Say why the proposal is withdrawn; it is kept with the proposal."))
+        return _trigger_page(request, person, view, 422, message=message, form={"why": why})
+    try:
+        portal_of(request).node.triggers.withdraw(key, person.actor, why)
+    except TriggerError:
+        state = say_(request, STATES[view.state])
+        message = say_(request, N_("This proposal is %(state)s; it can no longer be withdrawn."), state=state)
+        return _trigger_page(request, person, view, 422, message=message, form={"why": why})
+    return RedirectResponse(f"{prefix(request)}/console/board/{key}?done=withdrawn", status_code=303)
