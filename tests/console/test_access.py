@@ -1,15 +1,17 @@
 """Who may see what in the console, over real HTTP: a stranger is sent to sign in (and back after), each role sees
 its own sections and is refused the others', a named user of an institution administers nothing, forms without
-the session's token are refused, sign-in goes back only to a path on this site, and signing out needs the token."""
+the session's token are refused, sign-in goes back only to a path on this site, and signing out needs the token;
+and the same in Chromium, each person signing in through the form."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
-from console_fixtures import PASSWORD, Console, csrf_of
+from console_fixtures import PASSWORD, Console, csrf_of, new_page, screenshots, sign_in
 
 from strongroom.services.accounts import Role
 
@@ -160,3 +162,45 @@ def test_staff_accounts_from_the_command_line(console: Console) -> None:
         timeout=120,
     )
     assert wrong.returncode != 0 and "is taken" in wrong.stderr
+
+
+# In a browser: each person signs in through the form, lands on the console, opens their own section, and is
+# refused another's; a stranger who follows a link to a console page signs in and comes back to it.
+BROWSER_ROLES = {  # username: (their section, one they are refused)
+    "olu-operator": ("/console/node/", "/console/board/"),
+    "nadia-netadmin": ("/console/network/admin/", "/console/institution/"),
+    "bola-board": ("/console/board/", "/console/network/admin/"),
+    "muhas-library": ("/console/institution/", "/console/node/"),
+}
+
+
+def test_each_person_in_a_browser_reaches_their_section_and_is_refused_another(console: Console, browser: Any) -> None:
+    for username, (own, refused) in BROWSER_ROLES.items():
+        page = new_page(browser, phone=username == "muhas-library")
+        try:
+            sign_in(page, console.url, username)
+            assert page.url == console.url + "/console/", username
+            page.click(f'nav a[href="{own}"]')
+            assert page.url == console.url + own and page.locator("h1").count() == 1, username
+            response = page.goto(console.url + refused)
+            assert response is not None and response.status == 403, (username, refused)
+            assert "may not see this page" in page.locator("[role=alert]").inner_text()
+            if username == "olu-operator":
+                page.goto(console.url + "/console/")
+                screenshots(page, "console-home")
+        finally:
+            page.context.close()
+    page = new_page(browser, javascript=False)
+    try:
+        page.goto(console.url + "/console/network/")
+        assert "/signin?next=/console/network/" in page.url
+        page.fill("input[name=username]", "bola-board")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.url == console.url + "/console/network/"
+        page.click("header form button[type=submit]")  # sign out: the form carries the session's token
+        page.wait_for_load_state()
+        assert page.goto(console.url + "/console/").url.startswith(console.url + "/signin")
+    finally:
+        page.context.close()
