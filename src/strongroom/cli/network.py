@@ -181,17 +181,7 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
         finally:
             client.close()
         config = node.network_status.config()
-        glance = network_overview.overview(
-            node.catalog,
-            node.settings.node_id,
-            aus,
-            reachable,
-            [(m.id, m.institution, m.country) for m in config.members],
-            network=config.name,
-            serial=config.serial,
-            target_copies=config.policy.target_copies,
-            min_countries=config.policy.min_countries,
-        )
+        glance = network_overview.of_answers(node.network_status, reachable, aus)
     if as_json:
         print_json(
             {

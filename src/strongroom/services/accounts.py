@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from strongroom.catalog.models import Account, BoardMember, Institution, SignInFailure, SignInSession
 from strongroom.catalog.repo import Catalog
@@ -103,6 +103,21 @@ def check_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+def signed_in_account(s: Session, token: str, now: dt.datetime) -> Account | None:
+    """The active account whose session ``token`` is, while the session lasts (its institution and publisher
+    loaded); None otherwise. The one look-up of a session: readers, the console's people, publishers' staff."""
+    return s.scalar(
+        select(Account)
+        .join(SignInSession, SignInSession.account_id == Account.id)
+        .where(
+            SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(),
+            SignInSession.expires_at > now,
+            Account.active,
+        )
+        .options(selectinload(Account.institution), selectinload(Account.publisher))
+    )
 
 
 class Accounts:
@@ -203,18 +218,8 @@ class Accounts:
 
     def person(self, token: str) -> Person | None:
         """Who a session belongs to, with their roles (None when the token is unknown or expired)."""
-        now = self.catalog.clock.now()
         with self.catalog.session() as s:
-            account = s.scalar(
-                select(Account)
-                .join(SignInSession, SignInSession.account_id == Account.id)
-                .where(
-                    SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(),
-                    SignInSession.expires_at > now,
-                    Account.active,
-                )
-                .options(selectinload(Account.institution), selectinload(Account.publisher))
-            )
+            account = signed_in_account(s, token, self.catalog.clock.now())
             if account is None:
                 return None
             roles = {Role(r) for r in account.roles.split() if r in Role.__members__.values()}
@@ -279,21 +284,8 @@ class Accounts:
 
     def reader(self, token: str) -> Reader | None:
         """The reader a session belongs to (None when the token is unknown or expired)."""
-        now = self.catalog.clock.now()
         with self.catalog.session() as s:
-            session = s.scalar(
-                select(SignInSession).where(
-                    SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(),
-                    SignInSession.expires_at > now,
-                )
-            )
-            if session is None:
-                return None
-            account = s.scalar(
-                select(Account)
-                .where(Account.id == session.account_id, Account.active)
-                .options(selectinload(Account.institution))
-            )
+            account = signed_in_account(s, token, self.catalog.clock.now())
             inst = account.institution if account is not None else None
             if inst is None:  # a publisher's staff sign in to the publisher pages, not to read as an institution
                 return None

@@ -172,11 +172,16 @@ def gather(status: NetworkStatus, client: PeerClient | None, institution: str, c
         return overview(
             status.catalog, me, own_holdings(status.catalog, me, held), {me: True}, [(me, institution, country)]
         )
-    config = status.config()
     reachable, copies = status.copies(client)
+    return of_answers(status, reachable, copies)
+
+
+def of_answers(status: NetworkStatus, reachable: dict[str, bool], copies: list[CopyStatus]) -> NetworkOverview:
+    """The overview of a network from the members' answers already asked (``status.copies``)."""
+    config = status.config()
     return overview(
         status.catalog,
-        membership.node_id,
+        status.membership.node_id,
         copies,
         reachable,
         [(m.id, m.institution, m.country) for m in config.members],

@@ -14,7 +14,6 @@ Must not import: any face.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from strongroom.catalog.models import Account, ArchivalUnit, AUVersion, Event, Item, Publisher, SignInSession, Title
+from strongroom.catalog.models import Account, ArchivalUnit, AUVersion, Event, Item, Publisher, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_issn
 from strongroom.domain.model import EventOutcome, EventType
@@ -35,7 +34,7 @@ from strongroom.formats.holdings import TitleHolding
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.network.config import NetworkPolicy
 from strongroom.progress import Reporter
-from strongroom.services.accounts import MIN_PASSWORD, hash_password
+from strongroom.services.accounts import MIN_PASSWORD, hash_password, signed_in_account
 from strongroom.services.deposit import DepositResult, Ingest
 from strongroom.services.holdings import HoldingsReports
 from strongroom.services.membership import Membership
@@ -254,19 +253,8 @@ class Publishers:
     def staff(self, token: str) -> PublisherStaff | None:
         """The publisher's staff a session belongs to (None for an institution's session, or an unknown or expired
         token)."""
-        now = self.catalog.clock.now()
         with self.catalog.session() as s:
-            account = s.scalar(
-                select(Account)
-                .join(SignInSession, SignInSession.account_id == Account.id)
-                .where(
-                    SignInSession.token_hash == hashlib.sha256(token.encode()).hexdigest(),
-                    SignInSession.expires_at > now,
-                    Account.active,
-                    Account.publisher_id.is_not(None),
-                )
-                .options(selectinload(Account.publisher))
-            )
+            account = signed_in_account(s, token, self.catalog.clock.now())
             if account is None or account.publisher is None:
                 return None
             p = account.publisher
