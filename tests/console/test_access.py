@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -204,3 +205,69 @@ def test_each_person_in_a_browser_reaches_their_section_and_is_refused_another(c
         assert page.goto(console.url + "/console/").url.startswith(console.url + "/signin")
     finally:
         page.context.close()
+
+
+class _Form(HTMLParser):
+    """What a page's accessibility and weight depend on: its controls and their labels, its scripts and what it
+    loads from elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.labelled: set[str] = set()
+        self.open_labels = 0
+        self.scripts: list[dict[str, str | None]] = []
+        self.external: list[str] = []
+        self.svgs: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "label":
+            self.open_labels += 1
+            if a.get("for"):
+                self.labelled.add(str(a["for"]))
+        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.controls.append(a | {"_wrapped": "yes" if self.open_labels else None})
+        elif tag == "script":
+            self.scripts.append(a)
+        elif tag == "svg":
+            self.svgs.append(a)
+        for name in ("src", "href"):
+            value = a.get(name) or ""
+            if tag in ("script", "img", "link", "iframe") and value.startswith(("http://", "https://", "//")):
+                self.external.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.open_labels -= 1
+
+
+ROLE_PAGES = {
+    "olu-operator": ["/console/", "/console/node/", "/console/jobs/", "/console/network/", "/console/institutions/"],
+    "nadia-netadmin": ["/console/network/admin/"],
+    "bola-board": ["/console/board/", "/console/board/propose"],
+    "muhas-library": ["/console/institution/"],
+}
+
+
+@pytest.mark.parametrize("lang", ["", "/fr", "/es", "/pt"])
+def test_every_console_page_is_light_labelled_and_in_the_readers_language(console: Console, lang: str) -> None:
+    for username, paths in ROLE_PAGES.items():
+        with console.client(username) as c:
+            for path in paths:
+                r = c.get(lang + path)
+                assert r.status_code == 200, (username, lang + path)
+                assert f'<html lang="{lang.strip("/") or "en"}"' in r.text, path
+                assert len(r.content) < 150_000, (path, len(r.content))  # light on a slow link
+                page = _Form()
+                page.feed(r.text)
+                assert page.external == [], path  # nothing loaded from elsewhere
+                for control in page.controls:  # every field has a label a screen reader reads
+                    named = control.get("aria-label") or control.get("_wrapped") or control.get("id") in page.labelled
+                    assert named, (path, control)
+                for script in page.scripts:  # only the console's own files, and only where a task needs them
+                    assert str(script.get("src", "")).startswith(lang + "/console/assets/"), (path, script)
+                for svg in page.svgs:
+                    assert svg.get("role") == "img" and svg.get("aria-labelledby"), (path, svg)
+                if not page.scripts:
+                    assert "script-src" not in r.headers["content-security-policy"], path
