@@ -456,6 +456,33 @@ def test_an_operator_validates_with_corrected_ranges_and_rejects_with_a_reason(w
     assert any("rejected" in d for d in events_by(world.console, "olu-operator", world.to_reject))
 
 
+def test_an_operator_makes_a_validated_institutions_account_and_its_librarian_signs_in(world: World) -> None:
+    """The librarian of a registration validated in the console gets the institution's account from the operator,
+    in the console too: no one needs a terminal."""
+    node = world.console.node
+    with world.console.client("olu-operator") as c:
+        if node.institutions.is_pending(world.pending):  # validated by the test above, unless run alone
+            assert post(c, f"/console/institutions/{world.pending}/validate", {"ranges": ""}).status_code == 303
+        page = c.get("/console/institutions/").text
+        assert f'data-institution="{world.pending}"' in page and "library@udom.example" in page
+        assert f'data-institution="{world.own}"' not in page  # it has its account
+        bad = post(c, f"/console/institutions/{world.pending}/account", {"username": "Bad Name!"})
+        assert bad.status_code == 422 and 'value="Bad Name!"' in bad.text and "small letters" in bad.text
+        taken = post(c, f"/console/institutions/{world.own}/account", {"username": "muhas-two"})
+        assert taken.status_code == 422 and "has its account already" in taken.text
+        made = post(c, f"/console/institutions/{world.pending}/account", {"username": "udom-library"})
+        assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+        password = re.search(r'<code id="made-password">([^<]+)</code>', made.text)
+        assert password and len(password.group(1)) >= 10
+        assert f'data-institution="{world.pending}"' not in made.text  # it has its account now
+    assert any("account udom-library created" in d for d in events_by(world.console, "olu-operator", world.pending))
+    with httpx.Client(base_url=world.console.url, timeout=60) as librarian:
+        signed = librarian.post("/signin", data={"username": "udom-library", "password": password.group(1)})
+        assert signed.status_code == 303 and signed.headers["location"] == "/console/"
+        own = librarian.get("/console/institution/")
+        assert own.status_code == 200 and "University of Dodoma" in own.text
+
+
 # ---- in the browser ------------------------------------------------------------------------------------------------
 
 

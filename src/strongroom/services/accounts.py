@@ -127,7 +127,11 @@ class Accounts:
         self.catalog = catalog
         self.eligibility = eligibility
 
-    def create_account(self, institution_key: str, username: str, password: str, *, named: str = "") -> None:
+    def create_account(
+        self, institution_key: str, username: str, password: str, *, named: str = "", by: str = "staff"
+    ) -> None:
+        """An institution's institutional account (one per institution), or a named user under it (``named``);
+        ``by``: who creates it (recorded)."""
         if len(password) < MIN_PASSWORD:
             raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
         with self.catalog.session() as s:
@@ -161,7 +165,7 @@ class Accounts:
                 s,
                 EventType.INSTITUTION,
                 EventOutcome.SUCCESS,
-                agent="staff",
+                agent=by,
                 object_type="institution",
                 object_key=institution_key,
                 detail=f"account {username} created" + (f" for {named}" if named else " (institutional)"),
@@ -235,6 +239,29 @@ class Accounts:
                 publisher_key=account.publisher.key if account.publisher else None,
                 board_member=account.board_member,
             )
+
+    def without_account(self) -> list[dict[str, str]]:
+        """The validated institutions that have no institutional account yet (their librarian cannot sign in):
+        key, name, country, and the librarian to give the account to."""
+        with self.catalog.session() as s:
+            has_account = select(Account.institution_id).where(
+                Account.kind == "institutional", Account.institution_id.is_not(None)
+            )
+            rows = s.scalars(
+                select(Institution)
+                .where(Institution.status == str(InstitutionStatus.VALIDATED), Institution.id.not_in(has_account))
+                .order_by(Institution.name)
+            )
+            return [
+                {
+                    "key": i.key,
+                    "name": i.name,
+                    "country": i.country,
+                    "librarian": str((i.librarian or {}).get("name", "")),
+                    "email": str((i.librarian or {}).get("email", "")),
+                }
+                for i in rows
+            ]
 
     def sign_in(self, username: str, password: str, address: str) -> str:
         """A session token for a right username and password; refused (the same words whether the username or the

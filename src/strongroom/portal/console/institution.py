@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -29,7 +30,7 @@ from strongroom.portal.console.common import Refused, field, lang_of, read_form,
 from strongroom.portal.console.svg import PALETTE, Series, line_chart
 from strongroom.portal.i18n import say
 from strongroom.portal.render import portal_of, prefix
-from strongroom.services.accounts import Person, Role
+from strongroom.services.accounts import USERNAME, Person, Role
 from strongroom.services.counter import CounterError
 from strongroom.services.institutions import ELIGIBLE_TYPES
 
@@ -406,6 +407,7 @@ def _operator_page(
     error: str = "",
     form: str = "",
     values: dict[str, Any] | None = None,
+    made: dict[str, str] | None = None,
 ) -> HTMLResponse:
     node = portal_of(request).node
     pending = node.institutions.listing(status=str(InstitutionStatus.PENDING))
@@ -420,6 +422,8 @@ def _operator_page(
         status,
         pending=pending,
         requests=node.institutions.range_requests(),
+        without_account=node.accounts.without_account(),
+        made=made,
         done=DONE.get(done) if done in ("validated", "rejected", "confirmed", "refused") else None,
         error=error,
         form=form,
@@ -451,6 +455,37 @@ async def validate(request: Request, key: str) -> Response:
             values={"ranges": ranges},
         )
     return _back(request, "/console/institutions/", "validated")
+
+
+@router.post("/console/institutions/{key}/account", response_class=HTMLResponse)
+async def make_account(request: Request, key: str) -> Response:
+    """A validated institution's institutional account, with a password made here and shown once, for the
+    operator to give to its librarian (who then administers the institution in the console)."""
+    person = require(request, Role.OPERATOR)
+    form = await read_form(request)
+    username = field(form, "username", 64)
+    password = secrets.token_urlsafe(12)
+    node = portal_of(request).node
+    if key not in {i["key"] for i in node.accounts.without_account()}:  # said at the top: it has no form here
+        message = say(N_("This institution is not validated, or it has its account already."), lang_of(request))
+        return _operator_page(request, person, status=422, error=message)
+    try:
+        if not USERNAME.fullmatch(username):
+            raise StrongroomError(
+                N_("a username is 3 to 64 small letters, digits, dots, dashes or underscores"),
+                hint=N_("for example: grace.mushi"),
+            )
+        node.accounts.create_account(key, username, password, by=person.actor)
+    except StrongroomError as exc:
+        return _operator_page(
+            request,
+            person,
+            status=422,
+            error=_message(exc, lang_of(request)),
+            form=f"account:{key}",
+            values={"username": username},
+        )
+    return _operator_page(request, person, made={"institution": key, "username": username, "password": password})
 
 
 @router.post("/console/institutions/{key}/reject", response_class=HTMLResponse)
