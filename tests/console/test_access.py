@@ -25,6 +25,7 @@ PAGES = {
     "/console/network/admin/": {"nadia-netadmin"},
     "/console/board/": {"bola-board"},
     "/console/institution/": {"muhas-library"},
+    "/console/publishers/": {"olu-operator"},
 }
 
 
@@ -243,7 +244,14 @@ class _Form(HTMLParser):
 
 
 ROLE_PAGES = {
-    "olu-operator": ["/console/", "/console/node/", "/console/jobs/", "/console/network/", "/console/institutions/"],
+    "olu-operator": [
+        "/console/",
+        "/console/node/",
+        "/console/jobs/",
+        "/console/network/",
+        "/console/institutions/",
+        "/console/publishers/",
+    ],
     "nadia-netadmin": ["/console/network/admin/"],
     "bola-board": ["/console/board/", "/console/board/propose"],
     "muhas-library": ["/console/institution/"],

@@ -250,6 +250,20 @@ class Publishers:
                 detail=f"staff account {username} created" + (f" for {named}" if named else ""),
             )
 
+    def staff_accounts(self, limit: int = 500) -> list[dict[str, object]]:
+        """Publishers' staff sign-ins, newest first: username, name, publisher (key and name), active."""
+        with self.catalog.session() as s:
+            rows = s.execute(
+                select(Account.username, Account.display_name, Account.active, Publisher.key, Publisher.name)
+                .join(Publisher, Account.publisher_id == Publisher.id)
+                .order_by(Account.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {"username": u, "name": n, "active": a, "publisher_key": pk, "publisher_name": pn}
+            for u, n, a, pk, pn in rows
+        ]
+
     def staff(self, token: str) -> PublisherStaff | None:
         """The publisher's staff a session belongs to (None for an institution's session, or an unknown or expired
         token)."""

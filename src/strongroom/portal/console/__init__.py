@@ -8,7 +8,8 @@ languages; JavaScript only where a task needs it (signing a ballot, following a 
     netadmin.py     /console/network/admin/ members and policy: what a change does, the configuration to sign
     board.py        /console/board/         proposals, evidence, ballots signed in the browser, release
     institution.py  /console/institution/, /console/institutions/   an institution's own page; the operator's
-                                            confirmations
+                                            confirmations and its account
+    publishers.py   /console/publishers/    publishers' staff sign-ins, made by an operator
 
 Every page goes through :func:`~strongroom.portal.console.common.require` (who may see it) and every form through
 :func:`~strongroom.portal.console.common.read_form` (its CSRF token); every action is an event naming who did it.
@@ -19,11 +20,11 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from strongroom.portal.console import board, home, institution, netadmin, network, operator
+from strongroom.portal.console import board, home, institution, netadmin, network, operator, publishers
 from strongroom.portal.console.common import NotSignedIn, Refused, not_signed_in, refused
 
 router = APIRouter()
-for room in (home, operator, network, netadmin, board, institution):
+for room in (home, operator, network, netadmin, board, institution, publishers):
     router.include_router(room.router)
 
 

@@ -75,6 +75,12 @@ SECTIONS: tuple[tuple[str, Text, Text, frozenset[Role]], ...] = (
         frozenset({Role.OPERATOR}),
     ),
     (
+        "/console/publishers/",
+        N_("Publishers' accounts"),
+        N_("Sign-ins for publishers' staff, to deposit and follow their titles."),
+        frozenset({Role.OPERATOR}),
+    ),
+    (
         "/console/institution/",
         N_("Your institution"),
         N_("Registration, address ranges, users, access period, usage and COUNTER reports."),
