@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from console_fixtures import PASSWORD, SAMPLES, csrf_of, new_page, screenshots, sign_in
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from strongroom.catalog.models import Event
@@ -339,7 +340,8 @@ def test_the_browser_signs_with_web_crypto_and_the_key_never_leaves_it(net: Net,
         page.wait_for_selector("#sign-here", state="visible")  # shown by the script, once it has run
         page.set_input_files("#admin-key", str(net.admins / "admin.key"))
         page.click("#sign-button")
-        page.wait_for_function("document.getElementById('signature').value.length > 0")
+        # (not wait_for_function: the page's CSP forbids the eval it needs)
+        expect(page.locator("#signature")).not_to_have_value("", timeout=30000)
         assert "Signed in this browser" in page.locator("#sign-status").inner_text()
         screenshots(page, "netadmin-produce")
         page.click("#install-button")
@@ -366,7 +368,7 @@ def test_a_key_that_is_not_the_trusted_one_signs_nothing(net: Net, browser: Any,
         page.click("button[value=produce]")
         page.set_input_files("#admin-key", str(tmp_path / "stranger.key"))
         page.click("#sign-button")
-        page.wait_for_function("document.getElementById('sign-status').textContent.length > 0")
+        expect(page.locator("#sign-status")).not_to_be_empty(timeout=30000)
         assert "not the administrative key" in page.locator("#sign-status").inner_text()
         assert page.locator("#signature").input_value() == ""
     finally:
@@ -394,3 +396,72 @@ def test_a_node_in_no_network_drafts_a_first_configuration_but_joins_at_the_comm
         )
         assert r.status_code == 422 and "trusts no administrative key yet" in r.text
     assert not (console.home / "network.json").exists()
+
+
+def test_the_french_preview_says_the_problems_and_fixes_in_french_and_the_cli_in_english(
+    net: Net, tmp_path: Path
+) -> None:
+    held = net.held()
+    pasted = json.dumps({"id": "n9", "colour": "blue"})
+    fields = draft_fields(held, add=pasted, quorum=7, poll_interval_days=0.01, min_seconds_between_polls=3600)
+    voters = min(held.policy.target_copies - 1, held.policy.invitations)
+    with net.client() as c:
+        r = c.post("/fr/console/network/admin/", data=fields | {"csrf": csrf_of(c), "action": "preview"})
+        assert r.status_code == 422 and 'lang="fr"' in r.text
+        shown = [html.unescape(p) for p in re.findall(r'<span class="problem">(.*?)</span>', r.text, re.S)]
+        fixes = [html.unescape(p) for p in re.findall(r'<span class="fix">(.*?)</span>', r.text, re.S)]
+        assert shown == [
+            "une entrée de membre collée n'est pas de celles qu'imprime 'network member' : il y manque url, "
+            "public_key, institution, country : champs inconnus colour",
+            f"le quorum 7 ne peut jamais être atteint : les votants d'un scrutin sont les autres détenteurs de l'UA, "
+            f"au plus {voters} (target_copies {held.policy.target_copies} - 1), donc chaque scrutin se terminerait "
+            "sans conclusion",
+            "poll_interval_days 0.01 (864 s) est plus court que min_seconds_between_polls 3600 : les votants "
+            "refuseraient les scrutins (429)",
+        ]
+        assert fixes == [
+            "collez l'entrée exactement telle que 'strongroom network member --url ...' l'imprime",
+            f"mettez quorum à au plus {voters}, ou portez target_copies à au moins 8 et invitations à au moins 7",
+            "mettez poll_interval_days à au moins 0.0416667, ou abaissez min_seconds_between_polls",
+        ]
+        assert "can never be reached" not in r.text and "paste the entry" not in r.text
+        kept = re.search(r'<textarea id="add" name="add"[^>]*>(.*?)</textarea>', r.text, re.S)
+        assert kept and html.unescape(kept.group(1)) == pasted  # what was typed is kept
+        assert 'name="policy.quorum" value="7"' in r.text
+        # the JSON keeps the English, word for word what the command line says
+        data = c.post("/fr/console/network/admin/preview.json", data=fields | {"csrf": csrf_of(c)})
+        assert data.status_code == 422
+        english = data.json()["problems"]
+        assert len(english) == 3 and "it lacks url, public_key, institution, country" in english[0]["problem"]
+        # an install refused in French, with its fix; the refusal is an event naming the person
+        document = {"config": held.to_dict(), "signature": ""}
+        r = c.post(
+            "/fr/console/network/admin/install",
+            data={"csrf": csrf_of(c)},
+            files={"signed": ("signed.json", json.dumps(document).encode(), "application/json")},
+        )
+        assert r.status_code == 422
+        assert "la configuration du réseau n&#39;est pas signée" in r.text
+        assert "demandez une copie signée aux administrateurs du réseau" in r.text
+        refused = net.events(outcome="failure")[-1]
+        assert refused.agent == "console:nadia-netadmin" and "is unsigned" in refused.detail
+    assert net.held().serial == held.serial
+    # the same policy signed with the command line: the English words, unchanged
+    draft = {
+        "name": held.name,
+        "serial": held.serial + 1,
+        "members": [m.to_dict() for m in held.members],
+        "policy": asdict(held.policy) | {"quorum": 7, "poll_interval_days": 0.01, "min_seconds_between_polls": 3600},
+    }
+    (tmp_path / "draft.json").write_text(json.dumps(draft))
+    run = cli("network", "sign", "draft.json", "--key", str(net.admins / "admin.key"), "--out", "s.json", cwd=tmp_path)
+    assert run.returncode != 0 and not (tmp_path / "s.json").exists()
+    said = " ".join(run.stderr.split())
+    for problem in english[1:]:
+        assert " ".join(problem["problem"].split()) in said and " ".join(problem["fix"].split()) in said
+    assert (
+        f"quorum 7 can never be reached: a poller's voters are the other holders of the AU, at most {voters} "
+        f"(target_copies {held.policy.target_copies} - 1), so every poll would end inconclusive" in said
+    )
+    assert "poll_interval_days 0.01 (864 s) is shorter than min_seconds_between_polls 3600" in said
+    assert "and invitations to at least 7" in said and "ne peut jamais" not in said

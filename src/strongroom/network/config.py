@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.poll import PollPolicy
+from strongroom.domain.text import N_
 from strongroom.errors import ConfigError, InvalidIdentifier
 from strongroom.formats.canonical import canonical_json
 from strongroom.keys import public_key_from_text
@@ -85,12 +86,14 @@ class NetworkConfig:
                 try:
                     country = normalise_country(member.country)
                 except InvalidIdentifier as exc:
-                    raise ConfigError(f"member {member.id}: {exc.message}") from None
+                    raise ConfigError(N_("member %(id)s: %(problem)s", id=member.id, problem=exc.message)) from None
                 if member.certificate:
                     try:
                         check_certificate(member.certificate, member.public_key)
                     except ConfigError as exc:
-                        raise ConfigError(f"member {member.id}: {exc.message}", hint=exc.hint) from None
+                        raise ConfigError(
+                            N_("member %(id)s: %(problem)s", id=member.id, problem=exc.message), hint=exc.hint
+                        ) from None
                 members.append(
                     Member(
                         member.id,
@@ -103,12 +106,12 @@ class NetworkConfig:
                 )
             ids = [m.id for m in members]
             if len(set(ids)) != len(ids):
-                raise ConfigError("the network configuration lists a node id twice")
+                raise ConfigError(N_("the network configuration lists a node id twice"))
             policy = NetworkPolicy(**data.get("policy", {}))
             policy.poll_policy()  # checks quorum and margin
             return cls(str(data["name"]), int(data["serial"]), tuple(members), policy)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"malformed network configuration: {exc}") from None
+            raise ConfigError(N_("malformed network configuration: %(error)s", error=exc)) from None
 
 
 def policy_problems(policy: NetworkPolicy) -> list[tuple[str, str]]:
@@ -117,31 +120,60 @@ def policy_problems(policy: NetworkPolicy) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     voters = min(policy.target_copies - 1, policy.invitations)
     if policy.quorum > voters:
-        problems.append(
-            (
-                f"quorum {policy.quorum} can never be reached: a poller's voters are the other holders of the AU, "
-                f"at most {voters} (target_copies {policy.target_copies} - 1"
-                + (f", invitations {policy.invitations}" if policy.invitations < policy.target_copies - 1 else "")
-                + "), so every poll would end inconclusive",
-                f"set quorum to at most {voters}, or raise target_copies to at least {policy.quorum + 1}"
-                + (f" and invitations to at least {policy.quorum}" if policy.invitations < policy.quorum else ""),
+        # whole messages for each case (a translation cannot be pieced together)
+        numbers = {"quorum": policy.quorum, "voters": voters, "copies": policy.target_copies}
+        if policy.invitations < policy.target_copies - 1:
+            problem = N_(
+                "quorum %(quorum)s can never be reached: a poller's voters are the other holders of the AU, "
+                "at most %(voters)s (target_copies %(copies)s - 1, invitations %(invitations)s), so every poll "
+                "would end inconclusive",
+                invitations=policy.invitations,
+                **numbers,
             )
-        )
+        else:
+            problem = N_(
+                "quorum %(quorum)s can never be reached: a poller's voters are the other holders of the AU, "
+                "at most %(voters)s (target_copies %(copies)s - 1), so every poll would end inconclusive",
+                **numbers,
+            )
+        if policy.invitations < policy.quorum:
+            fix = N_(
+                "set quorum to at most %(voters)s, or raise target_copies to at least %(copies)s and invitations "
+                "to at least %(quorum)s",
+                voters=voters,
+                copies=policy.quorum + 1,
+                quorum=policy.quorum,
+            )
+        else:
+            fix = N_(
+                "set quorum to at most %(voters)s, or raise target_copies to at least %(copies)s",
+                voters=voters,
+                copies=policy.quorum + 1,
+            )
+        problems.append((problem, fix))
     interval = policy.poll_interval_days * 86400
     if interval < policy.min_seconds_between_polls:
+        days, least = format(policy.poll_interval_days, "g"), format(policy.min_seconds_between_polls, "g")
         problems.append(
             (
-                f"poll_interval_days {policy.poll_interval_days:g} ({interval:.0f} s) is shorter than "
-                f"min_seconds_between_polls {policy.min_seconds_between_polls:g}: voters would refuse polls (429)",
-                f"set poll_interval_days to at least {policy.min_seconds_between_polls / 86400:g}, or lower "
-                "min_seconds_between_polls",
+                N_(
+                    "poll_interval_days %(days)s (%(seconds)s s) is shorter than min_seconds_between_polls "
+                    "%(least)s: voters would refuse polls (429)",
+                    days=days,
+                    seconds=format(interval, ".0f"),
+                    least=least,
+                ),
+                N_(
+                    "set poll_interval_days to at least %(days)s, or lower min_seconds_between_polls",
+                    days=format(policy.min_seconds_between_polls / 86400, "g"),
+                ),
             )
         )
     if policy.max_concurrent_polls < 1 or policy.max_concurrent_votes < 1 or policy.max_poll_seconds <= 0:
         problems.append(
             (
-                "max_concurrent_polls, max_concurrent_votes and max_poll_seconds must be positive",
-                "set them to at least 1 (LOCKSS: 5 polls, 60 votes)",
+                N_("max_concurrent_polls, max_concurrent_votes and max_poll_seconds must be positive"),
+                N_("set them to at least 1 (LOCKSS: 5 polls, 60 votes)"),
             )
         )
     return problems
@@ -174,24 +206,28 @@ def sign_config(config: NetworkConfig, admin_key: Ed25519PrivateKey) -> dict[str
 def verify_config(document: dict[str, Any], admin_public_key: str, *, held_serial: int | None = None) -> NetworkConfig:
     """The configuration in a signed document, or ConfigError saying why it is refused."""
     if not isinstance(document, dict) or "config" not in document:
-        raise ConfigError("not a signed network configuration (no 'config')")
+        raise ConfigError(N_("not a signed network configuration (no 'config')"))
     if not document.get("signature"):
         raise ConfigError(
-            "the network configuration is unsigned",
-            hint="ask the network's administrators for a signed copy; nodes never accept an unsigned one",
+            N_("the network configuration is unsigned"),
+            hint=N_("ask the network's administrators for a signed copy; nodes never accept an unsigned one"),
         )
     try:
         signature = base64.b64decode(document["signature"], validate=True)
         public_key_from_text(admin_public_key).verify(signature, canonical_json(document["config"]))
     except (InvalidSignature, ValueError):
         raise ConfigError(
-            "the network configuration's signature does not verify with the administrative key this node trusts",
-            hint="it was altered, or signed by another key",
+            N_("the network configuration's signature does not verify with the administrative key this node trusts"),
+            hint=N_("it was altered, or signed by another key"),
         ) from None
     config = NetworkConfig.from_dict(document["config"])
     if held_serial is not None and config.serial < held_serial:
         raise ConfigError(
-            f"configuration serial {config.serial} is older than the one held ({held_serial})",
-            hint="an old configuration cannot replace a newer one",
+            N_(
+                "configuration serial %(serial)s is older than the one held (%(held)s)",
+                serial=config.serial,
+                held=held_serial,
+            ),
+            hint=N_("an old configuration cannot replace a newer one"),
         )
     return config

@@ -26,6 +26,8 @@ SHOWN_SOURCES = (
     "services/accounts.py",
     "services/publishers.py",
     "services/pkppn*.py",  # what the OJS plugin shows its journal manager
+    "network/config.py",  # a network configuration's problems, shown by the network administration
+    "services/network_admin.py",  # the draft's problems and the preview's warnings
 )
 
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.placement import holders
+from strongroom.domain.text import N_
 from strongroom.errors import ConfigError
 from strongroom.formats.canonical import canonical_json
 from strongroom.keys import new_private_key, public_key_text
@@ -91,7 +92,7 @@ def problems_of(data: Any) -> tuple[NetworkConfig | None, list[tuple[str, str]]]
     except SignRefused as exc:
         return None, exc.problems
     except ConfigError as exc:
-        return None, [(exc.message, exc.hint or "correct it and preview again")]
+        return None, [(exc.message, exc.hint or N_("correct it and preview again"))]
 
 
 def unsigned_bytes(config: NetworkConfig) -> bytes:
@@ -105,6 +106,28 @@ MEMBER_FIELDS = ("id", "url", "public_key", "institution", "country", "certifica
 POLICY_FIELDS: tuple[tuple[str, type], ...] = tuple(
     (f.name, type(getattr(NetworkPolicy(), f.name))) for f in fields(NetworkPolicy)
 )
+
+
+PASTE_AS_PRINTED = N_("paste the entry exactly as 'strongroom network member --url ...' prints it")
+
+
+def _not_an_entry(missing: list[str], unknown: list[str]) -> str:
+    """Why a pasted entry is not one ``network member`` prints (a whole message for each case, to translate)."""
+    lacks, fields_ = ", ".join(missing), ", ".join(unknown)
+    if missing and unknown:
+        return N_(
+            "a pasted member entry is not one 'network member' prints: it lacks %(missing)s: unknown fields "
+            "%(unknown)s",
+            missing=lacks,
+            unknown=fields_,
+        )
+    if missing:
+        return N_("a pasted member entry is not one 'network member' prints: it lacks %(missing)s", missing=lacks)
+    if unknown:
+        return N_(
+            "a pasted member entry is not one 'network member' prints: unknown fields %(unknown)s", unknown=fields_
+        )
+    return N_("a pasted member entry is not one 'network member' prints")
 
 
 class MemberState(StrEnum):
@@ -181,12 +204,7 @@ class Draft:
                     at += 1
         except ValueError as exc:
             self.add = pasted
-            self.problems.append(
-                (
-                    f"the pasted member entry is not JSON: {exc}",
-                    "paste the entry exactly as 'strongroom network member --url ...' prints it",
-                )
-            )
+            self.problems.append((N_("the pasted member entry is not JSON: %(error)s", error=exc), PASTE_AS_PRINTED))
             return
         found: list[dict[str, str]] = []
         for entry in entries:
@@ -194,14 +212,7 @@ class Draft:
             unknown = sorted(set(entry) - set(MEMBER_FIELDS)) if isinstance(entry, dict) else []
             if missing or unknown or not all(isinstance(v, str) for v in entry.values()):
                 self.add = pasted
-                self.problems.append(
-                    (
-                        "a pasted member entry is not one 'network member' prints"
-                        + (f": it lacks {', '.join(missing)}" if missing else "")
-                        + (f": unknown fields {', '.join(unknown)}" if unknown else ""),
-                        "paste the entry exactly as 'strongroom network member --url ...' prints it",
-                    )
-                )
+                self.problems.append((_not_an_entry(missing, unknown), PASTE_AS_PRINTED))
                 return
             found.append({k: str(entry.get(k, "")) for k in MEMBER_FIELDS})
         for entry in found:
@@ -221,17 +232,21 @@ class Draft:
                 policy[name] = kind(value)
             except ValueError:
                 policy[name] = value
-                self.problems.append(
-                    (
-                        f"policy {name}: {value!r} is not {'a whole number' if kind is int else 'a number'}",
-                        f"type a number for {name}",
-                    )
-                )
+                if kind is int:
+                    problem = N_("policy %(name)s: %(value)s is not a whole number", name=name, value=repr(value))
+                else:
+                    problem = N_("policy %(name)s: %(value)s is not a number", name=name, value=repr(value))
+                self.problems.append((problem, N_("type a number for %(name)s", name=name)))
         serial: Any = self.serial
         if self.serial.isdigit():
             serial = int(self.serial)
         else:
-            self.problems.append((f"serial {self.serial!r} is not a whole number", "raise the serial by one"))
+            self.problems.append(
+                (
+                    N_("serial %(serial)s is not a whole number", serial=repr(self.serial)),
+                    N_("raise the serial by one"),
+                )
+            )
         return {
             "name": self.name,
             "serial": serial,
@@ -352,15 +367,21 @@ def preview(held: NetworkConfig | None, draft: Draft, aus: Sequence[tuple[str, s
             was, will = _placed(object_id, held), _placed(object_id, config)
             if set(was) != set(will):
                 moves.append(Move(key, object_id, was, will))
-    warnings = []
+    warnings: list[str] = []
     if held is not None and config is not None:
         if config.serial <= held.serial:
             warnings.append(
-                f"serial {config.serial} is not above the one held ({held.serial}): raise it, or nodes that hold "
-                f"serial {held.serial} may keep theirs"
+                N_(
+                    "serial %(serial)s is not above the one held (%(held)s): raise it, or nodes that hold serial "
+                    "%(held)s may keep theirs",
+                    serial=config.serial,
+                    held=held.serial,
+                )
             )
         if config.name != held.name:
-            warnings.append(f"the network's name changes from {held.name!r} to {config.name!r}")
+            warnings.append(
+                N_("the network's name changes from %(old)s to %(new)s", old=repr(held.name), new=repr(config.name))
+            )
     return Preview(draft, config, problems, states, changed, policy, len(aus), moves, warnings)
 
 
@@ -411,7 +432,7 @@ class NetworkAdministration:
         held = self.held()
         try:
             if not isinstance(document, dict):
-                raise ConfigError("not a signed network configuration (not a JSON object)")
+                raise ConfigError(N_("not a signed network configuration (not a JSON object)"))
             config = self.membership.join(document, "")
         except ConfigError as exc:
             self._record(

@@ -180,24 +180,24 @@ async def _signed_document(form: FormData) -> Any:
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(MAX_SIGNED + 1)
         if len(raw) > MAX_SIGNED:
-            raise ConfigError("the signed configuration file is too large")
+            raise ConfigError(N_("the signed configuration file is too large"))
         try:
             return json.loads(raw.decode("utf-8"))
         except ValueError:
             raise ConfigError(
-                "the file is not a signed network configuration (not JSON)",
-                hint="upload the file 'strongroom network sign ... --out signed.json' wrote",
+                N_("the file is not a signed network configuration (not JSON)"),
+                hint=N_("upload the file 'strongroom network sign ... --out signed.json' wrote"),
             ) from None
     text, signature = form.get("config"), form.get("signature")
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(
-            "no signed configuration was sent",
-            hint="choose the file 'strongroom network sign' wrote, or sign the configuration in the browser",
+            N_("no signed configuration was sent"),
+            hint=N_("choose the file 'strongroom network sign' wrote, or sign the configuration in the browser"),
         )
     try:
         config = json.loads(text)
     except ValueError:
-        raise ConfigError("the configuration sent is not JSON") from None
+        raise ConfigError(N_("the configuration sent is not JSON")) from None
     return {"config": config, "signature": signature.strip() if isinstance(signature, str) else ""}
 
 
