@@ -28,6 +28,7 @@ SHOWN_SOURCES = (
     "services/pkppn*.py",  # what the OJS plugin shows its journal manager
     "network/config.py",  # a network configuration's problems, shown by the network administration
     "services/network_admin.py",  # the draft's problems and the preview's warnings
+    "services/membership.py",  # joining: why a signed configuration is not installed
 )
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.placement import holders
+from strongroom.domain.text import N_
 from strongroom.domain.trigger import DecisionRule
 from strongroom.errors import ConfigError, InvalidIdentifier
 from strongroom.keys import load_private_key, public_key_text
@@ -49,8 +50,8 @@ class Membership:
             mtime = self.network_file.stat().st_mtime_ns
         except FileNotFoundError:
             raise ConfigError(
-                "this node has not joined a network",
-                hint="strongroom network join SIGNED-CONFIG --admin-key ed25519:...",
+                N_("this node has not joined a network"),
+                hint=N_("strongroom network join SIGNED-CONFIG --admin-key ed25519:..."),
             ) from None
         if self._config is None or self._config[0] != mtime:
             document = json.loads(self.network_file.read_text(encoding="utf-8"))
@@ -62,21 +63,23 @@ class Membership:
         pinned = self.admin_key or admin_key
         if not pinned:
             raise ConfigError(
-                "this node trusts no administrative key yet, so the first join needs one",
-                hint="strongroom network join SIGNED-CONFIG --admin-key ed25519:... (the administrators print it "
-                "with: strongroom network admin-key --key admin.key)",
+                N_("this node trusts no administrative key yet, so the first join needs one"),
+                hint=N_(
+                    "strongroom network join SIGNED-CONFIG --admin-key ed25519:... (the administrators print it "
+                    "with: strongroom network admin-key --key admin.key)"
+                ),
             )
         if self.admin_key and admin_key and admin_key != self.admin_key:
             raise ConfigError(
-                "this node already trusts another administrative key",
-                hint="a node's trust anchor is changed only by editing network.admin_key on purpose",
+                N_("this node already trusts another administrative key"),
+                hint=N_("a node's trust anchor is changed only by editing network.admin_key on purpose"),
             )
         held = self.config().serial if self.joined else None
         config = verify_config(document, pinned, held_serial=held)
         if config.member(self.node_id) is None:
             raise ConfigError(
-                f"the configuration does not list this node ({self.node_id})",
-                hint="send the administrators this node's id and public key (keys/node.pub)",
+                N_("the configuration does not list this node (%(node)s)", node=self.node_id),
+                hint=N_("send the administrators this node's id and public key (keys/node.pub)"),
             )
         if not self.admin_key:
             self._pin(pinned)
