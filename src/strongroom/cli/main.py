@@ -179,8 +179,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "worker": (
         "jobs:worker_command",
-        "Take jobs from the node's PostgreSQL job queue and run them until stopped (SIGINT or SIGTERM: running jobs "
-        "finish first); start any number, on any machine that reaches the catalog and the storage.",
+        "Take jobs from the node's job queue and run them until stopped (SIGINT or SIGTERM: running jobs finish "
+        "first).",
     ),
     "queue": (
         "jobs:queue_command",
