@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -105,6 +106,23 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
+def check_new_password(password: str) -> None:
+    """Refuse a password too short for a new account (before anything else is looked at)."""
+    if len(password) < MIN_PASSWORD:
+        raise StrongroomError(N_("a password needs at least %(count)s characters", count=MIN_PASSWORD))
+
+
+def add_account(s: Session, now: dt.datetime, username: str, password: str, **fields: Any) -> Account:
+    """A new sign-in in session ``s`` (its other columns in ``fields``), once its password is long enough and its
+    username nobody else's: the one place every kind of account is made."""
+    check_new_password(password)
+    if s.scalar(select(Account.id).where(Account.username == username)) is not None:
+        raise StrongroomError(N_("the username %(username)s is taken", username=repr(username)))
+    account = Account(username=username, password_hash=hash_password(password), active=True, created_at=now, **fields)
+    s.add(account)
+    return account
+
+
 def signed_in_account(s: Session, token: str, now: dt.datetime) -> Account | None:
     """The active account whose session ``token`` is, while the session lasts (its institution and publisher
     loaded); None otherwise. The one look-up of a session: readers, the console's people, publishers' staff."""
@@ -132,14 +150,11 @@ class Accounts:
     ) -> None:
         """An institution's institutional account (one per institution), or a named user under it (``named``);
         ``by``: who creates it (recorded)."""
-        if len(password) < MIN_PASSWORD:
-            raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
+        check_new_password(password)
         with self.catalog.session() as s:
             inst = s.scalar(select(Institution).where(Institution.key == institution_key))
             if inst is None:
                 raise NotFound(f"no institution {institution_key!r}")
-            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
-                raise StrongroomError(f"the username {username!r} is taken")
             if (
                 not named
                 and s.scalar(
@@ -150,16 +165,14 @@ class Accounts:
                 raise StrongroomError(
                     f"{institution_key} already has its institutional account", hint="add named users with --named NAME"
                 )
-            s.add(
-                Account(
-                    institution_id=inst.id,
-                    username=username,
-                    password_hash=hash_password(password),
-                    kind="named" if named else "institutional",
-                    display_name=named,
-                    active=True,
-                    created_at=self.catalog.clock.now(),
-                )
+            add_account(
+                s,
+                self.catalog.clock.now(),
+                username,
+                password,
+                institution_id=inst.id,
+                kind="named" if named else "institutional",
+                display_name=named,
             )
             self.catalog.record_event(
                 s,
@@ -188,26 +201,20 @@ class Accounts:
                 "a board account names the board member it votes as, and only a board account does",
                 hint="register the member with 'strongroom board add', then pass --board-member NAME",
             )
-        if len(password) < MIN_PASSWORD:
-            raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
         with self.catalog.session() as s:
             if board_member and s.scalar(select(BoardMember.id).where(BoardMember.name == board_member)) is None:
                 raise NotFound(
                     f"no board member {board_member!r}", hint="register them with: strongroom board add NAME PUBLIC_KEY"
                 )
-            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
-                raise StrongroomError(f"the username {username!r} is taken")
-            s.add(
-                Account(
-                    username=username,
-                    password_hash=hash_password(password),
-                    kind="staff",
-                    display_name=named,
-                    active=True,
-                    created_at=self.catalog.clock.now(),
-                    roles=" ".join(wanted),
-                    board_member=board_member,
-                )
+            add_account(
+                s,
+                self.catalog.clock.now(),
+                username,
+                password,
+                kind="staff",
+                display_name=named,
+                roles=" ".join(wanted),
+                board_member=board_member,
             )
             self.catalog.record_event(
                 s,
@@ -358,24 +365,18 @@ class Accounts:
             )
         if not named:
             raise StrongroomError(N_("give the person's name"))
-        if len(password) < MIN_PASSWORD:
-            raise StrongroomError(N_("a password needs at least %(count)s characters", count=MIN_PASSWORD))
         with self.catalog.session() as s:
             inst = s.scalar(select(Institution).where(Institution.key == institution_key))
             if inst is None:
                 raise NotFound(f"no institution {institution_key!r}")
-            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
-                raise StrongroomError(N_("the username %(username)s is taken", username=username))
-            s.add(
-                Account(
-                    institution_id=inst.id,
-                    username=username,
-                    password_hash=hash_password(password),
-                    kind="named",
-                    display_name=named,
-                    active=True,
-                    created_at=self.catalog.clock.now(),
-                )
+            add_account(
+                s,
+                self.catalog.clock.now(),
+                username,
+                password,
+                institution_id=inst.id,
+                kind="named",
+                display_name=named,
             )
             self.catalog.record_event(
                 s,

@@ -34,7 +34,7 @@ from strongroom.formats.holdings import TitleHolding
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.network.config import NetworkPolicy
 from strongroom.progress import Reporter
-from strongroom.services.accounts import MIN_PASSWORD, hash_password, signed_in_account
+from strongroom.services.accounts import add_account, check_new_password, signed_in_account
 from strongroom.services.deposit import DepositResult, Ingest
 from strongroom.services.holdings import HoldingsReports
 from strongroom.services.membership import Membership
@@ -218,27 +218,21 @@ class Publishers:
 
     def create_staff(self, publisher_key: str, username: str, password: str, *, named: str = "", by: str) -> None:
         """A sign-in for one of ``publisher_key``'s staff (the password rules of institutions' accounts)."""
-        if len(password) < MIN_PASSWORD:
-            raise StrongroomError(f"a password needs at least {MIN_PASSWORD} characters")
+        check_new_password(password)
         if not username.strip() or len(username) > 200:
             raise StrongroomError("a username needs 1 to 200 characters")
         with self.catalog.session() as s:
             publisher = s.scalar(select(Publisher).where(Publisher.key == publisher_key))
             if publisher is None:
                 raise NotFound(f"no publisher {publisher_key!r}", hint="list them with: strongroom publishers")
-            if s.scalar(select(Account.id).where(Account.username == username)) is not None:
-                raise StrongroomError(f"the username {username!r} is taken")
-            s.add(
-                Account(
-                    institution_id=None,
-                    publisher_id=publisher.id,
-                    username=username,
-                    password_hash=hash_password(password),
-                    kind="publisher",
-                    display_name=named,
-                    active=True,
-                    created_at=self.catalog.clock.now(),
-                )
+            add_account(
+                s,
+                self.catalog.clock.now(),
+                username,
+                password,
+                publisher_id=publisher.id,
+                kind="publisher",
+                display_name=named,
             )
             self.catalog.record_event(
                 s,
