@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from strongroom.catalog.models import Publisher, Title
 from strongroom.clock import FixedClock
+from strongroom.domain.access import InstitutionStatus
 from strongroom.domain.eligibility import Group
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.node import Node
@@ -86,6 +87,32 @@ def csrf_of(client: httpx.Client) -> str:
     return hashlib.sha256(b"strongroom-csrf:" + client.cookies["sr_session"].encode()).hexdigest()
 
 
+def add_people(node: Node, keys: Path) -> tuple[str, Path]:
+    """The people of :data:`USERS` but the publisher's staff: a validated institution (Tanzania, in Group A) with
+    its institutional account and a named user, the board member Bola Adeyemi (private key written to ``keys``) and
+    the archive's staff. Returns the institution's key and the board member's key file."""
+    node.eligibility.override("TZ", Group.A, reason="the programme's list", by="test")
+    inst = node.institutions.register(
+        name="Muhimbili University of Health and Allied Sciences",
+        type="university",
+        country="TZ",
+        address="Dar es Salaam",
+        director=Contact("Director Mkapa", "director@muhas.example"),
+        librarian=Contact("Librarian Mwakyusa", "library@muhas.example"),
+        ip_ranges=("198.51.100.0/24",),
+        by="test",
+    )
+    node.institutions.move(inst.key, InstitutionStatus.VALIDATED, by="test")
+    node.accounts.create_account(inst.key, "muhas-library", PASSWORD)
+    node.accounts.create_account(inst.key, "grace-reader", PASSWORD, named="Grace")
+    board_key = keys / "bola.pem"
+    node.triggers.add_member("Bola Adeyemi", keygen(board_key))
+    node.accounts.create_staff("olu-operator", PASSWORD, ["operator"], named="Olu", by="test")
+    node.accounts.create_staff("nadia-netadmin", PASSWORD, ["network-admin"], named="Nadia", by="test")
+    node.accounts.create_staff("bola-board", PASSWORD, ["board"], named="Bola", board_member="Bola Adeyemi", by="test")
+    return inst.key, board_key
+
+
 def build_console(home: Path, database_url: str, sample_dir: Path, keys: Path) -> Console:
     """The console's node: three publishers' titles deposited, one institution validated with its accounts, and a
     sign-in for every role (see :data:`USERS`)."""
@@ -100,29 +127,9 @@ def build_console(home: Path, database_url: str, sample_dir: Path, keys: Path) -
         )
     assert east is not None
     node.publishers.create_staff(east, "east-staff", PASSWORD, named="Amina", by="test")
-    node.eligibility.override("TZ", Group.A, reason="the programme's list", by="test")
-    inst = node.institutions.register(
-        name="Muhimbili University of Health and Allied Sciences",
-        type="university",
-        country="TZ",
-        address="Dar es Salaam",
-        director=Contact("Director Mkapa", "director@muhas.example"),
-        librarian=Contact("Librarian Mwakyusa", "library@muhas.example"),
-        ip_ranges=("198.51.100.0/24",),
-        by="test",
-    )
-    from strongroom.domain.access import InstitutionStatus
-
-    node.institutions.move(inst.key, InstitutionStatus.VALIDATED, by="test")
-    node.accounts.create_account(inst.key, "muhas-library", PASSWORD)
-    node.accounts.create_account(inst.key, "grace-reader", PASSWORD, named="Grace")
-    board_key = keys / "bola.pem"
-    node.triggers.add_member("Bola Adeyemi", keygen(board_key))
-    node.accounts.create_staff("olu-operator", PASSWORD, ["operator"], named="Olu", by="test")
-    node.accounts.create_staff("nadia-netadmin", PASSWORD, ["network-admin"], named="Nadia", by="test")
-    node.accounts.create_staff("bola-board", PASSWORD, ["board"], named="Bola", board_member="Bola Adeyemi", by="test")
+    institution, board_key = add_people(node, keys)
     portal = start_portal(home)
-    return Console(node, home, portal, board_key, "Bola Adeyemi", inst.key, east, titles)
+    return Console(node, home, portal, board_key, "Bola Adeyemi", institution, east, titles)
 
 
 @pytest.fixture(scope="module")

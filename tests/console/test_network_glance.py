@@ -23,18 +23,15 @@ from typing import Any
 
 import httpx
 import pytest
-from console_fixtures import PASSWORD, new_page, screenshots, sign_in
+from console_fixtures import PASSWORD, add_people, new_page, screenshots, sign_in
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from portal_fixtures import LivePortal, start_portal, stop
 
-from strongroom.domain.access import InstitutionStatus
-from strongroom.domain.eligibility import Group
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.keys import public_key_text
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.node import Node
-from strongroom.services.institutions import Contact
-from strongroom.services.triggers import keygen
+from strongroom.samples.damage import flip_one_bit
 from tests_support import free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -109,35 +106,6 @@ def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _damage(node: Node, object_id: str) -> None:
-    """Flip bytes in the middle of the object's largest content file."""
-    content = [p for p in node.store.object_path(object_id).rglob("*") if p.is_file() and "content" in p.parts]
-    target = max(content, key=lambda p: p.stat().st_size)
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    target.write_bytes(bytes(data))
-
-
-def _accounts(node: Node, keys: Path) -> None:
-    node.eligibility.override("TZ", Group.A, reason="the programme's list", by="test")
-    inst = node.institutions.register(
-        name="Muhimbili University of Health and Allied Sciences",
-        type="university",
-        country="TZ",
-        address="Dar es Salaam",
-        director=Contact("Director Mkapa", "director@muhas.example"),
-        librarian=Contact("Librarian Mwakyusa", "library@muhas.example"),
-        ip_ranges=("198.51.100.0/24",),
-        by="test",
-    )
-    node.institutions.move(inst.key, InstitutionStatus.VALIDATED, by="test")
-    node.accounts.create_account(inst.key, "muhas-library", PASSWORD)
-    node.triggers.add_member("Bola Adeyemi", keygen(keys / "bola.pem"))
-    node.accounts.create_staff("olu-operator", PASSWORD, ["operator"], named="Olu", by="test")
-    node.accounts.create_staff("nadia-netadmin", PASSWORD, ["network-admin"], named="Nadia", by="test")
-    node.accounts.create_staff("bola-board", PASSWORD, ["board"], named="Bola", board_member="Bola Adeyemi", by="test")
-
-
 @pytest.fixture(scope="module")
 def net(
     module_db_factory: Callable[[], str], tmp_path_factory: pytest.TempPathFactory, sample_dir: Path
@@ -160,7 +128,7 @@ def net(
     a = nodes[0]
     for name in SAMPLES:
         a.ingest.deposit(sample_dir / name, DepositOptions(platform="ojs"))
-    _accounts(a, base / "keys")
+    add_people(a, base / "keys")
     ports = [free_port() for _ in nodes]
     admin = Ed25519PrivateKey.generate()
     members = tuple(
@@ -192,11 +160,11 @@ def net(
             for key in keys:
                 assert str(a.polls.poll(client, aus[key]).outcome) == "agree"
             clock.t += DAY  # day 2: an audit finds damage on the second AU
-            _damage(a, aus[keys[1]])
+            flip_one_bit(a.store, aus[keys[1]])
             assert not a.audits.audit([keys[1]]).intact
             clock.t += DAY  # day 3: the poll repairs it; damage on the third is found and repaired in one poll
             assert a.polls.poll(client, aus[keys[1]]).repaired
-            _damage(a, aus[keys[2]])
+            flip_one_bit(a.store, aus[keys[2]])
             assert a.polls.poll(client, aus[keys[2]]).repaired
             clock.t += DAY  # day 4: a new AU nobody else holds yet: no voters, an alarm
             late = a.ingest.deposit(sample_dir / LATE, DepositOptions(platform="ojs"))
