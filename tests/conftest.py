@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -149,3 +151,26 @@ def clamd_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with running_clamd(tmp_path_factory.mktemp("clamd")) as running:
         yield running.address
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, under Playwright (one per test module): the browser of every browser test.
+    Skipped without it, except under CI (``CI=true``), where that is a failure."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is a dev dependency
+        sync_playwright = None
+    if sync_playwright is None or not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests need Chromium at {CHROMIUM} and Playwright under CI")
+        pytest.skip("Chromium (Debian package 'chromium') is not installed")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        yield launched
+        launched.close()

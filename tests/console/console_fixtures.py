@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -35,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "portal"))
 from portal_fixtures import LivePortal, start_portal, stop
 
 PASSWORD = "correct horse battery"
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 ARTEFACTS = Path(os.environ.get("STRONGROOM_ARTEFACTS", Path(__file__).parent.parent.parent / "test-artefacts"))
@@ -149,25 +149,8 @@ def console(
 
 # ---- the browser ---------------------------------------------------------------------------------------------
 
-try:
-    from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-except ImportError:  # pragma: no cover - playwright is a dev dependency
-    sync_playwright = None  # type: ignore[assignment]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless. Skipped without it, except under CI (``CI=true``), where that fails."""
-    if sync_playwright is None or not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need Chromium at {CHROMIUM} and Playwright under CI")
-        pytest.skip("Chromium (Debian package 'chromium') is not installed")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield launched
-        launched.close()
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 
 def new_page(browser: Browser, *, phone: bool = False, javascript: bool = True, locale: str = "en-GB") -> Page:

@@ -7,37 +7,24 @@ Chromium is installed by ``scripts/test``; without it the test is skipped, excep
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from portal_fixtures import Archive, LivePortal
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 pytestmark = pytest.mark.slow
 
-try:
-    from playwright.sync_api import ConsoleMessage, Page, sync_playwright
-except ImportError:  # pragma: no cover - playwright is a dev dependency
-    sync_playwright = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    if sync_playwright is None or not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need Chromium at {CHROMIUM} and Playwright under CI")
-        pytest.skip("Chromium (Debian package 'chromium') is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB", java_script_enabled=False)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(browser: Browser) -> Iterator[Page]:
+    """A reader's phone, without JavaScript, in the shared browser (tests/conftest.py)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB", java_script_enabled=False)
+    yield context.new_page()
+    context.close()
 
 
 def fits_the_screen(page: Page) -> bool:

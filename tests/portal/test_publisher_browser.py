@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 from portal_fixtures import LivePortal, start_portal, stop
 from pypdf import PdfReader
 from sqlalchemy import select
-from test_browser import CHROMIUM, fits_the_screen
+from test_browser import fits_the_screen
 
 from strongroom.catalog.models import ArchivalUnit, Publisher, Title
 from strongroom.clock import FixedClock
@@ -35,10 +35,8 @@ from strongroom.portal.i18n import say
 
 pytestmark = pytest.mark.slow
 
-try:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
-except ImportError:  # pragma: no cover - playwright is a dev dependency
-    sync_playwright = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 PASSWORD = "correct horse battery"
 EAST = "East African Journal of Public Health"
@@ -96,20 +94,6 @@ def room(
     finally:
         stop(portal)
         node.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if sync_playwright is None or not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need Chromium at {CHROMIUM} and Playwright under CI")
-        pytest.skip("Chromium (Debian package 'chromium') is not installed")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
