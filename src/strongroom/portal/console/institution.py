@@ -26,6 +26,7 @@ from strongroom.domain.access import InstitutionStatus
 from strongroom.domain.text import N_, Text
 from strongroom.domain.usage import month_of, previous_month
 from strongroom.errors import StrongroomError
+from strongroom.portal.accounts import refusal
 from strongroom.portal.console.common import Refused, field, lang_of, read_form, render, require
 from strongroom.portal.console.svg import PALETTE, Series, line_chart
 from strongroom.portal.i18n import say
@@ -73,11 +74,6 @@ def _own(request: Request) -> tuple[Person, str]:
 
 def _lines(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
-
-
-def _message(exc: StrongroomError, lang: str) -> str:
-    hint = exc.hint
-    return say(exc.message, lang) + (f" ({say(hint, lang)})" if hint else "")
 
 
 def _back(request: Request, path: str, done: str) -> Response:
@@ -290,7 +286,7 @@ async def ask_ranges(request: Request) -> Response:
             person,
             key,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form="ranges",
             values={"add": add, "remove": remove},
         )
@@ -313,7 +309,7 @@ async def add_user(request: Request) -> Response:
             person,
             key,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form="users",
             values={"username": username, "name": named},
         )
@@ -327,7 +323,7 @@ async def deactivate_user(request: Request) -> Response:
     try:
         portal_of(request).node.accounts.deactivate_named_user(key, field(form, "username", 64), by=person.actor)
     except StrongroomError as exc:
-        return _institution_page(request, person, key, status=422, error=_message(exc, lang_of(request)))
+        return _institution_page(request, person, key, status=422, error=refusal(request, exc))
     return _back(request, "/console/institution/", "deactivated")
 
 
@@ -385,7 +381,7 @@ def download_report(
             person,
             key,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form="reports",
             values={**wanted, "report": report_id, "format": format},
         )
@@ -450,7 +446,7 @@ async def validate(request: Request, key: str) -> Response:
             request,
             person,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form=f"validate:{key}",
             values={"ranges": ranges},
         )
@@ -481,7 +477,7 @@ async def make_account(request: Request, key: str) -> Response:
             request,
             person,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form=f"account:{key}",
             values={"username": username},
         )
@@ -502,7 +498,7 @@ async def reject(request: Request, key: str) -> Response:
             request,
             person,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form=f"reject:{key}",
             values={"reason": reason},
         )
@@ -516,7 +512,7 @@ async def confirm_request(request: Request, request_id: int) -> Response:
     try:
         portal_of(request).node.institutions.confirm_range_request(request_id, by=person.actor)
     except StrongroomError as exc:
-        return _operator_page(request, person, status=422, error=_message(exc, lang_of(request)))
+        return _operator_page(request, person, status=422, error=refusal(request, exc))
     return _back(request, "/console/institutions/", "confirmed")
 
 
@@ -534,7 +530,7 @@ async def refuse_request(request: Request, request_id: int) -> Response:
             request,
             person,
             status=422,
-            error=_message(exc, lang_of(request)),
+            error=refusal(request, exc),
             form=f"refuse:{request_id}",
             values={"note": note},
         )
