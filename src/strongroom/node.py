@@ -46,11 +46,13 @@ if TYPE_CHECKING:  # a service is imported when first used: a command pays only 
     from strongroom.services.export import Exports
     from strongroom.services.fees import Fees
     from strongroom.services.harvests import AuVersions, Harvests
+    from strongroom.services.health import Health
     from strongroom.services.holdings import HoldingsReports
     from strongroom.services.institutions import Institutions
     from strongroom.services.jobs import LocalJobs, PostgresJobs
     from strongroom.services.membership import Membership
     from strongroom.services.monitor import Monitor
+    from strongroom.services.network_admin import NetworkAdministration
     from strongroom.services.network_status import NetworkCopies, NetworkStatus
     from strongroom.services.oai_harvest import OaiHarvest
     from strongroom.services.peer import PeerService
@@ -414,6 +416,21 @@ class Node:
         from strongroom.services.network_status import NetworkStatus
 
         return NetworkStatus(self.catalog, self.store, self.membership)
+
+    @cached_property
+    def health(self) -> Health:
+        """The node's health as its operators read it in the console (storage, audits, errors, AUs, suspects)."""
+        from strongroom.services.health import Health
+
+        local = self.settings.storage_backend == "ocfl-local"
+        return Health(self.catalog, self.settings.resolved_storage_root() if local else None)
+
+    @cached_property
+    def network_admin(self) -> NetworkAdministration:
+        """The network administrators' drafts of the next configuration, their previews and installing one."""
+        from strongroom.services.network_admin import NetworkAdministration
+
+        return NetworkAdministration(self.membership, self.catalog)
 
     @cached_property
     def network_copies(self) -> NetworkCopies:

@@ -48,8 +48,7 @@ STATES = {
 
 
 def _admin(request: Request) -> NetworkAdministration:
-    node = portal_of(request).node
-    return NetworkAdministration(node.membership, node.catalog)
+    return portal_of(request).node.network_admin
 
 
 def _fields(form: FormData) -> dict[str, str]:

@@ -56,8 +56,7 @@ def _node(request: Request) -> Node:
 
 
 def _health(node: Node) -> Health:
-    s = node.settings
-    return Health(node.catalog, s.resolved_storage_root() if s.storage_backend == "ocfl-local" else None)
+    return node.health
 
 
 def _operator(request: Request) -> Person:
