@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -127,16 +128,28 @@ class Node:
                 s3=s3 or S3Settings(),
             )
         )
+        made_home = not home.exists()
         home.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.resolved_database_url())
         try:
-            migrate(engine)
-        finally:
-            engine.dispose()
-        settings.resolved_staging().mkdir(parents=True, exist_ok=True)
-        create_store(settings)
-        public = restore_keypair(settings.keys_dir, restored) if restored else create_keypair(settings.keys_dir)
-        write_settings(settings)  # last: a home without settings is not yet a node
+            engine = make_engine(settings.resolved_database_url())
+            try:
+                migrate(engine)
+            finally:
+                engine.dispose()
+            settings.resolved_staging().mkdir(parents=True, exist_ok=True)
+            create_store(settings)  # a bucket that is missing or refuses us fails here
+            public = restore_keypair(settings.keys_dir, restored) if restored else create_keypair(settings.keys_dir)
+            write_settings(settings)  # last: a home without settings is not yet a node
+        except BaseException:
+            # The home was new or empty: leave it so, so that the same command can be run again once fixed.
+            for made in list(home.iterdir()):
+                if made.is_dir() and not made.is_symlink():
+                    shutil.rmtree(made)
+                else:
+                    made.unlink()
+            if made_home:
+                home.rmdir()
+            raise
         node = cls.open(home, clock=clock)
         if node.catalog.engine.dialect.name == "postgresql":
             node.jobs  # noqa: B018 - the job queue's schema goes in with the catalog's

@@ -34,7 +34,7 @@ from strongroom.errors import ExitCode
 from strongroom.node import Node
 from strongroom.services.audit import AuditReport
 from strongroom.services.deposit import DepositOptions
-from strongroom.settings import resolve_home
+from strongroom.settings import S3Settings, resolve_home
 
 
 @click.command()
@@ -62,6 +62,23 @@ from strongroom.settings import resolve_home
     help="Restore a wiped node: its backed-up keys/node.key (with --node-id), so it keeps its identity.",
 )
 @click.option("--node-id", default=None, help="Restore a wiped node: its old node id (with --restore-key).")
+@click.option(
+    "--storage",
+    "storage_backend",
+    type=click.Choice(["ocfl-local", "ocfl-s3"]),
+    default="ocfl-local",
+    show_default=True,
+    help="Where the OCFL storage root is: a directory in the home, or a bucket of an S3-compatible object store.",
+)
+@click.option("--s3-bucket", default="", help="With --storage ocfl-s3: the bucket (it must exist).")
+@click.option("--s3-endpoint", default="", help="With --storage ocfl-s3: the S3 API's address (default: AWS's own).")
+@click.option(
+    "--s3-prefix",
+    default="ocfl",
+    show_default=True,
+    help="With --storage ocfl-s3: the storage root's key prefix in the bucket (one per node).",
+)
+@click.option("--s3-region", default="", help="With --storage ocfl-s3: the bucket's region.")
 def init(
     home: Path | None,
     database_url: str | None,
@@ -71,6 +88,11 @@ def init(
     country: str,
     restore_key: Path | None,
     node_id: str | None,
+    storage_backend: str,
+    s3_bucket: str,
+    s3_endpoint: str,
+    s3_prefix: str,
+    s3_region: str,
 ) -> None:
     """Create a node home: settings, catalog, OCFL storage root and the node's Ed25519 key pair (or the key and id
     of a wiped node, restored from its backup)."""
@@ -84,6 +106,8 @@ def init(
         country=country,
         node_id=node_id,
         restore_key=restore_key,
+        storage_backend=storage_backend,
+        s3=_s3_settings(storage_backend, s3_bucket, s3_endpoint, s3_prefix, s3_region),
     )
     s = node.settings
     node.close()
@@ -91,12 +115,28 @@ def init(
     console.print(line("Restored node " if restore_key else "Created node ", (s.node_id, "bold"), f" at {path}"))
     console.print(f"  settings      {s.settings_file}")
     console.print(f"  catalog       {s.resolved_database_url()}")
-    console.print(f"  storage root  {s.resolved_storage_root()} (OCFL 1.1, {s.digest_algorithm})")
+    if s.storage_backend == "ocfl-s3":
+        where = f"s3://{s.s3.bucket}/{s.s3.prefix}" + (f" at {s.s3.endpoint}" if s.s3.endpoint else "")
+    else:
+        where = str(s.resolved_storage_root())
+    console.print(f"  storage root  {where} (OCFL 1.1, {s.digest_algorithm})")
     console.print(f"  node key      {s.keys_dir / 'node.key'} (readable by you only)")
     if restore_key:
         console.print(f"Next: strongroom network join SIGNED-CONFIG --admin-key ed25519:... --home {path}")
     else:
         console.print(f"Next: strongroom deposit PACKAGE --home {path}")
+
+
+def _s3_settings(backend: str, bucket: str, endpoint: str, prefix: str, region: str) -> S3Settings:
+    """The ``--s3-*`` options, refused when the storage is not a bucket (they would be silently ignored)."""
+    if backend != "ocfl-s3":
+        given = [name for name, value in (("bucket", bucket), ("endpoint", endpoint), ("region", region)) if value]
+        if given or prefix != "ocfl":
+            raise click.UsageError(
+                "the --s3-* options describe a bucket: add --storage ocfl-s3, or leave them out for a local root"
+            )
+        return S3Settings()
+    return S3Settings(endpoint=endpoint, bucket=bucket, prefix=prefix, region=region)
 
 
 class BarReporter:
