@@ -56,8 +56,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(url: str) -> None:
-    deadline = time.monotonic() + 60
+def wait_for(url: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=2).status_code < 500:

@@ -1,15 +1,18 @@
 """Replay of archived pages (see docs/benchmarks.md): a small and a large AU harvested from the project's OJS
 fixture site and released, replayed by `strongroom portal serve` (`/archive/AU/?url=…`, links rewritten) and by
 pywb under gunicorn with gevent workers (its best setup, `/coll/TIMESTAMPmp_/URL`, frameless) on the same WARC
-files, in one run. Load comes from a client of keep-alive connections in this process (wrk is not installed); the
-ceiling is that client against a WSGI app answering a fixed 200.
+files, in one run. Strongroom runs with as many processes as pywb (`--workers`), twice: with the replay cache off
+(`portal.replay_cache_mb = 0`: every request reads the index and the WARC and rewrites the page) and on (as
+`portal serve` runs by default: a page is read and rewritten once, then kept 30 s). Load comes from a client of
+keep-alive connections in this process (wrk is not installed); the ceiling is that client against a WSGI app
+answering a fixed 200.
 
 pywb is not a Strongroom dependency; set it up once in its own environment:
 
     python3 -m venv /tmp/pywb-venv && /tmp/pywb-venv/bin/pip install pywb gunicorn gevent packaging
 
 Usage: .venv/bin/python bench/bench_replay.py [--small 6] [--large 1200] [--seconds 8] [--connections 8]
-       [--pywb /tmp/pywb-venv] [--workdir bench/work/replay]
+       [--workers 2] [--pywb /tmp/pywb-venv] [--workdir bench/work/replay]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -33,6 +37,7 @@ from strongroom.harvest.fetch import Fetcher
 from strongroom.harvest.warc import CdxLine
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
+from strongroom.settings import load_settings, write_settings
 
 PORTAL = [sys.executable, "-m", "strongroom.cli.main", "portal", "serve"]
 TITLE = "issn:3907-6563"
@@ -120,12 +125,30 @@ def copy_warcs(node: Node, au_key: str, dest: Path) -> None:
                 shutil.copyfileobj(src, out)
 
 
+def strongroom(home: Path, cache_mb: int, paths: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """`strongroom portal serve --workers N` on ``home`` with ``portal.replay_cache_mb = cache_mb``, under load."""
+    settings = load_settings(home)
+    write_settings(replace(settings, portal=replace(settings.portal, replay_cache_mb=cache_mb)))
+    port = free_port()
+    server = subprocess.Popen(
+        [*PORTAL, "--home", str(home), "--port", str(port), "--workers", str(args.workers)], stdout=subprocess.DEVNULL
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/robots.txt")
+        return load(base, paths, args.seconds, args.connections)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", type=int, default=6, help="articles in the small AU")
     parser.add_argument("--large", type=int, default=1200, help="articles in the large AU")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="processes of each server (pywb's gunicorn -w)")
     parser.add_argument("--pywb", type=Path, default=Path("/tmp/pywb-venv"), help="a venv with pywb, gunicorn, gevent")
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/replay"))
     args = parser.parse_args()
@@ -152,12 +175,17 @@ def main() -> None:
             capture_output=True,
         )
         (pywb_dir / "ceiling.py").write_text(CEILING_APP)
-        sr_port, pywb_port, ceiling_port = free_port(), free_port(), free_port()
-        gunicorn = [str(args.pywb / "bin" / "gunicorn"), "-k", "gevent", "-w", "2", "--log-level", "warning"]
+        pywb_port, ceiling_port = free_port(), free_port()
+        gunicorn = [
+            str(args.pywb / "bin" / "gunicorn"),
+            "-k",
+            "gevent",
+            "-w",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ]
         servers = [
-            subprocess.Popen(
-                [*PORTAL, "--home", str(here / "home"), "--port", str(sr_port)], stdout=subprocess.DEVNULL
-            ),
             subprocess.Popen(
                 [*gunicorn, "-b", f"127.0.0.1:{pywb_port}", "pywb.apps.wayback:application"],
                 cwd=pywb_dir,
@@ -168,14 +196,14 @@ def main() -> None:
             subprocess.Popen([*gunicorn, "-b", f"127.0.0.1:{ceiling_port}", "ceiling:application"], cwd=pywb_dir),
         ]
         try:
-            sr, pw = f"http://127.0.0.1:{sr_port}", f"http://127.0.0.1:{pywb_port}"
-            wait_for(sr + "/robots.txt")
+            pw = f"http://127.0.0.1:{pywb_port}"
             wait_for(pw + "/")
             wait_for(f"http://127.0.0.1:{ceiling_port}/")
             sr_paths = [f"/archive/{au_key}/?url={quote(u, safe='')}" for u, _ in pages]
             pw_paths = [f"/au/{ts}mp_/{u}" for u, ts in pages]
             results = {
-                "strongroom": load(sr, sr_paths, args.seconds, args.connections),
+                "strongroom, no cache": strongroom(here / "home", 0, sr_paths, args),
+                "strongroom": strongroom(here / "home", 64, sr_paths, args),
                 "pywb": load(pw, pw_paths, args.seconds, args.connections),
                 "ceiling": load(f"http://127.0.0.1:{ceiling_port}", ["/"], args.seconds, args.connections),
             }
@@ -187,19 +215,21 @@ def main() -> None:
 
     print(
         f"load: {args.connections} keep-alive connections, {args.seconds:g} s per run, client in the bench process; "
-        f"Strongroom one process, pywb and the ceiling gunicorn -k gevent -w 2; load average "
-        f"{os.getloadavg()[0]:.2f}"
+        f"Strongroom `portal serve --workers {args.workers}`, "
+        f"pywb and the ceiling gunicorn -k gevent -w {args.workers}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
     print(
-        "| AU | articles / index lines | Strongroom req/s | p50 / p95 ms | pywb req/s | p50 / p95 ms | "
-        "Strongroom ÷ pywb | ceiling req/s |"
+        "| AU | articles / index lines | Strongroom, no cache: req/s, p50 / p95 ms | Strongroom: req/s, p50 / p95 ms | "
+        "pywb: req/s, p50 / p95 ms | no cache ÷ pywb | Strongroom ÷ pywb | ceiling req/s |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, articles, captures, _, r in rows:
-        s, p, c = r["strongroom"], r["pywb"], r["ceiling"]
+        n, s, p, c = r["strongroom, no cache"], r["strongroom"], r["pywb"], r["ceiling"]
         print(
-            f"| {label} | {articles} / {captures} | {s['rps']:,.0f} | {s['p50']:.1f} / {s['p95']:.1f} | "
-            f"{p['rps']:,.0f} | {p['p50']:.1f} / {p['p95']:.1f} | {s['rps'] / p['rps']:.2f} | {c['rps']:,.0f} |"
+            f"| {label} | {articles} / {captures} | {n['rps']:,.0f}, {n['p50']:.1f} / {n['p95']:.1f} | "
+            f"{s['rps']:,.0f}, {s['p50']:.1f} / {s['p95']:.1f} | {p['rps']:,.0f}, {p['p50']:.1f} / {p['p95']:.1f} | "
+            f"{n['rps'] / p['rps']:.2f} | {s['rps'] / p['rps']:.2f} | {c['rps']:,.0f} |"
         )
     print("non-200 answers:", {label: {k: v["errors"] for k, v in r.items()} for label, _, _, _, r in rows})
 

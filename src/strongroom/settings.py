@@ -63,6 +63,8 @@ SETTINGS_DOC: dict[str, str] = {
     "portal.admin_email": "the contact address the OAI-PMH provider gives in Identify",
     "portal.max_upload_mb": "largest package a publisher's staff may upload on the publisher pages, in megabytes "
     "(default 512); a larger upload is refused while it is read",
+    "portal.replay_cache_mb": "memory each `portal serve` process may use to keep replayed archived pages for 30 s, "
+    "in megabytes (default 64; 0: every replay is read from its WARC)",
     "portal.trusted_proxies": "addresses or networks (comma-separated) of the reverse proxies in front of the portal "
     "whose X-Forwarded-For it believes; empty (the default): none, the reader's address is the connection's",
     "monitor.failure_days": "days a preserved title must stay unreachable at its publisher before it becomes a trigger "
@@ -120,6 +122,7 @@ class PortalSettings:
     admin_email: str = "archive@example.org"
     trusted_proxies: str = ""
     max_upload_mb: int = 512
+    replay_cache_mb: int = 64
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,7 @@ class Settings:
                 "admin_email": self.portal.admin_email,
                 "trusted_proxies": self.portal.trusted_proxies,
                 "max_upload_mb": self.portal.max_upload_mb,
+                "replay_cache_mb": self.portal.replay_cache_mb,
             },
             "monitor": {"failure_days": self.monitor.failure_days, "doi_resolver": self.monitor.doi_resolver},
             "fees": {"full": self.fees.full, "reduced": self.fees.reduced, "currency": self.fees.currency},
@@ -307,6 +311,10 @@ def validate(settings: Settings) -> Settings:
         ) from None
     if settings.portal.max_upload_mb < 1:
         raise ConfigError(f"{settings.settings_file}: portal.max_upload_mb must be at least 1")
+    if settings.portal.replay_cache_mb < 0:
+        raise ConfigError(
+            f"{settings.settings_file}: portal.replay_cache_mb must be 0 or more", hint="0 keeps no replayed page"
+        )
     if settings.monitor.failure_days < 1:
         raise ConfigError(f"{settings.settings_file}: monitor.failure_days must be at least 1")
     validate_s3(settings)
@@ -493,6 +501,7 @@ def load_settings(home: Path) -> Settings:
             admin_email=get("portal.admin_email", str, PortalSettings.admin_email),
             trusted_proxies=get("portal.trusted_proxies", str, PortalSettings.trusted_proxies),
             max_upload_mb=get("portal.max_upload_mb", int, PortalSettings.max_upload_mb),
+            replay_cache_mb=get("portal.replay_cache_mb", int, PortalSettings.replay_cache_mb),
         ),
         monitor=MonitorSettings(
             failure_days=get("monitor.failure_days", int, MonitorSettings.failure_days),

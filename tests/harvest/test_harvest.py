@@ -216,16 +216,12 @@ def test_the_cli_reports_replays_and_closes(tmp_path: Path, db_url: str, site: t
     assert unknown.returncode != 0 and "not an OJS journal address" in unknown.stderr
 
 
-def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_not(
-    node: Node, site: tuple[OjsSite, str]
-) -> None:
+def harvest_and_release_2023(node: Node, site: tuple[OjsSite, str]) -> None:
+    """The OJS fixture journal harvested, and its 2023 AU released by the board (2024 stays dark)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from lxml import html
 
     from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
-    from strongroom.inprocess import TestClient
     from strongroom.keys import public_key_text
-    from strongroom.portal.app import create_portal
     from strongroom.services.triggers import sign_ballot
 
     ojs, url = site
@@ -245,6 +241,18 @@ def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_n
             sign_ballot(k, t.key, n, VoteChoice.FOR, "2026-01-01T00:00:00Z"),
         )
     workflow.release(t.key, "operator")
+
+
+def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_not(
+    node: Node, site: tuple[OjsSite, str]
+) -> None:
+    from lxml import html
+
+    from strongroom.inprocess import TestClient
+    from strongroom.portal.app import create_portal
+
+    ojs, url = site
+    harvest_and_release_2023(node, site)
     client = TestClient(create_portal(node))
     released = client.get("/titles/" + TITLE + "/").text
     article = next(
@@ -273,6 +281,67 @@ def test_released_harvested_pages_are_replayed_on_the_portal_and_dark_ones_are_n
     dark = client.get(f"/archive/{TITLE}/2024/", params={"url": f"{url}{ojs.base}/article/view/{aid_2024}"})
     assert dark.status_code == 404 and b"application/ld+json" not in dark.content
     assert client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}/never"}).status_code == 404
+
+
+def test_the_live_portal_replays_a_page_from_storage_once_and_never_keeps_a_dark_one(
+    node: Node, site: tuple[OjsSite, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strongroom.inprocess import TestClient
+    from strongroom.portal.app import create_portal
+
+    ojs, url = site
+    harvest_and_release_2023(node, site)
+    client = TestClient(create_portal(node, cache_seconds=30.0))  # as `portal serve` runs it
+    reads: list[str] = []
+    real_open = node.store.open_file
+
+    def counted(object_id: str, logical_path: str, *args: object, **kwargs: object) -> object:
+        reads.append(logical_path)
+        return real_open(object_id, logical_path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(node.store, "open_file", counted)
+    article = f"{url}{ojs.base}/article/view/1"
+    first = client.get(f"/archive/{TITLE}/2023/", params={"url": article})
+    assert first.status_code == 200 and reads  # read from the WARC through the index
+    reads.clear()
+    again = client.get(f"/archive/{TITLE}/2023/", params={"url": article})
+    assert again.content == first.content and again.headers["memento-datetime"] == first.headers["memento-datetime"]
+    assert reads == []  # kept: neither the index nor the WARC is read again
+
+    aid_2024 = next(a for a, (issue, _) in ojs.articles.items() if issue.year == 2024)
+    dark = f"{url}{ojs.base}/article/view/{aid_2024}"
+    for _ in range(2):
+        refused = client.get(f"/archive/{TITLE}/2024/", params={"url": dark})
+        assert refused.status_code == 404 and b"application/ld+json" not in refused.content
+    missing = client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}/never"})
+    assert missing.status_code == 404
+    assert client.get(f"/archive/{TITLE}/2023/", params={"url": f"{url}/never"}).status_code == 404
+
+
+def test_the_replay_cache_keeps_to_its_budget_and_forgets_after_its_time() -> None:
+    from strongroom.portal.archive import ReplayCache, ReplayedPage
+
+    now = [0.0]
+    cache = ReplayCache(30.0, budget=3_000, clock=lambda: now[0])
+    loads: list[str] = []
+
+    def page(name: str) -> ReplayedPage:
+        loads.append(name)
+        return ReplayedPage(name.encode() * 1_000, 200, "text/html", "20260101000000")
+
+    for name in ("a", "b", "c", "a"):  # three pages of 1,200 bytes each do not fit in 3,000
+        cache.page("au", name, lambda name=name: page(name))  # type: ignore[misc]
+    assert loads == ["a", "b", "c", "a"]  # "a" was dropped first, as the least recently used
+    assert cache.used <= cache.budget
+    cache.page("au", "c", lambda: page("c"))
+    assert loads[-1] == "a"  # "c" is still kept
+    now[0] = 31.0
+    cache.page("au", "c", lambda: page("c"))
+    assert loads[-1] == "c"  # and read again once its time is up
+    idle = ReplayCache(0.0)
+    idle.page("au", "x", lambda: page("x"))
+    idle.page("au", "x", lambda: page("x"))
+    assert loads[-2:] == ["x", "x"] and idle.used == 0  # seconds=0 (tests, the static export): nothing kept
 
 
 def ojs_css() -> bytes:

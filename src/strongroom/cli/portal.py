@@ -33,8 +33,17 @@ def portal_group() -> None:
     help="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the reader; "
     "default: the portal.trusted_proxies setting (none).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving the port together (one per core uses every core).",
+)
 @home_option
-def portal_serve(host: str, port: int, oai_page_size: int, trusted_proxies: str | None, home: Path | None) -> None:
+def portal_serve(
+    host: str, port: int, oai_page_size: int, trusted_proxies: str | None, workers: int, home: Path | None
+) -> None:
     """Serve the portal (pages, downloads, /oai, /sitemap.xml, /releases.atom) until stopped."""
     from strongroom.portal.app import serve_portal
     from strongroom.settings import proxy_networks
@@ -48,9 +57,11 @@ def portal_serve(host: str, port: int, oai_page_size: int, trusted_proxies: str 
     with open_node(home) as node:
         out().print(
             f"Portal of {node.settings.node_name} on http://{host}:{port}/ "
-            f"(public address {node.settings.portal.base_url}); Ctrl-C stops it."
+            f"(public address {node.settings.portal.base_url})"
+            + (f", {workers} processes" if workers > 1 else "")
+            + "; Ctrl-C stops it."
         )
-        serve_portal(node, host, port, oai_page_size=oai_page_size, trusted_proxies=trusted_proxies)
+        serve_portal(node, host, port, oai_page_size=oai_page_size, trusted_proxies=trusted_proxies, workers=workers)
 
 
 @portal_group.command(name="export")

@@ -5,12 +5,17 @@ byte offsets in the stream, in O(log n) seeks and reads of a line, whatever the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import mmap
 from typing import BinaryIO
 
 import surt
 
 from strongroom.harvest.warc import CdxLine
+
+# SURT canonicalisation is a third of a replayed page's cost (each of its links is looked up), and the same
+# addresses (a site's stylesheet, its issue pages) come back on every page: remembered, it is paid once.
+surt_key = functools.lru_cache(maxsize=65_536)(surt.surt)
 
 
 class CdxIndex:
@@ -72,7 +77,7 @@ class CdxIndex:
 
     def captures(self, url: str) -> list[CdxLine]:
         """Every capture of ``url`` (and of the addresses SURT takes as the same), oldest first."""
-        return self.lines(surt.surt(url))
+        return self.lines(surt_key(url))
 
     def __contains__(self, url: object) -> bool:
         """Whether the index holds a page or file from ``url`` (a 200 capture of that very address)."""

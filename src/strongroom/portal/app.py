@@ -120,6 +120,7 @@ def create_portal(
     app = FastAPI(title="Strongroom portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
     app.state.sitemap_limit = sitemap_limit
+    app.state.replay_cache = archive.ReplayCache(cache_seconds, node.settings.portal.replay_cache_mb * 1024 * 1024)
     app.state.oai = oai.Provider(
         portal.released,
         base_url=portal.base_url + "/oai",
@@ -151,23 +152,52 @@ def create_portal(
     return app
 
 
+PORTAL_WORKER_ENV = "STRONGROOM_PORTAL_WORKER"  # how `portal serve --workers N` tells its processes what to serve
+
+
+def portal_worker() -> FastAPI:
+    """The app of one of ``portal serve --workers N``'s processes (uvicorn imports this in each): the node opened
+    again in this process, without recovery (the parent ran it), serving as ``portal serve`` does."""
+    import json
+    import os
+    from pathlib import Path
+
+    options = json.loads(os.environ[PORTAL_WORKER_ENV])
+    node = Node.open(Path(options["home"]), recover=False)
+    return create_portal(node, oai_page_size=int(options["oai_page_size"]), cache_seconds=30.0)
+
+
 def serve_portal(
-    node: Node, host: str, port: int, *, oai_page_size: int = 100, trusted_proxies: str | None = None
+    node: Node,
+    host: str,
+    port: int,
+    *,
+    oai_page_size: int = 100,
+    trusted_proxies: str | None = None,
+    workers: int = 1,
 ) -> None:
-    """Serve until stopped. A reader's address (which decides access by an institution's network) is the
-    connection's, unless the connection comes from one of ``trusted_proxies`` (default: the setting), whose
-    X-Forwarded-For then names it; set explicitly, so uvicorn's own default (trust 127.0.0.1, or the
-    FORWARDED_ALLOW_IPS environment variable) never decides who may read what."""
+    """Serve until stopped, in one process or in ``workers`` processes sharing the port (each with its own
+    connections to the catalog and its own short-lived caches). A reader's address (which decides access by an
+    institution's network) is the connection's, unless the connection comes from one of ``trusted_proxies``
+    (default: the setting), whose X-Forwarded-For then names it; set explicitly, so uvicorn's own default (trust
+    127.0.0.1, or the FORWARDED_ALLOW_IPS environment variable) never decides who may read what."""
+    import json
+    import os
+
     import uvicorn
 
     from strongroom.settings import proxy_networks
 
     proxies = proxy_networks(node.settings.portal.trusted_proxies if trusted_proxies is None else trusted_proxies)
-    uvicorn.run(
-        create_portal(node, oai_page_size=oai_page_size, cache_seconds=30.0),
-        host=host,
-        port=port,
-        log_level="warning",
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or [],
-    )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or [],
+    }
+    if workers <= 1:
+        uvicorn.run(create_portal(node, oai_page_size=oai_page_size, cache_seconds=30.0), **common)
+        return
+    os.environ[PORTAL_WORKER_ENV] = json.dumps({"home": str(node.settings.home), "oai_page_size": oai_page_size})
+    uvicorn.run(f"{__name__}:portal_worker", factory=True, workers=workers, **common)
