@@ -38,7 +38,7 @@ def test_operator_session(home: Path, sample_dir: Path, tmp_path: Path) -> None:
     again = sr("deposit", str(_pkg(sample_dir, "-bag.zip")), home=home)
     assert again.returncode == 0 and "Unchanged" in again.stdout
 
-    aus = json.loads(sr("aus", "--json", home=home).stdout)
+    aus = json.loads(sr("aus", "--json", home=home).stdout)["aus"]
     assert len(aus) == 1 and aus[0]["version"] == 1 and aus[0]["items"] > 0
     items = json.loads(sr("items", "--json", home=home).stdout)["items"]
     doi = items[0]["doi"]
@@ -48,7 +48,7 @@ def test_operator_session(home: Path, sample_dir: Path, tmp_path: Path) -> None:
     found = json.loads(sr("items", word, "--json", home=home).stdout)["items"]
     assert doi in [i["doi"] for i in found]
     for listing in ("publishers", "titles"):
-        data = json.loads(sr(listing, "--json", home=home).stdout)
+        data = json.loads(sr(listing, "--json", home=home).stdout)[listing]
         assert data, listing
     assert json.loads(sr("events", "--json", home=home).stdout)["events"]
     table = sr("titles", home=home)
@@ -94,6 +94,6 @@ def test_home_from_environment(tmp_path: Path, db_url: str) -> None:
     env = {"STRONGROOM_HOME": str(tmp_path / "envhome")}
     assert sr("init", "--database-url", db_url, env=env).returncode == 0
     proc = sr("aus", "--json", env=env)
-    assert proc.returncode == 0 and json.loads(proc.stdout) == []
+    assert proc.returncode == 0 and json.loads(proc.stdout)["aus"] == []
     again = sr("init", "--database-url", db_url, env=env)
     assert again.returncode == 7 and "already holds a Strongroom node" in again.stderr

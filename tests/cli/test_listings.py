@@ -62,15 +62,25 @@ def test_a_search_that_stops_short_says_so_too(deposited: Node) -> None:
     assert first["total"] == found["total"] and len(first["items"]) == 1
 
 
-def test_events_say_how_many_more(deposited: Node) -> None:
+def test_events_page_by_key_and_say_how_to_see_more(deposited: Node) -> None:
     home = deposited.settings.home
     total = len(deposited.browse.events(limit=10_000))
     assert total > 1
     shown = run(home, "events", "--limit", "1")
-    assert f"showing 1-1 of {total} events; {total - 1} more: strongroom events --offset 1" in shown.stdout
     page = json.loads(run(home, "events", "--limit", "1", "--json").stdout)
-    assert page["total"] == total and len(page["events"]) == 1
-    assert len(json.loads(run(home, "events", "--all", "--json").stdout)["events"]) == total
+    assert page["total"] is None and len(page["events"]) == 1  # the log is not counted
+    assert f"more: strongroom events --after {page['after']}" in shown.stdout
+    walked, after = [], None
+    while True:
+        args = ["events", "--limit", "1", "--json", *(["--after", after] if after else [])]
+        page = json.loads(run(home, *args).stdout)
+        walked += [e["uuid"] for e in page["events"]]
+        if not (after := page["after"]):
+            break
+    everything = [e["uuid"] for e in json.loads(run(home, "events", "--all", "--json").stdout)["events"]]
+    assert walked == everything and len(everything) == total
+    bad = run(home, "events", "--after", "not-a-cursor")
+    assert bad.returncode == 2 and "not one this listing gave" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_counts_read_as_english(deposited: Node) -> None:
@@ -84,7 +94,7 @@ def test_counts_read_as_english(deposited: Node) -> None:
 def test_a_released_au_shows_as_released(deposited: Node) -> None:
     node = deposited
     home = node.settings.home
-    [before] = json.loads(run(home, "aus", "--json").stdout)
+    [before] = json.loads(run(home, "aus", "--json").stdout)["aus"]
     assert before["access"] == "dark" and before["released_at"] is None
     assert "dark" in run(home, "aus").stdout
     members = {name: Ed25519PrivateKey.generate() for name in ("ama", "bakari", "chiara")}
@@ -98,7 +108,7 @@ def test_a_released_au_shows_as_released(deposited: Node) -> None:
         signature = sign_ballot(key, trigger.key, name, VoteChoice.FOR, signed_at)
         node.triggers.vote(trigger.key, name, VoteChoice.FOR, signed_at, signature)
     node.triggers.release(trigger.key, "operator")
-    [after] = json.loads(run(home, "aus", "--json").stdout)
+    [after] = json.loads(run(home, "aus", "--json").stdout)["aus"]
     assert after["access"] == "released" and after["release_trigger"] == trigger.key
     assert after["released_at"].startswith("2026-01-15") and after["release_licence"]
     assert "released 2026-01-15" in run(home, "aus").stdout

@@ -173,7 +173,7 @@ def test_without_a_title_the_feed_names_it(tmp_path: Path, db_url: str, site: tu
     result = json.loads(done.stdout)
     assert result["title_key"] == f"issn:{ojs.title.issn_online}" and result["title_created"] is True
     assert result["records"] == len(ojs.articles)
-    [title] = json.loads(sr("titles", "--json").stdout)
+    [title] = json.loads(sr("titles", "--json").stdout)["titles"]
     assert (title["key"], title["name"], title["publisher"]) == (
         f"issn:{ojs.title.issn_online}",
         ojs.title.title,
@@ -238,7 +238,7 @@ def test_a_feed_of_several_journals_says_how_to_choose(node: Node) -> None:
     assert "2 journals" in str(refused.value)
     assert done.returncode == 2 and "--set SET --title KEY" in done.stderr
     assert "ajph (African Journal of Public Health)" in done.stderr and "eajs" in done.stderr
-    assert json.loads(sr("titles", "--json").stdout) == []  # nothing was configured or harvested
+    assert json.loads(sr("titles", "--json").stdout)["titles"] == []  # nothing was configured or harvested
 
 
 def test_records_merge_with_the_web_crawls_articles_by_doi(node: Node, site: tuple[OjsSite, str]) -> None:

@@ -138,11 +138,11 @@ def test_another_command_never_ends_a_live_deposit_intent(tmp_path: Path, db_url
         assert writer.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     sr = cli(home)
-    assert json.loads(sr("aus", "--json").stdout) == []  # stored, not yet catalogued: and this command's
+    assert json.loads(sr("aus", "--json").stdout)["aus"] == []  # stored, not yet catalogued: and this command's
     assert len(list((home / "journal").glob("*.json"))) == 1  # start-up recovery left the live intent alone
     audit = sr("audit", "--json")
     assert audit.returncode == 0 and json.loads(audit.stdout)["aus"] == []  # in flight: not a finding
     go.touch()
     assert writer.wait(timeout=120) == 0
-    assert len(json.loads(sr("aus", "--json").stdout)) == 1
+    assert len(json.loads(sr("aus", "--json").stdout)["aus"]) == 1
     assert not list((home / "journal").glob("*.json"))

@@ -117,7 +117,7 @@ def test_the_cli_watches_runs_and_reports(
     assert sr("init", "--database-url", db_url).returncode == 0
     package = next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-jats"))
     assert sr("deposit", str(package)).returncode == 0
-    title = json.loads(sr("titles", "--json").stdout)[0]["key"]
+    title = json.loads(sr("titles", "--json").stdout)["titles"][0]["key"]
     settings = home / "strongroom.toml"
     settings.write_text(
         settings.read_text().replace('doi_resolver = "https://doi.org/"', f'doi_resolver = "{url}/doi/"')

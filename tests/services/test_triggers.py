@@ -208,7 +208,7 @@ def test_the_cli_runs_the_whole_path(tmp_path: Path, db_url: str, sample_dir: Pa
 
     assert sr("init", "--database-url", db_url).returncode == 0
     assert sr("deposit", str(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0])).returncode == 0
-    title = json.loads(sr("titles", "--json").stdout)[0]["key"]
+    title = json.loads(sr("titles", "--json").stdout)["titles"][0]["key"]
     for i in range(3):
         public = subprocess.run(
             [exe, "board", "keygen", "--out", str(tmp_path / f"m{i}.key")], capture_output=True, text=True, check=True

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +81,11 @@ class Title(Base):
     aus: Mapped[list[ArchivalUnit]] = relationship(back_populates="title")
 
 
+# Titles and publishers are listed by name a page at a time, after the last (lowered name, id) shown (revision 0017).
+Index("ix_titles_sort_name", func.lower(Title.name), Title.id)
+Index("ix_publishers_sort_name", func.lower(Publisher.name), Publisher.id)
+
+
 class ArchivalUnit(Base):
     __tablename__ = "archival_units"
 
@@ -104,6 +110,21 @@ class ArchivalUnit(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # by a released trigger only
     release_licence: Mapped[str | None] = mapped_column(String(500))
     release_trigger: Mapped[str | None] = mapped_column(String(20))
+    # What the AU keeps about itself, written in the same transaction as the fact (revision 0016), so that the
+    # console and ``network status`` read one row per AU and never scan files or events:
+    # - its last fixity audit, when and whether intact (None: never audited); a scheduler asks for the AUs whose
+    #   last audit is older than a date, hence the index;
+    last_audit_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_audit_ok: Mapped[bool | None] = mapped_column()
+    # - the files and bytes of its head version, kept by the indexer with its files;
+    stored_files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # - its polls (domain.poll_summary): the last poll this node called and its outcome, the last conclusive
+    #   audit by poll, and the alarms raised since, newest first.
+    last_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_poll_outcome: Mapped[str | None] = mapped_column(String(20))
+    last_conclusive_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    poll_alarms: Mapped[list[Any]] = mapped_column(default=list)
 
     title: Mapped[Title] = relationship(back_populates="aus")
     versions: Mapped[list[AUVersion]] = relationship(back_populates="au", order_by="AUVersion.number")
@@ -180,6 +201,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_object", "object_type", "object_key"),
         Index("ix_events_object_key_time", "object_key", "time", "id"),  # strongroom events --au, newest first
+        Index("ix_events_type_time", "type", "time", "id"),  # strongroom events --type, newest first (0017)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

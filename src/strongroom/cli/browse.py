@@ -1,4 +1,5 @@
-"""Looking around: publishers, titles, aus, items, show, events (each with --json)."""
+"""Looking around: publishers, titles, aus, items, show, events (each with --json), a page at a time: listings are
+walked by key (``--after`` the cursor the previous page printed), never by skipping rows (decision 0009)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from strongroom.cli.common import (
     styled,
 )
 from strongroom.domain.identifiers import country_name
-from strongroom.services.browse import EventRow, ItemRow, Page
+from strongroom.services.browse import ItemRow, KeyPage, Page
 
 T = TypeVar("T")
 
@@ -52,58 +53,125 @@ def _heading(page: Page[T], noun: str, suffix: str = "") -> str:
     return f"{len(page.rows):,} of {plural(page.total, noun)}{suffix}"
 
 
+def key_paging(default: int, noun: str) -> Callable[[F], F]:
+    """--limit, --after and --all, for a listing walked by key (the cursor a page gives for the next)."""
+
+    def add(f: F) -> F:
+        f = click.option("--all", "show_all", is_flag=True, help=f"List every {noun} (no --limit).")(f)
+        f = click.option(
+            "--after",
+            metavar="CURSOR",
+            default=None,
+            help="Start after this position: the --after the previous page printed (its --json 'after').",
+        )(f)
+        return click.option(
+            "--limit", type=click.IntRange(1), default=default, show_default=True, help="Most to list."
+        )(f)
+
+    return add
+
+
+def _key_page_json(page: KeyPage[Any], key: str) -> dict[str, Any]:
+    """A page for scripts: {"total" (null when not counted), "limit", "after" (the --after of the next page, null
+    on the last), KEY: [...]}."""
+    return {"total": page.total, "limit": page.limit, "after": page.next, key: [asdict(r) for r in page.rows]}
+
+
+def _key_heading(page: KeyPage[T], noun: str, after: str | None) -> str:
+    if page.total is None or (after is None and page.next is None):
+        return plural(page.total if page.total is not None else len(page.rows), noun)
+    return f"{len(page.rows):,} of {plural(page.total, noun)}"
+
+
+def _more(page: KeyPage[T], command: str) -> None:
+    """Under a page that is not the last: how to see the next."""
+    if page.next is not None:
+        out().print(f"more: {command} --after {shlex.quote(page.next)} (or --limit N, or --all)")
+
+
 @click.command()
+@key_paging(100, "publisher")
 @home_option
 @json_option
-def publishers(home: Path | None, as_json: bool) -> None:
-    """List publishers with their country and how many titles and AUs are preserved."""
+def publishers(limit: int, after: str | None, show_all: bool, home: Path | None, as_json: bool) -> None:
+    """List publishers with their country and how many titles and AUs are preserved.
+
+    By name, one page at a time (--limit, --after, --all); --json gives {"total", "limit", "after",
+    "publishers": [...]} ("after": the --after of the next page, null on the last)."""
     with open_node(home) as node:
-        rows = node.browse.publishers()
+        page = node.browse.publisher_page(after=after, limit=None if show_all else limit)
     if as_json:
-        print_json([asdict(p) for p in rows])
+        print_json(_key_page_json(page, "publishers"))
         return
-    table = Table("Publisher", "Country", "Platform", "Status", "Titles", "AUs", title=plural(len(rows), "publisher"))
-    for p in rows:
+    table = Table(
+        "Publisher", "Country", "Platform", "Status", "Titles", "AUs", title=_key_heading(page, "publisher", after)
+    )
+    for p in page.rows:
         country = f"{country_name(p.country)} ({p.country})" if p.country else "—"
         table.add_row(p.name, country, p.platform or "—", p.status, str(p.titles), str(p.aus))
     out().print(table)
+    _more(page, "strongroom publishers")
 
 
 @click.command()
+@key_paging(100, "title")
 @home_option
 @json_option
-def titles(home: Path | None, as_json: bool) -> None:
-    """List titles (journals and books) with their ISSNs, publisher, AUs and items."""
+def titles(limit: int, after: str | None, show_all: bool, home: Path | None, as_json: bool) -> None:
+    """List titles (journals and books) with their ISSNs, publisher, AUs and items.
+
+    By name, one page at a time (--limit, --after, --all); --json gives {"total", "limit", "after",
+    "titles": [...]} ("after": the --after of the next page, null on the last)."""
     with open_node(home) as node:
-        rows = node.browse.titles()
+        page = node.browse.title_page(after=after, limit=None if show_all else limit)
     if as_json:
-        print_json([asdict(t) for t in rows])
+        print_json(_key_page_json(page, "titles"))
         return
     table = Table(
-        "Key", "Title", "ISSN (print / online)", "Publisher", "Lang", "AUs", "Items", title=plural(len(rows), "title")
+        "Key",
+        "Title",
+        "ISSN (print / online)",
+        "Publisher",
+        "Lang",
+        "AUs",
+        "Items",
+        title=_key_heading(page, "title", after),
     )
-    for t in rows:
+    for t in page.rows:
         issns = f"{t.issn_print or '—'} / {t.issn_online or '—'}"
         table.add_row(t.key, t.name, issns, t.publisher or "—", ",".join(t.languages), str(t.aus), str(t.items))
     out().print(table)
+    _more(page, "strongroom titles")
 
 
 @click.command()
 @click.argument("keys", nargs=-1)
+@key_paging(100, "AU")
 @home_option
 @json_option
-def aus(keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
+def aus(keys: tuple[str, ...], limit: int, after: str | None, show_all: bool, home: Path | None, as_json: bool) -> None:
     """List archival units (all, or the KEYS given): state, access (dark, or released by a trigger), OCFL version,
-    items, files and bytes."""
+    items, files and bytes.
+
+    By key, one page at a time (--limit, --after, --all; the KEYS given are listed whole); --json gives {"total",
+    "limit", "after", "aus": [...]} ("after": the --after of the next page, null on the last)."""
     with open_node(home) as node:
-        rows = node.browse.aus(keys)
+        page = node.browse.au_page(keys=keys, after=after, limit=None if show_all or keys else limit)
     if as_json:
-        print_json([asdict(au) for au in rows])
+        print_json(_key_page_json(page, "aus"))
         return
     table = Table(
-        "AU", "Title", "State", "Access", "Version", "Items", "Files", "Size", title=plural(len(rows), "archival unit")
+        "AU",
+        "Title",
+        "State",
+        "Access",
+        "Version",
+        "Items",
+        "Files",
+        "Size",
+        title=_key_heading(page, "archival unit", after),
     )
-    for au in rows:
+    for au in page.rows:
         access = styled(f"released {au.released_at:%Y-%m-%d}", "green") if au.released_at else au.access
         table.add_row(
             au.key,
@@ -116,6 +184,7 @@ def aus(keys: tuple[str, ...], home: Path | None, as_json: bool) -> None:
             human_bytes(au.bytes),
         )
     out().print(table)
+    _more(page, "strongroom aus")
 
 
 def _item_dict(item: ItemRow, *, files: bool = False) -> dict[str, Any]:
@@ -221,37 +290,34 @@ def show(ref: str, home: Path | None, as_json: bool) -> None:
     console.print(table)
 
 
-def _event_dict(e: EventRow) -> dict[str, Any]:
-    return asdict(e)
-
-
 @click.command()
 @click.option("--au", "au_key", default=None, help="Only events of this AU (or node id).")
 @click.option("--type", "event_type", default=None, help="Only events of this type (e.g. 'fixity check').")
-@paging_options(100)
+@key_paging(100, "event")
 @home_option
 @json_option
 def events(
     au_key: str | None,
     event_type: str | None,
     limit: int,
-    offset: int,
+    after: str | None,
     show_all: bool,
     home: Path | None,
     as_json: bool,
 ) -> None:
     """List PREMIS-style events (ingestion, fixity check, export…), newest first.
 
-    One page at a time (--limit, --offset, --all); the table says how many there are in all, and --json gives
-    {"total", "offset", "limit", "events": [...]}."""
+    One page at a time (--limit, --after, --all), not counted (the log grows with every audit): a page that is not
+    the last says how to see the next. --json gives {"total": null, "limit", "after", "events": [...]} ("after":
+    the --after of the next page, null on the last)."""
     with open_node(home) as node:
         page = node.browse.event_page(
-            object_key=au_key, type=event_type, limit=None if show_all else limit, offset=offset
+            object_key=au_key, type=event_type, limit=None if show_all else limit, after=after
         )
     if as_json:
-        print_json(_page_json(page, "events", [_event_dict(e) for e in page.rows]))
+        print_json(_key_page_json(page, "events"))
         return
-    table = Table("Time", "Type", "Outcome", "Object", "Detail", title=_heading(page, "event"))
+    table = Table("Time", "Type", "Outcome", "Object", "Detail", title=plural(len(page.rows), "event"))
     for e in page.rows:
         style = {"failure": "red", "warning": "yellow"}.get(e.outcome, "")
         table.add_row(
@@ -264,6 +330,4 @@ def events(
     out().print(table)
     filters = [f"--au {shlex.quote(au_key)}"] if au_key else []
     filters += [f"--type {shlex.quote(event_type)}"] if event_type else []
-    note = page_note(len(page.rows), page.total, offset, "event", command=" ".join(["strongroom events", *filters]))
-    if note:
-        out().print(note)
+    _more(page, " ".join(["strongroom events", *filters]))

@@ -5,7 +5,8 @@ release feed, DOI redirects)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -16,10 +17,17 @@ from strongroom.portal import feeds
 from strongroom.portal.citation import json_ld, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, country_name, language_label
 from strongroom.portal.render import portal_of, prefix
+from strongroom.services import keyset
+from strongroom.services.browse import KeyPage, ReleasedLists
+from strongroom.services.keyset import BadCursor
 from strongroom.services.released import SEARCH_FACETS, Found
 
+T = TypeVar("T")
+
 PAGE_SIZE = 20
+LIST_SIZE = 100  # titles or publishers on one page of a list
 MAX_QUERY = 200
+MAX_CURSOR = keyset.MAX_TOKEN
 
 router = APIRouter()
 
@@ -44,34 +52,56 @@ def countries(request: Request) -> Response:
     return portal.render(request, "countries.html", countries=portal.released.countries())
 
 
+def _lists(request: Request) -> ReleasedLists:
+    lists: ReleasedLists = portal_of(request).node.browse.released_lists
+    return lists
+
+
+def _paged(load: Callable[[], KeyPage[T]]) -> KeyPage[T]:
+    """A page of a list; an ``after`` no page gave is the reader's 400, not the server's 500."""
+    try:
+        return load()
+    except BadCursor:
+        raise StarletteHTTPException(400) from None
+
+
 @router.get("/countries/{code}/", response_class=HTMLResponse)
-def country(request: Request, code: str) -> Response:
+def country(request: Request, code: str, after: str = Query("", max_length=MAX_CURSOR)) -> Response:
     portal = portal_of(request)
-    publishers = portal.released.publishers(country=code.upper()) if len(code) == 2 else []
-    if not publishers:
+    found = (
+        _paged(lambda: _lists(request).publishers(country=code.upper(), after=after or None, limit=LIST_SIZE))
+        if len(code) == 2
+        else None
+    )
+    if found is None or not found.total:
         return portal.not_found(request)
-    return portal.render(request, "publishers.html", publishers=publishers, country=code.upper())
+    return portal.render(
+        request, "publishers.html", publishers=found.rows, page=found, after=after, country=code.upper()
+    )
 
 
 @router.get("/publishers/", response_class=HTMLResponse)
-def publishers(request: Request) -> Response:
+def publishers(request: Request, after: str = Query("", max_length=MAX_CURSOR)) -> Response:
     portal = portal_of(request)
-    return portal.render(request, "publishers.html", publishers=portal.released.publishers(), country=None)
+    found = _paged(lambda: _lists(request).publishers(after=after or None, limit=LIST_SIZE))
+    return portal.render(request, "publishers.html", publishers=found.rows, page=found, after=after, country=None)
 
 
 @router.get("/publishers/{key}/", response_class=HTMLResponse)
-def publisher(request: Request, key: str) -> Response:
+def publisher(request: Request, key: str, after: str = Query("", max_length=MAX_CURSOR)) -> Response:
     portal = portal_of(request)
     found = portal.released.publisher(key)
     if found is None:
         return portal.not_found(request)
-    return portal.render(request, "titles.html", publisher=found, titles=portal.released.titles(publisher_key=key))
+    titles = _paged(lambda: _lists(request).titles(publisher_key=key, after=after or None, limit=LIST_SIZE))
+    return portal.render(request, "titles.html", publisher=found, titles=titles.rows, page=titles, after=after)
 
 
 @router.get("/titles/", response_class=HTMLResponse)
-def titles(request: Request) -> Response:
+def titles(request: Request, after: str = Query("", max_length=MAX_CURSOR)) -> Response:
     portal = portal_of(request)
-    return portal.render(request, "titles.html", publisher=None, titles=portal.released.titles())
+    found = _paged(lambda: _lists(request).titles(after=after or None, limit=LIST_SIZE))
+    return portal.render(request, "titles.html", publisher=None, titles=found.rows, page=found, after=after)
 
 
 @router.get("/titles/{key}/", response_class=HTMLResponse)

@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
+
+from strongroom.catalog.models import ArchivalUnit
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import Finding, StorageError
@@ -238,8 +241,10 @@ class Audits:
             _compare_catalog(result, catalogued[1], catalogued[0], obj)
 
     def _record(self, result: AUAudit) -> None:
+        """The AU's fixity event, and in the same transaction its last audit as the AU keeps it (when the catalog
+        knows the AU: an object found only in storage has no row to keep it on)."""
         with self.catalog.session() as s:
-            self.catalog.record_event(
+            event = self.catalog.record_event(
                 s,
                 EventType.FIXITY_CHECK,
                 EventOutcome.SUCCESS if result.intact else EventOutcome.FAILURE,
@@ -248,6 +253,11 @@ class Audits:
                 object_key=result.au_key,
                 detail=_summary(result),
                 data=result.to_dict(),
+            )
+            s.execute(
+                update(ArchivalUnit)
+                .where(ArchivalUnit.key == result.au_key)
+                .values(last_audit_at=event.time, last_audit_ok=result.intact)
             )
 
 

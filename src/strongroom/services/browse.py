@@ -1,21 +1,34 @@
 """Looking around the archive (the operators' view, dark content included): publishers, titles, AUs, items by
-search or by reference, and events. Every answer is a plain frozen view, never a catalog row."""
+search or by reference, and events; and the portal's lists of released titles and publishers
+(:class:`ReleasedLists`, released content only). Every answer is a plain frozen view, never a catalog row.
+
+Listings are walked by key (decision 0009): a page is the rows after a cursor (:mod:`strongroom.services.keyset`)
+in the listing's order, its sort key then its id, so a page deep in the listing costs what the first one does.
+Totals are counted from rows of publishers, titles and AUs (one per volume or year, never items); events are not
+counted at all (a page says only whether there are more)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
-from strongroom.catalog.models import ArchivalUnit, Event, Item
+from strongroom.catalog.models import ArchivalUnit, AUVersion, Event, Item, Publisher, Title
 from strongroom.catalog.repo import Catalog
+from strongroom.errors import NotFound
 from strongroom.search.base import SearchIndex, SearchQuery
+from strongroom.services import keyset
+
+if TYPE_CHECKING:  # the read model of released content is imported by the portal's lists only, never by the CLI
+    from strongroom.services.released import PublisherView, TitleView
 
 T = TypeVar("T")
+_Column = ColumnElement[int] | InstrumentedAttribute[int]
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,18 @@ class Page(Generic[T]):
     offset: int
     limit: int | None
     after: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyPage(Generic[T]):
+    """One page of a listing walked by key: its rows, in the listing's order; ``next``: the cursor of the page
+    after (None: this is the last); ``total``: how many rows the listing has in all, when they are counted without
+    a scan (None: not counted)."""
+
+    rows: tuple[T, ...]
+    limit: int | None
+    next: str | None
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,49 +180,21 @@ class Browse:
         self.search = search
 
     def publishers(self) -> list[PublisherRow]:
-        return [
-            PublisherRow(p.key, p.name, p.country, p.platform, p.status, t, a) for p, t, a in self.catalog.publishers()
-        ]
+        """Every publisher, by name (:meth:`publisher_page` without a limit)."""
+        return list(self.publisher_page(limit=None).rows)
 
     def titles(self) -> list[TitleRow]:
-        return [
-            TitleRow(
-                t.key,
-                t.name,
-                t.kind,
-                t.issn_print,
-                t.issn_online,
-                t.issn_l,
-                t.isbn,
-                tuple(t.languages or ()),
-                t.licence,
-                t.publisher.name if t.publisher else None,
-                a,
-                i,
-            )
-            for t, a, i in self.catalog.titles()
-        ]
+        """Every title, by name (:meth:`title_page` without a limit)."""
+        return list(self.title_page(limit=None).rows)
 
     def aus(self, keys: Sequence[str] = ()) -> list[AuRow]:
-        return [
-            AuRow(
-                au.key,
-                au.title.name,
-                au.label,
-                au.state,
-                au.object_id,
-                au.head_version,
-                i,
-                f,
-                b,
-                au.updated_at,
-                "released" if au.released_at is not None else "dark",
-                au.released_at,
-                au.release_licence,
-                au.release_trigger,
-            )
-            for au, i, f, b in self.catalog.aus(keys)
-        ]
+        """Every AU, or those of ``keys`` (:class:`NotFound` names any missing), by key."""
+        return list(self.au_page(keys=keys, limit=None).rows)
+
+    @cached_property
+    def released_lists(self) -> ReleasedLists:
+        """The portal's paged lists of released titles and publishers."""
+        return ReleasedLists(self.catalog)
 
     def object_id(self, au_key: str) -> str:
         with self.catalog.session() as s:
@@ -236,13 +233,273 @@ class Browse:
         return [event_row(e) for e in self.catalog.events(object_key=object_key, type=type, limit=limit)]
 
     def event_page(
-        self, *, object_key: str | None = None, type: str | None = None, limit: int | None = 100, offset: int = 0
-    ) -> Page[EventRow]:
-        """Events newest first, one page (``limit`` None: all from ``offset``), with how many match in all."""
+        self,
+        *,
+        object_key: str | None = None,
+        type: str | None = None,
+        limit: int | None = 100,
+        after: str | None = None,
+    ) -> KeyPage[EventRow]:
+        """Events newest first (by time, then id), the page after the cursor ``after`` (``limit`` None: all of
+        them). Not counted: a log of years of audits is the biggest table after the items, and the page says only
+        whether there are more."""
         conditions = [Event.object_key == object_key] if object_key else []
         conditions += [Event.type == type] if type else []
+        if after:
+            time_text, event_id = keyset.decode(after, str, int)
+            try:
+                time = dt.datetime.fromisoformat(time_text)
+            except ValueError:
+                raise keyset.BadCursor(f"the page position {after!r} names no time", hint=_FIRST_PAGE) from None
+            # (time <= t) first, so that the index on time (or on object, time, id) bounds the walk
+            conditions += [Event.time <= time, or_(Event.time < time, and_(Event.time == time, Event.id < event_id))]
+        stmt = select(Event).where(*conditions).order_by(Event.time.desc(), Event.id.desc())
         with self.catalog.session() as s:
-            total = s.scalar(select(func.count(Event.id)).where(*conditions)) or 0
-            stmt = select(Event).where(*conditions).order_by(Event.time.desc(), Event.id.desc())
-            rows = tuple(event_row(e) for e in s.scalars(stmt.offset(offset).limit(limit)))
-        return Page(rows, total, offset, limit)
+            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
+        rows = tuple(event_row(e) for e in fetched[:limit])
+        last = fetched[len(rows) - 1] if len(fetched) > len(rows) else None
+        return KeyPage(rows, limit, keyset.encode(last.time.isoformat(), last.id) if last else None)
+
+    # ---- paged listings of publishers, titles and AUs -------------------------------------------------------
+
+    def publisher_page(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[PublisherRow]:
+        """Publishers by name (as the catalog lowers it), then id: the page after ``after``, each with its titles
+        and AUs (counted for this page's publishers only), and how many publishers there are."""
+        sort = func.lower(Publisher.name)
+        stmt = select(Publisher, sort).order_by(sort, Publisher.id)
+        if after:
+            stmt = stmt.where(_after(sort, Publisher.id, after))
+        with self.catalog.session() as s:
+            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
+            page = fetched[:limit]
+            ids = [p.id for p, _ in page]
+            titles = dict(
+                s.execute(
+                    select(Title.publisher_id, func.count(Title.id))
+                    .where(Title.publisher_id.in_(ids))
+                    .group_by(Title.publisher_id)
+                ).all()
+            )
+            aus = dict(
+                s.execute(
+                    select(Title.publisher_id, func.count(ArchivalUnit.id))
+                    .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+                    .where(Title.publisher_id.in_(ids))
+                    .group_by(Title.publisher_id)
+                ).all()
+            )
+            total = int(s.scalar(select(func.count(Publisher.id))) or 0)
+        rows = tuple(
+            PublisherRow(
+                p.key, p.name, p.country, p.platform, p.status, int(titles.get(p.id, 0)), int(aus.get(p.id, 0))
+            )
+            for p, _ in page
+        )
+        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[1], r[0].id)), total)
+
+    def title_page(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[TitleRow]:
+        """Titles by name (as the catalog lowers it), then id: the page after ``after``, each with its AUs and
+        items (the AUs' kept counts, for this page's titles only), and how many titles there are."""
+        sort = func.lower(Title.name)
+        stmt = select(Title, sort).options(selectinload(Title.publisher)).order_by(sort, Title.id)
+        if after:
+            stmt = stmt.where(_after(sort, Title.id, after))
+        with self.catalog.session() as s:
+            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
+            page = fetched[:limit]
+            counts = {
+                t: (int(a), int(i or 0))
+                for t, a, i in s.execute(
+                    select(ArchivalUnit.title_id, func.count(ArchivalUnit.id), func.sum(ArchivalUnit.item_count))
+                    .where(ArchivalUnit.title_id.in_([t.id for t, _ in page]))
+                    .group_by(ArchivalUnit.title_id)
+                )
+            }
+            total = int(s.scalar(select(func.count(Title.id))) or 0)
+            rows = tuple(
+                TitleRow(
+                    t.key,
+                    t.name,
+                    t.kind,
+                    t.issn_print,
+                    t.issn_online,
+                    t.issn_l,
+                    t.isbn,
+                    tuple(t.languages or ()),
+                    t.licence,
+                    t.publisher.name if t.publisher else None,
+                    *counts.get(t.id, (0, 0)),
+                )
+                for t, _ in page
+            )
+        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[1], r[0].id)), total)
+
+    def au_page(self, *, after: str | None = None, limit: int | None = 100, keys: Sequence[str] = ()) -> KeyPage[AuRow]:
+        """AUs by key (all, or those of ``keys``: :class:`NotFound` names any missing): the page after ``after``,
+        each with its items (kept count) and the files and bytes of its head version (kept with the version), and
+        how many AUs there are. No item or file is read."""
+        head = and_(AUVersion.au_id == ArchivalUnit.id, AUVersion.number == ArchivalUnit.head_version)
+        stmt = (
+            select(ArchivalUnit, Title.name, AUVersion.files, AUVersion.bytes)
+            .join(Title, Title.id == ArchivalUnit.title_id)
+            .outerjoin(AUVersion, head)
+            .order_by(ArchivalUnit.key)
+        )
+        counted = select(func.count(ArchivalUnit.id))
+        if keys:
+            stmt = stmt.where(ArchivalUnit.key.in_(list(keys)))
+            counted = counted.where(ArchivalUnit.key.in_(list(keys)))
+        if after:
+            (key,) = keyset.decode(after, str)
+            stmt = stmt.where(ArchivalUnit.key > key)
+        with self.catalog.session() as s:
+            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
+            page = fetched[:limit]
+            total = int(s.scalar(counted) or 0)
+            missing = sorted(set(keys) - {au.key for au, *_ in fetched})
+            if missing and not after:
+                raise NotFound(
+                    f"no archival unit {', '.join(missing)}", hint="list the node's AUs with: strongroom aus"
+                )
+            rows = tuple(
+                AuRow(
+                    au.key,
+                    title,
+                    au.label,
+                    au.state,
+                    au.object_id,
+                    au.head_version,
+                    au.item_count,
+                    int(files or 0),
+                    int(size or 0),
+                    au.updated_at,
+                    "released" if au.released_at is not None else "dark",
+                    au.released_at,
+                    au.release_licence,
+                    au.release_trigger,
+                )
+                for au, title, files, size in page
+            )
+        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[0].key,)), total)
+
+
+_FIRST_PAGE = "copy the --after value (or the next page's link) exactly as the previous page gave it"
+
+
+def _after(sort: ColumnElement[Any], id_column: _Column, cursor: str) -> ColumnElement[bool]:
+    """The rows after ``cursor`` in the order (sort, id): one row-value comparison, which an index on
+    (sort, id) answers by seeking (SQLite 3.15+ and PostgreSQL)."""
+    name, row_id = keyset.decode(cursor, str, int)
+    return tuple_(sort, id_column) > tuple_(name, row_id)
+
+
+def _next(fetched: Sequence[Any], page: Sequence[Any], key: Any) -> str | None:
+    """The cursor after ``page`` when ``fetched`` (one row more than a page was asked) holds more."""
+    return keyset.encode(*key(page[-1])) if len(fetched) > len(page) and page else None
+
+
+class ReleasedLists:
+    """The portal's lists of released titles and publishers, a page at a time by name (as the catalog lowers it)
+    then id. Only what :data:`strongroom.services.released.RELEASED` lets through is listed: a title with items in
+    a released AU, a publisher with such a title (the rule of ``Released.titles`` and ``Released.publishers``,
+    whose views these are). Counts add up the released AUs' kept counts, for the page's rows only."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    @staticmethod
+    def _shows(title_id: _Column) -> ColumnElement[bool]:
+        """The title has items in a released AU."""
+        from strongroom.services.released import RELEASED
+
+        return exists().where(ArchivalUnit.title_id == title_id, RELEASED, ArchivalUnit.item_count > 0)
+
+    def titles(
+        self, *, publisher_key: str | None = None, after: str | None = None, limit: int = 100
+    ) -> KeyPage[TitleView]:
+        """Released titles (of one publisher, or all) after ``after``, with how many there are in all."""
+        from strongroom.services.released import RELEASED, TitleView, shown
+
+        sort = func.lower(Title.name)
+        stmt = (
+            select(Title, Publisher, sort)
+            .outerjoin(Publisher, Title.publisher_id == Publisher.id)
+            .where(self._shows(Title.id))
+            .order_by(sort, Title.id)
+        )
+        counted = select(func.count(func.distinct(ArchivalUnit.title_id))).where(RELEASED, ArchivalUnit.item_count > 0)
+        if publisher_key is not None:
+            stmt = stmt.where(Publisher.key == publisher_key)
+            counted = (
+                counted.join(Title, Title.id == ArchivalUnit.title_id)
+                .join(Publisher, Title.publisher_id == Publisher.id)
+                .where(Publisher.key == publisher_key)
+            )
+        if after:
+            stmt = stmt.where(_after(sort, Title.id, after))
+        with self.catalog.session() as s:
+            fetched = s.execute(stmt.limit(limit + 1)).all()
+            page = fetched[:limit]
+            items = dict(
+                s.execute(
+                    select(ArchivalUnit.title_id, func.sum(ArchivalUnit.item_count))
+                    .where(RELEASED, ArchivalUnit.title_id.in_([t.id for t, _, _ in page]))
+                    .group_by(ArchivalUnit.title_id)
+                ).all()
+            )
+            total = int(s.scalar(counted) or 0)
+        rows = tuple(
+            shown(
+                TitleView(
+                    key=t.key,
+                    name=t.name,
+                    kind=t.kind,
+                    publisher_key=p.key if p else "",
+                    publisher_name=p.name if p else "",
+                    country=p.country if p else None,
+                    issn_print=t.issn_print,
+                    issn_online=t.issn_online,
+                    languages=tuple(t.languages or ()),
+                    items=int(items.get(t.id, 0)),
+                    volumes=(),
+                    releases=(),
+                )
+            )
+            for t, p, _ in page
+        )
+        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[2], r[0].id)), total)
+
+    def publishers(
+        self, *, country: str | None = None, after: str | None = None, limit: int = 100
+    ) -> KeyPage[PublisherView]:
+        """Publishers with released titles (of one country, or all) after ``after``, with how many in all."""
+        from strongroom.services.released import RELEASED, PublisherView, shown
+
+        sort = func.lower(Publisher.name)
+        has_released = exists().where(Title.publisher_id == Publisher.id, self._shows(Title.id))
+        stmt = select(Publisher, sort).where(has_released).order_by(sort, Publisher.id)
+        counted = (
+            select(func.count(func.distinct(Title.publisher_id)))
+            .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+            .where(RELEASED, ArchivalUnit.item_count > 0)
+        )
+        if country is not None:
+            stmt = stmt.where(Publisher.country == country)
+            counted = counted.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.country == country)
+        if after:
+            stmt = stmt.where(_after(sort, Publisher.id, after))
+        with self.catalog.session() as s:
+            fetched = s.execute(stmt.limit(limit + 1)).all()
+            page = fetched[:limit]
+            counts = {
+                p: (int(t), int(i or 0))
+                for p, t, i in s.execute(
+                    select(Title.publisher_id, func.count(func.distinct(Title.id)), func.sum(ArchivalUnit.item_count))
+                    .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
+                    .where(RELEASED, ArchivalUnit.item_count > 0, Title.publisher_id.in_([p.id for p, _ in page]))
+                    .group_by(Title.publisher_id)
+                )
+            }
+            total = int(s.scalar(counted) or 0)
+        rows = tuple(shown(PublisherView(p.key, p.name, p.country, *counts.get(p.id, (0, 0)))) for p, _ in page)
+        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[1], r[0].id)), total)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from strongroom.catalog.models import ArchivalUnit, Event, File, HarvestConfig, Title
+from strongroom.catalog.models import ArchivalUnit, Event, HarvestConfig, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.space import free_bytes
@@ -108,31 +108,32 @@ class Health:
         self.storage_root = storage_root
 
     def storage(self) -> Storage:
+        """What the AUs keep about their head versions, added up: one row per AU, never a file."""
         with self.catalog.session() as s:
-            used, files = s.execute(select(func.coalesce(func.sum(File.size), 0), func.count(File.id))).one()
-            aus = s.scalar(select(func.count(ArchivalUnit.id))) or 0
+            used, files, aus = s.execute(
+                select(
+                    func.coalesce(func.sum(ArchivalUnit.stored_bytes), 0),
+                    func.coalesce(func.sum(ArchivalUnit.stored_files), 0),
+                    func.count(ArchivalUnit.id),
+                )
+            ).one()
         free = free_bytes(self.storage_root) if self.storage_root is not None else None
         return Storage(int(used), free, int(aus), int(files))
 
     def last_audit(self) -> LastAudit:
-        """The newest fixity check, and the AUs whose own latest fixity check failed."""
+        """The newest fixity check, and the AUs whose own latest fixity check failed, as the AUs keep them (the
+        audit writes each AU's last audit with its event); never a pass over the events."""
         with self.catalog.session() as s:
-            newest = (
-                select(Event.object_key, func.max(Event.time).label("t"))
-                .where(Event.type == EventType.FIXITY_CHECK.value)
-                .group_by(Event.object_key)
-                .subquery()
-            )
-            at = s.scalar(select(func.max(newest.c.t)))
-            audited = s.scalar(select(func.count()).select_from(newest)) or 0
+            at, audited = s.execute(
+                select(func.max(ArchivalUnit.last_audit_at), func.count(ArchivalUnit.last_audit_at))
+            ).one()
             failing = s.scalars(
-                select(Event.object_key)
-                .join(newest, (newest.c.object_key == Event.object_key) & (newest.c.t == Event.time))
-                .where(Event.type == EventType.FIXITY_CHECK.value, Event.outcome == EventOutcome.FAILURE.value)
-                .order_by(Event.object_key)
+                select(ArchivalUnit.key)
+                .where(ArchivalUnit.last_audit_ok.is_(False))
+                .order_by(ArchivalUnit.key)
                 .limit(100)
             ).all()
-        return LastAudit(at, int(audited), sorted(set(failing)))
+        return LastAudit(at, int(audited), list(failing))
 
     def errors(self, limit: int = 10) -> list[Problem]:
         """The newest failed events of any kind."""

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
-from strongroom.catalog.models import ArchivalUnit, AUVersion, Event, Title
+from strongroom.catalog.models import ArchivalUnit, Event, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.network.client import PeerClient
@@ -322,12 +322,8 @@ def _au_info(catalog: Catalog, object_ids: Sequence[str]) -> dict[str, tuple[str
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             found = s.execute(
-                select(ArchivalUnit.object_id, Title.name, AUVersion.bytes)
+                select(ArchivalUnit.object_id, Title.name, ArchivalUnit.stored_bytes)
                 .join(Title, Title.id == ArchivalUnit.title_id)
-                .outerjoin(
-                    AUVersion,
-                    and_(AUVersion.au_id == ArchivalUnit.id, AUVersion.number == ArchivalUnit.head_version),
-                )
                 .where(ArchivalUnit.object_id.in_(chunk))
             )
             for object_id, title, size in found:

@@ -8,18 +8,18 @@ called by this node, or one whose receipt told this node its copy agreed)."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from strongroom.catalog.models import ArchivalUnit, Event
+from strongroom.catalog.models import ArchivalUnit
 from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock
 from strongroom.domain.model import EventType
+from strongroom.domain.poll_summary import PollSummary
 from strongroom.network.client import PeerClient, PeerError
 from strongroom.network.config import NetworkConfig
 from strongroom.services.membership import Membership
@@ -116,17 +116,19 @@ class NetworkStatus:
             for entry in listing["objects"]:
                 held.setdefault(entry["object_id"], {})[member.id] = int(entry["version"])
         country = {m.id: m.country for m in config.members}
-        history = self._poll_history(sorted(held))
+        kept = self._poll_summaries(sorted(held))
         out = []
         for object_id, copies in sorted(held.items()):
             head = max(copies.values())
             current = [n for n, v in copies.items() if v == head]
             countries = sorted({country[n] for n in current})
             preserved = len(current) >= config.policy.target_copies and len(countries) >= config.policy.min_countries
-            au_key, polls, first_seen = history.get(object_id, (object_id, [], None))
-            last = next((f"{e.time:%Y-%m-%d %H:%M} {e.outcome}" for e in polls if _poller(e)), None)
+            au_key, summary, first_seen = kept.get(object_id, (object_id, PollSummary(), None))
+            last = (
+                f"{summary.last_poll_at:%Y-%m-%d %H:%M} {summary.last_poll_outcome}" if summary.last_poll_at else None
+            )
             me, assigned = self.membership.node_id, self.membership.holders(object_id)
-            alarms = self._alarms(polls, first_seen) if me in copies and me in assigned else []
+            alarms = self._alarms(summary, first_seen) if me in copies and me in assigned else []
             out.append(CopyStatus(object_id, au_key, assigned, copies, countries, preserved, last, alarms))
             if me in copies and me not in assigned:
                 confirmed = [n for n in assigned if copies.get(n, -1) >= copies[me]]
@@ -157,8 +159,8 @@ class NetworkStatus:
             None,
         )
         held = self.store.exists(au.object_id) and self.membership.node_id in self.membership.holders(au.object_id)
-        polls = [e for e in events if e.type == EventType.POLL]
-        alarms = self._alarms(polls, min((e.time for e in events), default=None)) if held else []
+        _, summary, first_seen = self._poll_summaries([au.object_id]).get(au.object_id, (au_key, PollSummary(), None))
+        alarms = self._alarms(summary, first_seen) if held else []
         repairs = [f"{e.time:%Y-%m-%d %H:%M} {e.outcome}: {e.detail}" for e in events if e.type == EventType.REPAIR]
         reported = sorted({str(e.data["suspect"]) for e in events if e.data.get("suspect")})
         damaged = sorted(
@@ -176,47 +178,36 @@ class NetworkStatus:
             damaged,
         )
 
-    def _poll_history(self, object_ids: Sequence[str]) -> dict[str, tuple[str, list[Event], dt.datetime | None]]:
-        """For each AU stored as one of ``object_ids``: its key, its poll events (newest first) and when its first
-        event of any kind was recorded; read in a few queries whatever the number of AUs (``network status`` asks
-        for every AU the network holds)."""
-        out: dict[str, tuple[str, list[Event], dt.datetime | None]] = {}
+    def _poll_summaries(self, object_ids: Sequence[str]) -> dict[str, tuple[str, PollSummary, dt.datetime | None]]:
+        """For each AU this node catalogues among ``object_ids``: its key, the poll summary it keeps (written as
+        each poll event is recorded) and when this node catalogued it; one row per AU, read in chunks of 500
+        (``network status`` asks for every AU the network holds), never its events."""
+        out: dict[str, tuple[str, PollSummary, dt.datetime | None]] = {}
+        au = ArchivalUnit
         with self.catalog.session() as s:
             for start in range(0, len(object_ids), 500):
-                chunk = object_ids[start : start + 500]
-                found = s.execute(
-                    select(ArchivalUnit.object_id, ArchivalUnit.key).where(ArchivalUnit.object_id.in_(chunk))
+                rows = s.execute(
+                    select(
+                        au.object_id,
+                        au.key,
+                        au.last_poll_at,
+                        au.last_poll_outcome,
+                        au.last_conclusive_poll_at,
+                        au.poll_alarms,
+                        au.created_at,
+                    ).where(au.object_id.in_(object_ids[start : start + 500]))
                 )
-                keys = {object_id: key for object_id, key in found}
-                by_key = {keys.get(o, o): o for o in chunk}  # an AU not catalogued here: its events name its id
-                first = {
-                    key: at
-                    for key, at in s.execute(
-                        select(Event.object_key, func.min(Event.time))
-                        .where(Event.object_key.in_(by_key))
-                        .group_by(Event.object_key)
-                    )
-                }
-                polls: dict[str, list[Event]] = {}
-                for e in s.scalars(
-                    select(Event)
-                    .where(Event.object_key.in_(by_key), Event.type == EventType.POLL)
-                    .order_by(Event.time.desc(), Event.id.desc())
-                ):
-                    polls.setdefault(e.object_key, []).append(e)
-                for key, object_id in by_key.items():
-                    out[object_id] = (key, polls.get(key, []), first.get(key))
+                for object_id, key, at, outcome, conclusive, alarms, created in rows:
+                    out[object_id] = (key, PollSummary(at, outcome, conclusive, list(alarms or [])), created)
         return out
 
-    def _alarms(self, polls: Sequence[Event], first_seen: dt.datetime | None) -> list[str]:
-        """This node's open alarms on an AU (``polls``: its poll events, newest first; ``first_seen``: the time of
-        its first event of any kind): polls that alarmed since the last conclusive one, and no conclusive audit
-        within the poll interval."""
+    def _alarms(self, summary: PollSummary, first_seen: dt.datetime | None) -> list[str]:
+        """This node's open alarms on an AU (``summary``: the poll summary it keeps; ``first_seen``: when this node
+        catalogued it): polls that alarmed since the last conclusive one, and no conclusive audit within the poll
+        interval."""
         policy = self.membership.config().policy
-        newer = list(itertools.takewhile(lambda e: not _audited(e), polls))  # newest first, down to the last audit
-        conclusive = polls[len(newer)] if len(newer) < len(polls) else None
-        since = conclusive.time if conclusive else None
-        alarms = [f"{e.time:%Y-%m-%d %H:%M} {e.detail}" for e in newer if e.data.get("alarms") or "ALARM" in e.detail]
+        since = summary.last_conclusive_at
+        alarms = list(summary.alarms)
         interval = dt.timedelta(days=policy.poll_interval_days)
         start = since or first_seen  # never audited: since this node has it
         now = self.catalog.clock.now()
@@ -228,19 +219,3 @@ class NetworkStatus:
                 + "; see why with: strongroom events --type poll",
             )
         return alarms
-
-
-def _poller(e: Event) -> bool:
-    return e.type == EventType.POLL and e.data.get("role") == "poller" and "voters" in e.data
-
-
-def _audited(e: Event) -> bool:
-    """A conclusive audit of this node's copy: its own poll that reached a landslide without alarm, or a peer's
-    poll whose receipt said this copy agreed."""
-    if e.type != EventType.POLL:
-        return False
-    if _poller(e):
-        return (
-            e.data.get("outcome") in ("agree", "disagree") and not e.data.get("alarms") and not e.data.get("unrepaired")
-        )
-    return e.data.get("receipt") == "agree"

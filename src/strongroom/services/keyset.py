@@ -1,0 +1,56 @@
+"""Keyset cursors: where the next page of a listing starts, as one URL- and shell-safe token.
+
+A listing walked by key (decision 0009) asks for the rows after the last one shown, by its sort key and its id as
+the tie-breaker, never by skipping rows. The token carries those values (base64url of a JSON array), so a page
+costs the same deep in a listing as at its start, and nothing is looked up to read it: a token names a position,
+never a row, and a changed one only moves the position. A token that cannot be read is :class:`BadCursor` (the CLI
+exits 2, the portal answers 400). Imports nothing but the standard library and the error tree.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from strongroom.errors import ExitCode, StrongroomError
+
+MAX_TOKEN = 2000  # characters: a title's name (up to 1,000) and an id, with room to spare
+
+
+class BadCursor(StrongroomError):
+    """A page's ``after`` token that no listing made (cut, altered or from another listing)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def encode(*values: str | int) -> str:
+    """The token of a position: the sort key's values, last row first, then its id."""
+    raw = json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(token: str, *kinds: type[Any]) -> tuple[Any, ...]:
+    """The values of ``token``, one of each of ``kinds`` (str or int) in order; :class:`BadCursor` otherwise."""
+    if len(token) > MAX_TOKEN:
+        raise _bad(token)
+    try:
+        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise _bad(token) from None
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise _bad(token)
+    for value, kind in zip(values, kinds, strict=True):
+        if type(value) is not kind or (kind is int and not 0 <= value < 1 << 63):
+            raise _bad(token)
+    return tuple(values)
+
+
+def _bad(token: str) -> BadCursor:
+    shown = token if len(token) <= 40 else token[:37] + "..."
+    return BadCursor(
+        f"the page position {shown!r} is not one this listing gave",
+        hint="copy the --after value (or the next page's link) exactly as the previous page gave it, "
+        "or start from the first page",
+    )
