@@ -95,6 +95,9 @@ SETTINGS_DOC: dict[str, str] = {
     "good (default 5)",
     "jobs.retry_seconds": "the wait before a failed or interrupted job is tried again, doubling at each further "
     "attempt (default 60)",
+    "jobs.audit_every_days": "days between two fixity audits of an AU: `strongroom serve`'s scheduler queues an "
+    "audit of each AU whose last audit (or, never audited, its deposit) is older, the AUs spread over the last "
+    "quarter of the interval so that they do not all fall due at once (default 30; 0: no scheduled audits)",
 }
 CLAMD_DEFAULT = "unix:/var/run/clamav/clamd.ctl"
 CHECKSUM_TYPES = ("SHA-1", "MD5")
@@ -156,11 +159,12 @@ class PkppnSettings:
 
 @dataclass(frozen=True)
 class JobSettings:
-    """The job queue's retry policy (docs/jobs.md)."""
+    """The job queue's retry policy, and how often the scheduler audits each AU (docs/jobs.md)."""
 
     stalled_seconds: float = 30.0
     max_attempts: int = 5
     retry_seconds: int = 60
+    audit_every_days: float = 30.0  # the scheduler's audits (0: none)
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,7 @@ class Settings:
                         "stalled_seconds": self.jobs.stalled_seconds,
                         "max_attempts": self.jobs.max_attempts,
                         "retry_seconds": self.jobs.retry_seconds,
+                        "audit_every_days": self.jobs.audit_every_days,
                     }
                 }
                 if self.jobs != JobSettings()
@@ -325,6 +330,12 @@ def validate(settings: Settings) -> Settings:
             f"{settings.settings_file}: [jobs] stalled_seconds must be above 0, max_attempts at least 1 and "
             f"retry_seconds not negative (they are {jobs.stalled_seconds}, {jobs.max_attempts}, {jobs.retry_seconds})",
             hint="see docs/settings.md, or remove the [jobs] section for the defaults",
+        )
+    if not 0 <= jobs.audit_every_days <= 36_500:
+        raise ConfigError(
+            f"{settings.settings_file}: jobs.audit_every_days must be between 0 (no scheduled audits) and 36500, "
+            f"not {jobs.audit_every_days}",
+            hint="see docs/settings.md, e.g. audit_every_days = 30 under [jobs]",
         )
     return settings
 
@@ -527,6 +538,7 @@ def load_settings(home: Path) -> Settings:
             stalled_seconds=get("jobs.stalled_seconds", float, JobSettings.stalled_seconds),
             max_attempts=get("jobs.max_attempts", int, JobSettings.max_attempts),
             retry_seconds=get("jobs.retry_seconds", int, JobSettings.retry_seconds),
+            audit_every_days=get("jobs.audit_every_days", float, JobSettings.audit_every_days),
         ),
     )
     return validate(settings)

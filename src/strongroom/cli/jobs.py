@@ -102,8 +102,8 @@ def queue_command(
     """Queue jobs for the node's workers (on SQLite, for strongroom serve): audit AU..., poll OBJECT...,
     harvest TITLE..., oai-harvest TITLE --base-url URL, export AU --dest DIR, replicate, deposits or reindex.
 
-    A job already waiting for the same unit is not queued twice. A key that names nothing fails its job, shown by
-    'strongroom jobs --state failed'."""
+    A job already waiting for the same unit is not queued twice. A key that names no AU, object or title with a
+    harvest plan of this node is refused (exit status 2), and then nothing is queued."""
     job_kind = JobKind(kind)
     unit = SUBJECTS.get(job_kind)
     if unit and not subjects:
@@ -124,6 +124,7 @@ def queue_command(
         if set_spec:
             args["set_spec"] = set_spec
     with open_node(home) as node:
+        node.jobs.check(job_kind, subjects)  # every key, before any job: all are queued, or none
         queued = [(s, node.jobs.enqueue(job_kind, s, **args)) for s in subjects or ("",)]
         backend = node.jobs.backend
     if as_json:

@@ -1,15 +1,18 @@
 """``strongroom serve``: the node's daemon. The peer API over HTTP (uvicorn), a scheduler thread and a worker
 thread, faces like the others. The scheduler queues the node's background work as jobs
 (:mod:`strongroom.services.jobs`) on schedule: a replication round (after which copies no longer assigned to the
-node are released once their assigned holders confirm them), a round of OJS deposits, and a poll of every AU it
-holds within the configured interval. The worker thread runs them: on SQLite it is the only runner; on PostgreSQL
-it is one procrastinate worker among any others (``strongroom worker``), or none with ``--no-worker``. Structured
-(JSON) logs; graceful shutdown on SIGINT/SIGTERM (the scheduler finishes its current step, the worker its running
-jobs). A node whose url in the configuration is https serves mutual TLS with its own certificate
-(:mod:`strongroom.network.tls`), unless a TLS-terminating proxy in front of it does (``behind_proxy``)."""
+node are released once their assigned holders confirm them), a round of OJS deposits, a poll of every AU it
+holds within the configured interval, an audit of every AU whose last audit is older than
+``jobs.audit_every_days``, and a harvest of every title whose harvest plan is due (``harvest add --every``). The
+worker thread runs them: on SQLite it is the only runner; on PostgreSQL it is one procrastinate worker among any
+others (``strongroom worker``), or none with ``--no-worker``. Structured (JSON) logs; graceful shutdown on
+SIGINT/SIGTERM (the scheduler finishes its current step, the worker its running jobs). A node whose url in the
+configuration is https serves mutual TLS with its own certificate (:mod:`strongroom.network.tls`), unless a
+TLS-terminating proxy in front of it does (``behind_proxy``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import random
@@ -50,6 +53,8 @@ class Schedule:
     replicate_every: float = 60.0  # seconds between replication rounds
     poll_every: float | None = None  # seconds between polls of one AU; None: the network's poll interval
     deposits_every: float = 60.0  # seconds between rounds of OJS (PKP PN) deposit processing
+    due_every: float = 60.0  # seconds between looks for the audits and harvests that are due
+    requeue_after: float = 6 * 3600.0  # a due audit or harvest queued this recently (and failed) waits to be queued
     tick: float = 1.0
 
 
@@ -62,9 +67,12 @@ class Scheduler(threading.Thread):
         self.stopping = threading.Event()
         self.rng = random.Random()  # noqa: S311 - jitter, not a secret
         self.next_poll: dict[str, float] = {}
+        # When this scheduler last queued each due audit or harvest: one whose job failed for good is still due,
+        # and is queued again only after schedule.requeue_after (not at every look, hammering a site that is down).
+        self.queued_at: dict[tuple[JobKind, str], float] = {}
 
     def run(self) -> None:
-        next_replication = next_deposits = time.monotonic()
+        next_replication = next_deposits = next_due = time.monotonic()
         while not self.stopping.is_set():
             now = time.monotonic()
             if self.on_tick is not None:
@@ -76,7 +84,35 @@ class Scheduler(threading.Thread):
                 self._step("queueing OJS deposit processing", lambda: self._enqueue(JobKind.DEPOSITS))
                 next_deposits = now + self.schedule.deposits_every
             self._step("queueing polls", lambda t=now: self._queue_polls(t))
+            if now >= next_due:
+                self._step("queueing due audits and harvests", self.queue_due)
+                next_due = now + self.schedule.due_every
             self.stopping.wait(self.schedule.tick)
+
+    def queue_due(self) -> dict[JobKind, list[str]]:
+        """Queue the audits and harvests that are due and not already waiting or running (the queue says which,
+        in one query each); what was queued, by kind."""
+        now = time.monotonic()
+        every = dt.timedelta(days=self.node.settings.jobs.audit_every_days)
+        wait = {
+            JobKind.AUDIT: min(self.schedule.requeue_after, every.total_seconds()),
+            JobKind.HARVEST: self.schedule.requeue_after,
+        }
+        for key, when in list(self.queued_at.items()):
+            if now - when >= wait[key[0]]:
+                del self.queued_at[key]
+        due = {JobKind.AUDIT: self.node.jobs.due_audits(every), JobKind.HARVEST: self.node.jobs.due_harvests()}
+        queued: dict[JobKind, list[str]] = {}
+        for kind, subjects in due.items():
+            fresh = [s for s in subjects if (kind, s) not in self.queued_at]  # else: queued a moment ago, and failed
+            if not fresh or self.stopping.is_set():
+                continue
+            self.queued_at.update(dict.fromkeys([(kind, s) for s in fresh], now))
+            ids = self.node.jobs.enqueue_many(kind, fresh)  # one transaction for the lot
+            if done := [s for s, job_id in zip(fresh, ids, strict=True) if job_id is not None]:
+                queued[kind] = done
+                log.info("queued %d due %s job(s)", len(done), kind)
+        return queued
 
     def _queue_polls(self, now: float) -> None:
         """Queue a poll of every held AU that is due (or that a peer asked to be polled now)."""

@@ -12,8 +12,11 @@ Two backends behind one interface (:class:`JobQueue`), chosen from the catalog's
   (:meth:`LocalJobs.run_due`), so the embedded default works with no server.
 
 What a job *does* is a face's business (:mod:`strongroom.worker.tasks`); this module only queues, hands out and
-accounts for jobs. Every job carries the time it was queued (``queued``), so that a job run twice (its worker was
-killed after the work but before the queue heard of it) can see the work is already done.
+accounts for jobs, checks that a job names a unit the node has (:meth:`JobQueue.check`), and says which audits and
+harvests the scheduler should queue (:meth:`JobQueue.due_audits`, :meth:`JobQueue.due_harvests`: one query each,
+whatever the number of AUs, leaving out what is already waiting or running). Every job carries the time it was
+queued (``queued``), so that a job run twice (its worker was killed after the work but before the queue heard of
+it) can see the work is already done.
 
 Must not import: any face.
 """
@@ -25,18 +28,19 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, text, update
 from sqlalchemy.engine import make_url
 
-from strongroom.catalog.models import JobProgress
+from strongroom.catalog.models import ArchivalUnit, HarvestConfig, JobProgress, UTCDateTime
 from strongroom.clock import Clock
+from strongroom.errors import NotFound
 from strongroom.settings import JobSettings
 
 TASK_PREFIX = "strongroom."  # procrastinate task names: strongroom.audit, strongroom.poll, ...
@@ -72,6 +76,33 @@ _LOCK_SCOPE = {
     JobKind.OAI_HARVEST: "title",
     JobKind.EXPORT: "au",
 }
+
+
+# Scheduled audits: an AU falls due ``every * (1 - AUDIT_SPREAD * phase / AUDIT_PHASES)`` after its last audit (or,
+# never audited, its deposit), its phase being its catalog id modulo AUDIT_PHASES. AUs deposited together fall due
+# in AUDIT_PHASES groups over the last quarter of the interval, not at once, and drift further apart at each round
+# (each phase has its own period); no AU waits longer than the interval.
+AUDIT_PHASES = 16
+AUDIT_SPREAD = 0.25
+# The scheduler keeps at most this many audits waiting or running, topping the queue up at each look, so that a
+# backlog (a node of 100,000 AUs switched on, a long outage) is worked through without flooding the queue.
+AUDIT_WINDOW = 1000
+_IN_CHUNK = 500  # keys per IN (...) of a look-up: SQLite allows few bound parameters
+
+
+class UnknownSubject(NotFound):
+    """A job names an AU, title or object this node does not have; nothing was queued (exit code 4, as for any
+    AU, title or item asked for that does not exist)."""
+
+
+def audit_phase(au_id: int) -> int:
+    """The phase of the AU with catalog id ``au_id`` (see :data:`AUDIT_PHASES`)."""
+    return au_id % AUDIT_PHASES
+
+
+def audit_interval(every: dt.timedelta, phase: int) -> dt.timedelta:
+    """How long after its last audit an AU of ``phase`` falls due, audits being due ``every``."""
+    return every * (1 - AUDIT_SPREAD * phase / AUDIT_PHASES)
 
 
 class JobState(StrEnum):
@@ -304,6 +335,11 @@ class JobQueue(Protocol):
         """Queue a job; its id, or None when the same job (kind and subject) is already waiting."""
         ...
 
+    def enqueue_many(self, kind: JobKind, subjects: Sequence[str]) -> list[int | None]:
+        """Queue a job of ``kind`` for each of ``subjects``, in one transaction; each one's id, or None when the
+        same job is already waiting (as :meth:`enqueue`)."""
+        ...
+
     def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]: ...
 
     def row(self, job_id: int) -> JobRow | None:
@@ -324,6 +360,131 @@ class JobQueue(Protocol):
 
     def close(self) -> None: ...
 
+    def active(self, kind: JobKind) -> set[str]:
+        """The subjects of the jobs of ``kind`` waiting or running."""
+        ...
+
+    def check(self, kind: JobKind, subjects: Sequence[str]) -> None:
+        """Refuse (:class:`UnknownSubject`) subjects that name no AU, title or object of this node."""
+        ...
+
+    def due_audits(self, every: dt.timedelta, *, window: int = AUDIT_WINDOW) -> list[str]:
+        """The AUs whose scheduled audit is due and not waiting or running, oldest first."""
+        ...
+
+    def due_harvests(self) -> list[str]:
+        """The titles whose harvest plan's re-collection is due and not waiting or running."""
+        ...
+
+
+class _Subjects:
+    """What both queues share: checking the units jobs name, and finding the audits and harvests that are due, in
+    the catalog (``catalog``)."""
+
+    catalog: Engine
+    clock: Clock
+
+    def active(self, kind: JobKind) -> set[str]:
+        raise NotImplementedError
+
+    def check(self, kind: JobKind, subjects: Sequence[str]) -> None:
+        unknown = unknown_subjects(self.catalog, kind, subjects)
+        if unknown:
+            raise unknown_error(kind, unknown)
+
+    def due_audits(self, every: dt.timedelta, *, window: int = AUDIT_WINDOW) -> list[str]:
+        active = self.active(JobKind.AUDIT)
+        room = window - len(active)
+        if room <= 0 or every <= dt.timedelta(0):
+            return []
+        keys = due_audit_keys(self.catalog, self.clock.now(), every, limit=window + len(active))
+        return [k for k in keys if k not in active][:room]
+
+    def due_harvests(self) -> list[str]:
+        active = self.active(JobKind.HARVEST)
+        return [t for t in due_harvest_titles(self.catalog, self.clock.now()) if t not in active]
+
+
+def unknown_subjects(catalog: Engine, kind: JobKind, subjects: Sequence[str]) -> list[str]:
+    """Those of ``subjects`` (in order, once each) that name nothing a job of ``kind`` can work on: an AU key for
+    audits and exports, the OCFL object id of an AU for polls, a title with a harvest plan for harvests."""
+    column = {
+        JobKind.AUDIT: ArchivalUnit.key,
+        JobKind.EXPORT: ArchivalUnit.key,
+        JobKind.POLL: ArchivalUnit.object_id,
+        JobKind.HARVEST: HarvestConfig.title_key,
+        JobKind.OAI_HARVEST: HarvestConfig.title_key,
+    }.get(kind)
+    wanted = list(dict.fromkeys(subjects))
+    if column is None or not wanted:
+        return []
+    found: set[str] = set()
+    with catalog.connect() as conn:
+        for start in range(0, len(wanted), _IN_CHUNK):
+            found.update(conn.scalars(select(column).where(column.in_(wanted[start : start + _IN_CHUNK]))))
+    return [s for s in wanted if s not in found]
+
+
+def unknown_error(kind: JobKind, unknown: Sequence[str]) -> UnknownSubject:
+    """The refusal of a job naming ``unknown``, with where to find the right keys."""
+    named = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+    if kind in (JobKind.HARVEST, JobKind.OAI_HARVEST):
+        return UnknownSubject(
+            f"no harvest plan for {named} on this node; nothing was queued",
+            hint="a harvest takes the key of a title with a harvest plan (strongroom harvest add TITLE --plan PLAN "
+            "makes one; the console's jobs page lists them)",
+        )
+    if kind == JobKind.POLL:
+        return UnknownSubject(
+            f"no AU of this node is stored as the object {named}; nothing was queued",
+            hint="a poll takes an AU's OCFL object id, not its key (strongroom au status AU shows it; strongroom "
+            "aus lists the AUs)",
+        )
+    return UnknownSubject(
+        f"no AU {named} on this node; nothing was queued",
+        hint="give the keys of this node's AUs: strongroom aus lists them",
+    )
+
+
+def due_audit_keys(catalog: Engine, now: dt.datetime, every: dt.timedelta, *, limit: int) -> list[str]:
+    """Up to ``limit`` AUs (with content) whose audit is due at ``now``, the longest unaudited first, in one query:
+    the range of the ``last_audit_at`` index up to the loosest cutoff, then each AU's own by its phase."""
+    cutoffs = [now - audit_interval(every, phase) for phase in range(AUDIT_PHASES)]
+    loosest = max(cutoffs)
+    au = ArchivalUnit
+    since = func.coalesce(au.last_audit_at, au.created_at)
+    own_cutoff = case(
+        {phase: literal(cutoff, UTCDateTime()) for phase, cutoff in enumerate(cutoffs)},
+        value=au.id % AUDIT_PHASES,
+    )
+    query = (
+        select(au.key)
+        .where(
+            or_(au.last_audit_at <= loosest, and_(au.last_audit_at.is_(None), au.created_at <= loosest)),
+            since <= own_cutoff,
+            au.head_version > 0,
+        )
+        .order_by(since, au.id)
+        .limit(limit)
+    )
+    with catalog.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def due_harvest_titles(catalog: Engine, now: dt.datetime) -> list[str]:
+    """Titles whose harvest plan has an interval (``every_days``) and was last run that long ago, or never (as
+    :meth:`strongroom.services.harvests.Harvests.due` says), in one query."""
+    query = (
+        select(HarvestConfig.title_key, HarvestConfig.every_days, HarvestConfig.last_run)
+        .where(HarvestConfig.every_days.is_not(None))
+        .order_by(HarvestConfig.title_key)
+    )
+    with catalog.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        title for title, every_days, last in rows if last is None or now - last >= dt.timedelta(days=every_days or 0)
+    ]
+
 
 # ---- PostgreSQL: procrastinate --------------------------------------------------------------------------------
 
@@ -343,13 +504,13 @@ def conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class PostgresJobs:
+class PostgresJobs(_Subjects):
     backend = "postgresql"
 
     def __init__(self, engine: Engine, settings: JobSettings, clock: Clock) -> None:
         from procrastinate import App, SyncPsycopgConnector
 
-        self.engine = engine
+        self.engine = self.catalog = engine
         self.settings = settings
         self.clock = clock
         self.conninfo = conninfo(engine.url.render_as_string(hide_password=False))
@@ -395,6 +556,24 @@ class PostgresJobs:
                 return None
         return job_id
 
+    def enqueue_many(self, kind: JobKind, subjects: Sequence[str]) -> list[int | None]:
+        from procrastinate.exceptions import AlreadyEnqueued
+
+        if not subjects:
+            return []
+        queued = self.clock.now().isoformat()
+        with self._procrastinate() as app:
+            jobs = []
+            for subject in subjects:
+                lock, queueing_lock = job_locks(kind, subject)
+                deferrer = app.configure_task(kind.task_name, lock=lock, queueing_lock=queueing_lock)
+                jobs.append(deferrer.make_new_job(subject=subject, queued=queued))
+            try:  # one INSERT: all go in, or (one of them already waiting) none
+                done = app.job_manager.batch_defer_jobs(jobs=jobs)
+            except AlreadyEnqueued:
+                return [self.enqueue(kind, subject) for subject in subjects]
+        return [job.id for job in done]
+
     def rows(self, state: JobState | None = None, limit: int = 100, *, job_id: int | None = None) -> list[JobRow]:
         query = text(
             """
@@ -415,6 +594,14 @@ class PostgresJobs:
 
     def row(self, job_id: int) -> JobRow | None:
         return next(iter(self.rows(limit=1, job_id=job_id)), None)
+
+    def active(self, kind: JobKind) -> set[str]:
+        query = text(
+            "SELECT DISTINCT args ->> 'subject' FROM procrastinate_jobs "
+            "WHERE task_name = :task AND status IN ('todo', 'doing')"
+        )
+        with self.engine.connect() as conn:
+            return {s or "" for s in conn.scalars(query, {"task": kind.task_name})}
 
     def counts(self) -> Counter[tuple[str, str]]:
         query = text(
@@ -497,7 +684,7 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, run_after);
 """
 
 
-class LocalJobs:
+class LocalJobs(_Subjects):
     """The queue of a node whose catalog is SQLite, in ``HOME/jobs.sqlite``: jobs are run by one process at a time
     (:meth:`run_due`), the one holding the runner's lock (:attr:`runner_lock`: ``strongroom serve`` or
     ``strongroom worker``; a second waits for the first to stop), one job at a time; a process that died mid-job
@@ -509,6 +696,7 @@ class LocalJobs:
         self.path = path
         self.settings = settings
         self.clock = clock
+        self.catalog = catalog
         self.progress = ProgressLog(catalog, clock)  # in the catalog, where the console reads it
         with closing(self._connect()) as conn:
             conn.executescript(_LOCAL_SCHEMA)
@@ -538,15 +726,24 @@ class LocalJobs:
         return self.clock.now().astimezone(dt.UTC).isoformat()
 
     def enqueue(self, kind: JobKind, subject: str = "", **args: Any) -> int | None:
+        with self._write() as conn:
+            return self._insert(conn, kind, subject, args)
+
+    def enqueue_many(self, kind: JobKind, subjects: Sequence[str]) -> list[int | None]:
+        if not subjects:
+            return []
+        with self._write() as conn:
+            return [self._insert(conn, kind, subject, {}) for subject in subjects]
+
+    def _insert(self, conn: sqlite3.Connection, kind: JobKind, subject: str, args: dict[str, Any]) -> int | None:
         lock, queueing_lock = job_locks(kind, subject)
         payload = json.dumps({"subject": subject, "queued": self.clock.now().isoformat(), **args})
-        with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO jobs (kind, subject, args, lock, queueing_lock, state, run_after) "
-                "VALUES (?, ?, ?, ?, ?, 'todo', ?) ON CONFLICT DO NOTHING",
-                (kind.value, subject, payload, lock, queueing_lock, self._now()),
-            )
-            return cur.lastrowid if cur.rowcount else None
+        cur = conn.execute(
+            "INSERT INTO jobs (kind, subject, args, lock, queueing_lock, state, run_after) "
+            "VALUES (?, ?, ?, ?, ?, 'todo', ?) ON CONFLICT DO NOTHING",
+            (kind.value, subject, payload, lock, queueing_lock, self._now()),
+        )
+        return cur.lastrowid if cur.rowcount else None
 
     def take(self, worker: str) -> Job | None:
         """The next due job whose lock is free, now ``doing``; None when there is none."""
@@ -618,6 +815,13 @@ class LocalJobs:
 
     def row(self, job_id: int) -> JobRow | None:
         return next(iter(self.rows(limit=1, job_id=job_id)), None)
+
+    def active(self, kind: JobKind) -> set[str]:
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT subject FROM jobs WHERE state IN ('todo', 'doing') AND kind = ?", (kind.value,)
+            ).fetchall()
+        return {r[0] for r in rows}
 
     def counts(self) -> Counter[tuple[str, str]]:
         with closing(self._connect()) as conn:
