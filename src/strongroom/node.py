@@ -25,9 +25,9 @@ from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ConfigError
-from strongroom.search.base import SearchIndex
+from strongroom.search.base import SearchIndex, SearchIndexBusy
 from strongroom.search.registry import open_search
-from strongroom.services.indexer import Indexer
+from strongroom.services.indexer import Indexer, Progress
 from strongroom.services.journal import Journal
 from strongroom.services.scratch import remove_stale_work
 from strongroom.settings import S3Settings, Settings, load_settings, validate, write_settings
@@ -68,6 +68,9 @@ if TYPE_CHECKING:  # a service is imported when first used: a command pays only 
     from strongroom.services.sushi import SushiKeys
     from strongroom.services.triggers import Workflow
     from strongroom.services.web_harvest import WebHarvest
+
+
+RECOVERY_LOCK_WAIT = 1.0  # seconds recovery waits for the search index's writer before leaving the queue as it is
 
 
 class Node:
@@ -167,7 +170,11 @@ class Node:
         return node
 
     @classmethod
-    def open(cls, home: Path, *, clock: Clock | None = None, recover: bool = True) -> Node:
+    def open(
+        cls, home: Path, *, clock: Clock | None = None, recover: bool = True, progress: Progress | None = None
+    ) -> Node:
+        """The node at ``home``; ``progress`` (done, total) follows a search index written from the catalog as it
+        opens (a new or changed engine, or an upgrade's first start on a new default engine)."""
         settings = load_settings(home)
         clock = clock or SystemClock()
         catalog = Catalog.open(settings.resolved_database_url(), clock)  # applies pending migrations
@@ -179,7 +186,7 @@ class Node:
             raise
         node = cls(settings, catalog, store, search, clock)
         if search.created and recover:  # a new or changed engine is filled from the catalog, all at once
-            node.indexer.rebuild_search()
+            node.indexer.rebuild_search(progress)
         elif search.created:  # ... or by the next recovery
             node.indexer.queue_everything()
         if recover:
@@ -215,8 +222,19 @@ class Node:
                     if result.indexed:
                         actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted write")
                 self.journal.end(intent)
-        if self.indexer.sync_search():
-            actions.append("brought the search index up to date")
+        # Opening a node while another process rebuilds the search index (it holds the writer for the whole
+        # rebuild) must not wait on it: the queued items stay queued for the rebuild or the next write.
+        patient = hasattr(self.search, "lock_wait")
+        if patient:
+            self.search.lock_wait = RECOVERY_LOCK_WAIT  # type: ignore[attr-defined]
+        try:
+            if self.indexer.sync_search():
+                actions.append("brought the search index up to date")
+        except SearchIndexBusy:
+            actions.append("left the search queue for the process writing the search index")
+        finally:
+            if patient:
+                self.search.lock_wait = None  # type: ignore[attr-defined]
         return actions
 
     # ---- preserving ---------------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ SETTINGS_DOC: dict[str, str] = {
     "node.institution": "the institution that runs the node",
     "node.country": "ISO 3166-1 alpha-2 code of the country the node is in",
     "catalog.database_url": "SQLAlchemy URL of the catalog; default `sqlite:///catalog.sqlite` (relative to the home)",
-    "search.engine": "the full-text search engine: `sqlite-fts5`, `postgresql` or `tantivy`; empty (the default): "
-    "the catalog database's own",
+    "search.engine": "the full-text search engine: `tantivy` (an index in HOME/search/tantivy), `sqlite-fts5` or "
+    "`postgresql` (the catalog database's own full text); empty (the default): `tantivy`",
     "storage.backend": "where OCFL objects are kept: `ocfl-local` (the default: a storage root on a local filesystem) "
     "or `ocfl-s3` (a bucket of an S3-compatible object store: MinIO, Ceph RGW or a cloud provider)",
     "storage.root": "the OCFL storage root directory (relative to the home unless absolute)",

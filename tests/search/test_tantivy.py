@@ -226,3 +226,26 @@ def test_a_deposit_while_another_process_holds_the_index_is_stored_and_indexed_l
         holder.wait()
     assert tantivy_node.indexer.sync_search() == waiting
     assert queued(tantivy_node) == 0 and tantivy_node.search.count() == waiting
+
+
+def test_opening_a_node_while_another_process_holds_the_index_leaves_the_queue_for_later(
+    tantivy_node: Node, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recovery, which every command runs when it opens the node, does not wait out a rebuild in another process:
+    it leaves the queued items queued, says so, and the command goes on; the next write indexes them."""
+    directory = tantivy_node.settings.home / "search" / "tantivy"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(directory)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(tantivy_index, "LOCK_WAIT", 0.3)
+        deposit_one(tantivy_node, sample_dir)
+        waiting = queued(tantivy_node)
+        assert waiting > 0
+        monkeypatch.setattr(tantivy_index, "LOCK_WAIT", 3600.0)  # a write would wait an hour; recovery must not
+        assert "left the search queue for the process writing the search index" in tantivy_node.recover()
+        assert queued(tantivy_node) == waiting and tantivy_node.search.lock_wait is None  # type: ignore[attr-defined]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "brought the search index up to date" in tantivy_node.recover()
+    assert queued(tantivy_node) == 0 and tantivy_node.search.count() == waiting

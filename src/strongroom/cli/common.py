@@ -104,11 +104,34 @@ def json_option(f: F) -> F:
 def open_node(home: Path | None) -> Iterator[Node]:
     from strongroom.node import Node  # the whole node (SQLAlchemy, the store) only for commands that open one
 
-    node = Node.open(resolve_home(home))
+    with _search_index_progress() as progress:
+        node = Node.open(resolve_home(home), progress=progress)
     try:
         yield node
     finally:
         node.close()
+
+
+@contextmanager
+def _search_index_progress() -> Iterator[Callable[[int, int], None]]:
+    """A bar on stderr while a node being opened writes its search index from the catalog (the first start on a
+    new engine can take minutes on a large archive); nothing is shown, or imported, when it does not."""
+    shown: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not shown:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err())
+            bar.start()
+            shown[:] = [bar, bar.add_task("writing the search index from the catalog", total=total)]
+        shown[0].update(shown[1], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if shown:
+            shown[0].stop()
 
 
 class SafeConsole(Console):

@@ -1,7 +1,12 @@
-"""Search engines by name: ``search.engine`` in the settings chooses one (empty: the catalog database's own,
-``sqlite-fts5`` or ``postgresql``; ``tantivy`` keeps an index in the node's home). A new engine is one module
-implementing :class:`~strongroom.search.base.SearchIndex` and one entry here; each is made from the catalog's
-database engine and the node's home (None where there is no node: such engines refuse)."""
+"""Search engines by name: ``search.engine`` in the settings chooses one. Empty means ``tantivy``, an index in the
+node's home (docs/decisions/0011-tantivy-by-default.md); ``sqlite-fts5`` and ``postgresql``, the catalog
+database's own full text, are chosen by name. A new engine is one module implementing
+:class:`~strongroom.search.base.SearchIndex` and one entry here; each is made from the catalog's database engine and
+the node's home.
+
+Where there is no home (a catalog opened without its node), there is nowhere to keep an index: an empty name then
+means the catalog database's own engine, which needs nothing but the database, and ``tantivy`` by name is refused.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from strongroom.search.postgresql import PostgresIndex
 from strongroom.search.sqlite import SqliteFts5Index
 
 TANTIVY_DIR = Path("search") / "tantivy"  # in the node's home
+LAST_ENGINE = Path("search") / "engine"  # in the node's home: the name of the engine its search queue last fed
 
 
 def _tantivy(catalog_engine: Engine, home: Path | None) -> SearchIndex:
@@ -31,19 +37,48 @@ ENGINES: dict[str, Callable[[Engine, Path | None], SearchIndex]] = {
     "postgresql": lambda catalog_engine, home: PostgresIndex(catalog_engine),
     "tantivy": _tantivy,
 }
-DEFAULT_FOR_DATABASE = {"sqlite": "sqlite-fts5", "postgresql": "postgresql"}
+DEFAULT = "tantivy"
+DATABASE_OWN = {"sqlite": "sqlite-fts5", "postgresql": "postgresql"}  # the engines inside each catalog database
+
+
+def default_engine(catalog_engine: Engine, home: Path | None) -> str:
+    """The engine an empty ``search.engine`` means: Tantivy for a node, the catalog database's own without a home."""
+    return DEFAULT if home is not None else DATABASE_OWN.get(catalog_engine.dialect.name, "")
 
 
 def open_search(name: str, catalog_engine: Engine, home: Path | None = None) -> SearchIndex:
-    """The engine called ``name`` (or the catalog database's own when ``name`` is empty), for the node at ``home``."""
-    chosen = name or DEFAULT_FOR_DATABASE.get(catalog_engine.dialect.name, "")
+    """The engine called ``name`` (or :func:`default_engine` when ``name`` is empty), for the node at ``home``."""
+    chosen = name or default_engine(catalog_engine, home)
     make = ENGINES.get(chosen)
     if make is None:
         raise ConfigError(
             f"search.engine {chosen!r} is not a search engine",
-            hint=f"use one of: {', '.join(sorted(ENGINES))} (or leave it empty for the catalog database's own)",
+            hint=f"use one of: {', '.join(sorted(ENGINES))} (or leave it empty for {DEFAULT})",
         )
     try:
-        return make(catalog_engine, home)
+        index = make(catalog_engine, home)
     except ValueError as exc:
-        raise ConfigError(f"search.engine {chosen!r}: {exc}", hint="leave search.engine empty") from None
+        own = DATABASE_OWN.get(catalog_engine.dialect.name)
+        raise ConfigError(
+            f"search.engine {chosen!r}: {exc}", hint=f"leave search.engine empty, or set it to {own or DEFAULT}"
+        ) from None
+    if home is not None:
+        _note_engine(index, home / LAST_ENGINE)
+    return index
+
+
+def _note_engine(index: SearchIndex, path: Path) -> None:
+    """An engine chosen again after another one ran (``sqlite-fts5`` after months on ``tantivy``) missed every change
+    made meanwhile: it counts as new, so the node fills it from the catalog. (A node made before this file was kept
+    has none: its engines say themselves whether they are new.) The name is written before the node queues every
+    item for the engine: a crash in the milliseconds between would leave it unfilled until ``strongroom reindex
+    --search``."""
+    last = path.read_text(encoding="utf-8").strip() if path.is_file() else None
+    if last == index.name:
+        return
+    if last is not None:
+        index.created = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(index.name + "\n", encoding="utf-8")
+    temporary.replace(path)

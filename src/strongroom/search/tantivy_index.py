@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import itertools
 import os
 import re
 import shutil
@@ -38,9 +39,12 @@ from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchInd
 FACET_LIMIT = 50
 MAX_WORD = 100  # bytes: longer runs of letters are not words (and no query word can match them)
 LOCK_WAIT = 30.0  # seconds a writer waits for another process's commit
-WRITER_HEAP = 64_000_000  # bytes, for the search queue's batches
+# A writer's heap and threads cost at every commit (measured: a commit of 20 documents takes about twice as long with
+# 64 MB as with 15 MB, and longer with each thread), so small writes get the least Tantivy allows, one thread.
+WRITER_HEAP = 15_000_000  # bytes, for the search queue's batches (hundreds of documents): Tantivy's minimum
 REBUILD_HEAP = 256_000_000  # bytes, shared by a full rebuild's indexing threads
 REBUILD_THREADS = max(1, min(4, os.cpu_count() or 1))
+SMALL_REBUILD = 500  # documents (as many as a search queue batch): a rebuild of no more is written as a small write
 ID, TEXT, RELEASED = "id", "text", "released"
 SCHEMA_VERSION = "1"  # written beside the index; a different one means the index is rebuilt
 
@@ -89,17 +93,22 @@ class TantivyIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.lock_path = directory.with_name(directory.name + ".lock")
+        self.lock_wait: float | None = None  # how long a write waits for another's: LOCK_WAIT, unless set
         self.schema = _schema()
         directory.parent.mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            self.created = self._open_or_create()
+        if self._current():  # opened for reading without the writer's lock, which a rebuild holds for long
+            self.created = self._open(current=True)
+        else:
+            with self._locked():
+                self.created = self._open(self._current())
         self._seen: tuple[int, int, int] | None = None
 
-    def _open_or_create(self) -> bool:
+    def _current(self) -> bool:
+        """Whether the directory holds an index of this schema (its version file is written last when one is made)."""
         version = self.directory / "strongroom-schema"
-        current = (
-            version.is_file() and version.read_text() == SCHEMA_VERSION and tantivy.Index.exists(str(self.directory))
-        )
+        return version.is_file() and version.read_text() == SCHEMA_VERSION and tantivy.Index.exists(str(self.directory))
+
+    def _open(self, current: bool) -> bool:
         if not current:  # new, or made by another version: the catalog's queue fills it again
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True)
@@ -107,23 +116,25 @@ class TantivyIndex:
         self.index.register_tokenizer(ANALYZER, _analyzer(MAX_WORD))
         self.index.config_reader(reload_policy="manual")
         if not current:
-            version.write_text(SCHEMA_VERSION)
+            (self.directory / "strongroom-schema").write_text(SCHEMA_VERSION)
         return not current
 
     # ---- writing ---------------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """The index's writer lock (one process at a time), waited for up to LOCK_WAIT seconds."""
+        """The index's writer lock (one process at a time), waited for up to ``lock_wait`` seconds."""
+
+        wait = LOCK_WAIT if self.lock_wait is None else self.lock_wait
 
         def timed_out() -> SearchIndexBusy:
             return SearchIndexBusy(
                 f"another process has been writing the search index at {self.directory} for more than "
-                f"{LOCK_WAIT:.0f} s; the documents not yet written stay queued",
+                f"{wait:.0f} s; the documents not yet written stay queued",
                 hint="run the command again when the other one (a reindex?) has finished",
             )
 
-        with open(self.lock_path, "a+b") as fh, exclusive(fh, LOCK_WAIT, timed_out):
+        with open(self.lock_path, "a+b") as fh, exclusive(fh, wait, timed_out):
             yield
 
     @contextlib.contextmanager
@@ -175,12 +186,20 @@ class TantivyIndex:
 
     def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
         """Every document replaced by those of ``batches`` in one commit, by a writer with a large heap and a thread
-        per core. The old documents are deleted by a query rather than dropped, so until the commit the index on
-        disk, and every search, is the old one whole; a rebuild cut short leaves it as it was."""
+        per core (a small writer for a small catalog; none when an empty index is rebuilt from nothing). The old
+        documents are deleted by a query rather than dropped, so until the commit the index on disk, and every
+        search, is the old one whole; a rebuild cut short leaves it as it was."""
+        it = iter(batches)
+        ahead = [b for b in [next(it, None)] if b is not None]
+        if ahead and len(ahead[0]) <= SMALL_REBUILD:  # a small first batch: is it the only one?
+            ahead += [b for b in [next(it, None)] if b is not None]
+        small = len(ahead) <= 1 and sum(len(b) for b in ahead) <= SMALL_REBUILD
+        if small and not ahead and self.count() == 0:
+            return 0  # a new node's empty catalog: nothing to write
         written = 0
-        with self._writer(REBUILD_HEAP, REBUILD_THREADS) as writer:
+        with self._writer(*((WRITER_HEAP, 1) if small else (REBUILD_HEAP, REBUILD_THREADS))) as writer:
             writer.delete_documents_by_query(tantivy.Query.all_query())  # only documents added before it
-            for batch in batches:
+            for batch in itertools.chain(ahead, it):
                 for d in batch:
                     writer.add_document(self._document(d))
                 written += len(batch)
