@@ -11,7 +11,9 @@
 - ``/holdings/kbart.txt`` (every title);
 - ``strongroom items`` (first page) as a whole process.
 
-Usage: .venv/bin/python bench/bench_catalog.py --items 100000 --backend sqlite|postgresql [--reuse]
+Usage: .venv/bin/python bench/bench_catalog.py --items 100000 --backend sqlite|postgresql [--reuse] [--pages-only]
+``--pages-only`` measures the floor, the article page and the PDF lookup only; run with ``PYTHONPATH=SRC`` (another
+source tree, e.g. the base commit's ``src`` from ``git archive``) and ``--reuse`` to compare code on the same catalog.
 PostgreSQL: database ``bench_catalog_N`` on 127.0.0.1:5432 (user postgres), made afresh unless ``--reuse``.
 Nothing here asserts a time.
 """
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / "work" / "catalog")
     parser.add_argument("--reuse", action="store_true", help="use the catalog a previous run loaded")
+    parser.add_argument("--pages-only", action="store_true", help="the article page and the PDF lookup only")
     args = parser.parse_args()
     node, url, fresh = node_for(args.workdir, args.backend, args.items, args.reuse)
     load = os.getloadavg()[0]
@@ -127,6 +130,12 @@ def main() -> None:
     with TestClient(create_portal(node), base_url="http://127.0.0.1:8080") as client:
         row("article page over HTTP", *timed(lambda: client.get(f"/articles/{next(picks)}/"), len(ids)), bare)
         row("PDF lookup (Released.file)", *timed(lambda: released.file(next(picks), "article.pdf"), len(ids)), bare)
+        if args.pages_only:
+            node.close()
+            print(f"\n{args.backend}, {args.items:,} items, load average {load:.1f} at the start\n")
+            for name, ms, ratio in results:
+                print(f"| {name} | {ms} | {ratio} |")
+            return
         first = "/oai?verb=ListRecords&metadataPrefix=oai_dc"
         deep_token = ListRequest("ListRecords", "oai_dc", None, None, None).token(int(last * 0.9), int(last * 0.9))
         deep = f"/oai?verb=ListRecords&resumptionToken={deep_token}"

@@ -22,8 +22,19 @@ from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar, cast
 
 import pycountry
-from sqlalchemy import ColumnElement, Select, false, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Select,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, selectinload
 
 from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publisher, Title, Trigger
 from strongroom.catalog.repo import Catalog
@@ -37,6 +48,7 @@ from strongroom.services.harvests import CDXJ
 from strongroom.store.base import ObjectStore
 
 T = TypeVar("T")
+AnySelect = Select[*tuple[Any, ...]]
 CACHE_ENTRIES = 20_000
 
 HARVEST_INDEX = CDXJ  # a harvested AU holds one; the portal only asks whether it is there
@@ -198,11 +210,98 @@ class PublisherView:
     items: int
 
 
-def _files(item: Item) -> tuple[FileView, ...]:
-    return tuple(
-        FileView(PurePosixPath(f.logical_path).name, f.logical_path, f.media_type, f.size, f.role)
-        for f in sorted(item.files, key=lambda f: f.logical_path)
+# What an ItemView is made of, by name (the names are the row's attributes in Released._views).
+_VIEW_ROWS: AnySelect = (
+    select(
+        Item.id,
+        Item.public_id,
+        Item.doi,
+        Item.title,
+        Item.authors,
+        Item.abstract,
+        Item.keywords,
+        Item.publication_date,
+        Item.year,
+        Item.volume,
+        Item.issue,
+        Item.pages,
+        Item.language,
+        Item.item_type,
+        Item.licence,
+        Item.url,
+        Item.au_id,
+        ArchivalUnit.key.label("au_key"),
+        ArchivalUnit.object_id,
+        ArchivalUnit.released_at,
+        ArchivalUnit.release_licence,
+        ArchivalUnit.release_trigger,
+        Title.key.label("title_key"),
+        Title.name.label("title_name"),
+        Title.languages.label("title_languages"),
+        Title.issn_print,
+        Title.issn_online,
+        Publisher.key.label("publisher_key"),
+        Publisher.name.label("publisher_name"),
+        Publisher.country,
+        Trigger.reason,
     )
+    .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
+    .join(Title, ArchivalUnit.title_id == Title.id)
+    .outerjoin(Publisher, Title.publisher_id == Publisher.id)
+    .outerjoin(Trigger, Trigger.key == ArchivalUnit.release_trigger)
+)
+
+
+def _enrolled_rows() -> AnySelect:
+    """The programme's door: :data:`_VIEW_ROWS` of items of actively enrolled titles that are not released, with the
+    enrolment's time and groups."""
+    return (
+        _VIEW_ROWS.add_columns(Enrolment.enrolled_at, Enrolment.groups)
+        .join(Enrolment, Enrolment.title_id == ArchivalUnit.title_id)
+        .where(Enrolment.active, ArchivalUnit.released_at.is_(None))
+    )
+
+
+IN_BATCH = 1000  # ids in one IN (...): far below every driver's limit on bound parameters
+
+
+# Built once with expanding parameters: a statement made per request (and an IN made of a literal per id) costs
+# more Python than the query takes in the database.
+_HITS = _VIEW_ROWS.where(RELEASED, Item.id.in_(bindparam("ids", expanding=True)))
+_BY_PUBLIC_ID = _VIEW_ROWS.where(RELEASED, Item.public_id == bindparam("public_id"))
+_FILE_COLUMNS = (File.logical_path, File.media_type, File.size, File.role)
+_FILES: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(literal_column("0"), File.item_id, *_FILE_COLUMNS).where(
+        File.item_id.in_(bindparam("items", expanding=True))
+    ),
+    select(literal_column("1"), File.au_id, *_FILE_COLUMNS).where(
+        File.au_id.in_(bindparam("aus", expanding=True)), File.logical_path == HARVEST_INDEX
+    ),
+)
+_NAMES: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(literal_column("'publisher'"), Publisher.key, Publisher.name).where(
+        Publisher.key.in_(bindparam("publishers", expanding=True))
+    ),
+    select(literal_column("'title'"), Title.key, Title.name).where(Title.key.in_(bindparam("titles", expanding=True))),
+)
+
+
+def _files_of(
+    s: Session, item_ids: Sequence[int], au_ids: set[int]
+) -> tuple[dict[int, tuple[FileView, ...]], set[int]]:
+    """The files of these items (by item, in logical path order) and which of these AUs hold harvested web pages,
+    in one SELECT (two indexed parts, UNION ALL) per batch of ids: columns only."""
+    by_item: dict[int, list[FileView]] = defaultdict(list)
+    harvested: set[int] = set()
+    aus = sorted(au_ids)
+    for start in range(0, max(len(item_ids), len(aus)), IN_BATCH):
+        batch = {"items": item_ids[start : start + IN_BATCH], "aus": aus[start : start + IN_BATCH]}
+        for kind, key, path, media_type, size, role in s.execute(_FILES, batch):
+            if kind:
+                harvested.add(key)
+            else:
+                by_item[key].append(FileView(PurePosixPath(path).name, path, media_type, size, role))
+    return {k: tuple(sorted(v, key=lambda f: f.logical_path)) for k, v in by_item.items()}, harvested
 
 
 V = TypeVar("V")
@@ -215,6 +314,11 @@ def shown(view: V) -> V:
 
 
 def _shown(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return xml_safe(value)
+    if value is None or kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return xml_safe(value)
     if isinstance(value, tuple):
@@ -222,8 +326,15 @@ def _shown(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _shown(v) for k, v in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
-        return replace(value, **{f.name: _shown(getattr(value, f.name)) for f in fields(value)})
+        names = _FIELD_NAMES.get(kind)
+        if names is None:  # once per view class: dataclasses.fields() and replace() cost more than the texts
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value) if f.init)
+        return replace(value, **{n: _shown(getattr(value, n)) for n in names})
     return value
+
+
+_PLAIN = frozenset({int, bool, float, dt.date, dt.datetime})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 class Released:
@@ -235,7 +346,6 @@ class Released:
         self.catalog = catalog
         self.search_index = search
         self.store = store
-        self._reasons: dict[str, str] = {}
         # Released content is never withdrawn, so remembering what was found released cannot reveal dark content;
         # a new version of a released AU shows after at most ``cache_seconds``. Misses are never remembered.
         self.cache_seconds = cache_seconds
@@ -250,76 +360,69 @@ class Released:
             return cast(T, hit[1])
         value = load()
         if value is not None:
-            if len(self._cache) >= CACHE_ENTRIES:
-                self._cache.clear()
-            self._cache[key] = (now + self.cache_seconds, value)
+            self._remember(key, value, now)
         return value
+
+    def _remember(self, key: tuple[str, str], value: object, now: float) -> None:
+        if self.cache_seconds <= 0:
+            return
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = (now + self.cache_seconds, value)
 
     # ---- building blocks --------------------------------------------------------------------------------
 
     @staticmethod
-    def _items() -> Select[Item]:
-        return (
-            select(Item)
-            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
-            .where(RELEASED)
-            .options(
-                selectinload(Item.files),
-                joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher),
-            )
-        )
+    def _items() -> AnySelect:
+        """The columns an :class:`ItemView` is made of, one row per released item: the item, its AU, title,
+        publisher and trigger joined in one SELECT (the trigger only for its reason)."""
+        return _VIEW_ROWS.where(RELEASED)
 
-    def _views(self, s: Session, items: Sequence[Item], enrolled_at: dt.datetime | None = None) -> list[ItemView]:
-        keys = {i.au.release_trigger for i in items if i.au.release_trigger} - set(self._reasons)
-        if keys:  # a released trigger never changes again, so its reason is remembered
-            self._reasons |= dict(s.execute(select(Trigger.key, Trigger.reason).where(Trigger.key.in_(keys))).all())
-        reasons = self._reasons
-        au_ids = {i.au_id for i in items}
-        harvested = (
-            set(s.scalars(select(File.au_id).where(File.au_id.in_(au_ids), File.logical_path == HARVEST_INDEX)))
-            if au_ids
-            else set()
-        )
+    @staticmethod
+    def _views(s: Session, rows: Sequence[Row[Any]]) -> list[ItemView]:
+        """Views of rows of :meth:`_items` (or of the programme's door, whose rows add the enrolment's time for an
+        AU not released), with their files and whether their AU was harvested: one more SELECT."""
+        if not rows:
+            return []
+        files, harvested = _files_of(s, [r.id for r in rows], {r.au_id for r in rows})
         out = []
-        for i in items:
-            au, title = i.au, i.au.title
-            publisher = title.publisher
-            released_at = au.released_at or enrolled_at
+        for r in rows:
+            released_at = r.released_at or r._mapping.get("enrolled_at")
             assert released_at is not None  # RELEASED, or an enrolled item (then the enrolment's time)
             out.append(
                 shown(
                     ItemView(
-                        id=i.id,
-                        public_id=i.public_id or "",
-                        doi=i.doi,
-                        title=i.title,
-                        authors=tuple(i.authors or ()),
-                        abstract=i.abstract,
-                        keywords=tuple(i.keywords or ()),
-                        publication_date=i.publication_date,
-                        year=i.year,
-                        volume=i.volume,
-                        issue=i.issue,
-                        pages=i.pages,
-                        language=i.language,
-                        item_type=i.item_type,
-                        original_licence=i.licence,
-                        licence=au.release_licence or i.licence or "",
+                        id=r.id,
+                        public_id=r.public_id or "",
+                        doi=r.doi,
+                        title=r.title,
+                        authors=tuple(r.authors or ()),
+                        abstract=r.abstract,
+                        keywords=tuple(r.keywords or ()),
+                        publication_date=r.publication_date,
+                        year=r.year,
+                        volume=r.volume,
+                        issue=r.issue,
+                        pages=r.pages,
+                        language=r.language,
+                        item_type=r.item_type,
+                        original_licence=r.licence,
+                        licence=r.release_licence or r.licence or "",
                         released_at=released_at,
-                        trigger=au.release_trigger or "",
-                        reason=reasons.get(au.release_trigger or "", ""),
-                        title_key=title.key,
-                        title_name=title.name,
-                        title_language=single_language(title.languages),
-                        au_key=au.key,
-                        source_url=i.url,
-                        archived=i.au_id in harvested,
-                        issns=tuple(x for x in (title.issn_print, title.issn_online) if x),
-                        publisher_key=publisher.key if publisher else "",
-                        publisher_name=publisher.name if publisher else "",
-                        country=publisher.country if publisher else None,
-                        object_id=au.object_id,
-                        files=_files(i),
+                        trigger=r.release_trigger or "",
+                        reason=r.reason or "",
+                        title_key=r.title_key,
+                        title_name=r.title_name,
+                        title_language=single_language(r.title_languages),
+                        au_key=r.au_key,
+                        source_url=r.url,
+                        archived=r.au_id in harvested,
+                        issns=tuple(x for x in (r.issn_print, r.issn_online) if x),
+                        publisher_key=r.publisher_key or "",
+                        publisher_name=r.publisher_name or "",
+                        country=r.country,
+                        object_id=r.object_id,
+                        files=files.get(r.id, ()),
                     )
                 )
             )
@@ -332,49 +435,26 @@ class Released:
 
     def _item(self, public_id: str) -> ItemView | None:
         with self.catalog.session() as s:
-            found = s.scalars(self._items().where(Item.public_id == public_id)).first()
+            found = s.execute(_BY_PUBLIC_ID, {"public_id": public_id}).first()
             return self._views(s, [found])[0] if found else None
 
     def enrolled_item(self, public_id: str) -> tuple[ItemView, frozenset[str]] | None:
         """The programme's door, beside the public one: an item of an enrolled title that is not released, with
         the groups it is enrolled for. Callers must ask the access decision before showing anything of it."""
-        stmt = (
-            select(Item, Enrolment)
-            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
-            .join(Enrolment, Enrolment.title_id == ArchivalUnit.title_id)
-            .where(Item.public_id == public_id, Enrolment.active, ArchivalUnit.released_at.is_(None))
-            .options(
-                selectinload(Item.files),
-                joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher),
-            )
-        )
+        stmt = _enrolled_rows().where(Item.public_id == public_id)
         with self.catalog.session() as s:
             row = s.execute(stmt).first()
             if row is None:
                 return None
-            item, enrolment = row
-            view = self._views(s, [item], enrolled_at=enrolment.enrolled_at)[0]
-            return view, frozenset(str(g) for g in enrolment.groups)
+            return self._views(s, [row])[0], frozenset(str(g) for g in row.groups or ())
 
     def enrolled_titles(self, group: str) -> list[tuple[str, str, list[ItemView]]]:
         """(title key, name, items not released) of every title enrolled for ``group``."""
-        stmt = (
-            select(Item, Enrolment)
-            .join(ArchivalUnit, Item.au_id == ArchivalUnit.id)
-            .join(Enrolment, Enrolment.title_id == ArchivalUnit.title_id)
-            .where(Enrolment.active, ArchivalUnit.released_at.is_(None))
-            .options(
-                selectinload(Item.files),
-                joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher),
-            )
-            .order_by(Item.id)
-        )
         out: dict[str, tuple[str, str, list[ItemView]]] = {}
         with self.catalog.session() as s:
-            for item, enrolment in s.execute(stmt):
-                if group in enrolment.groups:
-                    view = self._views(s, [item], enrolled_at=enrolment.enrolled_at)[0]
-                    out.setdefault(view.title_key, (view.title_key, view.title_name, []))[2].append(view)
+            rows = [r for r in s.execute(_enrolled_rows().order_by(Item.id)) if group in (r.groups or ())]
+            for view in self._views(s, rows):
+                out.setdefault(view.title_key, (view.title_key, view.title_name, []))[2].append(view)
         return sorted(out.values(), key=lambda t: t[1].casefold())
 
     def item_by_doi(self, doi: str) -> ItemView | None:
@@ -383,7 +463,7 @@ class Released:
         except InvalidIdentifier:
             return None
         with self.catalog.session() as s:
-            found = s.scalars(self._items().where(Item.doi == doi).order_by(Item.id)).first()
+            found = s.execute(self._items().where(Item.doi == doi).order_by(Item.id).limit(1)).first()
             return self._views(s, [found])[0] if found else None
 
     def file(self, public_id: str, name: str) -> ReleasedFile | None:
@@ -451,7 +531,7 @@ class Released:
         with self.catalog.session() as s:
             views: list[ItemView] = []
             if hits.ids:
-                found = {i.id: i for i in s.scalars(self._items().where(Item.id.in_(hits.ids)))}  # released here
+                found = {r.id: r for r in s.execute(_HITS, {"ids": list(hits.ids)})}  # released here
                 views = self._views(s, [found[i] for i in hits.ids if i in found])
             names = self._facet_names(s, hits.facets)
         return Found(
@@ -460,15 +540,25 @@ class Released:
             {facet: [(v, names.get((facet, v), v), n) for v, n in values] for facet, values in hits.facets.items()},
         )
 
-    @staticmethod
-    def _facet_names(s: Session, facets: Mapping[str, list[tuple[str, int]]]) -> dict[tuple[str, str], str]:
-        """The names of the publishers and titles among facet values (keys); other values are shown as they are."""
+    def _facet_names(self, s: Session, facets: Mapping[str, list[tuple[str, int]]]) -> dict[tuple[str, str], str]:
+        """The names of the publishers and titles among facet values (keys); other values are shown as they are.
+        Only values the index returned are named (it returns released values only), in one SELECT for both facets;
+        a name found is remembered ``cache_seconds`` (names change rarely; a key names one thing)."""
         names: dict[tuple[str, str], str] = {}
-        for facet, model in (("publisher", Publisher), ("title", Title)):
-            keys = [v for v, _ in facets.get(facet, [])]
-            if keys:
-                rows = s.execute(select(model.key, model.name).where(model.key.in_(keys)))
-                names.update({(facet, str(k)): str(n) for k, n in rows})
+        wanted: dict[str, list[str]] = {}
+        now = time.monotonic()
+        for facet in ("publisher", "title"):
+            for value, _ in facets.get(facet, []):
+                hit = self._cache.get((f"{facet} name", value))
+                if hit is not None and hit[0] > now:
+                    names[(facet, value)] = cast(str, hit[1])
+                else:
+                    wanted.setdefault(facet, []).append(value)
+        if wanted:
+            keys = {"publishers": wanted.get("publisher", []), "titles": wanted.get("title", [])}
+            for facet, key, name in s.execute(_NAMES, keys):
+                names[(str(facet), str(key))] = str(name)
+                self._remember((f"{facet} name", str(key)), str(name), now)
         return names
 
     def open_file(self, object_id: str, file: FileView, *, start: int = 0, length: int | None = None) -> BinaryIO:
@@ -494,13 +584,9 @@ class Released:
             by_year = false()
         no_volume = Item.volume.is_(None) | (Item.volume == "")
         with self.catalog.session() as s:
-            items = s.scalars(
-                self._items()
-                .join(Title, ArchivalUnit.title_id == Title.id)
-                .where(Title.key == title_key, (Item.volume == vol) | (no_volume & by_year))
-            )
-            chosen = [i for i in items if volume_key(i.volume, i.year) == vol]
-            chosen.sort(key=lambda i: (_num(i.issue), _num((i.pages or "").split("-")[0]), i.id))
+            rows = s.execute(self._items().where(Title.key == title_key, (Item.volume == vol) | (no_volume & by_year)))
+            chosen = [r for r in rows if volume_key(r.volume, r.year) == vol]
+            chosen.sort(key=lambda r: (_num(r.issue), _num((r.pages or "").split("-")[0]), r.id))
             return self._views(s, chosen)
 
     def page(
@@ -519,14 +605,12 @@ class Released:
             stmt = stmt.where(ArchivalUnit.released_at >= since)
         if until is not None:
             stmt = stmt.where(ArchivalUnit.released_at <= until)
-        if publisher_key is not None or title_key is not None:
-            stmt = stmt.join(Title, ArchivalUnit.title_id == Title.id)
-            if title_key is not None:
-                stmt = stmt.where(Title.key == title_key)
-            if publisher_key is not None:
-                stmt = stmt.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.key == publisher_key)
+        if title_key is not None:
+            stmt = stmt.where(Title.key == title_key)
+        if publisher_key is not None:
+            stmt = stmt.where(Publisher.key == publisher_key)
         with self.catalog.session() as s:
-            return self._views(s, list(s.scalars(stmt.order_by(Item.id).limit(limit))))
+            return self._views(s, list(s.execute(stmt.order_by(Item.id).limit(limit))))
 
     def count(self) -> int:
         """How many items are released: added up from the AUs' kept counts, never by counting items."""
