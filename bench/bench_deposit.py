@@ -1,8 +1,11 @@
 """Deposit throughput for many small articles vs bagit.py --validate and cp -r (see bench/README.md); with
 ``--memory N,M,...``, instead, the peak resident memory (ru_maxrss) of a process that only deposits a bag of N
-articles, for each N, against the same for `bagit.py --validate` of the bag.
+articles, for each N, against the same for `bagit.py --validate` of the bag; with ``--before SRC`` as well, the same
+deposit run from another copy of the package's source (``SRC/strongroom``, e.g. a checkout of an earlier commit's
+``src``), so that a change is measured before and after in one run.
 
-Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000] [--workdir bench/work/deposit]
+Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000 [--before SRC]]
+       [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ def make_bag(dest: Path, articles: int) -> Path:
     return write_bag(dest, items, title)
 
 
-def peak_mb(cmd: list[str]) -> tuple[float, float]:
-    """The peak resident memory (MB) of ``cmd`` run to completion, and its wall seconds."""
+def peak_mb(cmd: list[str], src: Path | None = None) -> tuple[float, float]:
+    """The peak resident memory (MB) of ``cmd`` run to completion (importing strongroom from ``src`` if given), and
+    its wall seconds."""
+    env = dict(os.environ, PYTHONPATH=str(src.resolve())) if src else None
     start = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # bagit.py logs each file
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # bagit.py logs
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
@@ -47,28 +52,37 @@ def peak_mb(cmd: list[str]) -> tuple[float, float]:
     return usage.ru_maxrss / 1024, time.perf_counter() - start
 
 
-def memory(work: Path, sizes: list[int]) -> None:
+def memory(work: Path, sizes: list[int], before: Path | None = None) -> None:
     bagit_py = str(Path(sys.executable).parent / "bagit.py")
     print(f"load average {os.getloadavg()[0]:.2f}\n")
-    print("| articles | Strongroom deposit peak RSS (MB) | seconds | bagit.py --validate peak RSS (MB) |")
-    print("| ---: | ---: | ---: | ---: |")
+    head = "| articles | Strongroom deposit peak RSS (MB) | seconds |"
+    if before:
+        head += f" before ({before}): peak RSS (MB) | seconds |"
+    print(head + " bagit.py --validate peak RSS (MB) |")
+    print("| ---: " * head.count("|") + "|")
     for n in sizes:
         bag = make_bag(work / f"bag-{n}", n)
         ours, secs = peak_mb([sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-{n}")])
+        row = f"| {n:,} | {ours:.0f} | {secs:.1f} |"
+        if before:
+            old, old_secs = peak_mb([sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-before-{n}")], before)
+            row += f" {old:.0f} | {old_secs:.1f} |"
         theirs, _ = peak_mb([bagit_py, "--validate", "--processes", "1", str(bag)])
-        print(f"| {n:,} | {ours:.0f} | {secs:.1f} | {theirs:.0f} |")
+        print(f"{row} {theirs:.0f} |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--memory", default="", help="comma-separated article counts: measure peak memory instead")
+    ap.add_argument("--before", type=Path, help="with --memory: also deposit from this copy of the source (src)")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     if args.memory:
-        memory(args.workdir, [int(n) for n in args.memory.split(",")])
+        memory(args.workdir, [int(n) for n in args.memory.split(",")], args.before)
         shutil.rmtree(args.workdir, ignore_errors=True)
         return
     bag = make_bag(args.workdir / "bag", args.articles)

@@ -26,6 +26,7 @@ from strongroom.formats.records import (
     TitleRecord,
 )
 from strongroom.ingest.package import Package, PackageFile
+from strongroom.store.hashing import write_json
 
 PAYLOAD_PREFIX = "payload/"
 
@@ -223,6 +224,9 @@ def item_record(
 
 
 def write_record(plan: DepositPlan, workdir: Path) -> Path:
+    """The deposit record in ``workdir``: the bytes of ``DepositRecord.to_bytes``, encoded as they are written (the
+    record of a package of tens of thousands of articles is never held whole as text)."""
     path = workdir / "deposit.json"
-    path.write_bytes(plan.record.to_bytes())
+    with path.open("wb") as fh:
+        write_json(plan.record.to_dict(), fh)
     return path

@@ -135,15 +135,23 @@ class Ingest:
         staging = self.settings.resolved_staging()
         with work_directory(staging) as workdir:
             reporter.stage("opening package")
-            try:
-                package = open_package(path, workdir, self.settings.limits, reporter)
-            except OSError as exc:
-                if is_full(exc):  # unpacking an archive filled the staging area
-                    raise disk_full("the staging area", staging) from None
-                raise
+            # Handed over with no name kept here, so that commit can let the package go once it is stored.
             return self.commit(
-                package, workdir, options, name=path.name, reporter=reporter, publisher_key=publisher_key
+                self._open(path, workdir, staging, reporter),
+                workdir,
+                options,
+                name=path.name,
+                reporter=reporter,
+                publisher_key=publisher_key,
             )
+
+    def _open(self, path: Path, workdir: Path, staging: Path, reporter: Reporter) -> Package:
+        try:
+            return open_package(path, workdir, self.settings.limits, reporter)
+        except OSError as exc:
+            if is_full(exc):  # unpacking an archive filled the staging area
+                raise disk_full("the staging area", staging) from None
+            raise
 
     def commit(
         self,
@@ -169,45 +177,51 @@ class Ingest:
             )
         staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
         staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
-        ensure_free(self.settings.resolved_storage_root(), self._new_bytes(plan.object_id, staged), "the storage root")
-        released = carried_release(self.store, plan.object_id)  # a correction to released content stays released
+        # What the result reports; then the package and the plan (every article's metadata, written to the deposit
+        # record above) are let go, so that the OCFL write and the cataloguing do not hold them as well.
+        au_key, object_id, form = plan.au_key, plan.object_id, str(package.form)
+        items, files, total = len(package.items), len(package.files), package.total_bytes
+        del package, plan
+        ensure_free(self.settings.resolved_storage_root(), self._new_bytes(object_id, staged), "the storage root")
+        released = carried_release(self.store, object_id)  # a correction to released content stays released
         if released is not None:
             staged.append(released)
-        reporter.stage("writing OCFL version", package.total_bytes)
-        message = message or f"deposit of {package.form} package {name} ({len(package.items)} items)"
-        with self.journal.intent(plan.object_id):
+        reporter.stage("writing OCFL version", total)
+        message = message or f"deposit of {form} package {name} ({items} items)"
+        with self.journal.intent(object_id):
             result = self.store.commit_version(
-                plan.object_id,
+                object_id,
                 staged,
                 message=message,
                 user_name=self.agent,
                 user_address=f"urn:strongroom:node:{self.settings.node_id}",
                 on_bytes=reporter.advance,
             )
+            del staged
             reporter.stage("cataloguing")
             try:
-                self.indexer.index(plan.object_id)
+                self.indexer.index(object_id)
             except SearchIndexFull as exc:
                 raise SearchIndexFull(
                     f"{exc.message}. The package was stored and catalogued as v{result.version} of "
-                    f"{plan.au_key}; search finds it after the next start, once there is room",
+                    f"{au_key}; search finds it after the next start, once there is room",
                     hint=exc.hint,
                 ) from None
             except DiskFull as exc:
                 raise DiskFull(
-                    f"{exc.message}. The package was stored as v{result.version} of {plan.au_key}; the catalog "
+                    f"{exc.message}. The package was stored as v{result.version} of {au_key}; the catalog "
                     "records it at the next start, once there is room",
                     hint=exc.hint,
                 ) from None
         return DepositResult(
-            au_key=plan.au_key,
-            object_id=plan.object_id,
+            au_key=au_key,
+            object_id=object_id,
             version=result.version,
             unchanged=result.unchanged,
-            package_form=str(package.form),
-            items=len(package.items),
-            files=len(package.files),
-            bytes=package.total_bytes,
+            package_form=form,
+            items=items,
+            files=files,
+            bytes=total,
             new_files=result.new_content_files,
             new_bytes=result.new_bytes,
             added=tuple(result.added),

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, insert, select, text
+from sqlalchemy import Text, cast, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -146,41 +146,74 @@ def _upsert_title(s: Session, record: DepositRecord, now: dt.datetime) -> Title:
     return title
 
 
-def _replace_items(s: Session, au: ArchivalUnit, records: tuple[ItemRecord, ...]) -> dict[str, Item]:
-    """Make the AU's items those of the record; every item touched or removed is queued for the search index."""
-    existing = {i.item_key: i for i in s.scalars(select(Item).where(Item.au_id == au.id))}
+ITEM_BATCH = 500  # items written to the catalog at a time, as plain rows
+FILE_BATCH = 2_000  # file rows written at a time
+ItemFacts = tuple[str | None, str | None, dt.date | None, int | None]  # volume, issue, publication date, year
+
+
+def _item_row(rec: ItemRecord) -> dict[str, Any]:
+    """An item's catalog columns from its record (those the record decides; keys and ids are the caller's)."""
+    return {
+        "doi": rec.doi,
+        "title": rec.title or rec.key,
+        "authors": [c.to_dict() for c in rec.contributors],
+        "publication_date": _date(rec.publication_date),
+        "year": rec.year,
+        "volume": rec.volume,
+        "issue": rec.issue,
+        "pages": rec.pages,
+        "abstract": rec.abstract,
+        "keywords": list(rec.keywords),
+        "language": rec.language,
+        "licence": rec.licence,
+        "item_type": rec.item_type or "other",
+        "url": rec.url,
+    }
+
+
+def _queue(s: Session, item_ids: list[int]) -> None:
+    if item_ids:
+        s.execute(insert(SearchQueue), [{"item_id": i} for i in item_ids])
+
+
+def _replace_items(
+    s: Session, au: ArchivalUnit, records: tuple[ItemRecord, ...]
+) -> tuple[dict[str, int], list[ItemFacts]]:
+    """Make the AU's items those of the record; every item touched or removed is queued for the search index.
+    Returns each item's id by key, and the (volume, issue, date, year) of each for the AU's counts.
+
+    Items are written ITEM_BATCH at a time as plain rows (bulk INSERT … RETURNING and bulk UPDATE by primary key),
+    never as ORM objects: a deposit of tens of thousands of articles holds one batch of rows at a time, not a
+    session full of objects. An item that was already catalogued keeps its id."""
+    existing: dict[str, int] = {
+        key: id_ for key, id_ in s.execute(select(Item.item_key, Item.id).where(Item.au_id == au.id))
+    }
     wanted = {r.key: r for r in records}
     s.execute(delete(File).where(File.au_id == au.id))
-    touched: list[int] = []
-    for key, item in existing.items():
-        if key not in wanted:
-            touched.append(item.id)
-            s.delete(item)
-    out = {}
-    for key, rec in wanted.items():
-        found = existing.get(key)
-        item = found if found is not None else Item(au_id=au.id, item_key=key, public_id=public_id(au.key, key))
-        if found is None:
-            s.add(item)
-        item.doi = rec.doi
-        item.title = rec.title or key
-        item.authors = [c.to_dict() for c in rec.contributors]
-        item.publication_date = _date(rec.publication_date)
-        item.year = rec.year
-        item.volume = rec.volume
-        item.issue = rec.issue
-        item.pages = rec.pages
-        item.abstract = rec.abstract
-        item.keywords = list(rec.keywords)
-        item.language = rec.language
-        item.licence = rec.licence
-        item.item_type = rec.item_type or "other"
-        item.url = rec.url
-        out[key] = item
-    s.flush()  # one flush for the AU's items (SQLAlchemy batches the inserts); the queue needs their ids
-    touched += [item.id for item in out.values()]
-    s.add_all(SearchQueue(item_id=i) for i in touched)
-    return out
+    gone = [id_ for key, id_ in existing.items() if key not in wanted]
+    for n in range(0, len(gone), ITEM_BATCH):
+        s.execute(delete(Item).where(Item.id.in_(gone[n : n + ITEM_BATCH])))
+    _queue(s, gone)
+    ids: dict[str, int] = {}
+    facts: list[ItemFacts] = []
+    batch = list(wanted.values())
+    for n in range(0, len(batch), ITEM_BATCH):
+        new_rows, updates = [], []
+        for rec in batch[n : n + ITEM_BATCH]:
+            row = _item_row(rec)
+            facts.append((row["volume"], row["issue"], row["publication_date"], row["year"]))
+            found = existing.get(rec.key)
+            if found is not None:
+                ids[rec.key] = found
+                updates.append({"id": found, **row})
+            else:
+                new_rows.append({"au_id": au.id, "item_key": rec.key, "public_id": public_id(au.key, rec.key), **row})
+        if updates:
+            s.execute(update(Item), updates)
+        if new_rows:
+            ids.update((key, id_) for key, id_ in s.execute(insert(Item).returning(Item.item_key, Item.id), new_rows))
+        _queue(s, [ids[rec.key] for rec in batch[n : n + ITEM_BATCH]])
+    return ids, facts
 
 
 class Indexer:
@@ -258,18 +291,20 @@ class Indexer:
                 au.released_at = released_at(release)
                 au.release_licence = str(release["licence"])
                 au.release_trigger = str(release["trigger"])
-            items = _replace_items(s, au, record.items)
+            items, facts = _replace_items(s, au, record.items)
             au.item_count = len(items)  # the AU's counts, kept here so that nothing counts items to show them
-            au.volumes = volume_counts((i.volume, i.year, 1) for i in items.values())
-            au.issues = issue_coverage((i.volume, i.issue, i.publication_date, i.year) for i in items.values())
-            rows = []
-            for f in files:
+            au.volumes = volume_counts((volume, year, 1) for volume, _issue, _date, year in facts)
+            au.issues = issue_coverage(facts)
+            del facts
+            au.stored_files = len(files)  # its head version, kept with its file rows: the node page never sums files
+            au.stored_bytes = sum(f.size for f in files)
+            rows: list[dict[str, Any]] = []
+            for f in files:  # executemany in batches, no ORM object per file: an AU can hold tens of thousands
                 meta = record.files.get(f.logical_path)
-                item_key = meta.item if meta else None
                 rows.append(
                     {
                         "au_id": au.id,
-                        "item_id": items[item_key].id if item_key in items else None,
+                        "item_id": items.get(meta.item) if meta and meta.item else None,
                         "logical_path": f.logical_path,
                         "size": f.size,
                         "sha512": f.sha512,
@@ -280,7 +315,10 @@ class Indexer:
                         "version": f.version,
                     }
                 )
-            if rows:  # one executemany, no ORM object per file: an AU can hold tens of thousands
+                if len(rows) >= FILE_BATCH:
+                    s.execute(insert(File), rows)
+                    rows.clear()
+            if rows:
                 s.execute(insert(File), rows)
             for n in range(au.head_version + 1, head + 1):
                 self._add_version(s, au, object_id, inventory["versions"][f"v{n}"], n)

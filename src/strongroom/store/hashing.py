@@ -7,15 +7,17 @@ never by shelling out.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
+JSON_CHUNK = 1 << 16
 DEFAULT_ALGORITHMS = ("sha512", "sha256")
 
 
@@ -36,6 +38,39 @@ def hash_stream(
         size += len(chunk)
         if on_bytes:
             on_bytes(len(chunk))
+    return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
+
+
+def write_json(
+    data: Any, fh: BinaryIO, algorithms: Sequence[str] = (), *, indent: int = 2, sort_keys: bool = True
+) -> Digests:
+    """Write ``data`` to ``fh`` as ``(json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False) +
+    "\\n").encode()`` gives it, byte for byte, hashed as it is written. The JSON is encoded piece by piece: a
+    document naming tens of thousands of files (an OCFL inventory, a deposit record) is never held whole as a list
+    of pieces, a string and bytes besides the objects it is made from."""
+    hashers = [hashlib.new(a) for a in algorithms]
+    encoder = json.JSONEncoder(indent=indent, sort_keys=sort_keys, ensure_ascii=False)
+    size = 0
+
+    def emit(text: str) -> None:
+        nonlocal size
+        chunk = text.encode("utf-8")
+        for h in hashers:
+            h.update(chunk)
+        fh.write(chunk)
+        size += len(chunk)
+
+    pending: list[str] = []
+    length = 0
+    for piece in encoder.iterencode(data):
+        pending.append(piece)
+        length += len(piece)
+        if length >= JSON_CHUNK:
+            emit("".join(pending))
+            pending.clear()
+            length = 0
+    pending.append("\n")
+    emit("".join(pending))
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
 

@@ -45,7 +45,7 @@ from typing import Any, BinaryIO
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
-from strongroom.store.hashing import copy_and_hash, fsync_dir, write_chunks
+from strongroom.store.hashing import copy_and_hash, fsync_dir, write_chunks, write_json
 from strongroom.store.locks import ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
@@ -74,7 +74,27 @@ def _write_durable(path: Path, data: bytes) -> None:
 
 
 def _sidecar_bytes(inventory_bytes: bytes, algorithm: str) -> bytes:
-    return f"{hashlib.new(algorithm, inventory_bytes).hexdigest()}  {INVENTORY}\n".encode()
+    return _sidecar(hashlib.new(algorithm, inventory_bytes).hexdigest())
+
+
+def _sidecar(digest: str) -> bytes:
+    return f"{digest}  {INVENTORY}\n".encode()
+
+
+def _dump_durable(path: Path, data: dict[str, Any], algorithm: str) -> str:
+    """Write ``data`` to ``path`` as :func:`_json_bytes` encodes it, streamed (never held whole as a string and
+    as bytes besides the dict), fsynced; return the digest of those bytes."""
+    with path.open("wb") as fh:
+        written = write_json(data, fh, (algorithm,))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return written.digests[algorithm]
+
+
+def _copy_durable(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    with target.open("rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _invert(state: dict[str, list[str]]) -> dict[str, str]:
@@ -132,6 +152,15 @@ def version_inventory(
     plan: NewVersion, *, created: dt.datetime, message: str, user_name: str, user_address: str | None
 ) -> bytes:
     """The inventory with the new version as its head, once its content is in place."""
+    return _json_bytes(
+        head_inventory(plan, created=created, message=message, user_name=user_name, user_address=user_address)
+    )
+
+
+def head_inventory(
+    plan: NewVersion, *, created: dt.datetime, message: str, user_name: str, user_address: str | None
+) -> dict[str, Any]:
+    """The plan's inventory, its new version made the head (for a backend that writes it out itself)."""
     user: dict[str, str] = {"name": user_name}
     if user_address:
         user["address"] = user_address
@@ -142,7 +171,7 @@ def version_inventory(
         "state": plan.new_state,
     }
     plan.inventory["head"] = plan.vname
-    return _json_bytes(plan.inventory)
+    return plan.inventory
 
 
 def commit_result(plan: NewVersion, files: int, counts: Sequence[int]) -> CommitResult:
@@ -439,11 +468,12 @@ class OcflStore:
         return read_inventory(obj) if (obj / OBJECT_NAMASTE).is_file() else None
 
     def _write_version(
-        self, object_id: str, vname: str, *, new_object: bool, populate: Callable[[Path], bytes]
+        self, object_id: str, vname: str, *, new_object: bool, populate: Callable[[Path], tuple[str, str]]
     ) -> None:
         """The one write sequence of a new version (see the module's docstring). ``populate(version_dir)`` writes
-        and verifies the version's content files and returns the inventory bytes to install. Called with the
-        object's lock held."""
+        and verifies the version's content files, then writes the version's inventory durably to
+        ``version_dir/inventory.json`` and returns its digest algorithm and digest. Called with the object's lock
+        held."""
         obj = self.object_path(object_id)
         work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
         publishing = False
@@ -454,17 +484,15 @@ class OcflStore:
             obj_work = work / "object"
             version_dir = obj_work / vname
             (version_dir / "content").mkdir(parents=True)
-            inv_bytes = populate(version_dir)
-            alg = json.loads(inv_bytes)["digestAlgorithm"]
-            sidecar = _sidecar_bytes(inv_bytes, alg)
-            _write_durable(version_dir / INVENTORY, inv_bytes)
+            alg, digest = populate(version_dir)
+            sidecar = _sidecar(digest)
             _write_durable(version_dir / f"{INVENTORY}.{alg}", sidecar)
             for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
                 fsync_dir(Path(dirpath))
             self.fault("version-staged")
             with self._publishing(object_id):
                 publishing = True
-                self._publish(obj, obj_work, version_dir, vname, inv_bytes, sidecar, alg, work, new_object=new_object)
+                self._publish(obj, obj_work, version_dir, vname, sidecar, alg, work, new_object=new_object)
             self.fault("committed")
         except OSError as exc:
             if not is_full(exc):
@@ -484,16 +512,16 @@ class OcflStore:
         obj_work: Path,
         version_dir: Path,
         vname: str,
-        inv_bytes: bytes,
         sidecar: bytes,
         alg: str,
         work: Path,
         *,
         new_object: bool,
     ) -> None:
+        """Put the staged version in place; the root inventory is a copy of the version's (copied file to file)."""
         if new_object:
             _write_durable(obj_work / OBJECT_NAMASTE, b"ocfl_object_1.1\n")
-            _write_durable(obj_work / INVENTORY, inv_bytes)
+            _copy_durable(version_dir / INVENTORY, obj_work / INVENTORY)
             _write_durable(obj_work / f"{INVENTORY}.{alg}", sidecar)
             fsync_dir(obj_work)
             obj.parent.mkdir(parents=True, exist_ok=True)
@@ -503,7 +531,10 @@ class OcflStore:
             os.rename(version_dir, obj / vname)
             fsync_dir(obj)
             self.fault("version-renamed")
-            self._replace(obj / INVENTORY, inv_bytes, work)
+            tmp = work / f"tmp-{INVENTORY}"
+            _copy_durable(obj / vname / INVENTORY, tmp)
+            os.replace(tmp, obj / INVENTORY)
+            fsync_dir(obj)
             self.fault("inventory-replaced")
             self._replace(obj / f"{INVENTORY}.{alg}", sidecar, work)
 
@@ -527,13 +558,14 @@ class OcflStore:
                 return CommitResult(object_id, plan.number, True, len(files))
             counts = [0, 0]
 
-            def populate(version_dir: Path) -> bytes:
+            def populate(version_dir: Path) -> tuple[str, str]:
                 counts[:] = self._copy_new_content(
                     files, plan.inventory, version_dir, plan.vname, plan.alg, plan.other, on_bytes
                 )
-                return version_inventory(
+                inventory = head_inventory(
                     plan, created=created, message=message, user_name=user_name, user_address=user_address
                 )
+                return plan.alg, _dump_durable(version_dir / INVENTORY, inventory, plan.alg)
 
             self._write_version(object_id, plan.vname, new_object=existing is None, populate=populate)
         return commit_result(plan, len(files), counts)
@@ -621,7 +653,7 @@ class OcflStore:
             ):
                 raise StorageError(f"{object_id!r}: the offered {vname} rewrites content of earlier versions")
 
-            def populate(version_dir: Path) -> bytes:
+            def populate(version_dir: Path) -> tuple[str, str]:
                 for cp in new_paths:
                     dest = version_dir.parent / cp
                     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -633,7 +665,8 @@ class OcflStore:
                             f"{object_id!r}: {cp} from the other copy does not match its inventory "
                             "digest; nothing was installed"
                         )
-                return version_inventory
+                _write_durable(version_dir / INVENTORY, version_inventory)
+                return alg, hashlib.new(alg, version_inventory).hexdigest()
 
             self._write_version(object_id, vname, new_object=existing is None, populate=populate)
         return number
