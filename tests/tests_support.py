@@ -134,3 +134,22 @@ def serve_app(app: Any, *, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+@contextmanager
+def statements(engine: Any, kinds: tuple[str, ...] = ("SELECT", "WITH", "(SELECT")) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block whose text starts with one of ``kinds`` (reads, by
+    default; ``()`` for every statement): how tests show that a page's query count does not grow with the data."""
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not kinds or statement.lstrip().upper().startswith(kinds):
+            seen.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)

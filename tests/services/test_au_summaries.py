@@ -8,13 +8,12 @@ from __future__ import annotations
 import random
 import re
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from memory_network import POLICY, clients_of, members_of
 from strongroom.catalog.models import ArchivalUnit, File
@@ -26,21 +25,11 @@ from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
 from strongroom.portal.console.operator import node_view
 from strongroom.samples.damage import flip_one_bit
+from tests_support import statements
 
 
-@contextmanager
-def selects(node: Node) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(node.catalog.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(node.catalog.engine, "before_cursor_execute", before)
+def selects(node: Node) -> AbstractContextManager[list[str]]:
+    return statements(node.catalog.engine)
 
 
 def _kept(node: Node) -> dict[str, ArchivalUnit]:

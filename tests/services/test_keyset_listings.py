@@ -21,6 +21,7 @@ from strongroom.errors import ExitCode
 from strongroom.node import Node
 from strongroom.services import keyset
 from strongroom.services.browse import KeyPage
+from tests_support import statements as every_statement
 
 NOW = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
 # ASCII names, so that the expected order (lowered, then id) is the same on both catalogs; several differ only in
@@ -160,16 +161,8 @@ def test_a_cursor_no_page_gave_is_a_usage_error(node: Node, cursor: str) -> None
 
 def test_a_page_costs_the_same_statements_however_many_rows(node: Node) -> None:
     def statements(load: Callable[[], object]) -> int:
-        seen: list[str] = []
-
-        def before(*args: Any) -> None:
-            seen.append(args[2])
-
-        event.listen(node.catalog.engine, "before_cursor_execute", before)
-        try:
+        with every_statement(node.catalog.engine, ()) as seen:
             load()
-        finally:
-            event.remove(node.catalog.engine, "before_cursor_execute", before)
         return len(seen)
 
     def costs() -> list[int]:

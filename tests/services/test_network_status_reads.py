@@ -4,30 +4,16 @@ own events say."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.node import Node
+from tests_support import statements
 
 
-@contextmanager
-def counted(node: Node) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(node.catalog.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(node.catalog.engine, "before_cursor_execute", before)
+def counted(node: Node) -> AbstractContextManager[list[str]]:
+    return statements(node.catalog.engine)
 
 
 def test_the_poll_summaries_of_every_au_take_as_many_queries_as_that_of_one(node: Node, sample_dir: Path) -> None:

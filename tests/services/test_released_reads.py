@@ -9,13 +9,11 @@ import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event
 
 from strongroom.clock import FixedClock
 from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
@@ -28,23 +26,13 @@ from strongroom.search.base import fold
 from strongroom.services.released import SEARCH_FACETS, Released
 from strongroom.services.triggers import sign_ballot
 from strongroom.settings import load_settings, write_settings
+from tests_support import statements
 
 BOARD = {name: Ed25519PrivateKey.generate() for name in ("ama", "bakari", "chiara")}
 
 
-@contextmanager
-def counted(node: Node) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH", "(SELECT")):
-            statements.append(statement)
-
-    event.listen(node.catalog.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(node.catalog.engine, "before_cursor_execute", before)
+def counted(node: Node) -> AbstractContextManager[list[str]]:
+    return statements(node.catalog.engine)
 
 
 @dataclasses.dataclass
