@@ -125,22 +125,10 @@ class Catalog:
             return [(t, int(a), int(i)) for t, a, i in s.execute(stmt)]
 
     def aus(self, keys: Sequence[str] = ()) -> list[tuple[ArchivalUnit, int, int, int]]:
-        """AUs (all, or those named) with their title, item count, file count and total bytes."""
-        files = (
-            select(File.au_id, func.count(File.id).label("n"), func.coalesce(func.sum(File.size), 0).label("b"))
-            .group_by(File.au_id)
-            .subquery()
-        )
-        items = select(Item.au_id, func.count(Item.id).label("n")).group_by(Item.au_id).subquery()
+        """AUs (all, or those named) with their title, item count, file count and total bytes (of the head version:
+        the counts each AU keeps as it is catalogued, so nothing here reads the items or files tables)."""
         stmt = (
-            select(
-                ArchivalUnit,
-                func.coalesce(items.c.n, 0),
-                func.coalesce(files.c.n, 0),
-                func.coalesce(files.c.b, 0),
-            )
-            .outerjoin(items, items.c.au_id == ArchivalUnit.id)
-            .outerjoin(files, files.c.au_id == ArchivalUnit.id)
+            select(ArchivalUnit, ArchivalUnit.item_count, ArchivalUnit.stored_files, ArchivalUnit.stored_bytes)
             .options(selectinload(ArchivalUnit.title))
             .order_by(ArchivalUnit.key)
         )
