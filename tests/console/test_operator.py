@@ -231,6 +231,21 @@ def test_a_job_already_waiting_is_not_queued_twice(ops: Ops) -> None:
     assert len(_events_of(console, first)) == 1  # one job, one event
 
 
+def test_the_jobs_page_goes_back_through_older_jobs(ops: Ops) -> None:
+    console = ops.console
+    aus = sorted(a.key for a, *_ in console.node.catalog.aus())
+    with console.client(OPERATOR) as c:
+        ids = sorted({_job_id(_start(c, "export", key)) for key in aus[:2]} | {_job_id(_start(c, "audit", aus[0]))})
+        newest = max(ids)
+        older = c.get("/console/jobs/", params={"before": newest})
+        assert older.status_code == 200
+        listed = [int(j) for j in re.findall(r'data-job="(\d+)"', older.text)]
+        assert listed and max(listed) < newest and listed == sorted(listed, reverse=True)
+        assert "Newest jobs" in older.text  # the way back
+        for bad in ("x", "0", "-3", "9" * 30):
+            assert c.get("/console/jobs/", params={"before": bad}).status_code == 400
+
+
 def test_a_hostile_export_is_refused_and_writes_nothing(ops: Ops) -> None:
     console = ops.console
     exports = console.home / "exports"

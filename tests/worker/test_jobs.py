@@ -339,6 +339,14 @@ def test_an_operator_queues_jobs_from_the_command_line(tmp_path: Path, db_url: s
         assert refused.returncode == 2 and says in refused.stderr, (wrong, refused.stderr)
     counts = node.jobs.counts()
     assert counts[("todo", "audit")] == len(aus) and counts[("todo", "export")] == 1
+    walked, before = [], None  # `strongroom jobs` a job a page, following each page's cursor back to the oldest
+    while True:
+        page = json.loads(run("jobs", "--limit", "1", "--json", *(["--before", str(before)] if before else [])).stdout)
+        walked += [j["id"] for j in page["jobs"]]
+        if page["before"] is None:
+            break
+        before = page["before"]
+    assert walked == sorted({r.id for r in node.jobs.rows(limit=1000)}, reverse=True) and len(walked) == len(aus) + 1
     runner = WorkerThread(node, tick=0.1)  # what strongroom serve runs (and, on PostgreSQL, any worker)
     runner.start()
     try:

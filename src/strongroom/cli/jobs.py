@@ -37,22 +37,31 @@ def worker_command(concurrency: int, home: Path | None) -> None:
     help="Only the jobs in this state.",
 )
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="How many jobs to list.")
+@click.option(
+    "--before",
+    type=click.IntRange(1),
+    default=None,
+    metavar="ID",
+    help="Only jobs older than job ID (the next page: the command prints the ID to give).",
+)
 @home_option
 @json_option
-def jobs_command(state: str | None, limit: int, home: Path | None, as_json: bool) -> None:
+def jobs_command(state: str | None, limit: int, before: int | None, home: Path | None, as_json: bool) -> None:
     """The node's job queue: how many jobs of each kind are in each state, then the newest jobs with their AU,
     attempts, worker and error."""
     wanted = JobState(state) if state else None
     with open_node(home) as node:
         counts = node.jobs.counts()
-        rows = node.jobs.rows(wanted, limit)
+        rows = node.jobs.rows(wanted, limit, before=before)
         backend = node.jobs.backend
+    older = rows[-1].id if len(rows) == limit else None  # a full page: there may be older jobs
     if as_json:
         print_json(
             {
                 "backend": backend,
                 "counts": [{"state": s, "kind": k, "jobs": n} for (s, k), n in sorted(counts.items())],
                 "jobs": [r.to_dict() for r in rows],
+                "before": older,
             }
         )
         return
@@ -69,8 +78,10 @@ def jobs_command(state: str | None, limit: int, home: Path | None, as_json: bool
         table.add_row(str(r.id), r.kind, r.subject, r.state, str(r.attempts), r.worker, started, r.error)
     if rows:
         out().print(table)
+        if older is not None:
+            out().print(f"older: strongroom jobs --before {older}" + (f" --state {state}" if state else ""))
     else:
-        out().print(f"no jobs {state}")
+        out().print(f"no jobs {state}" if state else "no older jobs")
 
 
 SUBJECTS = {  # what names a job's unit, for the kinds that have one

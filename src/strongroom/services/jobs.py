@@ -340,7 +340,9 @@ class JobQueue(Protocol):
         same job is already waiting (as :meth:`enqueue`)."""
         ...
 
-    def rows(self, state: JobState | None = None, limit: int = 100) -> list[JobRow]: ...
+    def rows(self, state: JobState | None = None, limit: int = 100, *, before: int | None = None) -> list[JobRow]:
+        """The newest jobs (in ``state``, with an id below ``before``: the next page), newest first."""
+        ...
 
     def row(self, job_id: int) -> JobRow | None:
         """One job as operators see it (None: no such job)."""
@@ -574,7 +576,14 @@ class PostgresJobs(_Subjects):
                 return [self.enqueue(kind, subject) for subject in subjects]
         return [job.id for job in done]
 
-    def rows(self, state: JobState | None = None, limit: int = 100, *, job_id: int | None = None) -> list[JobRow]:
+    def rows(
+        self,
+        state: JobState | None = None,
+        limit: int = 100,
+        *,
+        job_id: int | None = None,
+        before: int | None = None,
+    ) -> list[JobRow]:
         query = text(
             """
             SELECT j.id, j.task_name, j.args ->> 'subject', j.status::text, j.attempts,
@@ -584,10 +593,11 @@ class PostgresJobs(_Subjects):
               FROM procrastinate_jobs j LEFT JOIN strongroom_job_runs r ON r.job_id = j.id
              WHERE j.task_name LIKE 'strongroom.%' AND (CAST(:state AS text) IS NULL OR j.status::text = :state)
                AND (CAST(:id AS bigint) IS NULL OR j.id = :id)
+               AND (CAST(:before AS bigint) IS NULL OR j.id < :before)
              ORDER BY j.id DESC LIMIT :limit
             """
         )
-        params = {"state": state.value if state else None, "limit": limit, "id": job_id}
+        params = {"state": state.value if state else None, "limit": limit, "id": job_id, "before": before}
         with self.engine.connect() as conn:
             rows = conn.execute(query, params).all()
         return [JobRow(r[0], r[1].removeprefix(TASK_PREFIX), r[2] or "", r[3], r[4], r[5], r[6], r[7]) for r in rows]
@@ -800,13 +810,21 @@ class LocalJobs(_Subjects):
             ran += 1
         return ran
 
-    def rows(self, state: JobState | None = None, limit: int = 100, *, job_id: int | None = None) -> list[JobRow]:
+    def rows(
+        self,
+        state: JobState | None = None,
+        limit: int = 100,
+        *,
+        job_id: int | None = None,
+        before: int | None = None,
+    ) -> list[JobRow]:
         wanted = state.value if state else None
         with closing(self._connect()) as conn:
             rows = conn.execute(
                 "SELECT id, kind, subject, state, attempts, worker, started, error FROM jobs "
-                "WHERE (? IS NULL OR state = ?) AND (? IS NULL OR id = ?) ORDER BY id DESC LIMIT ?",
-                (wanted, wanted, job_id, job_id, limit),
+                "WHERE (? IS NULL OR state = ?) AND (? IS NULL OR id = ?) AND (? IS NULL OR id < ?) "
+                "ORDER BY id DESC LIMIT ?",
+                (wanted, wanted, job_id, job_id, before, before, limit),
             ).fetchall()
         return [
             JobRow(r[0], r[1], r[2], r[3], r[4], r[5], dt.datetime.fromisoformat(r[6]) if r[6] else None, r[7])

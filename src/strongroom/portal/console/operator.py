@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from strongroom.domain.text import N_, Text
@@ -163,13 +163,14 @@ def _jobs_page(
     person: Person,
     *,
     state: str = "",
+    before: int | None = None,
     status: int = 200,
     error: Text | None = None,
     typed: dict[str, str] | None = None,
 ) -> Response:
     node = _node(request)
     wanted = JobState(state) if state in {s.value for s in JobState} else None
-    rows = node.jobs.rows(wanted, JOBS_SHOWN)
+    rows = node.jobs.rows(wanted, JOBS_SHOWN, before=before)
     health = _health(node)
     return render(
         request,
@@ -177,6 +178,8 @@ def _jobs_page(
         "console/jobs.html",
         status,
         jobs=rows,
+        before=before,
+        older=rows[-1].id if len(rows) == JOBS_SHOWN else None,
         state=wanted.value if wanted else "",
         states=[s.value for s in JobState],
         plans=health.harvest_plans(),
@@ -187,8 +190,8 @@ def _jobs_page(
 
 
 @router.get("/console/jobs/", response_class=HTMLResponse)
-def jobs_page(request: Request, state: str = "") -> Response:
-    return _jobs_page(request, _operator(request), state=state)
+def jobs_page(request: Request, state: str = "", before: int | None = Query(None, ge=1, le=2**62)) -> Response:
+    return _jobs_page(request, _operator(request), state=state, before=before)
 
 
 def export_dest(node: Node, au_key: str) -> str:
