@@ -163,13 +163,32 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / "work" / "search_portal")
     parser.add_argument("--reuse", action="store_true", help="keep the catalog and indexes of a previous run")
     parser.add_argument("--compare", type=Path, help="a source tree to serve a second portal from (the before)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="measure the search of this existing node, its index written (e.g. bench_catalog.py's 10M node after "
+        "`strongroom reindex --search`): nothing is loaded or reindexed, and the search part is that same index "
+        "searched by bare Tantivy in process (a catalog too large to hold every document in memory)",
+    )
     args = parser.parse_args()
     work = args.workdir.absolute()
     print(f"load average at start: {os.getloadavg()}")
     home = work / f"{args.backend}-{args.items}"
     bare_path = work / f"bare-{args.backend}-{args.items}"
 
-    if args.reuse and home.exists() and bare_path.exists():
+    if args.home is not None:
+        home = args.home.absolute()
+        node = Node.open(home, recover=False)
+        docs = []
+        for batch in node.indexer.catalog_documents():
+            docs += batch
+            if len(docs) >= 20_000:
+                break
+        n = node.search.count()
+        node.close()
+        bare = bare_index(home / "search" / "tantivy")
+        bare.reload()
+    elif args.reuse and home.exists() and bare_path.exists():
         node = Node.open(home, recover=False)
         docs = [d for batch in node.indexer.catalog_documents() for d in batch]
         node.close()
