@@ -7,6 +7,7 @@ and only these, into exit codes and problem documents, in one place each::
     ├── ConfigError                      7  CONFIG         settings file, home directory, database URL
     │   └── HomeNotFound                                   no node home where one was expected
     ├── NotFound                         4  NOT_FOUND      an AU, item, title or publisher asked for does not exist
+    │   └── (jobs) UnknownSubject                          a job queued for an AU or title this node does not have
     ├── InvalidIdentifier                3  REFUSED        an ISSN, ISBN, DOI, ORCID or country code fails its check
     ├── PackageRejected                  3  REFUSED        a deposit package is unsafe, malformed or fails its checksums
     │                                                      (carries every finding, not just the first)
