@@ -83,7 +83,7 @@ def test_each_kind_of_failure_exits_with_its_code(home: Path, tmp_path: Path) ->
     busy = _run_patched(
         home,
         "from strongroom.errors import ObjectBusy\nimport strongroom.services.browse as b\n"
-        "b.Browse.aus = lambda *a, **k: (_ for _ in ()).throw(ObjectBusy('held by another writer'))",
+        "b.Browse.au_page = lambda *a, **k: (_ for _ in ()).throw(ObjectBusy('held by another writer'))",
         "aus",
     )
     assert busy.returncode == ExitCode.BUSY and "held by another writer" in busy.stderr
@@ -92,7 +92,7 @@ def test_each_kind_of_failure_exits_with_its_code(home: Path, tmp_path: Path) ->
 def test_an_unexpected_error_is_a_message_not_a_traceback(home: Path) -> None:
     broken = _run_patched(
         home,
-        "import strongroom.services.browse as b\nb.Browse.aus = lambda *a, **k: 1 / 0",
+        "import strongroom.services.browse as b\nb.Browse.au_page = lambda *a, **k: 1 / 0",
         "aus",
     )
     assert broken.returncode == ExitCode.INTERNAL
@@ -104,7 +104,7 @@ def test_ctrl_c_is_130(home: Path) -> None:
     stopped = _run_patched(
         home,
         "import strongroom.services.browse as b\n"
-        "def interrupted(*a, **k):\n    raise KeyboardInterrupt\nb.Browse.aus = interrupted",
+        "def interrupted(*a, **k):\n    raise KeyboardInterrupt\nb.Browse.au_page = interrupted",
         "aus",
     )
     assert stopped.returncode == ExitCode.INTERRUPTED and "interrupted" in stopped.stderr
