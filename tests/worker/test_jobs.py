@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -44,27 +43,6 @@ def _node(tmp_path: Path, db_url: str, sample_dir: Path, packages: int, jobs: Jo
     for package in sorted(sample_dir.iterdir())[:packages]:
         node.ingest.deposit(package)
     return node
-
-
-@pytest.fixture
-def workers() -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]:
-    """Starts ``strongroom worker`` processes; any still running at the end are stopped."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(home: Path) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "strongroom.cli.main", "worker", "--home", str(home)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -173,33 +172,8 @@ def test_queue_refuses_keys_that_name_nothing_and_queues_none(tmp_path: Path, db
     node.close()
 
 
-@pytest.fixture
-def worker() -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]:
-    """Starts ``strongroom worker`` processes; any still running at the end are stopped."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(home: Path) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "strongroom.cli.main", "worker", "--home", str(home)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(30)
-
-
 def test_a_worker_runs_the_audits_the_scheduler_queued_and_they_are_not_queued_again(
-    tmp_path: Path, db_url: str, sample_dir: Path, worker: Callable[[Path], subprocess.Popen[bytes]]
+    tmp_path: Path, db_url: str, sample_dir: Path, workers: Callable[[Path], subprocess.Popen[bytes]]
 ) -> None:
     from test_jobs import wait_for  # (the worker tests' patient wait)
 
@@ -211,7 +185,7 @@ def test_a_worker_runs_the_audits_the_scheduler_queued_and_they_are_not_queued_a
     scheduler = Scheduler(node, Schedule(replicate_every=86400, deposits_every=86400, due_every=0.2, tick=0.05))
     scheduler.start()
     try:
-        worker(node.settings.home)
+        workers(node.settings.home)
         wait_for(lambda: node.jobs.counts()[("succeeded", "audit")] == len(aus), "the scheduled audits to run")
     finally:
         scheduler.stopping.set()
