@@ -418,7 +418,7 @@ class ReleasedLists:
         self, *, publisher_key: str | None = None, after: str | None = None, limit: int = 100
     ) -> KeyPage[TitleView]:
         """Released titles (of one publisher, or all) after ``after``, with how many there are in all."""
-        from strongroom.services.released import RELEASED, TitleView, shown
+        from strongroom.services.released import RELEASED, title_view
 
         sort = func.lower(Title.name)
         stmt = (
@@ -448,25 +448,7 @@ class ReleasedLists:
                 ).all()
             )
             total = int(s.scalar(counted) or 0)
-        rows = tuple(
-            shown(
-                TitleView(
-                    key=t.key,
-                    name=t.name,
-                    kind=t.kind,
-                    publisher_key=p.key if p else "",
-                    publisher_name=p.name if p else "",
-                    country=p.country if p else None,
-                    issn_print=t.issn_print,
-                    issn_online=t.issn_online,
-                    languages=tuple(t.languages or ()),
-                    items=int(items.get(t.id, 0)),
-                    volumes=(),
-                    releases=(),
-                )
-            )
-            for t, p, _ in page
-        )
+        rows = tuple(title_view(t, p, int(items.get(t.id, 0))) for t, p, _ in page)
         return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[2], r[0].id)), total)
 
     def publishers(

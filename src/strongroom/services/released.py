@@ -337,6 +337,32 @@ _PLAIN = frozenset({int, bool, float, dt.date, dt.datetime})
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
+def title_view(
+    t: Title,
+    p: Publisher | None,
+    items: int,
+    volumes: tuple[tuple[str, int | None, int], ...] = (),
+    releases: tuple[Release, ...] = (),
+) -> TitleView:
+    """A released title as the portal shows it (its volumes and releases only on its own page)."""
+    return shown(
+        TitleView(
+            key=t.key,
+            name=t.name,
+            kind=t.kind,
+            publisher_key=p.key if p else "",
+            publisher_name=p.name if p else "",
+            country=p.country if p else None,
+            issn_print=t.issn_print,
+            issn_online=t.issn_online,
+            languages=tuple(t.languages or ()),
+            items=items,
+            volumes=volumes,
+            releases=releases,
+        )
+    )
+
+
 class Released:
     """Read-only queries over released content."""
 
@@ -705,23 +731,7 @@ class Released:
             volumes = tuple(sorted((tuple(v) for v in grouped.values()), key=lambda v: (-(v[1] or 0), v[0])))
             keys = set(s.scalars(select(ArchivalUnit.release_trigger).where(RELEASED, ArchivalUnit.title_id == t.id)))
             releases = tuple(self._releases(s, keys))
-        p = t.publisher
-        return shown(
-            TitleView(
-                key=t.key,
-                name=t.name,
-                kind=t.kind,
-                publisher_key=p.key if p else "",
-                publisher_name=p.name if p else "",
-                country=p.country if p else None,
-                issn_print=t.issn_print,
-                issn_online=t.issn_online,
-                languages=tuple(t.languages or ()),
-                items=items,
-                volumes=volumes,
-                releases=releases,
-            )
-        )
+        return title_view(t, t.publisher, items, volumes, releases)
 
     def title_volumes(self) -> list[tuple[str, dt.datetime, tuple[str, ...]]]:
         """(title key, last released, volume keys) of every title with released items, by key: one query over
