@@ -11,10 +11,14 @@
 - ``/holdings/kbart.txt`` (every title);
 - ``strongroom items`` (first page) as a whole process.
 
-Usage: .venv/bin/python bench/bench_catalog.py --items 100000 --backend sqlite|postgresql [--reuse] [--pages-only]
-``--pages-only`` measures the floor, the article page and the PDF lookup only; run with ``PYTHONPATH=SRC`` (another
-source tree, e.g. the base commit's ``src`` from ``git archive``) and ``--reuse`` to compare code on the same catalog.
-PostgreSQL: database ``bench_catalog_N`` on 127.0.0.1:5432 (user postgres), made afresh unless ``--reuse``.
+Usage: .venv/bin/python bench/bench_catalog.py --items 100000 --backend sqlite|postgresql [--per-au 100] [--reuse]
+[--pages-only | --feeds-only]
+``--pages-only`` measures the floor, the article page and the PDF lookup only; ``--feeds-only`` the sitemap index,
+one sitemap part and the KBART file only (each as the portal answers it and as ``strongroom holdings kbart`` writes
+it). ``--per-au`` sets the items per AU (10 gives 100,000 AUs from 1,000,000 items). Run with ``PYTHONPATH=SRC``
+(another source tree, e.g. the base commit's ``src`` from ``git archive``) and ``--reuse`` to compare code on the
+same catalog. PostgreSQL: database ``bench_catalog_N`` (``bench_catalog_N_per_M`` for another ``--per-au``) on
+127.0.0.1:5432 (user postgres), made afresh unless ``--reuse``.
 Nothing here asserts a time.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -61,15 +66,16 @@ def once(run: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def node_for(work: Path, backend: str, items: int, reuse: bool) -> tuple[Node, str, bool]:
-    home = work / f"{backend}-{items}"
+def node_for(work: Path, backend: str, items: int, reuse: bool, per_au: int = 100) -> tuple[Node, str, bool]:
+    name = f"{items}" if per_au == 100 else f"{items}_per_{per_au}"
+    home = work / f"{backend}-{name}"
     if backend == "postgresql":
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_catalog_{items}"
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_catalog_{name}"
         if not (reuse and home.exists()):
             admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS bench_catalog_{items}")
-                conn.exec_driver_sql(f"CREATE DATABASE bench_catalog_{items}")
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS bench_catalog_{name}")
+                conn.exec_driver_sql(f"CREATE DATABASE bench_catalog_{name}")
             admin.dispose()
     else:
         url = "sqlite:///" + str(home / "catalog.sqlite")
@@ -89,6 +95,34 @@ def floor_lookup(url: str) -> Callable[[str], object]:
     return lambda pid: lite.execute(sql.format("?"), (pid,)).fetchone()
 
 
+def feeds(node: Node, backend: str, items: int, load: float) -> None:
+    """The sitemap index, its first and last parts, and KBART (portal and CLI), each with its size."""
+    results: list[tuple[str, str]] = []
+    with TestClient(create_portal(node), base_url="http://127.0.0.1:8080") as client:
+        index = client.get("/sitemap.xml")
+        p50, p95 = timed(lambda: client.get("/sitemap.xml"), 5)
+        results.append((f"/sitemap.xml ({len(index.content):,} bytes)", f"{p50:.0f} / {p95:.0f}"))
+        parts = re.findall(r"/sitemaps/(\d+)\.xml", index.text)
+        for n in dict.fromkeys(parts[:1] + parts[-1:]):
+            part = client.get(f"/sitemaps/{n}.xml")
+            took = once(lambda n=n: client.get(f"/sitemaps/{n}.xml"))
+            results.append((f"/sitemaps/{n}.xml ({len(part.content):,} bytes)", f"{took:.0f}"))
+        kbart = client.get("/holdings/kbart.txt")
+        p50, p95 = timed(lambda: client.get("/holdings/kbart.txt"), 3)
+        rows = kbart.text.count("\n") - 1
+        results.append((f"/holdings/kbart.txt ({len(kbart.content):,} bytes, {rows:,} rows)", f"{p50:.0f} / {p95:.0f}"))
+    home = str(node.settings.home)
+    node.close()
+    command = [sys.executable, "-m", "strongroom.cli.main", "holdings", "kbart", "--home", home]
+    took = once(lambda: subprocess.run(command, check=True, capture_output=True))
+    results.append(("`strongroom holdings kbart` (whole process)", f"{took:.0f}"))
+    print(f"\n{backend}, {items:,} items, load average {load:.1f} at the start\n")
+    print("| measure | ms (p50 / p95, or one run) |")
+    print("| --- | --- |")
+    for name, ms in results:
+        print(f"| {name} | {ms} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=100_000)
@@ -97,13 +131,20 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(__file__).parent / "work" / "catalog")
     parser.add_argument("--reuse", action="store_true", help="use the catalog a previous run loaded")
     parser.add_argument("--pages-only", action="store_true", help="the article page and the PDF lookup only")
+    parser.add_argument("--feeds-only", action="store_true", help="the sitemap index, a sitemap part and KBART only")
+    parser.add_argument("--per-au", type=int, default=100, help="items per AU (default 100)")
     args = parser.parse_args()
-    node, url, fresh = node_for(args.workdir, args.backend, args.items, args.reuse)
+    node, url, fresh = node_for(args.workdir, args.backend, args.items, args.reuse, args.per_au)
     load = os.getloadavg()[0]
     if fresh:
-        report = load_catalog(node.catalog.engine, args.items, progress=lambda m: print("  loaded", m, flush=True))
+        report = load_catalog(
+            node.catalog.engine, args.items, per_au=args.per_au, progress=lambda m: print("  loaded", m, flush=True)
+        )
         rate = report.items / report.seconds
         print(f"loaded {report.items:,} items + files in {report.seconds:.1f} s: {rate:,.0f} items/s")
+    if args.feeds_only:
+        feeds(node, args.backend, args.items, load)
+        return
     released = node.released()
     with node.catalog.engine.connect() as conn:
         last = conn.scalar(sa.text("SELECT max(id) FROM items")) or 0

@@ -3,14 +3,14 @@ and DOAJ (the portal serves the same at /holdings/)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
-from strongroom.formats import onix_ph
+from strongroom.formats import kbart, onix_ph
 from strongroom.formats.holdings import doaj_text
 from strongroom.services.holdings import Scope
 
@@ -29,6 +29,24 @@ def output_option(f: F) -> F:
         default=None,
         help="Write to this file (a directory: under the report's standard file name); default: standard output.",
     )(f)
+
+
+def _write_lines(output: Path | None, name: str, lines: Iterable[str]) -> None:
+    """Write text as it comes, a chunk at a time: a report of any size is never held whole."""
+    if output is None:
+        for chunk in kbart.encoded(lines):
+            click.echo(chunk, nl=False)
+        return
+    target = output / name if output.is_dir() else output
+    partial = target.with_name(target.name + ".part")  # a file cut short by a crash is never left under its name
+    try:
+        with partial.open("wb") as fh:
+            for chunk in kbart.encoded(lines):
+                fh.write(chunk)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    out().print(f"wrote {target}")
 
 
 def _write(output: Path | None, name: str, data: bytes) -> None:
@@ -56,8 +74,8 @@ def holdings_kbart(publisher: str | None, programme: bool, output: Path | None, 
     """A KBART Phase II file (UTF-8, tab-separated, the 25 columns): the whole archive, one publisher's titles
     (--publisher) or the access programme's (--programme). With --output DIR it is named as KBART recommends."""
     with open_node(home) as node:
-        name, text = node.holdings.kbart(Scope(publisher, programme))
-    _write(output, name, text.encode("utf-8"))
+        name, lines = node.holdings.kbart_lines(Scope(publisher, programme))
+        _write_lines(output, name, lines)
 
 
 @holdings_group.command(name="onix")

@@ -12,8 +12,9 @@ Must not import: anything above the base layer.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from strongroom.formats.holdings import IssueHolding, TitleHolding
 
@@ -53,12 +54,14 @@ NOTE_RELEASED = "released by a trigger: free to read on the archive's portal"
 _NUMBER = re.compile(r"(\d+)")
 
 
+@functools.lru_cache(maxsize=4096)  # volumes and issues repeat ("1" to "12"): a report asks millions of times
 def enumeration_key(value: str | None) -> tuple[tuple[int, int | str], ...]:
     """Volume and issue numbers in their natural order ("2" before "10", "S1" after the numbers)."""
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _NUMBER.split(value or "") if p)
 
 
-def _issue_order(i: IssueHolding) -> tuple[object, ...]:
+def issue_order(i: IssueHolding) -> tuple[object, ...]:
+    """The order of issues: by date (undated last), then volume and issue in their natural order."""
     return (i.date or dt.date.max, enumeration_key(i.volume), enumeration_key(i.issue))
 
 
@@ -66,7 +69,7 @@ def coverage_runs(issues: Sequence[IssueHolding]) -> list[list[IssueHolding]]:
     """The preserved issues in order, cut where two dated issues are 12 months or more apart."""
     runs: list[list[IssueHolding]] = []
     last: dt.date | None = None
-    for issue in sorted((i for i in issues if i.preserved), key=_issue_order):
+    for issue in sorted((i for i in issues if i.preserved), key=issue_order):
         if not runs or (issue.date and last and issue.date - last >= GAP):
             runs.append([])
         runs[-1].append(issue)
@@ -82,7 +85,15 @@ def runs_to_present(title: TitleHolding, run: Sequence[IssueHolding], generated:
     undated last issue, or no report date (``None``): never."""
     if generated is None or title.kind == "book" or title.released or title.ceased or not run:
         return False
-    runs = coverage_runs(title.issues)
+    return _open_ended(title, coverage_runs(title.issues), run, generated)
+
+
+def _open_ended(
+    title: TitleHolding, runs: Sequence[Sequence[IssueHolding]], run: Sequence[IssueHolding], generated: dt.date | None
+) -> bool:
+    """:func:`runs_to_present` with the title's runs already cut (a title's rows cut them once)."""
+    if generated is None or title.kind == "book" or title.released or title.ceased or not run:
+        return False
     if not runs or runs[-1][-1] != run[-1]:
         return False
     year = run[-1].year
@@ -94,48 +105,81 @@ def _clean(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
+def title_rows(title: TitleHolding, *, generated: dt.date | None = None) -> Iterator[list[str]]:
+    """One title's data rows, one per coverage run (none when nothing of it is preserved); ``generated`` as for
+    :func:`rows`."""
+    monograph = title.kind == "book"
+    runs = coverage_runs(title.issues)
+    for run in runs:
+        first, last = run[0], run[-1]
+        year = str(first.year) if monograph and first.year else ""
+        row = {
+            "publication_title": title.name,
+            "print_identifier": title.isbn if monograph and title.isbn else title.issn_print,
+            "online_identifier": title.issn_online,
+            "date_first_issue_online": first.iso_date(),
+            "num_first_vol_online": first.volume,
+            "num_first_issue_online": first.issue,
+            "date_last_issue_online": last.iso_date(),
+            "num_last_vol_online": last.volume,
+            "num_last_issue_online": last.issue,
+            "title_url": title.url,
+            "title_id": title.key,
+            "coverage_depth": "fulltext",
+            "notes": NOTE_RELEASED if title.released else NOTE_DARK,
+            "publisher_name": title.publisher_name,
+            "publication_type": "monograph" if monograph else "serial",
+            "date_monograph_published_online": year,
+            "access_type": "F" if title.released else "P",
+        }
+        if _open_ended(title, runs, run, generated):  # "to the present": the last issue is left open
+            for c in ("date_last_issue_online", "num_last_vol_online", "num_last_issue_online"):
+                row[c] = ""
+        if monograph:  # a book has no issues: its coverage is its publication
+            for c in ("date_first_issue_online", "date_last_issue_online"):
+                row[c] = ""
+        yield [_clean(row.get(c)) for c in COLUMNS]
+
+
+def title_order(title: TitleHolding) -> tuple[str, str]:
+    """The order of titles in a file: by name (case folded), then key."""
+    return title.name.casefold(), title.key
+
+
 def rows(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -> list[list[str]]:
     """The data rows (without the header), titles sorted by name, one row per coverage run. ``generated`` is the
     report's date: a run that runs to the present on it (:func:`runs_to_present`) has blank last-issue fields."""
-    out: list[list[str]] = []
-    for title in sorted(titles, key=lambda t: (t.name.casefold(), t.key)):
-        monograph = title.kind == "book"
-        for run in coverage_runs(title.issues):
-            first, last = run[0], run[-1]
-            year = str(first.year) if monograph and first.year else ""
-            row = {
-                "publication_title": title.name,
-                "print_identifier": title.isbn if monograph and title.isbn else title.issn_print,
-                "online_identifier": title.issn_online,
-                "date_first_issue_online": first.iso_date(),
-                "num_first_vol_online": first.volume,
-                "num_first_issue_online": first.issue,
-                "date_last_issue_online": last.iso_date(),
-                "num_last_vol_online": last.volume,
-                "num_last_issue_online": last.issue,
-                "title_url": title.url,
-                "title_id": title.key,
-                "coverage_depth": "fulltext",
-                "notes": NOTE_RELEASED if title.released else NOTE_DARK,
-                "publisher_name": title.publisher_name,
-                "publication_type": "monograph" if monograph else "serial",
-                "date_monograph_published_online": year,
-                "access_type": "F" if title.released else "P",
-            }
-            if runs_to_present(title, run, generated):  # "to the present": the last issue is left open
-                for c in ("date_last_issue_online", "num_last_vol_online", "num_last_issue_online"):
-                    row[c] = ""
-            if monograph:  # a book has no issues: its coverage is its publication
-                for c in ("date_first_issue_online", "date_last_issue_online"):
-                    row[c] = ""
-            out.append([_clean(row.get(c)) for c in COLUMNS])
-    return out
+    return [row for title in sorted(titles, key=title_order) for row in title_rows(title, generated=generated)]
+
+
+def lines(titles: Iterable[TitleHolding], *, generated: dt.date | None = None) -> Iterator[str]:
+    """The file as it is written, a line at a time (header first; LF line ends): ``titles`` must come in
+    :func:`title_order` (they are not sorted here, so that a long file is written as its titles are read)."""
+    yield "\t".join(COLUMNS) + "\n"
+    for title in titles:
+        for row in title_rows(title, generated=generated):
+            yield "\t".join(row) + "\n"
 
 
 def write(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -> str:
     """The whole file: header and rows, tab-separated, LF line ends (encode it as UTF-8); ``generated`` as for
     :func:`rows`."""
-    return "".join("\t".join(r) + "\n" for r in [list(COLUMNS), *rows(titles, generated=generated)])
+    return "".join(lines(sorted(titles, key=title_order), generated=generated))
+
+
+def encoded(lines: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]:
+    """Lines as UTF-8, about ``size`` bytes a chunk (a chunk per line would cost more than the line)."""
+    chunk: list[str] = []
+    held = 0
+    for line in lines:
+        chunk.append(line)
+        held += len(line)
+        if held >= size:
+            yield "".join(chunk).encode("utf-8")
+            chunk.clear()
+            held = 0
+    if chunk:
+        yield "".join(chunk).encode("utf-8")
 
 
 def name_part(text: str) -> str:

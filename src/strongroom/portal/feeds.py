@@ -14,7 +14,7 @@ from lxml import etree
 from strongroom.formats.xmlsafe import nsmap
 from strongroom.portal.citation import licence_label, licence_url
 from strongroom.portal.i18n import content_attributes, direction, language_tag
-from strongroom.services.released import Release, Released
+from strongroom.services.released import Release, Released, country_name
 
 ATOM = "http://www.w3.org/2005/Atom"
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -100,9 +100,11 @@ def page_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
     """Every public page but the articles (in the default language), with when it last changed: read from
     publishers, titles and AUs, never from items."""
     paths: list[tuple[str, dt.datetime | None]] = [("/", None), ("/titles/", None), ("/publishers/", None)]
-    paths += [("/countries/", None), ("/releases/", None)]
-    paths += [(f"/countries/{code}/", None) for code, _, _ in released.countries()]
-    paths += [(f"/publishers/{quote(p.key)}/", None) for p in released.publishers()]
+    paths += [("/countries/", None), ("/releases/", None)]  # FIXED_PAGES
+    publishers = released.publishers()  # once: the countries are theirs (Released.countries would ask again)
+    countries = sorted({p.country for p in publishers if p.country}, key=country_name)
+    paths += [(f"/countries/{code}/", None) for code in countries]
+    paths += [(f"/publishers/{quote(p.key)}/", None) for p in publishers]
     for key, changed, volumes in released.title_volumes():
         paths.append((f"/titles/{quote(key, safe=':')}/", changed))
         paths += [(f"/titles/{quote(key, safe=':')}/{quote(v)}/", changed) for v in volumes]
@@ -127,7 +129,11 @@ def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
 # One file while everything fits; past that an index of parts. Parts 1..K hold the articles by item id, part n the
 # ids from (n-1)*limit+1 to n*limit (so the index needs only the highest id, and a part is one range read by key);
 # a range with no released item is left out of the index and answers 404. Parts K+1.. hold the other pages. Every
-# file is written as it is read, a batch of rows at a time.
+# file is written as it is read, a batch of rows at a time. For the index, the ranges holding a released item are
+# found by one statement that jumps from range to range, and the other pages are counted in the database, not listed
+# (the count still visits every released AU there; a count kept with each release would make the index flat).
+
+FIXED_PAGES = 5  # /, /titles/, /publishers/, /countries/, /releases/
 
 
 class SitemapPlan:
@@ -143,25 +149,33 @@ class SitemapPlan:
         return page_paths(self.released)
 
     @cached_property
+    def page_count(self) -> int:
+        """How many other pages there are: counted, or the length of :attr:`pages` once they are read."""
+        if "pages" in self.__dict__:
+            return len(self.pages)
+        return FIXED_PAGES + sum(self.released.page_counts())
+
+    @cached_property
     def article_parts(self) -> int:
         """K: id ranges up to the highest item id (which bounds the number of articles, so nothing is counted);
         0 when one file holds everything."""
-        if self.last <= self.limit and self.last + len(self.pages) <= self.limit:
+        if self.last <= self.limit and self.last + self.page_count <= self.limit:
             return 0
         return -(-self.last // self.limit)
 
     @property
     def parts(self) -> int:
-        return self.article_parts + -(-len(self.pages) // self.limit)
+        return self.article_parts + -(-self.page_count // self.limit)
 
     def id_range(self, n: int) -> tuple[int, int]:
         return (n - 1) * self.limit + 1, n * self.limit
 
     def numbers(self) -> list[int]:
-        """The parts the index lists (none when one file holds everything): one cheap look-up per id range."""
+        """The parts the index lists (none when one file holds everything): the id ranges holding a released item
+        (one statement), then the parts of the other pages (counted)."""
         if self.article_parts == 0:
             return []
-        found = [n for n in range(1, self.article_parts + 1) if self.released.any_released_between(*self.id_range(n))]
+        found = [n for n in self.released.released_ranges(self.limit) if n <= self.article_parts]
         return found + list(range(self.article_parts + 1, self.parts + 1))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from strongroom.errors import NotFound
 from strongroom.formats import kbart, onix_ph
@@ -21,9 +21,10 @@ router = APIRouter()
 
 
 def _kbart(request: Request, scope: Scope) -> Response:
-    name, text = portal_of(request).node.holdings.kbart(scope)
-    return Response(
-        text.encode("utf-8"),
+    """A KBART file, streamed as its titles are read (an unknown publisher is refused before the first byte)."""
+    name, lines = portal_of(request).node.holdings.kbart_lines(scope)
+    return StreamingResponse(
+        kbart.encoded(lines),
         media_type=kbart.MEDIA_TYPE,
         headers={"Content-Disposition": f'inline; filename="{name}"'},
     )

@@ -7,16 +7,21 @@ only the volume, issue and date each issue is grouped by.
 
 "Preserved" is the network's sense (``strongroom network status``): an AU held at its head version by at least
 ``target_copies`` members in at least ``min_countries`` countries, as the members answer now. A node that has not
-joined a network keeps one copy: there an AU is preserved when this node holds it (catalogued at a committed
-version and present in storage), and the report's ``basis`` says that it is one copy.
+joined a network keeps one copy: there an AU is preserved when this node holds it, as the AU's row keeps it
+(catalogued at a committed version, and not found missing or damaged by its last fixity audit: the store is not
+asked object by object), and the report's ``basis`` says that it is one copy.
+
+Reports are read title by title, a batch of titles at a time (their AUs by the titles' index), so KBART is written
+as it is read and a title's page reads that title only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -30,6 +35,15 @@ from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
 
 PreservedObjects = Callable[[], set[str] | None]  # object ids the network holds enough copies of (None: in no network)
+TITLE_BATCH = 500  # titles read at a time (their AUs by the titles' index), and object ids in one IN (...)
+# (the same words the certificate translates, portal/certificate.py; what "holds" means is held_here's)
+ONE_COPY = "held by this node, which is in no network: one copy"
+
+
+def held_here(head_version: int, last_audit_ok: bool | None) -> bool:
+    """Whether a node in no network holds an AU, from what the AU's row keeps: a committed version catalogued
+    (written from storage by the indexer), which its last fixity audit, if any, did not find missing or damaged."""
+    return head_version > 0 and last_audit_ok is not False
 
 
 @dataclass(frozen=True)
@@ -67,132 +81,167 @@ class HoldingsReports:
         # how long a report is reused: the portal's feeds, title pages and certificates ask for one on every request,
         # and a report reads every AU of the archive
         self.max_age = max_age
+        self.batch = TITLE_BATCH  # titles read at a time
         self._reports: dict[Scope, Holdings] = {}
         self._lock = threading.Lock()
 
     def title_url(self, key: str) -> str:
         return f"{self.base_url}/holdings/titles/{key}/"
 
-    def _preserved(self, object_ids: Iterable[str]) -> tuple[set[str], str]:
+    def _rule(self) -> tuple[Callable[[str, int, bool | None], bool], str]:
+        """Whether an AU (its object id, head version and last audit's outcome) is preserved, and what that means
+        here in one sentence: the one definition every report and page uses. In a network the members are asked
+        once (their answer is reused a while by the node); otherwise the AU's own row answers."""
         if self.membership.joined:
             policy = self.membership.config().policy
             basis = (
                 f"held at its head version by at least {policy.target_copies} members of the network in at least "
                 f"{policy.min_countries} countries"
             )
-            return set(self.network_preserved() or ()), basis
-        held = {o for o in object_ids if self.store.exists(o)}
-        return held, "held by this node, which is in no network: one copy"
+            held = set(self.network_preserved() or ())
+            return lambda object_id, head_version, _: head_version > 0 and object_id in held, basis
+        return lambda _, head_version, last_audit_ok: held_here(head_version, last_audit_ok), ONE_COPY
 
     def preserved(self, object_ids: Iterable[str]) -> tuple[set[str], str]:
-        """Which of ``object_ids`` are preserved, and what "preserved" means here, in one sentence: the one
-        definition every report and page uses."""
-        found, basis = self._preserved(object_ids)
+        """Which of ``object_ids`` are preserved, and what "preserved" means here (see :meth:`_rule`)."""
+        is_preserved, basis = self._rule()
+        wanted = sorted(set(object_ids))
+        found: set[str] = set()
+        with self.catalog.session() as s:
+            for start in range(0, len(wanted), TITLE_BATCH):
+                stmt = select(ArchivalUnit.object_id, ArchivalUnit.head_version, ArchivalUnit.last_audit_ok).where(
+                    ArchivalUnit.object_id.in_(wanted[start : start + TITLE_BATCH])
+                )
+                found.update(o for o, version, ok in s.execute(stmt) if is_preserved(o, version, ok))
         return found, basis
 
     def report(self, scope: Scope | None = None) -> Holdings:
         """The holdings of the titles in ``scope`` (all by default), titles sorted by name; the same report for
         ``max_age`` seconds."""
         scope = scope or Scope()
-        with self._lock:
-            kept = self._reports.get(scope)
-            if kept is not None and (self.catalog.clock.now() - kept.generated).total_seconds() < self.max_age:
-                return kept
-        report = self._report(scope)
+        kept = self._kept(scope)
+        if kept is not None:
+            return kept
+        generated = self.catalog.clock.now()
+        basis, titles = self._walk(scope)
+        report = Holdings(self.provider, self.base_url, generated, basis, tuple(titles))
         with self._lock:
             self._reports[scope] = report
         return report
 
-    def _report(self, scope: Scope) -> Holdings:
-        """Two column-only reads (the titles with their publishers; the AUs of those titles with the issues each
-        keeps), no ORM objects: at 10,000 AUs loading objects cost seconds."""
-        t, p, au = Title.__table__.c, Publisher.__table__.c, ArchivalUnit.__table__.c
+    def _kept(self, scope: Scope) -> Holdings | None:
+        """The report of ``scope`` made less than ``max_age`` seconds ago, if any."""
+        if self.max_age <= 0:
+            return None
+        with self._lock:
+            kept = self._reports.get(scope)
+        if kept is not None and (self.catalog.clock.now() - kept.generated).total_seconds() < self.max_age:
+            return kept
+        return None
+
+    def _walk(self, scope: Scope, key: str | None = None) -> tuple[str, Iterator[TitleHolding]]:
+        """What "preserved" means, and the titles in ``scope`` (or the one title ``key``) in the order of a report,
+        read as they are consumed. An unknown publisher raises :class:`NotFound` here, before anything is read."""
+        t = Title.__table__.c
+        stmt = select(t.id, t.name, t.key)
         with self.catalog.session() as s:
-            stmt = select(
-                t.id, t.key, t.name, t.kind, t.issn_print, t.issn_online, t.isbn, p.key, p.name, p.status
-            ).select_from(Title.__table__.outerjoin(Publisher.__table__, t.publisher_id == p.id))
             if scope.publisher:
-                if s.scalar(select(Publisher.id).where(Publisher.key == scope.publisher)) is None:
+                publisher = s.scalar(select(Publisher.id).where(Publisher.key == scope.publisher))
+                if publisher is None:
                     raise NotFound(f"no publisher {scope.publisher!r}", hint="list them with: strongroom publishers")
-                stmt = stmt.where(p.key == scope.publisher)
+                stmt = stmt.where(t.publisher_id == publisher)
             if scope.programme:
-                enrolled = select(Enrolment.title_id).where(Enrolment.active.is_(True))
-                stmt = stmt.where(t.id.in_(enrolled))
-            titles = s.execute(stmt).all()
-            aus = select(au.title_id, au.key, au.object_id, au.head_version, au.issues, au.released_at)
-            if scope.publisher or scope.programme:
-                aus = aus.where(au.title_id.in_(stmt.with_only_columns(t.id)))
-            au_rows = s.execute(aus).all()
-        preserved, basis = self._preserved(row[2] for row in au_rows if row[3] > 0)
-        by_title: dict[int, list[IssueHolding]] = {}
-        au_count: dict[int, int] = {}
-        all_released: dict[int, bool] = {}
-        for title_id, au_key, object_id, head_version, issues, released_at in au_rows:
-            au_count[title_id] = au_count.get(title_id, 0) + 1
-            all_released[title_id] = all_released.get(title_id, True) and released_at is not None
+                stmt = stmt.where(t.id.in_(select(Enrolment.title_id).where(Enrolment.active.is_(True))))
+            if key is not None:
+                stmt = stmt.where(t.key == key)
+            # sorted here, not in SQL: SQLite's lower() knows ASCII only, and the order must not depend on the database
+            order = [i for _, _, i in sorted((name.casefold(), k, i) for i, name, k in s.execute(stmt))]
+        is_preserved, basis = self._rule()
+        return basis, self._titles(order, is_preserved)
+
+    def _titles(
+        self, order: list[int], is_preserved: Callable[[str, int, bool | None], bool]
+    ) -> Iterator[TitleHolding]:
+        """The holdings of the titles ``order`` names, in that order, :attr:`batch` titles a time: two
+        column-only reads per batch (the titles with their publishers; their AUs with the issues each keeps), no
+        ORM objects and no item."""
+        t, p, au = Title.__table__.c, Publisher.__table__.c, ArchivalUnit.__table__.c
+        titles_of = select(
+            t.id, t.key, t.name, t.kind, t.issn_print, t.issn_online, t.isbn, p.key, p.name, p.status
+        ).select_from(Title.__table__.outerjoin(Publisher.__table__, t.publisher_id == p.id))
+        aus_of = select(au.title_id, au.key, au.object_id, au.head_version, au.last_audit_ok, au.issues, au.released_at)
+        for start in range(0, len(order), self.batch):
+            batch = order[start : start + self.batch]
+            with self.catalog.session() as s:
+                titles = {row[0]: row for row in s.execute(titles_of.where(t.id.in_(batch))).all()}
+                aus: dict[int, list[Any]] = {}
+                for row in s.execute(aus_of.where(au.title_id.in_(batch)).order_by(au.id)).all():
+                    aus.setdefault(row[0], []).append(row)
+            for title_id in batch:
+                if title_id in titles:  # (a title deleted since the walk began is left out)
+                    yield self._holding(titles[title_id], aus.get(title_id, []), is_preserved)
+
+    def _holding(
+        self, title: Any, aus: list[Any], is_preserved: Callable[[str, int, bool | None], bool]
+    ) -> TitleHolding:
+        _, key, name, kind, issn_print, issn_online, isbn, publisher_key, publisher_name, publisher_status = title
+        issues: list[IssueHolding] = []
+        for _, au_key, object_id, head_version, last_audit_ok, kept, _ in aus:
             if head_version <= 0:
                 continue
+            preserved = is_preserved(object_id, head_version, last_audit_ok)
             # issue level only, as the AU keeps it (volume, issue and the first date): never an item's metadata
-            for volume, issue, first_date, first_year in issues or ():
+            for volume, issue, first_date, first_year in kept or ():
                 date = dt.date.fromisoformat(first_date) if first_date else None
                 date = date or (dt.date(first_year, 1, 1) if first_year else None)
                 if not (volume or issue or date):
                     continue  # items without enumeration or date (e.g. front matter) say nothing about coverage
-                by_title.setdefault(title_id, []).append(
-                    IssueHolding(volume, issue, date, au_key, object_id in preserved, exact=first_date is not None)
-                )
-        out = [
-            TitleHolding(
-                key=key,
-                name=name,
-                kind=kind,
-                issn_print=issn_print,
-                issn_online=issn_online,
-                isbn=isbn,
-                publisher_key=publisher_key,
-                publisher_name=publisher_name,
-                url=self.title_url(key),
-                released=au_count.get(title_id, 0) > 0 and all_released.get(title_id, False),
-                ceased=publisher_status == PublisherStatus.CEASED,
-                issues=tuple(
-                    sorted(
-                        by_title.get(title_id, []),
-                        key=lambda i: (
-                            i.date or dt.date.max,
-                            kbart.enumeration_key(i.volume),
-                            kbart.enumeration_key(i.issue),
-                        ),
-                    )
-                ),
-            )
-            for (
-                title_id,
-                key,
-                name,
-                kind,
-                issn_print,
-                issn_online,
-                isbn,
-                publisher_key,
-                publisher_name,
-                publisher_status,
-            ) in titles
-        ]
-        out.sort(key=lambda t: (t.name.casefold(), t.key))
-        return Holdings(self.provider, self.base_url, self.catalog.clock.now(), basis, tuple(out))
+                issues.append(IssueHolding(volume, issue, date, au_key, preserved, exact=first_date is not None))
+        issues.sort(key=kbart.issue_order)
+        return TitleHolding(
+            key=key,
+            name=name,
+            kind=kind,
+            issn_print=issn_print,
+            issn_online=issn_online,
+            isbn=isbn,
+            publisher_key=publisher_key,
+            publisher_name=publisher_name,
+            url=self.title_url(key),
+            released=bool(aus) and all(row[-1] is not None for row in aus),
+            ceased=publisher_status == PublisherStatus.CEASED,
+            issues=tuple(issues),
+        )
 
     def title(self, key: str) -> TitleHolding:
-        found = next((t for t in self.report().titles if t.key == key), None)
+        """One title's holdings: that title's AUs only (or the kept report's, while it is fresh)."""
+        kept = self._kept(Scope())
+        if kept is not None:
+            found = next((t for t in kept.titles if t.key == key), None)
+        else:
+            found = next(self._walk(Scope(), key)[1], None)
         if found is None:
             raise NotFound(f"no title {key!r}", hint="list them with: strongroom titles")
         return found
 
     def kbart(self, scope: Scope | None = None) -> tuple[str, str]:
         """The KBART file's name and text."""
+        name, lines = self.kbart_lines(scope)
+        return name, "".join(lines)
+
+    def kbart_lines(self, scope: Scope | None = None) -> tuple[str, Iterator[str]]:
+        """The KBART file's name and its lines, written as the titles are read (a batch of titles at a time), so
+        that a file of any size starts at once and is never held whole. An unknown publisher raises
+        :class:`NotFound` at once, before the first line."""
         scope = scope or Scope()
-        report = self.report(scope)
-        name = kbart.file_name(self.provider, scope.package(), report.generated.date())
-        return name, kbart.write(report.titles, generated=report.generated.date())
+        kept = self._kept(scope)
+        if kept is not None:
+            generated, titles = kept.generated, iter(kept.titles)
+        else:
+            generated = self.catalog.clock.now()
+            titles = self._walk(scope)[1]
+        name = kbart.file_name(self.provider, scope.package(), generated.date())
+        return name, kbart.lines(titles, generated=generated.date())
 
     def doaj(self, scope: Scope | None = None) -> list[dict[str, object]]:
         """For each title, the values of DOAJ's preservation section."""

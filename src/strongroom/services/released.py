@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import Session, selectinload
@@ -284,6 +285,58 @@ _NAMES: CompoundSelect[*tuple[Any, ...]] = union_all(
     ),
     select(literal_column("'title'"), Title.key, Title.name).where(Title.key.in_(bindparam("titles", expanding=True))),
 )
+
+
+# The sitemap index's "loose index scan": from the first released item id, jump to the first released id past the end
+# of its range of ``size`` ids, and so on (a recursive CTE both SQLite and PostgreSQL run).
+_RELEASED_RANGES = text(
+    "WITH RECURSIVE r(id) AS ("
+    " SELECT (SELECT i.id FROM items i JOIN archival_units a ON a.id = i.au_id"
+    "  WHERE a.released_at IS NOT NULL ORDER BY i.id LIMIT 1)"
+    " UNION ALL"
+    " SELECT (SELECT i.id FROM items i JOIN archival_units a ON a.id = i.au_id"
+    "  WHERE a.released_at IS NOT NULL AND i.id > ((r.id - 1) / CAST(:size AS INTEGER) + 1) * CAST(:size AS INTEGER)"
+    "  ORDER BY i.id LIMIT 1)"
+    " FROM r WHERE r.id IS NOT NULL"
+    ") SELECT id FROM r WHERE id IS NOT NULL"
+)
+# The (title, volume key) pairs of released AUs holding items, unnested from the AUs' kept lists by the database (its
+# JSON functions read them faster than rows can be decoded here): listed, and counted.
+_VOLUME_PAIRS = {
+    "postgresql": text(
+        "SELECT DISTINCT t.key, v.value ->> 0 FROM archival_units a"
+        " JOIN titles t ON t.id = a.title_id CROSS JOIN LATERAL json_array_elements("
+        "CASE WHEN json_typeof(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v(value)"
+        " WHERE a.released_at IS NOT NULL AND a.item_count > 0"
+    ),
+    "sqlite": text(
+        "SELECT DISTINCT t.key, json_extract(v.value, '$[0]')"
+        " FROM archival_units a JOIN titles t ON t.id = a.title_id, json_each(CASE WHEN"
+        " json_type(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v"
+        " WHERE a.released_at IS NOT NULL AND a.item_count > 0"
+    ),
+}
+_VOLUME_COUNT = {
+    "postgresql": text(
+        "SELECT count(*) FROM (SELECT DISTINCT a.title_id, v.value ->> 0 FROM archival_units a"
+        " JOIN titles t ON t.id = a.title_id CROSS JOIN LATERAL json_array_elements("
+        "CASE WHEN json_typeof(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v(value)"
+        " WHERE a.released_at IS NOT NULL AND a.item_count > 0) AS x"
+    ),
+    "sqlite": text(
+        "SELECT count(*) FROM (SELECT DISTINCT a.title_id, json_extract(v.value, '$[0]')"
+        " FROM archival_units a JOIN titles t ON t.id = a.title_id, json_each(CASE WHEN"
+        " json_type(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v"
+        " WHERE a.released_at IS NOT NULL AND a.item_count > 0)"
+    ),
+}
+
+
+def _no_jit(s: Session) -> None:
+    """PostgreSQL guesses 100 volumes an AU when unnesting them, and would compile the statement (JIT) for longer than
+    it runs: off for this transaction."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SET LOCAL jit = off"))
 
 
 def _files_of(
@@ -665,6 +718,34 @@ class Released:
         with self.catalog.session() as s:
             return s.scalar(stmt) is not None
 
+    def released_ranges(self, size: int) -> list[int]:
+        """The numbers ``n`` (from 1) of the item id ranges ``(n-1)*size+1`` to ``n*size`` that hold a released item,
+        in one statement: a recursive "loose index scan" that jumps from the first released id of one range to the
+        first released id past its end (SQLite and PostgreSQL alike), so it costs an index probe per range found
+        instead of a round trip per range (the sitemap index)."""
+        stmt = _RELEASED_RANGES.bindparams(size=size)
+        with self.catalog.session() as s:
+            return [(int(i) - 1) // size + 1 for i in s.scalars(stmt)]
+
+    def page_counts(self) -> tuple[int, int, int, int]:
+        """How many countries, publishers, titles and (title, volume) pairs have released items: what
+        :meth:`countries`, :meth:`publishers` and :meth:`title_volumes` list, counted in the database (the volumes
+        from the AUs' kept lists, unnested by the database's JSON functions), so that nothing is loaded."""
+        live = select(ArchivalUnit.title_id).where(RELEASED, ArchivalUnit.item_count > 0)
+        by_publisher = (  # from the titles with released items (a semi-join): the AUs are not joined row by row
+            select(
+                func.count(func.distinct(Publisher.id)), func.count(func.distinct(func.nullif(Publisher.country, "")))
+            )
+            .join(Title, Title.publisher_id == Publisher.id)
+            .where(Title.id.in_(live))
+        )
+        titles = select(func.count(Title.id)).where(Title.id.in_(live))
+        with self.catalog.session() as s:
+            _no_jit(s)
+            publishers, countries = s.execute(by_publisher).one()
+            volumes = s.scalar(_VOLUME_COUNT[s.get_bind().dialect.name])
+            return int(countries), int(publishers), int(s.scalar(titles) or 0), int(volumes or 0)
+
     def article_stamps(
         self, first_id: int = 1, last_id: int | None = None, *, batch: int = 5000
     ) -> Iterator[tuple[str, dt.datetime]]:
@@ -734,20 +815,22 @@ class Released:
         return title_view(t, t.publisher, items, volumes, releases)
 
     def title_volumes(self) -> list[tuple[str, dt.datetime, tuple[str, ...]]]:
-        """(title key, last released, volume keys) of every title with released items, by key: one query over
-        the released AUs and their kept volumes, no item read (the sitemap's pages)."""
-        stmt = (
-            select(Title.key, ArchivalUnit.released_at, ArchivalUnit.volumes)
+        """(title key, last released, volume keys) of every title with released items, by key: two queries over the
+        released AUs (the last release per title; the distinct volume keys the AUs keep, unnested by the database),
+        so that what is read is what the sitemap lists, no AU row and no item (the sitemap's pages)."""
+        last = (
+            select(Title.key, func.max(ArchivalUnit.released_at))
             .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
             .where(RELEASED, ArchivalUnit.item_count > 0)
+            .group_by(Title.key)
         )
-        found: dict[str, tuple[dt.datetime, set[str]]] = {}
+        volumes: dict[str, list[str]] = {}
         with self.catalog.session() as s:
-            for key, released_at, volumes in s.execute(stmt):
-                last, keys = found.setdefault(key, (released_at, set()))
-                keys.update(str(v[0]) for v in volumes or ())
-                found[key] = (max(last, released_at), keys)
-        return [(key, last, tuple(sorted(keys))) for key, (last, keys) in sorted(found.items())]
+            _no_jit(s)
+            released = {key: at for key, at in s.execute(last).all() if at is not None}  # RELEASED: always set
+            for key, volume in s.execute(_VOLUME_PAIRS[s.get_bind().dialect.name]):
+                volumes.setdefault(key, []).append(str(volume))
+        return [(key, at, tuple(sorted(volumes.get(key, ())))) for key, at in sorted(released.items())]
 
     def publishers(self, *, country: str | None = None) -> list[PublisherView]:
         with self.catalog.session() as s:
