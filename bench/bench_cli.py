@@ -1,18 +1,21 @@
 """How long the everyday commands take from a shell, whole process: ``strongroom --help``, ``strongroom items`` (a
-small sample home) and ``strongroom au status AU`` against the physical limits, ``python -c pass`` (starting the
-interpreter) and ``python -c "import sqlalchemy"`` (the one library a command that reads the catalog cannot do
-without).
+small sample home), ``strongroom items TERM`` (a search) and ``strongroom au status AU`` against the physical limits,
+``python -c pass`` (starting the interpreter) and ``python -c "import sqlalchemy"`` (the one library a command that
+reads the catalog cannot do without).
 
 The sample home holds the sample corpus (6 titles, 72 articles), deposited, and has joined a network of two whose
 other member refuses connections at once, so ``au status`` asks the network and is answered without waiting.
 
 Every command runs as a new process, as a user starts it, ``--runs`` times in turn after one warm-up run each (the
 warm-up fills a bytecode cache under the work directory, as an installed program has one; this ignores
-PYTHONDONTWRITEBYTECODE); the table shows medians and each median's ratio to ``python -c "import sqlalchemy"``.
+PYTHONDONTWRITEBYTECODE); the table shows medians and each median's ratio to ``python -c "import sqlalchemy"``,
+and the load average before and after the runs (the machine may be shared: compare the ratios).
 With ``--src DIR`` the commands run the package found in DIR (a checkout's ``src``, such as ``git archive HEAD src``
-unpacked) instead of the installed one, on a home that version made: to measure an older version.
+unpacked) instead of the installed one, on a home that version made: to measure an older version. With
+``--before DIR`` the commands of both versions run in the same rounds, in turn (the older one with DIR on its
+``PYTHONPATH``), each on the home its own version made, and the table has both and their ratio.
 
-Usage: .venv/bin/python bench/bench_cli.py [--runs 15] [--workdir bench/work/cli] [--src DIR]
+Usage: .venv/bin/python bench/bench_cli.py [--runs 15] [--workdir bench/work/cli] [--src DIR | --before DIR]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign
 from strongroom.node import Node
 
 EXE = str(Path(sys.executable).parent / "strongroom")
+TERM = "sante"  # a word of six of the sample articles' titles (Revue sénégalaise de santé publique)
 
 
 def sample_home(work: Path) -> tuple[Path, str]:
@@ -56,6 +60,23 @@ def sample_home(work: Path) -> tuple[Path, str]:
     return home, aus[0].key
 
 
+def older_home(src: Path, work: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """The sample home made by the version in ``src``, and the key of one of its AUs."""
+    env = env | {"PYTHONPATH": str(src.absolute())}
+    make = [sys.executable, __file__, "--make-home", "--workdir", str(work)]
+    au_key = subprocess.run(make, env=env, capture_output=True, text=True, check=True).stdout.split()[-1]
+    return work / "home", au_key
+
+
+def commands(home: Path, au_key: str) -> list[tuple[str, list[str]]]:
+    return [
+        ("strongroom --help", [EXE, "--help"]),
+        ("strongroom items (72 items)", [EXE, "items", "--home", str(home)]),
+        (f"strongroom items {TERM} (a search)", [EXE, "items", TERM, "--home", str(home)]),
+        ("strongroom au status AU", [EXE, "au", "status", au_key, "--home", str(home)]),
+    ]
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
@@ -70,6 +91,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/cli"))
     parser.add_argument("--src", type=Path, default=None, help="run the strongroom package found in this directory")
+    parser.add_argument(
+        "--before", type=Path, default=None, help="also run the strongroom package in this directory, in turn"
+    )
     parser.add_argument("--make-home", action="store_true", help=argparse.SUPPRESS)  # what --src runs first
     args = parser.parse_args()
     work = args.workdir.absolute()
@@ -79,34 +103,56 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env |= {"PYTHONPYCACHEPREFIX": str(work / "pycache"), "COLUMNS": "120"}
     if args.src is None:
-        home, au_key = sample_home(work)
+        home, au_key = sample_home(work / "home-after" if args.before else work)
     else:  # the home made by the version measured (settings files are not read by older versions)
         env["PYTHONPATH"] = str(args.src.absolute())
-        make = [sys.executable, __file__, "--make-home", "--workdir", str(work)]
-        au_key = subprocess.run(make, env=env, capture_output=True, text=True, check=True).stdout.split()[-1]
-        home = work / "home"
+        home, au_key = older_home(args.src, work, env)
     py = sys.executable
-    contenders = [
-        ('python -c "pass" (starting Python)', [py, "-c", "pass"]),
-        ('python -c "import sqlalchemy"', [py, "-c", "import sqlalchemy"]),
-        ("strongroom --help", [EXE, "--help"]),
-        ("strongroom items (72 items)", [EXE, "items", "--home", str(home)]),
-        ("strongroom au status AU", [EXE, "au", "status", au_key, "--home", str(home)]),
+    floor = [
+        ('python -c "pass" (starting Python)', [py, "-c", "pass"], env),
+        ('python -c "import sqlalchemy"', [py, "-c", "import sqlalchemy"], env),
     ]
-    for _, cmd in contenders:
-        timed(cmd, env)  # warm-up: bytecode cache, page cache
-    times: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    after = [(name, cmd, env) for name, cmd in commands(home, au_key)]
+    before: list[tuple[str, list[str], dict[str, str]]] = []
+    if args.before is not None:
+        old_env = env | {"PYTHONPATH": str(args.before.absolute())}
+        old_home, old_au = older_home(args.before, work / "home-before", old_env)
+        before = [(name, cmd, old_env) for name, cmd in commands(old_home, old_au)]
+    contenders = floor + [c for pair in zip(before, after, strict=False) for c in pair] if before else floor + after
+    loads = [os.getloadavg()]
+    for _, cmd, cmd_env in contenders:
+        timed(cmd, cmd_env)  # warm-up: bytecode cache, page cache
+    times: dict[int, list[float]] = {i: [] for i in range(len(contenders))}
     for _ in range(args.runs):
-        for name, cmd in contenders:  # in turn, so that a busy moment of the machine falls on all of them
-            times[name].append(timed(cmd, env))
-    base = statistics.median(times['python -c "import sqlalchemy"'])
+        for i, (_, cmd, cmd_env) in enumerate(contenders):  # in turn: a busy moment of the machine falls on all
+            times[i].append(timed(cmd, cmd_env))
+    loads.append(os.getloadavg())
+    median = {i: statistics.median(t) for i, t in times.items()}
+    base = median[1]
     print(f"{args.runs} runs each, medians; Python {sys.version.split()[0]}; {os.cpu_count()} cores")
+    print(
+        "load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
+            *loads[0], *loads[1]
+        )
+    )
     print()
-    print("| command | median s | min s | ratio to `import sqlalchemy` |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, _ in contenders:
-        median = statistics.median(times[name])
-        print(f"| {name} | {median:.3f} | {min(times[name]):.3f} | {median / base:.2f} |")
+    if not before:
+        print("| command | median s | min s | ratio to `import sqlalchemy` |")
+        print("| --- | ---: | ---: | ---: |")
+        for i, (name, _, _) in enumerate(contenders):
+            print(f"| {name} | {median[i]:.3f} | {min(times[i]):.3f} | {median[i] / base:.2f} |")
+        return
+    ratio = "ratio to `import sqlalchemy`"
+    print(f"| command | before, s | {ratio} | after, s | {ratio} | after ÷ before |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for i, (name, _, _) in enumerate(floor):
+        print(f"| {name} | | | {median[i]:.3f} | {median[i] / base:.2f} | |")
+    for k, (name, _, _) in enumerate(after):
+        b, a = len(floor) + 2 * k, len(floor) + 2 * k + 1
+        print(
+            f"| {name} | {median[b]:.3f} | {median[b] / base:.2f} | {median[a]:.3f} | {median[a] / base:.2f} "
+            f"| {median[a] / median[b]:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -105,17 +105,29 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None for an empty one), read from Alembic's version table."""
+    """The revision the database is at (None for an empty one), read from Alembic's version table.
+
+    Every start asks this: one SELECT when the table is there (as it is in every catalog but a new one); only when
+    that fails is the schema inspected, to tell a new database from one that cannot be read."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        except DBAPIError:
+            conn.rollback()  # PostgreSQL refuses every statement after a failed one until then
+            if inspect(conn).has_table("alembic_version"):
+                raise
             return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
 def migrate(engine: Engine) -> bool:
     """Upgrade the schema to the newest revision; returns True when anything was applied."""
     try:
-        before = current_revision(engine)
+        try:
+            before = current_revision(engine)
+        except DBAPIError as exc:  # no server, a locked file, or a version table that cannot be read
+            if isinstance(exc, OperationalError):
+                raise
+            raise _cannot_open(exc) from None
         if before == head_revision():
             return False
         from alembic import command
@@ -128,8 +140,12 @@ def migrate(engine: Engine) -> bool:
         full = full_database(exc, engine)
         if full is not None:
             raise full from None
-        raise ConfigError(
-            f"cannot open the catalog database: {exc.orig}",
-            hint="check catalog.database_url in strongroom.toml and that the database server is running",
-        ) from None
+        raise _cannot_open(exc) from None
     return True
+
+
+def _cannot_open(exc: DBAPIError) -> ConfigError:
+    return ConfigError(
+        f"cannot open the catalog database: {exc.orig}",
+        hint="check catalog.database_url in strongroom.toml and that the database server is running",
+    )

@@ -7,10 +7,9 @@ import shlex
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.table import Table
 
 from strongroom.cli.common import (
     F,
@@ -25,7 +24,9 @@ from strongroom.cli.common import (
     styled,
 )
 from strongroom.domain.identifiers import country_name
-from strongroom.services.browse import ItemRow, KeyPage, Page
+
+if TYPE_CHECKING:  # the listings need SQLAlchemy and the catalog only once a command runs (rich too, to print)
+    from strongroom.services.browse import ItemRow, KeyPage, Page
 
 T = TypeVar("T")
 
@@ -103,6 +104,8 @@ def publishers(limit: int, after: str | None, show_all: bool, home: Path | None,
     if as_json:
         print_json(_key_page_json(page, "publishers"))
         return
+    from rich.table import Table
+
     table = Table(
         "Publisher", "Country", "Platform", "Status", "Titles", "AUs", title=_key_heading(page, "publisher", after)
     )
@@ -127,6 +130,8 @@ def titles(limit: int, after: str | None, show_all: bool, home: Path | None, as_
     if as_json:
         print_json(_key_page_json(page, "titles"))
         return
+    from rich.table import Table
+
     table = Table(
         "Key",
         "Title",
@@ -160,6 +165,8 @@ def aus(keys: tuple[str, ...], limit: int, after: str | None, show_all: bool, ho
     if as_json:
         print_json(_key_page_json(page, "aus"))
         return
+    from rich.table import Table
+
     table = Table(
         "AU",
         "Title",
@@ -232,6 +239,8 @@ def items(
     title = (
         _heading(page, "item", _matching(query)) if not after else f"{plural(len(page.rows), 'item')} after ID {after}"
     )
+    from rich.table import Table
+
     table = Table("ID", "DOI", "Title", "Authors", "Year", "AU", title=title)
     for i in page.rows:
         table.add_row(str(i.id), i.doi or "—", i.title, _authors(i), str(i.year or "—"), i.au)
@@ -284,6 +293,8 @@ def show(ref: str, home: Path | None, as_json: bool) -> None:
             console.print(f"{name + ':':<11}{value}")
     if item.abstract:
         console.print(f"\n{item.abstract}\n")
+    from rich.table import Table
+
     table = Table("File", "Type", "Size", "sha256", title=plural(len(item.files), "stored file"))
     for f in item.files:
         table.add_row(f.path, f.media_type, human_bytes(f.size), f.sha256[:16] + "…")
@@ -317,6 +328,8 @@ def events(
     if as_json:
         print_json(_key_page_json(page, "events"))
         return
+    from rich.table import Table
+
     table = Table("Time", "Type", "Outcome", "Object", "Detail", title=plural(len(page.rows), "event"))
     for e in page.rows:
         style = {"failure": "red", "warning": "yellow"}.get(e.outcome, "")

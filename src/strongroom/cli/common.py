@@ -1,4 +1,10 @@
-"""What every command shares: ``--home``, opening the node, turning errors into exit codes, and output."""
+"""What every command shares: ``--home``, opening the node, turning errors into exit codes, and output.
+
+Imported by the ``strongroom`` group itself, so by ``strongroom --help``: rich (the consoles), the settings and the
+node are imported only when a command prints, reads a home or opens a node.
+
+Must not import at module level: rich, the node, the settings, the catalog.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,19 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from strongroom.errors import ExitCode, StrongroomError
 from strongroom.formats.text import visible
-from strongroom.settings import resolve_home
-from strongroom.space import disk_full, is_full
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
     from strongroom.node import Node
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +49,8 @@ class StrongroomGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            from strongroom.space import disk_full, is_full
+
             if is_full(exc):  # a write no use case names: the disk is still named, and what to do
                 assert isinstance(exc, OSError)
                 where = Path(exc.filename) if exc.filename else Path.cwd()
@@ -103,6 +111,7 @@ def json_option(f: F) -> F:
 @contextmanager
 def open_node(home: Path | None) -> Iterator[Node]:
     from strongroom.node import Node  # the whole node (SQLAlchemy, the store) only for commands that open one
+    from strongroom.settings import resolve_home
 
     with _search_index_progress() as progress:
         node = Node.open(resolve_home(home), progress=progress)
@@ -134,34 +143,45 @@ def _search_index_progress() -> Iterator[Callable[[int, int], None]]:
             shown[0].stop()
 
 
-class SafeConsole(Console):
-    """A console that never reads text as markup and shows control and bidi-override characters as escapes: a
-    publisher's title, a file name or a peer's message can say anything, and is printed as text, never run."""
+@cache
+def _safe_console() -> type[Console]:
+    """:class:`SafeConsole`, made on first use: rich is imported only by commands that print through it."""
+    from rich.console import Console
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(markup=False, emoji=False, highlight=False, **kwargs)
+    class SafeConsole(Console):
+        """A console that never reads text as markup and shows control and bidi-override characters as escapes: a
+        publisher's title, a file name or a peer's message can say anything, and is printed as text, never run."""
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        kwargs["markup"] = False
-        kwargs["emoji"] = False
-        return super().render_str(visible(text), **kwargs)
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(markup=False, emoji=False, highlight=False, **kwargs)
+
+        def render_str(self, text: str, **kwargs: Any) -> Text:
+            kwargs["markup"] = False
+            kwargs["emoji"] = False
+            return super().render_str(visible(text), **kwargs)
+
+    return SafeConsole
 
 
 def line(*parts: str | tuple[str, str]) -> Text:
     """One line of mixed text: plain parts (which may come from anywhere) and (constant text, style) parts."""
+    from rich.text import Text
+
     return Text.assemble(*(visible(p) if isinstance(p, str) else (visible(p[0]), p[1]) for p in parts))
 
 
 def styled(text: str, style: str) -> Text:
+    from rich.text import Text
+
     return Text(visible(text), style=style)
 
 
 def out() -> Console:
-    return SafeConsole(soft_wrap=True)
+    return _safe_console()(soft_wrap=True)
 
 
 def err() -> Console:
-    return SafeConsole(stderr=True)
+    return _safe_console()(stderr=True)
 
 
 def _default(value: Any) -> Any:

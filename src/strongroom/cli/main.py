@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import textwrap
 from typing import Any
 
 import click
@@ -201,6 +200,8 @@ def short_help(text: str, limit: int) -> str:
         return text
     if limit < len("..."):
         return "..."
+    import textwrap  # only for the group's help
+
     return textwrap.shorten(text, limit, placeholder="...", break_on_hyphens=False)
 
 
@@ -252,6 +253,11 @@ def cli() -> None:
 
 
 def main() -> None:
+    # httpx's package imports its own command line (``httpx.main``) and with it Pygments, rich.syntax and
+    # rich.progress: a third of what ``import httpx`` costs, paid by every command that reaches a peer. This process
+    # never runs httpx's command line, so it is left out (httpx then defines a stub ``main``); set here, in the
+    # entry point, so that only the ``strongroom`` process goes without it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         cli.main(prog_name="strongroom")
     except KeyboardInterrupt:

@@ -1,19 +1,24 @@
-"""``strongroom simulate``: the network model, for choosing a policy from evidence."""
+"""``strongroom simulate``: the network model, for choosing a policy from evidence; and the network's commands
+(``network``, ``serve``, ``poll``, ``au status``).
+
+Each command imports what only it uses (the simulation, the administrators' signing, the network overview, rich's
+tables and progress bars) when it runs: ``au status`` is an everyday command.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from strongroom.cli.common import err, home_option, json_option, line, open_node, out, print_json, styled
 from strongroom.domain.poll import Outcome, PollPolicy
 from strongroom.errors import ConfigError, ExitCode
-from strongroom.services import network_admin, network_overview
-from strongroom.services.simulation import SimulationParams, simulate
+
+if TYPE_CHECKING:
+    from strongroom.services.network_overview import NetworkOverview
 
 
 @click.command(name="simulate")
@@ -51,6 +56,10 @@ def simulate_command(
 ) -> None:
     """Model a network for years of simulated time with the real tally and repair rules, and report how fast
     damage is found and repaired, how many polls alarm, and whether any AU is lost."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from strongroom.services.simulation import SimulationParams, simulate
+
     try:
         params = SimulationParams(
             nodes=nodes,
@@ -109,6 +118,8 @@ def network_group() -> None:
 )
 def network_keygen(out_path: Path) -> None:
     """Administrators: create the network's administrative key pair; prints the public key nodes will pin."""
+    from strongroom.services import network_admin
+
     out().print(network_admin.keygen(out_path))
 
 
@@ -122,6 +133,8 @@ def network_keygen(out_path: Path) -> None:
 )
 def network_admin_key(key_file: Path) -> None:
     """Administrators: print the administrative public key (what nodes pin on their first join) again."""
+    from strongroom.services import network_admin
+
     out().print(network_admin.public_key(key_file))
 
 
@@ -146,6 +159,8 @@ def network_sign(config_file: Path, key_file: Path, out_path: Path) -> None:
     """Administrators: check CONFIG_FILE (JSON: name, serial, members, policy) and sign it; a policy that can
     never work (a quorum the other holders cannot reach, a poll interval the voters' rate limit would refuse) is
     refused, naming the fix."""
+    from strongroom.services import network_admin
+
     config = network_admin.sign(config_file, key_file, out_path)
     out().print(f"Signed {config.name} serial {config.serial} ({len(config.members)} members) -> {out_path}")
 
@@ -174,6 +189,10 @@ def network_join(signed_file: Path, admin_key: str, home: Path | None) -> None:
 @json_option
 def network_status_command(home: Path | None, as_json: bool) -> None:
     """Members and whether they answer; for every AU: copies, where, countries, preserved or not, last poll."""
+    from rich.table import Table
+
+    from strongroom.services import network_overview
+
     with open_node(home) as node:
         client = node.membership.client()
         try:
@@ -223,8 +242,10 @@ def network_status_command(home: Path | None, as_json: bool) -> None:
             c.print(f"{a.au_key}: {a.unassigned_here}", style="yellow")
 
 
-def _print_overview(glance: network_overview.NetworkOverview) -> None:
+def _print_overview(glance: NetworkOverview) -> None:
     """The overview's key numbers in a few lines (the console's network page draws them)."""
+    from strongroom.services import network_overview
+
     c = out()
     verdict = {
         network_overview.Verdict.HEALTHY: ("healthy: every AU at the policy, no alarm open", "green"),
