@@ -230,11 +230,11 @@ def test_the_cli(tmp_path: Path, db_url: str) -> None:
     assert (
         unconfirmed.returncode == 2 and "asked to be recognised by 89.28.0.0/16, 2a02:2f0c:1::/48" in unconfirmed.stderr
     )
-    assert json.loads(sr("institutions", "--json").stdout)[0]["status"] == "pending"
+    assert json.loads(sr("institutions", "--json").stdout)["institutions"][0]["status"] == "pending"
     validated = sr("institution", "validate", "I-00001", "--as-asked")
     assert validated.returncode == 0 and "group B trial until" in validated.stdout
     assert "networks: 89.28.0.0/16, 2a02:2f0c:1::/48" in validated.stdout
-    [row] = json.loads(sr("institutions", "--json").stdout)
+    [row] = json.loads(sr("institutions", "--json").stdout)["institutions"]
     assert row["status"] == "validated" and row["ip_ranges"] == ["89.28.0.0/16", "2a02:2f0c:1::/48"]
     assert json.loads(sr("institution", "reminders", "--within", "400", "--json").stdout)[0]["what"] == "trial"
     assert sr("institution", "suspend", "I-00001").returncode == 2  # the reason is required

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from strongroom.formats.text import visible
 from strongroom.services.harvests import Harvests
 
 if TYPE_CHECKING:
+    from strongroom.node import Node
+    from strongroom.services.jobs import Job, JobReporter, LocalJobs
     from strongroom.services.web_harvest import Outcome
 
 
@@ -160,7 +163,7 @@ def harvest_close(title: str, au: str, home: Path | None) -> None:
 @home_option
 @json_option
 def harvest_due(home: Path | None, as_json: bool) -> None:
-    """Titles whose periodic re-collection (--every) is due; run them from cron with `harvest run`."""
+    """Titles whose periodic re-collection (--every) is due (`harvest scheduled`, from cron, queues them)."""
     with open_node(home) as node:
         titles = node.harvests.due()
     if as_json:
@@ -172,23 +175,112 @@ def harvest_due(home: Path | None, as_json: bool) -> None:
 
 @harvest_group.command(name="scheduled")
 @home_option
-def harvest_scheduled(home: Path | None) -> None:
-    """Collect every title whose re-collection (--every) is due: run this from cron, daily."""
+@json_option
+def harvest_scheduled(home: Path | None, as_json: bool) -> None:
+    """Queue a harvest of every title whose re-collection (--every) is due: run this from cron, daily.
+
+    A harvest already waiting or running is not queued twice. The node's workers run them (`strongroom worker`, or
+    `strongroom serve`'s own). On SQLite, when no `strongroom serve` or `worker` is running the node's jobs, this
+    command runs the waiting harvests itself, one after another, with progress, and exits 1 if one failed (it is
+    tried again at the next run). --json gives {"backend", "queued", "waiting", "runner", "ran"}."""
+    from strongroom.services.jobs import LocalJobs, PostgresJobs
+
     with open_node(home) as node:
-        titles = node.harvests.due()
-        failed = []
-        for title in titles:
-            try:
-                result = node.web_harvest.run(title)
-            except StrongroomError as exc:
-                failed.append(title)
-                out().print(f"{title}: {exc}", highlight=False)
-                continue
-            new = sum(a.new for a in result.aus)
-            out().print(f"{title}: {plural(len(result.aus), 'AU')}, {plural(new, 'new capture')}")
-    out().print(f"{len(titles)} due, {len(titles) - len(failed)} collected, {len(failed)} failed.")
+        due = node.harvests.queue_due(node.jobs)
+        report: dict[str, Any] = {
+            "backend": node.jobs.backend,
+            "queued": [{"title": t, "job": j} for t, j in due.queued],
+            "waiting": list(due.waiting),
+            "runner": "workers",
+            "ran": [],
+        }
+
+        def say(text: str) -> None:
+            if not as_json:
+                out().print(text, highlight=False)
+
+        say(
+            f"{plural(len(due.queued) + len(due.waiting), 'harvest')} due: {len(due.queued):,} queued"
+            + (f", {len(due.waiting):,} already waiting or running" if due.waiting else "")
+            + (f" ({', '.join(due.waiting)})" if 0 < len(due.waiting) <= 10 else "")
+            + "."
+        )
+        if isinstance(node.jobs, LocalJobs):
+            from strongroom.worker.run import local_runner
+
+            with local_runner(node.jobs) as here:
+                if here:
+                    report["runner"] = "this process"
+                    report["ran"] = _run_harvests_here(node, node.jobs, say)
+                else:
+                    report["runner"] = "another process"
+                    say("The process that runs this node's jobs (strongroom serve or strongroom worker) runs them.")
+        elif isinstance(node.jobs, PostgresJobs):
+            alive = node.jobs.live_workers()
+            report["workers"] = alive
+            if alive:
+                say(f"{plural(alive, 'worker')} take jobs from the queue; follow them with: strongroom jobs")
+            else:
+                click.echo(
+                    "warning: no worker is taking jobs from this node's queue; the harvests wait until one starts "
+                    "(strongroom worker, or strongroom serve)",
+                    err=True,
+                )
+    if as_json:
+        print_json(report)
+    failed = [r for r in report["ran"] if r["error"] is not None]
+    if report["ran"]:
+        say(f"{len(report['ran']):,} run here: {len(report['ran']) - len(failed):,} collected, {len(failed):,} failed.")
     if failed:
         raise SystemExit(ExitCode.PROBLEMS_FOUND)
+
+
+class _Shown:
+    """A harvest job's progress, run by ``harvest scheduled``: to the queue's log (the console shows it), and a line
+    here every 25 resources fetched."""
+
+    def __init__(self, log: JobReporter, say: Callable[[str], None]) -> None:
+        self.log = log
+        self.say = say
+
+    def stage(self, name: str, total_bytes: int | None = None) -> None:
+        self.log.stage(name, total_bytes)
+
+    def advance(self, nbytes: int) -> None:
+        self.log.advance(nbytes)
+
+    def counted(self, count: int) -> None:
+        self.log.counted(count)
+        if count % 25 == 0:
+            self.say(f"  {self.log.job.subject}: {count:,} fetched...")
+
+
+def _run_harvests_here(node: Node, queue: LocalJobs, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Run the harvest jobs waiting in a SQLite node's queue (this process holds its runner's lock), recording each
+    in the queue as a worker would: what ran, with each one's summary or error."""
+    from strongroom.services.jobs import JobKind, JobReporter
+    from strongroom.worker.run import worker_label
+    from strongroom.worker.tasks import execute
+
+    ran: list[dict[str, Any]] = []
+
+    def run(job: Job) -> str:
+        say(f"{job.subject}: collecting (job {job.id})")
+        reporter = JobReporter(queue.progress, job)
+        try:
+            summary = execute(node, job, _Shown(reporter, say))
+        except Exception as exc:  # the queue records the failure and retries it later (the next run)
+            error = str(exc) if isinstance(exc, StrongroomError) else f"{type(exc).__name__}: {exc}"
+            say(f"{job.subject}: failed: {error}")
+            ran.append({"title": job.subject, "job": job.id, "summary": None, "error": error})
+            raise
+        reporter.finish(summary)
+        say(f"{job.subject}: {summary}")
+        ran.append({"title": job.subject, "job": job.id, "summary": summary, "error": None})
+        return summary
+
+    queue.run_due(run, worker=worker_label(), kinds=(JobKind.HARVEST,))
+    return ran
 
 
 @click.command(name="crawl-report")

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from strongroom.cli.browse import _key_heading, _more, key_paging
 from strongroom.cli.common import home_option, json_option, open_node, out, print_json
 from strongroom.domain.access import InstitutionStatus
 from strongroom.services.institutions import ELIGIBLE_TYPES, EXCLUDED_TYPES, Contact
@@ -186,16 +187,23 @@ def institution_flags(home: Path | None, as_json: bool) -> None:
 
 @click.command(name="institutions")
 @click.option("--status", type=click.Choice([s.value for s in InstitutionStatus]), default=None)
+@key_paging(100, "institution")
 @home_option
 @json_option
-def institutions_list(status: str | None, home: Path | None, as_json: bool) -> None:
-    """The registered institutions."""
+def institutions_list(
+    status: str | None, limit: int, after: str | None, show_all: bool, home: Path | None, as_json: bool
+) -> None:
+    """The registered institutions.
+
+    By key, one page at a time (--limit, --after, --all); --json gives {"total", "limit", "after",
+    "institutions": [...]} ("after": the --after of the next page, null on the last)."""
     with open_node(home) as node:
-        rows: list[dict[str, Any]] = node.institutions.listing(status)
+        page = node.institutions.page(status=status, after=after, limit=None if show_all else limit)
     if as_json:
-        print_json(rows)
+        print_json({"total": page.total, "limit": page.limit, "after": page.next, "institutions": list(page.rows)})
         return
-    table = Table(title=f"{len(rows)} institutions")
+    rows: tuple[dict[str, Any], ...] = page.rows
+    table = Table(title=_key_heading(page, "institution", after))
     for column in ("Key", "Name", "Country", "Status", "Trial until", "Paid through", "Networks"):
         table.add_column(column)
     for r in rows:
@@ -209,6 +217,7 @@ def institutions_list(status: str | None, home: Path | None, as_json: bool) -> N
             ", ".join(r["ip_ranges"]) or "-",
         )
     out().print(table)
+    _more(page, "strongroom institutions" + (f" --status {status}" if status else ""))
 
 
 @institution_group.command(name="account")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from strongroom.catalog.models import Account, BoardMember, Institution, SignInFailure, SignInSession
@@ -29,6 +29,8 @@ from strongroom.domain.access import InstitutionStatus, Reader
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.text import N_
 from strongroom.errors import ExitCode, NotFound, StrongroomError
+from strongroom.services import keyset
+from strongroom.services.browse import KeyPage
 from strongroom.services.eligibility import Eligibility
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -247,28 +249,44 @@ class Accounts:
                 board_member=account.board_member,
             )
 
-    def without_account(self) -> list[dict[str, str]]:
-        """The validated institutions that have no institutional account yet (their librarian cannot sign in):
-        key, name, country, and the librarian to give the account to."""
+    def without_account(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[dict[str, str]]:
+        """The validated institutions that have no institutional account yet (their librarian cannot sign in), by
+        name then id: the page after the cursor ``after`` (``limit`` None: all), each with its key, name, country
+        and the librarian to give the account to, and how many there are."""
+        waiting = self._without_account()
+        stmt = select(Institution).where(waiting).order_by(Institution.name, Institution.id)
+        if after:
+            name, last_id = keyset.decode(after, str, int)
+            stmt = stmt.where(tuple_(Institution.name, Institution.id) > tuple_(name, last_id))
         with self.catalog.session() as s:
-            has_account = select(Account.institution_id).where(
-                Account.kind == "institutional", Account.institution_id.is_not(None)
-            )
-            rows = s.scalars(
-                select(Institution)
-                .where(Institution.status == str(InstitutionStatus.VALIDATED), Institution.id.not_in(has_account))
-                .order_by(Institution.name)
-            )
-            return [
-                {
-                    "key": i.key,
-                    "name": i.name,
-                    "country": i.country,
-                    "librarian": str((i.librarian or {}).get("name", "")),
-                    "email": str((i.librarian or {}).get("email", "")),
-                }
-                for i in rows
-            ]
+            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
+            page = fetched[:limit]
+            total = int(s.scalar(select(func.count(Institution.id)).where(waiting)) or 0)
+        rows = tuple(
+            {
+                "key": i.key,
+                "name": i.name,
+                "country": i.country,
+                "librarian": str((i.librarian or {}).get("name", "")),
+                "email": str((i.librarian or {}).get("email", "")),
+            }
+            for i in page
+        )
+        cursor = keyset.encode(page[-1].name, page[-1].id) if len(fetched) > len(page) else None
+        return KeyPage(rows, limit, cursor, total)
+
+    def needs_account(self, key: str) -> bool:
+        """Whether the institution ``key`` is validated and has no institutional account yet."""
+        with self.catalog.session() as s:
+            found = s.scalar(select(Institution.id).where(Institution.key == key, self._without_account()))
+        return found is not None
+
+    @staticmethod
+    def _without_account() -> ColumnElement[bool]:
+        has_account = select(Account.institution_id).where(
+            Account.kind == "institutional", Account.institution_id.is_not(None)
+        )
+        return and_(Institution.status == str(InstitutionStatus.VALIDATED), Institution.id.not_in(has_account))
 
     def sign_in(self, username: str, password: str, address: str) -> str:
         """A session token for a right username and password; refused (the same words whether the username or the

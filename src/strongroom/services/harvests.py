@@ -33,6 +33,7 @@ from strongroom.formats.records import (
 )
 from strongroom.harvest.plans import PLANS, make_plan
 from strongroom.services.indexer import Indexer
+from strongroom.services.jobs import JobKind, JobQueue
 from strongroom.services.journal import Journal
 from strongroom.services.versions import with_current
 from strongroom.store.base import ObjectStore, StagedFile, stage_file
@@ -56,6 +57,15 @@ class HarvestPlan:
     every_days: int | None
     closed_aus: tuple[str, ...]
     last_run: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DueHarvests:
+    """What :meth:`Harvests.queue_due` did: the harvests it queued (title, job id), and the titles that were due
+    but whose harvest was already waiting or running."""
+
+    queued: tuple[tuple[str, int], ...]
+    waiting: tuple[str, ...]
 
 
 def _plan(cfg: HarvestConfig) -> HarvestPlan:
@@ -126,6 +136,20 @@ class Harvests:
                 for c in s.scalars(select(HarvestConfig).where(HarvestConfig.every_days.is_not(None)))
                 if c.last_run is None or now - c.last_run >= dt.timedelta(days=c.every_days or 0)
             ]
+
+    def queue_due(self, jobs: JobQueue) -> DueHarvests:
+        """Queue a harvest job for every title whose re-collection is due, except those whose harvest is already
+        waiting or running in the queue (the queue's own rule keeps even two callers at once from queueing one
+        twice): what was queued, and what was already there."""
+        due = self.due()
+        fresh = jobs.due_harvests()
+        queued = tuple(
+            (title, job_id)
+            for title, job_id in zip(fresh, jobs.enqueue_many(JobKind.HARVEST, fresh), strict=True)
+            if job_id is not None
+        )
+        done = {title for title, _ in queued}
+        return DueHarvests(queued, tuple(t for t in due if t not in done))
 
     def ran(self, title_key: str, started: dt.datetime, *, oai: dict[str, Any] | None = None) -> None:
         """Remember a harvest of the title: when it started, and (for OAI-PMH) where the next one resumes."""

@@ -28,6 +28,8 @@ from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.text import N_, Text
 from strongroom.errors import ExitCode, NotFound, StrongroomError
+from strongroom.services import keyset
+from strongroom.services.browse import KeyPage
 from strongroom.services.eligibility import Eligibility
 
 ELIGIBLE_TYPES: dict[str, Text] = {
@@ -447,12 +449,26 @@ class Institutions:
             )
 
     def listing(self, status: str | None = None) -> list[dict[str, object]]:
-        """Every registered institution (or those in one state), for listings and ``--json``."""
+        """Every registered institution (or those in one state), by key (:meth:`page` without a limit)."""
+        return list(self.page(status=status, limit=None).rows)
+
+    def page(
+        self, *, status: str | None = None, after: str | None = None, limit: int | None = 100
+    ) -> KeyPage[dict[str, object]]:
+        """Registered institutions (or those in one state) by key: the page after the cursor ``after`` (``limit``
+        None: all of them), and how many there are (institutions number thousands, not millions: counted)."""
+        stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(Institution.key)
+        counted = select(func.count(Institution.id))
+        if status:
+            stmt = stmt.where(Institution.status == status)
+            counted = counted.where(Institution.status == status)
+        if after:
+            (last,) = keyset.decode(after, str)
+            stmt = stmt.where(Institution.key > last)
         with self.catalog.session() as s:
-            stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(Institution.key)
-            if status:
-                stmt = stmt.where(Institution.status == status)
-            return [
+            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
+            page = fetched[:limit]
+            rows: tuple[dict[str, object], ...] = tuple(
                 {
                     "key": i.key,
                     "name": i.name,
@@ -465,8 +481,10 @@ class Institutions:
                     "paid_through": i.paid_through,
                     "ip_ranges": [r.cidr for r in i.ranges],
                 }
-                for i in s.scalars(stmt)
-            ]
+                for i in page
+            )
+            total = int(s.scalar(counted) or 0)
+        return KeyPage(rows, limit, keyset.encode(page[-1].key) if len(fetched) > len(page) else None, total)
 
     # ---- what an institution's administrator sees and asks for (the console) ---------------------------------
 
@@ -579,6 +597,26 @@ class Institutions:
             if institution is not None:
                 stmt = stmt.where(Institution.key == institution)
             return [_request_row(r, r.institution) for r in s.scalars(stmt)]
+
+    def waiting_requests(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[dict[str, object]]:
+        """Range changes waiting for an operator, oldest first (by number): the page after the cursor ``after``
+        (``limit`` None: all), and how many are waiting."""
+        waiting = RangeRequest.state == str(RangeRequestState.PENDING)
+        stmt = (
+            select(RangeRequest)
+            .where(waiting)
+            .options(selectinload(RangeRequest.institution).selectinload(Institution.ranges))
+            .order_by(RangeRequest.id)
+        )
+        if after:
+            (last,) = keyset.decode(after, int)
+            stmt = stmt.where(RangeRequest.id > last)
+        with self.catalog.session() as s:
+            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
+            page = fetched[:limit]
+            rows = tuple(_request_row(r, r.institution) for r in page)
+            total = int(s.scalar(select(func.count(RangeRequest.id)).where(waiting)) or 0)
+        return KeyPage(rows, limit, keyset.encode(page[-1].id) if len(fetched) > len(page) else None, total)
 
     def _waiting(self, s: Session, request_id: int) -> RangeRequest:
         request = s.get(RangeRequest, request_id)

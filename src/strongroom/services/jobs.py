@@ -28,7 +28,7 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -605,6 +605,15 @@ class PostgresJobs(_Subjects):
     def row(self, job_id: int) -> JobRow | None:
         return next(iter(self.rows(limit=1, job_id=job_id)), None)
 
+    def live_workers(self) -> int:
+        """How many workers sent a heartbeat within ``jobs.stalled_seconds`` (0: nothing is running the queue)."""
+        query = text(
+            "SELECT count(*) FROM procrastinate_workers "
+            "WHERE last_heartbeat > now() - make_interval(secs => CAST(:seconds AS double precision))"
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query, {"seconds": self.settings.stalled_seconds}) or 0)
+
     def active(self, kind: JobKind) -> set[str]:
         query = text(
             "SELECT DISTINCT args ->> 'subject' FROM procrastinate_jobs "
@@ -755,13 +764,18 @@ class LocalJobs(_Subjects):
         )
         return cur.lastrowid if cur.rowcount else None
 
-    def take(self, worker: str) -> Job | None:
-        """The next due job whose lock is free, now ``doing``; None when there is none."""
+    def take(self, worker: str, kinds: Sequence[JobKind] = (), skip: Collection[int] = ()) -> Job | None:
+        """The next due job (of ``kinds``, or any; none of ``skip``) whose lock is free, now ``doing``; None when
+        there is none."""
+        # lists as ",harvest,,audit," and ",3,,7,", matched by instr (no SQL built from values)
+        wanted = "".join(f",{k.value}," for k in kinds)
+        skipped = "".join(f",{i}," for i in skip)
         with self._write() as conn:
             row = conn.execute(
-                "SELECT id, kind, attempts, args FROM jobs j WHERE state = 'todo' AND run_after <= ? AND NOT EXISTS "
+                "SELECT id, kind, attempts, args FROM jobs j WHERE state = 'todo' AND run_after <= ? "
+                "AND (? = '' OR instr(?, ',' || kind || ',') > 0) AND instr(?, ',' || id || ',') = 0 AND NOT EXISTS "
                 "(SELECT 1 FROM jobs d WHERE d.state = 'doing' AND d.lock = j.lock) ORDER BY id LIMIT 1",
-                (self._now(),),
+                (self._now(), wanted, wanted, skipped),
             ).fetchone()
             if row is None:
                 return None
@@ -793,14 +807,24 @@ class LocalJobs(_Subjects):
             (when.astimezone(dt.UTC).isoformat(), error[:2000], job_id),
         )
 
-    def run_due(self, execute: Callable[[Job], object], *, worker: str, stopping: threading.Event | None = None) -> int:
-        """Run every due job, one after another, until none is left (or ``stopping`` is set); how many ran.
-        ``execute`` raising is the job failing: it is queued again after a back-off, or failed for good."""
+    def run_due(
+        self,
+        execute: Callable[[Job], object],
+        *,
+        worker: str,
+        stopping: threading.Event | None = None,
+        kinds: Sequence[JobKind] = (),
+    ) -> int:
+        """Run every due job (of ``kinds``, or all), one after another, until none is left (or ``stopping`` is set);
+        how many ran. ``execute`` raising is the job failing: it is queued again after a back-off, or failed for
+        good. A job runs at most once per call (a retry that falls due meanwhile waits for the next)."""
         ran = 0
+        tried: set[int] = set()
         while not (stopping is not None and stopping.is_set()):
-            job = self.take(worker)
+            job = self.take(worker, kinds, tried)
             if job is None:
                 break
+            tried.add(job.id)
             try:
                 execute(job)
             except Exception as exc:  # the job's failure is recorded on it; the runner goes on with the next

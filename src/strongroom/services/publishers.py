@@ -34,7 +34,9 @@ from strongroom.formats.holdings import TitleHolding
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.network.config import NetworkPolicy
 from strongroom.progress import Reporter
+from strongroom.services import keyset
 from strongroom.services.accounts import add_account, check_new_password, signed_in_account
+from strongroom.services.browse import KeyPage
 from strongroom.services.deposit import DepositResult, Ingest
 from strongroom.services.holdings import HoldingsReports
 from strongroom.services.membership import Membership
@@ -244,19 +246,27 @@ class Publishers:
                 detail=f"staff account {username} created" + (f" for {named}" if named else ""),
             )
 
-    def staff_accounts(self, limit: int = 500) -> list[dict[str, object]]:
-        """Publishers' staff sign-ins, newest first: username, name, publisher (key and name), active."""
+    def staff_accounts(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[dict[str, object]]:
+        """Publishers' staff sign-ins, newest first (by id): the page after the cursor ``after`` (``limit`` None:
+        all), each with its username, name, publisher (key and name) and whether it is active, and how many there
+        are."""
+        stmt = (
+            select(Account.id, Account.username, Account.display_name, Account.active, Publisher.key, Publisher.name)
+            .join(Publisher, Account.publisher_id == Publisher.id)
+            .order_by(Account.id.desc())
+        )
+        if after:
+            (last,) = keyset.decode(after, int)
+            stmt = stmt.where(Account.id < last)
         with self.catalog.session() as s:
-            rows = s.execute(
-                select(Account.username, Account.display_name, Account.active, Publisher.key, Publisher.name)
-                .join(Publisher, Account.publisher_id == Publisher.id)
-                .order_by(Account.id.desc())
-                .limit(limit)
-            ).all()
-        return [
+            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
+            total = int(s.scalar(select(func.count(Account.id)).where(Account.publisher_id.is_not(None))) or 0)
+        page = fetched[:limit]
+        rows = tuple(
             {"username": u, "name": n, "active": a, "publisher_key": pk, "publisher_name": pn}
-            for u, n, a, pk, pn in rows
-        ]
+            for _, u, n, a, pk, pn in page
+        )
+        return KeyPage(rows, limit, keyset.encode(page[-1][0]) if len(fetched) > len(page) else None, total)
 
     def staff(self, token: str) -> PublisherStaff | None:
         """The publisher's staff a session belongs to (None for an institution's session, or an unknown or expired

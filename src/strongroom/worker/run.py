@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from strongroom.node import Node
@@ -144,6 +145,22 @@ def run_worker(node: Node, *, concurrency: int = 1) -> None:
         runner.stop(timeout=None)
         return
     asyncio.run(run_worker_async(node, concurrency=concurrency))
+
+
+@contextlib.contextmanager
+def local_runner(queue: LocalJobs) -> Iterator[bool]:
+    """Become the one process that runs a SQLite node's queue, without waiting: True while this process holds the
+    runner's lock (the jobs a stopped process left running are queued again first, as every runner does); False
+    when another process (``strongroom serve`` or ``worker``) runs the queue."""
+    with queue.runner_lock.open("a+b") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        for job_id in queue.retry_stalled():
+            log.warning("job %d was interrupted; queued again", job_id)
+        yield True
 
 
 class WorkerThread(threading.Thread):

@@ -18,9 +18,11 @@ import datetime as dt
 import re
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.domain.access import InstitutionStatus
 from strongroom.domain.text import N_, Text
@@ -32,12 +34,21 @@ from strongroom.portal.console.svg import PALETTE, Series, line_chart
 from strongroom.portal.i18n import say
 from strongroom.portal.render import portal_of, prefix
 from strongroom.services.accounts import USERNAME, Person, Role
+from strongroom.services.browse import KeyPage
 from strongroom.services.counter import CounterError
 from strongroom.services.institutions import ELIGIBLE_TYPES
+from strongroom.services.keyset import BadCursor
 
 router = APIRouter()
 
 MONTHS = 12  # the usage chart's months, to the last complete one
+# The operators' page lists registrations waiting for validation, validated institutions without an account and
+# range changes waiting for confirmation a page at a time, each walked by key with its own cursor in the page's
+# address (?registrations=…&accounts=…&requests=…).
+LISTS = ("registrations", "accounts", "requests")
+REGISTRATIONS_SHOWN = 25  # each with its two forms
+ACCOUNTS_SHOWN = 50
+REQUESTS_SHOWN = 25  # range changes waiting for confirmation
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 # The usage chart's series: the Title Report's metrics, summed over the institution's titles.
 METRICS: tuple[tuple[str, Text, str], ...] = (
@@ -406,8 +417,16 @@ def _operator_page(
     made: dict[str, str] | None = None,
 ) -> HTMLResponse:
     node = portal_of(request).node
-    pending = node.institutions.listing(status=str(InstitutionStatus.PENDING))
-    for inst in pending:
+    cursors = {name: request.query_params.get(name, "") for name in LISTS}
+    try:  # the pages this form was on (its address keeps them), so an error is shown beside its form
+        pending = node.institutions.page(
+            status=str(InstitutionStatus.PENDING), after=cursors["registrations"] or None, limit=REGISTRATIONS_SHOWN
+        )
+        without_account = node.accounts.without_account(after=cursors["accounts"] or None, limit=ACCOUNTS_SHOWN)
+        requests = node.institutions.waiting_requests(after=cursors["requests"] or None, limit=REQUESTS_SHOWN)
+    except BadCursor:  # an address no page gave: the reader's 400, not the server's 500
+        raise StarletteHTTPException(400) from None
+    for inst in pending.rows:
         inst["group_now"] = node.eligibility.status(str(inst["country"])).final
         inst["type_label"] = ELIGIBLE_TYPES.get(str(inst["type"]), str(inst["type"]))
     done = request.query_params.get("done", "")
@@ -416,15 +435,38 @@ def _operator_page(
         person,
         "console/institutions.html",
         status,
-        pending=pending,
-        requests=node.institutions.range_requests(),
-        without_account=node.accounts.without_account(),
+        pending=pending.rows,
+        pending_page=pending,
+        requests=requests.rows,
+        requests_page=requests,
+        without_account=without_account.rows,
+        accounts_page=without_account,
+        pager={
+            name: _pager(cursors, name, page)
+            for name, page in (("registrations", pending), ("accounts", without_account), ("requests", requests))
+        },
+        keep=_query(cursors),
         made=made,
         done=DONE.get(done) if done in ("validated", "rejected", "confirmed", "refused") else None,
         error=error,
         form=form,
         values=values or {},
     )
+
+
+def _query(cursors: dict[str, str]) -> str:
+    """The query string of the operators' page at these positions of its lists ('' at the first page of each)."""
+    kept = {name: cursor for name, cursor in cursors.items() if cursor}
+    return "?" + urlencode(kept) if kept else ""
+
+
+def _pager(cursors: dict[str, str], name: str, page: KeyPage[Any]) -> dict[str, str]:
+    """The links of one list of the operators' page (its first page, its next), each keeping the other list where
+    it is; a link that is not needed is ''."""
+    return {
+        "first": (_query({**cursors, name: ""}) or "?") if cursors[name] else "",
+        "next": _query({**cursors, name: page.next}) if page.next else "",
+    }
 
 
 @router.get("/console/institutions/", response_class=HTMLResponse)
@@ -462,7 +504,7 @@ async def make_account(request: Request, key: str) -> Response:
     username = field(form, "username", 64)
     password = secrets.token_urlsafe(12)
     node = portal_of(request).node
-    if key not in {i["key"] for i in node.accounts.without_account()}:  # said at the top: it has no form here
+    if not node.accounts.needs_account(key):  # said at the top: it has no form here
         message = say(N_("This institution is not validated, or it has its account already."), lang_of(request))
         return _operator_page(request, person, status=422, error=message)
     try:

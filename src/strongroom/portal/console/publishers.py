@@ -9,6 +9,7 @@ import secrets
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.domain.text import N_, Text
 from strongroom.errors import NotFound, StrongroomError
@@ -16,9 +17,11 @@ from strongroom.portal.console.common import field, lang_of, read_form, render, 
 from strongroom.portal.i18n import say
 from strongroom.portal.render import portal_of
 from strongroom.services.accounts import USERNAME, Person, Role
+from strongroom.services.keyset import BadCursor
 
 router = APIRouter()
 PAGE = "/console/publishers/"
+ACCOUNTS_SHOWN = 100  # staff accounts on one page of the list, newest first
 
 
 def _page(
@@ -30,12 +33,19 @@ def _page(
     values: dict[str, str] | None = None,
     made: dict[str, str] | None = None,
 ) -> Response:
+    after = request.query_params.get("after", "")
+    try:  # the page this form was on (its address keeps the cursor), so an error is shown where it was made
+        accounts = portal_of(request).node.publishers.staff_accounts(after=after or None, limit=ACCOUNTS_SHOWN)
+    except BadCursor:  # an address no page gave: the reader's 400, not the server's 500
+        raise StarletteHTTPException(400) from None
     return render(
         request,
         person,
         "console/publishers.html",
         status,
-        accounts=portal_of(request).node.publishers.staff_accounts(),
+        accounts=accounts.rows,
+        page=accounts,
+        after=after,
         error=say(error, lang_of(request)) if error else "",
         values=values or {},
         made=made,
