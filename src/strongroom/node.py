@@ -171,10 +171,19 @@ class Node:
 
     @classmethod
     def open(
-        cls, home: Path, *, clock: Clock | None = None, recover: bool = True, progress: Progress | None = None
+        cls,
+        home: Path,
+        *,
+        clock: Clock | None = None,
+        recover: bool = True,
+        progress: Progress | None = None,
+        fill_search: bool = True,
     ) -> Node:
         """The node at ``home``; ``progress`` (done, total) follows a search index written from the catalog as it
-        opens (a new or changed engine, or an upgrade's first start on a new default engine)."""
+        opens (a new or changed engine, or an upgrade's first start on a new default engine). A caller that writes
+        the whole index itself next (``strongroom reindex --search``) passes ``fill_search=False``: a new index is
+        then only queued in full (what a crash before the caller's rebuild leaves for the next start), not written
+        twice."""
         settings = load_settings(home)
         clock = clock or SystemClock()
         catalog = Catalog.open(settings.resolved_database_url(), clock)  # applies pending migrations
@@ -185,12 +194,12 @@ class Node:
             catalog.close()
             raise
         node = cls(settings, catalog, store, search, clock)
-        if search.created and recover:  # a new or changed engine is filled from the catalog, all at once
+        if search.created and recover and fill_search:  # a new or changed engine is filled from the catalog at once
             node.indexer.rebuild_search(progress)
-        elif search.created:  # ... or by the next recovery
+        elif search.created:  # ... or by the next recovery, or the caller's rebuild
             node.indexer.queue_everything()
         if recover:
-            node.recover()
+            node.recover(search=fill_search)
         return node
 
     def close(self) -> None:
@@ -208,9 +217,9 @@ class Node:
     def agent(self) -> str:
         return f"strongroom/{__version__} ({self.settings.node_id})"
 
-    def recover(self) -> list[str]:
-        """Finish or undo writes a crash interrupted, then catalogue what the store committed and bring the search
-        index up to date."""
+    def recover(self, *, search: bool = True) -> list[str]:
+        """Finish or undo writes a crash interrupted, then catalogue what the store committed and (unless ``search``
+        is False, for a caller about to write the whole index) bring the search index up to date."""
         actions = self.store.recover()
         actions += remove_stale_work(self.settings.resolved_staging())
         with self.journal.orphans() as orphans:  # intents of writers that died; live ones are left alone
@@ -224,6 +233,8 @@ class Node:
                 self.journal.end(intent)
         # Opening a node while another process rebuilds the search index (it holds the writer for the whole
         # rebuild) must not wait on it: the queued items stay queued for the rebuild or the next write.
+        if not search:
+            return actions
         patient = hasattr(self.search, "lock_wait")
         if patient:
             self.search.lock_wait = RECOVERY_LOCK_WAIT  # type: ignore[attr-defined]

@@ -5,15 +5,18 @@ the index folds text the way :func:`~strongroom.search.base.fold` does, whicheve
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from strongroom.catalog.models import Item, SearchQueue
+from strongroom.cli.main import cli
 from strongroom.clock import FixedClock
 from strongroom.node import Node
 from strongroom.search.base import SearchDocument, SearchQuery, fold
@@ -102,6 +105,28 @@ def test_reindex_search_catalogues_then_writes_the_index_once(
     assert batches == [] and queued(node) == items(node)  # catalogued and queued, not yet written
     assert node.indexer.rebuild_search() == items(node)
     assert batches == [] and queued(node) == 0  # written by the rebuild, not the queue's small batches
+
+
+def test_reindex_search_on_a_new_index_writes_it_once(tantivy_node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command opens the node (whose index is new: it was lost) and writes the whole index at its end; opening
+    does not write it first as well, and the one rebuild leaves nothing queued."""
+    node = tantivy_node
+    home, total = node.settings.home, items(node)
+    node.close()
+    shutil.rmtree(home / "search" / "tantivy")  # lost, or a new engine: the next open makes an empty one
+    rebuilds: list[int] = []
+    rebuild = TantivyIndex.rebuild
+
+    def counted(self: TantivyIndex, batches: Iterable[Sequence[SearchDocument]]) -> int:
+        rebuilds.append(written := rebuild(self, batches))
+        return written
+
+    monkeypatch.setattr(TantivyIndex, "rebuild", counted)
+    result = CliRunner().invoke(cli, ["reindex", "--search", "--home", str(home)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert rebuilds == [total] and f"Wrote {total} search document(s)." in result.output
+    with Node.open(home) as reopened:
+        assert reopened.search.count() == total and queued(reopened) == 0
 
 
 SCRIPTS = st.sampled_from(

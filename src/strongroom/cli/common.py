@@ -109,12 +109,12 @@ def json_option(f: F) -> F:
 
 
 @contextmanager
-def open_node(home: Path | None) -> Iterator[Node]:
+def open_node(home: Path | None, *, fill_search: bool = True) -> Iterator[Node]:
     from strongroom.node import Node  # the whole node (SQLAlchemy, the store) only for commands that open one
     from strongroom.settings import resolve_home
 
     with _search_index_progress() as progress:
-        node = Node.open(resolve_home(home), progress=progress)
+        node = Node.open(resolve_home(home), progress=progress, fill_search=fill_search)
     try:
         yield node
     finally:

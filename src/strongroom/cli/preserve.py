@@ -366,7 +366,8 @@ def reindex(search_too: bool, home: Path | None) -> None:
     """Catalogue every OCFL object in storage again from its deposit record (what fixes A006 and A007), and with
     --search write the search index again from the catalog."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with open_node(home) as node, Progress(*columns, console=err(), transient=True) as bar:
+    # With --search the index is written whole at the end: a new one is not also written as the node opens.
+    with open_node(home, fill_search=not search_too) as node, Progress(*columns, console=err(), transient=True) as bar:
         task = bar.add_task("cataloguing objects", total=None)
         report = node.indexer.reindex(
             progress=lambda n, total: bar.update(task, completed=n, total=total), search=not search_too
