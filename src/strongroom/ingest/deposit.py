@@ -9,7 +9,9 @@ the catalog's is healed.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from strongroom.formats.records import (
     TitleRecord,
 )
 from strongroom.ingest.package import Package, PackageFile
-from strongroom.store.hashing import write_json
+from strongroom.store.hashing import write_text
 
 PAYLOAD_PREFIX = "payload/"
 
@@ -225,8 +227,39 @@ def item_record(
 
 def write_record(plan: DepositPlan, workdir: Path) -> Path:
     """The deposit record in ``workdir``: the bytes of ``DepositRecord.to_bytes``, encoded as they are written (the
-    record of a package of tens of thousands of articles is never held whole as text)."""
+    record of a package of tens of thousands of articles is never held whole as text, nor as one dict)."""
     path = workdir / "deposit.json"
     with path.open("wb") as fh:
-        write_json(plan.record.to_dict(), fh)
+        write_text(record_pieces(plan.record), fh)
     return path
+
+
+def _nested(text: str, level: int) -> str:
+    """JSON encoded at the top level (indent 2), indented as a value ``level`` deep (JSON text holds no newline but
+    those of its indentation: a newline in a string is escaped)."""
+    return text.replace("\n", "\n" + "  " * level)
+
+
+def record_pieces(record: DepositRecord) -> Iterator[str]:
+    """The text of ``record.to_bytes()`` (``json.dumps(..., sort_keys=True, indent=2, ensure_ascii=False)`` and a
+    newline), piece by piece: each item and file is made a dict only as it is written, so that the whole record is
+    never held a second time as dicts."""
+    encoder = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)
+    top = replace(record, items=(), files={}).to_dict()
+    yield "{"
+    for n, key in enumerate(sorted(top)):
+        yield ("," if n else "") + "\n  " + encoder.encode(key) + ": "
+        if key == "items" and record.items:
+            yield "["
+            for i, item in enumerate(record.items):
+                yield ("," if i else "") + "\n    " + _nested(encoder.encode(item.to_dict()), 2)
+            yield "\n  ]"
+        elif key == "files" and record.files:
+            yield "{"
+            for i, logical in enumerate(sorted(record.files)):
+                value = _nested(encoder.encode(record.files[logical].to_dict()), 2)
+                yield ("," if i else "") + "\n    " + encoder.encode(logical) + ": " + value
+            yield "\n  }"
+        else:
+            yield _nested(encoder.encode(top[key]), 1)
+    yield "\n}\n"

@@ -49,7 +49,7 @@ class PackageForm(StrEnum):
     JATS_DIRECTORY = "jats-directory"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a package may hold tens of thousands
 class PackageFile:
     relpath: str  # '/'-separated path within the payload
     source: Path
@@ -61,7 +61,7 @@ class PackageFile:
     item_key: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedItem:
     key: str
     doi: str | None

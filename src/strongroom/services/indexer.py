@@ -16,7 +16,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, insert, select, text, update
@@ -29,7 +29,7 @@ from strongroom.domain.identifiers import public_id, slug
 from strongroom.domain.model import AUState, EventOutcome, EventType
 from strongroom.domain.volumes import issue_coverage, volume_counts
 from strongroom.errors import StorageError
-from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, ItemRecord, RecordError
+from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, FileRecord, ItemRecord, RecordError
 from strongroom.formats.release_record import MAX_RECORD_BYTES, RELEASE_RECORD, parse_release, released_at
 from strongroom.search.base import SearchDocument, SearchIndex, SearchIndexBusy
 from strongroom.store.base import ObjectStore
@@ -171,6 +171,28 @@ def _item_row(rec: ItemRecord) -> dict[str, Any]:
     }
 
 
+def _record_from(data: Any) -> DepositRecord:
+    """``DepositRecord.from_dict(data)``, the same record and the same errors, converting the items and files one at a
+    time and dropping each one's parsed JSON from ``data`` once converted."""
+    if not isinstance(data, dict):
+        return DepositRecord.from_dict(data)  # the error it gives
+    items = data.pop("items", None) or []
+    files = data.pop("files", None) or {}
+    head = DepositRecord.from_dict(data)  # checks the format, publisher, title and AU first, as it would
+    if not isinstance(items, list):
+        raise RecordError("items must be a list")
+    if not isinstance(files, dict):
+        raise RecordError("files must be an object")
+    converted: list[ItemRecord] = []
+    for n, item in enumerate(items):
+        converted.append(ItemRecord.from_dict(item))
+        items[n] = None
+    kept: dict[str, FileRecord] = {}
+    for path in list(files):
+        kept[str(path)] = FileRecord.from_dict(files.pop(path), f"file {path!r}")
+    return replace(head, items=tuple(converted), files=kept)
+
+
 def _queue(s: Session, item_ids: list[int]) -> None:
     if item_ids:
         s.execute(insert(SearchQueue), [{"item_id": i} for i in item_ids])
@@ -224,10 +246,20 @@ class Indexer:
         self.agent = agent
 
     def read_record(self, object_id: str) -> DepositRecord:
+        """The object's deposit record (as ``DepositRecord.from_bytes`` reads it). Its bytes, its text and its parsed
+        JSON are each let go as soon as the next form is made, and each item's and file's JSON once it is converted:
+        a record of tens of thousands of articles is never held in all of these forms at once."""
         with self.store.open_file(object_id, DEPOSIT_RECORD) as fh:
             raw = fh.read()
         try:
-            return DepositRecord.from_bytes(raw)
+            text = raw.decode("utf-8")
+            del raw
+            data = json.loads(text)
+            del text
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise RecordError(f"object {object_id}: {DEPOSIT_RECORD} is not JSON: {exc}") from None
+        try:
+            return _record_from(data)
         except RecordError as exc:
             raise RecordError(f"object {object_id}: {exc.message}") from None
 

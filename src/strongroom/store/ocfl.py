@@ -6,8 +6,8 @@ Every new version, whether committed from a deposit (``commit_version``) or inst
 
 1. under the object's lock, a work directory ``staging/commit-<hash>-<token>/`` is made, naming the object;
 2. the version's content is written into it, each file hashed while it is written and checked against the
-   digests it must have; then the version's ``inventory.json`` and sidecar, and every directory is fsynced
-   (fault point ``version-staged``);
+   digests it must have; then the version's ``inventory.json`` and sidecar; then every file and directory of the
+   version is fsynced, many at once (fault point ``version-staged``);
 3. a new object is renamed into place whole; for an existing object the version directory is renamed in
    (``version-renamed``), then the root inventory (``inventory-replaced``) and its sidecar are replaced;
 4. the work directory is removed (``committed``).
@@ -45,7 +45,7 @@ from typing import Any, BinaryIO
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
-from strongroom.store.hashing import copy_and_hash, fsync_dir, write_chunks, write_json
+from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
 from strongroom.store.locks import ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
@@ -472,8 +472,9 @@ class OcflStore:
     ) -> None:
         """The one write sequence of a new version (see the module's docstring). ``populate(version_dir)`` writes
         and verifies the version's content files, then writes the version's inventory durably to
-        ``version_dir/inventory.json`` and returns its digest algorithm and digest. Called with the object's lock
-        held."""
+        ``version_dir/inventory.json`` and returns its digest algorithm and digest; it need not fsync the content
+        files, which are all made durable (with every directory) before the version is published. Called with the
+        object's lock held."""
         obj = self.object_path(object_id)
         work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
         publishing = False
@@ -487,8 +488,9 @@ class OcflStore:
             alg, digest = populate(version_dir)
             sidecar = _sidecar(digest)
             _write_durable(version_dir / f"{INVENTORY}.{alg}", sidecar)
-            for dirpath, _dirs, _files in os.walk(version_dir, topdown=False):
-                fsync_dir(Path(dirpath))
+            # Every content file (populate may leave their fsyncs to this step) and every directory is made durable
+            # here, before anything is renamed into the storage root: many fsyncs in flight share journal commits.
+            fsync_tree(version_dir)
             self.fault("version-staged")
             with self._publishing(object_id):
                 publishing = True
@@ -596,7 +598,7 @@ class OcflStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with f.source.open("rb") as src:
-                    got = copy_and_hash(src, dest, (alg, other), on_bytes)
+                    got = copy_and_hash(src, dest, (alg, other), on_bytes, sync=False)  # see fsync_tree
             except OSError as exc:
                 if is_full(exc):
                     raise  # a write failed, not the read: reported as the disk that is full
