@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"store", "search", "catalog", "ingest", "harvest", "network", "samples", "inprocess"},
     {"services"},
     {"node"},
-    {"cli", "portal", "peer", "demo", "demo_network", "worker"},
+    {"cli", "portal", "peer", "demo", "demo_network", "worker", "__main__"},
 ]
 FACES = LAYERS[-1]
 # What a face may import: use cases, the composition root, the vocabulary they speak in, and other faces. The peer
