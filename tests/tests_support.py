@@ -153,3 +153,15 @@ def statements(engine: Any, kinds: tuple[str, ...] = ("SELECT", "WITH", "(SELECT
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+def walk_pages(load: Callable[[str | None], Any]) -> Iterator[Any]:
+    """Every row of a keyset listing, page after page: ``load(after)`` gives a page (``rows``, ``next``)."""
+    after: str | None = None
+    while True:
+        page = load(after)
+        yield from page.rows
+        if page.next is None:
+            return
+        assert page.rows, "a page that says there is more is never empty"
+        after = page.next

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,8 +17,7 @@ from strongroom.domain.access import InstitutionStatus
 from strongroom.errors import ExitCode
 from strongroom.node import Node
 from strongroom.services import keyset
-from strongroom.services.browse import KeyPage
-from tests_support import cli
+from tests_support import cli, walk_pages
 
 NOW = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
 # Names in one case, so that the expected order is the same under any collation; equal ones are ordered by id.
@@ -71,17 +68,6 @@ def _account(username: str, kind: str, **owner: int) -> Account:
     return Account(username=username, password_hash="x", kind=kind, created_at=NOW, **owner)
 
 
-def _walk(load: Callable[[str | None], KeyPage[Any]]) -> Iterator[Any]:
-    after: str | None = None
-    while True:
-        page = load(after)
-        yield from page.rows
-        if page.next is None:
-            return
-        assert page.rows, "a page that says there is more is never empty"
-        after = page.next
-
-
 @pytest.mark.parametrize("size", [1, 4, 100])
 def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int) -> None:
     _seed(node)
@@ -91,11 +77,11 @@ def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int
         has_account = {i for (i,) in s.query(Account.institution_id).filter(Account.kind == "institutional")}
         staff = [u for (u,) in s.query(Account.username).filter(Account.publisher_id.is_not(None)).order_by(Account.id)]
 
-    walked = list(_walk(lambda a: institutions.page(after=a, limit=size)))
+    walked = list(walk_pages(lambda a: institutions.page(after=a, limit=size)))
     assert [i["key"] for i in walked] == sorted(k for k, *_ in everyone)
     assert institutions.page(limit=size).total == len(everyone) == 23
     assert [i["key"] for i in institutions.listing()] == [i["key"] for i in walked]
-    pending = list(_walk(lambda a: institutions.page(status="pending", after=a, limit=size)))
+    pending = list(walk_pages(lambda a: institutions.page(status="pending", after=a, limit=size)))
     assert [i["key"] for i in pending] == sorted(k for k, _, _, st in everyone if st == "pending")
     assert institutions.page(status="pending", limit=size).total == len(pending) == 8
 
@@ -103,7 +89,7 @@ def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int
         ((name, i, key) for key, name, i, st in everyone if st == "validated" and i not in has_account),
     )
     assert waiting, "the seed has validated institutions without an account"
-    walked_waiting = list(_walk(lambda a: accounts.without_account(after=a, limit=size)))
+    walked_waiting = list(walk_pages(lambda a: accounts.without_account(after=a, limit=size)))
     assert [w["key"] for w in walked_waiting] == [key for *_, key in waiting]
     assert accounts.without_account(limit=size).total == len(waiting)
     assert walked_waiting[0]["librarian"].startswith("Librarian ") and "@" in walked_waiting[0]["email"]
@@ -111,14 +97,14 @@ def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int
     waiting_keys = {key for *_, key in waiting}
     assert not any(accounts.needs_account(key) for key, *_ in everyone if key not in waiting_keys)
 
-    requests = list(_walk(lambda a: institutions.waiting_requests(after=a, limit=size)))
+    requests = list(walk_pages(lambda a: institutions.waiting_requests(after=a, limit=size)))
     pending_requests = institutions.range_requests()  # the whole list, by time then number
     assert [r["id"] for r in requests] == [r["id"] for r in pending_requests] == sorted(r["id"] for r in requests)
     assert len(requests) == institutions.waiting_requests(limit=size).total > 0
     assert len(institutions.range_requests(state=None)) > len(requests)  # the refused ones are not waiting
     assert all(r["state"] == "pending" and r["added"] for r in requests)
 
-    walked_staff = list(_walk(lambda a: node.publishers.staff_accounts(after=a, limit=size)))
+    walked_staff = list(walk_pages(lambda a: node.publishers.staff_accounts(after=a, limit=size)))
     assert [a["username"] for a in walked_staff] == staff[::-1]  # newest first
     assert {a["publisher_key"] for a in walked_staff} == {"pub-1"}
     assert node.publishers.staff_accounts(limit=size).total == len(staff) == 9
@@ -127,7 +113,7 @@ def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int
 def test_no_staff_account_is_left_off_past_the_five_hundredth(node: Node) -> None:
     """The console's list of publishers' sign-ins once stopped at 500 without saying so."""
     _seed(node, institutions=0, staff=503)
-    walked = list(_walk(lambda a: node.publishers.staff_accounts(after=a, limit=100)))
+    walked = list(walk_pages(lambda a: node.publishers.staff_accounts(after=a, limit=100)))
     assert len(walked) == len({a["username"] for a in walked}) == 503
     assert len(node.publishers.staff_accounts(limit=None).rows) == 503
 

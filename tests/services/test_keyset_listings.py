@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,8 +20,8 @@ from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ExitCode
 from strongroom.node import Node
 from strongroom.services import keyset
-from strongroom.services.browse import KeyPage
 from tests_support import statements as every_statement
+from tests_support import walk_pages
 
 NOW = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
 # ASCII names, so that the expected order (lowered, then id) is the same on both catalogs; several differ only in
@@ -72,17 +72,6 @@ def _seed(node: Node, publishers: int = 7, titles_each: int = 5) -> dict[str, An
     return seeded
 
 
-def _walk(load: Callable[[str | None], KeyPage[Any]]) -> Iterator[Any]:
-    after: str | None = None
-    while True:
-        page = load(after)
-        yield from page.rows
-        if page.next is None:
-            return
-        assert page.rows, "a page that says there is more is never empty"
-        after = page.next
-
-
 @pytest.mark.parametrize("size", [1, 3, 100])
 def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int) -> None:
     _seed(node)
@@ -92,14 +81,22 @@ def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int
         publishers = sorted(
             s.query(Publisher.name, Publisher.id, Publisher.key).all(), key=lambda r: (r[0].lower(), r[1])
         )
-    assert [t.key for t in _walk(lambda a: browse.title_page(after=a, limit=size))] == [k for *_, k in titles]
-    assert [p.name for p in _walk(lambda a: browse.publisher_page(after=a, limit=size))] == [n for n, *_ in publishers]
-    assert [a.key for a in _walk(lambda a: browse.au_page(after=a, limit=size))] == sorted(a.key for a in browse.aus())
+    assert [t.key for t in walk_pages(lambda a: browse.title_page(after=a, limit=size))] == [k for *_, k in titles]
+    assert [p.name for p in walk_pages(lambda a: browse.publisher_page(after=a, limit=size))] == [
+        n for n, *_ in publishers
+    ]
+    assert [a.key for a in walk_pages(lambda a: browse.au_page(after=a, limit=size))] == sorted(
+        a.key for a in browse.aus()
+    )
     everything = list(browse.event_page(limit=None).rows)
     assert len(everything) >= 23 and [e.time for e in everything] == sorted((e.time for e in everything), reverse=True)
-    assert [e.uuid for e in _walk(lambda a: browse.event_page(after=a, limit=size))] == [e.uuid for e in everything]
+    assert [e.uuid for e in walk_pages(lambda a: browse.event_page(after=a, limit=size))] == [
+        e.uuid for e in everything
+    ]
     one_au = [e.uuid for e in browse.event_page(object_key="t-001/2020", limit=None).rows]
-    assert [e.uuid for e in _walk(lambda a: browse.event_page(object_key="t-001/2020", after=a, limit=size))] == one_au
+    assert [
+        e.uuid for e in walk_pages(lambda a: browse.event_page(object_key="t-001/2020", after=a, limit=size))
+    ] == one_au
     first = browse.title_page(limit=size)
     assert first.total == len(titles) and browse.au_page(limit=size).total == len(titles)
 
@@ -108,7 +105,7 @@ def test_walking_every_page_yields_every_row_once_in_order(node: Node, size: int
 def test_the_public_lists_walk_released_titles_and_publishers_only(node: Node, size: int) -> None:
     seeded = _seed(node)
     lists = node.browse.released_lists
-    walked = list(_walk(lambda a: lists.titles(after=a, limit=size)))
+    walked = list(walk_pages(lambda a: lists.titles(after=a, limit=size)))
     assert {t.key for t in walked} == seeded["released_titles"] and len(walked) == len(seeded["released_titles"])
     assert [(t.name.lower(), t.key) for t in walked] == sorted((t.name.lower(), t.key) for t in walked)
     assert all(t.items > 0 for t in walked)
@@ -117,15 +114,15 @@ def test_the_public_lists_walk_released_titles_and_publishers_only(node: Node, s
     whole = node.released().titles()
     assert sorted((t.key, t.items) for t in walked) == sorted((t.key, t.items) for t in whole)
 
-    pubs = list(_walk(lambda a: lists.publishers(after=a, limit=size)))
+    pubs = list(walk_pages(lambda a: lists.publishers(after=a, limit=size)))
     assert {p.key for p in pubs} == seeded["released_publishers"]
     assert sorted((p.key, p.titles, p.items) for p in pubs) == sorted(
         (p.key, p.titles, p.items) for p in node.released().publishers()
     )
-    ghana = list(_walk(lambda a: lists.publishers(country="GH", after=a, limit=size)))
+    ghana = list(walk_pages(lambda a: lists.publishers(country="GH", after=a, limit=size)))
     assert ghana and {p.country for p in ghana} == {"GH"}
     assert lists.publishers(country="GH", limit=size).total == len(ghana)
-    of_one = list(_walk(lambda a: lists.titles(publisher_key="pub-1", after=a, limit=size)))
+    of_one = list(walk_pages(lambda a: lists.titles(publisher_key="pub-1", after=a, limit=size)))
     assert {t.publisher_key for t in of_one} == {"pub-1"}
     assert {t.key for t in of_one} == {k for k in seeded["released_titles"] if k in {f"t-{n:03}" for n in range(5, 10)}}
 

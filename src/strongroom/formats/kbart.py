@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from strongroom.formats.holdings import IssueHolding, TitleHolding
+from strongroom.formats.text import chunked
 
 COLUMNS = (
     "publication_title",
@@ -168,18 +169,9 @@ def write(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -
 
 
 def encoded(lines: Iterable[str], size: int = 1 << 16) -> Iterator[bytes]:
-    """Lines as UTF-8, about ``size`` bytes a chunk (a chunk per line would cost more than the line)."""
-    chunk: list[str] = []
-    held = 0
-    for line in lines:
-        chunk.append(line)
-        held += len(line)
-        if held >= size:
-            yield "".join(chunk).encode("utf-8")
-            chunk.clear()
-            held = 0
-    if chunk:
-        yield "".join(chunk).encode("utf-8")
+    """Lines as UTF-8, about ``size`` characters a chunk (a chunk per line would cost more than the line)."""
+    for chunk in chunked(lines, size):
+        yield chunk.encode("utf-8")
 
 
 def name_part(text: str) -> str:

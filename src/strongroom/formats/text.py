@@ -9,6 +9,7 @@ Must not import: anything but the standard library.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 # C0 and C1 controls (but tab and newline), DEL, the bidi embeddings and overrides (U+202A-U+202E) and isolates
 # (U+2066-U+2069), and the line and paragraph separators some terminals and scripts treat as line breaks.
@@ -25,3 +26,19 @@ def visible(text: str) -> str:
 def xml_safe(text: str) -> str:
     """``text`` with the characters XML cannot carry replaced by U+FFFD, so one record cannot break a feed."""
     return _NOT_XML.sub("\ufffd", text)
+
+
+def chunked(pieces: Iterable[str], size: int) -> Iterator[str]:
+    """``pieces`` joined into chunks of about ``size`` characters (the last may be shorter; none is empty): what a
+    streamed file is written in, where a write per piece would cost more than the piece."""
+    pending: list[str] = []
+    held = 0
+    for piece in pieces:
+        pending.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(pending)
+            pending.clear()
+            held = 0
+    if held:
+        yield "".join(pending)

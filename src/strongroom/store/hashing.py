@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from strongroom.formats.text import chunked
+
 CHUNK = 1 << 20
 JSON_CHUNK = 1 << 16
 DEFAULT_ALGORITHMS = ("sha512", "sha256")
@@ -67,16 +69,8 @@ def write_text(pieces: Iterable[str], fh: BinaryIO, algorithms: Sequence[str] = 
         fh.write(chunk)
         size += len(chunk)
 
-    pending: list[str] = []
-    length = 0
-    for piece in pieces:
-        pending.append(piece)
-        length += len(piece)
-        if length >= JSON_CHUNK:
-            emit("".join(pending))
-            pending.clear()
-            length = 0
-    emit("".join(pending))
+    for chunk in chunked(pieces, JSON_CHUNK):
+        emit(chunk)
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
 
 
