@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -137,6 +138,11 @@ class SearchIndex(Protocol):
         ...
 
     def remove(self, ids: Sequence[int]) -> None: ...
+
+    def batches(self) -> AbstractContextManager[None]:
+        """A block of many :meth:`replace` and :meth:`remove` calls (the search queue's batches): each still
+        commits when it returns, but an engine may keep what is costly to set up (a writer) between them."""
+        ...
 
     def search(self, query: SearchQuery) -> SearchHits: ...
 

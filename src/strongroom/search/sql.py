@@ -98,6 +98,11 @@ class SqlIndex:
         return written
 
     @contextlib.contextmanager
+    def batches(self) -> Iterator[None]:
+        """Each write is its own transaction already: nothing is kept between them."""
+        yield
+
+    @contextlib.contextmanager
     def writing(self) -> Iterator[Connection]:
         """A write transaction; a full disk is reported as such (the catalog's queue keeps what was not written)."""
         try:

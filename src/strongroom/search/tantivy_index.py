@@ -27,6 +27,7 @@ import itertools
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -102,6 +103,7 @@ class TantivyIndex:
             with self._locked():
                 self.created = self._open(self._current())
         self._seen: tuple[int, int, int] | None = None
+        self._held: dict[int, tantivy.IndexWriter] = {}  # thread -> the writer batches() keeps for it
 
     def _current(self) -> bool:
         """Whether the directory holds an index of this schema (its version file is written last when one is made)."""
@@ -139,27 +141,60 @@ class TantivyIndex:
 
     @contextlib.contextmanager
     def _writer(self, heap: int = WRITER_HEAP, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
-        """A writer whose work is committed (on disk) when the block ends, or rolled back if it raises."""
-        with self._locked():
-            try:
-                writer = self.index.writer(heap_size=heap, num_threads=threads)
+        """A writer whose work is committed (on disk) when the block ends, or rolled back if it raises. Inside
+        :meth:`batches` the block's writer is the one kept there (same heap and threads: small writes only)."""
+        held = self._held.get(threading.get_ident())
+        if held is not None and (heap, threads) == (WRITER_HEAP, 1):
+            with self._reporting_full():
                 try:
-                    yield writer
-                    writer.commit()
+                    yield held
+                    held.commit()
                 except BaseException:
-                    writer.rollback()
+                    held.rollback()
                     raise
-                finally:
-                    writer.wait_merging_threads()  # also drops the writer, and Tantivy's own lock with it
-            except (OSError, ValueError) as exc:  # tantivy reports I/O failures as ValueError
-                full = exc.errno == errno.ENOSPC if isinstance(exc, OSError) else "No space left" in str(exc)
-                if not full:
-                    raise
-                raise SearchIndexFull(
-                    f"the tantivy search index at {self.directory} has no room left; the documents not yet written "
-                    "stay queued",
-                    hint="free space on that disk, then run the command again (or strongroom reindex --search)",
-                ) from None
+            return
+        with self._locked(), self._reporting_full():
+            writer = self.index.writer(heap_size=heap, num_threads=threads)
+            try:
+                yield writer
+                writer.commit()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # also drops the writer, and Tantivy's own lock with it
+
+    @contextlib.contextmanager
+    def batches(self) -> Iterator[None]:
+        """One small writer (and the writer lock) kept for many replace and remove calls, each still committed as
+        it returns: a writer per batch costs its set-up, and each one's threads leave memory behind in the
+        allocator's arenas (about 60 MB over a 10,000-article deposit)."""
+        me = threading.get_ident()  # only this thread's writes use the kept writer; another's wait for the lock
+        if me in self._held:  # nested: the outer block keeps the writer
+            yield
+            return
+        with self._locked(), self._reporting_full():
+            writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            self._held[me] = writer
+            try:
+                yield
+            finally:
+                del self._held[me]
+                writer.wait_merging_threads()
+
+    @contextlib.contextmanager
+    def _reporting_full(self) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, ValueError) as exc:  # tantivy reports I/O failures as ValueError
+            full = exc.errno == errno.ENOSPC if isinstance(exc, OSError) else "No space left" in str(exc)
+            if not full:
+                raise
+            raise SearchIndexFull(
+                f"the tantivy search index at {self.directory} has no room left; the documents not yet written "
+                "stay queued",
+                hint="free space on that disk, then run the command again (or strongroom reindex --search)",
+            ) from None
 
     def _delete(self, writer: tantivy.IndexWriter, ids: Sequence[int]) -> None:
         if ids:

@@ -505,27 +505,30 @@ class Indexer:
         batch leaves the queue only once the index has it. Safe to run in several processes at once."""
         with self.catalog.session() as s:
             total = s.scalar(select(func.count(SearchQueue.id))) or 0
+        if not total:  # nothing queued: the index is not even opened for writing
+            return 0
         done = 0
-        while True:
-            with self.catalog.session() as s:
-                rows = s.execute(
-                    select(SearchQueue.id, SearchQueue.item_id).order_by(SearchQueue.id).limit(SEARCH_BATCH)
-                ).all()
-                if not rows:
-                    return done
-                ids = sorted({item_id for _, item_id in rows})
-                items = list(
-                    s.scalars(
-                        select(Item)
-                        .where(Item.id.in_(ids))
-                        .options(joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher))
+        with self.search.batches():  # one writer for every batch, each committed before it leaves the queue
+            while True:
+                with self.catalog.session() as s:
+                    rows = s.execute(
+                        select(SearchQueue.id, SearchQueue.item_id).order_by(SearchQueue.id).limit(SEARCH_BATCH)
+                    ).all()
+                    if not rows:
+                        return done
+                    ids = sorted({item_id for _, item_id in rows})
+                    items = list(
+                        s.scalars(
+                            select(Item)
+                            .where(Item.id.in_(ids))
+                            .options(joinedload(Item.au).joinedload(ArchivalUnit.title).joinedload(Title.publisher))
+                        )
                     )
-                )
-                documents = [search_document(i) for i in items]
-            self.search.replace(documents)
-            self.search.remove(sorted(set(ids) - {d.id for d in documents}))
-            with self.catalog.session() as s:
-                s.execute(delete(SearchQueue).where(SearchQueue.id.in_([row_id for row_id, _ in rows])))
-            done += len(rows)
-            if progress:
-                progress(done, max(total, done))
+                    documents = [search_document(i) for i in items]
+                self.search.replace(documents)
+                self.search.remove(sorted(set(ids) - {d.id for d in documents}))
+                with self.catalog.session() as s:
+                    s.execute(delete(SearchQueue).where(SearchQueue.id.in_([row_id for row_id, _ in rows])))
+                done += len(rows)
+                if progress:
+                    progress(done, max(total, done))
