@@ -36,13 +36,18 @@ def catalog_files(lang: str) -> list[Path]:
 
 
 def read_catalog(lang: str) -> Catalog:
-    """A language's catalogs as one."""
+    """A language's catalogs as one, under the plural rule the portal's catalog states: its plurals are written
+    for that rule, while Babel's own for the locale (CLDR's) may name a third form ("many"), which no catalog has,
+    so that "6 titres" would show as "6 titles"."""
     catalog = Catalog(locale=lang)
-    for path in catalog_files(lang):
+    for n, path in enumerate(catalog_files(lang)):
         with path.open("rb") as f:
-            for message in read_po(f, locale=lang):
-                if message.id:
-                    catalog[message.id] = message
+            read = read_po(f, locale=lang)
+        if n == 0:
+            catalog.mime_headers = [("Plural-Forms", read.plural_forms)]
+        for message in read:
+            if message.id:
+                catalog[message.id] = message
     return catalog
 
 
