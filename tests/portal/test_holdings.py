@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from lxml import html
 from portal_fixtures import Archive
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from strongroom.catalog.models import ArchivalUnit, Item, Publisher, Title
 from strongroom.errors import NotFound
@@ -28,7 +29,9 @@ from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding
 from strongroom.formats.onix_ph import write as onix_write
 from strongroom.formats.xmlsafe import parse_xml
 from strongroom.network.config import NetworkPolicy
+from strongroom.node import Node
 from strongroom.portal.app import create_portal
+from strongroom.services import keyset
 from strongroom.services.holdings import HoldingsReports, Scope
 from strongroom.services.network_status import CopyStatus, NetworkCopies
 
@@ -566,3 +569,101 @@ def test_the_static_export_holds_the_holdings_room(archive: Archive, client: Tes
     # the index links the reports at the addresses written, in every language
     fr_index = (dest / "fr" / "holdings" / "index.html").read_text(encoding="utf-8")
     assert all(f'href="/holdings/{n}"' in fr_index for n in ("kbart.txt", "onix.xml", "doaj.json"))
+
+
+@pytest.fixture
+def two_a_page(archive: Archive) -> Iterator[HoldingsReports]:
+    """The node's reports with two titles on a page of the portal's list (the archive's six make three pages)."""
+    reports = archive.node.holdings
+    reports.page_size = 2
+    try:
+        yield reports
+    finally:
+        reports.page_size = 100
+
+
+def _holdings_pages(client: TestClient, path: str) -> Iterator[html.HtmlElement]:
+    """Each page of the holdings list from ``path``, by its rel=next link, as a reader without script follows it."""
+    url = path
+    for _ in range(20):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        doc = html.fromstring(response.text)
+        yield doc
+        following = doc.xpath("//a[@rel='next']/@href")
+        if not following:
+            return
+        assert following[0].startswith("?after=")  # relative: the language prefix stays
+        url = path + str(following[0])
+    raise AssertionError("the holdings list never ended")
+
+
+def test_the_holdings_list_is_walked_a_page_at_a_time_by_its_next_links(
+    archive: Archive, client: TestClient, two_a_page: HoldingsReports
+) -> None:
+    every = {t.key: t.name for t in archive.node.holdings.report().titles}
+    assert len(every) == 6
+    for lang, total, next_words in (("", "6 titles", "Next page"), ("/fr", "6 titres", "Page suivante")):
+        docs = list(_holdings_pages(client, f"{lang}/holdings/"))
+        assert len(docs) == 3
+        links = [a for doc in docs for a in doc.xpath("//ul[@class='list']/li/a[contains(@href, '/holdings/titles/')]")]
+        keys = [str(a.get("href")).removeprefix(f"{lang}/holdings/titles/").removesuffix("/") for a in links]
+        assert sorted(keys) == sorted(every)  # every title once, none twice
+        names = [str(a.text_content()) for a in links]
+        assert names == [every[k] for k in keys] and names == sorted(names, key=str.lower)
+        for n, doc in enumerate(docs):
+            assert total in doc.text_content()  # counted, on every page
+            assert bool(doc.xpath("//p[@class='pager']//a[@href='./']")) == (n > 0)  # back to the first page
+            assert [str(a.text_content()) for a in doc.xpath("//a[@rel='next']")] == ([next_words] if n < 2 else [])
+            assert doc.xpath("//a[@href='/holdings/kbart.txt']")  # the reports are linked from every page
+    # the service's pages: the same walk, scoped like the reports
+    page = two_a_page.page(Scope(publisher="kumasi-academic-press-gh"))
+    assert [t.key for t in page.rows] == [GHANA] and page.total == 1 and page.next is None
+    with pytest.raises(NotFound):
+        two_a_page.page(Scope(publisher="no-such-publisher"))
+    first = two_a_page.page()
+    assert first.total == 6 and len(first.rows) == 2 and first.next is not None
+    second = two_a_page.page(after=first.next, limit=10)
+    assert second.next is None
+    # the pages hold each title's holdings as the whole report does (its names are ASCII: the same order too)
+    assert first.rows + second.rows == archive.node.holdings.report().titles
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["garbage", keyset.encode("x"), keyset.encode(3, "x"), "W10", "%ff%fe", "x" * (keyset.MAX_TOKEN + 5)],
+)
+def test_a_holdings_page_after_a_position_no_page_gave_is_a_400(
+    archive: Archive, client: TestClient, two_a_page: HoldingsReports, after: str
+) -> None:
+    for lang in ("", "/fr"):
+        response = client.get(f"{lang}/holdings/", params={"after": after})
+        assert response.status_code == 400, (lang, after)
+        assert response.headers["content-type"].startswith("text/html") and "Traceback" not in response.text
+    with pytest.raises(keyset.BadCursor):
+        two_a_page.page(after=after)
+    # a well-made position at the last title (in the database's order) is an empty page, not an error
+    with archive.node.catalog.session() as s:
+        sort = func.lower(Title.name)
+        last = s.execute(select(sort, Title.id).order_by(sort.desc(), Title.id.desc()).limit(1)).one()
+    past = client.get("/holdings/", params={"after": keyset.encode(*last)})
+    assert past.status_code == 200 and "/holdings/titles/" not in past.text and "6 titles" in past.text
+
+
+def test_pages_of_titles_with_equal_names_show_each_title_once(node: Node) -> None:
+    """Names equal once lowered are ordered by id, and a page boundary inside such a run loses and repeats none."""
+    names = ["journal", "Journal", "JOURNAL", "Annals", "journal", "Zeta", "annals"]
+    now = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
+    with node.catalog.session() as s:
+        s.add_all(Title(key=f"t-{n}", name=name, created_at=now) for n, name in enumerate(names))
+    for limit in (1, 2, 3):
+        seen: list[str] = []
+        after = None
+        while True:
+            page = node.holdings.page(after=after, limit=limit)
+            assert page.total == len(names) and len(page.rows) <= limit
+            seen += [t.key for t in page.rows]
+            if page.next is None:
+                break
+            after = page.next
+        assert seen == ["t-3", "t-6", "t-0", "t-1", "t-2", "t-4", "t-5"], limit

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.errors import NotFound
 from strongroom.formats import kbart, onix_ph
 from strongroom.portal.render import portal_of
+from strongroom.services import keyset
 from strongroom.services.holdings import Scope
 
 router = APIRouter()
@@ -31,10 +33,14 @@ def _kbart(request: Request, scope: Scope) -> Response:
 
 
 @router.get("/holdings/", response_class=HTMLResponse)
-def holdings(request: Request) -> Response:
+def holdings(request: Request, after: str = Query("", max_length=keyset.MAX_TOKEN)) -> Response:
+    """Every title the archive holds, a page at a time by key (as /titles/ is), with links to the reports."""
     portal = portal_of(request)
-    report = portal.node.holdings.report()
-    return portal.render(request, "holdings.html", report=report, title=None)
+    try:
+        page = portal.node.holdings.page(after=after or None)
+    except keyset.BadCursor:  # an address no page gave: the reader's 400, not the server's 500
+        raise StarletteHTTPException(400) from None
+    return portal.render(request, "holdings.html", titles=page.rows, page=page, after=after, title=None)
 
 
 @router.get("/holdings/titles/{key}/", response_class=HTMLResponse)
@@ -45,7 +51,7 @@ def title_holdings(request: Request, key: str) -> Response:
     except NotFound:
         return portal.not_found(request)
     released = portal.released.title(key) is not None
-    return portal.render(request, "holdings.html", report=None, title=found, released=released)
+    return portal.render(request, "holdings.html", title=found, released=released)
 
 
 @router.get("/holdings/kbart.txt")

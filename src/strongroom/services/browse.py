@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from strongroom.catalog.models import ArchivalUnit, AUVersion, Event, Item, Publisher, Title
@@ -268,7 +268,7 @@ class Browse:
         sort = func.lower(Publisher.name)
         stmt = select(Publisher, sort).order_by(sort, Publisher.id)
         if after:
-            stmt = stmt.where(_after(sort, Publisher.id, after))
+            stmt = stmt.where(after_key(sort, Publisher.id, after))
         with self.catalog.session() as s:
             fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
             page = fetched[:limit]
@@ -303,7 +303,7 @@ class Browse:
         sort = func.lower(Title.name)
         stmt = select(Title, sort).options(selectinload(Title.publisher)).order_by(sort, Title.id)
         if after:
-            stmt = stmt.where(_after(sort, Title.id, after))
+            stmt = stmt.where(after_key(sort, Title.id, after))
         with self.catalog.session() as s:
             fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
             page = fetched[:limit]
@@ -386,11 +386,13 @@ class Browse:
 _FIRST_PAGE = "copy the --after value (or the next page's link) exactly as the previous page gave it"
 
 
-def _after(sort: ColumnElement[Any], id_column: _Column, cursor: str) -> ColumnElement[bool]:
-    """The rows after ``cursor`` in the order (sort, id): one row-value comparison, which an index on
-    (sort, id) answers by seeking (SQLite 3.15+ and PostgreSQL)."""
+def after_key(sort: ColumnElement[Any], id_column: Any, cursor: str) -> ColumnElement[bool]:
+    """The rows after ``cursor`` in the order (sort, id), written ``sort >= a AND (sort > a OR id > b)``: the first
+    term lets an index on (sort, id) seek on SQLite and PostgreSQL alike. (SQLite does not seek on the row-value
+    comparison ``(sort, id) > (a, b)`` over an expression index: it read every row before the cursor.)"""
     name, row_id = keyset.decode(cursor, str, int)
-    return tuple_(sort, id_column) > tuple_(name, row_id)
+    # the id is bound as a BIGINT: a cursor may carry any id below 2**63, past what an INTEGER column holds
+    return and_(sort >= name, or_(sort > name, id_column > literal(row_id, BigInteger())))
 
 
 def _next(fetched: Sequence[Any], page: Sequence[Any], key: Any) -> str | None:
@@ -436,7 +438,7 @@ class ReleasedLists:
                 .where(Publisher.key == publisher_key)
             )
         if after:
-            stmt = stmt.where(_after(sort, Title.id, after))
+            stmt = stmt.where(after_key(sort, Title.id, after))
         with self.catalog.session() as s:
             fetched = s.execute(stmt.limit(limit + 1)).all()
             page = fetched[:limit]
@@ -469,7 +471,7 @@ class ReleasedLists:
             stmt = stmt.where(Publisher.country == country)
             counted = counted.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.country == country)
         if after:
-            stmt = stmt.where(_after(sort, Publisher.id, after))
+            stmt = stmt.where(after_key(sort, Publisher.id, after))
         with self.catalog.session() as s:
             fetched = s.execute(stmt.limit(limit + 1)).all()
             page = fetched[:limit]

@@ -12,7 +12,8 @@ joined a network keeps one copy: there an AU is preserved when this node holds i
 asked object by object), and the report's ``basis`` says that it is one copy.
 
 Reports are read title by title, a batch of titles at a time (their AUs by the titles' index), so KBART is written
-as it is read and a title's page reads that title only.
+as it is read and a title's page reads that title only. The portal's list of titles is read a page at a time by key
+(:meth:`HoldingsReports.page`), in the order of the portal's other lists.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from strongroom.catalog.models import ArchivalUnit, Enrolment, Publisher, Title
 from strongroom.catalog.repo import Catalog
@@ -31,11 +33,14 @@ from strongroom.domain.model import PublisherStatus
 from strongroom.errors import NotFound
 from strongroom.formats import kbart
 from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, doaj_values
+from strongroom.services import keyset
+from strongroom.services.browse import KeyPage, after_key
 from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
 
 PreservedObjects = Callable[[], set[str] | None]  # object ids the network holds enough copies of (None: in no network)
 TITLE_BATCH = 500  # titles read at a time (their AUs by the titles' index), and object ids in one IN (...)
+PAGE_SIZE = 100  # titles on one page of the portal's list, as on its other lists (portal.pages.LIST_SIZE)
 # (the same words the certificate translates, portal/certificate.py; what "holds" means is held_here's)
 ONE_COPY = "held by this node, which is in no network: one copy"
 
@@ -82,6 +87,7 @@ class HoldingsReports:
         # and a report reads every AU of the archive
         self.max_age = max_age
         self.batch = TITLE_BATCH  # titles read at a time
+        self.page_size = PAGE_SIZE  # titles on one page of the portal's list
         self._reports: dict[Scope, Holdings] = {}
         self._lock = threading.Lock()
 
@@ -143,21 +149,57 @@ class HoldingsReports:
         """What "preserved" means, and the titles in ``scope`` (or the one title ``key``) in the order of a report,
         read as they are consumed. An unknown publisher raises :class:`NotFound` here, before anything is read."""
         t = Title.__table__.c
-        stmt = select(t.id, t.name, t.key)
         with self.catalog.session() as s:
-            if scope.publisher:
-                publisher = s.scalar(select(Publisher.id).where(Publisher.key == scope.publisher))
-                if publisher is None:
-                    raise NotFound(f"no publisher {scope.publisher!r}", hint="list them with: strongroom publishers")
-                stmt = stmt.where(t.publisher_id == publisher)
-            if scope.programme:
-                stmt = stmt.where(t.id.in_(select(Enrolment.title_id).where(Enrolment.active.is_(True))))
+            stmt = select(t.id, t.name, t.key).where(*self._in_scope(s, scope))
             if key is not None:
                 stmt = stmt.where(t.key == key)
             # sorted here, not in SQL: SQLite's lower() knows ASCII only, and the order must not depend on the database
             order = [i for _, _, i in sorted((name.casefold(), k, i) for i, name, k in s.execute(stmt))]
         is_preserved, basis = self._rule()
         return basis, self._titles(order, is_preserved)
+
+    @staticmethod
+    def _in_scope(s: Session, scope: Scope) -> list[ColumnElement[bool]]:
+        """The conditions on titles that ``scope`` sets. An unknown publisher raises :class:`NotFound`."""
+        t = Title.__table__.c
+        where: list[ColumnElement[bool]] = []
+        if scope.publisher:
+            publisher = s.scalar(select(Publisher.id).where(Publisher.key == scope.publisher))
+            if publisher is None:
+                raise NotFound(f"no publisher {scope.publisher!r}", hint="list them with: strongroom publishers")
+            where.append(t.publisher_id == publisher)
+        if scope.programme:
+            where.append(t.id.in_(select(Enrolment.title_id).where(Enrolment.active.is_(True))))
+        return where
+
+    def page(
+        self, scope: Scope | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> KeyPage[TitleHolding]:
+        """The holdings of one page of the titles in ``scope`` (all by default): the ``limit`` (default
+        :attr:`page_size`) after the cursor ``after``, with how many titles the scope has in all (counted, not
+        read). Walked by key as the portal's other lists are (decision 0009): by name as the catalog lowers it, then
+        id, on their index, so a page deep in the list costs what the first does. That order is the database's, so
+        for names beyond ASCII it may differ from a whole report's (which sorts in Python); a walk still shows every
+        title once. An ``after`` no page gave raises :class:`~strongroom.services.keyset.BadCursor` before anything
+        is read."""
+        scope = scope or Scope()
+        limit = limit or self.page_size
+        if after:
+            keyset.decode(after, str, int)  # a cursor no page gave is refused before anything is read
+        t = Title.__table__.c
+        sort = func.lower(t.name)
+        with self.catalog.session() as s:
+            where = self._in_scope(s, scope)
+            stmt = select(t.id, sort).where(*where).order_by(sort, t.id)
+            if after:
+                stmt = stmt.where(after_key(sort, t.id, after))
+            fetched = s.execute(stmt.limit(limit + 1)).all()
+            total = int(s.scalar(select(func.count()).select_from(Title.__table__).where(*where)) or 0)
+        shown = fetched[:limit]
+        is_preserved, _ = self._rule()
+        rows = tuple(self._titles([title_id for title_id, _ in shown], is_preserved))
+        after_last = keyset.encode(shown[-1][1], shown[-1][0]) if len(fetched) > limit else None
+        return KeyPage(rows, limit, after_last, total)
 
     def _titles(
         self, order: list[int], is_preserved: Callable[[str, int, bool | None], bool]
