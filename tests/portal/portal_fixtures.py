@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -205,3 +206,22 @@ def live_portal(archive: Archive) -> Iterator[LivePortal]:
     portal = start_portal(archive.home, "--oai-page-size", "7")
     yield portal
     stop(portal)
+
+
+def follow_pages(client: Any, path: str, *, most: int = 50) -> Iterator[Any]:
+    """Each page of a paged list from ``path`` (parsed HTML), by its rel=next link, as a reader without script
+    follows it; the link is relative (``?after=...``), so the language prefix stays."""
+    from lxml import html
+
+    url = path
+    for _ in range(most):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        doc = html.fromstring(response.text)
+        yield doc
+        following = doc.xpath("//a[@rel='next']/@href")
+        if not following:
+            return
+        assert str(following[0]).startswith("?after="), following[0]
+        url = path + str(following[0])
+    raise AssertionError(f"{path} still had a next page after {most}")

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from lxml import html
-from portal_fixtures import Archive
+from portal_fixtures import Archive, follow_pages
 from sqlalchemy import func, select
 
 from strongroom.catalog.models import ArchivalUnit, Item, Publisher, Title
@@ -582,29 +581,13 @@ def two_a_page(archive: Archive) -> Iterator[HoldingsReports]:
         reports.page_size = 100
 
 
-def _holdings_pages(client: TestClient, path: str) -> Iterator[html.HtmlElement]:
-    """Each page of the holdings list from ``path``, by its rel=next link, as a reader without script follows it."""
-    url = path
-    for _ in range(20):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        doc = html.fromstring(response.text)
-        yield doc
-        following = doc.xpath("//a[@rel='next']/@href")
-        if not following:
-            return
-        assert following[0].startswith("?after=")  # relative: the language prefix stays
-        url = path + str(following[0])
-    raise AssertionError("the holdings list never ended")
-
-
 def test_the_holdings_list_is_walked_a_page_at_a_time_by_its_next_links(
     archive: Archive, client: TestClient, two_a_page: HoldingsReports
 ) -> None:
     every = {t.key: t.name for t in archive.node.holdings.report().titles}
     assert len(every) == 6
     for lang, total, next_words in (("", "6 titles", "Next page"), ("/fr", "6 titres", "Page suivante")):
-        docs = list(_holdings_pages(client, f"{lang}/holdings/"))
+        docs = list(follow_pages(client, f"{lang}/holdings/"))
         assert len(docs) == 3
         links = [a for doc in docs for a in doc.xpath("//ul[@class='list']/li/a[contains(@href, '/holdings/titles/')]")]
         keys = [str(a.get("href")).removeprefix(f"{lang}/holdings/titles/").removesuffix("/") for a in links]

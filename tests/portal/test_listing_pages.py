@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html
+from portal_fixtures import follow_pages
 
 from strongroom.catalog.models import ArchivalUnit, Publisher, Title
 from strongroom.node import Node
@@ -67,19 +68,6 @@ def _seed(node: Node) -> tuple[list[str], list[str]]:
     order = lambda rows: [name for name, _ in sorted(rows, key=lambda r: (r[0].lower(), r[1]))]  # noqa: E731
     return order(released), order(publishers)
 
-
-def _walk(client: TestClient, path: str) -> Iterator[html.HtmlElement]:
-    """Each page of a list from ``path``, by its rel=next link."""
-    url = path
-    for _ in range(50):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        doc = html.fromstring(response.text)
-        yield doc
-        following = doc.xpath("//a[@rel='next']/@href")
-        if not following:
-            return
-        url = path + str(following[0])
     raise AssertionError("the list never ended")
 
 
@@ -89,7 +77,7 @@ def _names(doc: html.HtmlElement) -> list[str]:
 
 def test_following_next_page_walks_every_released_title_and_publisher_once(node: Node, client: TestClient) -> None:
     titles, publishers = _seed(node)
-    docs = list(_walk(client, "/en/titles/"))
+    docs = list(follow_pages(client, "/en/titles/"))
     assert len(docs) == 3
     assert [name for doc in docs for name in _names(doc)] == titles
     assert all("Dark Journal" not in html.tostring(doc, encoding="unicode") for doc in docs)
@@ -97,11 +85,11 @@ def test_following_next_page_walks_every_released_title_and_publisher_once(node:
     assert not docs[0].xpath("//p[@class='pager']//a[@href='./']")  # the first page links to no first page
     assert docs[1].xpath("//p[@class='pager']//a[@href='./']")
 
-    docs = list(_walk(client, "/en/publishers/"))
+    docs = list(follow_pages(client, "/en/publishers/"))
     assert len(docs) == 2 and [name for doc in docs for name in _names(doc)] == publishers
     assert all("Hidden Dark Press" not in html.tostring(doc, encoding="unicode") for doc in docs)
 
-    of_one = [name for doc in _walk(client, "/en/publishers/pub-001/") for name in _names(doc)]
+    of_one = [name for doc in follow_pages(client, "/en/publishers/pub-001/") for name in _names(doc)]
     assert of_one and len(of_one) == len(set(of_one)) and client.get("/en/publishers/pub-dark/").status_code == 404
 
 
