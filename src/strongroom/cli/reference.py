@@ -24,7 +24,11 @@ def render_reference() -> str:
         "| --- | --- |",
     ]
     lines += [f"| {int(code)} | {meaning} |" for code, meaning in EXIT_MEANINGS.items()]
-    ctx = click.Context(cli, info_name="strongroom", terminal_width=100, max_content_width=100)
+    # The group's own context settings (its -h), as `strongroom --help` has them: a bare Context would take Click's
+    # defaults, and Click keeps the first help option it makes on the command, so the text would depend on whether
+    # the command had already run in this process.
+    settings = {**cli.context_settings, "terminal_width": 100, "max_content_width": 100}
+    ctx = click.Context(cli, info_name="strongroom", **settings)
     lines += ["", "## strongroom", "", "```text", cli.get_help(ctx), "```"]
     for name in sorted(cli.list_commands(ctx)):
         command = cli.get_command(ctx, name)
