@@ -33,7 +33,7 @@ from strongroom.formats.records import (
 )
 from strongroom.harvest.plans import PLANS, make_plan
 from strongroom.services.indexer import Indexer
-from strongroom.services.jobs import JobKind, JobQueue
+from strongroom.services.jobs import JobKind, JobQueue, due_harvest_titles
 from strongroom.services.journal import Journal
 from strongroom.services.versions import with_current
 from strongroom.store.base import ObjectStore, StagedFile, stage_file
@@ -128,14 +128,9 @@ class Harvests:
             cfg.closed_aus = sorted({*cfg.closed_aus, label})
 
     def due(self) -> list[str]:
-        """Titles whose periodic re-collection is due."""
-        now = self.catalog.clock.now()
-        with self.catalog.session() as s:
-            return [
-                c.title_key
-                for c in s.scalars(select(HarvestConfig).where(HarvestConfig.every_days.is_not(None)))
-                if c.last_run is None or now - c.last_run >= dt.timedelta(days=c.every_days or 0)
-            ]
+        """Titles whose periodic re-collection is due (the rule :func:`~strongroom.services.jobs.due_harvest_titles`
+        keeps, which the job queue asks too)."""
+        return due_harvest_titles(self.catalog.engine, self.catalog.clock.now())
 
     def queue_due(self, jobs: JobQueue) -> DueHarvests:
         """Queue a harvest job for every title whose re-collection is due, except those whose harvest is already
