@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # a service is imported when first used: a command pays only 
     from strongroom.services.health import Health
     from strongroom.services.holdings import HoldingsReports
     from strongroom.services.institutions import Institutions
-    from strongroom.services.jobs import LocalJobs, PostgresJobs
+    from strongroom.services.jobs_local import LocalJobs
+    from strongroom.services.jobs_postgres import PostgresJobs
     from strongroom.services.membership import Membership
     from strongroom.services.monitor import Monitor
     from strongroom.services.network_admin import NetworkAdministration

@@ -23,7 +23,8 @@ from strongroom.errors import ConfigError
 from strongroom.harvest.permission import STATEMENTS
 from strongroom.node import Node
 from strongroom.peer.daemon import Schedule, Scheduler
-from strongroom.services.jobs import JobKind, JobState, LocalJobs
+from strongroom.services.jobs import JobKind, JobState
+from strongroom.services.jobs_local import LocalJobs
 from strongroom.settings import JobSettings, write_settings
 from strongroom.worker.run import WorkerThread, run_job
 from tests_support import cli, serving

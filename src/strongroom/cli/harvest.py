@@ -17,7 +17,8 @@ from strongroom.services.harvests import Harvests
 
 if TYPE_CHECKING:
     from strongroom.node import Node
-    from strongroom.services.jobs import Job, JobReporter, LocalJobs
+    from strongroom.services.jobs import Job, JobReporter
+    from strongroom.services.jobs_local import LocalJobs
     from strongroom.services.web_harvest import Outcome
 
 
@@ -183,7 +184,8 @@ def harvest_scheduled(home: Path | None, as_json: bool) -> None:
     `strongroom serve`'s own). On SQLite, when no `strongroom serve` or `worker` is running the node's jobs, this
     command runs the waiting harvests itself, one after another, with progress, and exits 1 if one failed (it is
     tried again at the next run). --json gives {"backend", "queued", "waiting", "runner", "ran"}."""
-    from strongroom.services.jobs import LocalJobs, PostgresJobs
+    from strongroom.services.jobs_local import LocalJobs
+    from strongroom.services.jobs_postgres import PostgresJobs
 
     with open_node(home) as node:
         due = node.harvests.queue_due(node.jobs)

@@ -29,12 +29,12 @@ from strongroom.services.jobs import (
     Job,
     JobKind,
     JobReporter,
-    LocalJobs,
-    PostgresJobs,
     job_from,
     retried,
     retry_delay,
 )
+from strongroom.services.jobs_local import LocalJobs
+from strongroom.services.jobs_postgres import PostgresJobs
 from strongroom.worker.tasks import execute
 
 log = logging.getLogger("strongroom.worker")
