@@ -146,3 +146,30 @@ def test_another_command_never_ends_a_live_deposit_intent(tmp_path: Path, db_url
     assert writer.wait(timeout=120) == 0
     assert len(json.loads(sr("aus", "--json").stdout)["aus"]) == 1
     assert not list((home / "journal").glob("*.json"))
+
+
+def test_a_whole_node_audit_reads_each_aus_files_at_its_turn(node: Node, sample_dir: Path, monkeypatch) -> None:
+    """An audit of every AU holds one AU's catalogued files at a time: it reads them when that AU is audited, not
+    all of them before the first (which, at 100,000 AUs, would hold every file row of the node at once)."""
+    from strongroom.services import audit as audit_module
+
+    results = [node.ingest.deposit(p) for p in _bags(sample_dir)[:3]]
+    steps: list[str] = []
+    read_files, audit_object = node.catalog.au_files, audit_module.audit_object
+
+    def reading(s, au):  # type: ignore[no-untyped-def]
+        steps.append(f"files {au.key}")
+        return read_files(s, au)
+
+    def auditing(store, object_id, **kwargs):  # type: ignore[no-untyped-def]
+        steps.append(f"audit {object_id}")
+        return audit_object(store, object_id, **kwargs)
+
+    monkeypatch.setattr(node.catalog, "au_files", reading)
+    monkeypatch.setattr(audit_module, "audit_object", auditing)
+    report = node.audits.audit()
+    assert report.intact and len(report.aus) == 3
+    expected = []
+    for r in sorted(results, key=lambda r: r.au_key):
+        expected += [f"files {r.au_key}", f"audit {r.object_id}"]
+    assert steps == expected

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from strongroom.catalog.models import ArchivalUnit
 from strongroom.catalog.repo import Catalog
@@ -127,15 +127,24 @@ class Audits:
         self.journal = journal
         self.agent = agent
 
-    def _catalog_files(self, au_keys: Sequence[str]) -> dict[str, tuple[str, int, dict[str, tuple[int, str, str]]]]:
-        """object id -> (AU key, version, logical path -> (size, sha512, sha256)) as the catalog has them."""
-        out = {}
+    def _targets(self, au_keys: Sequence[str]) -> list[tuple[str, str]]:
+        """(object id, AU key) of ``au_keys`` (default: every AU the catalog lists), by AU key: two columns a row,
+        so that an audit of a whole node of a hundred thousand AUs never holds their files or mapped rows."""
+        if au_keys:
+            return [(au.object_id, au.key) for au, *_ in self.catalog.aus(au_keys)]
         with self.catalog.session() as s:
-            for au, *_ in self.catalog.aus(au_keys):
-                au_row = self.catalog.get_au(s, au.key)
-                files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in self.catalog.au_files(s, au_row)}
-                out[au.object_id] = (au.key, au_row.head_version, files)
-        return out
+            rows = s.execute(select(ArchivalUnit.object_id, ArchivalUnit.key).order_by(ArchivalUnit.key))
+            return [(object_id, key) for object_id, key in rows]
+
+    def _catalogued(self, au_key: str) -> tuple[int, dict[str, tuple[int, str, str]]] | None:
+        """The AU's head version and its files, logical path -> (size, sha512, sha256), as the catalog has them when
+        the AU's turn comes (None if it has gone since the audit began)."""
+        with self.catalog.session() as s:
+            au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == au_key))
+            if au is None:
+                return None
+            files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in self.catalog.au_files(s, au)}
+            return au.head_version, files
 
     def _uncatalogued(self, known: set[str]) -> tuple[list[AUAudit], set[str]]:
         """Objects in storage the catalog did not know: each is catalogued from its own record (and reported), or
@@ -147,7 +156,7 @@ class Audits:
                 if self.store.exists(intent.object_id):
                     self.indexer.index(intent.object_id, recovered=True)
                 self.journal.end(intent)
-        known |= set(self._catalog_files(()).keys())
+        known |= {object_id for object_id, _ in self._targets(())}
         writing = self.journal.in_flight()
         for object_id in self.store.iter_object_ids():
             if object_id in known or object_id in writing:
@@ -179,10 +188,10 @@ class Audits:
         started = time.monotonic()
         extra: list[AUAudit] = []
         if not au_keys:  # the whole node: what storage holds, not only what the catalog lists
-            extra, _ = self._uncatalogued(set(self._catalog_files(()).keys()))
-        targets = self._catalog_files(au_keys)
+            extra, _ = self._uncatalogued(set())
+        targets = self._targets(au_keys)
         total_bytes = 0
-        for object_id in targets:
+        for object_id, _ in targets:
             with contextlib.suppress(StorageError, KeyError, TypeError, ValueError):
                 total_bytes += self.store.stored_bytes(object_id)
         lock = threading.Lock()
@@ -197,11 +206,11 @@ class Audits:
 
         results = []
         reported = {a.object_id: a for a in extra}
-        for object_id, (au_key, version, catalog_files) in sorted(targets.items(), key=lambda t: t[1][0]):
+        for object_id, au_key in targets:
             result = AUAudit(au_key, object_id)
             if object_id in reported:  # found in storage only: its A009 comes first
                 result.findings.extend(reported.pop(object_id).findings)
-            self._audit_one(result, (version, catalog_files), on_file, all_digests)
+            self._audit_one(result, self._catalogued(au_key), on_file, all_digests)
             self._record(result)
             results.append(result)
         for flagged in reported.values():  # in storage, but no catalog row could be made for it
