@@ -17,7 +17,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
+from strongroom.catalog.models import ArchivalUnit
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.placement import holders
@@ -403,8 +405,10 @@ class NetworkAdministration:
         return self.membership.admin_key
 
     def aus(self) -> list[tuple[str, str]]:
-        """The catalog's AUs, (key, object id)."""
-        return [(au.key, au.object_id) for au, *_ in self.catalog.aus()]
+        """The catalog's AUs, (key, object id), two columns a row."""
+        with self.catalog.session() as s:
+            rows = s.execute(select(ArchivalUnit.key, ArchivalUnit.object_id).order_by(ArchivalUnit.key))
+            return [(key, object_id) for key, object_id in rows]
 
     def preview(self, draft: Draft) -> Preview:
         return preview(self.held(), draft, self.aus())
