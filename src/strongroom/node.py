@@ -281,9 +281,14 @@ class Node:
     def jobs(self) -> PostgresJobs | LocalJobs:
         """The job queue: procrastinate's in the catalog's database on PostgreSQL, else run by the serving
         process (docs/jobs.md)."""
-        from strongroom.services.jobs import open_jobs
+        engine = self.catalog.engine
+        if engine.dialect.name == "postgresql":
+            from strongroom.services.jobs_postgres import PostgresJobs
 
-        return open_jobs(self.catalog.engine, self.settings.home, self.settings.jobs, self.clock)
+            return PostgresJobs(engine, self.settings.jobs, self.clock)
+        from strongroom.services.jobs_local import LocalJobs
+
+        return LocalJobs(self.settings.home / "jobs.sqlite", self.settings.jobs, self.clock, catalog=engine)
 
     @cached_property
     def exports(self) -> Exports:

@@ -29,8 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, case, func, insert, literal, or_, select, update
 
@@ -38,10 +37,6 @@ from strongroom.catalog.models import ArchivalUnit, HarvestConfig, JobProgress, 
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.settings import JobSettings
-
-if TYPE_CHECKING:
-    from strongroom.services.jobs_local import LocalJobs
-    from strongroom.services.jobs_postgres import PostgresJobs
 
 TASK_PREFIX = "strongroom."  # procrastinate task names: strongroom.audit, strongroom.poll, ...
 
@@ -485,14 +480,3 @@ def due_harvest_titles(catalog: Engine, now: dt.datetime) -> list[str]:
     return [
         title for title, every_days, last in rows if last is None or now - last >= dt.timedelta(days=every_days or 0)
     ]
-
-
-def open_jobs(engine: Engine, home: Path, settings: JobSettings, clock: Clock) -> PostgresJobs | LocalJobs:
-    """The queue for a node whose catalog is ``engine``: procrastinate on PostgreSQL, else the in-process one."""
-    if engine.dialect.name == "postgresql":
-        from strongroom.services.jobs_postgres import PostgresJobs
-
-        return PostgresJobs(engine, settings, clock)
-    from strongroom.services.jobs_local import LocalJobs
-
-    return LocalJobs(home / "jobs.sqlite", settings, clock, catalog=engine)
