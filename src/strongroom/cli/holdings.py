@@ -3,9 +3,11 @@ and DOAJ (the portal serves the same at /holdings/)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
@@ -31,21 +33,48 @@ def output_option(f: F) -> F:
     )(f)
 
 
+def _target(output: Path, name: str) -> Path:
+    return output / name if output.is_dir() else output
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[BinaryIO]:
+    """A file that appears under ``target`` whole or not at all: written to ``NAME.part`` beside it, made durable
+    (flushed, fsynced), then renamed over ``target``. On any error the ``.part`` is removed and ``target`` (a
+    report written before, if any) is left as it was: a crash or a full disk never leaves a report cut short
+    under its real name, where a harvester of reports would take it for a whole one."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(partial, target)
+        _sync_directory(target.parent)  # the rename itself outlives a crash
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _sync_directory(path: Path) -> None:
+    if os.name != "posix":  # a directory cannot be opened to sync it elsewhere (Windows)
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_lines(output: Path | None, name: str, lines: Iterable[str]) -> None:
     """Write text as it comes, a chunk at a time: a report of any size is never held whole."""
     if output is None:
         for chunk in kbart.encoded(lines):
             click.echo(chunk, nl=False)
         return
-    target = output / name if output.is_dir() else output
-    partial = target.with_name(target.name + ".part")  # a file cut short by a crash is never left under its name
-    try:
-        with partial.open("wb") as fh:
-            for chunk in kbart.encoded(lines):
-                fh.write(chunk)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    target = _target(output, name)
+    with _replacing(target) as fh:
+        for chunk in kbart.encoded(lines):
+            fh.write(chunk)
     out().print(f"wrote {target}")
 
 
@@ -53,8 +82,9 @@ def _write(output: Path | None, name: str, data: bytes) -> None:
     if output is None:
         click.echo(data, nl=False)
         return
-    target = output / name if output.is_dir() else output
-    target.write_bytes(data)
+    target = _target(output, name)
+    with _replacing(target) as fh:
+        fh.write(data)
     out().print(f"wrote {target}")
 
 

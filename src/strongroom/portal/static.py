@@ -5,12 +5,22 @@ the RIS references, the sitemap, the release feed and robots.txt are written by 
 copy is exactly what the live portal serves. So is the holdings room: its index and a page per title (in each
 language), and its reports at their stable addresses (KBART for all titles, the access programme and each
 publisher, the ONIX-PH feed, DOAJ's values), as of the export. Search and OAI-PMH need the live portal and are left out.
+
+A list shown a page at a time (titles, publishers, a country's publishers, a publisher's titles, the holdings) links
+to its next page by a query string (``?after=CURSOR``), which a folder of files cannot answer: every page of every
+such list is written, its next link followed as a reader would, the page after ``LIST/`` as ``LIST/page-2.html``
+and so on beside it, and the next link of each page written is pointed at that file. (A cursor can run to hundreds
+of characters, more than a file name may hold, hence numbers; beside the first page, so every other relative link
+of the page, "first page" (``./``) among them, leads where it does on the live portal.)
+
 The folder is built beside the destination and moved into place at the end, so a failed export leaves nothing.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +52,15 @@ def _target(root: Path, path: str) -> Path:
     return target
 
 
+# The next-page link of a list (templates/pager.html): relative, so it keeps the page's language prefix.
+_NEXT_LINK = re.compile(rb'href="\?after=([^"]*)"')
+
+
+def _continuation(path: str, number: int) -> str:
+    """Where the ``number``-th page (2, 3, ...) of the list at ``path`` is written in the static copy."""
+    return f"{path}page-{number}.html"
+
+
 def holdings_paths(node: Node) -> tuple[list[str], list[str]]:
     """The holdings room's pages (its index and one per title, written in every language) and its reports (one
     copy each: a report is the same in every language)."""
@@ -67,6 +86,7 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
     holdings_pages, holdings_reports = holdings_paths(node)
     pages += holdings_pages
     extra = ["/sitemap.xml", *parts, "/releases.atom", "/robots.txt", *holdings_reports]
+    extra += [f"/{lang}/releases.atom" for lang in LANGUAGES]  # where a page in that language links to the feed
     files: list[str] = []
     after = 0
     while batch := released.page(after_id=after, limit=1000):
@@ -76,18 +96,37 @@ def export_static(node: Node, dest: Path, progress: Callable[[int, int], None] |
             files.append(f"/articles/{item.public_id}/cite.ris")
             files += [f"/articles/{item.public_id}/{f.name}" for f in item.files]
     file_set = set(files)
-    wanted = pages + [f"/{lang}{p}" for lang in LANGUAGES for p in pages] + extra + files
+    # (address to ask the portal, address written in the copy; for a list's page: the list's and its number)
+    wanted: list[tuple[str, str, tuple[str, int] | None]] = [
+        (p, p, None) for p in pages + [f"/{lang}{p}" for lang in LANGUAGES for p in pages] + extra + files
+    ]
+    written = {p for _, p, _ in wanted}
     try:
         with TestClient(create_portal(node), base_url=node.settings.portal.base_url) as client:
-            for n, path in enumerate(wanted, 1):
+            n = 0
+            while n < len(wanted):
+                path, static_path, listed = wanted[n]
+                n += 1
                 response = client.get(path, headers={"Accept-Language": "en"})
                 if response.status_code != 200:
                     raise StrongroomError(f"the portal answered {response.status_code} for {path}; export stopped")
-                target = _target(work, path)
+                content = response.content
+                if static_path not in file_set and (following := _NEXT_LINK.search(content)):
+                    # the list goes on: its next page is written too, and this page's link points at that file
+                    base, number = listed or (path, 1)
+                    next_path = _continuation(base, number + 1)
+                    if next_path in written:
+                        raise StrongroomError(f"{next_path} would be written twice; export stopped")
+                    written.add(next_path)
+                    cursor = html.unescape(following.group(1).decode())
+                    wanted.append((f"{base}?after={cursor}", next_path, (base, number + 1)))
+                    href = f'href="{next_path.rsplit("/", 1)[1]}"'.encode()
+                    content = content[: following.start()] + href + content[following.end() :]
+                target = _target(work, static_path)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(response.content)
-                result.bytes += len(response.content)
-                if path in file_set:
+                target.write_bytes(content)
+                result.bytes += len(content)
+                if static_path in file_set:
                     result.files += 1
                 else:
                     result.pages += 1

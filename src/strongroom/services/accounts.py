@@ -259,8 +259,9 @@ class Accounts:
             name, last_id = keyset.decode(after, str, int)
             stmt = stmt.where(tuple_(Institution.name, Institution.id) > tuple_(name, last_id))
         with self.catalog.session() as s:
-            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(
+                lambda n: list(s.scalars(stmt.limit(n))), limit, lambda i: keyset.encode(i.name, i.id)
+            )
             total = int(s.scalar(select(func.count(Institution.id)).where(waiting)) or 0)
         rows = tuple(
             {
@@ -272,7 +273,6 @@ class Accounts:
             }
             for i in page
         )
-        cursor = keyset.encode(page[-1].name, page[-1].id) if len(fetched) > len(page) else None
         return KeyPage(rows, limit, cursor, total)
 
     def needs_account(self, key: str) -> bool:

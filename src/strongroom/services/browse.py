@@ -216,10 +216,10 @@ class Browse:
             if not query:
                 total = int(s.scalar(select(func.sum(ArchivalUnit.item_count))) or 0)
                 stmt = select(Item).where(Item.id > after).order_by(Item.id).offset(offset or None)
-                fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1).options(options)))
-                more = limit is not None and len(fetched) > limit
-                rows = tuple(_item_row(i) for i in fetched[:limit])
-                return Page(rows, total, offset, limit, rows[-1].id if more and rows else None)
+                items, last_id = keyset.fetch_page(
+                    lambda n: list(s.scalars(stmt.limit(n).options(options))), limit, lambda i: i.id
+                )
+                return Page(tuple(_item_row(i) for i in items), total, offset, limit, last_id)
             wanted = limit if limit is not None else max(self.search.count() - offset, 1)
             hits = self.search.search(SearchQuery(query, offset=offset, limit=wanted))
             found = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(hits.ids)).options(options))}
@@ -255,10 +255,11 @@ class Browse:
             conditions += [Event.time <= time, or_(Event.time < time, and_(Event.time == time, Event.id < event_id))]
         stmt = select(Event).where(*conditions).order_by(Event.time.desc(), Event.id.desc())
         with self.catalog.session() as s:
-            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
-        rows = tuple(event_row(e) for e in fetched[:limit])
-        last = fetched[len(rows) - 1] if len(fetched) > len(rows) else None
-        return KeyPage(rows, limit, keyset.encode(last.time.isoformat(), last.id) if last else None)
+            events, cursor = keyset.fetch_page(
+                lambda n: list(s.scalars(stmt.limit(n))), limit, lambda e: keyset.encode(e.time.isoformat(), e.id)
+            )
+            rows = tuple(event_row(e) for e in events)
+        return KeyPage(rows, limit, cursor)
 
     # ---- paged listings of publishers, titles and AUs -------------------------------------------------------
 
@@ -270,8 +271,7 @@ class Browse:
         if after:
             stmt = stmt.where(after_key(sort, Publisher.id, after))
         with self.catalog.session() as s:
-            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(lambda n: s.execute(stmt.limit(n)).all(), limit, _by_name)
             ids = [p.id for p, _ in page]
             titles = dict(
                 s.execute(
@@ -295,7 +295,7 @@ class Browse:
             )
             for p, _ in page
         )
-        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[1], r[0].id)), total)
+        return KeyPage(rows, limit, cursor, total)
 
     def title_page(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[TitleRow]:
         """Titles by name (as the catalog lowers it), then id: the page after ``after``, each with its AUs and
@@ -305,8 +305,7 @@ class Browse:
         if after:
             stmt = stmt.where(after_key(sort, Title.id, after))
         with self.catalog.session() as s:
-            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(lambda n: s.execute(stmt.limit(n)).all(), limit, _by_name)
             counts = {
                 t: (int(a), int(i or 0))
                 for t, a, i in s.execute(
@@ -332,7 +331,7 @@ class Browse:
                 )
                 for t, _ in page
             )
-        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[1], r[0].id)), total)
+        return KeyPage(rows, limit, cursor, total)
 
     def au_page(self, *, after: str | None = None, limit: int | None = 100, keys: Sequence[str] = ()) -> KeyPage[AuRow]:
         """AUs by key (all, or those of ``keys``: :class:`NotFound` names any missing): the page after ``after``,
@@ -353,11 +352,13 @@ class Browse:
             (key,) = keyset.decode(after, str)
             stmt = stmt.where(ArchivalUnit.key > key)
         with self.catalog.session() as s:
-            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(
+                lambda n: s.execute(stmt.limit(n)).all(), limit, lambda r: keyset.encode(r[0].key)
+            )
             total = int(s.scalar(counted) or 0)
-            missing = sorted(set(keys) - {au.key for au, *_ in fetched})
-            if missing and not after:
+            if keys and not after and total < len(set(keys)):  # some named AU is not there: which?
+                present = set(s.scalars(select(ArchivalUnit.key).where(ArchivalUnit.key.in_(list(keys)))))
+                missing = sorted(set(keys) - present)
                 raise NotFound(
                     f"no archival unit {', '.join(missing)}", hint="list the node's AUs with: strongroom aus"
                 )
@@ -380,7 +381,7 @@ class Browse:
                 )
                 for au, title, files, size in page
             )
-        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[0].key,)), total)
+        return KeyPage(rows, limit, cursor, total)
 
 
 _FIRST_PAGE = "copy the --after value (or the next page's link) exactly as the previous page gave it"
@@ -390,14 +391,19 @@ def after_key(sort: ColumnElement[Any], id_column: Any, cursor: str) -> ColumnEl
     """The rows after ``cursor`` in the order (sort, id), written ``sort >= a AND (sort > a OR id > b)``: the first
     term lets an index on (sort, id) seek on SQLite and PostgreSQL alike. (SQLite does not seek on the row-value
     comparison ``(sort, id) > (a, b)`` over an expression index: it read every row before the cursor.)"""
-    name, row_id = keyset.decode(cursor, str, int)
+    return after_position(sort, id_column, *keyset.decode(cursor, str, int))
+
+
+def after_position(sort: ColumnElement[Any], id_column: Any, name: str, row_id: int) -> ColumnElement[bool]:
+    """The rows after the position (``name``, ``row_id``) in the order (sort, id): :func:`after_key` of a cursor
+    already read."""
     # the id is bound as a BIGINT: a cursor may carry any id below 2**63, past what an INTEGER column holds
     return and_(sort >= name, or_(sort > name, id_column > literal(row_id, BigInteger())))
 
 
-def _next(fetched: Sequence[Any], page: Sequence[Any], key: Any) -> str | None:
-    """The cursor after ``page`` when ``fetched`` (one row more than a page was asked) holds more."""
-    return keyset.encode(*key(page[-1])) if len(fetched) > len(page) and page else None
+def _by_name(row: Any) -> str:
+    """The cursor after a row (entity, lowered name) of a listing by name then id."""
+    return keyset.encode(row[1], row[0].id)
 
 
 class ReleasedLists:
@@ -440,8 +446,9 @@ class ReleasedLists:
         if after:
             stmt = stmt.where(after_key(sort, Title.id, after))
         with self.catalog.session() as s:
-            fetched = s.execute(stmt.limit(limit + 1)).all()
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(
+                lambda n: s.execute(stmt.limit(n)).all(), limit, lambda r: keyset.encode(r[2], r[0].id)
+            )
             items = dict(
                 s.execute(
                     select(ArchivalUnit.title_id, func.sum(ArchivalUnit.item_count))
@@ -451,7 +458,7 @@ class ReleasedLists:
             )
             total = int(s.scalar(counted) or 0)
         rows = tuple(title_view(t, p, int(items.get(t.id, 0))) for t, p, _ in page)
-        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[2], r[0].id)), total)
+        return KeyPage(rows, limit, cursor, total)
 
     def publishers(
         self, *, country: str | None = None, after: str | None = None, limit: int = 100
@@ -473,8 +480,7 @@ class ReleasedLists:
         if after:
             stmt = stmt.where(after_key(sort, Publisher.id, after))
         with self.catalog.session() as s:
-            fetched = s.execute(stmt.limit(limit + 1)).all()
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(lambda n: s.execute(stmt.limit(n)).all(), limit, _by_name)
             counts = {
                 p: (int(t), int(i or 0))
                 for p, t, i in s.execute(
@@ -486,4 +492,4 @@ class ReleasedLists:
             }
             total = int(s.scalar(counted) or 0)
         rows = tuple(shown(PublisherView(p.key, p.name, p.country, *counts.get(p.id, (0, 0)))) for p, _ in page)
-        return KeyPage(rows, limit, _next(fetched, page, lambda r: (r[1], r[0].id)), total)
+        return KeyPage(rows, limit, cursor, total)

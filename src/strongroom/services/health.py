@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from strongroom.catalog.models import ArchivalUnit, Event, HarvestConfig, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.services import keyset
 from strongroom.space import free_bytes
 
 AU_PAGE = 50  # AUs a page
@@ -165,15 +166,15 @@ class Health:
         """A page of AUs by key, from the first key after ``after``; the key to ask the next page after (None: this
         was the last)."""
         with self.catalog.session() as s:
-            rows = s.execute(
+            stmt = (
                 select(ArchivalUnit.key, Title.name, ArchivalUnit.object_id, ArchivalUnit.head_version)
                 .join(Title, Title.id == ArchivalUnit.title_id)
                 .where(ArchivalUnit.key > after)
                 .order_by(ArchivalUnit.key)
-                .limit(limit + 1)
-            ).all()
-        page = [AURow(k, t, o, v) for k, t, o, v in rows[:limit]]
-        return page, (page[-1].key if len(rows) > limit else None)
+            )
+            # the cursor here is the plain key (the operator's page carries it as is)
+            rows, last_key = keyset.fetch_page(lambda n: s.execute(stmt.limit(n)).all(), limit, lambda r: str(r[0]))
+        return [AURow(k, t, o, v) for k, t, o, v in rows], last_key
 
     def au_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` name AUs of this node."""

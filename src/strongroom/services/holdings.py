@@ -34,7 +34,7 @@ from strongroom.errors import NotFound
 from strongroom.formats import kbart
 from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, doaj_values
 from strongroom.services import keyset
-from strongroom.services.browse import KeyPage, after_key
+from strongroom.services.browse import KeyPage, after_position
 from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
 
@@ -184,21 +184,21 @@ class HoldingsReports:
         is read."""
         scope = scope or Scope()
         limit = limit or self.page_size
-        if after:
-            keyset.decode(after, str, int)  # a cursor no page gave is refused before anything is read
+        # read once, and before anything is read from the catalog: a cursor no page gave is refused first
+        position = keyset.decode(after, str, int) if after else None
         t = Title.__table__.c
         sort = func.lower(t.name)
         with self.catalog.session() as s:
             where = self._in_scope(s, scope)
             stmt = select(t.id, sort).where(*where).order_by(sort, t.id)
-            if after:
-                stmt = stmt.where(after_key(sort, t.id, after))
-            fetched = s.execute(stmt.limit(limit + 1)).all()
+            if position is not None:
+                stmt = stmt.where(after_position(sort, t.id, *position))
+            shown, after_last = keyset.fetch_page(
+                lambda n: s.execute(stmt.limit(n)).all(), limit, lambda r: keyset.encode(r[1], r[0])
+            )
             total = int(s.scalar(select(func.count()).select_from(Title.__table__).where(*where)) or 0)
-        shown = fetched[:limit]
         is_preserved, _ = self._rule()
         rows = tuple(self._titles([title_id for title_id, _ in shown], is_preserved))
-        after_last = keyset.encode(shown[-1][1], shown[-1][0]) if len(fetched) > limit else None
         return KeyPage(rows, limit, after_last, total)
 
     def _titles(

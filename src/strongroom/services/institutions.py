@@ -18,7 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from strongroom.catalog.models import Institution, IpRange, RangeRequest
@@ -61,6 +62,7 @@ EXCLUDED_LABELS: dict[str, Text] = {  # how the form names the excluded kinds (c
 }
 TRIAL_DAYS = 183  # six months
 SIMILAR = 0.86
+KEY_ATTEMPTS = 5  # registrations at once that may take the same next key before one gives up
 # The widest network a registration may ask for (the shortest prefix): a /16 is a large university's whole IPv4
 # allocation, a /32 an IPv6 allocation to a whole network operator. Staff may confirm wider ones, to these.
 REGISTRATION_WIDEST = {4: 16, 6: 32}
@@ -218,6 +220,32 @@ class Institutions:
                 hint=N_("the programme reviews the list of eligible countries every year"),
             )
         spans = _spans(ip_ranges, REGISTRATION_WIDEST)
+        # The key is the number after the highest: two registrations at once may both read the same one, and then
+        # the unique key refuses the second, which is tried again whole (its checks too: the first one may have
+        # taken the same network) with the number the first one left.
+        for attempt in range(1, KEY_ATTEMPTS + 1):
+            key = self._next_key()
+            try:
+                return self._add(key, name, type, code, address, director, librarian, spans, by)
+            except IntegrityError:
+                if attempt == KEY_ATTEMPTS or not self._taken(key):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _add(
+        self,
+        key: str,
+        name: str,
+        type: str,
+        code: str,
+        address: str,
+        director: Contact,
+        librarian: Contact,
+        spans: list[Span],
+        by: str,
+    ) -> Institution:
+        """Register the institution as ``key`` in one transaction, unless it looks like one already verified or
+        its networks overlap another's (:class:`RegistrationRefused`)."""
         with self.catalog.session() as s:
             if self._similar(s, name, code) is not None:
                 raise RegistrationRefused(
@@ -237,9 +265,8 @@ class Institutions:
                             "write to the programme if this network is yours"
                         ),
                     )
-            count = s.scalar(select(func.count(Institution.id))) or 0
             inst = Institution(
-                key=f"I-{count + 1:05d}",
+                key=key,
                 name=name.strip(),
                 type=type,
                 country=code,
@@ -256,6 +283,24 @@ class Institutions:
                 s.add(IpRange(institution_id=inst.id, cidr=cidr, version=version, first=first, last=last))
             self._event(s, inst.key, f"registered by {by}: {name} ({type}, {code})", by)
             return inst
+
+    def _next_key(self) -> str:
+        """The key after the highest-numbered one (``I-00001`` for the first): by number, not as text, so that
+        past ``I-99999`` (six digits) the next is still one more; never reused, even after a deletion."""
+        with self.catalog.session() as s:
+            # the longest key first, then the highest: the highest number (keys are zero-padded to five digits)
+            keys = s.scalars(
+                select(Institution.key)
+                .where(Institution.key.like("I-%"))
+                .order_by(func.length(Institution.key).desc(), Institution.key.desc())
+            )
+            highest = next((int(k[2:]) for k in keys if re.fullmatch(r"I-[0-9]+", k)), 0)
+        return f"I-{highest + 1:05d}"
+
+    def _taken(self, key: str) -> bool:
+        """Whether an institution now has ``key`` (another registration took it first)."""
+        with self.catalog.session() as s:
+            return s.scalar(select(Institution.id).where(Institution.key == key)) is not None
 
     @staticmethod
     def _similar(s: Session, name: str, country: str, exclude: int | None = None) -> Institution | None:
@@ -456,18 +501,21 @@ class Institutions:
         self, *, status: str | None = None, after: str | None = None, limit: int | None = 100
     ) -> KeyPage[dict[str, object]]:
         """Registered institutions (or those in one state) by key: the page after the cursor ``after`` (``limit``
-        None: all of them), and how many there are (institutions number thousands, not millions: counted)."""
-        stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(Institution.key)
+        None: all of them), and how many there are (institutions number thousands, not millions: counted). Keys are
+        in number order: the shorter first, so that ``I-100000`` comes after ``I-99999`` as it does not as text."""
+        length = func.length(Institution.key)
+        stmt = select(Institution).options(selectinload(Institution.ranges)).order_by(length, Institution.key)
         counted = select(func.count(Institution.id))
         if status:
             stmt = stmt.where(Institution.status == status)
             counted = counted.where(Institution.status == status)
         if after:
             (last,) = keyset.decode(after, str)
-            stmt = stmt.where(Institution.key > last)
+            stmt = stmt.where(or_(length > len(last), and_(length == len(last), Institution.key > last)))
         with self.catalog.session() as s:
-            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(
+                lambda n: list(s.scalars(stmt.limit(n))), limit, lambda i: keyset.encode(i.key)
+            )
             rows: tuple[dict[str, object], ...] = tuple(
                 {
                     "key": i.key,
@@ -484,7 +532,7 @@ class Institutions:
                 for i in page
             )
             total = int(s.scalar(counted) or 0)
-        return KeyPage(rows, limit, keyset.encode(page[-1].key) if len(fetched) > len(page) else None, total)
+        return KeyPage(rows, limit, cursor, total)
 
     # ---- what an institution's administrator sees and asks for (the console) ---------------------------------
 
@@ -612,11 +660,12 @@ class Institutions:
             (last,) = keyset.decode(after, int)
             stmt = stmt.where(RangeRequest.id > last)
         with self.catalog.session() as s:
-            fetched = list(s.scalars(stmt.limit(None if limit is None else limit + 1)))
-            page = fetched[:limit]
+            page, cursor = keyset.fetch_page(
+                lambda n: list(s.scalars(stmt.limit(n))), limit, lambda r: keyset.encode(r.id)
+            )
             rows = tuple(_request_row(r, r.institution) for r in page)
             total = int(s.scalar(select(func.count(RangeRequest.id)).where(waiting)) or 0)
-        return KeyPage(rows, limit, keyset.encode(page[-1].id) if len(fetched) > len(page) else None, total)
+        return KeyPage(rows, limit, cursor, total)
 
     def _waiting(self, s: Session, request_id: int) -> RangeRequest:
         request = s.get(RangeRequest, request_id)

@@ -12,9 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from strongroom.errors import ExitCode, StrongroomError
+
+R = TypeVar("R")
+C = TypeVar("C")
 
 MAX_TOKEN = 2000  # characters: a title's name (up to 1,000) and an id, with room to spare
 
@@ -45,6 +49,19 @@ def decode(token: str, *kinds: type[Any]) -> tuple[Any, ...]:
         if type(value) is not kind or (kind is int and not 0 <= value < 1 << 63):
             raise _bad(token)
     return tuple(values)
+
+
+def fetch_page(
+    fetch: Callable[[int | None], Sequence[R]], limit: int | None, cursor: Callable[[R], C]
+) -> tuple[Sequence[R], C | None]:
+    """One page of a listing walked by key: ``fetch(n)`` reads the listing's first ``n`` rows from its position
+    (None: all of them). One row more than ``limit`` is read, so that whether another page follows is known without
+    counting; the answer is the page's rows (``limit`` of them at most; all when ``limit`` is None) and the cursor
+    of the page after, ``cursor(last row shown)`` (usually :func:`encode` of its sort key and id), or None when this
+    page is the last."""
+    fetched = fetch(None if limit is None else limit + 1)
+    page = fetched[:limit]
+    return page, cursor(page[-1]) if len(fetched) > len(page) and page else None
 
 
 def _bad(token: str) -> BadCursor:

@@ -259,14 +259,15 @@ class Publishers:
             (last,) = keyset.decode(after, int)
             stmt = stmt.where(Account.id < last)
         with self.catalog.session() as s:
-            fetched = s.execute(stmt.limit(None if limit is None else limit + 1)).all()
+            page, cursor = keyset.fetch_page(
+                lambda n: s.execute(stmt.limit(n)).all(), limit, lambda r: keyset.encode(r[0])
+            )
             total = int(s.scalar(select(func.count(Account.id)).where(Account.publisher_id.is_not(None))) or 0)
-        page = fetched[:limit]
         rows = tuple(
             {"username": u, "name": n, "active": a, "publisher_key": pk, "publisher_name": pn}
             for _, u, n, a, pk, pn in page
         )
-        return KeyPage(rows, limit, keyset.encode(page[-1][0]) if len(fetched) > len(page) else None, total)
+        return KeyPage(rows, limit, cursor, total)
 
     def staff(self, token: str) -> PublisherStaff | None:
         """The publisher's staff a session belongs to (None for an institution's session, or an unknown or expired

@@ -301,7 +301,8 @@ _RELEASED_RANGES = text(
     ") SELECT id FROM r WHERE id IS NOT NULL"
 )
 # The (title, volume key) pairs of released AUs holding items, unnested from the AUs' kept lists by the database (its
-# JSON functions read them faster than rows can be decoded here): listed, and counted.
+# JSON functions read them faster than rows can be decoded here): listed, and counted (the count is taken over the
+# same query, so the rule of which volumes the sitemap lists lives here once).
 _VOLUME_PAIRS = {
     "postgresql": text(
         "SELECT DISTINCT t.key, v.value ->> 0 FROM archival_units a"
@@ -317,18 +318,8 @@ _VOLUME_PAIRS = {
     ),
 }
 _VOLUME_COUNT = {
-    "postgresql": text(
-        "SELECT count(*) FROM (SELECT DISTINCT a.title_id, v.value ->> 0 FROM archival_units a"
-        " JOIN titles t ON t.id = a.title_id CROSS JOIN LATERAL json_array_elements("
-        "CASE WHEN json_typeof(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v(value)"
-        " WHERE a.released_at IS NOT NULL AND a.item_count > 0) AS x"
-    ),
-    "sqlite": text(
-        "SELECT count(*) FROM (SELECT DISTINCT a.title_id, json_extract(v.value, '$[0]')"
-        " FROM archival_units a JOIN titles t ON t.id = a.title_id, json_each(CASE WHEN"
-        " json_type(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v"
-        " WHERE a.released_at IS NOT NULL AND a.item_count > 0)"
-    ),
+    dialect: select(func.count()).select_from(pairs.columns().subquery("pairs"))
+    for dialect, pairs in _VOLUME_PAIRS.items()
 }
 
 
