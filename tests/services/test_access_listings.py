@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from strongroom.catalog.models import Account, Institution, Publisher, RangeRequest
 from strongroom.domain.access import InstitutionStatus
@@ -166,3 +167,27 @@ def test_the_institutions_command_pages_by_key(tmp_path: Path, db_url: str) -> N
     bad = sr("institutions", "--after", "not-a-cursor")
     assert bad.returncode == ExitCode.USAGE and "is not one this listing gave" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_the_latest_range_requests_are_the_tail_of_the_whole_list(node: Node) -> None:
+    """The console's institution page shows the last five range changes; they are read as the last five (newest
+    first from the database, ties by number), never by reading every request the institution ever made."""
+    _seed(node, institutions=1)
+    [inst] = node.institutions.page(limit=None).rows
+    with node.catalog.session() as s:
+        inst_id = s.scalar(select(Institution.id).where(Institution.key == inst["key"]))
+        for n in range(8):  # same time for some: the number breaks the tie
+            s.add(
+                RangeRequest(
+                    institution_id=inst_id,
+                    added=[f"10.9.{n}.0/24"],
+                    removed=[],
+                    state="pending",
+                    requested_by="test",
+                    requested_at=NOW + dt.timedelta(minutes=n // 2),
+                )
+            )
+    whole = node.institutions.range_requests(state=None, institution=str(inst["key"]))
+    assert len(whole) >= 8
+    assert node.institutions.range_requests(state=None, institution=str(inst["key"]), latest=5) == whole[-5:]
+    assert node.institutions.range_requests(state=None, institution=str(inst["key"]), latest=50) == whole

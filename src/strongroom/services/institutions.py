@@ -630,9 +630,14 @@ class Institutions:
             return request.id
 
     def range_requests(
-        self, *, state: RangeRequestState | None = RangeRequestState.PENDING, institution: str | None = None
+        self,
+        *,
+        state: RangeRequestState | None = RangeRequestState.PENDING,
+        institution: str | None = None,
+        latest: int | None = None,
     ) -> list[dict[str, object]]:
-        """Range changes institutions asked for (waiting ones by default), oldest first."""
+        """Range changes institutions asked for (waiting ones by default), oldest first; with ``latest``, only the
+        last ``latest`` of them (read newest first from the database, still given oldest first)."""
         with self.catalog.session() as s:
             stmt = (
                 select(RangeRequest)
@@ -644,6 +649,9 @@ class Institutions:
                 stmt = stmt.where(RangeRequest.state == str(state))
             if institution is not None:
                 stmt = stmt.where(Institution.key == institution)
+            if latest is not None:
+                newest = stmt.order_by(None).order_by(RangeRequest.requested_at.desc(), RangeRequest.id.desc())
+                return [_request_row(r, r.institution) for r in reversed(list(s.scalars(newest.limit(latest))))]
             return [_request_row(r, r.institution) for r in s.scalars(stmt)]
 
     def waiting_requests(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[dict[str, object]]:

@@ -257,7 +257,7 @@ def _institution_page(
         state_label=STATES.get(str(profile["status"]), str(profile["status"])),
         standing=_standing(profile, users, node.clock.now().date()),
         users=users,
-        requests=node.institutions.range_requests(state=None, institution=key)[-5:][::-1],
+        requests=node.institutions.range_requests(state=None, institution=key, latest=5)[::-1],
         states=STATES,
         chart=chart,
         usage=numbers,
