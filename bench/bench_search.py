@@ -2,6 +2,13 @@
 same documents (the reference: the library with nothing of ours around it), and against the ``sqlite-fts5``
 engine (the embedded default), for a common-term and a rare-term public top-10 query with the five facets.
 
+Bare Tantivy is measured two ways, on one index whose released documents' words are in ``text`` (dark ones' in
+``dark``, as in ours): *exact*, the straightforward query a Tantivy user writes (the top 10 of the term query with
+``count=True``, then the five terms aggregations over the same query: every match visited), which is the reference
+the ratio is taken against; and *pruned top 10*, the top 10 alone with ``count=False`` (no total, no facets), the
+floor the library reaches when block-WAND skips what cannot rank. Our engine gives a total and facets too, estimated
+from a sample above ``EXACT_BELOW`` matches; the estimate's error against the exact count is printed.
+
 The documents come from a seeded synthetic generator (:func:`documents`): a vocabulary of ``--vocabulary``
 made-up words drawn with a Zipf distribution (exponent 1.07, as English text roughly follows), titles of 6 to 16
 words, abstracts of 120 to 250 words, one to four authors, three keywords and a DOI each; 650 publishers in 40
@@ -15,6 +22,11 @@ p50 and p95 of each query, repeated over 20 common and 20 rare words. Nothing he
 
     .venv/bin/python bench/bench_search.py                 # 100,000 items
     .venv/bin/python bench/bench_search.py --items 1000000 --no-fts5 --no-batches  # 1M
+    .venv/bin/python bench/bench_search.py --items 1000000 --search-only --tune   # again on the indexes it left
+
+``--search-only`` writes nothing: it searches the indexes a previous run left in ``--workdir`` (generating only the
+first 20,000 documents, which pick the same words). ``--tune`` adds the engine's cost by number of matches with
+everything counted and sampled at two targets (the figures ``EXACT_BELOW`` and ``SAMPLE_TARGET`` were chosen by).
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ from synthetic import LANGUAGES, documents, vocabulary, zipf_sampler  # noqa: F4
 
 from strongroom.search.base import FACETS, SearchDocument, SearchQuery
 from strongroom.search.sqlite import SqliteFts5Index
-from strongroom.search.tantivy_index import TantivyIndex
+from strongroom.search.tantivy_index import EXACT_BELOW, SAMPLE_TARGET, TantivyIndex
 
 BATCH = 500
 
@@ -51,8 +63,8 @@ def document_frequency(docs: list[SearchDocument]) -> Counter[str]:
 def bare_index(path: Path, docs: list[SearchDocument]) -> tuple[tantivy.Index, float]:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", indexed=True, fast=True)
-    builder.add_text_field("text", tokenizer_name="default")
-    builder.add_unsigned_field("released", indexed=True, fast=True)
+    builder.add_text_field("text", tokenizer_name="default")  # released documents' words
+    builder.add_text_field("dark", tokenizer_name="default")  # dark documents' words
     for name in FACETS:
         builder.add_text_field(name, tokenizer_name="raw", fast=True)
     schema = builder.build()
@@ -76,11 +88,10 @@ def write_all(index: tantivy.Index, docs: list[SearchDocument], *, heap: int, th
 
 
 def tantivy_document(d: SearchDocument) -> tantivy.Document:
-    """A document as bare Tantivy takes it: the id, the text, released or not, and the facets."""
+    """A document as bare Tantivy takes it: the id, the text (in ``text`` if released, else ``dark``), the facets."""
     doc = tantivy.Document()
     doc.add_unsigned("id", d.id)
-    doc.add_text("text", d.text)
-    doc.add_unsigned("released", int(d.released))
+    doc.add_text("text" if d.released else "dark", d.text)
     for name in FACETS:
         value = d.facet(name)
         if value is not None:
@@ -89,18 +100,21 @@ def tantivy_document(d: SearchDocument) -> tantivy.Document:
 
 
 def bare_search(index: tantivy.Index, word: str) -> int:
-    schema = index.schema
-    query = tantivy.Query.boolean_query(
-        [
-            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "text", word.lower(), index_option="freq")),
-            (tantivy.Occur.Must, tantivy.Query.term_query(schema, "released", 1)),
-        ]
-    )
+    """The exact reference: top 10, the exact total and the five facets over every released match."""
+    query = tantivy.Query.term_query(index.schema, "text", word.lower(), index_option="freq")
     searcher = index.searcher()
     found = searcher.search(query, limit=10, count=True)
     searcher.fast_field_values("id", [a for _, a in found.hits])
     searcher.aggregate(query, {name: {"terms": {"field": name, "size": 50}} for name in FACETS})
     return int(getattr(found, "count", None) or 0)  # missing from tantivy's type stubs
+
+
+def bare_top(index: tantivy.Index, word: str) -> int:
+    """The pruned reference: the top 10 alone (``count=False``: block-WAND skips), no total, no facets."""
+    query = tantivy.Query.term_query(index.schema, "text", word.lower(), index_option="freq")
+    searcher = index.searcher()
+    found = searcher.search(query, limit=10, count=False)
+    return len(searcher.fast_field_values("id", [a for _, a in found.hits]))
 
 
 # ---- measuring ---------------------------------------------------------------------------------------------------
@@ -135,13 +149,16 @@ def main() -> None:
         "--no-batches", action="store_true", help="skip writing through the queue's batches of 500 (slow at 1M)"
     )
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/search"))
+    parser.add_argument("--search-only", action="store_true", help="search the indexes a previous run left")
+    parser.add_argument("--tune", action="store_true", help="also the cost of exact and sampled counts by matches")
     args = parser.parse_args()
     work = args.workdir.absolute()
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    if not args.search_only:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
 
     started = time.perf_counter()
-    docs, _ = documents(args.items, args.vocabulary)
+    docs, _ = documents(min(args.items, 20_000) if args.search_only else args.items, args.vocabulary)
     df = document_frequency(docs)
     ranked = [w for w, _ in df.most_common()]
     common = ranked[5:25]  # in about half the documents or more
@@ -151,6 +168,9 @@ def main() -> None:
     print(f"{len(docs):,} documents ({size:,.0f} characters each on average) generated in {generated:.1f} s")
 
     engine = TantivyIndex(work / "tantivy")
+    if args.search_only:
+        search(args, engine, tantivy.Index.open(str(work / "bare")), None, common, rare)
+        return
     seam_write = float("nan")
     if not args.no_batches:
         started = time.perf_counter()
@@ -170,32 +190,8 @@ def main() -> None:
         for batch in batches(docs):
             fts5.replace(batch)
         fts5_write = time.perf_counter() - started
-
-    def seam(index: TantivyIndex | SqliteFts5Index) -> Callable[[str], object]:
-        return lambda w: index.search(SearchQuery(w, released_only=True, facets=tuple(FACETS), limit=10))
-
-    for w in common[:5] + rare[:5]:  # the two Tantivy indexes find the same (folding aside: 'bé' is 'be' in ours)
-        ours_total, bare_total = engine.search(SearchQuery(w, released_only=True)).total, bare_search(bare, w)
-        if ours_total != bare_total:
-            print(f"note: {w!r} matches {ours_total} through the seam, {bare_total} in bare Tantivy")
-
-    rows = []
-    for label, words in (("common term", common), ("rare term", rare)):
-        hits = [engine.search(SearchQuery(w, released_only=True, limit=10)).total for w in words]
-        ours = timed(seam(engine), words, args.rounds)
-        ref = timed(lambda w: bare_search(bare, w), words, args.rounds)
-        theirs = timed(seam(fts5), words, max(1, args.rounds // 5)) if fts5 else (float("nan"),) * 2
-        rows.append((label, statistics.median(hits), ours, ref, theirs))
-
+    search(args, engine, bare, fts5, common, rare)
     n = len(docs)
-    print(f"\nsearch, {n:,} items, public top 10 with 5 facets (p50 / p95 ms; ratio of p50s):\n")
-    print("| query | hits (median) | `tantivy` engine | bare Tantivy | × bare | `sqlite-fts5` engine | fts5 ÷ ours |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for label, hits_, ours, ref, theirs in rows:
-        print(
-            f"| {label} | {hits_:,.0f} | {ours[0]:.2f} / {ours[1]:.2f} | {ref[0]:.2f} / {ref[1]:.2f} | "
-            f"{ours[0] / ref[0]:.1f} | {theirs[0]:.1f} / {theirs[1]:.1f} | {theirs[0] / ours[0]:.0f} |"
-        )
     print("\nwriting the documents (documents/s):\n")
     print(
         "| `tantivy` engine, batches of 500 | `tantivy` engine, rebuild (one commit) | bare Tantivy, one commit "
@@ -206,6 +202,90 @@ def main() -> None:
         f"| {n / seam_write:,.0f} | {n / rebuild_write:,.0f} | {n / bare_write:,.0f} "
         f"| {bare_write / rebuild_write:.2f} | {n / fts5_write:,.0f} |"
     )
+
+
+def load() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def search(
+    args: argparse.Namespace,
+    engine: TantivyIndex,
+    bare: tantivy.Index,
+    fts5: SqliteFts5Index | None,
+    common: list[str],
+    rare: list[str],
+) -> None:
+    """The search tables: ours against both bare references (and fts5), then, with --tune, the cost by matches."""
+    print(f"load average before searching: {load()}")
+
+    def seam(index: TantivyIndex | SqliteFts5Index) -> Callable[[str], object]:
+        return lambda w: index.search(SearchQuery(w, released_only=True, facets=tuple(FACETS), limit=10))
+
+    errors = []
+    for w in common + rare[:5]:  # the two Tantivy indexes find the same (folding aside: 'bé' is 'be' in ours)
+        ours_hits, bare_total = engine.search(SearchQuery(w, released_only=True)), bare_search(bare, w)
+        if ours_hits.exact and ours_hits.total != bare_total:
+            print(f"note: {w!r} matches {ours_hits.total} through the seam, {bare_total} in bare Tantivy")
+        elif not ours_hits.exact:
+            errors.append(abs(ours_hits.total - bare_total) / bare_total)
+    if errors:
+        print(
+            f"estimated totals ({len(errors)} of the common words): error against the exact count "
+            f"median {statistics.median(errors):.2%}, largest {max(errors):.2%}"
+        )
+
+    rows = []
+    for label, words in (("common term", common), ("rare term", rare)):
+        hits = [engine.search(SearchQuery(w, released_only=True, limit=10)).total for w in words]
+        ours = timed(seam(engine), words, args.rounds)
+        ref = timed(lambda w: bare_search(bare, w), words, args.rounds)
+        top = timed(lambda w: bare_top(bare, w), words, args.rounds)
+        theirs = timed(seam(fts5), words, max(1, args.rounds // 5)) if fts5 else (float("nan"),) * 2
+        rows.append((label, statistics.median(hits), ours, ref, top, theirs))
+
+    n = args.items
+    print(f"\nsearch, {n:,} items, public top 10 with 5 facets (p50 / p95 ms; ratio of p50s):\n")
+    print(
+        "| query | hits (median) | `tantivy` engine | bare Tantivy, exact | × bare exact | bare Tantivy, pruned top 10 "
+        "(no total, no facets) | × bare pruned | `sqlite-fts5` engine | fts5 ÷ ours |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, hits_, ours, ref, top, theirs in rows:
+        print(
+            f"| {label} | {hits_:,.0f} | {ours[0]:.2f} / {ours[1]:.2f} | {ref[0]:.2f} / {ref[1]:.2f} | "
+            f"{ours[0] / ref[0]:.2f} | {top[0]:.2f} / {top[1]:.2f} | {ours[0] / top[0]:.1f} | "
+            f"{theirs[0]:.1f} / {theirs[1]:.1f} | {theirs[0] / ours[0]:.0f} |"
+        )
+    if args.tune:
+        tune(engine, args.rounds, args.vocabulary)
+    print(f"load average after searching: {load()}")
+
+
+def tune(engine: TantivyIndex, rounds: int, vocab_size: int) -> None:
+    """p50 / p95 of the engine's public search by band of matches: everything counted, and sampled (whatever the
+    matches) at targets of 10,000 and 5,000; bands picked by frequency in the first 20,000 documents."""
+    df = document_frequency(documents(20_000, vocab_size)[0])
+    print("\n| matches (median) | everything counted | sampled, target 10,000 | sampled, target 5,000 |")
+    print("| ---: | ---: | ---: | ---: |")
+    for low, high in ((1_000, 1_200), (2_000, 2_400), (4_000, 4_800), (7_000, 8_000), (12_000, 14_000)):
+        words = [w for w, n in df.most_common() if low <= n <= high and w.isalpha()][:8]
+        if not words:
+            continue
+        cells = []
+        for exact_below, target in ((1 << 62, SAMPLE_TARGET), (0, 10_000), (0, 5_000)):
+            engine.exact_below, engine.sample_target = exact_below, target
+
+            def run(w: str) -> object:
+                return engine.search(SearchQuery(w, released_only=True, facets=tuple(FACETS), limit=10))
+
+            p50, p95 = timed(run, words, rounds)
+            cells.append(f"{p50:.2f} / {p95:.2f}")
+        engine.exact_below, engine.sample_target = 1 << 62, SAMPLE_TARGET
+        hits = statistics.median(engine.search(SearchQuery(w, released_only=True)).total for w in words)
+        print(f"| {hits:,.0f} | " + " | ".join(cells) + " |")
+    engine.exact_below, engine.sample_target = EXACT_BELOW, SAMPLE_TARGET
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ def _page_json(page: Page[T], key: str, rows: list[Any]) -> dict[str, Any]:
 
 
 def _heading(page: Page[T], noun: str, suffix: str = "") -> str:
+    if not page.exact:  # a search with very many matches: the engine estimated the total
+        return f"{len(page.rows):,} of about {plural(page.total, noun)}{suffix}"
     if len(page.rows) == page.total:
         return plural(page.total, noun) + suffix
     return f"{len(page.rows):,} of {plural(page.total, noun)}{suffix}"
@@ -227,14 +229,16 @@ def items(
 ) -> None:
     """List items, or search them: QUERY matches words in titles, authors, abstracts, keywords and DOIs.
 
-    One page at a time (--limit, --after or --offset, --all); the table says how many there are in all, and
-    --json gives {"total", "offset", "limit", "after", "items": [...]} ("after": the --after of the next page)."""
+    One page at a time (--limit, --after or --offset, --all); the table says how many there are in all (about how
+    many, when a search matches so many that the index estimates the total), and --json gives {"total",
+    "total_exact", "offset", "limit", "after", "items": [...]} ("after": the --after of the next page)."""
     if after and query:
         raise click.UsageError("--after pages through the catalog in ID order; a search pages with --offset")
     with open_node(home) as node:
         page = node.browse.item_page(query, limit=None if show_all else limit, offset=offset, after=after)
     if as_json:
-        print_json(_page_json(page, "items", [_item_dict(i) for i in page.rows]) | {"after": page.after})
+        rows = [_item_dict(i) for i in page.rows]
+        print_json(_page_json(page, "items", rows) | {"total_exact": page.exact, "after": page.after})
         return
     title = (
         _heading(page, "item", _matching(query)) if not after else f"{plural(len(page.rows), 'item')} after ID {after}"
@@ -250,7 +254,9 @@ def items(
     if after:  # where a page after an ID sits is not counted (that would read every item before it)
         note = f"more: {command} {next_page} (or --limit N)." if next_page else None
     else:
-        note = page_note(len(page.rows), page.total, offset, "item", command=command, next_page=next_page)
+        note = page_note(
+            len(page.rows), page.total, offset, "item", command=command, next_page=next_page, exact=page.exact
+        )
     if note:
         out().print(note)
 

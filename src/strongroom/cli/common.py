@@ -212,17 +212,27 @@ def plural(n: int, singular: str, plural: str | None = None) -> str:
 
 
 def page_note(
-    shown: int, total: int, offset: int, noun: str, *, command: str, next_page: str | None = None
+    shown: int,
+    total: int,
+    offset: int,
+    noun: str,
+    *,
+    command: str,
+    next_page: str | None = None,
+    exact: bool = True,
 ) -> str | None:
     """What a listing that stops short of the end says: how many there are and how to see the rest (None when
-    every row was shown). ``next_page``: the options that show the next page (default ``--offset N``)."""
+    every row was shown). ``next_page``: the options that show the next page (default ``--offset N``); ``exact``
+    False: ``total`` is an estimate (a search with very many matches), and the note says so."""
     more = max(total - offset - shown, 0)
     if shown + offset >= total and offset == 0:
         return None
     where = f"{offset + 1:,}-{offset + shown:,}" if shown else "none"
-    note = f"showing {where} of {plural(total, noun)}"
+    about = "" if exact else "about "
+    note = f"showing {where} of {about}{plural(total, noun)}"
     if more:
-        note += f"; {more:,} more: {command} {next_page or f'--offset {offset + shown}'} (or --limit N, or --all)"
+        more_ = f"{about}{more:,} more"
+        note += f"; {more_}: {command} {next_page or f'--offset {offset + shown}'} (or --limit N, or --all)"
     return note + "."
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -224,6 +225,8 @@ def search(
         q=q,
         items=found.items,
         total=found.total,
+        exact=found.exact,
+        about=format_decimal(found.total, locale=lang),  # an estimate, written as the reader's language writes it
         page=page,
         pages=pages,
         facets=[(name, values) for name, values in facets if values],

@@ -125,6 +125,7 @@ class SearchHits:
     ids: list[int]  # best first
     total: int  # how many match in all
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name -> (value, hits), most first
+    exact: bool = True  # False: total and facet counts are estimates from a sample (an engine's choice at size)
 
 
 class SearchIndex(Protocol):

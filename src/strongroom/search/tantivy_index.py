@@ -5,9 +5,18 @@ Text is folded (:func:`~strongroom.search.base.fold`: case and diacritics; :func
 only where a text is not ASCII) before it is indexed and before it is searched, and split into words by the same
 Tantivy analyzer on both sides, so the index and the queries never disagree about what a word is. Queries are built
 term by term with Tantivy's query objects, never by its query parser, so the user's words are only ever words; a
-quoted group of words is a phrase, and so is one word the analyzer splits ('10.5555/abc'). Public searches add a
-required term on the ``released`` field inside the query, so hits, totals and facet counts (terms aggregations over
-the same query) are computed over released documents only.
+quoted group of words is a phrase, and so is one word the analyzer splits ('10.5555/abc').
+
+Released and dark content are kept apart in the index itself: a released document's words are in the field ``text``
+and a dark one's in ``dark``. A public search asks ``text`` only, so no query, filter or facet count can ever reach
+a dark document's words, and a one-word public search is a lone term query, which Tantivy answers without visiting
+every match (block-WAND skips the blocks that cannot reach the top hits). Staff searches ask both fields.
+
+At millions of documents, counting every match and aggregating the facets over all of them costs as much as the
+matches: the top hits are found without a count, and the total and the facet counts are exact only when a cheap
+probe says there are fewer than ``exact_below`` matches. Otherwise they are counted in a nested sample of the
+documents (the field ``sample`` holds level L when the low L bits of a mixed hash of the id are zero: 1 in 2^L)
+holding about ``sample_target`` matches, scaled up and rounded, and :class:`SearchHits` says so (``exact`` False).
 
 One process at a time writes: a writer is taken under a file lock beside the index, with a short retry, and every
 :meth:`TantivyIndex.replace`, :meth:`~TantivyIndex.remove`, :meth:`~TantivyIndex.clear` and
@@ -24,6 +33,7 @@ import contextlib
 import errno
 import functools
 import itertools
+import math
 import os
 import re
 import shutil
@@ -46,8 +56,17 @@ WRITER_HEAP = 15_000_000  # bytes, for the search queue's batches (hundreds of d
 REBUILD_HEAP = 256_000_000  # bytes, shared by a full rebuild's indexing threads
 REBUILD_THREADS = max(1, min(4, os.cpu_count() or 1))
 SMALL_REBUILD = 500  # documents (as many as a search queue batch): a rebuild of no more is written as a small write
-ID, TEXT, RELEASED = "id", "text", "released"
-SCHEMA_VERSION = "1"  # written beside the index; a different one means the index is rebuilt
+ID, TEXT, DARK, SAMPLE = "id", "text", "dark", "sample"
+SCHEMA_VERSION = "2"  # written beside the index; a different one means the index is rebuilt (2: text/dark, sample)
+SAMPLE_LEVELS = 16  # level L (0..16) holds 1 document in 2^L, nested: each level's documents are in every lower one
+PROBE_LEVEL = 10  # the first, cheap count: matches among 1 in 1,024 documents
+# Matches (as the probe estimates them) below which totals and facets are counted exactly. Measured at 1M documents
+# (docs/benchmarks.md): at 50,000 matches counting them all is cheaper than intersecting them with a sample level's
+# documents, at about 100,000 the two cost the same, above it the sample wins (at 660,000, 4x); the exact cost is
+# bounded by this number whatever the archive's size.
+EXACT_BELOW = 100_000
+SAMPLE_TARGET = 10_000  # matches an estimate counts: a relative error of about 1% (1/sqrt(10,000)); 0.3-0.6% measured
+ESTIMATE_DIGITS = 2  # significant digits an estimate is given with ('about 6,500,000')
 
 
 ANALYZER = "strongroom"
@@ -81,11 +100,31 @@ def folded(text: str) -> str:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field(ID, stored=False, indexed=True, fast=True)
-    builder.add_text_field(TEXT, tokenizer_name=ANALYZER, index_option="position")
-    builder.add_unsigned_field(RELEASED, indexed=True, fast=True)
+    builder.add_text_field(TEXT, tokenizer_name=ANALYZER, index_option="position")  # released documents' words
+    builder.add_text_field(DARK, tokenizer_name=ANALYZER, index_option="position")  # dark documents' words
+    builder.add_unsigned_field(SAMPLE, indexed=True)  # every sample level the document is in
     for name in FACETS:
         builder.add_text_field(name, tokenizer_name="raw", fast=True)
     return builder.build()
+
+
+def sample_levels(item_id: int) -> range:
+    """The sample levels a document is in: L for every L up to :data:`SAMPLE_LEVELS` where the low L bits of the
+    id's hash (splitmix64's finalizer, so neighbouring ids land apart) are zero."""
+    h = (item_id + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    h ^= h >> 31
+    zeros = (h & -h).bit_length() - 1 if h else SAMPLE_LEVELS  # trailing zero bits
+    return range(min(zeros, SAMPLE_LEVELS) + 1)
+
+
+def rounded(n: float, digits: int = ESTIMATE_DIGITS) -> int:
+    """``n`` to ``digits`` significant digits (6,512,384 -> 6,500,000): an estimate shows no more than it knows."""
+    if n < 1:
+        return 0
+    step = 10 ** max(0, math.floor(math.log10(n)) + 1 - digits)
+    return int(round(n / step) * step)
 
 
 class TantivyIndex:
@@ -95,6 +134,9 @@ class TantivyIndex:
         self.directory = directory
         self.lock_path = directory.with_name(directory.name + ".lock")
         self.lock_wait: float | None = None  # how long a write waits for another's: LOCK_WAIT, unless set
+        self.exact_below = EXACT_BELOW  # settable (tests use small ones)
+        self.sample_target = SAMPLE_TARGET
+        self.probe_level = PROBE_LEVEL
         self.schema = _schema()
         directory.parent.mkdir(parents=True, exist_ok=True)
         if self._current():  # opened for reading without the writer's lock, which a rebuild holds for long
@@ -203,8 +245,9 @@ class TantivyIndex:
     def _document(self, d: SearchDocument) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_unsigned(ID, d.id)
-        doc.add_text(TEXT, folded(d.text))
-        doc.add_unsigned(RELEASED, int(d.released))
+        doc.add_text(TEXT if d.released else DARK, folded(d.text))
+        for level in sample_levels(d.id):
+            doc.add_unsigned(SAMPLE, level)
         for name in FACETS:
             value = d.facet(name)
             if value is not None:
@@ -266,41 +309,86 @@ class TantivyIndex:
     def count(self) -> int:
         return int(self._searcher().num_docs)
 
-    def query(self, search: SearchQuery) -> tantivy.Query | None:
-        """The Tantivy query for a search (None when it cannot match anything)."""
+    def clauses(self, search: SearchQuery) -> list[tantivy.Query] | None:
+        """The queries a hit of ``search`` must match, all of them (None when it cannot match anything): each word
+        or phrase in ``text`` (public searches) or in ``text`` or ``dark`` (staff searches), and each filter."""
+        fields = [TEXT] if search.released_only else [TEXT, DARK]
         required: list[tantivy.Query] = []
         for group in phrases(search.text):
             tokens = [t for word in group for t in _QUERY_WORDS.analyze(fold(word))]
             if any(len(t.encode()) >= MAX_WORD for t in tokens):
                 return None  # no such word is indexed
+            if not tokens:
+                continue
             if len(tokens) == 1:
-                required.append(tantivy.Query.term_query(self.schema, TEXT, tokens[0], index_option="freq"))
-            elif tokens:  # a quoted phrase, or one word the index splits ('10.5555/abc'): the words in order
-                required.append(tantivy.Query.phrase_query(self.schema, TEXT, list[str | tuple[int, str]](tokens)))
+                each = [tantivy.Query.term_query(self.schema, f, tokens[0], index_option="freq") for f in fields]
+            else:  # a quoted phrase, or one word the index splits ('10.5555/abc'): the words in order
+                words = list[str | tuple[int, str]](tokens)
+                each = [tantivy.Query.phrase_query(self.schema, f, words) for f in fields]
+            required.append(each[0] if len(each) == 1 else _all(each, tantivy.Occur.Should))
         if not required:
             return None
-        if search.released_only:
-            required.append(tantivy.Query.term_query(self.schema, RELEASED, 1))
         for name, value in search.filters.items():  # names are checked against FACETS by SearchQuery
             required.append(tantivy.Query.term_query(self.schema, name, str(value)))
-        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in required])
+        return required
+
+    def query(self, search: SearchQuery) -> tantivy.Query | None:
+        """The Tantivy query for a search (None when it cannot match anything): one term query alone when that is
+        all it asks, which Tantivy prunes; an intersection of them otherwise."""
+        required = self.clauses(search)
+        return None if required is None else _all(required)
 
     def search(self, query: SearchQuery) -> SearchHits:
-        q = self.query(query)
-        if q is None:
+        required = self.clauses(query)
+        if required is None:
             return SearchHits([], 0)
+        q = _all(required)
         searcher = self._searcher()
-        found = searcher.search(q, limit=max(query.limit, 0), count=True, offset=max(query.offset, 0))
-        addresses = [address for _, address in found.hits]
-        ids = [int(i) for i in searcher.fast_field_values(ID, addresses) if i is not None] if addresses else []
+        level = self._level(searcher, required)
+        counted = q if level == 0 else _all([*required, tantivy.Query.term_query(self.schema, SAMPLE, level)])
+        scale = 1 << level
+        ids: list[int] = []
+        total: int | None = None
+        if query.limit > 0:  # Tantivy panics on a limit of 0
+            # Counted in the same pass when every match is counted anyway; otherwise not at all, so Tantivy may skip
+            # the blocks of matches that cannot reach the top (block-WAND, on a lone term query).
+            found = searcher.search(q, limit=query.limit, count=level == 0, offset=max(query.offset, 0))
+            addresses = [address for _, address in found.hits]
+            ids = [int(i) for i in searcher.fast_field_values(ID, addresses) if i is not None] if addresses else []
+            if level == 0:
+                total = int(getattr(found, "count", None) or 0)  # set when count=True; missing from tantivy's stubs
+        if total is None:
+            total = _count(searcher, counted) * scale
         facets: dict[str, list[tuple[str, int]]] = {}
         names = [name for name in dict.fromkeys(query.facets) if name in FACETS]
         if names:
             spec = {name: {"terms": {"field": name, "size": FACET_LIMIT}} for name in names}
-            result = searcher.aggregate(q, spec)
+            result = searcher.aggregate(counted, spec)
             for name in names:
                 buckets = result.get(name, {}).get("buckets", [])
                 counts = [(str(b["key"]), int(b["doc_count"])) for b in buckets if int(b["doc_count"]) > 0]
-                facets[name] = sorted(counts, key=lambda vc: (-vc[1], vc[0]))
-        total = getattr(found, "count", None)  # set when count=True; missing from tantivy's type stubs
-        return SearchHits(ids, int(total or 0), facets)
+                ordered = sorted(counts, key=lambda vc: (-vc[1], vc[0]))
+                facets[name] = ordered if level == 0 else [(v, rounded(n * scale)) for v, n in ordered]
+        if level == 0:
+            return SearchHits(ids, total, facets)
+        return SearchHits(ids, rounded(total), facets, exact=False)
+
+    def _level(self, searcher: tantivy.Searcher, required: list[tantivy.Query]) -> int:
+        """The sample level whose documents hold about ``sample_target`` of the matches, or 0 (all of them) when a
+        count at ``probe_level`` (:data:`PROBE_LEVEL`) says there are fewer than ``exact_below``."""
+        probe = _all([*required, tantivy.Query.term_query(self.schema, SAMPLE, self.probe_level)])
+        estimate = _count(searcher, probe) << self.probe_level
+        if estimate == 0 or estimate < self.exact_below:
+            return 0
+        return max(1, min(SAMPLE_LEVELS, int(math.log2(max(estimate / max(1, self.sample_target), 1)))))
+
+
+def _all(queries: list[tantivy.Query], occur: tantivy.Occur = tantivy.Occur.Must) -> tantivy.Query:
+    """The query alone, or the boolean query of several: a lone term query is the one Tantivy prunes."""
+    return queries[0] if len(queries) == 1 else tantivy.Query.boolean_query([(occur, q) for q in queries])
+
+
+def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """How many documents match (a limit of 1: Tantivy's top-docs collector panics on 0)."""
+    found = searcher.search(query, limit=1, count=True)
+    return int(getattr(found, "count", None) or 0)  # set when count=True; missing from tantivy's type stubs

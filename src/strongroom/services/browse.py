@@ -41,6 +41,7 @@ class Page(Generic[T]):
     offset: int
     limit: int | None
     after: int | None = None
+    exact: bool = True  # False: ``total`` is the search engine's estimate (a search with very many matches)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,8 @@ class Browse:
             wanted = limit if limit is not None else max(self.search.count() - offset, 1)
             hits = self.search.search(SearchQuery(query, offset=offset, limit=wanted))
             found = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(hits.ids)).options(options))}
-            return Page(tuple(_item_row(found[i]) for i in hits.ids if i in found), hits.total, offset, limit)
+            rows = tuple(_item_row(found[i]) for i in hits.ids if i in found)
+            return Page(rows, hits.total, offset, limit, exact=hits.exact)
 
     def show(self, ref: str) -> ItemRow:
         """One item by catalog id, DOI (any form) or item key, with its files."""

@@ -170,6 +170,7 @@ class Found:
     items: list[ItemView]  # best first
     total: int  # released items matching, in all
     facets: dict[str, list[tuple[str, str, int]]]  # facet -> (value, its name, hits), most hits first
+    exact: bool = True  # False: the total and the facet counts are the search engine's estimates from a sample
 
 
 @dataclass(frozen=True)
@@ -608,6 +609,7 @@ class Released:
             views,
             hits.total,
             {facet: [(v, names.get((facet, v), v), n) for v, n in values] for facet, values in hits.facets.items()},
+            hits.exact,
         )
 
     def _facet_names(self, s: Session, facets: Mapping[str, list[tuple[str, int]]]) -> dict[tuple[str, str], str]:
