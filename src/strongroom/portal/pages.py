@@ -214,7 +214,14 @@ def search(
 
     names = {(name, v): label(name, v, named) for name, values in found.facets.items() for v, named, _ in values}
     facets = [
-        (name, [(label(name, v, named), n, link(**{name: v})) for v, named, n in values if v != filters.get(name)])
+        (
+            name,
+            [
+                (label(name, v, named), format_decimal(n, locale=lang), link(**{name: v}))
+                for v, named, n in values
+                if v != filters.get(name)
+            ],
+        )
         for name, values in found.facets.items()
     ]
     active = [(name, names.get((name, v)) or label(name, v, v), link(**{name: ""})) for name, v in filters.items()]
@@ -226,7 +233,7 @@ def search(
         items=found.items,
         total=found.total,
         exact=found.exact,
-        about=format_decimal(found.total, locale=lang),  # an estimate, written as the reader's language writes it
+        shown_total=format_decimal(found.total, locale=lang),  # as the reader's language writes numbers (12 345)
         page=page,
         pages=pages,
         facets=[(name, values) for name, values in facets if values],
