@@ -18,16 +18,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from strongroom import __version__
 from strongroom.catalog.db import make_engine, migrate
+from strongroom.catalog.models import SearchQueue
 from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import ConfigError
 from strongroom.search.base import SearchIndex, SearchIndexBusy
+from strongroom.search.lazy import LazyIndex
 from strongroom.search.registry import open_search
-from strongroom.services.indexer import Indexer, Progress
 from strongroom.services.journal import Journal
 from strongroom.services.scratch import remove_stale_work
 from strongroom.settings import S3Settings, Settings, load_settings, validate, write_settings
@@ -49,6 +52,7 @@ if TYPE_CHECKING:  # a service is imported when first used: a command pays only 
     from strongroom.services.harvests import AuVersions, Harvests
     from strongroom.services.health import Health
     from strongroom.services.holdings import HoldingsReports
+    from strongroom.services.indexer import Indexer, Progress
     from strongroom.services.institutions import Institutions
     from strongroom.services.jobs_local import LocalJobs
     from strongroom.services.jobs_postgres import PostgresJobs
@@ -195,6 +199,8 @@ class Node:
             catalog.close()
             raise
         node = cls(settings, catalog, store, search, clock)
+        if isinstance(search, LazyIndex):  # opened on first use: should it then find its storage new, it is filled
+            search.when_new = node._fill_search if recover and fill_search else node._queue_search
         if search.created and recover and fill_search:  # a new or changed engine is filled from the catalog at once
             node.indexer.rebuild_search(progress)
         elif search.created:  # ... or by the next recovery, or the caller's rebuild
@@ -234,7 +240,7 @@ class Node:
                 self.journal.end(intent)
         # Opening a node while another process rebuilds the search index (it holds the writer for the whole
         # rebuild) must not wait on it: the queued items stay queued for the rebuild or the next write.
-        if not search:
+        if not search or not self._search_queued():  # (the indexer, and the engine, only when there is work)
             return actions
         patient = hasattr(self.search, "lock_wait")
         if patient:
@@ -248,6 +254,16 @@ class Node:
             if patient:
                 self.search.lock_wait = None  # type: ignore[attr-defined]
         return actions
+
+    def _search_queued(self) -> bool:
+        with self.catalog.session() as s:
+            return s.scalar(select(SearchQueue.id).limit(1)) is not None
+
+    def _fill_search(self) -> None:
+        self.indexer.rebuild_search()
+
+    def _queue_search(self) -> None:
+        self.indexer.queue_everything()
 
     # ---- preserving ---------------------------------------------------------------------------------------
 
@@ -263,6 +279,8 @@ class Node:
 
     @cached_property
     def indexer(self) -> Indexer:
+        from strongroom.services.indexer import Indexer
+
         return Indexer(self.catalog, self.store, self.search, agent=self.agent)
 
     @cached_property

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from strongroom.errors import ConfigError, HomeNotFound
 
 SETTINGS_FILE = "strongroom.toml"
@@ -440,6 +438,8 @@ def proxy_networks(value: str) -> list[str]:
 
 
 def write_settings(settings: Settings) -> None:
+    import tomli_w  # only to write them: every command reads the settings
+
     path = settings.settings_file
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_bytes(tomli_w.dumps(settings.to_toml()).encode())

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from strongroom.catalog.db import current_revision, head_revision, make_engine, migrate
-from strongroom.catalog.models import ArchivalUnit, Base, Item, Publisher, Title, include_name
+from strongroom.catalog.models import ArchivalUnit, Item, Publisher, Title, all_models, include_name
 from strongroom.catalog.repo import Catalog
 from strongroom.clock import FixedClock
 from strongroom.domain.identifiers import public_id
@@ -69,7 +69,7 @@ def test_migrations_create_the_models_schema(db_url: str, clock: FixedClock) -> 
     assert current_revision(engine) == head_revision()
     assert migrate(engine) is False  # already at head: nothing applied
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), all_models())
     assert diff == [], f"models and migrations disagree: {diff}"
     engine.dispose()
 

@@ -1,618 +1,138 @@
 """SQLAlchemy 2 models of the catalog. Schema changes go through Alembic migrations in ``migrations/``;
-a test checks the models and the migrations agree."""
+a test checks the models and the migrations agree.
+
+Every table is imported from here. The archive's own (publishers, titles, AUs and their versions, items, files,
+events, the search queue), which nearly every command reads, are declared in :mod:`strongroom.catalog.models_core`;
+the other use cases' in :mod:`strongroom.catalog.models_extra`, imported on first access to one of their names
+(PEP 562): declaring and configuring a mapper costs a command that only lists items about as much as its query.
+What needs every table (migrations, a schema comparison) asks :func:`all_models`.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    func,
+from sqlalchemy import MetaData
+
+from strongroom.catalog.models_core import (
+    SEARCH_ENGINE_OBJECTS,
+    ArchivalUnit,
+    AUVersion,
+    Base,
+    Event,
+    File,
+    Item,
+    Publisher,
+    SearchQueue,
+    Title,
+    UTCDateTime,
+    include_name,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware datetimes stored as UTC on both SQLite (which drops the zone) and PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the catalog; pass a timezone-aware one")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
-
-
-class Publisher(Base):
-    __tablename__ = "publishers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    name: Mapped[str] = mapped_column(String(500))
-    country: Mapped[str | None] = mapped_column(String(2))
-    platform: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="active")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    titles: Mapped[list[Title]] = relationship(back_populates="publisher")
-
-
-class Title(Base):
-    __tablename__ = "titles"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"), index=True)
-    name: Mapped[str] = mapped_column(String(1000))
-    kind: Mapped[str] = mapped_column(String(20), default="journal")
-    issn_print: Mapped[str | None] = mapped_column(String(9), index=True)
-    issn_online: Mapped[str | None] = mapped_column(String(9), index=True)
-    issn_l: Mapped[str | None] = mapped_column(String(9))
-    isbn: Mapped[str | None] = mapped_column(String(13))
-    languages: Mapped[list[Any]] = mapped_column(default=list)
-    licence: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    publisher: Mapped[Publisher | None] = relationship(back_populates="titles")
-    aus: Mapped[list[ArchivalUnit]] = relationship(back_populates="title")
-
-
-# Titles and publishers are listed by name a page at a time, after the last (lowered name, id) shown (revision 0017).
-Index("ix_titles_sort_name", func.lower(Title.name), Title.id)
-Index("ix_publishers_sort_name", func.lower(Publisher.name), Publisher.id)
-
-
-class ArchivalUnit(Base):
-    __tablename__ = "archival_units"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
-    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), index=True)
-    label: Mapped[str] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(20), default="configured")
-    object_id: Mapped[str] = mapped_column(String(400), unique=True)
-    head_version: Mapped[int] = mapped_column(Integer, default=0)
-    # How many items the AU holds, kept by whatever writes its items (the indexer), so that counts per title,
-    # publisher and archive add up AUs instead of scanning millions of items.
-    item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Its items by volume, [[volume key, year, items], ...], kept likewise: title pages and the sitemap list
-    # volumes from AUs, never from items.
-    volumes: Mapped[list[Any]] = mapped_column(default=list)
-    # Its issues, [[volume, issue, first date, first year], ...] (domain.volumes.issue_coverage), kept likewise:
-    # holdings reports (KBART, ONIX-PH, DOAJ) read coverage from AUs, never from items.
-    issues: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # by a released trigger only
-    release_licence: Mapped[str | None] = mapped_column(String(500))
-    release_trigger: Mapped[str | None] = mapped_column(String(20))
-    # What the AU keeps about itself, written in the same transaction as the fact (revision 0016), so that the
-    # console and ``network status`` read one row per AU and never scan files or events:
-    # - its last fixity audit, when and whether intact (None: never audited); a scheduler asks for the AUs whose
-    #   last audit is older than a date, hence the index;
-    last_audit_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
-    last_audit_ok: Mapped[bool | None] = mapped_column()
-    # - the files and bytes of its head version, kept by the indexer with its files;
-    stored_files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # - its polls (domain.poll_summary): the last poll this node called and its outcome, the last conclusive
-    #   audit by poll, and the alarms raised since, newest first.
-    last_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_poll_outcome: Mapped[str | None] = mapped_column(String(20))
-    last_conclusive_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    poll_alarms: Mapped[list[Any]] = mapped_column(default=list)
-
-    title: Mapped[Title] = relationship(back_populates="aus")
-    versions: Mapped[list[AUVersion]] = relationship(back_populates="au", order_by="AUVersion.number")
-
-
-class AUVersion(Base):
-    __tablename__ = "au_versions"
-    __table_args__ = (UniqueConstraint("au_id", "number"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    au_id: Mapped[int] = mapped_column(ForeignKey("archival_units.id"))
-    number: Mapped[int] = mapped_column(Integer)
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    message: Mapped[str] = mapped_column(Text, default="")
-    agent: Mapped[str] = mapped_column(String(300), default="")
-    files: Mapped[int] = mapped_column(Integer, default=0)
-    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    new_files: Mapped[int] = mapped_column(Integer, default=0)
-    new_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-
-    au: Mapped[ArchivalUnit] = relationship(back_populates="versions")
-
-
-class Item(Base):
-    __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("au_id", "item_key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    au_id: Mapped[int] = mapped_column(ForeignKey("archival_units.id"), index=True)
-    item_key: Mapped[str] = mapped_column(String(500))
-    public_id: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)  # always set by the indexer
-    doi: Mapped[str | None] = mapped_column(String(300), index=True)
-    title: Mapped[str] = mapped_column(Text)
-    authors: Mapped[list[Any]] = mapped_column(default=list)
-    publication_date: Mapped[dt.date | None] = mapped_column(Date)
-    year: Mapped[int | None] = mapped_column(Integer)
-    volume: Mapped[str | None] = mapped_column(String(50))
-    issue: Mapped[str | None] = mapped_column(String(50))
-    pages: Mapped[str | None] = mapped_column(String(50))
-    abstract: Mapped[str | None] = mapped_column(Text)
-    keywords: Mapped[list[Any]] = mapped_column(default=list)
-    language: Mapped[str | None] = mapped_column(String(20))
-    licence: Mapped[str | None] = mapped_column(String(500))
-    item_type: Mapped[str] = mapped_column(String(40), default="research-article")
-    url: Mapped[str | None] = mapped_column(String(2000))  # where the publisher showed it (harvested items)
-
-    au: Mapped[ArchivalUnit] = relationship()
-    files: Mapped[list[File]] = relationship(back_populates="item")
-
-
-class File(Base):
-    __tablename__ = "files"
-    __table_args__ = (UniqueConstraint("au_id", "logical_path"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    au_id: Mapped[int] = mapped_column(ForeignKey("archival_units.id"), index=True)
-    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
-    logical_path: Mapped[str] = mapped_column(String(1000))
-    size: Mapped[int] = mapped_column(BigInteger)
-    sha512: Mapped[str] = mapped_column(String(128))
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    media_type: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20), default="other")
-    source: Mapped[str] = mapped_column(String(20), default="deposit")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    item: Mapped[Item | None] = relationship(back_populates="files")
-
-
-class Event(Base):
-    """A PREMIS-style event: what happened (type, outcome, detail) to which object, by which agent, when."""
-
-    __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_object", "object_type", "object_key"),
-        Index("ix_events_object_key_time", "object_key", "time", "id"),  # strongroom events --au, newest first
-        Index("ix_events_type_time", "type", "time", "id"),  # strongroom events --type, newest first (0017)
+if TYPE_CHECKING:
+    from strongroom.catalog.models_extra import (
+        Account,
+        BoardMember,
+        Connector,
+        EligibilityOverride,
+        Enrolment,
+        HarvestConfig,
+        IndicatorImport,
+        IndicatorValue,
+        Institution,
+        IpRange,
+        JobProgress,
+        MonitorCheck,
+        OfficialList,
+        PkpDeposit,
+        PkpJournal,
+        RangeRequest,
+        SignInFailure,
+        SignInSession,
+        SushiKey,
+        TitleWatch,
+        Trigger,
+        TriggerVote,
+        UsageEvent,
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    type: Mapped[str] = mapped_column(String(40), index=True)
-    outcome: Mapped[str] = mapped_column(String(20))
-    agent: Mapped[str] = mapped_column(String(300))
-    time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    detail: Mapped[str] = mapped_column(Text, default="")
-    object_type: Mapped[str] = mapped_column(String(40))
-    object_key: Mapped[str] = mapped_column(String(400))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class SearchQueue(Base):
-    """Items whose search documents are to be written (or removed): filled in the same transaction that changes
-    the items, emptied once the search engine has them, so a crash between the two never loses an update."""
-
-    __tablename__ = "search_queue"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(Integer)
-
-
-# The search engines' own tables (strongroom.search) live in the catalog's database but belong to the engines,
-# which make them; autogenerate and the schema test skip them by name.
-SEARCH_ENGINE_OBJECTS = ("searchindex_", "ix_searchindex_")
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    return not (name or "").startswith(SEARCH_ENGINE_OBJECTS)
-
-
-class BoardMember(Base):
-    """A member of the board that decides triggers, with the Ed25519 key their votes are signed with."""
-
-    __tablename__ = "board_members"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    public_key: Mapped[str] = mapped_column(String(100))
-    active: Mapped[bool] = mapped_column(default=True)
-    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class Trigger(Base):
-    __tablename__ = "triggers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(20), unique=True)
-    scope_kind: Mapped[str] = mapped_column(String(20))
-    scope_ref: Mapped[str] = mapped_column(String(400))
-    au_keys: Mapped[list[Any]] = mapped_column(default=list)
-    reason: Mapped[str] = mapped_column(String(40))
-    explanation: Mapped[str] = mapped_column(Text, default="")
-    evidence: Mapped[list[Any]] = mapped_column(default=list)
-    state: Mapped[str] = mapped_column(String(20), index=True)
-    decision: Mapped[str] = mapped_column(Text, default="")
-    proposed_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    licence: Mapped[str | None] = mapped_column(String(500))
-
-    votes: Mapped[list[TriggerVote]] = relationship(back_populates="trigger", order_by="TriggerVote.id")
-
-
-class TriggerVote(Base):
-    __tablename__ = "trigger_votes"
-    __table_args__ = (UniqueConstraint("trigger_id", "member_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    trigger_id: Mapped[int] = mapped_column(ForeignKey("triggers.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("board_members.id"))
-    choice: Mapped[str] = mapped_column(String(10))
-    statement: Mapped[str] = mapped_column(Text, default="")
-    signed_at: Mapped[str] = mapped_column(String(40))
-    signature: Mapped[str] = mapped_column(String(200))
-    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    trigger: Mapped[Trigger] = relationship(back_populates="votes")
-    member: Mapped[BoardMember] = relationship()
-
-
-class TitleWatch(Base):
-    """Where the publisher still offers a preserved title: the addresses the monitor checks."""
-
-    __tablename__ = "title_watches"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), unique=True)
-    landing_url: Mapped[str | None] = mapped_column(String(1000))
-    oai_url: Mapped[str | None] = mapped_column(String(1000))
-    check_dois: Mapped[bool] = mapped_column(default=True)
-    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    title: Mapped[Title] = relationship()
-
-
-class MonitorCheck(Base):
-    """One check of one publisher address, kept as evidence: what was asked, when, and what came back."""
-
-    __tablename__ = "monitor_checks"
-    __table_args__ = (Index("ix_monitor_checks_title_time", "title_id", "time"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"))
-    time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(20))
-    target: Mapped[str] = mapped_column(String(1000))
-    ok: Mapped[bool] = mapped_column()
-    status: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[str] = mapped_column(Text, default="")
-
-
-class HarvestConfig(Base):
-    """How a title is collected from its publisher's site: the plan (by name) and its settings."""
-
-    __tablename__ = "harvest_configs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title_key: Mapped[str] = mapped_column(String(200), unique=True)
-    title_name: Mapped[str] = mapped_column(String(1000))
-    publisher: Mapped[str] = mapped_column(String(500))
-    country: Mapped[str | None] = mapped_column(String(2))
-    plan: Mapped[str] = mapped_column(String(40))
-    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    every_days: Mapped[int | None] = mapped_column(Integer)
-    closed_aus: Mapped[list[Any]] = mapped_column(default=list)
-    last_run: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class IndicatorImport(Base):
-    """One imported indicator file: what it was, where it came from, when."""
-
-    __tablename__ = "indicator_imports"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    source: Mapped[str] = mapped_column(String(1000))
-    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    values: Mapped[int] = mapped_column(Integer, default=0)
-    skipped: Mapped[list[Any]] = mapped_column(default=list)
-
-
-class IndicatorValue(Base):
-    __tablename__ = "indicator_values"
-    __table_args__ = (Index("ix_indicator_values_lookup", "country", "indicator", "year"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("indicator_imports.id"))
-    country: Mapped[str] = mapped_column(String(2))
-    indicator: Mapped[str] = mapped_column(String(40))
-    year: Mapped[int] = mapped_column(Integer)
-    value: Mapped[float] = mapped_column(Float)
-
-
-class OfficialList(Base):
-    """An officially published list of eligible countries: authoritative from its effective date."""
-
-    __tablename__ = "official_lists"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(1000))
-    effective: Mapped[dt.date] = mapped_column(Date)
-    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    entries: Mapped[dict[str, Any]] = mapped_column(default=dict)  # alpha-2 -> "A" or "B"
-
-
-class EligibilityOverride(Base):
-    __tablename__ = "eligibility_overrides"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    country: Mapped[str] = mapped_column(String(2), index=True)
-    group: Mapped[str] = mapped_column(String(10))
-    reason: Mapped[str] = mapped_column(Text)
-    by: Mapped[str] = mapped_column(String(200))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    active: Mapped[bool] = mapped_column(default=True)
-
-
-class Institution(Base):
-    """An institution registered for the access programme, with its contacts, its state and its dates."""
-
-    __tablename__ = "institutions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(20), unique=True)
-    name: Mapped[str] = mapped_column(String(500))
-    type: Mapped[str] = mapped_column(String(40))
-    country: Mapped[str] = mapped_column(String(2), index=True)
-    address: Mapped[str] = mapped_column(Text, default="")
-    director: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name, email
-    librarian: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    status_reason: Mapped[str] = mapped_column(Text, default="")
-    group_at_validation: Mapped[str | None] = mapped_column(String(10))
-    trial_until: Mapped[dt.date | None] = mapped_column(Date)
-    paid_through: Mapped[dt.date | None] = mapped_column(Date)
-    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-    ranges: Mapped[list[IpRange]] = relationship(back_populates="institution", order_by="IpRange.id")
-
-
-class IpRange(Base):
-    """An institution's network, by which its readers are recognised without a password. ``first`` and ``last``
-    are the range's ends as 32 hex digits, so IPv4 and IPv6 ranges compare in SQL."""
-
-    __tablename__ = "ip_ranges"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
-    cidr: Mapped[str] = mapped_column(String(50))
-    version: Mapped[int] = mapped_column(Integer)
-    first: Mapped[str] = mapped_column(String(32), index=True)
-    last: Mapped[str] = mapped_column(String(32))
-
-    institution: Mapped[Institution] = relationship(back_populates="ranges")
-
-
-class Enrolment(Base):
-    """A title a publisher enrolled in the access programme, for Group A, Group B or both."""
-
-    __tablename__ = "enrolments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), unique=True)
-    groups: Mapped[list[Any]] = mapped_column(default=list)
-    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    active: Mapped[bool] = mapped_column(default=True)
-
-
-class UsageEvent(Base):
-    """One counted use of an item (COUNTER: an investigation, or a request for its full text)."""
-
-    __tablename__ = "usage_events"
-    __table_args__ = (
-        Index("ix_usage_events_time", "time"),
-        Index("ix_usage_events_visitor_url", "visitor", "url"),
+EXTRA = frozenset(
+    (
+        "Account",
+        "BoardMember",
+        "Connector",
+        "EligibilityOverride",
+        "Enrolment",
+        "HarvestConfig",
+        "IndicatorImport",
+        "IndicatorValue",
+        "Institution",
+        "IpRange",
+        "JobProgress",
+        "MonitorCheck",
+        "OfficialList",
+        "PkpDeposit",
+        "PkpJournal",
+        "RangeRequest",
+        "SignInFailure",
+        "SignInSession",
+        "SushiKey",
+        "TitleWatch",
+        "Trigger",
+        "TriggerVote",
+        "UsageEvent",
     )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    institution: Mapped[str | None] = mapped_column(String(20), index=True)
-    country: Mapped[str | None] = mapped_column(String(2))
-    item_public_id: Mapped[str] = mapped_column(String(16))
-    title_key: Mapped[str] = mapped_column(String(200))
-    publisher_key: Mapped[str] = mapped_column(String(200), index=True)
-    metric: Mapped[str] = mapped_column(String(40))  # "investigation", "request" or "no_license" (a denial)
-    access: Mapped[str] = mapped_column(String(20))  # "open" (released) or "controlled" (the programme)
-    session: Mapped[str] = mapped_column(String(64))  # the COUNTER user-session (digest), for the Unique_ metrics
-    visitor: Mapped[str] = mapped_column(String(64), default="")  # who clicked (digest), for double-clicks
-    url: Mapped[str] = mapped_column(String(64), default="")  # the URL requested (digest), for double-clicks
-
-
-class Account(Base):
-    """A sign-in: an institution's one institutional account or a named user under it, a publisher's staff, or the
-    archive's own staff with their console ``roles`` (space-separated: operator, network-admin, board)."""
-
-    __tablename__ = "accounts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
-    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"), index=True)  # a publisher's staff
-    username: Mapped[str] = mapped_column(String(200), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # institutional, named, or staff
-    display_name: Mapped[str] = mapped_column(String(200), default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    roles: Mapped[str] = mapped_column(String(100), default="")  # the archive's staff: their console roles
-    board_member: Mapped[str] = mapped_column(String(200), default="")  # a board account: the member it votes as
-
-    institution: Mapped[Institution | None] = relationship()
-    publisher: Mapped[Publisher | None] = relationship()
-
-
-class JobProgress(Base):
-    """How far a running job has got, as its worker reports it, for the console to show (the job's state is the
-    queue's)."""
-
-    __tablename__ = "job_progress"
-
-    job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(30))
-    subject: Mapped[str] = mapped_column(String(500), default="")
-    done: Mapped[int] = mapped_column(BigInteger, default=0)
-    total: Mapped[int | None] = mapped_column(BigInteger)
-    message: Mapped[str] = mapped_column(Text, default="")
-    started_by: Mapped[str] = mapped_column(String(200), default="")
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+)
+__all__ = [
+    "SEARCH_ENGINE_OBJECTS",
+    "AUVersion",
+    "Account",
+    "ArchivalUnit",
+    "Base",
+    "BoardMember",
+    "Connector",
+    "EligibilityOverride",
+    "Enrolment",
+    "Event",
+    "File",
+    "HarvestConfig",
+    "IndicatorImport",
+    "IndicatorValue",
+    "Institution",
+    "IpRange",
+    "Item",
+    "JobProgress",
+    "MonitorCheck",
+    "OfficialList",
+    "PkpDeposit",
+    "PkpJournal",
+    "Publisher",
+    "RangeRequest",
+    "SearchQueue",
+    "SignInFailure",
+    "SignInSession",
+    "SushiKey",
+    "Title",
+    "TitleWatch",
+    "Trigger",
+    "TriggerVote",
+    "UTCDateTime",
+    "UsageEvent",
+    "all_models",
+    "include_name",
+]
 
 
-class RangeRequest(Base):
-    """An institution's request to change its address ranges, waiting for an operator to confirm or refuse it."""
+def __getattr__(name: str) -> Any:
+    if name in EXTRA:
+        from strongroom.catalog import models_extra
 
-    __tablename__ = "range_requests"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
-    added: Mapped[list[str]] = mapped_column(JSON)
-    removed: Mapped[list[str]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20))  # pending, confirmed, refused
-    requested_by: Mapped[str] = mapped_column(String(200))
-    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    decided_by: Mapped[str] = mapped_column(String(200), default="")
-    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    note: Mapped[str] = mapped_column(Text, default="")
-
-    institution: Mapped[Institution] = relationship()
+        return getattr(models_extra, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class SignInSession(Base):
-    __tablename__ = "signin_sessions"
+def all_models() -> MetaData:
+    """The metadata of every table, the other use cases' included (for migrations and schema comparisons)."""
+    from strongroom.catalog import models_extra  # noqa: F401 - declares its tables
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class SignInFailure(Base):
-    __tablename__ = "signin_failures"
-    __table_args__ = (Index("ix_signin_failures_at", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(200), index=True)
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class Connector(Base):
-    """A Research4Life Country Connector: a country, its host institution, since when."""
-
-    __tablename__ = "connectors"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    country: Mapped[str] = mapped_column(String(2), unique=True)
-    host: Mapped[str] = mapped_column(String(500))
-    contact: Mapped[str] = mapped_column(String(500), default="")
-    since: Mapped[int] = mapped_column(Integer)
-    active: Mapped[bool] = mapped_column(default=True)
-
-
-class SushiKey(Base):
-    """The COUNTER_SUSHI API key of one report subject (``institution:KEY`` or ``publisher:KEY``), kept hashed."""
-
-    __tablename__ = "sushi_keys"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(String(250), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    created_by: Mapped[str] = mapped_column(String(200))
-
-
-class PkpJournal(Base):
-    """An OJS journal known to the PKP PN deposit service: registered by its plugin's service-document request."""
-
-    __tablename__ = "pkppn_journals"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(String(36), unique=True)  # upper case, as the plugin's UUIDs are compared
-    title: Mapped[str] = mapped_column(String(1000), default="")
-    journal_url: Mapped[str] = mapped_column(String(2000), default="")
-    issn: Mapped[str | None] = mapped_column(String(9))
-    publisher_name: Mapped[str] = mapped_column(String(500), default="")
-    publisher_url: Mapped[str] = mapped_column(String(2000), default="")
-    email: Mapped[str] = mapped_column(String(500), default="")
-    language: Mapped[str] = mapped_column(String(10), default="en")  # from Accept-Language: the manager's messages
-    status: Mapped[str] = mapped_column(String(20), default="new")  # new, accepted, refused
-    status_note: Mapped[str] = mapped_column(Text, default="")
-    ojs_version: Mapped[str | None] = mapped_column(String(40))
-    terms_accepted: Mapped[bool | None] = mapped_column()
-    handshake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    handshake_error: Mapped[str] = mapped_column(Text, default="")
-    title_key: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class PkpDeposit(Base):
-    """One deposit the plugin sent (an OJS issue): where to fetch it, and how far processing has got."""
-
-    __tablename__ = "pkppn_deposits"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    journal_id: Mapped[int] = mapped_column(ForeignKey("pkppn_journals.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    size_kb: Mapped[int] = mapped_column(BigInteger, default=0)
-    checksum_type: Mapped[str] = mapped_column(String(10))
-    checksum_value: Mapped[str] = mapped_column(String(128))
-    volume: Mapped[str] = mapped_column(String(40), default="")
-    issue: Mapped[str] = mapped_column(String(40), default="")
-    pubdate: Mapped[str] = mapped_column(String(40), default="")
-    ojs_version: Mapped[str] = mapped_column(String(40), default="")
-    licence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(30), index=True)
-    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"message": msgid, "params": {...}, "detail": ...}
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    au_key: Mapped[str | None] = mapped_column(String(300))
-    au_version: Mapped[int | None] = mapped_column(Integer)
-    received_count: Mapped[int] = mapped_column(Integer, default=1)
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    deposited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    preserved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the network first held enough copies
-    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a process is working on it until then
-
-    journal: Mapped[PkpJournal] = relationship()
+    return Base.metadata

@@ -79,10 +79,27 @@ def normalise_orcid(value: str) -> str:
     return orcid
 
 
+# ISO 3166-1 alpha-2, as pycountry has them (a test keeps the two equal): a code already given as one is checked here
+# without importing pycountry and loading its country list, which costs a command such as `au status` (it checks each
+# network member's country) more than the rest of its check.
+_ALPHA_2 = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+    CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO
+    FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE
+    JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO
+    MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
+    PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM
+    TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+"""
+ALPHA_2 = frozenset(_ALPHA_2.split())
+
+
 @functools.lru_cache(maxsize=4096)
 def _country_code(text: str) -> str | None:
     """Exact look-ups first (codes, names); the slow fuzzy search only when they fail. Cached: packages repeat
     the same publisher location on every article."""
+    if len(text) == 2 and text.upper() in ALPHA_2:  # what pycountry's alpha_2 look-up would answer
+        return text.upper()
     import pycountry
 
     country = None

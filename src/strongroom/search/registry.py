@@ -4,12 +4,19 @@ database's own full text, are chosen by name. A new engine is one module impleme
 :class:`~strongroom.search.base.SearchIndex` and one entry here; each is made from the catalog's database engine and
 the node's home.
 
+An engine outside the catalog's database whose index is found current on disk is opened on first use
+(:class:`~strongroom.search.lazy.LazyIndex`): a command that never searches never imports Tantivy. One that is new
+or of another schema is opened at once, so the node knows to fill it.
+
 Where there is no home (a catalog opened without its node), there is nowhere to keep an index: an empty name then
 means the catalog database's own engine, which needs nothing but the database, and ``tantivy`` by name is refused.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +24,7 @@ from sqlalchemy import Engine
 
 from strongroom.errors import ConfigError
 from strongroom.search.base import SearchIndex
+from strongroom.search.lazy import LazyIndex
 from strongroom.search.postgresql import PostgresIndex
 from strongroom.search.sqlite import SqliteFts5Index
 
@@ -27,9 +35,44 @@ LAST_ENGINE = Path("search") / "engine"  # in the node's home: the name of the e
 def _tantivy(catalog_engine: Engine, home: Path | None) -> SearchIndex:
     if home is None:
         raise ValueError("the tantivy search engine keeps its index in a node's home, and none was given")
-    from strongroom.search.tantivy_index import TantivyIndex  # imported only by the nodes that use it
+    directory = home / TANTIVY_DIR
+    if _tantivy_current(directory):
+        return LazyIndex("tantivy", lambda: _open_tantivy(directory))
+    return _open_tantivy(directory)
 
-    return TantivyIndex(home / TANTIVY_DIR)
+
+def _open_tantivy(directory: Path) -> SearchIndex:
+    from strongroom.search.tantivy_index import TantivyIndex  # imported only when a node uses its index
+
+    return TantivyIndex(directory)
+
+
+def _tantivy_current(directory: Path) -> bool:
+    """What ``TantivyIndex`` finds when it opens (an index of its schema version: the version file it writes last,
+    and Tantivy's ``meta.json``), checked without importing Tantivy. False when unsure: the engine then opens now."""
+    version = tantivy_schema_version()
+    marker = directory / "strongroom-schema"
+    return (
+        version is not None
+        and marker.is_file()
+        and marker.read_text() == version
+        and (directory / "meta.json").is_file()
+    )
+
+
+@functools.cache
+def tantivy_schema_version() -> str | None:
+    """``SCHEMA_VERSION`` of :mod:`strongroom.search.tantivy_index`, read from its source as text (importing it
+    imports Tantivy); None when the source cannot be read (then every start opens the index)."""
+    spec = importlib.util.find_spec("strongroom.search.tantivy_index")
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    try:
+        source = Path(spec.origin).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r'^SCHEMA_VERSION = "([^"\n]*)"', source, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 ENGINES: dict[str, Callable[[Engine, Path | None], SearchIndex]] = {

@@ -6,14 +6,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from strongroom.catalog.models import Base, include_name
+from strongroom.catalog.models import all_models, include_name
 
 config = context.config
 connection = config.attributes.get("connection")
 
 if connection is not None:
     context.configure(
-        connection=connection, target_metadata=Base.metadata, render_as_batch=True, include_name=include_name
+        connection=connection, target_metadata=all_models(), render_as_batch=True, include_name=include_name
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -21,7 +21,7 @@ else:
     engine = engine_from_config(config.get_section(config.config_ini_section) or {}, poolclass=pool.NullPool)
     with engine.connect() as conn:
         context.configure(
-            connection=conn, target_metadata=Base.metadata, render_as_batch=True, include_name=include_name
+            connection=conn, target_metadata=all_models(), render_as_batch=True, include_name=include_name
         )
         with context.begin_transaction():
             context.run_migrations()
