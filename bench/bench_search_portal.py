@@ -22,6 +22,7 @@ Nothing here asserts a time.
     .venv/bin/python bench/bench_search_portal.py --items 100000 --backend sqlite
     .venv/bin/python bench/bench_search_portal.py --items 1000000 --backend postgresql
     .venv/bin/python bench/bench_search_portal.py --items 100000 --backend sqlite --reuse --compare /tmp/base/src
+    PYTHONPATH=/tmp/base/src .venv/bin/python bench/bench_search_portal.py --items 100000 --reindex-only  # before
 """
 
 from __future__ import annotations
@@ -161,6 +162,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the catalog and indexes of a previous run")
     parser.add_argument("--compare", type=Path, help="a source tree to serve a second portal from (the before)")
     parser.add_argument(
+        "--reindex-only", action="store_true", help="stop after the reindexing figures (no portal, no searches)"
+    )
+    parser.add_argument(
         "--home",
         type=Path,
         help="measure the search of this existing node, its index written (e.g. bench_catalog.py's 10M node after "
@@ -195,6 +199,8 @@ def main() -> None:
     else:
         docs, bare = write_indexes(args.items, args.backend, home, bare_path)
         n = len(docs)
+        if args.reindex_only:
+            return
 
     df: Counter[str] = Counter()
     for d in docs[:20_000]:

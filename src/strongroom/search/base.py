@@ -98,7 +98,7 @@ class SearchDocument:
     @property
     def text(self) -> str:
         """Every searchable word of the item in one text (for engines that index one field)."""
-        return "\n".join(p for p in (self.title, self.abstract, *self.identifiers, *self.authors, *self.keywords) if p)
+        return "\n".join(filter(None, (self.title, self.abstract, *self.identifiers, *self.authors, *self.keywords)))
 
     def facet(self, name: str) -> str | None:
         value = getattr(self, FACETS[name])
