@@ -2,10 +2,11 @@
 ``--memory N,M,...``, instead, the peak resident memory (ru_maxrss) of a process that only deposits a bag of N
 articles, for each N, against the same for `bagit.py --validate` of the bag; with ``--before SRC`` as well, the same
 deposit run from another copy of the package's source (``SRC/strongroom``, e.g. a checkout of an earlier commit's
-``src``), so that a change is measured before and after in one run.
+``src``), so that a change is measured before and after in one run; with ``--stages N``, the resident memory (now
+and its peak so far, from ``/proc/self/status``) before and after each stage of one deposit of N articles.
 
 Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000 [--before SRC]]
-       [--workdir bench/work/deposit]
+       [--stages 10000] [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
@@ -72,15 +73,66 @@ def memory(work: Path, sizes: list[int], before: Path | None = None) -> None:
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
+def _resident() -> tuple[float, float]:
+    """This process's resident memory and its peak so far, in MB (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        status = dict(line.split(":", 1) for line in fh if line.startswith(("VmRSS", "VmHWM")))
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+
+def stages(work: Path, articles: int) -> None:
+    """The resident memory around each stage of one deposit (the stages' functions wrapped in this process)."""
+    import strongroom.services.deposit as deposit_service
+    import strongroom.services.indexer as indexer
+    from strongroom.store.ocfl import OcflStore
+
+    bag = make_bag(work / "bag", articles)
+    node = Node.create(work / "home")
+    print(f"load average {os.getloadavg()[0]:.2f}\n")
+    print("| point | resident (MB) | peak so far (MB) |")
+    print("| --- | ---: | ---: |")
+
+    def row(point: str) -> None:
+        now, peak = _resident()
+        print(f"| {point} | {now:.0f} | {peak:.0f} |", flush=True)
+
+    def wrap(owner: object, name: str, stage: str) -> None:
+        real = getattr(owner, name)
+
+        def measured(*args: object, **kwargs: object) -> object:
+            row(f"before {stage}")
+            try:
+                return real(*args, **kwargs)
+            finally:
+                row(f"after {stage}")
+
+        setattr(owner, name, measured)
+
+    wrap(deposit_service, "open_package", "opening the package")
+    wrap(deposit_service, "plan_deposit", "planning")
+    wrap(deposit_service, "write_record", "writing the deposit record")
+    wrap(OcflStore, "commit_version", "writing the OCFL version")
+    wrap(indexer.Indexer, "_catalogue", "cataloguing")
+    wrap(indexer.Indexer, "_sync_after_write", "the search index's sync")
+    node.ingest.deposit(bag)
+    node.close()
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--memory", default="", help="comma-separated article counts: measure peak memory instead")
     ap.add_argument("--before", type=Path, help="with --memory: also deposit from this copy of the source (src)")
+    ap.add_argument("--stages", type=int, default=0, help="resident memory around each stage of one deposit")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
+    if args.stages:
+        stages(args.workdir, args.stages)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        return
     if args.memory:
         memory(args.workdir, [int(n) for n in args.memory.split(",")], args.before)
         shutil.rmtree(args.workdir, ignore_errors=True)

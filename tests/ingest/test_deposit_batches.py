@@ -75,4 +75,4 @@ def test_the_deposit_record_is_written_as_to_bytes_gives_it(tmp_path: Path) -> N
     plan = plan_deposit(package, DepositOptions())
     written = write_record(plan, tmp_path).read_bytes()
     assert len(written) > JSON_CHUNK  # more than one piece was written
-    assert written == plan.record.to_bytes()
+    assert written == plan.whole_record().to_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
@@ -359,29 +361,52 @@ def export(au_key: str, dest: Path, home: Path | None, as_json: bool) -> None:
     )
 
 
+LISTED = 20  # objects a reindex names one by one in its summary; past that, only their counts
+
+
 @click.command()
 @click.option("--search", "search_too", is_flag=True, help="Also empty the search index and write it again.")
 @home_option
 def reindex(search_too: bool, home: Path | None) -> None:
     """Catalogue every OCFL object in storage again from its deposit record (what fixes A006 and A007), and with
     --search write the search index again from the catalog."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    from strongroom.services.indexer import ReindexReport
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[items]}"),
+        TimeElapsedColumn(),
+    )
+    report = ReindexReport()  # filled as each object is done: the bar shows its items so far
+
+    def catalogued(n: int, total: int) -> None:
+        bar.update(task, completed=n, total=total, items=f"objects, {plural(report.items, 'item')}")
+
     # With --search the index is written whole at the end: a new one is not also written as the node opens.
     with open_node(home, fill_search=not search_too) as node, Progress(*columns, console=err(), transient=True) as bar:
-        task = bar.add_task("cataloguing objects", total=None)
-        report = node.indexer.reindex(
-            progress=lambda n, total: bar.update(task, completed=n, total=total), search=not search_too
-        )
-        documents = 0
-        if search_too:
-            bar.update(task, description="writing the search index", completed=0, total=None)
+        task = bar.add_task("cataloguing objects", total=None, items="objects")
+        started = time.monotonic()
+        node.indexer.reindex(progress=catalogued, search=False, report=report)
+        catalogue_secs = time.monotonic() - started
+        documents = updated = 0
+        if not search_too:  # what reindex(search=True) does, here with its own bar: every item was queued
+            bar.update(task, description="updating the search index", completed=0, total=None, items="items")
+            updated = node.indexer.sync_search(progress=lambda n, total: bar.update(task, completed=n, total=total))
+        else:
+            bar.update(task, description="writing the search index", completed=0, total=None, items="documents")
             documents = node.indexer.rebuild_search(
                 progress=lambda n, total: bar.update(task, completed=n, total=total)
             )
-    done = f"Catalogued {plural(len(report.done), 'object')}"
-    out().print(done + (": " + ", ".join(report.done) if report.done else "."))
+    out().print(
+        f"Catalogued {plural(len(report.done), 'object')} ({plural(report.items, 'item')}) "
+        f"in {catalogue_secs:.1f} s" + (f": {', '.join(report.done)}" if 0 < len(report.done) <= LISTED else ".")
+    )
     if search_too:
         out().print(f"Wrote {documents} search document(s).")
+    else:
+        out().print(f"Updated the search index: {plural(updated, 'item')}.")
     for problem in report.problems:
         err().print(f"could not catalogue {problem}")
     if report.problems:

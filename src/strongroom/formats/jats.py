@@ -150,7 +150,11 @@ def _licence(meta: etree._Element) -> str | None:
 
 
 def parse_jats(data: bytes, path: str) -> ArticleMeta:
-    root = parse_xml(data, path)
+    return article_meta(parse_xml(data, path), path)
+
+
+def article_meta(root: etree._Element, path: str) -> ArticleMeta:
+    """The metadata of a JATS article already parsed (safely, by ``parse_xml``), so that it is parsed only once."""
     if etree.QName(root).localname != "article" or etree.QName(root).namespace:
         raise PackageRejected(f"{path}: not a JATS article", [Finding("P033", path, f"root element is <{root.tag}>")])
     findings: list[Finding] = []

@@ -5,13 +5,16 @@ by the operator's options), and writes a deterministic description, ``strongroom
 version beside the payload. That record makes every object self-describing: the catalog can be rebuilt
 from the storage root alone (``services.indexer``), which is also how a crash between the store's commit and
 the catalog's is healed.
+
+The plan decides from the facts the package gathered from all its articles (``Package.facts``) and holds no
+article's record: those of the items and files are made one at a time, from the package's spool, as the record is
+written (``DepositPlan.items``, ``DepositPlan.file_records``).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from strongroom.formats.records import (
     PublisherRecord,
     TitleRecord,
 )
-from strongroom.ingest.package import Package, PackageFile
+from strongroom.ingest.package import Package, PackageFile, ParsedItem
 from strongroom.store.hashing import write_text
 
 PAYLOAD_PREFIX = "payload/"
@@ -57,8 +60,36 @@ class TitleRef:
 
 @dataclass
 class DepositPlan:
+    """Where a package goes. For a package read here, ``record`` is the deposit record without its items and files
+    (its ``items`` and ``files`` are empty): they are made one at a time from ``package`` by :meth:`items` and
+    :meth:`file_records`, in the record's order; a Strongroom export's own record is whole."""
+
     record: DepositRecord
     files: list[tuple[str, PackageFile]] = field(default_factory=list)  # (logical path, file)
+    package: Package | None = None
+
+    def items(self) -> Iterator[ItemRecord]:
+        """The record's items, in its order (by key), each made as it is asked for."""
+        package = self.package
+        if package is None:
+            yield from self.record.items
+            return
+        for item in sorted(package.items, key=_by_key):
+            yield item_record(item.key, item.doi, package.meta(item), item.metadata_file, item.files, item.url)
+
+    def file_records(self) -> Iterator[tuple[str, FileRecord]]:
+        """The record's files by logical path, in its order, each made as it is asked for."""
+        if self.package is None:
+            for logical in sorted(self.record.files):
+                yield logical, self.record.files[logical]
+            return
+        deposit = str(FileSource.DEPOSIT)
+        for logical, f in sorted(self.files, key=_by_logical):
+            yield logical, FileRecord(media_type=f.media_type, role=str(f.role), source=deposit, item=f.item_key)
+
+    def whole_record(self) -> DepositRecord:
+        """The deposit record with all its items and files (what is written; for tests and small packages)."""
+        return replace(self.record, items=tuple(self.items()), files=dict(self.file_records()))
 
     @property
     def au_key(self) -> str:
@@ -73,12 +104,19 @@ def object_id_for(au_key: str) -> str:
     return f"strongroom:au/{au_key}"
 
 
+def _by_key(item: ParsedItem) -> str:
+    return item.key
+
+
+def _by_logical(entry: tuple[str, PackageFile]) -> str:
+    return entry[0]
+
+
 def _journal(package: Package) -> JournalMeta:
     """The journal-meta most articles agree on (packages normally hold one journal)."""
-    metas = [item.meta.journal for item in package.items if item.meta]
-    if not metas:
+    if not package.facts.journals:
         return JournalMeta()
-    return Counter(metas).most_common(1)[0][0]
+    return package.facts.journals.most_common(1)[0][0]
 
 
 def _issns(
@@ -98,7 +136,7 @@ def _issns(
 
 
 def _years(package: Package) -> set[int]:
-    return {item.meta.year for item in package.items if item.meta and item.meta.year}
+    return set(package.facts.years)
 
 
 def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRef | None = None) -> DepositPlan:
@@ -155,8 +193,8 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
     issn = opt_issn or issn_online or issn_print
     title_key = known_title.key if known_title else (f"issn:{issn}" if issn else f"title:{slug(title_name)}")
     au_key = f"{title_key}/{label}"
-    languages = sorted({item.meta.language for item in package.items if item.meta and item.meta.language})
-    licences = Counter(item.meta.licence for item in package.items if item.meta and item.meta.licence)
+    languages = sorted(package.facts.languages)
+    licences = package.facts.licences
     record = DepositRecord(
         package_form=str(package.form),
         publisher=PublisherRecord(name=publisher, country=country, platform=options.platform),
@@ -172,20 +210,9 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
         ),
         au=AuRecord(key=au_key, label=label),
         bag_info=dict(package.bag_info),
-        items=tuple(
-            item_record(item.key, item.doi, item.meta, item.metadata_file, item.files, item.url)
-            for item in sorted(package.items, key=lambda i: i.key)
-        ),
-        files={
-            PAYLOAD_PREFIX + f.relpath: FileRecord(
-                media_type=f.media_type, role=str(f.role), source=str(FileSource.DEPOSIT), item=f.item_key
-            )
-            for f in package.files
-        },
     )
-    plan = DepositPlan(record=record)
-    plan.files = [(PAYLOAD_PREFIX + f.relpath, f) for f in package.files]
-    return plan
+    files = [(PAYLOAD_PREFIX + f.relpath, f) for f in package.files]  # one per path, as open_package made them
+    return DepositPlan(record=record, files=files, package=package)
 
 
 def item_record(
@@ -230,7 +257,7 @@ def write_record(plan: DepositPlan, workdir: Path) -> Path:
     record of a package of tens of thousands of articles is never held whole as text, nor as one dict)."""
     path = workdir / "deposit.json"
     with path.open("wb") as fh:
-        write_text(record_pieces(plan.record), fh)
+        write_text(record_pieces(plan.record, plan.items(), plan.file_records()), fh)
     return path
 
 
@@ -240,26 +267,37 @@ def _nested(text: str, level: int) -> str:
     return text.replace("\n", "\n" + "  " * level)
 
 
-def record_pieces(record: DepositRecord) -> Iterator[str]:
+def record_pieces(
+    record: DepositRecord,
+    items: Iterable[ItemRecord] | None = None,
+    files: Iterable[tuple[str, FileRecord]] | None = None,
+) -> Iterator[str]:
     """The text of ``record.to_bytes()`` (``json.dumps(..., sort_keys=True, indent=2, ensure_ascii=False)`` and a
     newline), piece by piece: each item and file is made a dict only as it is written, so that the whole record is
-    never held a second time as dicts."""
+    never held a second time as dicts. ``items`` and ``files`` (by logical path, sorted), when given, are the
+    record's instead of its own ``items`` and ``files``, taken one at a time as they are written."""
     encoder = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)
+    if items is None:
+        items = record.items
+    if files is None:
+        files = ((logical, record.files[logical]) for logical in sorted(record.files))
     top = replace(record, items=(), files={}).to_dict()
     yield "{"
     for n, key in enumerate(sorted(top)):
         yield ("," if n else "") + "\n  " + encoder.encode(key) + ": "
-        if key == "items" and record.items:
-            yield "["
-            for i, item in enumerate(record.items):
-                yield ("," if i else "") + "\n    " + _nested(encoder.encode(item.to_dict()), 2)
-            yield "\n  ]"
-        elif key == "files" and record.files:
-            yield "{"
-            for i, logical in enumerate(sorted(record.files)):
-                value = _nested(encoder.encode(record.files[logical].to_dict()), 2)
-                yield ("," if i else "") + "\n    " + encoder.encode(logical) + ": " + value
-            yield "\n  }"
+        if key == "items":
+            empty = True
+            for item in items:
+                yield ("[" if empty else ",") + "\n    " + _nested(encoder.encode(item.to_dict()), 2)
+                empty = False
+            yield "[]" if empty else "\n  ]"
+        elif key == "files":
+            empty = True
+            for logical, file in files:
+                value = _nested(encoder.encode(file.to_dict()), 2)
+                yield ("{" if empty else ",") + "\n    " + encoder.encode(logical) + ": " + value
+                empty = False
+            yield "{}" if empty else "\n  }"
         else:
             yield _nested(encoder.encode(top[key]), 1)
     yield "\n}\n"

@@ -9,7 +9,9 @@ Accepted forms (see ``docs/deposit.md``):
 * a **directory of JATS XML** with the PDFs and supplementary files beside each article.
 
 ``open_package`` either returns a :class:`Package` or raises :class:`PackageRejected` listing every finding;
-it writes nothing but its own work directory.
+it writes nothing but its own work directory. A package is read article by article: each article's parsed metadata
+goes to an :class:`~strongroom.ingest.spool.ArticleSpool` in that directory as soon as it is read, and the package
+keeps only its offset, with the few facts the plan needs from all the articles (``Package.facts``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from strongroom.domain.model import ArticleMeta, FileRole, JournalMeta
 from strongroom.errors import Finding, PackageRejected
 from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive
 from strongroom.formats.jasper import JasperRow, read_identifiers
-from strongroom.formats.jats import parse_jats
+from strongroom.formats.jats import article_meta
 from strongroom.formats.mediatype import check_format, identify
 from strongroom.formats.ojs_native import PKP_NS, read_native, validate_native
 from strongroom.formats.records import DepositRecord, RecordError
 from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
+from strongroom.ingest.spool import ArticleFacts, ArticleSpool
 from strongroom.progress import NullReporter, Reporter
 from strongroom.settings import IngestLimits
 from strongroom.store.hashing import hash_file
@@ -65,10 +68,15 @@ class PackageFile:
 class ParsedItem:
     key: str
     doi: str | None
-    meta: ArticleMeta | None
+    meta: ArticleMeta | None  # while the package is read; in the opened package, spooled (``Package.meta``)
     metadata_file: str | None
     files: list[str] = field(default_factory=list)
     url: str | None = None
+    meta_at: int | None = None  # where the spool holds the article's metadata
+
+
+# Where the items of a package whose metadata is spooled come from; ``SPOOL`` names the file in the work directory.
+SPOOL = "articles.spool"
 
 
 @dataclass
@@ -79,10 +87,25 @@ class Package:
     items: list[ParsedItem]
     bag_info: dict[str, list[str]] = field(default_factory=dict)
     record: DepositRecord | None = None  # a Strongroom export's own deposit record (its files keep their paths)
+    facts: ArticleFacts = field(default_factory=ArticleFacts)  # what the plan needs from all the articles
+    spool: ArticleSpool | None = None  # the articles' metadata, read back one at a time by meta()
 
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
+
+    def meta(self, item: ParsedItem) -> ArticleMeta | None:
+        """The item's article metadata, read back from the spool (each call reads it anew: nothing is cached)."""
+        if item.meta is not None:
+            return item.meta
+        if item.meta_at is None or self.spool is None:
+            return None
+        return self.spool.get(item.meta_at)
+
+    def close(self) -> None:
+        """Let the spool's file go (the work directory that holds it is removed by its owner)."""
+        if self.spool is not None:
+            self.spool.close()
 
 
 def _reject(findings: list[Finding], source: Path) -> PackageRejected:
@@ -152,7 +175,12 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Repo
     reporter.stage("verifying checksums", sum(p.stat().st_size for p in root.rglob("*") if p.is_file()))
     for reader in FORMS:
         if reader.recognise(root):
-            return reader.read(path, root, reporter)
+            spool = ArticleSpool(workdir / SPOOL)
+            try:
+                return reader.read(path, root, reporter, spool)
+            except BaseException:
+                spool.close()
+                raise
     if not _walk(root):
         raise _reject([Finding("P011", "", "the package is empty")], path)
     raise PackageRejected(
@@ -168,11 +196,12 @@ def _listing(parts: list[str], last: str) -> str:
 
 @dataclass(frozen=True)
 class FormReader:
-    """One package form: how it is recognised (``recognise(root)``) and read (``read(source, root, reporter)``)."""
+    """One package form: how it is recognised (``recognise(root)``) and read (``read(source, root, reporter,
+    spool)``, each article's metadata put in ``spool`` as it is read)."""
 
     form: PackageForm
     recognise: Callable[[Path], bool]
-    read: Callable[[Path, Path, Reporter], Package]
+    read: Callable[[Path, Path, Reporter, ArticleSpool], Package]
     sign: str  # what marks it, for the message when nothing does
     description: str
 
@@ -180,10 +209,13 @@ class FormReader:
 FORMS: list[FormReader] = []  # tried in this order; a new form is one reader and one register() call
 
 
+Read = Callable[[Path, Path, Reporter, ArticleSpool], Package]
+
+
 def register(
     form: PackageForm, recognise: Callable[[Path], bool], sign: str, description: str
-) -> Callable[[Callable[[Path, Path, Reporter], Package]], Callable[[Path, Path, Reporter], Package]]:
-    def add(read: Callable[[Path, Path, Reporter], Package]) -> Callable[[Path, Path, Reporter], Package]:
+) -> Callable[[Read], Read]:
+    def add(read: Read) -> Read:
         FORMS.append(FormReader(form, recognise, read, sign, description))
         return read
 
@@ -227,9 +259,12 @@ def _hash_and_check(
     return files
 
 
-def _read_jats(root: Path, relpaths: Iterable[str], findings: list[Finding]) -> dict[str, ArticleMeta]:
-    """Parse every XML file safely; return the JATS articles among them by path."""
-    articles: dict[str, ArticleMeta] = {}
+def _read_jats(
+    root: Path, relpaths: Iterable[str], findings: list[Finding], spool: ArticleSpool
+) -> dict[str, tuple[str | None, int]]:
+    """Parse every XML file safely, once; put the JATS articles among them in ``spool``, returning each one's DOI
+    and place in the spool by path."""
+    articles: dict[str, tuple[str | None, int]] = {}
     for rel in relpaths:
         if not rel.lower().endswith(".xml"):
             continue
@@ -246,9 +281,11 @@ def _read_jats(root: Path, relpaths: Iterable[str], findings: list[Finding]) -> 
         if tree.tag != "article":
             continue  # XML that is not a JATS article is kept as a supplementary file
         try:
-            articles[rel] = parse_jats(data, rel)
+            meta = article_meta(tree, rel)
         except PackageRejected as exc:
             findings.extend(exc.findings)
+            continue
+        articles[rel] = (meta.doi, spool.put(meta))
     return articles
 
 
@@ -266,6 +303,7 @@ def _finish(
     files: dict[str, PackageFile],
     items: list[ParsedItem],
     findings: list[Finding],
+    spool: ArticleSpool,
     bag_info: dict[str, list[str]] | None = None,
     payload_prefix: str = "",
 ) -> Package:
@@ -282,8 +320,10 @@ def _finish(
     owner = {f: item.key for item in items for f in item.files}
     metadata_files = {item.metadata_file for item in items if item.metadata_file}
     out = []
-    for rel, pf in sorted(files.items()):
-        payload_rel = rel[len(payload_prefix) :] if payload_prefix else rel
+    payload_paths: dict[str, str] = {}  # so that a file's record and its item's list share one string for its path
+    for rel in sorted(files):
+        pf = files.pop(rel)  # the checked file's record is let go as its package record is made
+        payload_rel = payload_paths[rel] = rel[len(payload_prefix) :] if payload_prefix else rel
         out.append(
             PackageFile(
                 relpath=payload_rel,
@@ -296,22 +336,30 @@ def _finish(
                 item_key=owner.get(rel),
             )
         )
+    facts = ArticleFacts()
     for item in items:
-        item.files = sorted(f[len(payload_prefix) :] for f in item.files)
+        item.files = sorted(payload_paths.get(f) or f[len(payload_prefix) :] for f in item.files)
         if item.metadata_file:
-            item.metadata_file = item.metadata_file[len(payload_prefix) :]
-    return Package(form=form, source=source, files=out, items=items, bag_info=bag_info or {})
+            metadata_file = item.metadata_file
+            item.metadata_file = payload_paths.get(metadata_file) or metadata_file[len(payload_prefix) :]
+        # The facts are counted in the items' order; metadata a form read whole (OJS Native XML) is spooled too.
+        meta = item.meta if item.meta is not None else spool.get(item.meta_at) if item.meta_at is not None else None
+        if meta is not None:
+            facts.add(meta)
+        if item.meta is not None:
+            item.meta_at, item.meta = spool.put(item.meta), None
+    return Package(form=form, source=source, files=out, items=items, bag_info=bag_info or {}, facts=facts, spool=spool)
 
 
-def _group_by_jats(articles: dict[str, ArticleMeta], relpaths: list[str]) -> list[ParsedItem]:
+def _group_by_jats(articles: dict[str, tuple[str | None, int]], relpaths: list[str]) -> list[ParsedItem]:
     """Attach each file to an article: the whole folder when the folder has one article, else by file stem."""
     items: dict[str, ParsedItem] = {}
     per_dir: dict[str, list[str]] = {}
     for rel in articles:
         per_dir.setdefault(str(PurePosixPath(rel).parent), []).append(rel)
-    for rel, meta in sorted(articles.items()):
-        key = meta.doi or rel
-        items[rel] = ParsedItem(key=key, doi=meta.doi, meta=meta, metadata_file=rel, files=[rel])
+    for rel, (doi, meta_at) in sorted(articles.items()):
+        key = doi or rel
+        items[rel] = ParsedItem(key=key, doi=doi, meta=None, metadata_file=rel, files=[rel], meta_at=meta_at)
     for rel in relpaths:
         if rel in articles:
             continue
@@ -354,7 +402,7 @@ def _is_export(root: Path) -> bool:
 @register(
     PackageForm.STRONGROOM_EXPORT, _is_export, "a Strongroom export's deposit record", "a bag strongroom export wrote"
 )
-def _open_export(source: Path, root: Path, reporter: Reporter) -> Package:
+def _open_export(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
     """An AU exported by ``strongroom export``: its files keep the logical paths they had, described by the exported
     deposit record (so an exported AU deposited again is the same AU)."""
     _payload, files, _info, findings = _checked_bag(source, root, reporter)
@@ -366,7 +414,7 @@ def _open_export(source: Path, root: Path, reporter: Reporter) -> Package:
     logical = {rel[len("data/") :] for rel in kept}
     for path in sorted(set(record.files) - logical):
         findings.append(Finding("P053", path, "named in the exported deposit record but not in the bag"))
-    package = _finish(PackageForm.STRONGROOM_EXPORT, source, kept, [], findings, record.bag_info, "data/")
+    package = _finish(PackageForm.STRONGROOM_EXPORT, source, kept, [], findings, spool, record.bag_info, "data/")
     package.record = record  # it, not the bag, says what each file is and which item it belongs to
     return package
 
@@ -402,12 +450,13 @@ def _checked_bag(
         rel = rel.replace("\\", "/")
         expected[rel] = {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS}
     payload = sorted(r.replace("\\", "/") for r in bag.payload_files() if (root / r).is_file())
+    info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
+    info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
+    del bag, listed, present  # bagit's own record of every file is not held while the files are hashed
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
     tags = sorted(r for r in expected if not r.startswith("data/") and (root / r).is_file())
     _hash_and_check(root, tags, expected, findings, reporter)
     files = _hash_and_check(root, payload, expected, findings, reporter)
-    info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
-    info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
     return payload, files, info, findings
 
 
@@ -450,7 +499,7 @@ def _first(info: dict[str, list[str]], key: str) -> str | None:
     "PKP-PLN-OJS-Version in bag-info.txt",
     "an OJS PKP Preservation Network package",
 )
-def _open_ojs_bag(source: Path, root: Path, reporter: Reporter) -> Package:
+def _open_ojs_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
     """The bag the OJS "PKP Preservation Network" plugin builds: verified as a bag, its Native XML checked against
     the schemas bundled beside it (OJS 3), its articles catalogued with the galley files the XML references."""
     payload, files, info, findings = _checked_bag(source, root, reporter)
@@ -488,7 +537,7 @@ def _open_ojs_bag(source: Path, root: Path, reporter: Reporter) -> Package:
                 galleys.append(target)
             key = article.meta.doi or f"{PurePosixPath(rel).stem}#{article.internal_id or n}"
             items.append(ParsedItem(key=key, doi=article.meta.doi, meta=article.meta, metadata_file=rel, files=galleys))
-    package = _finish(PackageForm.OJS_NATIVE, source, files, items, findings, info, payload_prefix="data/")
+    package = _finish(PackageForm.OJS_NATIVE, source, files, items, findings, spool, info, payload_prefix="data/")
     support = {rel[len("data/") :] for rel in OJS_SCHEMAS} | {
         rel[len("data/") :] for rel in payload if OJS_TERMS.match(rel)
     }
@@ -497,11 +546,11 @@ def _open_ojs_bag(source: Path, root: Path, reporter: Reporter) -> Package:
 
 
 @register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
-def _open_bag(source: Path, root: Path, reporter: Reporter) -> Package:
+def _open_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
     payload, files, info, findings = _checked_bag(source, root, reporter)
-    articles = _read_jats(root, payload, findings)
+    articles = _read_jats(root, payload, findings, spool)
     items = _group_by_jats(articles, payload)
-    return _finish(PackageForm.BAGIT, source, files, items, findings, info, payload_prefix="data/")
+    return _finish(PackageForm.BAGIT, source, files, items, findings, spool, info, payload_prefix="data/")
 
 
 def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
@@ -521,7 +570,7 @@ def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
     "identifiers.csv",
     "a JASPER ZIP (with identifiers.csv)",
 )
-def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
+def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
     findings: list[Finding] = []
     try:
         rows = read_identifiers(root / "identifiers.csv")
@@ -530,7 +579,7 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
     relpaths = _walk(root)
     folders = {rel.split("/", 1)[0] for rel in relpaths if "/" in rel}
     files = _hash_and_check(root, relpaths, {}, findings, reporter)
-    articles = _read_jats(root, relpaths, findings)
+    articles = _read_jats(root, relpaths, findings, spool)
     items: list[ParsedItem] = []
     used: set[str] = set()
     for row in rows:
@@ -547,23 +596,25 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
         used.add(folder)
         in_folder = [r for r in relpaths if r.startswith(folder + "/")]
         jats = [r for r in in_folder if r in articles]
-        meta = articles[jats[0]] if len(jats) == 1 else None
-        doi = row.doi or (meta.doi if meta else None)
-        if meta and row.doi and meta.doi and meta.doi != row.doi:
-            findings.append(Finding("P052", jats[0], f"DOI {meta.doi} differs from identifiers.csv ({row.doi})"))
+        article = articles[jats[0]] if len(jats) == 1 else None
+        jats_doi = article[0] if article else None
+        doi = row.doi or jats_doi
+        if article and row.doi and jats_doi and jats_doi != row.doi:
+            findings.append(Finding("P052", jats[0], f"DOI {jats_doi} differs from identifiers.csv ({row.doi})"))
         items.append(
             ParsedItem(
                 key=doi or folder,
                 doi=doi,
-                meta=meta,
-                metadata_file=jats[0] if meta else None,
+                meta=None,
+                metadata_file=jats[0] if article else None,
                 files=in_folder,
                 url=row.url,
+                meta_at=article[1] if article else None,
             )
         )
     for folder in sorted(folders - used):
         findings.append(Finding("P050", folder, "folder not listed in identifiers.csv"))
-    return _finish(PackageForm.JASPER, source, files, items, findings)
+    return _finish(PackageForm.JASPER, source, files, items, findings, spool)
 
 
 @register(
@@ -572,12 +623,12 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter) -> Package:
     "JATS XML",
     "a directory of JATS XML and PDFs",
 )
-def _open_jats_dir(source: Path, root: Path, reporter: Reporter) -> Package:
+def _open_jats_dir(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
     findings: list[Finding] = []
     relpaths = _walk(root)
     files = _hash_and_check(root, relpaths, {}, findings, reporter)
-    articles = _read_jats(root, relpaths, findings)
+    articles = _read_jats(root, relpaths, findings, spool)
     if not articles and not findings:
         findings.append(Finding("P033", "", "no XML file in the directory is a JATS <article>"))
     items = _group_by_jats(articles, relpaths)
-    return _finish(PackageForm.JATS_DIRECTORY, source, files, items, findings)
+    return _finish(PackageForm.JATS_DIRECTORY, source, files, items, findings, spool)

@@ -58,7 +58,7 @@ class DepositResult:
 def _known_title(catalog: Catalog, package: Package, options: DepositOptions) -> TitleRef | None:
     issns = set()
     candidates = [options.issn] + [
-        x for item in package.items if item.meta for x in (item.meta.journal.issn_print, item.meta.journal.issn_online)
+        x for journal in package.facts.journals for x in (journal.issn_print, journal.issn_online)
     ]
     for raw in candidates:
         if raw:
@@ -81,7 +81,7 @@ def _other_publisher(catalog: Catalog, package: Package, plan: DepositPlan, publ
         title = s.scalar(select(Title).where(Title.key == plan.record.title.key))
         owner = title.publisher.key if title is not None and title.publisher is not None else None
         expected = slug(mine.name) if mine is not None else publisher_key
-    named = {item.meta.journal.publisher_name for item in package.items if item.meta and item.meta.journal}
+    named = {journal.publisher_name for journal in package.facts.journals}
     named.add(plan.record.publisher.name)
     findings = [
         Finding("P054", "", f"the package names the publisher {name!r}, not the depositor's")
@@ -168,17 +168,20 @@ class Ingest:
         owns), as :meth:`deposit` does after opening it; callers that check more between the two (a virus scan)
         use this."""
         reporter = reporter or NullReporter()
-        plan = plan_deposit(package, options, _known_title(self.catalog, package, options))
-        if publisher_key is not None and (wrong := _other_publisher(self.catalog, package, plan, publisher_key)):
-            raise PackageRejected(
-                f"package {name} belongs to another publisher: nothing was stored",
-                wrong,
-                hint="deposit only your own titles; a title that moved to you is moved by the archive's staff",
-            )
-        staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
-        staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
-        # What the result reports; then the package and the plan (every article's metadata, written to the deposit
-        # record above) are let go, so that the OCFL write and the cataloguing do not hold them as well.
+        try:
+            plan = plan_deposit(package, options, _known_title(self.catalog, package, options))
+            if publisher_key is not None and (wrong := _other_publisher(self.catalog, package, plan, publisher_key)):
+                raise PackageRejected(
+                    f"package {name} belongs to another publisher: nothing was stored",
+                    wrong,
+                    hint="deposit only your own titles; a title that moved to you is moved by the archive's staff",
+                )
+            staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
+            staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
+        finally:
+            package.close()  # the articles' metadata, read back from the spool to write the record, are not needed
+        # What the result reports; then the package and the plan (each file's and item's record, written to the
+        # deposit record above) are let go, so that the OCFL write and the cataloguing do not hold them as well.
         au_key, object_id, form = plan.au_key, plan.object_id, str(package.form)
         items, files, total = len(package.items), len(package.files), package.total_bytes
         del package, plan

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
+import itertools
 import json
+import json.scanner
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Text, cast, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -29,10 +32,11 @@ from strongroom.domain.identifiers import public_id, slug
 from strongroom.domain.model import AUState, EventOutcome, EventType
 from strongroom.domain.volumes import issue_coverage, volume_counts
 from strongroom.errors import StorageError
+from strongroom.formats import record_stream
 from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, FileRecord, ItemRecord, RecordError
 from strongroom.formats.release_record import MAX_RECORD_BYTES, RELEASE_RECORD, parse_release, released_at
 from strongroom.search.base import SearchDocument, SearchIndex, SearchIndexBusy
-from strongroom.store.base import ObjectStore
+from strongroom.store.base import ObjectStore, StoredFile
 
 SEARCH_BATCH = 500
 REBUILD_BATCH = 5_000  # items read from the catalog at a time when the whole search index is written again
@@ -44,6 +48,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 class ReindexReport:
     done: list[str] = field(default_factory=list)  # "AU key vN" of each object catalogued
     problems: list[str] = field(default_factory=list)  # objects that could not be, and why
+    items: int = 0  # items the catalogued objects hold
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class IndexResult:
     au_key: str
     version: int
     indexed: bool  # False when the catalog already matched the object
+    items: int = 0  # the items it holds, when indexed
 
 
 def search_document(item: Item) -> SearchDocument:
@@ -207,49 +213,197 @@ def _record_from(data: Any) -> DepositRecord:
     return replace(head, items=tuple(converted), files=kept)
 
 
+# The tables themselves (typed as tables): an insert into one is a plain Core executemany.
+SEARCH_QUEUE_TABLE = SearchQueue.metadata.tables[SearchQueue.__tablename__]
+FILES_TABLE = File.metadata.tables[File.__tablename__]
+
+
 def _queue(s: Session, item_ids: list[int]) -> None:
-    if item_ids:
-        s.execute(insert(SearchQueue), [{"item_id": i} for i in item_ids])
+    if item_ids:  # the table, not the entity: a Core executemany, without the ORM's bulk work for every row
+        s.execute(insert(SEARCH_QUEUE_TABLE), [{"item_id": i} for i in item_ids])
+
+
+# The item columns _item_row decides, compared with the catalog's before a row is written again.
+ITEM_COLUMNS = tuple(
+    getattr(Item, name)
+    for name in (
+        "doi",
+        "title",
+        "authors",
+        "publication_date",
+        "year",
+        "volume",
+        "issue",
+        "pages",
+        "abstract",
+        "keywords",
+        "language",
+        "licence",
+        "item_type",
+        "url",
+    )
+)
+
+
+def _unchanged(s: Session, rows: dict[int, dict[str, Any]]) -> set[int]:
+    """The ids of the items (id -> the columns they should have) whose catalog rows already hold exactly that."""
+    names = [c.key for c in ITEM_COLUMNS]
+    same: set[int] = set()
+    query = select(Item.id, *ITEM_COLUMNS).where(Item.id.in_(list(rows)))
+    for found in s.connection().execute(query):  # plain rows, without the ORM's loading
+        wanted = rows[found[0]]
+        if all(found[n] == wanted[name] for n, name in enumerate(names, 1)):
+            same.add(found[0])
+    return same
 
 
 def _replace_items(
-    s: Session, au: ArchivalUnit, records: tuple[ItemRecord, ...]
+    s: Session, au: ArchivalUnit, keys: list[str], records: Iterator[ItemRecord]
 ) -> tuple[dict[str, int], list[ItemFacts]]:
-    """Make the AU's items those of the record; every item touched or removed is queued for the search index.
+    """Make the AU's items those of the record (``keys``, the items' keys in order, and ``records``, the items
+    themselves, read as they are written); every item touched or removed is queued for the search index.
     Returns each item's id by key, and the (volume, issue, date, year) of each for the AU's counts.
 
     Items are written ITEM_BATCH at a time as plain rows (bulk INSERT … RETURNING and bulk UPDATE by primary key),
-    never as ORM objects: a deposit of tens of thousands of articles holds one batch of rows at a time, not a
-    session full of objects. An item that was already catalogued keeps its id."""
+    never as ORM objects: a deposit of tens of thousands of articles holds one batch of items and rows at a time,
+    not a session full of objects nor the record's every item. An item that was already catalogued keeps its id,
+    and its row is written again only where it differs from the record (a reindex mostly finds every row as it
+    should be: reading a batch of rows costs a fraction of writing them). The files of removed items are deleted
+    with them; the caller makes the AU's file rows agree with its head version (``_replace_files``)."""
     existing: dict[str, int] = {
         key: id_ for key, id_ in s.execute(select(Item.item_key, Item.id).where(Item.au_id == au.id))
     }
-    wanted = {r.key: r for r in records}
-    s.execute(delete(File).where(File.au_id == au.id))
+    wanted = set(keys)
+    if len(wanted) != len(keys):  # a key named twice (never in a record Strongroom wrote): the item last given
+        records = iter({r.key: r for r in records}.values())  # under it, where the first was, as a dict keeps them
     gone = [id_ for key, id_ in existing.items() if key not in wanted]
     for n in range(0, len(gone), ITEM_BATCH):
+        s.execute(delete(File).where(File.item_id.in_(gone[n : n + ITEM_BATCH])))
         s.execute(delete(Item).where(Item.id.in_(gone[n : n + ITEM_BATCH])))
     _queue(s, gone)
     ids: dict[str, int] = {}
     facts: list[ItemFacts] = []
-    batch = list(wanted.values())
-    for n in range(0, len(batch), ITEM_BATCH):
-        new_rows, updates = [], []
-        for rec in batch[n : n + ITEM_BATCH]:
+    while batch := list(itertools.islice(records, ITEM_BATCH)):
+        new_rows: list[dict[str, Any]] = []
+        updates: dict[int, dict[str, Any]] = {}
+        for rec in batch:
             row = _item_row(rec)
             facts.append((row["volume"], row["issue"], row["publication_date"], row["year"]))
             found = existing.get(rec.key)
             if found is not None:
                 ids[rec.key] = found
-                updates.append({"id": found, **row})
+                updates[found] = row
             else:
                 new_rows.append({"au_id": au.id, "item_key": rec.key, "public_id": public_id(au.key, rec.key), **row})
+        if updates and (same := _unchanged(s, updates)):
+            updates = {id_: row for id_, row in updates.items() if id_ not in same}
         if updates:
-            s.execute(update(Item), updates)
+            s.execute(update(Item), [{"id": id_, **row} for id_, row in updates.items()])
         if new_rows:
             ids.update((key, id_) for key, id_ in s.execute(insert(Item).returning(Item.item_key, Item.id), new_rows))
-        _queue(s, [ids[rec.key] for rec in batch[n : n + ITEM_BATCH]])
+        _queue(s, [ids[rec.key] for rec in batch])
     return ids, facts
+
+
+# A file row's columns after its AU and logical path, compared with the catalog's before a row is written again.
+FILE_COLUMNS = (
+    File.item_id,
+    File.size,
+    File.sha512,
+    File.sha256,
+    File.media_type,
+    File.role,
+    File.source,
+    File.version,
+)
+
+
+def _replace_files(
+    s: Session, au_id: int, files: list[StoredFile], meta: dict[str, FileRecord], items: dict[str, int]
+) -> None:
+    """Make the AU's file rows those of its head version's ``files`` (with what the deposit record says of each,
+    ``meta``, and the ids of its items by key). Rows already as they should be are kept (a reindex finds nearly
+    all so); the others are deleted and written again, FILE_BATCH at a time as a Core executemany: no ORM object
+    per file, an AU can hold tens of thousands."""
+    existing: dict[str, tuple[Any, ...]] = {
+        row[0]: tuple(row[1:])
+        for row in s.connection().execute(select(File.logical_path, File.id, *FILE_COLUMNS).where(File.au_id == au_id))
+    }
+    rows: list[dict[str, Any]] = []
+    stale: list[int] = []  # rows written again: deleted just before, for (au_id, logical_path) is unique
+
+    def write() -> None:
+        if stale:
+            s.execute(delete(File).where(File.id.in_(stale)))
+        s.execute(insert(FILES_TABLE), rows)
+        rows.clear()
+        stale.clear()
+
+    for f in files:
+        m = meta.get(f.logical_path)
+        values = (
+            items.get(m.item) if m and m.item else None,
+            f.size,
+            f.sha512,
+            f.sha256,
+            m.media_type if m else "application/json",
+            m.role if m else "metadata",
+            m.source if m else "generated",
+            f.version,
+        )
+        found = existing.pop(f.logical_path, None)
+        if found is not None:
+            if found[1:] == values:
+                continue
+            stale.append(found[0])
+        rows.append(
+            {
+                "au_id": au_id,
+                "logical_path": f.logical_path,
+                **{c.key: v for c, v in zip(FILE_COLUMNS, values, strict=True)},
+            }
+        )
+        if len(rows) >= FILE_BATCH:
+            write()
+    if rows:
+        write()
+    gone = [found[0] for found in existing.values()]  # files the head version no longer has
+    for n in range(0, len(gone), FILE_BATCH):
+        s.execute(delete(File).where(File.id.in_(gone[n : n + FILE_BATCH])))
+
+
+SMALL_RECORD = 1 << 20  # bytes: a deposit record up to this size (hundreds of articles) is parsed whole, which is
+# several times faster than reading it in pieces, at a cost in memory bounded by this size
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream's first bytes, already read, then the rest of it."""
+
+    def __init__(self, first: bytes, rest: IO[bytes]) -> None:
+        self._first = memoryview(first)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._first:
+            n = min(len(buffer), len(self._first))
+            buffer[:n] = self._first[:n]
+            self._first = self._first[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_small(fh: IO[bytes]) -> tuple[bytes | None, IO[bytes]]:
+    """The whole content of ``fh`` when it holds no more than :data:`SMALL_RECORD` bytes (and a spent stream), else
+    None and a stream that reads it all from the start."""
+    first = fh.read(SMALL_RECORD + 1)
+    if len(first) <= SMALL_RECORD:
+        return first, fh
+    return None, io.BufferedReader(_Prefixed(first, fh))
 
 
 class Indexer:
@@ -259,12 +413,50 @@ class Indexer:
         self.search = search
         self.agent = agent
 
-    def read_record(self, object_id: str) -> DepositRecord:
-        """The object's deposit record (as ``DepositRecord.from_bytes`` reads it). Its bytes, its text and its parsed
-        JSON are each let go as soon as the next form is made, and each item's and file's JSON once it is converted:
-        a record of tens of thousands of articles is never held in all of these forms at once."""
-        with self.store.open_file(object_id, DEPOSIT_RECORD) as fh:
-            raw = fh.read()
+    def read_record(self, object_id: str, version: int | None = None) -> DepositRecord:
+        """The object's deposit record (as ``DepositRecord.from_bytes`` reads it). A small one is parsed whole, the
+        fastest way; a large one a piece at a time (``formats.record_stream``): never held as bytes, text or parsed
+        JSON, only as the record made from it."""
+        record: DepositRecord | None = None
+        small: bytes | None = None
+        try:
+            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+                small, rest = _read_small(fh)
+                record = None if small is not None else record_stream.read_record(rest)
+        except record_stream.NotStreamable:
+            small = self._record_bytes(object_id, version)
+        except RecordError as exc:
+            raise RecordError(f"object {object_id}: {exc.message}") from None
+        return record if record is not None else self._read_whole(object_id, small or b"")
+
+    def _record_items(self, object_id: str, version: int) -> tuple[DepositRecord, list[str], Iterator[ItemRecord]]:
+        """The deposit record of a version without its items, their keys, and the items read again one at a time
+        as they are asked for (every item was checked on the first reading). A small record is read whole."""
+        try:
+            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+                small, rest = _read_small(fh)
+                head = None if small is not None else record_stream.read_head(rest)
+        except record_stream.NotStreamable:  # a record json reads but not in pieces (a member named twice)
+            small = self._record_bytes(object_id, version)
+        except RecordError as exc:
+            raise RecordError(f"object {object_id}: {exc.message}") from None
+        if head is None:
+            whole = self._read_whole(object_id, small or b"")
+            return replace(whole, items=()), [item.key for item in whole.items], iter(whole.items)
+
+        def items() -> Iterator[ItemRecord]:
+            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+                yield from record_stream.iter_items(fh)
+
+        return head.record, head.keys, items()
+
+    def _record_bytes(self, object_id: str, version: int | None) -> bytes:
+        with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+            return fh.read()
+
+    def _read_whole(self, object_id: str, raw: bytes) -> DepositRecord:
+        """The record parsed whole (its bytes, its text and its parsed JSON each let go as soon as the next form is
+        made, and each item's and file's JSON once converted), for the exact record or error ``json.loads`` gives."""
         try:
             text = raw.decode("utf-8")
             del raw
@@ -312,7 +504,7 @@ class Indexer:
     def _catalogue_once(self, object_id: str, *, recovered: bool, force: bool) -> IndexResult:
         inventory = self.store.inventory(object_id)
         head = int(inventory["head"][1:])
-        record = self.read_record(object_id)
+        record, keys, records = self._record_items(object_id, head)
         release = self.read_release(object_id)
         files = self.store.files(object_id)
         now = self.catalog.clock.now()
@@ -337,35 +529,15 @@ class Indexer:
                 au.released_at = released_at(release)
                 au.release_licence = str(release["licence"])
                 au.release_trigger = str(release["trigger"])
-            items, facts = _replace_items(s, au, record.items)
+            items, facts = _replace_items(s, au, keys, records)
+            del keys
             au.item_count = len(items)  # the AU's counts, kept here so that nothing counts items to show them
             au.volumes = volume_counts((volume, year, 1) for volume, _issue, _date, year in facts)
             au.issues = issue_coverage(facts)
             del facts
             au.stored_files = len(files)  # its head version, kept with its file rows: the node page never sums files
             au.stored_bytes = sum(f.size for f in files)
-            rows: list[dict[str, Any]] = []
-            for f in files:  # executemany in batches, no ORM object per file: an AU can hold tens of thousands
-                meta = record.files.get(f.logical_path)
-                rows.append(
-                    {
-                        "au_id": au.id,
-                        "item_id": items.get(meta.item) if meta and meta.item else None,
-                        "logical_path": f.logical_path,
-                        "size": f.size,
-                        "sha512": f.sha512,
-                        "sha256": f.sha256,
-                        "media_type": meta.media_type if meta else "application/json",
-                        "role": meta.role if meta else "metadata",
-                        "source": meta.source if meta else "generated",
-                        "version": f.version,
-                    }
-                )
-                if len(rows) >= FILE_BATCH:
-                    s.execute(insert(File), rows)
-                    rows.clear()
-            if rows:
-                s.execute(insert(File), rows)
+            _replace_files(s, au.id, files, record.files, items)
             for n in range(au.head_version + 1, head + 1):
                 self._add_version(s, au, object_id, inventory["versions"][f"v{n}"], n)
             if recovered:
@@ -382,7 +554,7 @@ class Indexer:
             au.head_version = head
             au.state = str(AUState.COLLECTED) if au.state == str(AUState.CONFIGURED) else au.state
             au.updated_at = now
-            return IndexResult(au.key, head, indexed=True)
+            return IndexResult(au.key, head, indexed=True, items=au.item_count)
 
     def _add_version(self, s: Session, au: ArchivalUnit, object_id: str, v: dict[str, Any], n: int) -> None:
         state = self.store.files(object_id, n)
@@ -439,15 +611,20 @@ class Indexer:
         self._sync_after_write()
         return key
 
-    def reindex(self, progress: Progress | None = None, *, search: bool = True) -> ReindexReport:
-        """Catalogue every object in storage again from its deposit record: items and files are rewritten even where
-        the catalog knows the head version (that is how catalog disagreements, A006 and A007, are repaired)."""
-        report = ReindexReport()
+    def reindex(
+        self, progress: Progress | None = None, *, search: bool = True, report: ReindexReport | None = None
+    ) -> ReindexReport:
+        """Catalogue every object in storage again from its deposit record: items and files are made the record's
+        even where the catalog knows the head version (that is how catalog disagreements, A006 and A007, are
+        repaired), one transaction per object; every item is queued for the search index. ``progress`` is told the
+        objects done of all; ``report``, when given, is the one filled as each object is done (for its counts)."""
+        report = report if report is not None else ReindexReport()
         object_ids = list(self.store.iter_object_ids())
         for n, object_id in enumerate(object_ids, 1):
             try:
                 result = self._catalogue(object_id, recovered=False, force=True)
                 report.done.append(f"{result.au_key} v{result.version}")
+                report.items += result.items
             except StorageError as exc:  # one unreadable object never stops the others
                 report.problems.append(f"{object_id}: {exc.message}")
             if progress:

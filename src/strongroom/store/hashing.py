@@ -202,8 +202,11 @@ def fsync_tree(root: Path, threads: int = SYNC_THREADS) -> None:
         for path in [*files, *dirs]:
             fsync_dir(path)
         return
+    # A window of fsyncs at a time, not one future per file made at once: a future costs about 2 KB, and a version
+    # of tens of thousands of files would hold them all (the peak of a deposit's memory, measured; issue 16).
+    window = threads * 64
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsync") as pool:
-        for _ in pool.map(fsync_dir, files):
-            pass
-        for _ in pool.map(fsync_dir, dirs):
-            pass
+        for paths in (files, dirs):
+            for n in range(0, len(paths), window):
+                for _ in pool.map(fsync_dir, paths[n : n + window]):
+                    pass

@@ -1,0 +1,213 @@
+"""Reading a deposit record (``strongroom/deposit.json``) from a stream, an item and a file at a time.
+
+The record is one JSON document (an archival format, unchanged here). The standard library parses JSON only whole,
+so this reads its top-level object piece by piece: the members are decoded one by one with ``json``'s own decoder
+(``JSONDecoder.raw_decode``) from a window of text read as needed, and the elements of ``items`` and the members of
+``files`` are handed out one at a time instead of being gathered. A record of tens of thousands of articles is then
+never held as bytes, text or parsed JSON, only as the records made from it.
+
+Whatever is not a plain JSON object as ``json.loads`` would read it (a syntax error, a byte-order mark, text after
+the object, a member named twice, a top level that is not an object) raises :class:`NotStreamable`: the caller
+reads the record whole as before, so that the record, or the error, is exactly the one ``json.loads`` gives.
+
+It imports nothing but the standard library and ``formats.records``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
+
+from strongroom.formats.records import DepositRecord, FileRecord, ItemRecord, RecordError
+
+CHUNK = 1 << 16  # characters decoded at a time
+_WHITESPACE = " \t\n\r"
+
+
+class NotStreamable(Exception):  # a signal to read the record whole, never shown to anyone
+    """The text is not a JSON object this reader takes piece by piece; read it whole instead."""
+
+
+class _Text:
+    """A window over the text of a UTF-8 byte stream, read ``CHUNK`` characters at a time."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self._json = json.JSONDecoder()
+
+    def _more(self, at_least: int = CHUNK) -> bool:
+        if self.eof:
+            return False
+        data = self._fh.read(max(CHUNK, at_least))
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise NotStreamable from None
+        self.buf = self.buf[self.pos :] + text
+        self.pos = 0
+        self.eof = not data
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not whitespace ('' at the end), not consumed."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            raise NotStreamable
+        self.pos += 1
+
+    def value(self) -> Any:
+        """The next JSON value, decoded by ``json`` itself; more text is read while it is cut off."""
+        self.peek()
+        while True:
+            try:
+                value, end = self._json.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError:
+                if not self._more(2 * (len(self.buf) - self.pos)):  # cut off, or longer than a piece: read on
+                    raise NotStreamable from None
+                continue
+            if end == len(self.buf) and not self.eof and self._more():
+                continue  # a number may go on in the next piece: decode it again with that piece
+            self.pos = end
+            return value
+
+
+def _members(text: _Text) -> Iterator[tuple[str, _Text]]:
+    """The keys of the JSON object that starts at the text's position, each with the text at its value (which the
+    caller must consume before asking for the next key). A key named twice raises NotStreamable."""
+    text.take("{")
+    seen: set[str] = set()
+    if text.peek() == "}":
+        text.pos += 1
+        return
+    while True:
+        key = text.value()
+        if not isinstance(key, str) or key in seen:
+            raise NotStreamable
+        seen.add(key)
+        text.take(":")
+        yield key, text
+        following = text.peek()
+        text.pos += 1
+        if following == "}":
+            return
+        if following != ",":
+            raise NotStreamable
+
+
+def _elements(text: _Text) -> Iterator[Any]:
+    text.take("[")
+    if text.peek() == "]":
+        text.pos += 1
+        return
+    while True:
+        yield text.value()
+        following = text.peek()
+        text.pos += 1
+        if following == "]":
+            return
+        if following != ",":
+            raise NotStreamable
+
+
+@dataclass
+class RecordHead:
+    """A deposit record read without keeping its items: the record (``items`` empty), and its items' keys in order."""
+
+    record: DepositRecord
+    keys: list[str] = field(default_factory=list)
+
+
+def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str]) -> DepositRecord:
+    """The record in ``fh``, its items converted and checked one at a time (kept in ``keep`` if given, their keys in
+    ``keys``), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``."""
+    text = _Text(fh)
+    head: dict[str, Any] = {}
+    files: dict[str, FileRecord] = {}
+    shared: dict[str, str] = {}  # one string for each media type, role, source and item key the files repeat
+    item_error: RecordError | None = None
+    file_error: RecordError | None = None
+    for key, at in _members(text):
+        if key == "items" and at.peek() == "[":
+            head[key] = []  # a list: what from_dict checks of it
+            for element in _elements(at):
+                if item_error is not None:
+                    continue  # read on to the end all the same: a later syntax error has the record read whole
+                try:
+                    item = ItemRecord.from_dict(element)
+                except RecordError as exc:
+                    item_error = exc
+                    continue
+                keys.append(item.key)
+                if keep is not None:
+                    keep.append(item)
+        elif key == "files" and at.peek() == "{":
+            head[key] = {}
+            for path, _value in _members(at):
+                value = at.value()
+                if file_error is None:
+                    try:
+                        file = FileRecord.from_dict(value, f"file {path!r}")
+                    except RecordError as exc:
+                        file_error = exc
+                        continue
+                    files[path] = FileRecord(
+                        media_type=shared.setdefault(file.media_type, file.media_type),
+                        role=shared.setdefault(file.role, file.role),
+                        source=shared.setdefault(file.source, file.source),
+                        item=None if file.item is None else shared.setdefault(file.item, file.item),
+                    )
+        else:
+            head[key] = at.value()
+    if text.peek() != "":
+        raise NotStreamable  # text after the object: json.loads gives "Extra data"
+    items = head.pop("items", None) or []
+    raw_files = head.pop("files", None) or {}
+    record = DepositRecord.from_dict(head)  # the format, publisher, title and AU are checked first, as before
+    if not isinstance(items, list):
+        raise RecordError("items must be a list")
+    if not isinstance(raw_files, dict):
+        raise RecordError("files must be an object")
+    if item_error is not None:
+        raise item_error
+    if file_error is not None:
+        raise file_error
+    return replace(record, items=tuple(keep or ()), files=files)
+
+
+def read_record(fh: IO[bytes]) -> DepositRecord:
+    """The whole record in ``fh``; raises NotStreamable (the caller reads it whole) or RecordError."""
+    kept: list[ItemRecord] = []
+    return _scan(fh, kept, [])
+
+
+def read_head(fh: IO[bytes]) -> RecordHead:
+    """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys."""
+    keys: list[str] = []
+    record = _scan(fh, None, keys)
+    return RecordHead(record, keys)
+
+
+def iter_items(fh: IO[bytes]) -> Iterator[ItemRecord]:
+    """The items of the record in ``fh``, one at a time, for a record ``read_head`` has already read and checked."""
+    text = _Text(fh)
+    for key, at in _members(text):
+        if key == "items" and at.peek() == "[":
+            for element in _elements(at):
+                yield ItemRecord.from_dict(element)
+            return
+        at.value()
