@@ -5,10 +5,8 @@ them answers every word, filter and facet as one written document by document th
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from strongroom.catalog.models import ArchivalUnit, Item, Title
-from strongroom.clock import FixedClock
 from strongroom.node import Node
 from strongroom.search.base import FACETS, SearchDocument, SearchQuery, fold
 from strongroom.search.tantivy_index import (
@@ -33,7 +30,6 @@ from strongroom.search.tantivy_index import (
     sample_levels,
 )
 from strongroom.services.indexer import _json, search_document
-from strongroom.settings import load_settings, write_settings
 
 LATIN1 = "".join(chr(c) for c in range(0x20, 0x100) if c != 0x7F)
 
@@ -78,20 +74,8 @@ def test_json_columns_decode_as_json_loads_does(text: str) -> None:
     assert _json("") is None and _json(None) is None
 
 
-@pytest.fixture
-def tantivy_node(tmp_path: Path, db_url: str, clock: FixedClock, sample_dir: Path) -> Iterator[Node]:
-    home = tmp_path / "home"
-    Node.create(home, database_url=db_url, clock=clock).close()
-    write_settings(dataclasses.replace(load_settings(home), search_engine="tantivy"))
-    with Node.open(home, clock=clock) as node:
-        for package in sorted(sample_dir.iterdir()):
-            if package.name.endswith("-bag"):
-                node.ingest.deposit(package)
-        yield node
-
-
-def test_the_catalogs_documents_are_those_of_its_items(tantivy_node: Node) -> None:
-    node = tantivy_node
+def test_the_catalogs_documents_are_those_of_its_items(stocked_tantivy_node: Node) -> None:
+    node = stocked_tantivy_node
     with node.catalog.session() as s:
         au = s.scalars(select(ArchivalUnit).order_by(ArchivalUnit.id)).first()
         assert au is not None

@@ -4,10 +4,8 @@ the index folds text the way :func:`~strongroom.search.base.fold` does, whicheve
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,24 +15,9 @@ from sqlalchemy import func, select
 
 from strongroom.catalog.models import Item, SearchQueue
 from strongroom.cli.main import cli
-from strongroom.clock import FixedClock
 from strongroom.node import Node
 from strongroom.search.base import SearchDocument, SearchQuery, fold
 from strongroom.search.tantivy_index import _QUERY_WORDS, TantivyIndex, folded
-from strongroom.settings import load_settings, write_settings
-
-
-@pytest.fixture
-def tantivy_node(tmp_path: Path, db_url: str, clock: FixedClock, sample_dir: Path) -> Iterator[Node]:
-    """A node on the Tantivy engine holding every sample package."""
-    home = tmp_path / "home"
-    Node.create(home, database_url=db_url, clock=clock).close()
-    write_settings(dataclasses.replace(load_settings(home), search_engine="tantivy"))
-    with Node.open(home, clock=clock) as node:
-        for package in sorted(sample_dir.iterdir()):
-            if package.name.endswith("-bag"):
-                node.ingest.deposit(package)
-        yield node
 
 
 def queued(node: Node) -> int:
@@ -51,8 +34,8 @@ class Crash(Exception):
     pass
 
 
-def test_a_rebuild_writes_every_item_from_keyset_batches_with_progress(tantivy_node: Node) -> None:
-    node = tantivy_node
+def test_a_rebuild_writes_every_item_from_keyset_batches_with_progress(stocked_tantivy_node: Node) -> None:
+    node = stocked_tantivy_node
     total = items(node)
     assert total > 3 and node.search.count() == total
     batches = list(node.indexer.catalog_documents(batch=3))
@@ -69,9 +52,9 @@ def test_a_rebuild_writes_every_item_from_keyset_batches_with_progress(tantivy_n
 
 
 def test_a_rebuild_cut_short_leaves_the_old_index_whole_and_every_item_queued(
-    tantivy_node: Node, monkeypatch: pytest.MonkeyPatch
+    stocked_tantivy_node: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    node = tantivy_node
+    node = stocked_tantivy_node
     total = node.search.count()
     word = max(node.browse.items(limit=1)[0].title.split(), key=len).strip(".,:;()")
     before = node.search.search(SearchQuery(word)).total
@@ -95,9 +78,9 @@ def test_a_rebuild_cut_short_leaves_the_old_index_whole_and_every_item_queued(
 
 
 def test_reindex_search_catalogues_then_writes_the_index_once(
-    tantivy_node: Node, monkeypatch: pytest.MonkeyPatch
+    stocked_tantivy_node: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    node = tantivy_node
+    node = stocked_tantivy_node
     batches: list[int] = []
     replace = node.search.replace
     monkeypatch.setattr(node.search, "replace", lambda docs: (batches.append(len(docs)), replace(docs)))
@@ -107,10 +90,12 @@ def test_reindex_search_catalogues_then_writes_the_index_once(
     assert batches == [] and queued(node) == 0  # written by the rebuild, not the queue's small batches
 
 
-def test_reindex_search_on_a_new_index_writes_it_once(tantivy_node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reindex_search_on_a_new_index_writes_it_once(
+    stocked_tantivy_node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The command opens the node (whose index is new: it was lost) and writes the whole index at its end; opening
     does not write it first as well, and the one rebuild leaves nothing queued."""
-    node = tantivy_node
+    node = stocked_tantivy_node
     home, total = node.settings.home, items(node)
     node.close()
     shutil.rmtree(home / "search" / "tantivy")  # lost, or a new engine: the next open makes an empty one
