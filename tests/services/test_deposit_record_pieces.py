@@ -9,6 +9,7 @@ import dataclasses
 import gc
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -151,6 +152,13 @@ def test_a_member_named_twice_is_read_as_json_reads_it() -> None:
     with pytest.raises(record_stream.NotStreamable):
         record_stream.read_record(io.BytesIO(data))
     assert _read(data) == _record(2, 2)
+    reader = indexer.Indexer(None, _Store(data), None, agent="test")  # type: ignore[arg-type]
+    head, keys, items = reader._record_items("o", 1)  # as cataloguing reads it: whole, here
+    assert (head, keys, tuple(items)) == (
+        replace(_record(2, 2), items=()),
+        ["10.1234/a0", "10.1234/a1"],
+        _record(2, 2).items,
+    )
 
 
 def test_cataloguing_holds_one_batch_of_items_at_a_time(

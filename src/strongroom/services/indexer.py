@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import Text, cast, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -372,6 +372,7 @@ def _replace_files(
         s.execute(delete(File).where(File.id.in_(gone[n : n + FILE_BATCH])))
 
 
+_Read = TypeVar("_Read")
 SMALL_RECORD = 1 << 20  # bytes: a deposit record up to this size (hundreds of articles) is parsed whole, which is
 # several times faster than reading it in pieces, at a cost in memory bounded by this size
 
@@ -417,31 +418,15 @@ class Indexer:
         """The object's deposit record (as ``DepositRecord.from_bytes`` reads it). A small one is parsed whole, the
         fastest way; a large one a piece at a time (``formats.record_stream``): never held as bytes, text or parsed
         JSON, only as the record made from it."""
-        record: DepositRecord | None = None
-        small: bytes | None = None
-        try:
-            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
-                small, rest = _read_small(fh)
-                record = None if small is not None else record_stream.read_record(rest)
-        except record_stream.NotStreamable:
-            small = self._record_bytes(object_id, version)
-        except RecordError as exc:
-            raise RecordError(f"object {object_id}: {exc.message}") from None
-        return record if record is not None else self._read_whole(object_id, small or b"")
+        read = self._streamed(object_id, version, record_stream.read_record)
+        return self._read_whole(object_id, read) if isinstance(read, bytes) else read
 
     def _record_items(self, object_id: str, version: int) -> tuple[DepositRecord, list[str], Iterator[ItemRecord]]:
         """The deposit record of a version without its items, their keys, and the items read again one at a time
         as they are asked for (every item was checked on the first reading). A small record is read whole."""
-        try:
-            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
-                small, rest = _read_small(fh)
-                head = None if small is not None else record_stream.read_head(rest)
-        except record_stream.NotStreamable:  # a record json reads but not in pieces (a member named twice)
-            small = self._record_bytes(object_id, version)
-        except RecordError as exc:
-            raise RecordError(f"object {object_id}: {exc.message}") from None
-        if head is None:
-            whole = self._read_whole(object_id, small or b"")
+        head = self._streamed(object_id, version, record_stream.read_head)
+        if isinstance(head, bytes):
+            whole = self._read_whole(object_id, head)
             return replace(whole, items=()), [item.key for item in whole.items], iter(whole.items)
 
         def items() -> Iterator[ItemRecord]:
@@ -450,9 +435,19 @@ class Indexer:
 
         return head.record, head.keys, items()
 
-    def _record_bytes(self, object_id: str, version: int | None) -> bytes:
-        with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
-            return fh.read()
+    def _streamed(self, object_id: str, version: int | None, read: Callable[[IO[bytes]], _Read]) -> _Read | bytes:
+        """What ``read`` makes of the deposit record read in pieces, or the record's bytes, for the caller to parse
+        whole, when it is small (:data:`SMALL_RECORD`) or not readable in pieces (a member named twice: json keeps
+        the last, and so must we)."""
+        try:
+            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+                small, rest = _read_small(fh)
+                return small if small is not None else read(rest)
+        except record_stream.NotStreamable:
+            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+                return fh.read()
+        except RecordError as exc:
+            raise RecordError(f"object {object_id}: {exc.message}") from None
 
     def _read_whole(self, object_id: str, raw: bytes) -> DepositRecord:
         """The record parsed whole (its bytes, its text and its parsed JSON each let go as soon as the next form is
