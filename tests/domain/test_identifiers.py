@@ -53,6 +53,17 @@ def test_issn_isbn_orcid_country() -> None:
         normalise_country("Atlantis")
 
 
+@pytest.mark.parametrize("code", ["XX", "ZZ", "Q", "QQQ", "UK1"])
+def test_a_code_that_is_not_one_is_refused_not_guessed(code: str) -> None:
+    # pycountry's fuzzy search matches subdivision names, so "XX" came back as Malta and "ZZ" as Italy
+    with pytest.raises(InvalidIdentifier, match="unknown country"):
+        normalise_country(code)
+
+
+def test_a_misspelt_name_that_fuzzy_search_resolves_to_one_country_is_still_accepted() -> None:
+    assert normalise_country("Tanzania") == "TZ"  # pycountry's name is "Tanzania, United Republic of"
+
+
 @given(st.text(alphabet="0123456789", min_size=7, max_size=7))
 def test_any_issn_with_its_check_digit_is_valid(digits: str) -> None:
     issn = f"{digits[:4]}-{digits[4:]}{issn_check_digit(digits)}"

@@ -113,7 +113,7 @@ def _country_code(text: str) -> str | None:
             or pycountry.countries.get(official_name=text)
             or pycountry.countries.get(common_name=text)
         )
-    if country is None:
+    if country is None and len(text) > 3:  # a code that is not one is an error, never a near name ("XX" gave MT)
         try:
             matches = pycountry.countries.search_fuzzy(text)
         except LookupError:
