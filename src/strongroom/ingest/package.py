@@ -357,6 +357,14 @@ def _group_by_jats(articles: dict[str, tuple[str | None, int]], relpaths: list[s
     per_dir: dict[str, list[str]] = {}
     for rel in articles:
         per_dir.setdefault(str(PurePosixPath(rel).parent), []).append(rel)
+    # Where several articles share a folder, their stems (the first article of each stem, as candidates are listed),
+    # so that a file finds its article by its name's prefixes instead of by every article of the folder.
+    stems: dict[str, dict[str, str]] = {}
+    for folder, candidates in per_dir.items():
+        if len(candidates) > 1:
+            own = stems[folder] = {}
+            for c in candidates:
+                own.setdefault(PurePosixPath(c).stem, c)
     for rel, (doi, meta_at) in sorted(articles.items()):
         key = doi or rel
         items[rel] = ParsedItem(key=key, doi=doi, meta=None, metadata_file=rel, files=[rel], meta_at=meta_at)
@@ -370,9 +378,11 @@ def _group_by_jats(articles: dict[str, tuple[str | None, int]], relpaths: list[s
             if len(candidates) == 1:
                 owner = candidates[0]
             elif candidates:
-                # Several articles share the folder: a file belongs to the one whose stem starts its name.
-                by_stem = [c for c in candidates if path.name.startswith(PurePosixPath(c).stem)]
-                owner = max(by_stem, key=lambda c: len(PurePosixPath(c).stem)) if by_stem else None
+                # Several articles share the folder: a file belongs to the one whose stem starts its name (the
+                # longest such stem).
+                own = stems[str(parent)]
+                name = path.name
+                owner = next((own[name[:n]] for n in range(len(name), 0, -1) if name[:n] in own), None)
             if candidates:
                 break
         if owner is not None:
@@ -577,7 +587,11 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
     except PackageRejected as exc:
         raise _reject(list(exc.findings), source) from None
     relpaths = _walk(root)
-    folders = {rel.split("/", 1)[0] for rel in relpaths if "/" in rel}
+    by_folder: dict[str, list[str]] = {}  # each top-level folder's files, in walk order: one pass, not one a row
+    for rel in relpaths:
+        if "/" in rel:
+            by_folder.setdefault(rel.split("/", 1)[0], []).append(rel)
+    folders = set(by_folder)
     files = _hash_and_check(root, relpaths, {}, findings, reporter)
     articles = _read_jats(root, relpaths, findings, spool)
     items: list[ParsedItem] = []
@@ -594,7 +608,7 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
             )
             continue
         used.add(folder)
-        in_folder = [r for r in relpaths if r.startswith(folder + "/")]
+        in_folder = list(by_folder[folder])
         jats = [r for r in in_folder if r in articles]
         article = articles[jats[0]] if len(jats) == 1 else None
         jats_doi = article[0] if article else None
