@@ -178,6 +178,24 @@ def test_group_b_trial_payment_reminders_and_lapse(programme: Node) -> None:
     assert decide(ItemState.ENROLLED, frozenset("AB"), paid, after_trial).allow
 
 
+def test_reminders_read_only_what_lapses_and_flags_only_the_countries_that_moved(programme: Node) -> None:
+    soon = register(programme, "Moldova State University", country="MD", ranges=("89.28.0.0/16",))
+    renewed = register(programme, "Technical University of Moldova", country="MD", ranges=("89.29.0.0/16",))
+    free = register(programme)  # Tanzania: Group A, validated with no trial
+    for key in (soon, renewed, free):
+        programme.institutions.move(key, InstitutionStatus.VALIDATED, by="ana")
+    today = programme.clock.now().date()
+    # the trial lapses within the window, but the payment runs on past it: no reminder for that one
+    programme.institutions.record_payment(renewed, today + dt.timedelta(days=400), by="finance")
+    trial_end = (today + dt.timedelta(days=183)).isoformat()
+    assert programme.institutions.reminders(within_days=200) == [(soon, "trial", trial_end)]
+    assert programme.institutions.flags() == []
+    programme.eligibility.override("MD", Group.A, reason="moved to Group A", by="staff")
+    assert programme.institutions.reminders(within_days=200) == []  # Group A now: nothing to pay
+    # Moldova moved (B -> A), Tanzania did not: its institution is not read into the flags
+    assert programme.institutions.flags() == [(soon, "MD", "B", "A"), (renewed, "MD", "B", "A")]
+
+
 def test_recognition_by_address_and_flags_when_a_country_changes_group(programme: Node) -> None:
     a = register(programme)
     b = register(programme, "Ifakara Health Institute", kind="research-institute", ranges=("2001:db8:1::/48",))

@@ -439,25 +439,50 @@ class Institutions:
         today = self.catalog.clock.now().date()
         horizon = today + dt.timedelta(days=within_days)
         out = []
+        group: dict[str, str | None] = {}  # each country's group, asked once
+        lapsing = or_(Institution.trial_until.between(today, horizon), Institution.paid_through.between(today, horizon))
         with self.catalog.session() as s:
-            for inst in s.scalars(select(Institution).where(Institution.status == "validated")):
-                access = max((d for d in (inst.trial_until, inst.paid_through) if d is not None), default=None)
+            rows = s.execute(
+                select(Institution.key, Institution.country, Institution.trial_until, Institution.paid_through).where(
+                    Institution.status == "validated", lapsing
+                )
+            )
+            for key, country, trial_until, paid_through in rows:
+                access = max((d for d in (trial_until, paid_through) if d is not None), default=None)
                 if access is None or not today <= access <= horizon:
-                    continue
-                if self.eligibility.status(inst.country).final == "B":
-                    what = "trial" if access == inst.trial_until and not inst.paid_through else "paid access"
-                    out.append((inst.key, what, access.isoformat()))
+                    continue  # one date lapses soon but the other runs on
+                if country not in group:
+                    group[country] = self.eligibility.status(country).final
+                if group[country] == "B":
+                    what = "trial" if access == trial_until and not paid_through else "paid access"
+                    out.append((key, what, access.isoformat()))
         return sorted(out, key=lambda r: r[2])
 
     def flags(self) -> list[tuple[str, str, str, str]]:
         """Validated institutions whose country's group is no longer the one they were validated in."""
-        out = []
+        validated = Institution.status == "validated"
         with self.catalog.session() as s:
-            rows = list(s.scalars(select(Institution).where(Institution.status == "validated")))
-        for inst in rows:
-            now = self.eligibility.status(inst.country).final
-            if now != inst.group_at_validation:
-                out.append((inst.key, inst.country, str(inst.group_at_validation), now))
+            pairs = s.execute(select(Institution.country, Institution.group_at_validation).where(validated).distinct())
+            # each (country, group then) pair once, with its country's group now: only the pairs that moved are read
+            moved = {}
+            for country, then in pairs:
+                now = self.eligibility.status(country).final
+                if now != then:
+                    moved[(country, then)] = now
+            out = []
+            for country, then in sorted(moved, key=lambda p: (p[0], str(p[1]))):
+                rows = s.scalars(
+                    select(Institution.key)
+                    .where(
+                        validated,
+                        Institution.country == country,
+                        Institution.group_at_validation.is_(None)
+                        if then is None
+                        else Institution.group_at_validation == then,
+                    )
+                    .order_by(Institution.id)
+                )
+                out.extend((key, country, str(then), moved[(country, then)]) for key in rows)
         return out
 
     def recognise(self, address: str, *, with_group: bool = True) -> Reader:
