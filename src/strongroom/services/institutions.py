@@ -464,12 +464,12 @@ class Institutions:
         with self.catalog.session() as s:
             pairs = s.execute(select(Institution.country, Institution.group_at_validation).where(validated).distinct())
             # each (country, group then) pair once, with its country's group now: only the pairs that moved are read
-            moved = {}
+            moved: dict[tuple[str, str | None], str] = {}
             for country, then in pairs:
                 now = self.eligibility.status(country).final
                 if now != then:
                     moved[(country, then)] = now
-            out = []
+            out: list[tuple[str, str, str, str]] = []
             for country, then in sorted(moved, key=lambda p: (p[0], str(p[1]))):
                 rows = s.scalars(
                     select(Institution.key)
