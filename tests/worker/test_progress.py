@@ -90,3 +90,42 @@ def test_a_job_run_by_the_worker_leaves_its_progress(tmp_path: Path, db_url: str
         assert node.jobs.row(job_id + 1000) is None
     finally:
         node.close()
+
+
+class Recorder:
+    """A job's reporter that keeps each stage with the last count it was told."""
+
+    def __init__(self) -> None:
+        self.stages: list[list[Any]] = []
+
+    def stage(self, name: str, total_bytes: int | None = None) -> None:
+        self.stages.append([name, 0])
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def counted(self, count: int) -> None:
+        self.stages[-1][1] = count
+
+
+def test_a_reindex_job_reports_the_objects_then_the_search_index_and_sums_up_items(
+    tmp_path: Path, db_url: str, sample_dir: Path
+) -> None:
+    from strongroom.worker.tasks import execute
+
+    node = Node.create(tmp_path / "home", database_url=db_url)
+    try:
+        for package in sorted(sample_dir.iterdir())[:2]:
+            node.ingest.deposit(package)
+        items = sum(au.item_count for au, *_ in node.catalog.aus())
+        recorder = Recorder()
+        job = Job(1, JobKind.REINDEX, "", dt.datetime.now(dt.UTC), {}, 0)
+        summary = execute(node, job, recorder)
+        # every item is queued again by a reindex, so the search index is brought up to date item by item
+        assert recorder.stages == [["cataloguing objects", 2], ["updating the search index", items]]
+        assert (
+            summary
+            == f"reindexed 2 object(s) holding {items} item(s), 0 problem(s); {items} search document(s) updated"
+        )
+    finally:
+        node.close()

@@ -128,8 +128,15 @@ def _export(node: Node, job: Job, reporter: Reporter) -> str:
 
 
 def _reindex(node: Node, job: Job, reporter: Reporter) -> str:
-    report = node.indexer.reindex()
-    return f"reindexed {len(report.done)} object(s), {len(report.problems)} problem(s)"
+    # as `strongroom reindex` does: the objects catalogued, then the search index brought up to date, each a stage
+    reporter.stage("cataloguing objects")
+    report = node.indexer.reindex(progress=lambda n, total: reporter.counted(n), search=False)
+    reporter.stage("updating the search index")
+    updated = node.indexer.sync_search(progress=lambda n, total: reporter.counted(n))
+    return (
+        f"reindexed {len(report.done)} object(s) holding {report.items} item(s), {len(report.problems)} problem(s); "
+        f"{updated} search document(s) updated"
+    )
 
 
 TASKS: dict[JobKind, Callable[[Node, Job, Reporter], str]] = {
