@@ -248,3 +248,18 @@ def test_a_page_of_titles_or_publishers_is_a_seek_in_the_name_index(node: Node) 
             plan = " ".join(str(row) for row in cur.fetchall())
             cur.close()
         assert index in plan, plan
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "論" * keyset.MAX_KEY,  # three bytes a character in UTF-8
+        "𝔄" * keyset.MAX_KEY,  # four: outside the BMP
+        "\x01" * keyset.MAX_KEY,  # six once JSON escapes it
+    ],
+)
+def test_the_longest_name_in_any_script_makes_a_cursor_that_is_read_back(name: str) -> None:
+    # a 1,000-character title in Chinese used to make a token longer than MAX_TOKEN, so its "next" link was refused
+    token = keyset.encode(name, 2**62)
+    assert len(token) <= keyset.MAX_TOKEN
+    assert keyset.decode(token, str, int) == (name, 2**62)

@@ -20,7 +20,10 @@ from strongroom.errors import ExitCode, StrongroomError
 R = TypeVar("R")
 C = TypeVar("C")
 
-MAX_TOKEN = 2000  # characters: a title's name (up to 1,000) and an id, with room to spare
+MAX_KEY = 1000  # characters of the longest sort key a listing walks by (a title's name)
+# The token of such a key and an id, whatever its script: JSON writes a character in at most 6 bytes (a control
+# character escaped as \uXXXX; a letter outside the BMP is 4 bytes of UTF-8), base64 makes 3 bytes 4 characters.
+MAX_TOKEN = 4 * -(-(6 * MAX_KEY + 40) // 3)
 
 
 class BadCursor(StrongroomError):
