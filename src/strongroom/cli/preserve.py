@@ -391,11 +391,13 @@ def reindex(search_too: bool, home: Path | None) -> None:
         node.indexer.reindex(progress=catalogued, search=False, report=report)
         catalogue_secs = time.monotonic() - started
         documents = updated = 0
+        # each stage its own bar (rich cannot set a task's total back to unknown: the objects' would show a moment)
+        bar.update(task, visible=False)
         if not search_too:  # what reindex(search=True) does, here with its own bar: every item was queued
-            bar.update(task, description="updating the search index", completed=0, total=None, items="items")
+            task = bar.add_task("updating the search index", total=None, items="items")
             updated = node.indexer.sync_search(progress=lambda n, total: bar.update(task, completed=n, total=total))
         else:
-            bar.update(task, description="writing the search index", completed=0, total=None, items="documents")
+            task = bar.add_task("writing the search index", total=None, items="documents")
             documents = node.indexer.rebuild_search(
                 progress=lambda n, total: bar.update(task, completed=n, total=total)
             )
