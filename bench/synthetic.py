@@ -10,7 +10,7 @@ as fast as the database takes rows), exactly as the indexer would leave them:
 
 - ``publishers``, ``titles``; ``archival_units`` of ``per_au`` items each (100 by default), 90% of them released
   by one released trigger (``triggers``), each with one ``au_versions`` row and its kept counts (``item_count``,
-  ``volumes``, ``issues``);
+  ``volumes``, ``issues``); each title's summary (``title_summaries``) made from them;
 - ``items``: a title of 6 to 16 Zipf words and an abstract of 40 to 80 (drawn from pools of 5,000, so
   text repeats; search is measured by bench_search.py, not here), one to four authors, three keywords, a DOI, a
   date, volume, issue, pages, language and licence, and the public id the indexer gives;
@@ -310,6 +310,10 @@ def load_catalog(
             [Publisher.__table__, Title.__table__, Trigger.__table__, ArchivalUnit.__table__, AUVersion.__table__,
              Item.__table__, File.__table__]
         )  # fmt: skip
+        if sa.inspect(conn).has_table("title_summaries"):  # (revision 0018; absent when an older tree loads)
+            from strongroom.services.title_summaries import rebuild
+
+            say(f"{rebuild(conn):,} title summaries")  # as the indexer and triggers keep them, from the AUs
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

@@ -20,6 +20,7 @@ from strongroom.formats import kbart
 from strongroom.node import Node
 from strongroom.portal.app import create_portal
 from strongroom.portal.feeds import FIXED_PAGES, SitemapPlan, page_paths
+from strongroom.services import title_summaries
 from strongroom.services.holdings import HoldingsReports, Scope
 
 NOW = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
@@ -83,6 +84,8 @@ def shaped(node: Node) -> Node:
                 _au(flat, 1, volumes=[], last_audit_ok=True, issues=issue),
             ]
         )
+        s.flush()
+        title_summaries.rebuild(s.connection())  # AUs written here, not through the services that keep them
         s.commit()
     return node
 

@@ -25,6 +25,7 @@ from strongroom.catalog.models_core import (
     Publisher,
     SearchQueue,
     Title,
+    TitleSummary,
     UTCDateTime,
     include_name,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "SignInSession",
     "SushiKey",
     "Title",
+    "TitleSummary",
     "TitleWatch",
     "Trigger",
     "TriggerVote",

@@ -133,6 +133,27 @@ class ArchivalUnit(Base):
     versions: Mapped[list[AUVersion]] = relationship(back_populates="au", order_by="AUVersion.number")
 
 
+class TitleSummary(Base):
+    """What the sitemap and KBART read of a title, one row per title that has AUs, rewritten from that title's AUs
+    in the same transaction as any change to one of them (services.title_summaries; revision 0018), so that neither
+    visits AUs: the sitemap's title and volume pages, and KBART's coverage under the one-copy rule."""
+
+    __tablename__ = "title_summaries"
+
+    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id"), primary_key=True)
+    # the latest release of its released AUs holding items (None: no released item, so no public page)
+    last_released: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # the volume keys those AUs keep, distinct and sorted, and how many (the sitemap index counts, never lists)
+    volumes: Mapped[list[Any]] = mapped_column(default=list)
+    volume_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # every AU of it released (KBART's access type and notes)
+    released: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # its coverage runs as KBART writes them, of the issues preserved by the one-copy rule: [[first, last], ...],
+    # an issue [volume, issue, date (ISO) or None, exact]; and how many runs (KBART reads titles with some)
+    coverage: Mapped[list[Any]] = mapped_column(default=list)
+    runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class AUVersion(Base):
     __tablename__ = "au_versions"
     __table_args__ = (UniqueConstraint("au_id", "number"),)

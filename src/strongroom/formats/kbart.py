@@ -106,11 +106,14 @@ def _clean(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def title_rows(title: TitleHolding, *, generated: dt.date | None = None) -> Iterator[list[str]]:
+def title_rows(
+    title: TitleHolding, *, generated: dt.date | None = None, runs: Sequence[Sequence[IssueHolding]] | None = None
+) -> Iterator[list[str]]:
     """One title's data rows, one per coverage run (none when nothing of it is preserved); ``generated`` as for
-    :func:`rows`."""
+    :func:`rows`; ``runs``, when given, the title's runs already cut (:func:`coverage_runs`: a run may then be its
+    first and last issue only), else cut from its issues."""
     monograph = title.kind == "book"
-    runs = coverage_runs(title.issues)
+    runs = coverage_runs(title.issues) if runs is None else runs
     for run in runs:
         first, last = run[0], run[-1]
         year = str(first.year) if monograph and first.year else ""
@@ -159,6 +162,16 @@ def lines(titles: Iterable[TitleHolding], *, generated: dt.date | None = None) -
     yield "\t".join(COLUMNS) + "\n"
     for title in titles:
         for row in title_rows(title, generated=generated):
+            yield "\t".join(row) + "\n"
+
+
+def run_lines(
+    titles: Iterable[tuple[TitleHolding, Sequence[Sequence[IssueHolding]]]], *, generated: dt.date | None = None
+) -> Iterator[str]:
+    """:func:`lines` of titles whose coverage runs are already cut (a title's summary keeps them)."""
+    yield "\t".join(COLUMNS) + "\n"
+    for title, runs in titles:
+        for row in title_rows(title, generated=generated, runs=runs):
             yield "\t".join(row) + "\n"
 
 

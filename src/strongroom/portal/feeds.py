@@ -98,7 +98,7 @@ def _title(el: etree._Element, release: Release) -> None:
 
 def page_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
     """Every public page but the articles (in the default language), with when it last changed: read from
-    publishers, titles and AUs, never from items."""
+    publishers and the titles' summaries, never from items."""
     paths: list[tuple[str, dt.datetime | None]] = [("/", None), ("/titles/", None), ("/publishers/", None)]
     paths += [("/countries/", None), ("/releases/", None)]  # FIXED_PAGES
     publishers = released.publishers()  # once: the countries are theirs (Released.countries would ask again)
@@ -130,8 +130,8 @@ def public_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
 # ids from (n-1)*limit+1 to n*limit (so the index needs only the highest id, and a part is one range read by key);
 # a range with no released item is left out of the index and answers 404. Parts K+1.. hold the other pages. Every
 # file is written as it is read, a batch of rows at a time. For the index, the ranges holding a released item are
-# found by one statement that jumps from range to range, and the other pages are counted in the database, not listed
-# (the count still visits every released AU there; a count kept with each release would make the index flat).
+# found by one statement that jumps from range to range, and the other pages are counted from the titles' summaries
+# (one row per title, kept with the AUs: services.title_summaries), not listed: the index costs its output.
 
 FIXED_PAGES = 5  # /, /titles/, /publishers/, /countries/, /releases/
 

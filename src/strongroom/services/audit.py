@@ -22,6 +22,7 @@ from strongroom.catalog.models import ArchivalUnit
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import Finding, StorageError
+from strongroom.services import title_summaries
 from strongroom.services.indexer import Indexer
 from strongroom.services.journal import Journal
 from strongroom.store.base import ObjectStore
@@ -268,6 +269,9 @@ class Audits:
                 .where(ArchivalUnit.key == result.au_key)
                 .values(last_audit_at=event.time, last_audit_ok=result.intact)
             )
+            # KBART's "preserved" on a node in no network reads the last audit: its title's summary follows it
+            title = select(ArchivalUnit.title_id).where(ArchivalUnit.key == result.au_key)
+            title_summaries.refresh(s, list(s.scalars(title)))
 
 
 def _summary(result: AUAudit) -> str:

@@ -18,7 +18,6 @@ as it is read and a title's page reads that title only. The portal's list of tit
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from strongroom.catalog.models import ArchivalUnit, Enrolment, Publisher, Title
+from strongroom.catalog.models import ArchivalUnit, Enrolment, Publisher, Title, TitleSummary
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import PublisherStatus
 from strongroom.errors import NotFound
@@ -36,6 +35,7 @@ from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, do
 from strongroom.services import keyset
 from strongroom.services.browse import KeyPage, after_position
 from strongroom.services.membership import Membership
+from strongroom.services.title_summaries import held_here, issue_of, kept_issues
 from strongroom.store.base import ObjectStore
 
 PreservedObjects = Callable[[], set[str] | None]  # object ids the network holds enough copies of (None: in no network)
@@ -43,12 +43,6 @@ TITLE_BATCH = 500  # titles read at a time (their AUs by the titles' index), and
 PAGE_SIZE = 100  # titles on one page of the portal's list, as on its other lists (portal.pages.LIST_SIZE)
 # (the same words the certificate translates, portal/certificate.py; what "holds" means is held_here's)
 ONE_COPY = "held by this node, which is in no network: one copy"
-
-
-def held_here(head_version: int, last_audit_ok: bool | None) -> bool:
-    """Whether a node in no network holds an AU, from what the AU's row keeps: a committed version catalogued
-    (written from storage by the indexer), which its last fixity audit, if any, did not find missing or damaged."""
-    return head_version > 0 and last_audit_ok is not False
 
 
 @dataclass(frozen=True)
@@ -223,23 +217,8 @@ class HoldingsReports:
                 if title_id in titles:  # (a title deleted since the walk began is left out)
                     yield self._holding(titles[title_id], aus.get(title_id, []), is_preserved)
 
-    def _holding(
-        self, title: Any, aus: list[Any], is_preserved: Callable[[str, int, bool | None], bool]
-    ) -> TitleHolding:
+    def _title_holding(self, title: Any, released: bool, issues: tuple[IssueHolding, ...]) -> TitleHolding:
         _, key, name, kind, issn_print, issn_online, isbn, publisher_key, publisher_name, publisher_status = title
-        issues: list[IssueHolding] = []
-        for _, au_key, object_id, head_version, last_audit_ok, kept, _ in aus:
-            if head_version <= 0:
-                continue
-            preserved = is_preserved(object_id, head_version, last_audit_ok)
-            # issue level only, as the AU keeps it (volume, issue and the first date): never an item's metadata
-            for volume, issue, first_date, first_year in kept or ():
-                date = dt.date.fromisoformat(first_date) if first_date else None
-                date = date or (dt.date(first_year, 1, 1) if first_year else None)
-                if not (volume or issue or date):
-                    continue  # items without enumeration or date (e.g. front matter) say nothing about coverage
-                issues.append(IssueHolding(volume, issue, date, au_key, preserved, exact=first_date is not None))
-        issues.sort(key=kbart.issue_order)
         return TitleHolding(
             key=key,
             name=name,
@@ -250,10 +229,21 @@ class HoldingsReports:
             publisher_key=publisher_key,
             publisher_name=publisher_name,
             url=self.title_url(key),
-            released=bool(aus) and all(row[-1] is not None for row in aus),
+            released=released,
             ceased=publisher_status == PublisherStatus.CEASED,
-            issues=tuple(issues),
+            issues=issues,
         )
+
+    def _holding(
+        self, title: Any, aus: list[Any], is_preserved: Callable[[str, int, bool | None], bool]
+    ) -> TitleHolding:
+        issues: list[IssueHolding] = []
+        for _, au_key, object_id, head_version, last_audit_ok, kept, _ in aus:
+            if head_version <= 0:
+                continue
+            issues += kept_issues(au_key, kept, is_preserved(object_id, head_version, last_audit_ok))
+        issues.sort(key=kbart.issue_order)
+        return self._title_holding(title, bool(aus) and all(row[-1] is not None for row in aus), tuple(issues))
 
     def title(self, key: str) -> TitleHolding:
         """One title's holdings: that title's AUs only (or the kept report's, while it is fresh)."""
@@ -271,19 +261,67 @@ class HoldingsReports:
         name, lines = self.kbart_lines(scope)
         return name, "".join(lines)
 
-    def kbart_lines(self, scope: Scope | None = None) -> tuple[str, Iterator[str]]:
-        """The KBART file's name and its lines, written as the titles are read (a batch of titles at a time), so
-        that a file of any size starts at once and is never held whole. An unknown publisher raises
-        :class:`NotFound` at once, before the first line."""
+    def kbart_lines(self, scope: Scope | None = None, *, from_aus: bool = False) -> tuple[str, Iterator[str]]:
+        """The KBART file's name and its lines. On a node in no network they are written from the titles' summaries
+        (services.title_summaries: each title's coverage runs, kept with its AUs), reading one row per title that
+        has some, so the file costs its rows and not the archive's AUs. In a network (or with ``from_aus``, the
+        check of the summaries) "preserved" is the members' answer of the moment, and the lines are written as
+        the titles and their AUs are read, a batch of titles at a time. Either way a file of any size starts at
+        once and is never held whole. An unknown publisher raises :class:`NotFound` at once, before the first
+        line."""
         scope = scope or Scope()
         kept = self._kept(scope)
         if kept is not None:
             generated, titles = kept.generated, iter(kept.titles)
-        else:
+        elif from_aus or self.membership.joined:
             generated = self.catalog.clock.now()
             titles = self._walk(scope)[1]
+        else:
+            generated = self.catalog.clock.now()
+            name = kbart.file_name(self.provider, scope.package(), generated.date())
+            return name, kbart.run_lines(self._summarised(scope), generated=generated.date())
         name = kbart.file_name(self.provider, scope.package(), generated.date())
         return name, kbart.lines(titles, generated=generated.date())
+
+    def _summarised(self, scope: Scope) -> Iterator[tuple[TitleHolding, list[list[IssueHolding]]]]:
+        """The titles in ``scope`` with coverage under the one-copy rule, in the order of a report, each with its
+        runs as its summary keeps them (first and last issue of each). The rows are read by title id a batch at a
+        time (only titles with a run: one row per title the file lists), then sorted by name as a report sorts
+        them. An unknown publisher raises :class:`NotFound` here, before anything is yielded."""
+        t, p, ts = Title.__table__.c, Publisher.__table__.c, TitleSummary.__table__.c
+        stmt = (
+            select(
+                t.id, t.key, t.name, t.kind, t.issn_print, t.issn_online, t.isbn, p.key, p.name, p.status,
+                ts.released, ts.coverage,
+            )
+            .select_from(
+                Title.__table__.join(TitleSummary.__table__, ts.title_id == t.id).outerjoin(
+                    Publisher.__table__, t.publisher_id == p.id
+                )
+            )
+            .where(ts.runs > 0)
+            .order_by(t.id)
+            .limit(self.batch)
+        )  # fmt: skip
+        rows: list[Any] = []
+        with self.catalog.session() as s:
+            stmt = stmt.where(*self._in_scope(s, scope))
+        after = 0
+        while True:
+            with self.catalog.session() as s:
+                got = s.execute(stmt.where(t.id > after)).all()
+            rows += got
+            if len(got) < self.batch:
+                break
+            after = got[-1][0]
+        # sorted here, not in SQL: SQLite's lower() knows ASCII only, and the order must not depend on the database
+        rows.sort(key=lambda r: (r[2].casefold(), r[1], r[0]))
+        return self._runs_of(rows)
+
+    def _runs_of(self, rows: list[Any]) -> Iterator[tuple[TitleHolding, list[list[IssueHolding]]]]:
+        for row in rows:
+            runs = [[issue_of(first), issue_of(last)] for first, last in row[-1]]
+            yield self._title_holding(row[:-2], bool(row[-2]), ()), runs
 
     def doaj(self, scope: Scope | None = None) -> list[dict[str, object]]:
         """For each title, the values of DOAJ's preservation section."""

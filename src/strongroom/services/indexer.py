@@ -36,6 +36,7 @@ from strongroom.formats import record_stream
 from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, FileRecord, ItemRecord, RecordError
 from strongroom.formats.release_record import MAX_RECORD_BYTES, RELEASE_RECORD, parse_release, released_at
 from strongroom.search.base import SearchDocument, SearchIndex, SearchIndexBusy
+from strongroom.services import title_summaries
 from strongroom.store.base import ObjectStore, StoredFile
 
 SEARCH_BATCH = 500
@@ -549,6 +550,7 @@ class Indexer:
             au.head_version = head
             au.state = str(AUState.COLLECTED) if au.state == str(AUState.CONFIGURED) else au.state
             au.updated_at = now
+            title_summaries.refresh(s, [au.title_id])  # what the sitemap and KBART read of its title
             return IndexResult(au.key, head, indexed=True, items=au.item_count)
 
     def _add_version(self, s: Session, au: ArchivalUnit, object_id: str, v: dict[str, Any], n: int) -> None:
@@ -597,6 +599,7 @@ class Indexer:
                 s.execute(delete(Item).where(Item.au_id == au.id))
                 s.execute(delete(AUVersion).where(AUVersion.au_id == au.id))
                 s.execute(delete(ArchivalUnit).where(ArchivalUnit.id == au.id))
+                title_summaries.refresh(s, [au.title_id])
                 s.add_all(SearchQueue(item_id=i) for i in items)  # gone from the catalog: removed from the index
             if event is not None:
                 type_, outcome, detail, data = event
@@ -624,6 +627,8 @@ class Indexer:
                 report.problems.append(f"{object_id}: {exc.message}")
             if progress:
                 progress(n, len(object_ids))
+        with self.catalog.session() as s:  # every title's summary again: each object refreshed its own title's,
+            title_summaries.rebuild(s.connection())  # this also drops those of titles left with no AU
         if search:  # else the caller writes the whole search index next (rebuild_search), far faster
             self.sync_search()
         return report

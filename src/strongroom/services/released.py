@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
-from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publisher, Title, Trigger
+from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publisher, Title, TitleSummary, Trigger
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
@@ -301,34 +301,6 @@ _RELEASED_RANGES = text(
     " FROM r WHERE r.id IS NOT NULL"
     ") SELECT id FROM r WHERE id IS NOT NULL"
 )
-# The (title, volume key) pairs of released AUs holding items, unnested from the AUs' kept lists by the database (its
-# JSON functions read them faster than rows can be decoded here): listed, and counted (the count is taken over the
-# same query, so the rule of which volumes the sitemap lists lives here once).
-_VOLUME_PAIRS = {
-    "postgresql": text(
-        "SELECT DISTINCT t.key, v.value ->> 0 FROM archival_units a"
-        " JOIN titles t ON t.id = a.title_id CROSS JOIN LATERAL json_array_elements("
-        "CASE WHEN json_typeof(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v(value)"
-        " WHERE a.released_at IS NOT NULL AND a.item_count > 0"
-    ),
-    "sqlite": text(
-        "SELECT DISTINCT t.key, json_extract(v.value, '$[0]')"
-        " FROM archival_units a JOIN titles t ON t.id = a.title_id, json_each(CASE WHEN"
-        " json_type(a.volumes) = 'array' THEN a.volumes ELSE '[]' END) AS v"
-        " WHERE a.released_at IS NOT NULL AND a.item_count > 0"
-    ),
-}
-_VOLUME_COUNT = {
-    dialect: select(func.count()).select_from(pairs.columns().subquery("pairs"))
-    for dialect, pairs in _VOLUME_PAIRS.items()
-}
-
-
-def _no_jit(s: Session) -> None:
-    """PostgreSQL guesses 100 volumes an AU when unnesting them, and would compile the statement (JIT) for longer than
-    it runs: off for this transaction."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("SET LOCAL jit = off"))
 
 
 def _files_of(
@@ -722,22 +694,24 @@ class Released:
 
     def page_counts(self) -> tuple[int, int, int, int]:
         """How many countries, publishers, titles and (title, volume) pairs have released items: what
-        :meth:`countries`, :meth:`publishers` and :meth:`title_volumes` list, counted in the database (the volumes
-        from the AUs' kept lists, unnested by the database's JSON functions), so that nothing is loaded."""
-        live = select(ArchivalUnit.title_id).where(RELEASED, ArchivalUnit.item_count > 0)
-        by_publisher = (  # from the titles with released items (a semi-join): the AUs are not joined row by row
+        :meth:`countries`, :meth:`publishers` and :meth:`title_volumes` list, counted from the titles' summaries
+        (services.title_summaries: one row per title, kept with the AUs), so that no AU is visited."""
+        ts = TitleSummary.__table__.c
+        live = select(ts.title_id).where(ts.last_released.is_not(None))
+        by_publisher = (  # from the titles with released items (a semi-join)
             select(
                 func.count(func.distinct(Publisher.id)), func.count(func.distinct(func.nullif(Publisher.country, "")))
             )
             .join(Title, Title.publisher_id == Publisher.id)
             .where(Title.id.in_(live))
         )
-        titles = select(func.count(Title.id)).where(Title.id.in_(live))
+        titles = select(func.count(Title.id), func.coalesce(func.sum(ts.volume_count), 0)).join(
+            TitleSummary.__table__, ts.title_id == Title.id
+        )
         with self.catalog.session() as s:
-            _no_jit(s)
             publishers, countries = s.execute(by_publisher).one()
-            volumes = s.scalar(_VOLUME_COUNT[s.get_bind().dialect.name])
-            return int(countries), int(publishers), int(s.scalar(titles) or 0), int(volumes or 0)
+            n_titles, volumes = s.execute(titles.where(ts.last_released.is_not(None))).one()
+            return int(countries), int(publishers), int(n_titles or 0), int(volumes or 0)
 
     def article_stamps(
         self, first_id: int = 1, last_id: int | None = None, *, batch: int = 5000
@@ -807,23 +781,27 @@ class Released:
             releases = tuple(self._releases(s, keys))
         return title_view(t, t.publisher, items, volumes, releases)
 
-    def title_volumes(self) -> list[tuple[str, dt.datetime, tuple[str, ...]]]:
-        """(title key, last released, volume keys) of every title with released items, by key: two queries over the
-        released AUs (the last release per title; the distinct volume keys the AUs keep, unnested by the database),
-        so that what is read is what the sitemap lists, no AU row and no item (the sitemap's pages)."""
-        last = (
-            select(Title.key, func.max(ArchivalUnit.released_at))
-            .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
-            .where(RELEASED, ArchivalUnit.item_count > 0)
-            .group_by(Title.key)
+    def title_volumes(self, batch: int = 1000) -> list[tuple[str, dt.datetime, tuple[str, ...]]]:
+        """(title key, last released, volume keys) of every title with released items, by key: read from the titles'
+        summaries (services.title_summaries), a batch of titles at a time by key, so that what is read is what the
+        sitemap lists, no AU row and no item (the sitemap's pages)."""
+        ts, t = TitleSummary.__table__.c, Title.__table__.c
+        stmt = (
+            select(ts.title_id, t.key, ts.last_released, ts.volumes)
+            .join(Title.__table__, t.id == ts.title_id)
+            .where(ts.last_released.is_not(None))
+            .order_by(ts.title_id)
+            .limit(batch)
         )
-        volumes: dict[str, list[str]] = {}
-        with self.catalog.session() as s:
-            _no_jit(s)
-            released = {key: at for key, at in s.execute(last).all() if at is not None}  # RELEASED: always set
-            for key, volume in s.execute(_VOLUME_PAIRS[s.get_bind().dialect.name]):
-                volumes.setdefault(key, []).append(str(volume))
-        return [(key, at, tuple(sorted(volumes.get(key, ())))) for key, at in sorted(released.items())]
+        out: list[tuple[str, dt.datetime, tuple[str, ...]]] = []
+        after = 0
+        while True:
+            with self.catalog.session() as s:
+                rows = s.execute(stmt.where(ts.title_id > after)).all()
+            out += [(key, at, tuple(str(v) for v in volumes or ())) for _, key, at, volumes in rows]
+            if len(rows) < batch:
+                return sorted(out)
+            after = rows[-1][0]
 
     def publishers(self, *, country: str | None = None) -> list[PublisherView]:
         with self.catalog.session() as s:

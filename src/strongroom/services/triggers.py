@@ -37,6 +37,7 @@ from strongroom.domain.trigger import (
 from strongroom.errors import NotFound, TriggerError
 from strongroom.formats.canonical import canonical_json
 from strongroom.keys import new_private_key, public_key_from_text, public_key_text
+from strongroom.services import title_summaries
 
 
 def release_licence(licence: str | None) -> str:
@@ -343,8 +344,10 @@ class Workflow:
             trigger = self._get(s, key)
             self._move(s, trigger, TriggerState.RELEASED, who, f"released under {licence}")
             trigger.licence = licence
+            titles: set[int] = set()
             for au in s.scalars(select(ArchivalUnit).where(ArchivalUnit.key.in_(au_keys))):
                 au.released_at, au.release_licence, au.release_trigger = trigger.released_at, licence, key
+                titles.add(au.title_id)
                 self.catalog.record_event(
                     s,
                     EventType.RELEASE,
@@ -355,6 +358,7 @@ class Workflow:
                     detail=f"released by {key} under {licence}",
                     data={"trigger": key, "licence": licence},
                 )
+            title_summaries.refresh(s, titles)  # what the sitemap and KBART read of the titles released
         return self.show(key)
 
     def list(self) -> list[Trigger]:
