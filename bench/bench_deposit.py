@@ -3,10 +3,11 @@
 articles, for each N, against the same for `bagit.py --validate` of the bag; with ``--before SRC`` as well, the same
 deposit run from another copy of the package's source (``SRC/strongroom``, e.g. a checkout of an earlier commit's
 ``src``), so that a change is measured before and after in one run; with ``--stages N``, the resident memory (now
-and its peak so far, from ``/proc/self/status``) before and after each stage of one deposit of N articles.
+and its peak so far, from ``/proc/self/status``) before and after each stage of one deposit of N articles (with
+``--trace`` as well, Python's own heap, now and its peak since the row before, from tracemalloc: slower).
 
 Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000 [--before SRC]]
-       [--stages 10000] [--workdir bench/work/deposit]
+       [--stages 10000 [--trace]] [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
@@ -80,8 +81,11 @@ def _resident() -> tuple[float, float]:
     return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
 
 
-def stages(work: Path, articles: int) -> None:
-    """The resident memory around each stage of one deposit (the stages' functions wrapped in this process)."""
+def stages(work: Path, articles: int, trace: bool = False) -> None:
+    """The resident memory around each stage of one deposit (the stages' functions wrapped in this process); with
+    ``trace``, Python's heap as well (tracemalloc: its current size and its peak since the row before)."""
+    import tracemalloc
+
     import strongroom.services.deposit as deposit_service
     import strongroom.services.indexer as indexer
     from strongroom.store.ocfl import OcflStore
@@ -89,12 +93,22 @@ def stages(work: Path, articles: int) -> None:
     bag = make_bag(work / "bag", articles)
     node = Node.create(work / "home")
     print(f"load average {os.getloadavg()[0]:.2f}\n")
-    print("| point | resident (MB) | peak so far (MB) |")
-    print("| --- | ---: | ---: |")
+    print(
+        "| point | resident (MB) | peak so far (MB) |"
+        + (" heap (MB) | heap peak since the row before |" if trace else "")
+    )
+    print("| --- | ---: | ---: |" + (" ---: | ---: |" if trace else ""))
+    if trace:
+        tracemalloc.start()
 
     def row(point: str) -> None:
         now, peak = _resident()
-        print(f"| {point} | {now:.0f} | {peak:.0f} |", flush=True)
+        heap = ""
+        if trace:
+            current, highest = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            heap = f" {current / 2**20:.1f} | {highest / 2**20:.1f} |"
+        print(f"| {point} | {now:.0f} | {peak:.0f} |{heap}", flush=True)
 
     def wrap(owner: object, name: str, stage: str) -> None:
         real = getattr(owner, name)
@@ -125,12 +139,13 @@ def main() -> None:
     ap.add_argument("--memory", default="", help="comma-separated article counts: measure peak memory instead")
     ap.add_argument("--before", type=Path, help="with --memory: also deposit from this copy of the source (src)")
     ap.add_argument("--stages", type=int, default=0, help="resident memory around each stage of one deposit")
+    ap.add_argument("--trace", action="store_true", help="with --stages: Python's heap as well (tracemalloc)")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     if args.stages:
-        stages(args.workdir, args.stages)
+        stages(args.workdir, args.stages, args.trace)
         shutil.rmtree(args.workdir, ignore_errors=True)
         return
     if args.memory:

@@ -86,9 +86,10 @@ class _Text:
             return value
 
 
-def _members(text: _Text) -> Iterator[tuple[str, _Text]]:
+def _members(text: _Text, *, checked: bool = False) -> Iterator[tuple[str, _Text]]:
     """The keys of the JSON object that starts at the text's position, each with the text at its value (which the
-    caller must consume before asking for the next key). A key named twice raises NotStreamable."""
+    caller must consume before asking for the next key). A key named twice raises NotStreamable, unless the object
+    was ``checked`` on an earlier reading (its keys are then not kept: a record's files are tens of thousands)."""
     text.take("{")
     seen: set[str] = set()
     if text.peek() == "}":
@@ -98,7 +99,8 @@ def _members(text: _Text) -> Iterator[tuple[str, _Text]]:
         key = text.value()
         if not isinstance(key, str) or key in seen:
             raise NotStreamable
-        seen.add(key)
+        if not checked:
+            seen.add(key)
         text.take(":")
         yield key, text
         following = text.peek()
@@ -126,18 +128,27 @@ def _elements(text: _Text) -> Iterator[Any]:
 
 @dataclass
 class RecordHead:
-    """A deposit record read without keeping its items: the record (``items`` empty), and its items' keys in order."""
+    """A deposit record read without keeping its items: the record (``items`` empty), and its items' keys in order.
+    Read with ``files=False``, the record's ``files`` are empty too, and ``files_sorted`` tells whether the record
+    names them in the order of their paths (as Strongroom writes them): :func:`iter_files` can then be joined with
+    another sorted list of paths, one file at a time."""
 
     record: DepositRecord
     keys: list[str] = field(default_factory=list)
+    files_sorted: bool = True
 
 
-def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str]) -> DepositRecord:
+def _scan(
+    fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str], order: list[bool] | None = None
+) -> DepositRecord:
     """The record in ``fh``, its items converted and checked one at a time (kept in ``keep`` if given, their keys in
-    ``keys``), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``."""
+    ``keys``), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``. With
+    ``order`` given, its files are checked the same way but not kept, and ``order`` is told whether their paths come
+    sorted."""
     text = _Text(fh)
     head: dict[str, Any] = {}
     files: dict[str, FileRecord] = {}
+    last: str | None = None  # the path before, to see whether the files come in the order of their paths
     shared: dict[str, str] = {}  # one string for each media type, role, source and item key the files repeat
     item_error: RecordError | None = None
     file_error: RecordError | None = None
@@ -164,6 +175,11 @@ def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str]) -> Depo
                         file = FileRecord.from_dict(value, f"file {path!r}")
                     except RecordError as exc:
                         file_error = exc
+                        continue
+                    if order is not None:
+                        if last is not None and path <= last:
+                            order[0] = False
+                        last = path
                         continue
                     files[path] = FileRecord(
                         media_type=shared.setdefault(file.media_type, file.media_type),
@@ -195,11 +211,13 @@ def read_record(fh: IO[bytes]) -> DepositRecord:
     return _scan(fh, kept, [])
 
 
-def read_head(fh: IO[bytes]) -> RecordHead:
-    """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys."""
+def read_head(fh: IO[bytes], *, files: bool = True) -> RecordHead:
+    """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys;
+    with ``files=False``, without its files either (each checked, and dropped: :func:`iter_files` reads them)."""
     keys: list[str] = []
-    record = _scan(fh, None, keys)
-    return RecordHead(record, keys)
+    order = None if files else [True]
+    record = _scan(fh, None, keys, order)
+    return RecordHead(record, keys, order[0] if order else True)
 
 
 def iter_items(fh: IO[bytes]) -> Iterator[ItemRecord]:
@@ -210,4 +228,29 @@ def iter_items(fh: IO[bytes]) -> Iterator[ItemRecord]:
             for element in _elements(at):
                 yield ItemRecord.from_dict(element)
             return
-        at.value()
+        _skip(at, key)
+
+
+def _skip(text: _Text, key: str) -> None:
+    """Read past the value of the record's member ``key``, its list of items an element at a time and its files a
+    member at a time (neither is held whole just to be passed over); any other member is small."""
+    if key == "items" and text.peek() == "[":
+        for _element in _elements(text):
+            pass
+    elif key == "files" and text.peek() == "{":  # read_head saw no path named twice, or this is not read in pieces
+        for _path, at in _members(text, checked=True):
+            at.value()
+    else:
+        text.value()
+
+
+def iter_files(fh: IO[bytes]) -> Iterator[tuple[str, FileRecord]]:
+    """The files of the record in ``fh`` (path and record), one at a time in the record's order, for a record
+    ``read_head`` has already read and checked."""
+    text = _Text(fh)
+    for key, at in _members(text):
+        if key == "files" and at.peek() == "{":
+            for path, _value in _members(at, checked=True):
+                yield path, FileRecord.from_dict(at.value(), f"file {path!r}")
+            return
+        _skip(at, key)

@@ -26,6 +26,7 @@ from sqlalchemy import Text, cast, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from strongroom.alloc import give_back
 from strongroom.catalog.models import ArchivalUnit, AUVersion, File, Item, Publisher, SearchQueue, Title
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import public_id, slug
@@ -319,13 +320,36 @@ FILE_COLUMNS = (
 )
 
 
+class _Joined:
+    """What the deposit record says of each file, looked up in ascending path order: the record's files (path and
+    record, in ascending path order) are read as the lookups go, and each is dropped once passed."""
+
+    def __init__(self, records: Iterator[tuple[str, FileRecord]]) -> None:
+        self._records = records
+        self._next: tuple[str, FileRecord] | None = next(records, None)
+
+    def get(self, path: str) -> FileRecord | None:
+        """The record of ``path`` (None if the record has none), ``path`` after every path asked for before."""
+        while self._next is not None and self._next[0] < path:
+            self._next = next(self._records, None)
+        if self._next is not None and self._next[0] == path:
+            return self._next[1]
+        return None
+
+
 def _replace_files(
-    s: Session, au_id: int, files: list[StoredFile], meta: dict[str, FileRecord], items: dict[str, int]
+    s: Session,
+    au_id: int,
+    files: list[StoredFile],
+    meta: Iterator[tuple[str, FileRecord]],
+    items: dict[str, int],
 ) -> None:
-    """Make the AU's file rows those of its head version's ``files`` (with what the deposit record says of each,
-    ``meta``, and the ids of its items by key). Rows already as they should be are kept (a reindex finds nearly
+    """Make the AU's file rows those of its head version's ``files`` (sorted by path, as the store gives them), with
+    what the deposit record says of each (``meta``: path and record, in path order, read as they are joined to
+    ``files``) and the ids of its items by key. Rows already as they should be are kept (a reindex finds nearly
     all so); the others are deleted and written again, FILE_BATCH at a time as a Core executemany: no ORM object
     per file, an AU can hold tens of thousands."""
+    joined = _Joined(meta)
     existing: dict[str, tuple[Any, ...]] = {
         row[0]: tuple(row[1:])
         for row in s.connection().execute(select(File.logical_path, File.id, *FILE_COLUMNS).where(File.au_id == au_id))
@@ -341,7 +365,7 @@ def _replace_files(
         stale.clear()
 
     for f in files:
-        m = meta.get(f.logical_path)
+        m = joined.get(f.logical_path)
         values = (
             items.get(m.item) if m and m.item else None,
             f.size,
@@ -429,12 +453,30 @@ class Indexer:
         if isinstance(head, bytes):
             whole = self._read_whole(object_id, head)
             return replace(whole, items=()), [item.key for item in whole.items], iter(whole.items)
+        return head.record, head.keys, self._items(object_id, version)
 
-        def items() -> Iterator[ItemRecord]:
-            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
-                yield from record_stream.iter_items(fh)
+    def _record_parts(
+        self, object_id: str, version: int, opened: contextlib.ExitStack
+    ) -> tuple[DepositRecord, list[str], Iterator[ItemRecord], Iterator[tuple[str, FileRecord]]]:
+        """As :meth:`_record_items`, the record without its files as well, and its files (path and record) in the
+        order of their paths, read again one at a time as they are asked for: cataloguing joins them with the
+        version's files, which come in that order, so that neither the record's files nor their rows are held
+        whole. A record whose files are not in that order (none Strongroom wrote) has them read and sorted first.
+        The record is opened for both readings now (``opened`` closes it), so that they need no inventory later."""
+        head = self._streamed(object_id, version, lambda fh: record_stream.read_head(fh, files=False))
+        if isinstance(head, bytes):
+            whole = self._read_whole(object_id, head)
+            keys = [item.key for item in whole.items]
+            return replace(whole, items=(), files={}), keys, iter(whole.items), iter(sorted(whole.files.items()))
+        items = record_stream.iter_items(opened.enter_context(self.store.open_file(object_id, DEPOSIT_RECORD, version)))
+        files = record_stream.iter_files(opened.enter_context(self.store.open_file(object_id, DEPOSIT_RECORD, version)))
+        if not head.files_sorted:
+            files = iter(sorted(files, key=lambda pair: pair[0]))  # read_head saw no path named twice
+        return head.record, head.keys, items, files
 
-        return head.record, head.keys, items()
+    def _items(self, object_id: str, version: int) -> Iterator[ItemRecord]:
+        with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+            yield from record_stream.iter_items(fh)
 
     def _streamed(self, object_id: str, version: int | None, read: Callable[[IO[bytes]], _Read]) -> _Read | bytes:
         """What ``read`` makes of the deposit record read in pieces, or the record's bytes, for the caller to parse
@@ -488,21 +530,65 @@ class Indexer:
     def _catalogue(self, object_id: str, *, recovered: bool, force: bool = False) -> IndexResult:
         """One transaction; when another process catalogues the same publisher, title or AU at the same moment,
         the loser's insert fails on the unique key and the whole transaction is tried again, finding their rows."""
-        for attempt in range(1, CONCURRENT_RETRIES + 1):
-            try:
-                return self._catalogue_once(object_id, recovered=recovered, force=force)
-            except IntegrityError:
-                if attempt == CONCURRENT_RETRIES:
-                    raise
-                time.sleep(random.uniform(0.01, 0.1) * attempt)  # noqa: S311 - back-off jitter, not a secret
-        raise AssertionError("unreachable")
+        try:
+            for attempt in range(1, CONCURRENT_RETRIES + 1):
+                try:
+                    return self._catalogue_once(object_id, recovered=recovered, force=force)
+                except IntegrityError:
+                    if attempt == CONCURRENT_RETRIES:
+                        raise
+                    time.sleep(random.uniform(0.01, 0.1) * attempt)  # noqa: S311 - back-off jitter, not a secret
+            raise AssertionError("unreachable")
+        finally:
+            # The inventory read for this (about 1 KB a file) is not kept by the store's cache for the search
+            # index's sync, nor for the rest of the process: a reindex would otherwise keep hundreds of them.
+            self.store.let_go(object_id)
 
     def _catalogue_once(self, object_id: str, *, recovered: bool, force: bool) -> IndexResult:
-        inventory = self.store.inventory(object_id)
-        head = int(inventory["head"][1:])
-        record, keys, records = self._record_items(object_id, head)
-        release = self.read_release(object_id)
-        files = self.store.files(object_id)
+        with contextlib.ExitStack() as opened:
+            inventory = self.store.inventory(object_id)
+            head = int(inventory["head"][1:])
+            record, keys, records, file_records = self._record_parts(object_id, head, opened)
+            release = self.read_release(object_id)
+            files = self.store.files(object_id)
+            # What is kept of the versions (not their states), and then the inventory is let go before the rows are
+            # written: everything else is read from the files and streams already opened.
+            versions = {
+                int(name[1:]): {k: v[k] for k in ("created", "user", "message") if k in v}
+                for name, v in inventory["versions"].items()
+            }
+            del inventory
+            self.store.let_go(object_id)
+            return self._write(
+                object_id,
+                head,
+                record,
+                keys,
+                records,
+                file_records,
+                release,
+                files,
+                versions,
+                recovered=recovered,
+                force=force,
+            )
+
+    def _write(
+        self,
+        object_id: str,
+        head: int,
+        record: DepositRecord,
+        keys: list[str],
+        records: Iterator[ItemRecord],
+        file_records: Iterator[tuple[str, FileRecord]],
+        release: dict[str, object] | None,
+        files: list[StoredFile],
+        versions: dict[int, dict[str, Any]],
+        *,
+        recovered: bool,
+        force: bool,
+    ) -> IndexResult:
+        """The catalog write of :meth:`_catalogue_once`, from what it read of the object (one transaction)."""
         now = self.catalog.clock.now()
         with self.catalog.session() as s:
             au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == record.au.key))
@@ -533,9 +619,9 @@ class Indexer:
             del facts
             au.stored_files = len(files)  # its head version, kept with its file rows: the node page never sums files
             au.stored_bytes = sum(f.size for f in files)
-            _replace_files(s, au.id, files, record.files, items)
-            for n in range(au.head_version + 1, head + 1):
-                self._add_version(s, au, object_id, inventory["versions"][f"v{n}"], n)
+            _replace_files(s, au.id, files, file_records, items)
+            for n in range(au.head_version + 1, head + 1):  # the head's files are those just read: not read again
+                self._add_version(s, au, object_id, versions[n], n, files if n == head else None)
             if recovered:
                 self.catalog.record_event(
                     s,
@@ -553,8 +639,12 @@ class Indexer:
             title_summaries.refresh(s, [au.title_id])  # what the sitemap and KBART read of its title
             return IndexResult(au.key, head, indexed=True, items=au.item_count)
 
-    def _add_version(self, s: Session, au: ArchivalUnit, object_id: str, v: dict[str, Any], n: int) -> None:
-        state = self.store.files(object_id, n)
+    def _add_version(
+        self, s: Session, au: ArchivalUnit, object_id: str, v: dict[str, Any], n: int, state: list[StoredFile] | None
+    ) -> None:
+        """Record version ``n`` (``v``, its inventory entry; ``state``, its files when the caller has them)."""
+        if state is None:
+            state = self.store.files(object_id, n)
         new = {f.content_path: f.size for f in state if f.content_path.startswith(f"v{n}/")}
         created = dt.datetime.fromisoformat(str(v["created"]).replace("Z", "+00:00"))
         user = str(v["user"].get("name", self.agent)) if isinstance(v.get("user"), dict) else self.agent
@@ -699,6 +789,9 @@ class Indexer:
         if not total:  # nothing queued: the index is not even opened for writing
             return 0
         done = 0
+        # The engine's writer threads allocate in malloc arenas of their own, which cannot reuse what the catalog
+        # write just freed: that is given back first, and what each batch frees after it (issue 16).
+        give_back()
         with self.search.batches():  # one writer for every batch, each committed before it leaves the queue
             while True:
                 with self.catalog.session() as s:
@@ -720,6 +813,8 @@ class Indexer:
                 self.search.remove(sorted(set(ids) - {d.id for d in documents}))
                 with self.catalog.session() as s:
                     s.execute(delete(SearchQueue).where(SearchQueue.id.in_([row_id for row_id, _ in rows])))
+                del items, documents
+                give_back()
                 done += len(rows)
                 if progress:
                     progress(done, max(total, done))

@@ -100,6 +100,11 @@ class ObjectStore(Protocol):
         """The object's root inventory, checked against its sidecar digest (StorageError when it does not match)."""
         ...
 
+    def let_go(self, object_id: str) -> None:
+        """Drop what the store keeps of the object's inventory between reads (a large object read once, as a
+        deposit's cataloguing does, is not worth its memory afterwards); the next read parses it again."""
+        ...
+
     def head_version(self, object_id: str) -> int: ...
 
     def state(self, object_id: str, version: int | None = None) -> dict[str, str]:

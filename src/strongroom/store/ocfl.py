@@ -327,6 +327,11 @@ class OcflStore:
             self._inventories[object_id] = (stats, inv, frozenset(allowed))
         return inv, frozenset(allowed)
 
+    def let_go(self, object_id: str) -> None:
+        """Drop the object's parsed inventory from the cache (about 1 KB a file: a deposit of tens of thousands
+        of files catalogued once need not keep it for the rest of the process)."""
+        self._inventories.pop(object_id, None)
+
     def head_version(self, object_id: str) -> int:
         return int(self.inventory(object_id)["head"][1:])
 
@@ -808,17 +813,36 @@ def _version(inv: dict[str, Any], object_id: str, version: int | None) -> dict[s
 def read_inventory(directory: Path) -> dict[str, Any]:
     """Read ``directory/inventory.json`` and check it against its sidecar; StorageError if either is bad."""
     path = directory / INVENTORY
+    # The bytes are handed over with no name kept here, so that check_inventory can let them go before it parses.
+    return check_inventory(
+        _read_bytes(path),
+        lambda alg: (directory / f"{INVENTORY}.{alg}").read_text(encoding="utf-8"),
+        str(path),
+        own=True,
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise StorageError(f"{path} cannot be read: {exc}", hint="restore it from another copy") from None
-    return check_inventory(data, lambda alg: (directory / f"{INVENTORY}.{alg}").read_text(encoding="utf-8"), str(path))
 
 
-def check_inventory(data: bytes, read_sidecar: Callable[[str], str], name: str) -> dict[str, Any]:
-    """An inventory's JSON, after checking its bytes against the sidecar ``read_sidecar(algorithm)`` returns."""
+def check_inventory(data: bytes, read_sidecar: Callable[[str], str], name: str, *, own: bool = False) -> dict[str, Any]:
+    """An inventory's JSON, after checking its bytes against the sidecar ``read_sidecar(algorithm)`` returns. With
+    ``own`` (the caller keeps no other reference to ``data``), the bytes are hashed with both algorithms first and
+    let go before the text is parsed, so that a large inventory is never held as bytes, text and objects at once;
+    the result and the errors are the same."""
+    digests = {alg: hashlib.new(alg, data).hexdigest() for alg in ALGORITHMS} if own else None
     try:
-        inv = json.loads(data)
+        if own:
+            text = data.decode(json.detect_encoding(data), "surrogatepass")  # what json.loads does with bytes
+            del data
+            inv = json.loads(text)
+            del text
+        else:
+            inv = json.loads(data)
     except ValueError as exc:
         raise StorageError(f"{name} cannot be read: {exc}", hint="restore it from another copy") from None
     alg = inv.get("digestAlgorithm") if isinstance(inv, dict) else None
@@ -828,6 +852,7 @@ def check_inventory(data: bytes, read_sidecar: Callable[[str], str], name: str) 
         recorded = read_sidecar(str(alg)).split()[0]
     except (OSError, IndexError, UnicodeDecodeError, StorageError):
         raise StorageError(f"the sidecar of {name} is missing or unreadable") from None
-    if hashlib.new(str(alg), data).hexdigest() != recorded.lower():
+    found = digests[str(alg)] if digests is not None else hashlib.new(str(alg), data).hexdigest()
+    if found != recorded.lower():
         raise StorageError(f"{name} does not match its sidecar digest", hint="restore the inventory from another copy")
     return dict(inv)

@@ -271,6 +271,9 @@ class S3Store:
         self._inventories[object_id] = (tags, inv, frozenset(allowed))
         return inv, frozenset(allowed)
 
+    def let_go(self, object_id: str) -> None:
+        self._inventories.pop(object_id, None)
+
     def head_version(self, object_id: str) -> int:
         return int(self.inventory(object_id)["head"][1:])
 
