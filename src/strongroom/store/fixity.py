@@ -4,22 +4,25 @@ the fixity block's too, computed in that same pass), every stray file noticed.
 
 Results are three-valued and then some: each file is *ok*, *damaged*, *missing*, *unreadable* or *unexpected*,
 and a file that could not be read is never *ok*. Several files are hashed at once on a thread pool (hashlib
-releases the GIL), so an audit uses every core.
+releases the GIL), so an audit uses every core: the largest files are handed out first, so that one large file
+does not come last and leave the other cores idle while it is hashed alone; each worker reads into one buffer
+of its own, reused for every file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from strongroom.errors import ContentMissing, Finding, StorageError
 from strongroom.store.base import ObjectStore
-from strongroom.store.hashing import hash_stream
+from strongroom.store.hashing import CHUNK, advise_sequential, hash_stream
 from strongroom.store.ocfl import INVENTORY, OBJECT_NAMASTE, check_inventory, other_algorithm
 
 
@@ -71,12 +74,15 @@ def _check_one(
     content_path: str,
     logical: tuple[str, ...],
     expected: dict[str, str],
+    buffers: queue.SimpleQueue[bytearray] | None = None,
 ) -> FileCheck:
     now = dt.datetime.now(dt.UTC)
     algorithms = tuple(expected)
+    buffer = buffers.get() if buffers is not None else None
     try:
         with store.open_content(object_id, content_path) as fh:
-            got = hash_stream(fh, algorithms)
+            advise_sequential(fh)
+            got = hash_stream(fh, algorithms, buffer=buffer)
     except ContentMissing:
         return FileCheck(
             content_path,
@@ -102,6 +108,9 @@ def _check_one(
             "A003",
             f"could not be read: {reason}",
         )
+    finally:
+        if buffers is not None and buffer is not None:
+            buffers.put(buffer)
     bad = [a for a in algorithms if got.digests[a] != expected[a]]
     if bad:
         return FileCheck(
@@ -151,6 +160,13 @@ def _logical_names(inv: dict[str, Any]) -> dict[str, tuple[str, ...]]:
             for cp in inv["manifest"].get(digest, []):
                 names.setdefault(cp, set()).update(lps)
     return {cp: tuple(sorted(v)) for cp, v in names.items()}
+
+
+def schedule(expected: dict[str, dict[str, str]], sizes: dict[str, int]) -> list[tuple[str, dict[str, str]]]:
+    """The order files are handed to the workers: largest first (by their size in storage; a file not there, 0),
+    then by content path. Handed out by path, a large file that comes last is hashed by one core while the others
+    wait; largest first, the small files fill in at the end, when every core is still busy."""
+    return sorted(expected.items(), key=lambda item: (-sizes.get(item[0], 0), item[0]))
 
 
 def audit_object(
@@ -208,18 +224,30 @@ def _audit(
     other = other_algorithm(alg)
     checked = (alg, other) if all_digests and inv.get("fixity", {}).get(other) else (alg,)
     result.digests = checked
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+    threads = workers or os.cpu_count() or 2
+    buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()  # one per worker, reused from file to file
+    for _ in range(threads):
+        buffers.put(bytearray(CHUNK))
+    checks: dict[str, FileCheck] = {}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         futures = [
             pool.submit(
-                _check_one, store, object_id, cp, names_of.get(cp, ()), {a: want[a] for a in checked if a in want}
+                _check_one,
+                store,
+                object_id,
+                cp,
+                names_of.get(cp, ()),
+                {a: want[a] for a in checked if a in want},
+                buffers,
             )
-            for cp, want in sorted(expected.items())
+            for cp, want in schedule(expected, stored)
         ]
-        for fut in futures:
+        for fut in as_completed(futures):  # progress as files finish, whatever their order
             check = fut.result()
-            result.checks.append(check)
+            checks[check.content_path] = check
             if on_file:
                 on_file(check.size or 0)
+    result.checks.extend(checks[cp] for cp in sorted(checks))  # reported by content path, as they are listed
     for rel, size in sorted(stored.items()):
         if rel not in allowed and rel not in expected:
             result.checks.append(

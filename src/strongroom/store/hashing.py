@@ -7,6 +7,7 @@ never by shelling out.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -31,17 +32,50 @@ class Digests:
 
 
 def hash_stream(
-    stream: BinaryIO, algorithms: Sequence[str] = DEFAULT_ALGORITHMS, on_bytes: Callable[[int], None] | None = None
+    stream: BinaryIO,
+    algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+    on_bytes: Callable[[int], None] | None = None,
+    *,
+    buffer: bytearray | None = None,
 ) -> Digests:
+    """Every algorithm's digest of the rest of ``stream``, in one pass. The bytes are read into ``buffer`` (default:
+    a new one of ``CHUNK`` bytes), reused for every read: no new object a read, and the hashers get slices of a
+    megabyte at a time, large enough for hashlib to release the interpreter lock while it hashes them. A caller
+    hashing many files passes one buffer (per thread) for all of them."""
     hashers = [hashlib.new(a) for a in algorithms]
     size = 0
-    while chunk := stream.read(CHUNK):
-        for h in hashers:
-            h.update(chunk)
-        size += len(chunk)
-        if on_bytes:
-            on_bytes(len(chunk))
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:  # a plain reader of bytes: a new chunk a read
+        while data := stream.read(CHUNK):
+            for h in hashers:
+                h.update(data)
+            size += len(data)
+            if on_bytes:
+                on_bytes(len(data))
+    else:
+        buf = bytearray(CHUNK) if buffer is None else buffer
+        with memoryview(buf) as view:
+            while n := readinto(buf):
+                chunk = view[:n]
+                for h in hashers:
+                    h.update(chunk)
+                size += n
+                if on_bytes:
+                    on_bytes(n)
     return Digests(size, {a: h.hexdigest() for a, h in zip(algorithms, hashers, strict=True)})
+
+
+def advise_sequential(stream: BinaryIO) -> None:
+    """Tell the kernel that ``stream`` (a local file) is about to be read once from start to end: it reads further
+    ahead (Linux doubles the read-ahead window), which keeps a disk busy while the bytes before are hashed. Nothing
+    happens for a stream that is no local file, or where the call is not supported."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    try:
+        advise(stream.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return
 
 
 def write_json(
