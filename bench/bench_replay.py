@@ -11,8 +11,11 @@ pywb is not a Strongroom dependency; set it up once in its own environment:
 
     python3 -m venv /tmp/pywb-venv && /tmp/pywb-venv/bin/pip install pywb gunicorn gevent packaging
 
+With ``--base SRC`` (a copy of an earlier ``src``, e.g. ``git archive HEAD src | tar -x -C /tmp/base``), that
+code's portal is measured too, in the same run (``PYTHONPATH=SRC``): before and after a change, under the same load.
+
 Usage: .venv/bin/python bench/bench_replay.py [--small 6] [--large 1200] [--seconds 8] [--connections 8]
-       [--workers 2] [--pywb /tmp/pywb-venv] [--workdir bench/work/replay]
+       [--workers 2] [--pywb /tmp/pywb-venv] [--workdir bench/work/replay] [--base SRC]
 """
 
 from __future__ import annotations
@@ -74,9 +77,10 @@ def index_lines(node: Node, au_key: str) -> list[bytes]:
     """The released AU's CDXJ index, line by line."""
     object_id = node.released().archived_au(au_key)
     assert object_id is not None, "the harvested AU was not released"
-    with node.replay.index(object_id) as index:
-        index.fh.seek(0)
-        return [raw for raw in index.fh.read().splitlines() if raw.strip()]
+    from strongroom.services.harvests import CDXJ
+
+    with node.store.open_file(object_id, CDXJ) as fh:
+        return [raw for raw in fh.read().splitlines() if raw.strip()]
 
 
 def load(base: str, paths: list[str], seconds: float, connections: int) -> dict[str, float]:
@@ -125,13 +129,19 @@ def copy_warcs(node: Node, au_key: str, dest: Path) -> None:
                 shutil.copyfileobj(src, out)
 
 
-def strongroom(home: Path, cache_mb: int, paths: list[str], args: argparse.Namespace) -> dict[str, float]:
-    """`strongroom portal serve --workers N` on ``home`` with ``portal.replay_cache_mb = cache_mb``, under load."""
+def strongroom(
+    home: Path, cache_mb: int, paths: list[str], args: argparse.Namespace, src: Path | None = None
+) -> dict[str, float]:
+    """`strongroom portal serve --workers N` on ``home`` with ``portal.replay_cache_mb = cache_mb`` (the code in
+    ``src`` when given), under load."""
     settings = load_settings(home)
     write_settings(replace(settings, portal=replace(settings.portal, replay_cache_mb=cache_mb)))
     port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None
     server = subprocess.Popen(
-        [*PORTAL, "--home", str(home), "--port", str(port), "--workers", str(args.workers)], stdout=subprocess.DEVNULL
+        [*PORTAL, "--home", str(home), "--port", str(port), "--workers", str(args.workers)],
+        stdout=subprocess.DEVNULL,
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -151,6 +161,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes of each server (pywb's gunicorn -w)")
     parser.add_argument("--pywb", type=Path, default=Path("/tmp/pywb-venv"), help="a venv with pywb, gunicorn, gevent")
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/replay"))
+    parser.add_argument("--base", type=Path, help="an earlier src to measure too, in the same run")
     args = parser.parse_args()
     if not (args.pywb / "bin" / "wb-manager").exists():
         raise SystemExit(f"no pywb in {args.pywb}: see this script's docstring for its setup")
@@ -201,12 +212,13 @@ def main() -> None:
             wait_for(f"http://127.0.0.1:{ceiling_port}/")
             sr_paths = [f"/archive/{au_key}/?url={quote(u, safe='')}" for u, _ in pages]
             pw_paths = [f"/au/{ts}mp_/{u}" for u, ts in pages]
-            results = {
-                "strongroom, no cache": strongroom(here / "home", 0, sr_paths, args),
-                "strongroom": strongroom(here / "home", 64, sr_paths, args),
-                "pywb": load(pw, pw_paths, args.seconds, args.connections),
-                "ceiling": load(f"http://127.0.0.1:{ceiling_port}", ["/"], args.seconds, args.connections),
-            }
+            results = {}
+            for cache_mb, named in ((0, "strongroom, no cache"), (64, "strongroom")):
+                if args.base is not None:
+                    results[f"before: {named}"] = strongroom(here / "home", cache_mb, sr_paths, args, args.base)
+                results[named] = strongroom(here / "home", cache_mb, sr_paths, args)
+            results["pywb"] = load(pw, pw_paths, args.seconds, args.connections)
+            results["ceiling"] = load(f"http://127.0.0.1:{ceiling_port}", ["/"], args.seconds, args.connections)
         finally:
             for server in servers:
                 server.terminate()
@@ -231,6 +243,17 @@ def main() -> None:
             f"{s['rps']:,.0f}, {s['p50']:.1f} / {s['p95']:.1f} | {p['rps']:,.0f}, {p['p50']:.1f} / {p['p95']:.1f} | "
             f"{n['rps'] / p['rps']:.2f} | {s['rps'] / p['rps']:.2f} | {c['rps']:,.0f} |"
         )
+    if args.base is not None:
+        print(f"before (PYTHONPATH={args.base}) and after, in the same run:")
+        print("| AU | server | req/s | p50 / p95 ms | ÷ pywb |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        for label, _, _, _, r in rows:
+            for named, m in r.items():
+                if named != "ceiling":
+                    print(
+                        f"| {label} | {named} | {m['rps']:,.0f} | {m['p50']:.1f} / {m['p95']:.1f} | "
+                        f"{m['rps'] / r['pywb']['rps']:.2f} |"
+                    )
     print("non-200 answers:", {label: {k: v["errors"] for k, v in r.items()} for label, _, _, _, r in rows})
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -293,13 +294,16 @@ def test_the_live_portal_replays_a_page_from_storage_once_and_never_keeps_a_dark
     harvest_and_release_2023(node, site)
     client = TestClient(create_portal(node, cache_seconds=30.0))  # as `portal serve` runs it
     reads: list[str] = []
-    real_open = node.store.open_file
 
-    def counted(object_id: str, logical_path: str, *args: object, **kwargs: object) -> object:
-        reads.append(logical_path)
-        return real_open(object_id, logical_path, *args, **kwargs)  # type: ignore[arg-type]
+    def counting(real: Any) -> Any:
+        def counted(object_id: str, path: str, *args: object, **kwargs: object) -> object:
+            reads.append(path)
+            return real(object_id, path, *args, **kwargs)
 
-    monkeypatch.setattr(node.store, "open_file", counted)
+        return counted
+
+    for method in ("open_file", "open_content"):  # by logical path, or by content path (the index, mapped)
+        monkeypatch.setattr(node.store, method, counting(getattr(node.store, method)))
     article = f"{url}{ojs.base}/article/view/1"
     first = client.get(f"/archive/{TITLE}/2023/", params={"url": article})
     assert first.status_code == 200 and reads  # read from the WARC through the index

@@ -16,11 +16,13 @@ from strongroom.harvest.warc import CdxLine
 # SURT canonicalisation is a third of a replayed page's cost (each of its links is looked up), and the same
 # addresses (a site's stylesheet, its issue pages) come back on every page: remembered, it is paid once.
 surt_key = functools.lru_cache(maxsize=65_536)(surt.surt)
+HELD_KEPT = 4096  # answers an index remembers (about 1 MB), forgotten together when full
 
 
 class CdxIndex:
     """A sorted CDXJ index read from a seekable binary stream (``fh``, left open by the caller). A local file is
-    mapped into memory, so a lookup costs no system call; another stream is searched by seeking it."""
+    mapped into memory, so a lookup costs no system call, and the index no longer needs ``fh`` once made (a mapped
+    index may be kept and shared by threads: it only reads); another stream is searched by seeking it."""
 
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -29,6 +31,9 @@ class CdxIndex:
         if self.size:
             with contextlib.suppress(OSError, ValueError, AttributeError):  # no file descriptor: seek instead
                 self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        # whether each address looked up is held: a site's pages share most of their links (its stylesheet, its
+        # issue and journal pages), so a page read after others looks few of them up in the index itself
+        self._held: dict[str, bool] = {}
 
     @property
     def mapped(self) -> bool:
@@ -57,14 +62,32 @@ class CdxIndex:
         start = self.fh.tell()
         return start, self.fh.readline()
 
+    def _key_from(self, position: int) -> bytes | None:
+        """The key of the first line that starts at or after ``position`` (None at the end)."""
+        if self._map is None:
+            line = self._line_from(position)[1]
+            return line.split(b" ", 1)[0] if line else None
+        find = self._map.find
+        start = 0
+        if position > 0:
+            newline = find(b"\n", position - 1)
+            if newline < 0 or newline + 1 >= self.size:
+                return None
+            start = newline + 1
+        end = find(b" ", start)
+        newline = find(b"\n", start)
+        if newline >= 0 and (end < 0 or newline < end):
+            end = newline  # a line with no space: all of it is its key, as split gives it
+        return self._map[start : self.size if end < 0 else end]
+
     def lines(self, key: str) -> list[CdxLine]:
         """Every line whose SURT key is ``key``, in the index's order (oldest capture first)."""
         wanted = key.encode("utf-8")
         lo, hi = 0, self.size
         while lo < hi:  # the smallest position whose next line has a key >= wanted (or is the end)
             mid = (lo + hi) // 2
-            line = self._line_from(mid)[1]
-            if not line or line.split(b" ", 1)[0] >= wanted:
+            found_key = self._key_from(mid)
+            if found_key is None or found_key >= wanted:
                 hi = mid
             else:
                 lo = mid + 1
@@ -83,8 +106,14 @@ class CdxIndex:
         """Whether the index holds a page or file from ``url`` (a 200 capture of that very address)."""
         if not isinstance(url, str):
             return False
-        try:
-            captures = self.captures(url)
-        except ValueError:  # not an address SURT can read: nothing is held under it
-            return False
-        return any(c.fields.get("url") == url and c.fields.get("status") == "200" for c in captures)
+        held = self._held.get(url)
+        if held is None:
+            try:
+                captures = self.captures(url)
+            except ValueError:  # not an address SURT can read: nothing is held under it
+                captures = []
+            held = any(c.fields.get("url") == url and c.fields.get("status") == "200" for c in captures)
+            if len(self._held) >= HELD_KEPT:
+                self._held.clear()
+            self._held[url] = held
+        return held
