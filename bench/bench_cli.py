@@ -15,13 +15,17 @@ unpacked) instead of the installed one, on a home that version made: to measure 
 ``--before DIR`` the commands of both versions run in the same rounds, in turn (the older one with DIR on its
 ``PYTHONPATH``), each on the home its own version made, and the table has both and their ratio.
 
-Usage: .venv/bin/python bench/bench_cli.py [--runs 15] [--workdir bench/work/cli] [--src DIR | --before DIR]
+With ``--cpu`` each command's processor time (user + system) is measured instead of the wall clock: on a machine
+busy with other work it varies much less, as a process waiting for a core is not charged for the wait.
+
+Usage: .venv/bin/python bench/bench_cli.py [--runs 15] [--workdir bench/work/cli] [--src DIR | --before DIR] [--cpu]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -77,10 +81,16 @@ def commands(home: Path, au_key: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(cmd: list[str], env: dict[str, str], cpu: bool = False) -> float:
+    """Seconds ``cmd`` took: wall clock, or with ``cpu`` the processor time it used (user + system), which a busy
+    machine changes much less (the process waits for a core without being charged for it)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - start
+    if cpu:
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        elapsed = (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
     return elapsed
@@ -93,6 +103,9 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=None, help="run the strongroom package found in this directory")
     parser.add_argument(
         "--before", type=Path, default=None, help="also run the strongroom package in this directory, in turn"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="time each command's processor time (user + system), not the wall clock"
     )
     parser.add_argument("--make-home", action="store_true", help=argparse.SUPPRESS)  # what --src runs first
     args = parser.parse_args()
@@ -125,11 +138,12 @@ def main() -> None:
     times: dict[int, list[float]] = {i: [] for i in range(len(contenders))}
     for _ in range(args.runs):
         for i, (_, cmd, cmd_env) in enumerate(contenders):  # in turn: a busy moment of the machine falls on all
-            times[i].append(timed(cmd, cmd_env))
+            times[i].append(timed(cmd, cmd_env, args.cpu))
     loads.append(os.getloadavg())
     median = {i: statistics.median(t) for i, t in times.items()}
     base = median[1]
-    print(f"{args.runs} runs each, medians; Python {sys.version.split()[0]}; {os.cpu_count()} cores")
+    what = "processor time (user + system)" if args.cpu else "wall clock"
+    print(f"{args.runs} runs each, medians of {what}; Python {sys.version.split()[0]}; {os.cpu_count()} cores")
     print(
         "load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
             *loads[0], *loads[1]

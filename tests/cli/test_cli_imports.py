@@ -149,4 +149,6 @@ def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_u
         "strongroom.services.simulation",  # strongroom simulate
         "strongroom.services.network_admin",  # network keygen / sign
         "strongroom.services.network_overview",  # network status
+        "strongroom.network.tls",  # mutual TLS, for members at https URLs only
+        "cryptography.x509",  # ... with it: certificates, and the members' are checked only when listed
     }

@@ -4,8 +4,9 @@ HTTPS (mutual TLS, :mod:`strongroom.network.tls`) the peer must also present the
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -21,7 +22,9 @@ from strongroom.network.auth import (
 )
 from strongroom.network.config import Member
 from strongroom.network.ids import encode_id
-from strongroom.network.tls import TrustedPeers, peer_public_key
+
+if TYPE_CHECKING:  # the TLS module (with cryptography's X.509) is imported only by a client that talks https
+    from strongroom.network.tls import TrustedPeers
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 CHUNK = 1 << 20
@@ -29,6 +32,13 @@ CHUNK = 1 << 20
 
 class PeerError(PeerRejected):
     """A peer could not be reached, refused us, or answered with something we cannot trust."""
+
+
+def _no_tls() -> ssl.SSLContext:
+    """The TLS context of a client without a TLS identity, which talks plain http only (:meth:`PeerClient._ready`
+    refuses https peers): one that trusts no certificate at all, so that nothing is ever accepted over TLS, and
+    cheap to make (httpx's default loads the system's whole CA bundle, a tenth of a short command's time)."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names, against no CA
 
 
 class PeerClient:
@@ -45,7 +55,7 @@ class PeerClient:
         self.key = key
         self.tls = tls
         # The transport seam: real sockets by default; tests of protocol logic pass an in-memory one.
-        self.http = httpx.Client(timeout=timeout, transport=transport, verify=tls.context if tls else True)
+        self.http = httpx.Client(timeout=timeout, transport=transport, verify=tls.context if tls else _no_tls())
         self.bytes_sent = 0  # request bodies and headers' worth, for measuring a protocol's cost
         self.bytes_received = 0
 
@@ -68,6 +78,8 @@ class PeerClient:
         """Over TLS, the certificate presented must be the one of the member addressed, not any member's."""
         if not peer.url.startswith("https://"):
             return
+        from strongroom.network.tls import peer_public_key
+
         stream = response.extensions.get("network_stream")
         ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
         presented = peer_public_key(ssl_object.getpeercert(True)) if ssl_object is not None else None

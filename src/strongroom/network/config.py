@@ -20,7 +20,6 @@ from strongroom.domain.text import N_
 from strongroom.errors import ConfigError, InvalidIdentifier
 from strongroom.formats.canonical import canonical_json
 from strongroom.keys import public_key_from_text
-from strongroom.network.tls import check_certificate
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,8 @@ class NetworkConfig:
                 except InvalidIdentifier as exc:
                     raise ConfigError(N_("member %(id)s: %(problem)s", id=member.id, problem=exc.message)) from None
                 if member.certificate:
+                    from strongroom.network.tls import check_certificate  # X.509 only for members with one
+
                     try:
                         check_certificate(member.certificate, member.public_key)
                     except ConfigError as exc:

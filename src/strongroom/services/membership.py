@@ -8,10 +8,9 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.domain.identifiers import normalise_country
@@ -24,7 +23,11 @@ from strongroom.network.auth import Verifier
 from strongroom.network.client import PeerClient
 from strongroom.network.config import Member, NetworkConfig, verify_config
 from strongroom.network.nonces import FileNonces
-from strongroom.network.tls import TrustedPeers, certificate_text, node_certificate
+
+if TYPE_CHECKING:  # TLS (cryptography's X.509) only for a node with https members; httpx only for the type
+    import httpx
+
+    from strongroom.network.tls import TrustedPeers
 
 
 class Membership:
@@ -135,6 +138,8 @@ class Membership:
         key = self.private_key()
         member = Member(self.node_id, url.rstrip("/"), public_key_text(key.public_key()), institution, country)
         if url.startswith("https://"):
+            from strongroom.network.tls import certificate_text, node_certificate
+
             member = replace(member, certificate=certificate_text(node_certificate(key, self.node_id)))
         return member.to_dict()
 
@@ -143,6 +148,8 @@ class Membership:
 
     def trusted_peers(self, *, server: bool) -> TrustedPeers:
         """This node's TLS identity (its certificate, derived from its key) and the members' certificates it trusts."""
+        from strongroom.network.tls import TrustedPeers
+
         return TrustedPeers(
             self.keys_dir,
             self.private_key(),

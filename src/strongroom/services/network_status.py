@@ -91,9 +91,10 @@ class NetworkStatus:
     def config(self) -> NetworkConfig:
         return self.membership.config()
 
-    def copies(self, client: PeerClient) -> tuple[dict[str, bool], list[CopyStatus]]:
-        """Which members answer, and for every AU any of them holds: where its copies are and whether it is
-        preserved (the target number of copies at the head version, in enough countries)."""
+    def copies(self, client: PeerClient, only: str | None = None) -> tuple[dict[str, bool], list[CopyStatus]]:
+        """Which members answer, and for every AU any of them holds (or only the object ``only``: this node then
+        reads no other object's inventory): where its copies are and whether it is preserved (the target number
+        of copies at the head version, in enough countries)."""
         config = self.membership.config()
         reachable: dict[str, bool] = {}
         held: dict[str, dict[str, int]] = {}
@@ -101,11 +102,8 @@ class NetworkStatus:
             listing: dict[str, Any]
             if member.id == self.membership.node_id:
                 reachable[member.id] = True
-                listing = {
-                    "objects": [
-                        {"object_id": o, "version": self.store.head_version(o)} for o in self.store.iter_object_ids()
-                    ]
-                }
+                mine = self.store.iter_object_ids() if only is None else filter(self.store.exists, [only])
+                listing = {"objects": [{"object_id": o, "version": self.store.head_version(o)} for o in mine]}
             else:
                 try:
                     listing = client.get_json(member, "/peer/v1/objects")
@@ -114,6 +112,8 @@ class NetworkStatus:
                     reachable[member.id] = False
                     continue
             for entry in listing["objects"]:
+                if only is not None and entry["object_id"] != only:
+                    continue
                 held.setdefault(entry["object_id"], {})[member.id] = int(entry["version"])
         country = {m.id: m.country for m in config.members}
         kept = self._poll_summaries(sorted(held))
@@ -147,7 +147,7 @@ class NetworkStatus:
     def au(self, client: PeerClient, au_key: str) -> AUStatus:
         """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs."""
         [(au, *_)] = self.catalog.aus([au_key])
-        _, copies = self.copies(client)
+        _, copies = self.copies(client, only=au.object_id)
         mine = next((c for c in copies if c.object_id == au.object_id), None)
         events = self.catalog.events(object_key=au_key, limit=None)
         last_agreement = next(
