@@ -9,20 +9,24 @@ the ratio is taken against; and *pruned top 10*, the top 10 alone with ``count=F
 floor the library reaches when block-WAND skips what cannot rank. Our engine gives a total and facets too, estimated
 from a sample above ``EXACT_BELOW`` matches; the estimate's error against the exact count is printed.
 
-The documents come from a seeded synthetic generator (:func:`documents`): a vocabulary of ``--vocabulary``
-made-up words drawn with a Zipf distribution (exponent 1.07, as English text roughly follows), titles of 6 to 16
-words, abstracts of 120 to 250 words, one to four authors, three keywords and a DOI each; 650 publishers in 40
-countries, 5,000 titles, years 1990 to 2025, eight languages; 90% released, so public queries filter. The same
-seed gives the same documents, so runs compare.
+The documents come from a seeded synthetic generator (:func:`streamed_documents`, generated as each writer takes
+them and never held, so 10,000,000 fit in about 0.5 GB; ``--per-word`` is the older :func:`documents`, all in
+memory, for the figures taken with it): a vocabulary of ``--vocabulary`` made-up words drawn with a Zipf
+distribution (exponent 1.07, as English text roughly follows), titles of 6 to 16 words, abstracts of 120 to 250
+words, one to four authors, three keywords and a DOI each; 650 publishers in 40 countries, 5,000 titles, years 1990
+to 2025, eight languages; 90% released, so public queries filter. The same seed gives the same documents, so runs
+compare.
 
 Measured: writing the documents (documents/s: through the seam in the search queue's batches of 500, each a
 commit, as the queue writes changes; all again by ``rebuild``, one commit, as ``strongroom reindex --search``
-writes them; bare Tantivy in one commit; FTS5 in batches of 500), then
+writes them; bare Tantivy in one commit; FTS5 in batches of 500; each with its own pass of the generator, whose
+cost is included and also printed alone), the index sizes on disk, then
 p50 and p95 of each query, repeated over 20 common and 20 rare words. Nothing here asserts a time.
 
     .venv/bin/python bench/bench_search.py                 # 100,000 items
     .venv/bin/python bench/bench_search.py --items 1000000 --no-fts5 --no-batches  # 1M
     .venv/bin/python bench/bench_search.py --items 1000000 --search-only --tune   # again on the indexes it left
+    nice -n 10 .venv/bin/python bench/bench_search.py --items 10000000 --no-fts5 --no-batches --workdir /work/b10m
 
 ``--search-only`` writes nothing: it searches the indexes a previous run left in ``--workdir`` (generating only the
 first 20,000 documents, which pick the same words). ``--tune`` adds the engine's cost by number of matches with
@@ -32,16 +36,18 @@ everything counted and sampled at two targets (the figures ``EXACT_BELOW`` and `
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import shutil
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 import tantivy
-from synthetic import LANGUAGES, documents, vocabulary, zipf_sampler  # noqa: F401 - this script's names since H1
+from synthetic import LANGUAGES, documents, streamed_documents, vocabulary, zipf_sampler  # noqa: F401 - this script's names since H1
 
 from strongroom.search.base import FACETS, SearchDocument, SearchQuery
 from strongroom.search.sqlite import SqliteFts5Index
@@ -60,7 +66,7 @@ def document_frequency(docs: list[SearchDocument]) -> Counter[str]:
 # ---- bare Tantivy: the library alone, its own tokenizer, no Strongroom code --------------------------------------
 
 
-def bare_index(path: Path, docs: list[SearchDocument]) -> tuple[tantivy.Index, float]:
+def bare_index(path: Path, docs: Iterable[SearchDocument]) -> tuple[tantivy.Index, float]:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", indexed=True, fast=True)
     builder.add_text_field("text", tokenizer_name="default")  # released documents' words
@@ -73,7 +79,7 @@ def bare_index(path: Path, docs: list[SearchDocument]) -> tuple[tantivy.Index, f
     return index, write_all(index, docs, heap=256_000_000)
 
 
-def write_all(index: tantivy.Index, docs: list[SearchDocument], *, heap: int, threads: int = 0) -> float:
+def write_all(index: tantivy.Index, docs: Iterable[SearchDocument], *, heap: int, threads: int = 0) -> float:
     """Write ``docs`` with one writer and one commit, waiting for merges; the seconds it took (``threads`` 0:
     Tantivy's own choice)."""
     started = time.perf_counter()
@@ -120,9 +126,10 @@ def bare_top(index: tantivy.Index, word: str) -> int:
 # ---- measuring ---------------------------------------------------------------------------------------------------
 
 
-def batches(docs: list[SearchDocument]) -> Iterator[list[SearchDocument]]:
-    for start in range(0, len(docs), BATCH):
-        yield docs[start : start + BATCH]
+def batches(docs: Iterable[SearchDocument]) -> Iterator[list[SearchDocument]]:
+    it = iter(docs)
+    while batch := list(itertools.islice(it, BATCH)):
+        yield batch
 
 
 def timed(run: Callable[[str], object], words: list[str], rounds: int) -> tuple[float, float]:
@@ -151,57 +158,111 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/search"))
     parser.add_argument("--search-only", action="store_true", help="search the indexes a previous run left")
     parser.add_argument("--tune", action="store_true", help="also the cost of exact and sampled counts by matches")
+    parser.add_argument(
+        "--per-word",
+        action="store_true",
+        help="the old generator (every word drawn, every document in memory; figures before 2026-12-04 05:00 UTC)",
+    )
     args = parser.parse_args()
     work = args.workdir.absolute()
     if not args.search_only:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
 
+    def stream(items: int) -> Iterator[SearchDocument]:
+        """The documents, generated as they are written (``--per-word``: the old generator, all in memory)."""
+        if args.per_word:
+            return iter(documents(items, args.vocabulary)[0])
+        return streamed_documents(items, args.vocabulary)
+
     started = time.perf_counter()
-    docs, _ = documents(min(args.items, 20_000) if args.search_only else args.items, args.vocabulary)
-    df = document_frequency(docs)
+    sample = list(stream(min(args.items, 20_000)))  # the first documents of every stream, which pick the words
+    df = document_frequency(sample)
     ranked = [w for w, _ in df.most_common()]
     common = ranked[5:25]  # in about half the documents or more
     rare = [w for w, n in df.most_common() if n == 2][:20]  # in about 2 of 20,000: a few dozen of all
     generated = time.perf_counter() - started
-    size = sum(len(d.text) for d in docs) / len(docs)
-    print(f"{len(docs):,} documents ({size:,.0f} characters each on average) generated in {generated:.1f} s")
+    size = sum(len(d.text) for d in sample) / len(sample)
+    print(f"{len(sample):,} documents ({size:,.0f} characters each on average) generated in {generated:.1f} s")
+    print(f"generator: {'per word, in memory' if args.per_word else 'streamed sentences'}; load average {load()}")
 
     engine = TantivyIndex(work / "tantivy")
     if args.search_only:
-        search(args, engine, tantivy.Index.open(str(work / "bare")), None, common, rare)
+        search(args, engine, tantivy.Index.open(str(work / "bare")), None, common, rare, df)
         return
-    seam_write = float("nan")
-    if not args.no_batches:
+    n = args.items
+    if not args.per_word:  # the generator alone, on its first documents (a fifth of them, at most 200,000)
         started = time.perf_counter()
-        for batch in batches(docs):
-            engine.replace(batch)
-        seam_write = time.perf_counter() - started
-        print(f"tantivy engine written in {seam_write:.1f} s")
-    started = time.perf_counter()
-    engine.rebuild(batches(docs))  # as rebuild_search writes: every document again, one commit
-    rebuild_write = time.perf_counter() - started
-    bare, bare_write = bare_index(work / "bare", docs)
+        alone = max(1, min(n // 5, 200_000))
+        for _ in stream(alone):
+            pass
+        print(f"generating alone: {alone / (time.perf_counter() - started):,.0f} documents/s; load average {load()}")
+    phases: list[tuple[str, float, str]] = []  # what, seconds, load average before and after
+
+    def phase(label: str, write: Callable[[], float]) -> float:
+        before = load()
+        seconds = write()
+        phases.append((label, seconds, f"{before} → {load()}"))
+        print(f"{label}: {n:,} documents in {seconds:.1f} s, {n / seconds:,.0f} documents/s; load {phases[-1][2]}")
+        return seconds
+
+    def clocked(write: Callable[[], object]) -> Callable[[], float]:
+        def run() -> float:
+            started = time.perf_counter()
+            write()
+            return time.perf_counter() - started
+
+        return run
+
+    if not args.no_batches:
+
+        def queue_batches() -> None:
+            for batch in batches(stream(n)):
+                engine.replace(batch)
+
+        phase("`tantivy` engine, batches of 500", clocked(queue_batches))
+    # as rebuild_search writes: every document again, one commit
+    phase("`tantivy` engine, rebuild (one commit)", clocked(lambda: engine.rebuild(batches(stream(n)))))
+    holder: list[tantivy.Index] = []
+
+    def bare_write() -> float:
+        bare, seconds = bare_index(work / "bare", stream(n))
+        holder.append(bare)
+        return seconds
+
+    phase("bare Tantivy, one commit", bare_write)
     fts5: SqliteFts5Index | None = None
-    fts5_write = float("nan")
     if not args.no_fts5:
         fts5 = SqliteFts5Index(sa.create_engine(f"sqlite:///{work / 'fts5.sqlite'}"))
-        started = time.perf_counter()
-        for batch in batches(docs):
-            fts5.replace(batch)
-        fts5_write = time.perf_counter() - started
-    search(args, engine, bare, fts5, common, rare)
-    n = len(docs)
-    print("\nwriting the documents (documents/s):\n")
-    print(
-        "| `tantivy` engine, batches of 500 | `tantivy` engine, rebuild (one commit) | bare Tantivy, one commit "
-        "| rebuild × bare | `sqlite-fts5`, batches of 500 |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: |")
-    print(
-        f"| {n / seam_write:,.0f} | {n / rebuild_write:,.0f} | {n / bare_write:,.0f} "
-        f"| {bare_write / rebuild_write:.2f} | {n / fts5_write:,.0f} |"
-    )
+
+        def fts5_write() -> None:
+            assert fts5 is not None
+            for batch in batches(stream(n)):
+                fts5.replace(batch)
+
+        phase("`sqlite-fts5`, batches of 500", clocked(fts5_write))
+    search(args, engine, holder[0], fts5, common, rare, df)
+    print(f"\nwriting {n:,} documents (each generated as it is written, generation included):\n")
+    print("| writer | seconds | documents/s | µs a document | load average, start → end |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for label, seconds, loads in phases:
+        print(f"| {label} | {seconds:,.0f} | {n / seconds:,.0f} | {seconds / n * 1e6:.1f} | {loads} |")
+    rebuild = next(s for label, s, _ in phases if "rebuild" in label)
+    bare_s = next(s for label, s, _ in phases if "bare" in label)
+    print(f"\nrebuild ÷ bare (documents/s): {bare_s / rebuild:.2f}")
+    print("\nsize on disk:\n")
+    for name in ("tantivy", "bare", "fts5.sqlite"):
+        if (work / name).exists():
+            print(
+                f"- {name}: {disk_size(work / name) / 1e9:.2f} GB ({disk_size(work / name) / n:,.0f} bytes a document)"
+            )
+
+
+def disk_size(path: Path) -> int:
+    """Bytes on disk of a file or everything under a directory."""
+    if path.is_file():
+        return path.stat().st_blocks * 512
+    return sum(os.stat(os.path.join(d, f)).st_blocks * 512 for d, _, files in os.walk(path) for f in files)
 
 
 def load() -> str:
@@ -216,6 +277,7 @@ def search(
     fts5: SqliteFts5Index | None,
     common: list[str],
     rare: list[str],
+    df: Counter[str],
 ) -> None:
     """The search tables: ours against both bare references (and fts5), then, with --tune, the cost by matches."""
     print(f"load average before searching: {load()}")
@@ -259,14 +321,13 @@ def search(
             f"{theirs[0]:.1f} / {theirs[1]:.1f} | {theirs[0] / ours[0]:.0f} |"
         )
     if args.tune:
-        tune(engine, args.rounds, args.vocabulary)
+        tune(engine, args.rounds, df)
     print(f"load average after searching: {load()}")
 
 
-def tune(engine: TantivyIndex, rounds: int, vocab_size: int) -> None:
+def tune(engine: TantivyIndex, rounds: int, df: Counter[str]) -> None:
     """p50 / p95 of the engine's public search by band of matches: everything counted, and sampled (whatever the
     matches) at targets of 10,000 and 5,000; bands picked by frequency in the first 20,000 documents."""
-    df = document_frequency(documents(20_000, vocab_size)[0])
     print("\n| matches (median) | everything counted | sampled, target 10,000 | sampled, target 5,000 |")
     print("| ---: | ---: | ---: | ---: |")
     for low, high in ((1_000, 1_200), (2_000, 2_400), (4_000, 4_800), (7_000, 8_000), (12_000, 14_000)):
