@@ -29,7 +29,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from strongroom.catalog.models import ArchivalUnit, TitleSummary
+from strongroom.catalog.models import ArchivalUnit, Title, TitleSummary
 from strongroom.formats import kbart
 from strongroom.formats.holdings import IssueHolding
 
@@ -118,10 +118,20 @@ def summarise(aus: Iterable[Sequence[Any]]) -> Summary:
 
 
 def _write(conn: Connection, title_ids: Sequence[int]) -> None:
-    """Rewrite the rows of ``title_ids`` from their AUs (a title with no AU left has none)."""
+    """Rewrite the rows of ``title_ids`` from their AUs (a title with no AU left has none).
+
+    On PostgreSQL the titles' rows are locked first (in id order), so that two transactions changing AUs of one
+    title take turns here: the second reads its AUs once the first has committed, its own change and the first's
+    both seen, and rewrites the row the first wrote. Unlocked, it read the AUs without the first's change and then
+    collided with the first's new row (a primary-key violation that failed its whole transaction). SQLite's writers
+    take turns anyway."""
     c = ArchivalUnit.__table__.c
+    lock = conn.dialect.name == "postgresql"
     for start in range(0, len(title_ids), BATCH):
         batch = list(title_ids[start : start + BATCH])
+        if lock:
+            t = Title.__table__.c
+            conn.execute(select(t.id).where(t.id.in_(batch)).order_by(t.id).with_for_update())
         aus: dict[int, list[Any]] = {}
         stmt = select(*(c[col.key] for col in AU_COLUMNS)).where(c.title_id.in_(batch)).order_by(c.id)
         for row in conn.execute(stmt):
