@@ -264,14 +264,18 @@ class Audits:
                 detail=_summary(result),
                 data=result.to_dict(),
             )
+            before = s.execute(
+                select(ArchivalUnit.title_id, ArchivalUnit.last_audit_ok).where(ArchivalUnit.key == result.au_key)
+            ).first()
             s.execute(
                 update(ArchivalUnit)
                 .where(ArchivalUnit.key == result.au_key)
                 .values(last_audit_at=event.time, last_audit_ok=result.intact)
             )
-            # KBART's "preserved" on a node in no network reads the last audit: its title's summary follows it
-            title = select(ArchivalUnit.title_id).where(ArchivalUnit.key == result.au_key)
-            title_summaries.refresh(s, list(s.scalars(title)))
+            # KBART's "preserved" on a node in no network reads whether the last audit failed: the title's summary
+            # follows it when that changes (a routine audit that finds the AU as intact as before leaves it alone)
+            if before is not None and (before.last_audit_ok is False) != (not result.intact):
+                title_summaries.refresh(s, [before.title_id])
 
 
 def _summary(result: AUAudit) -> str:
