@@ -6,18 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from memory_network import POLICY, clients_of, members_of
+from memory_network import network_of
 from strongroom.catalog.models import ArchivalUnit, Item
 from strongroom.formats import kbart, onix_ph
 from strongroom.formats.xmlsafe import parse_xml
-from strongroom.keys import public_key_text
-from strongroom.network.config import NetworkConfig, sign_config
-from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
-from strongroom.peer.api import create_peer_app
 from strongroom.services.holdings import HoldingsReports
 
 ONIX = "{http://www.editeur.org/onix/serials/SOH}"
@@ -26,15 +21,8 @@ ONIX = "{http://www.editeur.org/onix/serials/SOH}"
 def test_only_aus_with_enough_copies_are_reported(
     tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path
 ) -> None:
-    admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(5)]
-    members = members_of(nodes)
-    doc = sign_config(NetworkConfig("memory-net", 1, members, POLICY), admin)
-    net = InMemoryNetwork()
-    for i, n in enumerate(nodes):
-        n.membership.join(doc, public_key_text(admin.public_key()))
-        net.add(f"n{i}", create_peer_app(n))
-    clients = clients_of(nodes, net)
+    _, clients = network_of(nodes)
     try:
         first = nodes[0].ingest.deposit(sample_dir / "ghana-journal-of-agricultural-science-2023-bag")
         for node, client in zip(nodes[1:], clients[1:], strict=True):

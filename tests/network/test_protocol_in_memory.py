@@ -13,15 +13,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from memory_network import POLICY, clients_of, members_of
+from memory_network import network_of
 from strongroom.domain.poll import VoteBinding, blocks_digest, vote_statement
-from strongroom.keys import public_key_text
 from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_response
 from strongroom.network.client import PeerClient
-from strongroom.network.config import NetworkConfig, sign_config
 from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
-from strongroom.peer.api import create_peer_app
 
 
 class LyingNetwork(InMemoryNetwork):
@@ -51,15 +48,8 @@ class LyingNetwork(InMemoryNetwork):
 def build(
     tmp_path: Path, db_factory: Callable[[], str], net: InMemoryNetwork | None = None
 ) -> tuple[list[Node], list[PeerClient], InMemoryNetwork]:
-    admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(5)]
-    members = members_of(nodes)
-    doc = sign_config(NetworkConfig("memory-net", 1, members, POLICY), admin)
-    net = net or InMemoryNetwork()
-    for i, n in enumerate(nodes):
-        n.membership.join(doc, public_key_text(admin.public_key()))
-        net.add(f"n{i}", create_peer_app(n))
-    clients = clients_of(nodes, net)
+    net, clients = network_of(nodes, net=net)
     return nodes, clients, net
 
 

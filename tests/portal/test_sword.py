@@ -16,18 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from portal_fixtures import start_portal, stop
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from memory_network import POLICY, clients_of, members_of
+from memory_network import POLICY, network_of
 from strongroom.catalog.models import ArchivalUnit, Item
-from strongroom.keys import public_key_text
-from strongroom.network.config import NetworkConfig, sign_config
-from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
-from strongroom.peer.api import create_peer_app
 from strongroom.portal.app import create_portal
 from strongroom.samples.ojs_site import OjsSite, SiteState, serve_site
 from strongroom.samples.pkppn_plugin import PlnPlugin
@@ -110,15 +105,9 @@ def test_three_issues_walk_every_state_and_reach_agreement_in_a_network(
     tmp_path: Path, db_factory: Callable[[], str], clamd_address: str
 ) -> None:
     clock = SettableClock()
-    admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory(), clock=clock) for i in range(3)]
     policy = dataclasses.replace(POLICY, target_copies=3, min_countries=3, quorum=2, invitations=2)
-    doc = sign_config(NetworkConfig("ojs-net", 1, members_of(nodes), policy), admin)
-    net = InMemoryNetwork()
-    for i, n in enumerate(nodes):
-        n.membership.join(doc, public_key_text(admin.public_key()))
-        net.add(f"n{i}", create_peer_app(n))
-    clients = clients_of(nodes, net)
+    _, clients = network_of(nodes, policy, name="ojs-net")
     ingest = nodes[0]
     try:
         with journal_and_node(ingest, clock, clamd_address) as j:

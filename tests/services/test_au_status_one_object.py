@@ -8,27 +8,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from memory_network import POLICY, clients_of, members_of
-from strongroom.keys import public_key_text
-from strongroom.network.config import NetworkConfig, sign_config
-from strongroom.network.memory import InMemoryNetwork
+from memory_network import network_of
 from strongroom.node import Node
-from strongroom.peer.api import create_peer_app
 
 
 def test_au_status_reads_only_its_own_object_and_agrees_with_the_network_listing(
     tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(2)]
-    doc = sign_config(NetworkConfig("memory-net", 1, members_of(nodes), POLICY), admin)
-    net = InMemoryNetwork()
-    for i, n in enumerate(nodes):
-        n.membership.join(doc, public_key_text(admin.public_key()))
-        net.add(f"n{i}", create_peer_app(n))
-    clients = clients_of(nodes, net)
+    _, clients = network_of(nodes)
     try:
         bags = [p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-bag")][:3]
         results = [nodes[0].ingest.deposit(bag) for bag in bags]

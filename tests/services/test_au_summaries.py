@@ -12,17 +12,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from memory_network import POLICY, clients_of, members_of
+from memory_network import network_of
 from strongroom.catalog.models import ArchivalUnit, File
 from strongroom.domain.model import EventType
-from strongroom.keys import public_key_text
-from strongroom.network.config import NetworkConfig, sign_config
-from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
-from strongroom.peer.api import create_peer_app
 from strongroom.portal.console.operator import node_view
 from strongroom.samples.damage import flip_one_bit
 from tests_support import statements
@@ -106,14 +101,8 @@ def test_the_audit_keeps_each_aus_last_audit_with_its_event(node: Node, sample_d
 def test_polls_keep_each_aus_summary_and_network_status_reads_it(
     tmp_path: Path, db_factory: Callable[[], str], sample_dir: Path
 ) -> None:
-    admin = Ed25519PrivateKey.generate()
     nodes = [Node.create(tmp_path / f"n{i}", database_url=db_factory()) for i in range(5)]
-    doc = sign_config(NetworkConfig("memory-net", 1, members_of(nodes), POLICY), admin)
-    net = InMemoryNetwork()
-    for i, n in enumerate(nodes):
-        n.membership.join(doc, public_key_text(admin.public_key()))
-        net.add(f"n{i}", create_peer_app(n))
-    clients = clients_of(nodes, net)
+    net, clients = network_of(nodes)
     try:
         result = nodes[0].ingest.deposit(next(p for p in sorted(sample_dir.iterdir()) if p.name.endswith("-bag")))
         for node, client in zip(nodes[1:], clients[1:], strict=True):
