@@ -12,10 +12,11 @@ from urllib.parse import urldefrag, urljoin
 
 import pytest
 
+from strongroom.domain.links import page_origin, resolved
 from strongroom.harvest.cdxj import CdxIndex
 from strongroom.harvest.fetch import Fetched
 from strongroom.harvest.warc import WarcSink
-from strongroom.portal.replay import page_origin, resolved, rewrite
+from strongroom.portal.replay import rewrite
 
 PAGE = "https://journal.example/index.php/j/article/view/3"
 HELD = {

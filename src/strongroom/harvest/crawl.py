@@ -14,6 +14,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import etree, html
 
+from strongroom.domain.links import resolved
 from strongroom.errors import ExitCode, StrongroomError
 from strongroom.harvest import schema_org
 from strongroom.harvest.checkpoint import Checkpoint
@@ -23,11 +24,6 @@ from strongroom.harvest.plans import Link, Plan
 
 SESSION = re.compile(r"(?:^|[;&?])(?:phpsessid|jsessionid|sid|sessionid|session_id|cfid|cftoken)=", re.IGNORECASE)
 MAX_REDIRECTS = 5
-# an absolute address that urljoin would give back unchanged: a host, and nothing urlunsplit tidies (a query or
-# parameters, which may be empty, white space, or an IPv6 host, which it checks)
-PLAIN_ABSOLUTE = re.compile(r"https?://[^/?#;\[\]\s][^?;\[\]\s]*\Z")
-# a path from the site's root that urljoin would only put after the page's origin (no dot segments either)
-PLAIN_ROOTED = re.compile(r"(?!.*/\.)/(?!/)[^?;\s]*\Z")
 SAVE_SECONDS = 5.0  # between two saves of the frontier: a crash re-fetches at most this much work. (The frontier
 # is written whole, so saving it after every few fetches made a long crawl quadratic.)
 MAX_CHAIN = 20  # pages of one shape (digits masked) each linking to the next: a calendar or an endless pager
@@ -101,7 +97,7 @@ def _absolute(base: str, href: str, origin: str) -> str:
     """``href`` resolved against ``base`` (whose scheme and host are ``origin``), without its fragment. (Links on
     a journal site are mostly absolute or from the root, which urljoin gives back unchanged or after the origin;
     those skip it: urljoin was a fifth of the time spent handling a page.)"""
-    url = href if PLAIN_ABSOLUTE.match(href) else origin + href if PLAIN_ROOTED.match(href) else urljoin(base, href)
+    url = resolved(base, origin, href)
     return urldefrag(url)[0] if "#" in url else url
 
 

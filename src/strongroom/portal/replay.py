@@ -5,42 +5,18 @@ the publisher served it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Container
-from urllib.parse import quote, urldefrag, urljoin, urlsplit
+from urllib.parse import quote, urldefrag
 
 from lxml import etree, html
 
-# Links on a journal's pages are mostly absolute or from the site's root, which urljoin gives back unchanged or
-# after the page's origin: those skip it (it was a sixth of a replay's cost). The same two shapes as the crawler's
-# (harvest/crawl.py): an absolute address with a host and nothing urlunsplit tidies (a query or parameters, which
-# may be empty, white space, an IPv6 host), and a path from the root with no dot segments.
-PLAIN_ABSOLUTE = re.compile(r"https?://[^/?#;\[\]\s][^?;\[\]\s]*\Z")
-PLAIN_ROOTED = re.compile(r"(?!.*/\.)/(?!/)[^?;\s]*\Z")
+from strongroom.domain.links import page_origin, resolved
+
 ATTRIBUTES = (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("iframe", "src"), ("area", "href"))
 
 
 def archived_address(au_key: str, url: str) -> str:
     return f"/archive/{au_key}/?url={quote(url, safe='')}"
-
-
-def page_origin(page_url: str) -> str:
-    """The scheme and host of a web page's address ("" for another address)."""
-    try:
-        parts = urlsplit(page_url)
-    except ValueError:
-        return ""
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-def resolved(page_url: str, origin: str, href: str) -> str:
-    """``href`` as ``urljoin(page_url, href)`` resolves it (``origin``: the page's scheme and host), up to what
-    urldefrag then takes off (an empty fragment); "" for ``origin`` when the page has none (urljoin, then)."""
-    if origin and PLAIN_ABSOLUTE.match(href):
-        return href
-    if origin and PLAIN_ROOTED.match(href):
-        return origin + href
-    return urljoin(page_url, href)
 
 
 def rewrite(body: bytes, page_url: str, au_key: str, held: Container[str]) -> bytes | None:
