@@ -6,6 +6,7 @@ of the previous schema rebuilt."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -151,3 +152,39 @@ def test_an_index_of_the_previous_schema_is_made_again(tmp_path: Path) -> None:
     assert again.created and again.count() == 0  # the catalog's queue fills it again
     again.replace(DOCS[:10])
     assert not TantivyIndex(tmp_path / "tantivy").created
+
+
+@pytest.mark.parametrize("thresholds", ["exact", "sampled"])
+def test_top_hits_found_beside_the_counting_give_the_same_answer(
+    index: TantivyIndex, thresholds: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``beside_above`` estimated matches the top hits are searched on another thread while the total and the
+    facets are counted (and the total comes from the facets' pass); the answer is the one found in turn."""
+    if thresholds == "sampled":
+        monkeypatch.setattr(index, "exact_below", 500)
+        monkeypatch.setattr(index, "sample_target", 400)
+        monkeypatch.setattr(index, "probe_level", 3)
+    threads: list[str] = []
+    top = tantivy_index._top
+
+    def spied(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return top(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tantivy_index, "_top", spied)
+    queries = [
+        SearchQuery("archive", released_only=True, facets=tuple(FACETS), limit=10),
+        SearchQuery("archive", released_only=True, limit=10, offset=20),  # no facets: the total counted alone
+        SearchQuery("journal", released_only=True, filters={"country": "KE"}, facets=("year",), limit=5),
+        SearchQuery("archive", facets=("country", "publisher"), limit=10),  # staff: dark documents too
+    ]
+    monkeypatch.setattr(index, "beside_above", 10**12)
+    in_turn = [index.search(q) for q in queries]
+    assert threads and not any(t.startswith("strongroom-search") for t in threads)
+    threads.clear()
+    monkeypatch.setattr(index, "beside_above", 0)
+    beside = [index.search(q) for q in queries]
+    assert beside == in_turn
+    sampled_or_faceted = [q for q in queries if q.facets or thresholds == "sampled"]
+    assert sum(t.startswith("strongroom-search") for t in threads) == len(sampled_or_faceted)
+    assert any(not h.exact for h in beside) == (thresholds == "sampled")

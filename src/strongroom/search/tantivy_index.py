@@ -17,6 +17,8 @@ matches: the top hits are found without a count, and the total and the facet cou
 probe says there are fewer than ``exact_below`` matches. Otherwise they are counted in a nested sample of the
 documents (the field ``sample`` holds level L when the low L bits of a mixed hash of the id are zero: 1 in 2^L)
 holding about ``sample_target`` matches, scaled up and rounded, and :class:`SearchHits` says so (``exact`` False).
+When there is much to visit, the top hits are searched on another thread while the total and the facets are counted
+(one aggregation pass gives both): Tantivy releases Python's lock while it searches, so a query uses two cores.
 
 One process at a time writes: a writer is taken under a file lock beside the index, with a short retry, and every
 :meth:`TantivyIndex.replace`, :meth:`~TantivyIndex.remove`, :meth:`~TantivyIndex.clear` and
@@ -40,6 +42,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import tantivy
@@ -68,6 +71,10 @@ PROBE_LEVEL = 10  # the first, cheap count: matches among 1 in 1,024 documents
 EXACT_BELOW = 100_000
 SAMPLE_TARGET = 10_000  # matches an estimate counts: a relative error of about 1% (1/sqrt(10,000)); 0.3-0.6% measured
 ESTIMATE_DIGITS = 2  # significant digits an estimate is given with ('about 6,500,000')
+# Estimated matches from which the top hits are searched on another thread beside the total and the facets (below
+# it both searches take well under a millisecond, less than handing one to a thread).
+BESIDE_ABOVE = 5_000
+_MATCHES = "strongroom:matches"  # the aggregation that counts the matches beside the facets (not a field name)
 
 
 ANALYZER = "strongroom"
@@ -166,6 +173,7 @@ class TantivyIndex:
         self.exact_below = EXACT_BELOW  # settable (tests use small ones)
         self.sample_target = SAMPLE_TARGET
         self.probe_level = PROBE_LEVEL
+        self.beside_above = BESIDE_ABOVE
         self.schema = _schema()
         directory.parent.mkdir(parents=True, exist_ok=True)
         if self._current():  # opened for reading without the writer's lock, which a rebuild holds for long
@@ -374,43 +382,71 @@ class TantivyIndex:
             return SearchHits([], 0)
         q = _all(required)
         searcher = self._searcher()
-        level = self._level(searcher, required)
+        level, estimate = self._level(searcher, required)
         counted = q if level == 0 else _all([*required, tantivy.Query.term_query(self.schema, SAMPLE, level)])
         scale = 1 << level
+        names = [name for name in dict.fromkeys(query.facets) if name in FACETS]
+        limit, offset = query.limit, max(query.offset, 0)
+        # The top hits and the counting are two searches over the same segments; Tantivy lets go of Python's lock
+        # while it searches, so when both have much to visit the top hits are found on another core meanwhile.
+        beside = limit > 0 and estimate >= self.beside_above and (level > 0 or bool(names))
+        top: Future[tuple[list[int], int | None]] | None = None
+        if beside:
+            top = _pool().submit(_top, searcher, q, limit, offset, False)
         ids: list[int] = []
         total: int | None = None
-        if query.limit > 0:  # Tantivy panics on a limit of 0
+        if limit > 0 and top is None:  # Tantivy panics on a limit of 0
             # Counted in the same pass when every match is counted anyway; otherwise not at all, so Tantivy may skip
             # the blocks of matches that cannot reach the top (block-WAND, on a lone term query).
-            found = searcher.search(q, limit=query.limit, count=level == 0, offset=max(query.offset, 0))
-            addresses = [address for _, address in found.hits]
-            ids = [int(i) for i in searcher.fast_field_values(ID, addresses) if i is not None] if addresses else []
-            if level == 0:
-                total = int(getattr(found, "count", None) or 0)  # set when count=True; missing from tantivy's stubs
-        if total is None:
-            total = _count(searcher, counted) * scale
+            ids, total = _top(searcher, q, limit, offset, level == 0)
         facets: dict[str, list[tuple[str, int]]] = {}
-        names = [name for name in dict.fromkeys(query.facets) if name in FACETS]
         if names:
-            spec = {name: {"terms": {"field": name, "size": FACET_LIMIT}} for name in names}
+            spec: dict[str, object] = {name: {"terms": {"field": name, "size": FACET_LIMIT}} for name in names}
+            if total is None:  # every document has one id: its count is the number of matches, in the same pass
+                spec[_MATCHES] = {"value_count": {"field": ID}}
             result = searcher.aggregate(counted, spec)
+            if total is None:
+                total = int(result.get(_MATCHES, {}).get("value") or 0)
             for name in names:
                 buckets = result.get(name, {}).get("buckets", [])
                 counts = [(str(b["key"]), int(b["doc_count"])) for b in buckets if int(b["doc_count"]) > 0]
                 ordered = sorted(counts, key=lambda vc: (-vc[1], vc[0]))
                 facets[name] = ordered if level == 0 else [(v, rounded(n * scale)) for v, n in ordered]
+        if total is None:
+            total = _count(searcher, counted)
+        if top is not None:
+            ids, _ = top.result()
         if level == 0:
             return SearchHits(ids, total, facets)
-        return SearchHits(ids, rounded(total), facets, exact=False)
+        return SearchHits(ids, rounded(total * scale), facets, exact=False)
 
-    def _level(self, searcher: tantivy.Searcher, required: list[tantivy.Query]) -> int:
+    def _level(self, searcher: tantivy.Searcher, required: list[tantivy.Query]) -> tuple[int, int]:
         """The sample level whose documents hold about ``sample_target`` of the matches, or 0 (all of them) when a
-        count at ``probe_level`` (:data:`PROBE_LEVEL`) says there are fewer than ``exact_below``."""
+        count at ``probe_level`` (:data:`PROBE_LEVEL`) says there are fewer than ``exact_below``; and that estimate
+        of the matches."""
         probe = _all([*required, tantivy.Query.term_query(self.schema, SAMPLE, self.probe_level)])
         estimate = _count(searcher, probe) << self.probe_level
         if estimate == 0 or estimate < self.exact_below:
-            return 0
-        return max(1, min(SAMPLE_LEVELS, int(math.log2(max(estimate / max(1, self.sample_target), 1)))))
+            return 0, estimate
+        level = max(1, min(SAMPLE_LEVELS, int(math.log2(max(estimate / max(1, self.sample_target), 1)))))
+        return level, estimate
+
+
+def _top(
+    searcher: tantivy.Searcher, query: tantivy.Query, limit: int, offset: int, count: bool
+) -> tuple[list[int], int | None]:
+    """The ids of the top ``limit`` hits from ``offset``, and the number of matches when ``count`` (counting makes
+    Tantivy visit every match; without it a lone term query skips the blocks that cannot reach the top)."""
+    found = searcher.search(query, limit=limit, count=count, offset=offset)
+    addresses = [address for _, address in found.hits]
+    ids = [int(i) for i in searcher.fast_field_values(ID, addresses) if i is not None] if addresses else []
+    return ids, (int(getattr(found, "count", None) or 0) if count else None)  # count: missing from tantivy's stubs
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """The threads the top hits are searched on beside the counting (one process's, shared by its requests)."""
+    return ThreadPoolExecutor(thread_name_prefix="strongroom-search")
 
 
 def _all(queries: list[tantivy.Query], occur: tantivy.Occur = tantivy.Occur.Must) -> tantivy.Query:
