@@ -18,7 +18,7 @@ from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
 from strongroom.ingest.deposit import DepositOptions
 from strongroom.keys import public_key_text
 from strongroom.node import Node
-from strongroom.portal.feeds import sitemap, sitemap_part, sitemap_part_numbers
+from strongroom.portal.feeds import SitemapPlan, sitemap, sitemap_part, sitemap_part_numbers
 from strongroom.samples.damage import flip_one_bit
 from strongroom.services import title_summaries
 from strongroom.services.holdings import Scope
@@ -52,6 +52,8 @@ def _from_aus(node: Node) -> Released:
     released.title_volumes = lambda: volumes  # type: ignore[method-assign]
     counts = (len(released.countries()), len(released.publishers()), len(volumes), sum(len(v) for *_, v in volumes))
     released.page_counts = lambda: counts  # type: ignore[method-assign]
+    publishers = [(p.key, p.name, p.country) for p in released.publishers()]
+    released.publisher_pages = lambda: publishers  # type: ignore[method-assign]
     return released
 
 
@@ -94,8 +96,13 @@ def _check(node: Node) -> tuple[str, dict[str, bytes]]:
         files = {"index": b"".join(sitemap(node.released(), BASE, 4))}
         numbers = sitemap_part_numbers(node.released(), 4)
     assert read and not [q for q in read if "archival_units" in q and not q.startswith("WITH RECURSIVE")]
+    articles = SitemapPlan(node.released(), 4).article_parts
     for n in numbers:
-        files[str(n)] = b"".join(sitemap_part(node.released(), BASE, n, 4) or [b"none"])
+        with statements(node.catalog.engine) as read:
+            files[str(n)] = b"".join(sitemap_part(node.released(), BASE, n, 4) or [b"none"])
+        if n > articles:  # the other pages' parts (titles, volumes, publishers, countries): no AU is read either
+            assert read and not [q for q in read if "archival_units" in q], n
+    assert max(numbers, default=0) > articles  # the check above ran
     return text, files
 
 

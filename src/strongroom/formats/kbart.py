@@ -16,6 +16,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
+from strongroom.domain.names import sort_name
 from strongroom.formats.holdings import IssueHolding, TitleHolding
 from strongroom.formats.text import chunked
 
@@ -146,8 +147,9 @@ def title_rows(
 
 
 def title_order(title: TitleHolding) -> tuple[str, str]:
-    """The order of titles in a file: by name (case folded), then key."""
-    return title.name.casefold(), title.key
+    """The order of titles in a file: by name as every listing orders names (:mod:`strongroom.domain.names`), then
+    key (a report, which knows the titles' ids, breaks ties by id as its pages do)."""
+    return sort_name(title.name), title.key
 
 
 def rows(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -> list[list[str]]:
@@ -158,7 +160,8 @@ def rows(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) ->
 
 def lines(titles: Iterable[TitleHolding], *, generated: dt.date | None = None) -> Iterator[str]:
     """The file as it is written, a line at a time (header first; LF line ends): ``titles`` must come in
-    :func:`title_order` (they are not sorted here, so that a long file is written as its titles are read)."""
+    :func:`title_order` or a report's order (the same but for ties, by id there) (they are not sorted here, so that a
+    long file is written as its titles are read)."""
     yield "\t".join(COLUMNS) + "\n"
     for title in titles:
         for row in title_rows(title, generated=generated):

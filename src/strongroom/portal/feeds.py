@@ -101,10 +101,10 @@ def page_paths(released: Released) -> list[tuple[str, dt.datetime | None]]:
     publishers and the titles' summaries, never from items."""
     paths: list[tuple[str, dt.datetime | None]] = [("/", None), ("/titles/", None), ("/publishers/", None)]
     paths += [("/countries/", None), ("/releases/", None)]  # FIXED_PAGES
-    publishers = released.publishers()  # once: the countries are theirs (Released.countries would ask again)
-    countries = sorted({p.country for p in publishers if p.country}, key=country_name)
+    publishers = released.publisher_pages()  # once: the countries are theirs
+    countries = sorted({country for _, _, country in publishers if country}, key=country_name)
     paths += [(f"/countries/{code}/", None) for code in countries]
-    paths += [(f"/publishers/{quote(p.key)}/", None) for p in publishers]
+    paths += [(f"/publishers/{quote(key)}/", None) for key, _, _ in publishers]
     for key, changed, volumes in released.title_volumes():
         paths.append((f"/titles/{quote(key, safe=':')}/", changed))
         paths += [(f"/titles/{quote(key, safe=':')}/{quote(v)}/", changed) for v in volumes]

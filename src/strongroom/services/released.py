@@ -25,6 +25,7 @@ import pycountry
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Row,
     Select,
     bindparam,
@@ -32,7 +33,6 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import Session, selectinload
@@ -289,18 +289,30 @@ _NAMES: CompoundSelect[*tuple[Any, ...]] = union_all(
 
 
 # The sitemap index's "loose index scan": from the first released item id, jump to the first released id past the end
-# of its range of ``size`` ids, and so on (a recursive CTE both SQLite and PostgreSQL run).
-_RELEASED_RANGES = text(
-    "WITH RECURSIVE r(id) AS ("
-    " SELECT (SELECT i.id FROM items i JOIN archival_units a ON a.id = i.au_id"
-    "  WHERE a.released_at IS NOT NULL ORDER BY i.id LIMIT 1)"
-    " UNION ALL"
-    " SELECT (SELECT i.id FROM items i JOIN archival_units a ON a.id = i.au_id"
-    "  WHERE a.released_at IS NOT NULL AND i.id > ((r.id - 1) / CAST(:size AS INTEGER) + 1) * CAST(:size AS INTEGER)"
-    "  ORDER BY i.id LIMIT 1)"
-    " FROM r WHERE r.id IS NOT NULL"
-    ") SELECT id FROM r WHERE id IS NOT NULL"
+# of its range of ``size`` ids, and so on (a recursive CTE both SQLite and PostgreSQL run). Built from RELEASED, not
+# written as SQL text, so that what it calls released cannot drift from what every other query here calls released.
+_SIZE = bindparam("size", type_=Integer)
+
+
+def _first_released(*after: ColumnElement[bool]) -> Any:
+    """The lowest released item id (past ``after``), as a scalar subquery: one probe of the items' primary key."""
+    return (
+        select(Item.id)
+        .join(ArchivalUnit, ArchivalUnit.id == Item.au_id)
+        .where(RELEASED, *after)
+        .order_by(Item.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_RANGE_STARTS = select(_first_released().label("id")).cte("r", recursive=True)
+_RANGE_STARTS = _RANGE_STARTS.union_all(
+    select(_first_released(Item.id > ((_RANGE_STARTS.c.id - 1) // _SIZE + 1) * _SIZE)).where(
+        _RANGE_STARTS.c.id.is_not(None)
+    )
 )
+_RELEASED_RANGES = select(_RANGE_STARTS.c.id).where(_RANGE_STARTS.c.id.is_not(None))
 
 
 def _files_of(
@@ -688,9 +700,8 @@ class Released:
         in one statement: a recursive "loose index scan" that jumps from the first released id of one range to the
         first released id past its end (SQLite and PostgreSQL alike), so it costs an index probe per range found
         instead of a round trip per range (the sitemap index)."""
-        stmt = _RELEASED_RANGES.bindparams(size=size)
         with self.catalog.session() as s:
-            return [(int(i) - 1) // size + 1 for i in s.scalars(stmt)]
+            return [(int(i) - 1) // size + 1 for i in s.scalars(_RELEASED_RANGES, {"size": size})]
 
     def page_counts(self) -> tuple[int, int, int, int]:
         """How many countries, publishers, titles and (title, volume) pairs have released items: what
@@ -816,7 +827,22 @@ class Released:
                 stmt = stmt.where(Publisher.country == country)
             rows = s.execute(stmt).all()
             views = [shown(PublisherView(p.key, p.name, p.country, nt, int(ni))) for p, nt, ni in rows]
-            return sorted(views, key=lambda v: v.name.casefold())
+            return sorted(views, key=lambda v: (v.name.casefold(), v.key))
+
+    def publisher_pages(self) -> list[tuple[str, str, str | None]]:
+        """(key, name, country) of every publisher :meth:`publishers` lists, in its order: what the sitemap lists of
+        publishers and countries, read from the titles and their summaries (a title with released items has a
+        summary saying when they were released), so that no AU is visited and nothing is counted."""
+        ts = TitleSummary.__table__.c
+        live = (  # a semi-join from the titles (a correlated EXISTS per publisher costs SQLite 20 times more)
+            select(Title.publisher_id)
+            .join(TitleSummary.__table__, ts.title_id == Title.id)
+            .where(ts.last_released.is_not(None))
+        )
+        stmt = select(Publisher.key, Publisher.name, Publisher.country).where(Publisher.id.in_(live))
+        with self.catalog.session() as s:
+            rows = [shown((str(key), str(name), country)) for key, name, country in s.execute(stmt)]
+        return sorted(rows, key=lambda r: (r[1].casefold(), r[0]))
 
     def publisher(self, key: str) -> PublisherView | None:
         return next((p for p in self.publishers() if p.key == key), None)
