@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from strongroom import __version__
 from strongroom.catalog.db import make_engine, migrate
-from strongroom.catalog.models import SearchQueue
 from strongroom.catalog.repo import Catalog
+from strongroom.catalog.tables import search_queue
 from strongroom.clock import Clock, SystemClock
 from strongroom.domain.identifiers import normalise_country
 from strongroom.domain.model import EventOutcome, EventType
@@ -256,8 +256,8 @@ class Node:
         return actions
 
     def _search_queued(self) -> bool:
-        with self.catalog.session() as s:
-            return s.scalar(select(SearchQueue.id).limit(1)) is not None
+        with self.catalog.connection() as conn:  # every start asks: on a connection, without the ORM
+            return conn.scalar(select(search_queue.c.id).limit(1)) is not None
 
     def _fill_search(self) -> None:
         self.indexer.rebuild_search()

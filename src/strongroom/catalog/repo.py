@@ -1,7 +1,10 @@
 """The catalog's use-case-facing API: sessions, look-ups, listings and PREMIS-style events.
 
 Services call this; faces never do. Every write happens inside one ``with catalog.session() as s`` block,
-which commits on success and rolls back on any error, so the catalog never holds half an ingest.
+which commits on success and rolls back on any error, so the catalog never holds half an ingest. What only reads
+the archive's own tables may select from them (:mod:`strongroom.catalog.tables`) on ``with catalog.connection()``
+instead: the ORM (and the mapped classes) are imported and configured when a session or a model is first needed,
+which a short listing never pays for.
 """
 
 from __future__ import annotations
@@ -11,24 +14,27 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Connection, Engine, Row, func, or_, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from strongroom.catalog.db import full_database, make_engine, migrate
-from strongroom.catalog.models import ArchivalUnit, Event, File, Item, Publisher, Title
 from strongroom.clock import Clock
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.errors import NotFound
+
+if TYPE_CHECKING:  # the ORM and the mapped classes are imported by the methods that use them
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from strongroom.catalog.models import ArchivalUnit, Event, Item, Publisher, Title
 
 
 class Catalog:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str, clock: Clock, *, upgrade: bool = True) -> Catalog:
@@ -40,11 +46,30 @@ class Catalog:
     def close(self) -> None:
         self.engine.dispose()
 
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.engine, expire_on_commit=False)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         try:
             with self._sessions() as s, s.begin():
                 yield s
+        except DBAPIError as exc:
+            full = full_database(exc, self.engine)
+            if full is None:
+                raise
+            raise full from None
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection in a transaction (committed on success), for statements on the Core tables of
+        :mod:`strongroom.catalog.tables`: no ORM session, no mapped class."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
         except DBAPIError as exc:
             full = full_database(exc, self.engine)
             if full is None:
@@ -66,6 +91,8 @@ class Catalog:
         data: dict[str, Any] | None = None,
         time: dt.datetime | None = None,
     ) -> Event:
+        from strongroom.catalog.models import Event
+
         event = Event(
             uuid=str(uuid.uuid4()),
             type=str(type),
@@ -87,6 +114,8 @@ class Catalog:
         type: str | None = None,
         limit: int | None = 100,
     ) -> list[Event]:
+        from strongroom.catalog.models import Event
+
         stmt = select(Event).order_by(Event.time.desc(), Event.id.desc())
         if object_key:
             stmt = stmt.where(Event.object_key == object_key)
@@ -101,6 +130,8 @@ class Catalog:
 
     def publishers(self) -> list[tuple[Publisher, int, int]]:
         """Every publisher with its number of titles and AUs."""
+        from strongroom.catalog.models import ArchivalUnit, Publisher, Title
+
         stmt = (
             select(Publisher, func.count(func.distinct(Title.id)), func.count(ArchivalUnit.id))
             .outerjoin(Title, Title.publisher_id == Publisher.id)
@@ -113,6 +144,10 @@ class Catalog:
 
     def titles(self) -> list[tuple[Title, int, int]]:
         """Every title with its publisher loaded, its number of AUs and of items."""
+        from sqlalchemy.orm import selectinload
+
+        from strongroom.catalog.models import ArchivalUnit, Item, Title
+
         stmt = (
             select(Title, func.count(func.distinct(ArchivalUnit.id)), func.count(Item.id))
             .outerjoin(ArchivalUnit, ArchivalUnit.title_id == Title.id)
@@ -127,6 +162,10 @@ class Catalog:
     def aus(self, keys: Sequence[str] = ()) -> list[tuple[ArchivalUnit, int, int, int]]:
         """AUs (all, or those named) with their title, item count, file count and total bytes (of the head version:
         the counts each AU keeps as it is catalogued, so nothing here reads the items or files tables)."""
+        from sqlalchemy.orm import selectinload
+
+        from strongroom.catalog.models import ArchivalUnit
+
         stmt = (
             select(ArchivalUnit, ArchivalUnit.item_count, ArchivalUnit.stored_files, ArchivalUnit.stored_bytes)
             .options(selectinload(ArchivalUnit.title))
@@ -145,16 +184,30 @@ class Catalog:
         return rows
 
     def get_au(self, s: Session, key: str) -> ArchivalUnit:
+        from strongroom.catalog.models import ArchivalUnit
+
         au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == key))
         if au is None:
             raise NotFound(f"no archival unit {key!r}", hint="list the node's AUs with: strongroom aus")
         return au
 
-    def au_files(self, s: Session, au: ArchivalUnit) -> list[File]:
-        return list(s.scalars(select(File).where(File.au_id == au.id).order_by(File.logical_path)))
+    def au_files(self, s: Session, au: ArchivalUnit) -> list[Row[str, int, str, str]]:
+        """The AU's files as plain rows (logical path, size, sha512, sha256), by logical path: what an audit
+        compares with the inventory, read without mapping an object for each of an AU's many files."""
+        from strongroom.catalog.models import File
+
+        stmt = (
+            select(File.logical_path, File.size, File.sha512, File.sha256)
+            .where(File.au_id == au.id)
+            .order_by(File.logical_path)
+        )
+        return list(s.execute(stmt))
 
     def find_item(self, ref: str) -> Item:
         """An item by catalog id, DOI (any form) or item key, with its files and AU loaded."""
+        from sqlalchemy.orm import selectinload
+
+        from strongroom.catalog.models import ArchivalUnit, Item
         from strongroom.domain.identifiers import normalise_doi
         from strongroom.errors import InvalidIdentifier
 

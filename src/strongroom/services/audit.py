@@ -144,7 +144,7 @@ class Audits:
             au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == au_key))
             if au is None:
                 return None
-            files = {f.logical_path: (f.size, f.sha512, f.sha256) for f in self.catalog.au_files(s, au)}
+            files = {path: (size, sha512, sha256) for path, size, sha512, sha256 in self.catalog.au_files(s, au)}
             return au.head_version, files
 
     def _uncatalogued(self, known: set[str]) -> tuple[list[AUAudit], set[str]]:

@@ -15,20 +15,25 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, and_, exists, func, literal, or_, select
 
-from strongroom.catalog.models import ArchivalUnit, AUVersion, Event, Item, Publisher, Title
+from strongroom.catalog import tables
+from strongroom.catalog.names import sort_name
 from strongroom.catalog.repo import Catalog
 from strongroom.errors import NotFound
 from strongroom.search.base import SearchIndex, SearchQuery
 from strongroom.services import keyset
 
-if TYPE_CHECKING:  # the read model of released content is imported by the portal's lists only, never by the CLI
-    from strongroom.services.released import PublisherView, TitleView
+if TYPE_CHECKING:
+    from sqlalchemy.orm import InstrumentedAttribute
+
+    # the mapped classes are imported by the methods that use them: the item listing reads the Core tables alone
+    from strongroom.catalog.models import Event, Item
+    from strongroom.services.released import PublisherView, TitleView  # the portal's lists only, never the CLI's
+
+    _Column = ColumnElement[int] | InstrumentedAttribute[int]
 
 T = TypeVar("T")
-_Column = ColumnElement[int] | InstrumentedAttribute[int]
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,63 @@ def event_row(e: Event) -> EventRow:
     return EventRow(e.uuid, e.type, e.outcome, e.time, e.agent, e.object_type, e.object_key, e.detail, dict(e.data))
 
 
+_ITEM_COLUMNS = (
+    "id",
+    "item_key",
+    "doi",
+    "title",
+    "authors",
+    "publication_date",
+    "year",
+    "volume",
+    "issue",
+    "pages",
+    "language",
+    "licence",
+    "item_type",
+    "abstract",
+    "keywords",
+)
+
+
+def _listed() -> Select[Any]:
+    """An item's row of a listing, with its AU's key and its title's name (``au``, ``journal``), from the Core
+    tables."""
+    item, au, title = tables.items, tables.archival_units, tables.titles
+    columns = [item.c[name] for name in _ITEM_COLUMNS]
+    return (
+        select(*columns, au.c.key.label("au"), title.c.name.label("journal"))
+        .join(au, au.c.id == item.c.au_id)
+        .join(title, title.c.id == au.c.title_id)
+    )
+
+
+_LISTED_ITEMS = _listed()
+
+
+def _listed_item(r: Row[Any]) -> ItemRow:
+    """:func:`_item_row` of a row of :data:`_LISTED_ITEMS` (no files)."""
+    return ItemRow(
+        id=r.id,
+        key=r.item_key,
+        doi=r.doi,
+        title=r.title,
+        authors=tuple(r.authors or ()),
+        publication_date=r.publication_date,
+        year=r.year,
+        volume=r.volume,
+        issue=r.issue,
+        pages=r.pages,
+        language=r.language,
+        licence=r.licence,
+        item_type=r.item_type,
+        au=r.au,
+        journal=r.journal,
+        abstract=r.abstract,
+        keywords=tuple(r.keywords or ()),
+    )
+
+
 class Browse:
     def __init__(self, catalog: Catalog, search: SearchIndex) -> None:
         self.catalog = catalog
@@ -212,20 +274,22 @@ class Browse:
         a query, items in id order after the id ``after`` (by key: as fast deep in the catalog as at its start;
         ``offset`` then skips that many more, which costs as many rows), and the total is added up from the AUs'
         kept counts, never by counting items."""
-        options = selectinload(Item.au).selectinload(ArchivalUnit.title)
-        with self.catalog.session() as s:
-            if not query:
-                total = int(s.scalar(select(func.sum(ArchivalUnit.item_count))) or 0)
-                stmt = select(Item).where(Item.id > after).order_by(Item.id).offset(offset or None)
-                items, last_id = keyset.fetch_page(
-                    lambda n: list(s.scalars(stmt.limit(n).options(options))), limit, lambda i: i.id
-                )
-                return Page(tuple(_item_row(i) for i in items), total, offset, limit, last_id)
+        # Read on a connection from the Core tables, without the ORM: a listing is the whole of ``strongroom
+        # items``, and importing the ORM and configuring its mappers would cost that command more than its query.
+        if query:
             wanted = limit if limit is not None else max(self.search.count() - offset, 1)
             hits = self.search.search(SearchQuery(query, offset=offset, limit=wanted))
-            found = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(hits.ids)).options(options))}
-            rows = tuple(_item_row(found[i]) for i in hits.ids if i in found)
+            with self.catalog.connection() as conn:
+                found = {r.id: r for r in conn.execute(_LISTED_ITEMS.where(tables.items.c.id.in_(hits.ids)))}
+            rows = tuple(_listed_item(found[i]) for i in hits.ids if i in found)
             return Page(rows, hits.total, offset, limit, exact=hits.exact)
+        with self.catalog.connection() as conn:
+            total = int(conn.scalar(select(func.sum(tables.archival_units.c.item_count))) or 0)
+            stmt = _LISTED_ITEMS.where(tables.items.c.id > after).order_by(tables.items.c.id).offset(offset or None)
+            found_rows, last_id = keyset.fetch_page(
+                lambda n: list(conn.execute(stmt.limit(n))), limit, lambda r: int(r.id)
+            )
+        return Page(tuple(_listed_item(r) for r in found_rows), total, offset, limit, last_id)
 
     def show(self, ref: str) -> ItemRow:
         """One item by catalog id, DOI (any form) or item key, with its files."""
@@ -245,6 +309,8 @@ class Browse:
         """Events newest first (by time, then id), the page after the cursor ``after`` (``limit`` None: all of
         them). Not counted: a log of years of audits is the biggest table after the items, and the page says only
         whether there are more."""
+        from strongroom.catalog.models import Event
+
         conditions = [Event.object_key == object_key] if object_key else []
         conditions += [Event.type == type] if type else []
         if after:
@@ -266,9 +332,11 @@ class Browse:
     # ---- paged listings of publishers, titles and AUs -------------------------------------------------------
 
     def publisher_page(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[PublisherRow]:
-        """Publishers by name (as the catalog lowers it), then id: the page after ``after``, each with its titles
+        """Publishers by name (as listings order names), then id: the page after ``after``, each with its titles
         and AUs (counted for this page's publishers only), and how many publishers there are."""
-        sort = func.lower(Publisher.name)
+        from strongroom.catalog.models import ArchivalUnit, Publisher, Title
+
+        sort = sort_name(Publisher.name)
         stmt = select(Publisher, sort).order_by(sort, Publisher.id)
         if after:
             stmt = stmt.where(after_key(sort, Publisher.id, after))
@@ -300,9 +368,13 @@ class Browse:
         return KeyPage(rows, limit, cursor, total)
 
     def title_page(self, *, after: str | None = None, limit: int | None = 100) -> KeyPage[TitleRow]:
-        """Titles by name (as the catalog lowers it), then id: the page after ``after``, each with its AUs and
+        """Titles by name (as listings order names), then id: the page after ``after``, each with its AUs and
         items (the AUs' kept counts, for this page's titles only), and how many titles there are."""
-        sort = func.lower(Title.name)
+        from sqlalchemy.orm import selectinload
+
+        from strongroom.catalog.models import ArchivalUnit, Title
+
+        sort = sort_name(Title.name)
         stmt = select(Title, sort).options(selectinload(Title.publisher)).order_by(sort, Title.id)
         if after:
             stmt = stmt.where(after_key(sort, Title.id, after))
@@ -339,6 +411,8 @@ class Browse:
         """AUs by key (all, or those of ``keys``: :class:`NotFound` names any missing): the page after ``after``,
         each with its items (kept count) and the files and bytes of its head version (kept with the version), and
         how many AUs there are. No item or file is read."""
+        from strongroom.catalog.models import ArchivalUnit, AUVersion, Title
+
         head = and_(AUVersion.au_id == ArchivalUnit.id, AUVersion.number == ArchivalUnit.head_version)
         stmt = (
             select(ArchivalUnit, Title.name, AUVersion.files, AUVersion.bytes)
@@ -409,7 +483,7 @@ def _by_name(row: Any) -> str:
 
 
 class ReleasedLists:
-    """The portal's lists of released titles and publishers, a page at a time by name (as the catalog lowers it)
+    """The portal's lists of released titles and publishers, a page at a time by name (as listings order names)
     then id. Only what :data:`strongroom.services.released.RELEASED` lets through is listed: a title with items in
     a released AU, a publisher with such a title (the rule of ``Released.titles`` and ``Released.publishers``,
     whose views these are). Counts add up the released AUs' kept counts, for the page's rows only."""
@@ -420,6 +494,7 @@ class ReleasedLists:
     @staticmethod
     def _shows(title_id: _Column) -> ColumnElement[bool]:
         """The title has items in a released AU."""
+        from strongroom.catalog.models import ArchivalUnit
         from strongroom.services.released import RELEASED
 
         return exists().where(ArchivalUnit.title_id == title_id, RELEASED, ArchivalUnit.item_count > 0)
@@ -428,9 +503,10 @@ class ReleasedLists:
         self, *, publisher_key: str | None = None, after: str | None = None, limit: int = 100
     ) -> KeyPage[TitleView]:
         """Released titles (of one publisher, or all) after ``after``, with how many there are in all."""
+        from strongroom.catalog.models import ArchivalUnit, Publisher, Title
         from strongroom.services.released import RELEASED, title_view
 
-        sort = func.lower(Title.name)
+        sort = sort_name(Title.name)
         stmt = (
             select(Title, Publisher, sort)
             .outerjoin(Publisher, Title.publisher_id == Publisher.id)
@@ -466,9 +542,10 @@ class ReleasedLists:
         self, *, country: str | None = None, after: str | None = None, limit: int = 100
     ) -> KeyPage[PublisherView]:
         """Publishers with released titles (of one country, or all) after ``after``, with how many in all."""
+        from strongroom.catalog.models import ArchivalUnit, Publisher, Title
         from strongroom.services.released import RELEASED, PublisherView, shown
 
-        sort = func.lower(Publisher.name)
+        sort = sort_name(Publisher.name)
         has_released = exists().where(Title.publisher_id == Publisher.id, self._shows(Title.id))
         stmt = select(Publisher, sort).where(has_released).order_by(sort, Publisher.id)
         counted = (
