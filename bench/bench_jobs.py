@@ -5,11 +5,15 @@ time is from the batch to the last job's success, read from the queue. The same 
 ``xargs -P 1`` and ``-P 2`` in the same run show how much a second process can gain on this machine at this moment
 (the limit the workers' scaling is compared with; other work on the machine lowers both).
 
+With ``--one-core-each`` the audit jobs run again with each worker kept on a core of its own
+(``sched_setaffinity``): two worker machines of one core each, against one, sharing the page cache and the disk;
+``sha512sum`` on one core is that machine's limit.
+
 Harvest jobs (one per title) collect titles from a local site that answers each page after ``--latency`` seconds,
 as a distant publisher's site does; one request at a time per harvest. The limit is the sum of those waits.
 
 Usage: .venv/bin/python bench/bench_jobs.py [--aus 12] [--mb 48] [--rounds 2] [--titles 4] [--pages 15]
-       [--latency 0.2] [--workdir bench/work/jobs] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+       [--latency 0.2] [--one-core-each] [--workdir bench/work/jobs] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -37,7 +41,14 @@ from strongroom.node import Node
 from strongroom.services.jobs import JobKind
 
 
-def start_workers(home: Path, n: int, engine: sa.Engine) -> list[subprocess.Popen[bytes]]:
+def pinned(core: int | None) -> Callable[[], None] | None:
+    """What a child runs before it starts to keep it on one core (a machine of one core), or nothing."""
+    if core is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {core})
+
+
+def start_workers(home: Path, n: int, engine: sa.Engine, one_core_each: bool = False) -> list[subprocess.Popen[bytes]]:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM procrastinate_workers"))  # the last round's, gone
     procs = [
@@ -45,8 +56,9 @@ def start_workers(home: Path, n: int, engine: sa.Engine) -> list[subprocess.Pope
             [sys.executable, "-m", "strongroom.cli.main", "worker", "--home", str(home)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=pinned(i if one_core_each else None),
         )
-        for _ in range(n)
+        for i in range(n)
     ]
     while True:  # ready: every worker registered with the queue
         with engine.connect() as conn:
@@ -62,9 +74,10 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         p.wait(60)
 
 
-def jobs_round(node: Node, kind: JobKind, subjects: list[str], workers: int) -> float:
-    """Seconds from queueing one ``kind`` job per subject to the last one's success, with ``workers`` processes."""
-    procs = start_workers(node.settings.home, workers, node.catalog.engine)
+def jobs_round(node: Node, kind: JobKind, subjects: list[str], workers: int, one_core_each: bool = False) -> float:
+    """Seconds from queueing one ``kind`` job per subject to the last one's success, with ``workers`` processes
+    (each kept on a core of its own with ``one_core_each``)."""
+    procs = start_workers(node.settings.home, workers, node.catalog.engine, one_core_each)
     try:
         done_before = node.jobs.counts()[("succeeded", kind.value)]
         start = time.perf_counter()
@@ -114,13 +127,14 @@ def slow_site(titles: int, pages: int, latency: float) -> Iterator[str]:
         server.server_close()
 
 
-def xargs_sha512(files: list[Path], processes: int) -> float:
+def xargs_sha512(files: list[Path], processes: int, one_core: bool = False) -> float:
     start = time.perf_counter()
     subprocess.run(
         ["xargs", "-0", "-n", "4", "-P", str(processes), "sha512sum"],
         input=b"\0".join(str(f).encode() for f in files),
         stdout=subprocess.DEVNULL,
         check=True,
+        preexec_fn=pinned(0 if one_core else None),
     )
     return time.perf_counter() - start
 
@@ -135,6 +149,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds before the site answers a request")
     parser.add_argument("--workdir", type=Path, default=Path("bench/work/jobs"))
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--one-core-each",
+        action="store_true",
+        help="audit jobs also with each worker kept on a core of its own: worker machines of one core",
+    )
     args = parser.parse_args()
 
     shutil.rmtree(args.workdir, ignore_errors=True)
@@ -153,12 +172,16 @@ def main() -> None:
         files = sorted(p for p in node.settings.resolved_storage_root().rglob("*") if p.is_file())
         total = sum(f.stat().st_size for f in files)
         xargs_sha512(files, 2)  # warm the page cache: every round reads from memory
-        one, two, x1, x2, h1, h2 = [], [], [], [], [], []
+        one, two, x1, x2, h1, h2, p1, p2, xp = [], [], [], [], [], [], [], [], []
         for _ in range(args.rounds):
             one.append(jobs_round(node, JobKind.AUDIT, aus, 1))
             two.append(jobs_round(node, JobKind.AUDIT, aus, 2))
             x1.append(xargs_sha512(files, 1))
             x2.append(xargs_sha512(files, 2))
+            if args.one_core_each:
+                p1.append(jobs_round(node, JobKind.AUDIT, aus, 1, one_core_each=True))
+                p2.append(jobs_round(node, JobKind.AUDIT, aus, 2, one_core_each=True))
+                xp.append(xargs_sha512(files, 1, one_core=True))
         with slow_site(args.titles, args.pages, args.latency) as url:
             titles = [f"bench:title-{i}" for i in range(args.titles)]
             for i, title in enumerate(titles):
@@ -188,6 +211,14 @@ def main() -> None:
     print(f"| strongroom worker × 2 | {t2:.2f} | {mb / t2:,.0f} | {len(aus) / t2:.2f} | {t1 / t2:.2f}× |")
     print(f"| xargs -P 1 sha512sum | {s1:.2f} | {mb / s1:,.0f} | | |")
     print(f"| xargs -P 2 sha512sum | {s2:.2f} | {mb / s2:,.0f} | | {s1 / s2:.2f}× |")
+    if args.one_core_each:
+        c1, c2, cx = (statistics.median(v) for v in (p1, p2, xp))
+        print(f"| strongroom worker × 1, one core | {c1:.2f} | {mb / c1:,.0f} | {len(aus) / c1:.2f} | |")
+        print(
+            f"| strongroom worker × 2, one core each | {c2:.2f} | {mb / c2:,.0f} | {len(aus) / c2:.2f} "
+            f"| {c1 / c2:.2f}× |"
+        )
+        print(f"| sha512sum on one core | {cx:.2f} | {mb / cx:,.0f} | | |")
     waits = args.titles * (args.pages + 1) * args.latency
     print(f"\n{args.titles} harvest jobs of {args.pages + 1} pages each, every answer after {args.latency} s\n")
     print("| run | seconds | jobs/s | 2 ÷ 1 | limit: the site's waits ÷ workers (s) | limit ÷ run |")
