@@ -31,7 +31,16 @@ CHUNK = 1 << 20
 
 
 class PeerError(PeerRejected):
-    """A peer could not be reached, refused us, or answered with something we cannot trust."""
+    """A peer could not be reached, refused us, or answered with something we cannot trust; ``signed``: the
+    refusal was signed by the peer addressed (its own answer, not a proxy's, an older version's or a forger's)."""
+
+    def __init__(self, message: str, status: int = 401, *, signed: bool = False) -> None:
+        super().__init__(message, status)
+        self.signed = signed
+
+
+class NoSuchRoute(PeerError):
+    """The peer answered 404 to a route itself, unsigned: it runs an older version without that route."""
 
 
 def _no_tls() -> ssl.SSLContext:
@@ -113,13 +122,32 @@ class PeerClient:
         self.bytes_received += len(response.content)
         if response.status_code >= 400:
             raise PeerError(
-                f"{peer.id} refused {method} {path}: {response.status_code} {response.text[:200]}", response.status_code
+                f"{peer.id} refused {method} {path}: {response.status_code} {response.text[:200]}",
+                response.status_code,
+                signed=_signed_by(peer, signed[NONCE], response),
             )
         verify_response(peer.public_key, signed[NONCE], response.content, response.headers.get(RESPONSE_SIGNATURE))
         return response
 
     def get_json(self, peer: Member, path: str) -> Any:
         return json.loads(self.request(peer, "GET", path).content)
+
+    def holding(self, peer: Member, object_id: str) -> dict[str, Any] | None:
+        """``peer``'s entry for one object (as in its list of objects), or None when it says (signed) that it does
+        not hold it: one small answer where the list is megabytes. NoSuchRoute when the peer runs a version
+        without this route (an unsigned 404): ask it for the list instead."""
+        path = f"/peer/v1/objects/{encode_id(object_id)}"
+        try:
+            entry: dict[str, Any] = self.get_json(peer, path)
+        except PeerError as exc:
+            if exc.status != 404:
+                raise
+            if not exc.signed:
+                raise NoSuchRoute(
+                    f"{peer.id} has no route GET /peer/v1/objects/{{id}} (an older version)", 404
+                ) from None
+            return None
+        return entry
 
     def post_json(self, peer: Member, path: str, data: Any, *, timeout: float | None = None) -> Any:
         return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode(), timeout=timeout).content)
@@ -165,3 +193,12 @@ class PeerClient:
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
         path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
         return self.request(peer, "GET", path, headers=headers).content
+
+
+def _signed_by(peer: Member, nonce: str, response: httpx.Response) -> bool:
+    """Whether a refusal was signed by ``peer`` over this request's nonce (every refusal of its peer API is)."""
+    try:
+        verify_response(peer.public_key, nonce, response.content, response.headers.get(RESPONSE_SIGNATURE))
+    except PeerRejected:
+        return False
+    return True

@@ -3,6 +3,7 @@ authenticates every request and signs every answer (:mod:`strongroom.network.aut
 the node's peer service (:class:`~strongroom.services.peer.PeerService`).
 
     GET  /peer/v1/objects                         objects this node holds, with head versions
+    GET  /peer/v1/objects/{id}                    this node's entry for one object (404: not held here)
     GET  /peer/v1/objects/{id}/file/{path}        a content file or version inventory (Range supported)
     POST /peer/v1/objects/{id}/vote               a vote: block hashes with the poller's and a fresh nonce
     POST /peer/v1/objects/{id}/receipt            a poll's outcome, telling a voter it disagreed
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from strongroom.errors import StorageError
 from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_file_response, sign_response
-from strongroom.network.ids import decode_id
+from strongroom.network.ids import decode_id, object_id_from_url
 from strongroom.node import Node
 
 MAX_BODY = 64 * 1024
@@ -103,6 +104,14 @@ def create_peer_app(node: Node) -> FastAPI:
     def list_objects(request: Request, peer: str, body: bytes) -> Response:
         return signed(request.headers[NONCE], json.dumps({"objects": peer_service.objects()}).encode())
 
+    def get_object(request: Request, peer: str, body: bytes) -> Response:
+        # answers any member what the whole list would (``au status`` asks each member about one AU)
+        try:
+            object_id = object_id_from_url(request.path_params["oid"])
+        except ValueError as exc:
+            raise PeerRejected(str(exc), 400) from None
+        return signed(request.headers[NONCE], json.dumps(peer_service.holding(object_id)).encode())
+
     def get_file(request: Request, peer: str, body: bytes) -> Response:
         object_id = decode_id(request.path_params["oid"])
         relpath = unquote(request.path_params["path"])
@@ -137,6 +146,7 @@ def create_peer_app(node: Node) -> FastAPI:
         return signed(request.headers[NONCE], b"{}")
 
     app.add_api_route("/peer/v1/objects", guarded(list_objects), methods=["GET"])
+    app.add_api_route("/peer/v1/objects/{oid}", guarded(get_object), methods=["GET"])
     app.add_api_route("/peer/v1/objects/{oid}/file/{path:path}", guarded(get_file), methods=["GET"])
     app.add_api_route("/peer/v1/objects/{oid}/vote", guarded(vote), methods=["POST"])
     app.add_api_route("/peer/v1/objects/{oid}/receipt", guarded(receipt), methods=["POST"])

@@ -20,8 +20,9 @@ from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock
 from strongroom.domain.model import EventType
 from strongroom.domain.poll_summary import PollSummary
-from strongroom.network.client import PeerClient, PeerError
-from strongroom.network.config import NetworkConfig
+from strongroom.network.client import NoSuchRoute, PeerClient, PeerError
+from strongroom.network.config import Member, NetworkConfig
+from strongroom.network.ids import wire_id_problem
 from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
 
@@ -93,8 +94,9 @@ class NetworkStatus:
 
     def copies(self, client: PeerClient, only: str | None = None) -> tuple[dict[str, bool], list[CopyStatus]]:
         """Which members answer, and for every AU any of them holds (or only the object ``only``: this node then
-        reads no other object's inventory): where its copies are and whether it is preserved (the target number
-        of copies at the head version, in enough countries)."""
+        reads no other object's inventory, and asks each member about that object alone, not for its whole list):
+        where its copies are and whether it is preserved (the target number of copies at the head version, in
+        enough countries)."""
         config = self.membership.config()
         reachable: dict[str, bool] = {}
         held: dict[str, dict[str, int]] = {}
@@ -106,7 +108,7 @@ class NetworkStatus:
                 listing = {"objects": [{"object_id": o, "version": self.store.head_version(o)} for o in mine]}
             else:
                 try:
-                    listing = client.get_json(member, "/peer/v1/objects")
+                    listing = self._listing(client, member, only)
                     reachable[member.id] = True
                 except PeerError:
                     reachable[member.id] = False
@@ -143,6 +145,19 @@ class NetworkStatus:
                     )
                 )
         return reachable, out
+
+    @staticmethod
+    def _listing(client: PeerClient, member: Member, only: str | None) -> dict[str, Any]:
+        """What ``member`` holds (of ``only``, if given: asked about that object alone, one small answer; the
+        whole list from a member running a version without that route, or for an id no peer request may carry)."""
+        if only is not None and wire_id_problem(only) is None:
+            try:
+                entry = client.holding(member, only)
+                return {"objects": [entry] if entry is not None else []}
+            except NoSuchRoute:
+                pass
+        listing: dict[str, Any] = client.get_json(member, "/peer/v1/objects")
+        return listing
 
     def au(self, client: PeerClient, au_key: str) -> AUStatus:
         """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs."""

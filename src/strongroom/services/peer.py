@@ -1,6 +1,7 @@
-"""What this node answers its peers: the objects it holds, a file of an object (only to nodes the signed
-configuration assigns to hold that AU, so the peer channel never leaks a dark archive's content), a vote in a poll
-(rate-limited per peer and AU: hashing a whole AU is the costliest thing a peer can ask for), and a poll's receipt."""
+"""What this node answers its peers: the objects it holds (all of them, or its entry for one), a file of an
+object (only to nodes the signed configuration assigns to hold that AU, so the peer channel never leaks a dark
+archive's content), a vote in a poll (rate-limited per peer and AU: hashing a whole AU is the costliest thing a peer
+can ask for), and a poll's receipt."""
 
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ class PeerService:
 
     def objects(self) -> list[dict[str, Any]]:
         return [{"object_id": oid, "version": self.store.head_version(oid)} for oid in self.store.iter_object_ids()]
+
+    def holding(self, object_id: str) -> dict[str, Any]:
+        """This node's entry for ``object_id`` in :meth:`objects`, and nothing more (any member may list the
+        objects, so any member may ask about one); 404 when this node does not hold it."""
+        if not self.store.exists(object_id):
+            raise PeerRejected("this node holds no such object", 404)
+        return {"object_id": object_id, "version": self.store.head_version(object_id)}
 
     def file(self, peer: str, object_id: str, relpath: str, byte_range: tuple[int, int] | None = None) -> PeerFile:
         """A content file or an inventory of ``object_id`` for an assigned holder (one block, for a repair)."""
