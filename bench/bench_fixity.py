@@ -18,6 +18,8 @@ loaded machine the processor seconds still compare the work done).
 
 Usage: .venv/bin/python bench/bench_fixity.py [--gb 1.0] [--file-mb 128] [--repeat 3] [--workdir bench/work/fixity]
        .venv/bin/python bench/bench_fixity.py --mixed [--repeat 3]   (the order files are hashed in: see mixed())
+       .venv/bin/python bench/bench_fixity.py --small 5000 [--repeat 3] [--before /tmp/audit-before/src]
+                                                                     (an AU of many small files: see small())
 """
 
 from __future__ import annotations
@@ -158,6 +160,102 @@ def mixed(workdir: Path, repeat: int) -> None:
     stored.node.close()
 
 
+AUDIT_CHILD = """
+import sys, time
+from pathlib import Path
+import strongroom
+from strongroom.node import Node
+node = Node.open(Path(sys.argv[1]))
+start, cpu = time.perf_counter(), time.process_time()
+report = node.audits.audit()
+took, cpu = time.perf_counter() - start, time.process_time() - cpu
+assert report.intact, report.to_dict()
+node.close()
+print(took, cpu, report.files, strongroom.__file__)
+"""
+
+
+def warm(paths: list[str]) -> None:
+    """Read every file once (into the page cache), a few thousand to a `cat`: more would not fit one command line."""
+    for i in range(0, len(paths), 2000):
+        run(["cat", *paths[i : i + 2000]])
+
+
+def small_bag(dest: Path, files: int, seed: int = 16) -> Path:
+    """A sha512 bag of ``files`` random files of 2-50 KB (seeded: the same bag every run) and one JATS record."""
+    rng = random.Random(seed)
+    dest.mkdir(parents=True)
+    for i in range(files):
+        (dest / f"page-{i:05d}.bin").write_bytes(rng.randbytes(rng.randint(2 << 10, 50 << 10)))
+    (dest / "article.xml").write_text(JATS)
+    bagit.make_bag(str(dest), checksums=["sha512"], processes=2)
+    return dest
+
+
+def small(workdir: Path, files: int, repeat: int, before: Path | None) -> None:
+    """``--small N``: the audit of one AU of N small files (2-50 KB), where the audit's fixed cost per file counts
+    and not the hashing: `strongroom audit`'s code in a child process (the time of ``Audits.audit`` in it, and of
+    the whole process), with ``--before`` the same from another version's source tree (it must know every migration
+    of this tree's catalog), against `bagit.py --validate --processes 2` of the same (sha512) bag as a whole process.
+    Wall and processor seconds, each the best of ``--repeat`` interleaved runs; warm page cache."""
+    bag = small_bag(workdir / "bag", files)
+    stored, took = deposit(workdir / "home", bag, "sha512")
+    stored.node.close()
+    size = sum(p.stat().st_size for p in stored.files)
+    src = Path(__file__).resolve().parent.parent / "src"
+    trees = {"strongroom audit (this tree)": src, **({"strongroom audit (before)": before} if before else {})}
+    every_file = [str(p) for p in (workdir / "home").rglob("*") if p.is_file()] + [
+        str(p) for p in bag.rglob("*") if p.is_file()
+    ]
+    print(
+        f"Small-file AU: {len(stored.files)} content files, {size / 1e6:.1f} MB stored; "
+        f"deposit took {took:.1f} s; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    nfiles = 0
+    inner: dict[str, float] = {}  # Audits.audit in the child: wall seconds, and processor seconds below
+    inner_cpu: dict[str, float] = {}
+    whole: dict[str, float] = {}  # the whole process: wall seconds, and its processor seconds below
+    whole_cpu: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, tree in trees.items():
+            warm(every_file)
+            start, before = time.perf_counter(), processor_seconds()
+            child = subprocess.run(
+                [sys.executable, "-c", AUDIT_CHILD, str(workdir / "home")],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(tree)},
+            )
+            if child.returncode:  # e.g. a --before tree that lacks a migration this tree's catalog has
+                sys.exit(f"the audit with {tree} failed:\n{child.stderr}")
+            out = child.stdout.split()
+            whole[name] = min(whole.get(name, float("inf")), time.perf_counter() - start)
+            whole_cpu[name] = min(whole_cpu.get(name, float("inf")), processor_seconds() - before)
+            inner[name] = min(inner.get(name, float("inf")), float(out[0]))
+            inner_cpu[name] = min(inner_cpu.get(name, float("inf")), float(out[1]))
+            nfiles = int(out[2])
+            assert Path(out[3]).is_relative_to(tree), out  # the tree asked for, not the installed package
+        name = "bagit.py --validate --processes 2"
+        warm(every_file)
+        start, before = time.perf_counter(), processor_seconds()
+        run([sys.executable, "-m", "bagit", "--validate", "--processes", "2", str(bag)])
+        whole[name] = min(whole.get(name, float("inf")), time.perf_counter() - start)
+        whole_cpu[name] = min(whole_cpu.get(name, float("inf")), processor_seconds() - before)
+    ours, ours_cpu = whole["strongroom audit (this tree)"], whole_cpu["strongroom audit (this tree)"]
+    print(
+        "\n| reader | Audits.audit s | its CPU s | whole process s | its CPU s | files/s (whole process) "
+        "| its time ÷ this tree's | its CPU ÷ this tree's |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, secs in whole.items():
+        audit_s = f"{inner[name]:.2f} | {inner_cpu[name]:.2f}" if name in inner else " | "
+        print(
+            f"| {name} | {audit_s} | {secs:.2f} | {whole_cpu[name]:.2f} | {nfiles / secs:.0f} | {secs / ours:.2f} "
+            f"| {whole_cpu[name] / ours_cpu:.2f} |"
+        )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=float, default=1.0)
@@ -165,7 +263,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each contender; the best is kept")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/fixity"))
     ap.add_argument("--mixed", action="store_true", help="only the order files are audited in (see mixed())")
+    ap.add_argument("--small", type=int, default=0, help="only an AU of this many small files (see small())")
+    ap.add_argument("--before", type=Path, help="with --small: another version's src tree, audited too")
     args = ap.parse_args()
+    if args.small:
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        small(args.workdir, args.small, args.repeat, args.before)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        return
     if args.mixed:
         shutil.rmtree(args.workdir, ignore_errors=True)
         mixed(args.workdir, args.repeat)

@@ -5,8 +5,10 @@ the fixity block's too, computed in that same pass), every stray file noticed.
 Results are three-valued and then some: each file is *ok*, *damaged*, *missing*, *unreadable* or *unexpected*,
 and a file that could not be read is never *ok*. Several files are hashed at once on a thread pool (hashlib
 releases the GIL), so an audit uses every core: the largest files are handed out first, so that one large file
-does not come last and leave the other cores idle while it is hashed alone; each worker reads into one buffer
-of its own, reused for every file.
+does not come last and leave the other cores idle while it is hashed alone; small files go to the workers in
+batches (see :func:`batches`), and each worker reads into one buffer of its own, reused for every file. The object
+is held still for the whole audit, so the store checks its root inventory against the sidecar once, not once for
+every file opened (:class:`~strongroom.store.locks.Held`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -169,6 +171,29 @@ def schedule(expected: dict[str, dict[str, str]], sizes: dict[str, int]) -> list
     return sorted(expected.items(), key=lambda item: (-sizes.get(item[0], 0), item[0]))
 
 
+BATCH_BYTES = 4 << 20  # small files are handed to a thread together, up to this many bytes ...
+BATCH_FILES = 64  # ... or this many files
+
+
+def batches(
+    order: list[tuple[str, dict[str, str]]], sizes: dict[str, int]
+) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """The scheduled files in runs of consecutive ones, each handed to a thread as one task: a large file alone,
+    small ones together (up to ``BATCH_BYTES`` or ``BATCH_FILES``). Handed out one by one, the thousands of files of
+    an AU of small files each cost a task, a future and a wake-up of the thread that waits for them, more than
+    hashing a file of a few kilobytes does."""
+    batch: list[tuple[str, dict[str, str]]] = []
+    size = 0
+    for item in order:
+        batch.append(item)
+        size += sizes.get(item[0], 0)
+        if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 def audit_object(
     store: ObjectStore,
     object_id: str,
@@ -229,24 +254,20 @@ def _audit(
     for _ in range(threads):
         buffers.put(bytearray(CHUNK))
     checks: dict[str, FileCheck] = {}
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [
-            pool.submit(
-                _check_one,
-                store,
-                object_id,
-                cp,
-                names_of.get(cp, ()),
-                {a: want[a] for a in checked if a in want},
-                buffers,
-            )
-            for cp, want in schedule(expected, stored)
+
+    def check_batch(batch: list[tuple[str, dict[str, str]]]) -> list[FileCheck]:
+        return [
+            _check_one(store, object_id, cp, names_of.get(cp, ()), {a: want[a] for a in checked if a in want}, buffers)
+            for cp, want in batch
         ]
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(check_batch, batch) for batch in batches(schedule(expected, stored), stored)]
         for fut in as_completed(futures):  # progress as files finish, whatever their order
-            check = fut.result()
-            checks[check.content_path] = check
-            if on_file:
-                on_file(check.size or 0)
+            for check in fut.result():
+                checks[check.content_path] = check
+                if on_file:
+                    on_file(check.size or 0)
     result.checks.extend(checks[cp] for cp in sorted(checks))  # reported by content path, as they are listed
     for rel, size in sorted(stored.items()):
         if rel not in allowed and rel not in expected:

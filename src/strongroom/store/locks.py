@@ -1,6 +1,7 @@
 """Per-object locks in the node's staging area, for stores with nothing to lock themselves (an object store has
 no rename and no lock): one writer per object (``writing``), readers that hold the object still (``reading``),
-and the brief publish step that waits for those readers (``publishing``).
+and the brief publish step that waits for those readers (``publishing``). :class:`Held` keeps what a store read of an
+object while it is held still, so that it is checked once per hold and not once per file read.
 
 They are ``flock`` locks on files in ``staging/locks/`` (both backends use them), so they serialise the processes
 of one node only: two nodes must never write one storage root.
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from strongroom.errors import ObjectBusy
 from strongroom.filelocks import exclusive
 from strongroom.store.paths import object_hash
+
+T = TypeVar("T")
 
 
 class ObjectLocks:
@@ -47,11 +52,13 @@ class ObjectLocks:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def reading(self, object_id: str) -> Iterator[None]:
+    def reading(self, object_id: str, held: Held[Any] | None = None) -> Iterator[None]:
+        """Hold the object still; ``held`` (the store's) keeps what is read of it for as long as the lock is on."""
         with self._file(object_id, "read").open("a") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
             try:
-                yield
+                with held.holding(object_id) if held is not None else contextlib.nullcontext():
+                    yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
@@ -68,3 +75,50 @@ class ObjectLocks:
 
         with self._file(object_id, "read").open("a") as fh, exclusive(fh, self.publish_wait, timed_out, poll=0.05):
             yield
+
+
+class Held(Generic[T]):
+    """What a store read of an object (its checked root inventory) while a reader of this process holds the object
+    still: no write can publish a change to it until the last reader lets go, so while one holds it the store
+    need not look again whether the inventory changed (a stat and a glob of its sidecars on disk, a LIST on S3)
+    for every one of the thousands of files an audit opens. Readers enter :meth:`holding` once they hold the
+    object's read lock and leave it before they let the lock go.
+
+    A value is kept only if it was read during the hold that is still on (``since`` the hold's token): one read
+    just before the hold began may predate a write published in between, and is not kept."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._holds: dict[str, tuple[object, int]] = {}  # object id -> (this hold's token, readers in it)
+        self._kept: dict[str, T] = {}
+
+    @contextlib.contextmanager
+    def holding(self, object_id: str) -> Iterator[None]:
+        with self._mutex:
+            token, readers = self._holds.get(object_id, (object(), 0))
+            self._holds[object_id] = (token, readers + 1)
+        try:
+            yield
+        finally:
+            with self._mutex:
+                token, readers = self._holds.pop(object_id)
+                if readers > 1:
+                    self._holds[object_id] = (token, readers - 1)
+                else:
+                    self._kept.pop(object_id, None)
+
+    def token(self, object_id: str) -> object | None:
+        """The current hold of the object (None if no reader holds it): take it before reading what to keep."""
+        with self._mutex:
+            hold = self._holds.get(object_id)
+        return hold[0] if hold else None
+
+    def get(self, object_id: str) -> T | None:
+        return self._kept.get(object_id)
+
+    def keep(self, object_id: str, since: object | None, value: T) -> None:
+        """Keep ``value`` for the rest of the hold, if it was read within it (``since`` is still its token)."""
+        with self._mutex:
+            hold = self._holds.get(object_id)
+            if since is not None and hold is not None and hold[0] is since:
+                self._kept[object_id] = value

@@ -46,7 +46,7 @@ from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
 from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
-from strongroom.store.locks import ObjectLocks
+from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
 ROOT_NAMASTE = "0=ocfl_1.1"
@@ -213,8 +213,8 @@ class _Window(io.RawIOBase):
         super().close()
 
 
-def _open_range(path: Path, start: int, length: int | None) -> BinaryIO:
-    fh = path.open("rb")
+def _open_range(path: str | Path, start: int, length: int | None) -> BinaryIO:
+    fh = open(path, "rb")  # noqa: SIM115 (the caller closes it, directly or through the window on it)
     if start:
         fh.seek(start)
     if length is None:
@@ -236,6 +236,7 @@ class OcflStore:
         self.fault: Callable[[str], None] = lambda step: None
         self.locks = ObjectLocks(staging)
         self._inventories: dict[str, tuple[tuple[tuple[int, int, int], ...], dict[str, Any], frozenset[str]]] = {}
+        self._held: Held[tuple[dict[str, Any], frozenset[str]]] = Held()
 
     # ---- the storage root ---------------------------------------------------------------------------------
 
@@ -301,7 +302,17 @@ class OcflStore:
         return self._root(object_id)[0]
 
     def _root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
-        """The root inventory and every path inside the object a peer may ask for."""
+        """The root inventory and every path inside the object a peer may ask for: checked once per hold while a
+        reader holds the object still (see :class:`~strongroom.store.locks.Held`), else on every call."""
+        kept = self._held.get(object_id)
+        if kept is not None:
+            return kept
+        since = self._held.token(object_id)
+        root = self._check_root(object_id)
+        self._held.keep(object_id, since, root)
+        return root
+
+    def _check_root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
         obj = self.object_path(object_id)
         if not (obj / OBJECT_NAMASTE).is_file():
             raise StorageError(f"no OCFL object {object_id!r} in {self.root}")
@@ -397,10 +408,11 @@ class OcflStore:
                 hint="run strongroom audit to see what is damaged",
             ) from None
 
-    def _peer_path(self, object_id: str, content_path: str) -> Path:
+    def _peer_path(self, object_id: str, content_path: str) -> str:
+        """Where a file a peer (or the audit) may read is; a string, not a Path: an audit asks for thousands."""
         if content_path not in self._root(object_id)[1]:
             raise StorageError(f"{content_path!r} is not a file of object {object_id!r}")
-        return self.object_path(object_id) / content_path
+        return f"{self.object_path(object_id)}/{content_path}"
 
     def open_content(self, object_id: str, content_path: str, *, start: int = 0, length: int | None = None) -> BinaryIO:
         path = self._peer_path(object_id, content_path)
@@ -413,25 +425,27 @@ class OcflStore:
 
     def content_size(self, object_id: str, content_path: str) -> int:
         try:
-            return self._peer_path(object_id, content_path).stat().st_size
+            return os.stat(self._peer_path(object_id, content_path)).st_size
         except OSError as exc:
             raise StorageError(f"cannot read {content_path!r} of {object_id!r}: {exc.strerror or exc}") from None
 
     def stored(self, object_id: str) -> Iterator[tuple[str, int]]:
-        obj = self.object_path(object_id)
+        # Paths as strings, not Path objects: an AU of many small files lists thousands, and making and relating a
+        # Path for each cost more than its stat.
+        obj = str(self.object_path(object_id))
         for dirpath, _dirs, names in os.walk(obj):
+            prefix = dirpath[len(obj) + 1 :]
             for name in names:
-                path = Path(dirpath) / name
                 with contextlib.suppress(OSError):
-                    yield path.relative_to(obj).as_posix(), path.stat().st_size
+                    yield f"{prefix}/{name}" if prefix else name, os.stat(os.path.join(dirpath, name)).st_size
 
     def stored_bytes(self, object_id: str) -> int:
-        obj = self.object_path(object_id)
+        obj = str(self.object_path(object_id))
         total = 0
         for cps in self.inventory(object_id)["manifest"].values():
             for cp in cps:
                 with contextlib.suppress(OSError):
-                    total += (obj / cp).stat().st_size
+                    total += os.stat(f"{obj}/{cp}").st_size
         return total
 
     def current_files(self, object_id: str) -> list[StagedFile]:
@@ -453,7 +467,7 @@ class OcflStore:
     def reading(self, object_id: str) -> contextlib.AbstractContextManager[None]:
         """Hold the object still while it is read whole (an audit, an export, a vote): a writer's publish step
         (renaming a version in, replacing the root inventory, replacing a repaired file) waits until it ends."""
-        return self.locks.reading(object_id)
+        return self.locks.reading(object_id, self._held)
 
     def _publishing(self, object_id: str) -> contextlib.AbstractContextManager[None]:
         """The brief step that changes what readers see; it waits for readers to finish (``publish_wait`` s)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 
@@ -45,9 +46,12 @@ def encapsulation_name(object_id: str) -> str:
     return name if len(name) <= 100 else f"{name[:100]}-{object_hash(object_id)}"
 
 
+@functools.lru_cache(maxsize=4096)
 def hash_and_id_path(object_id: str, tuple_size: int = 3, tuples: int = 3) -> str:
     """The object root under the storage root, per OCFL extension 0003-hash-and-id-n-tuple-storage-layout
-    (sha256 of the id, 3 tuples of 3 characters, then the encoded id): uniform paths that still show the id."""
+    (sha256 of the id, 3 tuples of 3 characters, then the encoded id): uniform paths that still show the id.
+    Remembered for the last few thousand ids: every file an audit opens asks for its object's root again, and the
+    id's encoding, char by char, cost more than reading a small file."""
     digest = object_hash(object_id)
     parts = [digest[i * tuple_size : (i + 1) * tuple_size] for i in range(tuples)]
     return "/".join([*parts, encapsulation_name(object_id)])

@@ -50,7 +50,7 @@ from typing import Any, BinaryIO
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile
 from strongroom.store.hashing import write_chunks
-from strongroom.store.locks import ObjectLocks
+from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.ocfl import (
     INVENTORY,
     INVENTORY_TYPE,
@@ -105,6 +105,7 @@ class S3Store:
         # Called with a step name at each point a crash could interrupt a write; tests use it to inject one.
         self.fault: Callable[[str], None] = lambda step: None
         self._inventories: dict[str, tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = {}
+        self._held: Held[tuple[dict[str, Any], frozenset[str]]] = Held()
 
     @property
     def publish_wait(self) -> float:
@@ -248,6 +249,17 @@ class S3Store:
         return self._root(object_id)[0]
 
     def _root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
+        """The root inventory and every path inside the object a peer may ask for: checked once per hold while a
+        reader holds the object still (see :class:`~strongroom.store.locks.Held`), else on every call."""
+        kept = self._held.get(object_id)
+        if kept is not None:
+            return kept
+        since = self._held.token(object_id)
+        root = self._check_root(object_id)
+        self._held.keep(object_id, since, root)
+        return root
+
+    def _check_root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
         obj = self.object_key(object_id)
         tags = tuple(f"{rel}={etag}" for rel, _size, etag in self._list(f"{obj}/{INVENTORY}"))
         if not any(t.startswith("=") for t in tags):  # the inventory itself lists as '' below its own key
@@ -384,7 +396,7 @@ class S3Store:
         return int(answer["ContentLength"])
 
     def reading(self, object_id: str) -> contextlib.AbstractContextManager[None]:
-        return self.locks.reading(object_id)
+        return self.locks.reading(object_id, self._held)
 
     def stored(self, object_id: str) -> Iterator[tuple[str, int]]:
         yield from self._sizes(object_id).items()
