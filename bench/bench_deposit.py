@@ -4,10 +4,12 @@ articles, for each N, against the same for `bagit.py --validate` of the bag; wit
 deposit run from another copy of the package's source (``SRC/strongroom``, e.g. a checkout of an earlier commit's
 ``src``), so that a change is measured before and after in one run; with ``--stages N``, the resident memory (now
 and its peak so far, from ``/proc/self/status``) before and after each stage of one deposit of N articles (with
-``--trace`` as well, Python's own heap, now and its peak since the row before, from tracemalloc: slower).
+``--trace`` as well, Python's own heap, now and its peak since the row before, from tracemalloc: slower); with
+``--listing N``, the seconds to list the files of an OCFL object of N files from its inventory read in pieces
+(``OcflStore.listing``, what cataloguing does) against reading it whole (``OcflStore.files``), in one run.
 
 Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000 [--before SRC]]
-       [--stages 10000 [--trace]] [--workdir bench/work/deposit]
+       [--stages 10000 [--trace]] [--listing 20000] [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
@@ -133,6 +135,35 @@ def stages(work: Path, articles: int, trace: bool = False) -> None:
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
+def listing(work: Path, files: int, rounds: int = 2) -> None:
+    """Seconds to list an object's files, its inventory read in pieces against read whole (each after let_go)."""
+    from strongroom.store.base import stage_file
+    from strongroom.store.ocfl import OcflStore
+
+    store = OcflStore.create(work / "root", work / "staging")
+    (work / "src").mkdir()
+    staged = []
+    for n in range(files):
+        source = work / "src" / str(n)
+        source.write_bytes(b"%d" % n)
+        staged.append(stage_file(f"payload/article-{n:06}/full-text.pdf", source))
+    store.commit_version("bench", staged, message="bench", user_name="bench")
+    print(f"load average {os.getloadavg()[0]:.2f}\n")
+    print("| files | inventory read whole (s) | read in pieces, listed (s) | ratio |\n| ---: | ---: | ---: | ---: |")
+    for _ in range(rounds):
+        store.let_go("bench")
+        start = time.perf_counter()
+        whole = store.files("bench")
+        whole_secs = time.perf_counter() - start
+        start = time.perf_counter()
+        with store.listing("bench") as listed:
+            pieces = list(listed.files())
+        pieces_secs = time.perf_counter() - start
+        assert pieces == whole
+        print(f"| {files:,} | {whole_secs:.2f} | {pieces_secs:.2f} | {pieces_secs / whole_secs:.2f} |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=2000)
@@ -140,10 +171,15 @@ def main() -> None:
     ap.add_argument("--before", type=Path, help="with --memory: also deposit from this copy of the source (src)")
     ap.add_argument("--stages", type=int, default=0, help="resident memory around each stage of one deposit")
     ap.add_argument("--trace", action="store_true", help="with --stages: Python's heap as well (tracemalloc)")
+    ap.add_argument("--listing", type=int, default=0, help="time listing an object of this many files")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
+    if args.listing:
+        listing(args.workdir, args.listing)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        return
     if args.stages:
         stages(args.workdir, args.stages, args.trace)
         shutil.rmtree(args.workdir, ignore_errors=True)

@@ -254,3 +254,22 @@ def iter_files(fh: IO[bytes]) -> Iterator[tuple[str, FileRecord]]:
                 yield path, FileRecord.from_dict(at.value(), f"file {path!r}")
             return
         _skip(at, key)
+
+
+def json_members(source: IO[bytes] | _Text) -> Iterator[tuple[str, _Text]]:
+    """For other readers of large JSON documents (an OCFL inventory): the members of the object in ``source`` (a
+    byte stream, or the text at a member's value that this gave), each with the text at its value, which the caller
+    consumes (with :func:`json_value`, or this again) before asking for the next. Keys are not kept: a caller that
+    must refuse one named twice keeps them itself. Text after a whole document's object raises NotStreamable."""
+    if isinstance(source, _Text):
+        yield from _members(source, checked=True)
+        return
+    text = _Text(source)
+    yield from _members(text, checked=True)
+    if text.peek() != "":
+        raise NotStreamable
+
+
+def json_value(text: _Text) -> Any:
+    """The value at the text :func:`json_members` gave, decoded whole."""
+    return text.value()

@@ -18,7 +18,7 @@ import json
 import json.scanner
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, TypeVar
 
@@ -38,7 +38,7 @@ from strongroom.formats.records import DEPOSIT_RECORD, DepositRecord, FileRecord
 from strongroom.formats.release_record import MAX_RECORD_BYTES, RELEASE_RECORD, parse_release, released_at
 from strongroom.search.base import SearchDocument, SearchIndex, SearchIndexBusy
 from strongroom.services import title_summaries
-from strongroom.store.base import ObjectStore, StoredFile
+from strongroom.store.base import ObjectListing, ObjectStore, StoredFile
 
 SEARCH_BATCH = 500
 REBUILD_BATCH = 5_000  # items read from the catalog at a time when the whole search index is written again
@@ -340,16 +340,17 @@ class _Joined:
 def _replace_files(
     s: Session,
     au_id: int,
-    files: list[StoredFile],
+    files: Iterable[StoredFile],
     meta: Iterator[tuple[str, FileRecord]],
     items: dict[str, int],
-) -> None:
-    """Make the AU's file rows those of its head version's ``files`` (sorted by path, as the store gives them), with
-    what the deposit record says of each (``meta``: path and record, in path order, read as they are joined to
-    ``files``) and the ids of its items by key. Rows already as they should be are kept (a reindex finds nearly
-    all so); the others are deleted and written again, FILE_BATCH at a time as a Core executemany: no ORM object
-    per file, an AU can hold tens of thousands."""
+) -> tuple[int, int]:
+    """Make the AU's file rows those of its head version's ``files`` (sorted by path, as the store gives them, read
+    one at a time), with what the deposit record says of each (``meta``: path and record, in path order, read as
+    they are joined to ``files``) and the ids of its items by key; return how many files and bytes it holds.
+    Rows already as they should be are kept (a reindex finds nearly all so); the others are deleted and written
+    again, FILE_BATCH at a time as a Core executemany: no ORM object per file, an AU can hold tens of thousands."""
     joined = _Joined(meta)
+    counts = [0, 0]
     existing: dict[str, tuple[Any, ...]] = {
         row[0]: tuple(row[1:])
         for row in s.connection().execute(select(File.logical_path, File.id, *FILE_COLUMNS).where(File.au_id == au_id))
@@ -365,6 +366,8 @@ def _replace_files(
         stale.clear()
 
     for f in files:
+        counts[0] += 1
+        counts[1] += f.size
         m = joined.get(f.logical_path)
         values = (
             items.get(m.item) if m and m.item else None,
@@ -395,6 +398,16 @@ def _replace_files(
     gone = [found[0] for found in existing.values()]  # files the head version no longer has
     for n in range(0, len(gone), FILE_BATCH):
         s.execute(delete(File).where(File.id.in_(gone[n : n + FILE_BATCH])))
+    return counts[0], counts[1]
+
+
+def _counts(files: Iterable[StoredFile]) -> tuple[int, int]:
+    """How many files, and bytes."""
+    count = size = 0
+    for f in files:
+        count += 1
+        size += f.size
+    return count, size
 
 
 _Read = TypeVar("_Read")
@@ -456,20 +469,26 @@ class Indexer:
         return head.record, head.keys, self._items(object_id, version)
 
     def _record_parts(
-        self, object_id: str, version: int, opened: contextlib.ExitStack
+        self, listing: ObjectListing, opened: contextlib.ExitStack
     ) -> tuple[DepositRecord, list[str], Iterator[ItemRecord], Iterator[tuple[str, FileRecord]]]:
         """As :meth:`_record_items`, the record without its files as well, and its files (path and record) in the
         order of their paths, read again one at a time as they are asked for: cataloguing joins them with the
         version's files, which come in that order, so that neither the record's files nor their rows are held
         whole. A record whose files are not in that order (none Strongroom wrote) has them read and sorted first.
-        The record is opened for both readings now (``opened`` closes it), so that they need no inventory later."""
-        head = self._streamed(object_id, version, lambda fh: record_stream.read_head(fh, files=False))
+        The record is opened for both readings now (``opened`` closes it), so that they need no inventory later;
+        ``listing`` says where it is (the head version's)."""
+        object_id = listing.object_id
+
+        def opener() -> IO[bytes]:
+            return listing.open_file(DEPOSIT_RECORD)
+
+        head = self._streamed(object_id, None, lambda fh: record_stream.read_head(fh, files=False), opener)
         if isinstance(head, bytes):
             whole = self._read_whole(object_id, head)
             keys = [item.key for item in whole.items]
             return replace(whole, items=(), files={}), keys, iter(whole.items), iter(sorted(whole.files.items()))
-        items = record_stream.iter_items(opened.enter_context(self.store.open_file(object_id, DEPOSIT_RECORD, version)))
-        files = record_stream.iter_files(opened.enter_context(self.store.open_file(object_id, DEPOSIT_RECORD, version)))
+        items = record_stream.iter_items(opened.enter_context(opener()))
+        files = record_stream.iter_files(opened.enter_context(opener()))
         if not head.files_sorted:
             files = iter(sorted(files, key=lambda pair: pair[0]))  # read_head saw no path named twice
         return head.record, head.keys, items, files
@@ -478,16 +497,27 @@ class Indexer:
         with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
             yield from record_stream.iter_items(fh)
 
-    def _streamed(self, object_id: str, version: int | None, read: Callable[[IO[bytes]], _Read]) -> _Read | bytes:
+    def _streamed(
+        self,
+        object_id: str,
+        version: int | None,
+        read: Callable[[IO[bytes]], _Read],
+        opener: Callable[[], IO[bytes]] | None = None,
+    ) -> _Read | bytes:
         """What ``read`` makes of the deposit record read in pieces, or the record's bytes, for the caller to parse
         whole, when it is small (:data:`SMALL_RECORD`) or not readable in pieces (a member named twice: json keeps
-        the last, and so must we)."""
+        the last, and so must we). ``opener`` opens the record, if not the store."""
+        if opener is None:
+
+            def opener() -> IO[bytes]:
+                return self.store.open_file(object_id, DEPOSIT_RECORD, version)
+
         try:
-            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+            with opener() as fh:
                 small, rest = _read_small(fh)
                 return small if small is not None else read(rest)
         except record_stream.NotStreamable:
-            with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
+            with opener() as fh:
                 return fh.read()
         except RecordError as exc:
             raise RecordError(f"object {object_id}: {exc.message}") from None
@@ -512,6 +542,14 @@ class Indexer:
             return None
         with self.store.open_file(object_id, RELEASE_RECORD) as fh:
             return parse_release(fh.read(MAX_RECORD_BYTES + 1), object_id)
+
+    @staticmethod
+    def _release(listing: ObjectListing) -> dict[str, object] | None:
+        """:meth:`read_release`, from a listing."""
+        if not listing.has(RELEASE_RECORD):
+            return None
+        with listing.open_file(RELEASE_RECORD) as fh:
+            return parse_release(fh.read(MAX_RECORD_BYTES + 1), listing.object_id)
 
     def index(self, object_id: str, *, recovered: bool = False, force: bool = False) -> IndexResult:
         """Catalogue the object's head version (if the catalog lacks it, or always with ``force``), then update the
@@ -540,55 +578,40 @@ class Indexer:
                     time.sleep(random.uniform(0.01, 0.1) * attempt)  # noqa: S311 - back-off jitter, not a secret
             raise AssertionError("unreachable")
         finally:
-            # The inventory read for this (about 1 KB a file) is not kept by the store's cache for the search
+            # An inventory read whole for this (about 1 KB a file) is not kept by the store's cache for the search
             # index's sync, nor for the rest of the process: a reindex would otherwise keep hundreds of them.
             self.store.let_go(object_id)
 
     def _catalogue_once(self, object_id: str, *, recovered: bool, force: bool) -> IndexResult:
-        with contextlib.ExitStack() as opened:
-            inventory = self.store.inventory(object_id)
-            head = int(inventory["head"][1:])
-            record, keys, records, file_records = self._record_parts(object_id, head, opened)
-            release = self.read_release(object_id)
-            files = self.store.files(object_id)
-            # What is kept of the versions (not their states), and then the inventory is let go before the rows are
-            # written: everything else is read from the files and streams already opened.
-            versions = {
-                int(name[1:]): {k: v[k] for k in ("created", "user", "message") if k in v}
-                for name, v in inventory["versions"].items()
-            }
-            del inventory
-            self.store.let_go(object_id)
+        # The object's files come from its listing one at a time, in the order of their paths (the inventory is
+        # not held whole: see store.listing), joined as they come with the deposit record's, read the same way.
+        with self.store.listing(object_id) as listing, contextlib.ExitStack() as opened:
+            record, keys, records, file_records = self._record_parts(listing, opened)
             return self._write(
-                object_id,
-                head,
+                listing,
                 record,
                 keys,
                 records,
                 file_records,
-                release,
-                files,
-                versions,
+                self._release(listing),
                 recovered=recovered,
                 force=force,
             )
 
     def _write(
         self,
-        object_id: str,
-        head: int,
+        listing: ObjectListing,
         record: DepositRecord,
         keys: list[str],
         records: Iterator[ItemRecord],
         file_records: Iterator[tuple[str, FileRecord]],
         release: dict[str, object] | None,
-        files: list[StoredFile],
-        versions: dict[int, dict[str, Any]],
         *,
         recovered: bool,
         force: bool,
     ) -> IndexResult:
         """The catalog write of :meth:`_catalogue_once`, from what it read of the object (one transaction)."""
+        object_id, head = listing.object_id, listing.head
         now = self.catalog.clock.now()
         with self.catalog.session() as s:
             au = s.scalar(select(ArchivalUnit).where(ArchivalUnit.key == record.au.key))
@@ -617,11 +640,11 @@ class Indexer:
             au.volumes = volume_counts((volume, year, 1) for volume, _issue, _date, year in facts)
             au.issues = issue_coverage(facts)
             del facts
-            au.stored_files = len(files)  # its head version, kept with its file rows: the node page never sums files
-            au.stored_bytes = sum(f.size for f in files)
-            _replace_files(s, au.id, files, file_records, items)
+            # Its head version's files and bytes, kept with its file rows: the node page never sums files.
+            au.stored_files, au.stored_bytes = _replace_files(s, au.id, listing.files(), file_records, items)
             for n in range(au.head_version + 1, head + 1):  # the head's files are those just read: not read again
-                self._add_version(s, au, object_id, versions[n], n, files if n == head else None)
+                counts = (au.stored_files, au.stored_bytes) if n == head else _counts(listing.files(n))
+                self._add_version(s, au, object_id, listing.versions[n], n, (*counts, *listing.new_content(n)))
             if recovered:
                 self.catalog.record_event(
                     s,
@@ -640,12 +663,11 @@ class Indexer:
             return IndexResult(au.key, head, indexed=True, items=au.item_count)
 
     def _add_version(
-        self, s: Session, au: ArchivalUnit, object_id: str, v: dict[str, Any], n: int, state: list[StoredFile] | None
+        self, s: Session, au: ArchivalUnit, object_id: str, v: dict[str, Any], n: int, counts: tuple[int, ...]
     ) -> None:
-        """Record version ``n`` (``v``, its inventory entry; ``state``, its files when the caller has them)."""
-        if state is None:
-            state = self.store.files(object_id, n)
-        new = {f.content_path: f.size for f in state if f.content_path.startswith(f"v{n}/")}
+        """Record version ``n`` (``v``, its inventory entry; ``counts``, its files and bytes, and those of the
+        content first stored in it)."""
+        files, size, new_files, new_bytes = counts
         created = dt.datetime.fromisoformat(str(v["created"]).replace("Z", "+00:00"))
         user = str(v["user"].get("name", self.agent)) if isinstance(v.get("user"), dict) else self.agent
         message = str(v.get("message", ""))
@@ -656,10 +678,10 @@ class Indexer:
                 created=created,
                 message=message,
                 agent=user,
-                files=len(state),
-                bytes=sum(f.size for f in state),
-                new_files=len(new),
-                new_bytes=sum(new.values()),
+                files=files,
+                bytes=size,
+                new_files=new_files,
+                new_bytes=new_bytes,
             )
         )
         self.catalog.record_event(

@@ -27,7 +27,7 @@ from strongroom.store.hashing import hash_file
 ALGORITHMS = ("sha512", "sha256")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a version may hold tens of thousands
 class StagedFile:
     """A file of a version to be written: the digests its bytes must have, and where they are now.
 
@@ -50,7 +50,7 @@ def stage_file(logical_path: str, source: Path) -> StagedFile:
     return StagedFile(logical_path, source, d.size, d.digests["sha512"], d.digests["sha256"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredFile:
     """One file of an object's version, as its inventory describes it (digests are '' where none is recorded)."""
 
@@ -83,6 +83,28 @@ class CommitResult:
 Fetch = Callable[[str], Iterable[bytes]]
 
 
+class ObjectListing(Protocol):
+    """An object's versions and files, for a reader that goes through them once (see ``store.listing``)."""
+
+    object_id: str
+    head: int
+    versions: dict[int, dict[str, Any]]  # each version's created, message and user, by number
+
+    def files(self, version: int | None = None) -> Iterator[StoredFile]:
+        """A version's files (default: the head), sorted by logical path, one at a time."""
+        ...
+
+    def new_content(self, version: int) -> tuple[int, int]:
+        """How many content files, and bytes, were first stored in ``version``."""
+        ...
+
+    def has(self, logical_path: str) -> bool:
+        """Whether the head version holds ``logical_path``."""
+        ...
+
+    def open_file(self, logical_path: str, version: int | None = None) -> BinaryIO: ...
+
+
 class ObjectStore(Protocol):
     """An OCFL storage root, wherever it lives."""
 
@@ -103,6 +125,10 @@ class ObjectStore(Protocol):
     def let_go(self, object_id: str) -> None:
         """Drop what the store keeps of the object's inventory between reads (a large object read once, as a
         deposit's cataloguing does, is not worth its memory afterwards); the next read parses it again."""
+        ...
+
+    def listing(self, object_id: str) -> AbstractContextManager[ObjectListing]:
+        """The object's versions and files for a reader that goes through them once (see ``store.listing``)."""
         ...
 
     def head_version(self, object_id: str) -> int: ...

@@ -44,8 +44,9 @@ from typing import Any, BinaryIO
 
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
-from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile, stage_file
+from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile, stage_file
 from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
+from strongroom.store.listing import spooled
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
@@ -337,6 +338,19 @@ class OcflStore:
                 self._inventories.clear()
             self._inventories[object_id] = (stats, inv, frozenset(allowed))
         return inv, frozenset(allowed)
+
+    def listing(self, object_id: str) -> contextlib.AbstractContextManager[ObjectListing]:
+        """The object's versions and files, its inventory read in pieces rather than whole (see
+        :mod:`strongroom.store.listing`): for a reader that goes through them once, as cataloguing does."""
+        obj = str(self.object_path(object_id))
+        return spooled(
+            self,
+            object_id,
+            lambda: open(f"{obj}/{INVENTORY}", "rb"),
+            lambda alg: Path(f"{obj}/{INVENTORY}.{alg}").read_text(encoding="utf-8"),
+            lambda content_path: _open_range(f"{obj}/{content_path}", 0, None),
+            lambda content_path: os.stat(f"{obj}/{content_path}").st_size,
+        )
 
     def let_go(self, object_id: str) -> None:
         """Drop the object's parsed inventory from the cache (about 1 KB a file: a deposit of tens of thousands

@@ -48,8 +48,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
-from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, StagedFile, StoredFile
+from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile
 from strongroom.store.hashing import write_chunks
+from strongroom.store.listing import Listing
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.ocfl import (
     INVENTORY,
@@ -285,6 +286,10 @@ class S3Store:
 
     def let_go(self, object_id: str) -> None:
         self._inventories.pop(object_id, None)
+
+    def listing(self, object_id: str) -> contextlib.AbstractContextManager[ObjectListing]:
+        """The object's versions and files, from its inventory read whole (as every read here does)."""
+        return contextlib.nullcontext(Listing(self, object_id))
 
     def head_version(self, object_id: str) -> int:
         return int(self.inventory(object_id)["head"][1:])
