@@ -3,6 +3,7 @@ of failing to reach it: each is a ScannerUnavailable that names the address and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -134,6 +135,13 @@ def fake_server(path: Path, answer: bytes | None) -> Iterator[str]:
                 held.append(conn)
                 continue
             conn.sendall(answer)
+            # Read on until the client hangs up, as clamd reads a whole stream: closing with its bytes unread would
+            # make the kernel reset the connection, and the client could lose the answer before reading it.
+            conn.shutdown(socket.SHUT_WR)
+            conn.settimeout(5)
+            with contextlib.suppress(OSError):
+                while conn.recv(65536):
+                    pass
             conn.close()
 
     thread = threading.Thread(target=serve, daemon=True)
