@@ -150,6 +150,7 @@ def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_u
     assert not loaded & {
         *NEVER,
         *UNUSED,
+        *ORM,  # the AU, its events and its poll summary are read as Core rows on a connection
         "strongroom.services.simulation",  # strongroom simulate
         "strongroom.services.network_admin",  # network keygen / sign
         "strongroom.services.network_overview",  # network status

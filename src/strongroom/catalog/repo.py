@@ -15,11 +15,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, func, or_, select
+from sqlalchemy import Connection, Engine, Row, Select, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
+from strongroom.catalog import tables
 from strongroom.catalog.db import full_database, make_engine, migrate
 from strongroom.clock import Clock
 from strongroom.domain.model import EventOutcome, EventType
@@ -29,6 +30,12 @@ if TYPE_CHECKING:  # the ORM and the mapped classes are imported by the methods 
     from sqlalchemy.orm import Session, sessionmaker
 
     from strongroom.catalog.models import ArchivalUnit, Event, Item, Publisher, Title
+
+_S = TypeVar("_S", bound=Select[Any])
+
+
+def _no_such_au(keys: Sequence[str]) -> NotFound:
+    return NotFound(f"no archival unit {', '.join(keys)}", hint="list the node's AUs with: strongroom aus")
 
 
 class Catalog:
@@ -116,15 +123,29 @@ class Catalog:
     ) -> list[Event]:
         from strongroom.catalog.models import Event
 
-        stmt = select(Event).order_by(Event.time.desc(), Event.id.desc())
+        with self.session() as s:
+            return list(s.scalars(self._events_query(select(Event), object_key, type, limit)))
+
+    def event_rows(
+        self, *, object_key: str | None = None, type: str | None = None, limit: int | None = 100
+    ) -> list[Row[Any]]:
+        """The events :meth:`events` returns, as rows of the Core table (the same attributes, read only) on a
+        connection: for what only reads them (``au status``), without importing the ORM or configuring a mapper."""
+        with self.connection() as conn:
+            return list(conn.execute(self._events_query(select(tables.events), object_key, type, limit)))
+
+    @staticmethod
+    def _events_query(stmt: _S, object_key: str | None, type: str | None, limit: int | None) -> _S:
+        """``stmt`` (events, mapped or Core) newest first, of ``object_key`` and of ``type`` if given."""
+        e = tables.events.c
+        stmt = stmt.order_by(e.time.desc(), e.id.desc())
         if object_key:
-            stmt = stmt.where(Event.object_key == object_key)
+            stmt = stmt.where(e.object_key == object_key)
         if type:
-            stmt = stmt.where(Event.type == type)
+            stmt = stmt.where(e.type == type)
         if limit:
             stmt = stmt.limit(limit)
-        with self.session() as s:
-            return list(s.scalars(stmt))
+        return stmt
 
     # ---- look-ups ----------------------------------------------------------------------------------------
 
@@ -177,11 +198,18 @@ class Catalog:
             rows = [(au, int(i), int(f), int(b)) for au, i, f, b in s.execute(stmt)]
         missing = sorted(set(keys) - {au.key for au, *_ in rows})
         if missing:
-            raise NotFound(
-                f"no archival unit {', '.join(missing)}",
-                hint="list the node's AUs with: strongroom aus",
-            )
+            raise _no_such_au(missing)
         return rows
+
+    def au_object_id(self, key: str) -> str:
+        """The object id of the AU ``key``, read from the Core table on a connection (no ORM): for what needs no
+        more of the AU than where it is stored."""
+        au = tables.archival_units.c
+        with self.connection() as conn:
+            object_id = conn.scalar(select(au.object_id).where(au.key == key))
+        if object_id is None:
+            raise _no_such_au([key])
+        return str(object_id)
 
     def get_au(self, s: Session, key: str) -> ArchivalUnit:
         from strongroom.catalog.models import ArchivalUnit

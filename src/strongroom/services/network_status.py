@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from strongroom.catalog.models import ArchivalUnit
+from strongroom.catalog import tables
 from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock
 from strongroom.domain.model import EventType
@@ -160,11 +160,13 @@ class NetworkStatus:
         return listing
 
     def au(self, client: PeerClient, au_key: str) -> AUStatus:
-        """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs."""
-        [(au, *_)] = self.catalog.aus([au_key])
-        _, copies = self.copies(client, only=au.object_id)
-        mine = next((c for c in copies if c.object_id == au.object_id), None)
-        events = self.catalog.events(object_key=au_key, limit=None)
+        """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs.
+        Read from the Core tables on a connection, as ``items`` reads: an everyday command, too short to pay for
+        importing the ORM and configuring its mappers."""
+        object_id = self.catalog.au_object_id(au_key)
+        _, copies = self.copies(client, only=object_id)
+        mine = next((c for c in copies if c.object_id == object_id), None)
+        events = self.catalog.event_rows(object_key=au_key, limit=None)
         last_agreement = next(
             (
                 e
@@ -173,8 +175,8 @@ class NetworkStatus:
             ),
             None,
         )
-        held = self.store.exists(au.object_id) and self.membership.node_id in self.membership.holders(au.object_id)
-        _, summary, first_seen = self._poll_summaries([au.object_id]).get(au.object_id, (au_key, PollSummary(), None))
+        held = self.store.exists(object_id) and self.membership.node_id in self.membership.holders(object_id)
+        _, summary, first_seen = self._poll_summaries([object_id]).get(object_id, (au_key, PollSummary(), None))
         alarms = self._alarms(summary, first_seen) if held else []
         repairs = [f"{e.time:%Y-%m-%d %H:%M} {e.outcome}: {e.detail}" for e in events if e.type == EventType.REPAIR]
         reported = sorted({str(e.data["suspect"]) for e in events if e.data.get("suspect")})
@@ -184,7 +186,7 @@ class NetworkStatus:
         )
         return AUStatus(
             au_key,
-            au.object_id,
+            object_id,
             mine,
             f"{last_agreement.time:%Y-%m-%d %H:%M}" if last_agreement else None,
             alarms,
@@ -198,10 +200,10 @@ class NetworkStatus:
         each poll event is recorded) and when this node catalogued it; one row per AU, read in chunks of 500
         (``network status`` asks for every AU the network holds), never its events."""
         out: dict[str, tuple[str, PollSummary, dt.datetime | None]] = {}
-        au = ArchivalUnit
-        with self.catalog.session() as s:
+        au = tables.archival_units.c
+        with self.catalog.connection() as conn:
             for start in range(0, len(object_ids), 500):
-                rows = s.execute(
+                rows = conn.execute(
                     select(
                         au.object_id,
                         au.key,
