@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -115,6 +115,16 @@ class Held(Generic[T]):
 
     def get(self, object_id: str) -> T | None:
         return self._kept.get(object_id)
+
+    def read(self, object_id: str, read: Callable[[], T]) -> T:
+        """What is kept for the object in this hold, or ``read()``'s answer, kept if it was read within the hold."""
+        kept = self.get(object_id)
+        if kept is not None:
+            return kept
+        since = self.token(object_id)
+        value = read()
+        self.keep(object_id, since, value)
+        return value
 
     def keep(self, object_id: str, since: object | None, value: T) -> None:
         """Keep ``value`` for the rest of the hold, if it was read within it (``since`` is still its token)."""

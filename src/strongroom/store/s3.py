@@ -252,13 +252,7 @@ class S3Store:
     def _root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
         """The root inventory and every path inside the object a peer may ask for: checked once per hold while a
         reader holds the object still (see :class:`~strongroom.store.locks.Held`), else on every call."""
-        kept = self._held.get(object_id)
-        if kept is not None:
-            return kept
-        since = self._held.token(object_id)
-        root = self._check_root(object_id)
-        self._held.keep(object_id, since, root)
-        return root
+        return self._held.read(object_id, lambda: self._check_root(object_id))
 
     def _check_root(self, object_id: str) -> tuple[dict[str, Any], frozenset[str]]:
         obj = self.object_key(object_id)
