@@ -6,6 +6,8 @@ of the previous schema rebuilt."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections import Counter
 from pathlib import Path
@@ -188,3 +190,26 @@ def test_top_hits_found_beside_the_counting_give_the_same_answer(
     sampled_or_faceted = [q for q in queries if q.facets or thresholds == "sampled"]
     assert sum(t.startswith("strongroom-search") for t in threads) == len(sampled_or_faceted)
     assert any(not h.exact for h in beside) == (thresholds == "sampled")
+
+
+def test_a_forked_child_searches_beside_the_counting_too(index: TantivyIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's threads are not inherited by a forked child (a server forking its workers after a search): the
+    child makes its own rather than queueing work for threads that do not exist there."""
+    monkeypatch.setattr(index, "beside_above", 0)
+    query = SearchQuery("archive", released_only=True, facets=("country",), limit=10)
+    expected = index.search(query)  # the parent's pool now has a thread
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer within the parent's wait, or be killed
+        try:
+            signal.alarm(20)
+            ok = index.search(query) == expected
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        with os.fdopen(read, "rb") as answer:
+            assert answer.read() == b"1"
+    finally:
+        os.waitpid(pid, 0)

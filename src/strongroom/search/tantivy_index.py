@@ -449,6 +449,10 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(thread_name_prefix="strongroom-search")
 
 
+# A forked child has none of its parent's threads: a pool it inherited would take work and never do it.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def _all(queries: list[tantivy.Query], occur: tantivy.Occur = tantivy.Occur.Must) -> tantivy.Query:
     """The query alone, or the boolean query of several: a lone term query is the one Tantivy prunes."""
     return queries[0] if len(queries) == 1 else tantivy.Query.boolean_query([(occur, q) for q in queries])
