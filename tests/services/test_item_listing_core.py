@@ -28,7 +28,9 @@ def _through_the_orm(node: Node) -> dict[int, ItemRow]:
     """Every item's row as the mapped classes give it (with its AU and title loaded)."""
     options = selectinload(Item.au).selectinload(ArchivalUnit.title)
     with node.catalog.session() as s:
-        return {i.id: _item_row(i) for i in s.scalars(select(Item).options(options))}
+        return {
+            i.id: _item_row(i, au=i.au.key, journal=i.au.title.name) for i in s.scalars(select(Item).options(options))
+        }
 
 
 def test_listed_items_are_what_the_mapped_classes_say(deposited: Node) -> None:

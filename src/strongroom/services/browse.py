@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
 
     # the mapped classes are imported by the methods that use them: the item listing reads the Core tables alone
-    from strongroom.catalog.models import Event, Item
+    from strongroom.catalog.models import Event
     from strongroom.services.released import PublisherView, TitleView  # the portal's lists only, never the CLI's
 
     _Column = ColumnElement[int] | InstrumentedAttribute[int]
@@ -151,7 +151,9 @@ class EventRow:
     data: dict[str, Any]
 
 
-def _item_row(item: Item, *, files: bool = False) -> ItemRow:
+def _item_row(item: Any, *, au: str, journal: str, files: tuple[FileRow, ...] = ()) -> ItemRow:
+    """The row shown for an item: ``item`` is a mapped :class:`Item` or a Core row of :data:`_LISTED_ITEMS` (the
+    same column names), ``au`` and ``journal`` its AU's key and its title's name."""
     return ItemRow(
         id=item.id,
         key=item.item_key,
@@ -166,13 +168,11 @@ def _item_row(item: Item, *, files: bool = False) -> ItemRow:
         language=item.language,
         licence=item.licence,
         item_type=item.item_type,
-        au=item.au.key,
-        journal=item.au.title.name,
+        au=au,
+        journal=journal,
         abstract=item.abstract,
         keywords=tuple(item.keywords or ()),
-        files=tuple(FileRow(f.logical_path, f.size, f.media_type, f.role, f.sha512, f.sha256) for f in item.files)
-        if files
-        else (),
+        files=files,
     )
 
 
@@ -215,26 +215,8 @@ _LISTED_ITEMS = _listed()
 
 
 def _listed_item(r: Row[Any]) -> ItemRow:
-    """:func:`_item_row` of a row of :data:`_LISTED_ITEMS` (no files)."""
-    return ItemRow(
-        id=r.id,
-        key=r.item_key,
-        doi=r.doi,
-        title=r.title,
-        authors=tuple(r.authors or ()),
-        publication_date=r.publication_date,
-        year=r.year,
-        volume=r.volume,
-        issue=r.issue,
-        pages=r.pages,
-        language=r.language,
-        licence=r.licence,
-        item_type=r.item_type,
-        au=r.au,
-        journal=r.journal,
-        abstract=r.abstract,
-        keywords=tuple(r.keywords or ()),
-    )
+    """The row shown for a row of :data:`_LISTED_ITEMS` (no files)."""
+    return _item_row(r, au=r.au, journal=r.journal)
 
 
 class Browse:
@@ -293,7 +275,9 @@ class Browse:
 
     def show(self, ref: str) -> ItemRow:
         """One item by catalog id, DOI (any form) or item key, with its files."""
-        return _item_row(self.catalog.find_item(ref), files=True)
+        item = self.catalog.find_item(ref)
+        files = tuple(FileRow(f.logical_path, f.size, f.media_type, f.role, f.sha512, f.sha256) for f in item.files)
+        return _item_row(item, au=item.au.key, journal=item.au.title.name, files=files)
 
     def events(self, *, object_key: str | None = None, type: str | None = None, limit: int = 100) -> list[EventRow]:
         return [event_row(e) for e in self.catalog.events(object_key=object_key, type=type, limit=limit)]
