@@ -46,6 +46,9 @@ NEVER = (
 # (declared when first used).
 UNUSED = ("tantivy", "pycountry", "strongroom.catalog.models_extra")
 
+# What only cataloguing a new version needs (its inventory read a member at a time into a private SQLite file).
+CATALOGUING = ("strongroom.store.listing", "strongroom.formats.record_stream")
+
 # What a listing of items leaves out: the ORM and the mapped classes (the archive's own tables are read as Core
 # tables on a connection; importing the ORM and configuring its mappers cost that command more than its query).
 ORM = ("sqlalchemy.orm", "strongroom.catalog.models", "strongroom.catalog.models_core")
@@ -117,7 +120,7 @@ def test_items_imports_only_the_catalog_and_the_table(tmp_path: Path, small_node
     assert proc.returncode == 0, proc.stderr
     assert au_key in proc.stdout  # the table of items was printed
     assert {"sqlalchemy", "rich", "strongroom.services.browse", "strongroom.catalog.tables"} <= loaded
-    assert not loaded & {*NEVER, *UNUSED, *ORM}
+    assert not loaded & {*NEVER, *UNUSED, *ORM, *CATALOGUING}
 
 
 def test_items_as_json_does_not_import_rich(tmp_path: Path, small_node: tuple[Path, str, str]) -> None:
@@ -136,7 +139,7 @@ def test_items_search_imports_no_more_than_the_search_engine(tmp_path: Path, sma
     found = json.loads(proc.stdout)
     assert found["total"] >= 1 and {i["au"] for i in found["items"]} == {au_key}
     assert "tantivy" in loaded  # the node's default search engine answered
-    assert not loaded & {*NEVER, *ORM, "pycountry", "strongroom.catalog.models_extra"}
+    assert not loaded & {*NEVER, *ORM, *CATALOGUING, "pycountry", "strongroom.catalog.models_extra"}
 
 
 def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_use(
@@ -151,6 +154,7 @@ def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_u
         *NEVER,
         *UNUSED,
         *ORM,  # the AU, its events and its poll summary are read as Core rows on a connection
+        *CATALOGUING,
         "strongroom.services.simulation",  # strongroom simulate
         "strongroom.services.network_admin",  # network keygen / sign
         "strongroom.services.network_overview",  # network status

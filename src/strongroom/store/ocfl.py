@@ -46,7 +46,6 @@ from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile, stage_file
 from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
-from strongroom.store.listing import spooled
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
@@ -336,6 +335,8 @@ class OcflStore:
     def listing(self, object_id: str) -> contextlib.AbstractContextManager[ObjectListing]:
         """The object's versions and files, its inventory read in pieces rather than whole (see
         :mod:`strongroom.store.listing`): for a reader that goes through them once, as cataloguing does."""
+        from strongroom.store.listing import spooled  # only cataloguing needs it: commands start without it
+
         obj = str(self.object_path(object_id))
         return spooled(
             self,
