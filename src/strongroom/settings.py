@@ -213,6 +213,11 @@ class Settings:
             return prefix + str(self.home / url[len(prefix) :])
         return url
 
+    def postgres_conninfo(self) -> str | None:
+        """The libpq connection string of the catalog's database when it is PostgreSQL (None for SQLite)."""
+        url = self.resolved_database_url()
+        return libpq_conninfo(url) if url.startswith("postgresql") else None
+
     def resolved_storage_root(self) -> Path:
         return self.storage_root if self.storage_root.is_absolute() else self.home / self.storage_root
 
@@ -542,3 +547,10 @@ def load_settings(home: Path) -> Settings:
         ),
     )
     return validate(settings)
+
+
+def libpq_conninfo(database_url: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URL (its ``options``, e.g. a search_path, kept)."""
+    from sqlalchemy.engine import make_url  # only a node whose catalog is PostgreSQL needs it
+
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from strongroom.clock import Clock
 from strongroom.services.jobs import (
@@ -28,7 +27,7 @@ from strongroom.services.jobs import (
     job_locks,
     stalled_delay,
 )
-from strongroom.settings import JobSettings
+from strongroom.settings import JobSettings, libpq_conninfo
 
 _SCHEMA_LOCK = 0x53524A4F4253  # pg_advisory_xact_lock key: two processes never apply the schema at once
 
@@ -42,12 +41,6 @@ CREATE TABLE IF NOT EXISTS strongroom_job_runs (
 """
 
 
-def conninfo(database_url: str) -> str:
-    """The libpq connection string of a SQLAlchemy PostgreSQL URL (its ``options``, e.g. a search_path, kept)."""
-    url = make_url(database_url)
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class PostgresJobs(KnownSubjects):
     backend = "postgresql"
 
@@ -57,7 +50,7 @@ class PostgresJobs(KnownSubjects):
         self.engine = self.catalog = engine
         self.settings = settings
         self.clock = clock
-        self.conninfo = conninfo(engine.url.render_as_string(hide_password=False))
+        self.conninfo = libpq_conninfo(engine.url.render_as_string(hide_password=False))
         self.progress = ProgressLog(engine, clock)
         self.ensure_schema()
         self.app = App(connector=SyncPsycopgConnector(conninfo=self.conninfo))

@@ -3,8 +3,10 @@ no rename and no lock): one writer per object (``writing``), readers that hold t
 and the brief publish step that waits for those readers (``publishing``). :class:`Held` keeps what a store read of an
 object while it is held still, so that it is checked once per hold and not once per file read.
 
-They are ``flock`` locks on files in ``staging/locks/`` (both backends use them), so they serialise the processes
-of one node only: two nodes must never write one storage root.
+They are ``flock`` locks on files in ``staging/locks/`` (both backends use them), which serialise the processes of
+one machine; a node whose catalog is PostgreSQL takes each of them in the catalog's database as well
+(``across``: :class:`~strongroom.store.pglocks.PostgresObjectLocks`), so that its workers on other machines are
+excluded too. Two nodes must never write one storage root.
 
 Must not import: the catalog, the search index, services, faces.
 """
@@ -14,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from strongroom.errors import ObjectBusy
 from strongroom.filelocks import exclusive
@@ -25,10 +28,23 @@ from strongroom.store.paths import object_hash
 T = TypeVar("T")
 
 
+class Across(Protocol):
+    """The same three locks taken where every machine of the node sees them (the catalog's database)."""
+
+    def writing(self, object_id: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def reading(self, object_id: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def publishing(
+        self, object_id: str, wait: float, timed_out: Callable[[], Exception]
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+
 class ObjectLocks:
-    def __init__(self, staging: Path, publish_wait: float = 600.0) -> None:
+    def __init__(self, staging: Path, publish_wait: float = 600.0, across: Across | None = None) -> None:
         self.staging = staging
         self.publish_wait = publish_wait  # seconds a writer waits for readers of the object before it gives up
+        self.across = across  # taken after this machine's own lock, always in that order
 
     def _file(self, object_id: str, kind: str) -> Path:
         locks = self.staging / "locks"
@@ -47,7 +63,8 @@ class ObjectLocks:
                     hint="wait for the other deposit to finish, then try again",
                 ) from None
             try:
-                yield
+                with self.across.writing(object_id) if self.across else contextlib.nullcontext():
+                    yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
@@ -57,7 +74,10 @@ class ObjectLocks:
         with self._file(object_id, "read").open("a") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
             try:
-                with held.holding(object_id) if held is not None else contextlib.nullcontext():
+                with (
+                    self.across.reading(object_id) if self.across else contextlib.nullcontext(),
+                    held.holding(object_id) if held is not None else contextlib.nullcontext(),
+                ):
                     yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
@@ -73,8 +93,13 @@ class ObjectLocks:
                 hint="try again when the audit or export of this AU has finished",
             )
 
+        deadline = time.monotonic() + self.publish_wait
         with self._file(object_id, "read").open("a") as fh, exclusive(fh, self.publish_wait, timed_out, poll=0.05):
-            yield
+            if self.across is None:
+                yield
+                return
+            with self.across.publishing(object_id, max(0.0, deadline - time.monotonic()), timed_out):
+                yield
 
 
 class Held(Generic[T]):

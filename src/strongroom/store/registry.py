@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from strongroom.errors import ConfigError
 from strongroom.settings import Settings
 from strongroom.store.base import ObjectStore
+from strongroom.store.locks import ObjectLocks
 from strongroom.store.ocfl import OcflStore
 
 
@@ -48,9 +49,21 @@ def _backend(settings: Settings) -> Backend:
     return backend
 
 
+def _across_machines(store: ObjectStore, settings: Settings) -> ObjectStore:
+    """A node whose catalog is PostgreSQL may have workers on several machines: its object locks are taken in the
+    catalog's database too (:mod:`strongroom.store.pglocks`), so that they exclude every machine's processes."""
+    conninfo = settings.postgres_conninfo()
+    locks = getattr(store, "locks", None)
+    if conninfo is not None and isinstance(locks, ObjectLocks):
+        from strongroom.store.pglocks import PostgresObjectLocks
+
+        locks.across = PostgresObjectLocks(conninfo)
+    return store
+
+
 def create_store(settings: Settings) -> ObjectStore:
-    return _backend(settings).create(settings)
+    return _across_machines(_backend(settings).create(settings), settings)
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    return _backend(settings).open(settings)
+    return _across_machines(_backend(settings).open(settings), settings)
