@@ -3,7 +3,12 @@
 An id that arrives in a URL is checked before anything looks it up (:func:`object_id_from_url`): it must be the
 one canonical spelling of its id, and the id must keep the rules for object ids on the wire (:func:`wire_id_problem`:
 not empty, at most :data:`MAX_ID_BYTES` bytes of UTF-8, no control characters). An id is never joined into a path
-anyway (the store finds an object by the sha256 of its id), but a hostile one is refused before it gets that far."""
+anyway (the store finds an object by the sha256 of its id), but a hostile one is refused before it gets that far.
+
+A file's path inside an object, the rest of a file request's URL, is checked the same way
+(:func:`content_path_from_url`): a relative '/'-separated path with no '.', '..' or empty segment and no NUL. The
+store serves only the paths its inventory names, so this only names the problem of a path no object can have,
+before anything is looked up."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ def encode_id(object_id: str) -> str:
     return base64.urlsafe_b64encode(object_id.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def decode_id(text: str) -> str:
+def _decode(text: str) -> str:
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -41,9 +46,31 @@ def object_id_from_url(text: str) -> str:
     canonical base64url (unpadded) spelling of an id that keeps the rules of :func:`wire_id_problem`."""
     if len(text) > MAX_ID_BYTES * 4 // 3 + 4:
         raise ValueError(f"object id segment of {len(text)} characters: ids are at most {MAX_ID_BYTES} bytes")
-    object_id = decode_id(text)
+    object_id = _decode(text)
     if encode_id(object_id) != text:  # padding, '+' or '/', stray bits: another spelling of some id
         raise ValueError(f"not the canonical encoding of an object id: {text[:40]!r} (unpadded base64url)")
     if problem := wire_id_problem(object_id):
         raise ValueError(f"{problem}: {text[:40]!r}")
     return object_id
+
+
+MAX_PATH_BYTES = 4096  # a content path is "vN/content/" and a logical path (PATH_MAX on most systems)
+
+
+def content_path_from_url(relpath: str) -> str:
+    """``relpath``, a file's path inside an object as a URL names it (already percent-decoded, once), when it is
+    one a file of an object can have; ValueError naming the problem otherwise."""
+    shown = relpath[:80]
+    if not relpath:
+        raise ValueError("an empty file path")
+    if len(relpath.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise ValueError(f"a file path over {MAX_PATH_BYTES} bytes: {shown!r}")
+    # the rules the store keeps for logical paths (strongroom.store.paths.check_logical_paths), which a content
+    # path ("vN/content/" and a logical path) keeps too; other control characters are legal in a file's name
+    if "\0" in relpath:
+        raise ValueError(f"a file path with a NUL character: {shown!r}")
+    if relpath.startswith("/") or "\\" in relpath:
+        raise ValueError(f"not a relative '/'-separated file path: {shown!r}")
+    if any(segment in ("", ".", "..") for segment in relpath.split("/")):
+        raise ValueError(f"a file path with an empty, '.' or '..' segment: {shown!r}")
+    return relpath

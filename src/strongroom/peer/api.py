@@ -4,17 +4,24 @@ the node's peer service (:class:`~strongroom.services.peer.PeerService`).
 
     GET  /peer/v1/objects                         objects this node holds, with head versions
     GET  /peer/v1/objects/{id}                    this node's entry for one object (404: not held here)
-    GET  /peer/v1/objects/{id}/file/{path}        a content file or version inventory (Range supported)
+    GET  /peer/v1/objects/{id}/file/{path}        a content file or version inventory (Range: one byte range)
     POST /peer/v1/objects/{id}/vote               a vote: block hashes with the poller's and a fresh nonce
     POST /peer/v1/objects/{id}/receipt            a poll's outcome, telling a voter it disagreed
+
+Every route authenticates first (a stranger or an unsigned caller gets the same refusal whatever it asks for), then
+reads what the request names strictly, before anything is looked up: an object id that is not the one canonical
+spelling of an id (:func:`~strongroom.network.ids.object_id_from_url`), a file path no object can have
+(:func:`~strongroom.network.ids.content_path_from_url`), a Range header that is not one byte range
+(:func:`~strongroom.network.ranges.parse_range`) or a body that is not a JSON object is a 400 naming the problem.
+A range outside the file is a 416 with ``Content-Range: bytes */SIZE``; a range inside it a 206 with its bytes
+signed, as an inventory's are.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -22,11 +29,14 @@ from starlette.concurrency import run_in_threadpool
 
 from strongroom.errors import StorageError
 from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_file_response, sign_response
-from strongroom.network.ids import decode_id, object_id_from_url
+from strongroom.network.ids import content_path_from_url, object_id_from_url
+from strongroom.network.ranges import ByteRange, parse_range
 from strongroom.node import Node
+from strongroom.services.peer import RangeNotSatisfiable
 
 MAX_BODY = 64 * 1024
 CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 def _chunks(stream: Any) -> Iterator[bytes]:
@@ -95,6 +105,8 @@ def create_peer_app(node: Node) -> FastAPI:
                 response = problem(request, exc.status, exc.message)
                 if (retry := getattr(exc, "retry_after", None)) is not None:  # 429 and 503: when to ask again
                     response.headers["Retry-After"] = str(retry)
+                if isinstance(exc, RangeNotSatisfiable):  # RFC 9110 15.5.17: the size, to ask again within it
+                    response.headers["Content-Range"] = f"bytes */{exc.size}"
                 return response
             except (StorageError, ValueError, KeyError, TypeError) as exc:
                 return problem(request, 404, str(exc))
@@ -104,28 +116,51 @@ def create_peer_app(node: Node) -> FastAPI:
     def list_objects(request: Request, peer: str, body: bytes) -> Response:
         return signed(request.headers[NONCE], json.dumps({"objects": peer_service.objects()}).encode())
 
-    def get_object(request: Request, peer: str, body: bytes) -> Response:
-        # answers any member what the whole list would (``au status`` asks each member about one AU)
+    def malformed(read: Callable[[], T]) -> T:
+        """What ``read`` makes of the request, or a 400 naming what is wrong with it."""
         try:
-            object_id = object_id_from_url(request.path_params["oid"])
+            return read()
         except ValueError as exc:
             raise PeerRejected(str(exc), 400) from None
+
+    def object_id_of(request: Request) -> str:
+        return malformed(lambda: object_id_from_url(request.path_params["oid"]))
+
+    def json_object(body: bytes) -> dict[str, Any]:
+        data: Any = malformed(lambda: json.loads(body))  # not UTF-8 is a UnicodeDecodeError, a ValueError
+        if not isinstance(data, dict):
+            raise PeerRejected(f"the request body is a JSON {type(data).__name__}, not an object", 400)
+        return data
+
+    def byte_range(request: Request) -> ByteRange | None:
+        asked = request.headers.getlist("Range")
+        if len(asked) > 1:
+            raise PeerRejected(f"{len(asked)} Range headers: ask for one range per request", 400)
+        return malformed(lambda: parse_range(asked[0])) if asked else None
+
+    def get_object(request: Request, peer: str, body: bytes) -> Response:
+        # answers any member what the whole list would (``au status`` asks each member about one AU)
+        object_id = object_id_of(request)
         return signed(request.headers[NONCE], json.dumps(peer_service.holding(object_id)).encode())
 
     def get_file(request: Request, peer: str, body: bytes) -> Response:
-        object_id = decode_id(request.path_params["oid"])
-        relpath = unquote(request.path_params["path"])
+        object_id = object_id_of(request)
+        # the path as the URL names it, percent-decoded once (by the server): the client quotes it once
+        relpath = malformed(lambda: content_path_from_url(request.path_params["path"]))
+        rng = byte_range(request)
         nonce = request.headers[NONCE]
-        rng = request.headers.get("Range")
-        if rng and rng.startswith("bytes="):  # a repair asks for one block: read just that
-            start, _, end = rng[6:].partition("-")
-            found = peer_service.file(peer, object_id, relpath, (int(start), int(end)))
+        found = peer_service.file(peer, object_id, relpath, rng)
+        if found.signed_body:  # inventories are the trust root, and a range is checked whole: their bytes are signed
             with found.stream as fh:
-                return signed(nonce, fh.read(), media="application/octet-stream")
-        found = peer_service.file(peer, object_id, relpath)
-        if found.signed_body:
-            with found.stream as fh:
-                return signed(nonce, fh.read())  # inventories are the trust root: their bytes are signed
+                data = fh.read(found.size + 1)
+            if len(data) != found.size:
+                raise StorageError(f"{relpath!r} of {object_id!r} changed while it was read")
+            response = signed(nonce, data, media="application/octet-stream" if rng else "application/json")
+            if found.byte_range is not None:
+                first, last, size = found.byte_range
+                response.status_code = 206
+                response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+            return response
         return StreamingResponse(
             _chunks(found.stream),
             media_type="application/octet-stream",
@@ -136,13 +171,13 @@ def create_peer_app(node: Node) -> FastAPI:
         )
 
     def vote(request: Request, peer: str, body: bytes) -> Response:
-        object_id = decode_id(request.path_params["oid"])
-        answer = peer_service.vote(peer, object_id, json.loads(body))
+        object_id = object_id_of(request)
+        answer = peer_service.vote(peer, object_id, json_object(body))
         return signed(request.headers[NONCE], json.dumps(answer).encode())
 
     def receipt(request: Request, peer: str, body: bytes) -> Response:
-        object_id = decode_id(request.path_params["oid"])
-        peer_service.receipt(peer, object_id, json.loads(body))
+        object_id = object_id_of(request)
+        peer_service.receipt(peer, object_id, json_object(body))
         return signed(request.headers[NONCE], b"{}")
 
     app.add_api_route("/peer/v1/objects", guarded(list_objects), methods=["GET"])

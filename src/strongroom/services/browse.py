@@ -242,8 +242,9 @@ class Browse:
         return ReleasedLists(self.catalog)
 
     def object_id(self, au_key: str) -> str:
-        with self.catalog.session() as s:
-            return self.catalog.get_au(s, au_key).object_id
+        """The object id of the AU ``au_key`` (NotFound worded as ``au status`` words it), read from the Core
+        table: ``strongroom poll`` needs no more of the AU, and no ORM to find it."""
+        return self.catalog.au_object_id(au_key)
 
     def items(self, query: str | None = None, *, limit: int = 50) -> list[ItemRow]:
         """Items in catalog order, or those matching every word of ``query``, best first."""

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from strongroom.domain.model import EventOutcome, EventType
 from strongroom.domain.poll import VoteBinding, blocks_digest, vote_statement
 from strongroom.network.auth import PeerRejected
+from strongroom.network.ranges import ByteRange
 from strongroom.services.events import EventLog
 from strongroom.services.membership import Membership
 from strongroom.services.polls import PollQueue
@@ -32,11 +33,20 @@ class PeerBusy(PeerRejected):
         self.retry_after = max(1, round(retry_after))
 
 
+class RangeNotSatisfiable(PeerRejected):
+    """A byte range that selects no byte of the file (416); ``size``: the file's, for the Content-Range answer."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message, 416)
+        self.size = size
+
+
 @dataclass(frozen=True)
 class PeerFile:
     stream: BinaryIO
-    size: int
-    signed_body: bool  # an inventory: the trust root, its bytes are signed (the caller reads them whole)
+    size: int  # of what the stream gives: the whole file, or the range
+    signed_body: bool  # an inventory or a range: its bytes are signed (the caller reads them whole)
+    byte_range: tuple[int, int, int] | None = None  # (first, last, file size) when the stream is part of the file
 
 
 class PeerService:
@@ -71,16 +81,30 @@ class PeerService:
             raise PeerRejected("this node holds no such object", 404)
         return {"object_id": object_id, "version": self.store.head_version(object_id)}
 
-    def file(self, peer: str, object_id: str, relpath: str, byte_range: tuple[int, int] | None = None) -> PeerFile:
-        """A content file or an inventory of ``object_id`` for an assigned holder (one block, for a repair)."""
+    def file(self, peer: str, object_id: str, relpath: str, byte_range: ByteRange | None = None) -> PeerFile:
+        """A content file or an inventory of ``object_id`` for an assigned holder, or one range of it (a repair
+        asks for one block): never more than the file holds. A range of an empty file is the whole (empty) file:
+        there is no byte to select (RFC 9110 lets a server answer a Range with the whole representation), and a
+        repair asks for block 0 of a file that may be empty."""
         self._holder_required(peer, object_id)
         size = self.store.content_size(object_id, relpath)
-        if byte_range is not None:
-            start, end = byte_range
-            length = max(0, min(end + 1, size) - start)
-            return PeerFile(self.store.open_content(object_id, relpath, start=start, length=length), length, False)
+        if byte_range is not None and size > 0:
+            selected = byte_range.within(size)
+            if selected is None:
+                raise RangeNotSatisfiable(f"the range asked for is outside {relpath}, a file of {size} bytes", size)
+            first, last = selected
+            # a range is read whole to be signed: never more than one block of the network's policy at a time
+            most = self.membership.config().policy.block_size
+            if last - first + 1 > most:
+                raise PeerRejected(
+                    f"a range of {last - first + 1} bytes of {relpath} was asked for; at most {most} bytes (one "
+                    "block) are served a request: ask for the whole file without a Range, or for one block",
+                    400,
+                )
+            stream = self.store.open_content(object_id, relpath, start=first, length=last - first + 1)
+            return PeerFile(stream, last - first + 1, True, (first, last, size))
         inventory = relpath.rsplit("/", 1)[-1].startswith("inventory.json")
-        return PeerFile(self.store.open_content(object_id, relpath), size, inventory)
+        return PeerFile(self.store.open_content(object_id, relpath), size, inventory or byte_range is not None)
 
     def _vote_allowed(self, peer: str, object_id: str) -> None:
         gap = self.membership.config().policy.min_seconds_between_polls
@@ -119,10 +143,17 @@ class PeerService:
             return self._vote(peer, object_id, ask)
 
     def _vote(self, peer: str, object_id: str, ask: Mapping[str, Any]) -> dict[str, Any]:
-        version = int(ask["version"])
-        block_size = int(ask["block_size"])
-        poll_id = str(ask["poll_id"])
-        poller_nonce = bytes.fromhex(ask["poller_nonce"])
+        try:
+            version = int(ask["version"])
+            block_size = int(ask["block_size"])
+            poll_id = str(ask["poll_id"])
+            poller_nonce = bytes.fromhex(ask["poller_nonce"])
+        except (KeyError, ValueError, TypeError):
+            raise PeerRejected(
+                "a vote request names the version (an integer), block_size (an integer), poll_id and "
+                "poller_nonce (hex)",
+                400,
+            ) from None
         if not 1024 <= block_size <= 1 << 30:
             raise PeerRejected("block_size out of range", 400)
         if not 0 < len(poll_id) <= 64 or not 8 <= len(poller_nonce) <= 64:
