@@ -281,18 +281,29 @@ def load_catalog(
         w = _Writer(conn)
         rebuild = w.without_indexes([Item.__table__, File.__table__])
         pub_ids = {p: n for n, p in enumerate(used, 1)}
+        # names' sort keys (domain.names, revision 0020; absent when an older tree loads), as the catalog writes them
+        keyed = ("sort_key",) if any(c["name"] == "sort_key" for c in sa.inspect(conn).get_columns("titles")) else ()
+
+        def keys(name: str) -> tuple[str, ...]:
+            from strongroom.domain.names import sort_key  # (here: an older tree has no such function)
+
+            return (sort_key(name),) if keyed else ()
+
         w.write(
             Publisher.__table__,
-            ("id", "key", "name", "country", "platform", "status", "created_at"),
-            ((pub_ids[p], p[0], f"Press {p[0][6:]}", p[1], "ojs", "active", now) for p in used),
+            ("id", "key", "name", "country", "platform", "status", "created_at", *keyed),
+            (
+                (pub_ids[p], p[0], f"Press {p[0][6:]}", p[1], "ojs", "active", now, *keys(f"Press {p[0][6:]}"))
+                for p in used
+            ),
         )
         w.write(
             Title.__table__,
             ("id", "key", "publisher_id", "name", "kind", "issn_print", "issn_online", "languages", "licence",
-             "created_at"),
+             "created_at", *keyed),
             (
                 (n, key, pub_ids[p], title_pool[n % len(title_pool)][:200], "journal", key[5:], None,
-                 [LANGUAGES[n % len(LANGUAGES)]], LICENCE, now)
+                 [LANGUAGES[n % len(LANGUAGES)]], LICENCE, now, *keys(title_pool[n % len(title_pool)][:200]))
                 for n, (key, p) in enumerate(titles, 1)
             ),
         )  # fmt: skip

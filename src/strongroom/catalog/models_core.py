@@ -15,10 +15,11 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON
-from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, relationship, validates
 
 from strongroom.catalog import tables
 from strongroom.catalog.tables import UTCDateTime
+from strongroom.domain.names import sort_key
 
 __all__ = [
     "SEARCH_ENGINE_OBJECTS",
@@ -49,12 +50,18 @@ class Publisher(Base):
     id: Mapped[int]
     key: Mapped[str]
     name: Mapped[str]
+    sort_key: Mapped[str]
     country: Mapped[str | None]
     platform: Mapped[str | None]
     status: Mapped[str]
     created_at: Mapped[dt.datetime]
 
     titles: Mapped[list[Title]] = relationship(back_populates="publisher")
+
+    @validates("name")
+    def _keyed(self, _: str, name: str) -> str:
+        self.sort_key = sort_key(name)  # every name given keeps its sort key (domain.names), renames too
+        return name
 
 
 class Title(Base):
@@ -65,6 +72,7 @@ class Title(Base):
     key: Mapped[str]
     publisher_id: Mapped[int | None]
     name: Mapped[str]
+    sort_key: Mapped[str]
     kind: Mapped[str]
     issn_print: Mapped[str | None]
     issn_online: Mapped[str | None]
@@ -76,6 +84,11 @@ class Title(Base):
 
     publisher: Mapped[Publisher | None] = relationship(back_populates="titles")
     aus: Mapped[list[ArchivalUnit]] = relationship(back_populates="title")
+
+    @validates("name")
+    def _keyed(self, _: str, name: str) -> str:
+        self.sort_key = sort_key(name)  # every name given keeps its sort key (domain.names), renames too
+        return name
 
 
 class ArchivalUnit(Base):

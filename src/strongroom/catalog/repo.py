@@ -158,7 +158,7 @@ class Catalog:
             .outerjoin(Title, Title.publisher_id == Publisher.id)
             .outerjoin(ArchivalUnit, ArchivalUnit.title_id == Title.id)
             .group_by(Publisher.id)
-            .order_by(Publisher.name)
+            .order_by(Publisher.sort_key, Publisher.id)  # as listings order names (domain.names)
         )
         with self.session() as s:
             return [(p, int(t), int(a)) for p, t, a in s.execute(stmt)]
@@ -175,7 +175,7 @@ class Catalog:
             .outerjoin(Item, Item.au_id == ArchivalUnit.id)
             .options(selectinload(Title.publisher))
             .group_by(Title.id)
-            .order_by(Title.name)
+            .order_by(Title.sort_key, Title.id)  # as listings order names (domain.names)
         )
         with self.session() as s:
             return [(t, int(a), int(i)) for t, a, i in s.execute(stmt)]

@@ -31,9 +31,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.types import TypeDecorator
 
-from strongroom.catalog.names import sort_name
+from strongroom.domain.names import sort_key
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -72,12 +73,29 @@ def _optional(name: str, type_: Any, *args: Any, **kwargs: Any) -> Column[Any]:
     return Column(name, type_, *args, nullable=True, **kwargs)
 
 
+# A name's sort key (domain.names): compared as bytes on both backends (SQLite's binary comparison, PostgreSQL's
+# "C" collation), so that the database orders keys as Python does.
+SORT_KEY = String().with_variant(String(collation="C"), "postgresql")
+
+
+def _sort_key_of_name(context: DefaultExecutionContext) -> str:
+    return sort_key(context.get_current_parameters()["name"])  # type: ignore[no-untyped-call]  # (untyped in SQLAlchemy)
+
+
+def _sort_key() -> Column[str]:
+    """The ``sort_key`` of a row's name. An insert that gives no key gets the name's (ORM and Core alike); the
+    mapped classes set it with every name they are given (models_core). There is no ``onupdate``: it would fire on
+    updates that leave the name alone, so a Core UPDATE of ``name`` must set ``sort_key=sort_key(name)`` itself."""
+    return _required("sort_key", SORT_KEY, default=_sort_key_of_name)
+
+
 publishers = Table(
     "publishers",
     metadata,
     _id(),
     _required("key", String(200), unique=True),
     _required("name", String(500)),
+    _sort_key(),
     _optional("country", String(2)),
     _optional("platform", String(100)),
     _required("status", String(20), default="active"),
@@ -91,6 +109,7 @@ titles = Table(
     _required("key", String(200), unique=True),
     _optional("publisher_id", Integer, ForeignKey("publishers.id"), index=True),
     _required("name", String(1000)),
+    _sort_key(),
     _required("kind", String(20), default="journal"),
     _optional("issn_print", String(9), index=True),
     _optional("issn_online", String(9), index=True),
@@ -101,10 +120,10 @@ titles = Table(
     _required("created_at", UTCDateTime()),
 )
 
-# Titles and publishers are listed by name a page at a time, after the last (sort name, id) shown (revisions 0017
-# and 0019: on PostgreSQL the name lowered and compared in the "C" collation, catalog.names).
-Index("ix_titles_sort_name", sort_name(titles.c.name), titles.c.id)
-Index("ix_publishers_sort_name", sort_name(publishers.c.name), publishers.c.id)
+# Titles and publishers are listed by name a page at a time, after the last (sort key, id) shown (revisions 0017
+# and 0020, domain.names).
+Index("ix_titles_sort_key", titles.c.sort_key, titles.c.id)
+Index("ix_publishers_sort_key", publishers.c.sort_key, publishers.c.id)
 
 archival_units = Table(
     "archival_units",

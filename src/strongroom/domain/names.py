@@ -1,24 +1,34 @@
-"""The one order of names in listings (titles, publishers): the name with A-Z lowered and nothing else changed,
-compared code point by code point, then the row's id.
+"""The one order of names in listings (titles, publishers): a name's sort key, the name folded as a reader
+matches it (Unicode compatibility-decomposed, combining marks dropped, case folded: "Études" is "etudes",
+"Ñandú" is "nandu", "Straße" is "strasse", "İstanbul" is "istanbul"), compared code point by code point, then the
+row's id for names with the same key.
 
-Why this rule and not Python's ``casefold`` or the database's ``lower()``: a listing walked by key is ordered by
-the database, and a whole report (KBART) is sorted in Python, and both must list names in the same order. SQLite's
-``lower()`` lowers ASCII only and compares text as UTF-8 bytes; PostgreSQL's lowers every script by the database's
-locale and compares by its collation, unless both are ``"C"``, where it too lowers ASCII only and compares bytes.
-Byte order of UTF-8 is code point order, which is how Python compares strings. So ASCII lowering and code point
-order is the one rule that SQLite, PostgreSQL (whatever its locale) and Python all compute alike, and SQLite's
-index on ``lower(name)`` (revision 0017) still serves it. What it does not do: fold "ß" to "ss", "ς" to "σ", "É"
-to "é" or Turkish "İ" to "i"; names that differ so are ordered by their code points ("Straße" after "Strasse",
-"École" after "Zeta"). :func:`strongroom.catalog.names.sort_name` is the same rule in SQL.
+So a French, Spanish or Portuguese reader finds "Études africaines" among the E's and "Ñandú" among the N's, not
+after "Zeta". Neither SQLite nor PostgreSQL (whatever its locale) can compute this fold, and their own collations
+differ, so the key is computed here, in Python, stored beside the name (the ``sort_key`` column of ``titles`` and
+``publishers``, written with every name and indexed with the id, revision 0020) and compared as bytes: SQLite's
+binary comparison and PostgreSQL's "C" collation both compare UTF-8 bytes, which is code point order, which is how
+Python compares strings. A listing walked by key in the database and a whole report (KBART) sorted in Python by
+``(sort_key(name), id)`` are therefore in the same order on both backends.
+
+The same fold matches words in search (:mod:`strongroom.search.base`): one definition, here.
 """
 
 from __future__ import annotations
 
-import string
+import unicodedata
 
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# A key longer than this is cut (names tie beyond it and are ordered by id): a btree index entry must stay under
+# PostgreSQL's limit of about 2,700 bytes, and a folded name can be longer than the name (ligatures, "ß").
+MAX_KEY = 500
 
 
-def sort_name(name: str) -> str:
-    """``name`` as listings order it (see the module): A-Z lowered, every other character as it is."""
-    return name.translate(_ASCII_LOWER)
+def fold(text: str) -> str:
+    """Text as it is matched and ordered: case and diacritics folded ('Étude' and 'etude' are one word)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def sort_key(name: str) -> str:
+    """``name`` as listings order it (see the module): folded, at most :data:`MAX_KEY` characters."""
+    return fold(name)[:MAX_KEY]

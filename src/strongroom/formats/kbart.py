@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from strongroom.domain.names import sort_name
+from strongroom.domain.names import sort_key
 from strongroom.formats.holdings import IssueHolding, TitleHolding
 from strongroom.formats.text import chunked
 
@@ -149,7 +149,7 @@ def title_rows(
 def title_order(title: TitleHolding) -> tuple[str, str]:
     """The order of titles in a file: by name as every listing orders names (:mod:`strongroom.domain.names`), then
     key (a report, which knows the titles' ids, breaks ties by id as its pages do)."""
-    return sort_name(title.name), title.key
+    return sort_key(title.name), title.key
 
 
 def rows(titles: Sequence[TitleHolding], *, generated: dt.date | None = None) -> list[list[str]]:

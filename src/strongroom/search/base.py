@@ -16,12 +16,12 @@ Must not import: the catalog, services, faces.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from strongroom.domain.names import fold as fold  # text as it is matched: one fold for search and listings
 from strongroom.errors import ExitCode, StrongroomError
 
 # Fields a query may be filtered by and faceted on, each the name of a SearchDocument attribute.
@@ -64,12 +64,6 @@ def phrases(query: str) -> list[tuple[str, ...]]:
         kept.append(group[:room])
         room -= len(group)
     return kept
-
-
-def fold(text: str) -> str:
-    """Text as it is matched: case and diacritics folded ('Étude' and 'etude' are one word)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 class SearchIndexBusy(StrongroomError):

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy import BigInteger, ColumnElement, Row, Select, and_, exists, func, literal, or_, select
 
 from strongroom.catalog import tables
-from strongroom.catalog.names import sort_name
 from strongroom.catalog.repo import Catalog
 from strongroom.errors import NotFound
 from strongroom.search.base import SearchIndex, SearchQuery
@@ -321,7 +320,7 @@ class Browse:
         and AUs (counted for this page's publishers only), and how many publishers there are."""
         from strongroom.catalog.models import ArchivalUnit, Publisher, Title
 
-        sort = sort_name(Publisher.name)
+        sort = tables.publishers.c.sort_key
         stmt = select(Publisher, sort).order_by(sort, Publisher.id)
         if after:
             stmt = stmt.where(after_key(sort, Publisher.id, after))
@@ -359,7 +358,7 @@ class Browse:
 
         from strongroom.catalog.models import ArchivalUnit, Title
 
-        sort = sort_name(Title.name)
+        sort = tables.titles.c.sort_key
         stmt = select(Title, sort).options(selectinload(Title.publisher)).order_by(sort, Title.id)
         if after:
             stmt = stmt.where(after_key(sort, Title.id, after))
@@ -491,7 +490,7 @@ class ReleasedLists:
         from strongroom.catalog.models import ArchivalUnit, Publisher, Title
         from strongroom.services.released import RELEASED, title_view
 
-        sort = sort_name(Title.name)
+        sort = tables.titles.c.sort_key
         stmt = (
             select(Title, Publisher, sort)
             .outerjoin(Publisher, Title.publisher_id == Publisher.id)
@@ -530,7 +529,7 @@ class ReleasedLists:
         from strongroom.catalog.models import ArchivalUnit, Publisher, Title
         from strongroom.services.released import RELEASED, PublisherView, shown
 
-        sort = sort_name(Publisher.name)
+        sort = tables.publishers.c.sort_key
         has_released = exists().where(Title.publisher_id == Publisher.id, self._shows(Title.id))
         stmt = select(Publisher, sort).where(has_released).order_by(sort, Publisher.id)
         counted = (

@@ -27,10 +27,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from strongroom.catalog.models import ArchivalUnit, Enrolment, Publisher, Title, TitleSummary
-from strongroom.catalog.names import sort_name as sql_sort_name
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import PublisherStatus
-from strongroom.domain.names import sort_name
+from strongroom.domain.names import sort_key
 from strongroom.errors import NotFound
 from strongroom.formats import kbart
 from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, doaj_values
@@ -149,8 +148,8 @@ class HoldingsReports:
             stmt = select(t.id, t.name, t.key).where(*self._in_scope(s, scope))
             if key is not None:
                 stmt = stmt.where(t.key == key)
-            # sorted here, by the rule the pages' SQL follows (domain.names): the same order whatever the database
-            order = [i for _, i in sorted((sort_name(name), i) for i, name, _ in s.execute(stmt))]
+            # sorted here, by the key the pages' SQL orders by (domain.names): the same order whatever the database
+            order = [i for _, i in sorted((sort_key(name), i) for i, name, _ in s.execute(stmt))]
         is_preserved, basis = self._rule()
         return basis, self._titles(order, is_preserved)
 
@@ -173,18 +172,16 @@ class HoldingsReports:
     ) -> KeyPage[TitleHolding]:
         """The holdings of one page of the titles in ``scope`` (all by default): the ``limit`` (default
         :attr:`page_size`) after the cursor ``after``, with how many titles the scope has in all (counted, not
-        read). Walked by key as the portal's other lists are (decision 0009): by name, then id, in the order of
-        :mod:`strongroom.domain.names` (the order of a whole report and of KBART, on SQLite and PostgreSQL alike).
-        SQLite seeks on the index of revision 0017; PostgreSQL has no index in that order yet (it needs one on
-        ``lower(name COLLATE "C") COLLATE "C"``, a migration), so there a page sorts the scope's titles (about 70 ms
-        at 100,000). An ``after`` no page gave raises :class:`~strongroom.services.keyset.BadCursor` before anything
-        is read."""
+        read). Walked by key as the portal's other lists are (decision 0009): by the name's sort key, then id
+        (:mod:`strongroom.domain.names`: the order of a whole report and of KBART, on SQLite and PostgreSQL alike),
+        a seek on the (sort_key, id) index of revision 0020. An ``after`` no page gave raises
+        :class:`~strongroom.services.keyset.BadCursor` before anything is read."""
         scope = scope or Scope()
         limit = limit or self.page_size
         # read once, and before anything is read from the catalog: a cursor no page gave is refused first
         position = keyset.decode(after, str, int) if after else None
         t = Title.__table__.c
-        sort = sql_sort_name(t.name)
+        sort = t.sort_key
         with self.catalog.session() as s:
             where = self._in_scope(s, scope)
             stmt = select(t.id, sort).where(*where).order_by(sort, t.id)
@@ -317,8 +314,8 @@ class HoldingsReports:
             if len(got) < self.batch:
                 break
             after = got[-1][0]
-        # sorted here, by the rule the pages' SQL follows (domain.names): the same order whatever the database
-        rows.sort(key=lambda r: (sort_name(r[2]), r[0]))
+        # sorted here, by the key the pages' SQL orders by (domain.names): the same order whatever the database
+        rows.sort(key=lambda r: (sort_key(r[2]), r[0]))
         return self._runs_of(rows)
 
     def _runs_of(self, rows: list[Any]) -> Iterator[tuple[TitleHolding, list[list[IssueHolding]]]]:

@@ -21,6 +21,7 @@ from strongroom import __version__
 from strongroom.catalog.models import ArchivalUnit, Event, Item, MonitorCheck, Title, TitleWatch
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.names import sort_key
 from strongroom.errors import NotFound, StrongroomError
 from strongroom.settings import MonitorSettings
 
@@ -204,7 +205,8 @@ class Monitor:
         period = dt.timedelta(days=self.settings.failure_days)
         out = []
         with self.catalog.session() as s:
-            for w in s.scalars(select(TitleWatch).options(selectinload(TitleWatch.title))):
+            watches = s.scalars(select(TitleWatch).options(selectinload(TitleWatch.title)))
+            for w in sorted(watches, key=lambda w: (sort_key(w.title.name), w.title_id)):  # as listings (domain.names)
                 status = TitleStatus(w.title.key, w.title.name, w.landing_url, w.oai_url)
                 checks = list(
                     s.scalars(select(MonitorCheck).where(MonitorCheck.title_id == w.title_id).order_by(MonitorCheck.id))
@@ -222,7 +224,7 @@ class Monitor:
                         status.evidence += [f"{when:%Y-%m-%dT%H:%M:%SZ} {c.kind} {c.target}: {c.detail}" for c in run]
                 status.candidate = status.failing_since is not None and now - status.failing_since >= period
                 out.append(status)
-        return sorted(out, key=lambda t: t.name.casefold())
+        return out
 
     def candidates(self) -> list[TitleStatus]:
         return [t for t in self.status() if t.candidate]

@@ -393,7 +393,7 @@ class Publishers:
                     select(Title)
                     .where(Title.publisher_id == publisher.id)
                     .options(selectinload(Title.aus).selectinload(ArchivalUnit.versions))
-                    .order_by(Title.name)
+                    .order_by(Title.sort_key, Title.id)  # as listings order names (domain.names)
                 )
             )
             aus = [au for t in titles for au in t.aus]

@@ -41,6 +41,7 @@ from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publi
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
+from strongroom.domain.names import sort_key
 from strongroom.domain.volumes import volume_key
 from strongroom.errors import InvalidIdentifier
 from strongroom.formats.text import xml_safe
@@ -510,7 +511,7 @@ class Released:
             rows = [r for r in s.execute(_enrolled_rows().order_by(Item.id)) if group in (r.groups or ())]
             for view in self._views(s, rows):
                 out.setdefault(view.title_key, (view.title_key, view.title_name, []))[2].append(view)
-        return sorted(out.values(), key=lambda t: t[1].casefold())
+        return sorted(out.values(), key=lambda t: (sort_key(t[1]), t[0]))  # as listings order names (domain.names)
 
     def item_by_doi(self, doi: str) -> ItemView | None:
         try:
@@ -766,7 +767,7 @@ class Released:
             stmt = select(Title).where(Title.id.in_(counts)).options(selectinload(Title.publisher))
             if publisher_key is not None:
                 stmt = stmt.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.key == publisher_key)
-            titles = sorted(s.scalars(stmt), key=lambda t: t.name.casefold())
+            titles = sorted(s.scalars(stmt), key=lambda t: (sort_key(t.name), t.id))  # as listings (domain.names)
             return [self._title_view(s, t, counts[t.id], detail=False) for t in titles]
 
     def title(self, key: str) -> TitleView | None:
@@ -825,9 +826,8 @@ class Released:
             )
             if country is not None:
                 stmt = stmt.where(Publisher.country == country)
-            rows = s.execute(stmt).all()
-            views = [shown(PublisherView(p.key, p.name, p.country, nt, int(ni))) for p, nt, ni in rows]
-            return sorted(views, key=lambda v: (v.name.casefold(), v.key))
+            rows = sorted(s.execute(stmt).all(), key=lambda r: (sort_key(r[0].name), r[0].id))  # domain.names
+            return [shown(PublisherView(p.key, p.name, p.country, nt, int(ni))) for p, nt, ni in rows]
 
     def publisher_pages(self) -> list[tuple[str, str, str | None]]:
         """(key, name, country) of every publisher :meth:`publishers` lists, in its order: what the sitemap lists of
@@ -839,10 +839,10 @@ class Released:
             .join(TitleSummary.__table__, ts.title_id == Title.id)
             .where(ts.last_released.is_not(None))
         )
-        stmt = select(Publisher.key, Publisher.name, Publisher.country).where(Publisher.id.in_(live))
+        stmt = select(Publisher.id, Publisher.key, Publisher.name, Publisher.country).where(Publisher.id.in_(live))
         with self.catalog.session() as s:
-            rows = [shown((str(key), str(name), country)) for key, name, country in s.execute(stmt)]
-        return sorted(rows, key=lambda r: (r[1].casefold(), r[0]))
+            rows = sorted(s.execute(stmt).all(), key=lambda r: (sort_key(r.name), r.id))  # as publishers() orders
+        return [shown((str(key), str(name), country)) for _, key, name, country in rows]
 
     def publisher(self, key: str) -> PublisherView | None:
         return next((p for p in self.publishers() if p.key == key), None)

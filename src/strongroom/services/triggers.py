@@ -433,10 +433,10 @@ def summarise(workflow: Workflow, key: str) -> TriggerSummary:
         titles = list(
             s.execute(
                 select(Title.key, Title.name)
-                .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
-                .where(ArchivalUnit.key.in_(list(trigger.au_keys or [])))
-                .distinct()
-                .order_by(Title.name)
+                .where(
+                    Title.id.in_(select(ArchivalUnit.title_id).where(ArchivalUnit.key.in_(list(trigger.au_keys or []))))
+                )
+                .order_by(Title.sort_key, Title.id)  # as listings order names (domain.names)
             ).tuples()
         )
         ballots = [
