@@ -1,7 +1,8 @@
 """The bytes a reader gets for a representative archived page, pinned: links to addresses the AU holds and to
 addresses it does not; relative, absolute, protocol-relative, rooted and fragment links; a page that is not UTF-8.
-Some of what the page holds is left as the publisher wrote it today (``srcset``, CSS ``url()``, links relative to
-``<base href>``, an upper-case host): this pins that too, so a change to it is made on purpose. The AU's index is
+``srcset`` candidates and CSS ``url()`` are rewritten too; ``<base href>`` is resolved against, then taken off (what
+it resolved that the AU does not hold is written out in full). Some is left as the publisher wrote it today (an
+upper-case host): this pins that too, so a change to it is made on purpose. The AU's index is
 looked up as a replay does (a CDXJ index searched on disk, and its memory of earlier look-ups), and as a set."""
 
 from __future__ import annotations
@@ -54,27 +55,26 @@ BODY = (
     "<a href='mailto:ed@journal.example'>Editor</a> <a href='javascript:void(0)'>js</a></body></html>"
 ).encode("cp1252")
 EXPECTED = (
-    b'<!DOCTYPE html>\n<html lang="fr"><head><base href="https://journal.example/index.php/j/"><t'
-    b'itle>R\xc3\xa9sum\xc3\xa9 \xe2\x80\x93 \xc2\xabl\xe2\x80\x99article\xc2\xbb</title><link rel="stylesheet" hr'
-    b'ef="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fstyles%2Fsite.css"><link rel'
-    b'="stylesheet" href="/archive/issn:1/2023/?url=https%3A%2F%2Fcdn.example%2Ffonts.css"><link'
-    b' rel="icon" href="https://journal.example/favicon.ico"><style>body { background: url(\'/pub'
-    b"lic/cover.png') }</style><script src=\"/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.exam"
-    b'ple%2Fjs%2Fapp.js"></script></head><body><a href="/archive/issn:1/2023/?url=https%3A%2F%2F'
-    b'journal.example%2Findex.php%2Fj%2Farticle%2Fview%2F3%2F3">PDF</a> <a href="/archive/issn:1'
-    b'/2023/?url=https%3A%2F%2Fjournal.example%2Findex.php%2Fj%2Fissue%2Fview%2F1#toc">Issue</a>'
-    b' <a href="https://journal.example/index.php/j/about?x">About (other query)</a> <a href="ab'
-    b'out">About (relative to base)</a> <a href="#top">Top</a> <a href="">empty</a> <a>none</a> '
-    b'<a href="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Findex.php%2Fj">Journal<'
-    b'/a> <a href="HTTPS://JOURNAL.EXAMPLE/index.php/j/issue/view/1">upper</a> <img src="/archiv'
-    b'e/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fpublic%2Fcover.png" srcset="/public/cov'
-    b'er.png 1x, /public/cover-2x.png 2x" alt="couverture \xc3\xa9"> <div style="background-image: url'
-    b"('/public/cover.png')\">styled</div> <iframe src=\"/archive/issn:1/2023/?url=https%3A%2F%2Fj"
-    b'ournal.example%2Findex.php%2Fj%2Farticle%2Fview%2F3%2F3"></iframe><map><area href="/archiv'
-    b'e/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Findex.php%2Fj%2Fissue%2Fview%2F1#a" sha'
-    b'pe="rect"></map> <a href="/index.php/j/search?q=caf%C3%A9&amp;a=1">Search</a> <a href="htt'
-    b'p://[">broken</a> <a href="mailto:ed@journal.example">Editor</a> <a href="javascript:void('
-    b'0)">js</a></body></html>'
+    b'<!DOCTYPE html>\n<html lang="fr"><head><title>R\xc3\xa9sum\xc3\xa9 \xe2\x80\x93 \xc2\xabl\xe2\x80\x99arti'
+    b'cle\xc2\xbb</title><link rel="stylesheet" href="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2'
+    b'Fstyles%2Fsite.css"><link rel="stylesheet" href="/archive/issn:1/2023/?url=https%3A%2F%2Fcdn.example%2Ffo'
+    b'nts.css"><link rel="icon" href="https://journal.example/favicon.ico"><style>body { background: url("/arch'
+    b'ive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fpublic%2Fcover.png") }</style><script src="/archive/'
+    b'issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fjs%2Fapp.js"></script></head><body><a href="https://jour'
+    b'nal.example/index.php/j/3/3">PDF</a> <a href="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fi'
+    b'ndex.php%2Fj%2Fissue%2Fview%2F1#toc">Issue</a> <a href="https://journal.example/index.php/j/about?x">Abou'
+    b't (other query)</a> <a href="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Findex.php%2Fj%2Fab'
+    b'out">About (relative to base)</a> <a href="#top">Top</a> <a href="">empty</a> <a>none</a> <a href="/archi'
+    b've/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Findex.php%2Fj">Journal</a> <a href="HTTPS://JOURNAL.E'
+    b'XAMPLE/index.php/j/issue/view/1">upper</a> <img src="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.exam'
+    b'ple%2Fpublic%2Fcover.png" srcset="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fpublic%2Fcove'
+    b'r.png 1x, /archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Fpublic%2Fcover-2x.png 2x" alt="couver'
+    b'ture \xc3\xa9"> <div style=\'background-image: url("/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.examp'
+    b'le%2Fpublic%2Fcover.png")\'>styled</div> <iframe src="https://journal.example/index.php/j/3/3"></iframe><'
+    b'map><area href="/archive/issn:1/2023/?url=https%3A%2F%2Fjournal.example%2Findex.php%2Fj%2Fissue%2Fview%2F'
+    b'1#a" shape="rect"></map> <a href="https://journal.example/index.php/j/search?q=caf%C3%A9&amp;a=1">Search<'
+    b'/a> <a href="http://[">broken</a> <a href="mailto:ed@journal.example">Editor</a> <a href="javascript:void'
+    b'(0)">js</a></body></html>'
 )
 
 

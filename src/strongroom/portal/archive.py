@@ -1,5 +1,6 @@
 """The web archive's room: a released AU's harvested pages replayed from its WARC files; in an archived HTML page,
-the addresses of what the AU also holds lead to their archived copies, so readers stay in the archive.
+the addresses of what the AU also holds lead to their archived copies, so readers stay in the archive; in an
+archived stylesheet, so do its ``url()``s and ``@import``s (fonts, background images).
 
 ``portal serve`` keeps the pages it replays a short while (:class:`ReplayCache`), so a page many readers open is
 read from its WARC and rewritten once, not on every request. Only released AUs are replayed, and released content
@@ -20,12 +21,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strongroom.errors import StrongroomError
 from strongroom.portal.render import FILE_CSP, portal_of
-from strongroom.portal.replay import rewrite
+from strongroom.portal.replay import rewrite, rewrite_css_file
 
 router = APIRouter()
 
 REPLAY_CACHE_BYTES = 64 * 1024 * 1024  # per portal process
 LARGEST_KEPT = 2 * 1024 * 1024  # a bigger response (a PDF, a video) is streamed from storage each time
+# a file's policy, and the fonts and media of an archived page from the portal itself (what its stylesheets and
+# <video>/<audio> were pointed at): never from the publisher's live site
+REPLAY_CSP = f"{FILE_CSP}; font-src 'self'; media-src 'self'"
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,25 @@ def _replayed(request: Request, au_key: str, object_id: str, url: str) -> Replay
             raise StarletteHTTPException(404) from None
         kind = next((v for k, v in found.headers if k.lower() == "content-type"), "application/octet-stream")
         body = found.body
-        if kind.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+        media_type, _, parameters = kind.partition(";")
+        if media_type.strip().lower() in ("text/html", "application/xhtml+xml"):
             rewritten = rewrite(body, found.url, au_key, index)
             if rewritten is not None:
                 body, kind = rewritten, "text/html; charset=utf-8"
+        elif media_type.strip().lower() == "text/css":
+            rewritten = rewrite_css_file(body, found.url, _charset(parameters), au_key, index)
+            if rewritten is not None:
+                body, kind = rewritten, "text/css; charset=utf-8"
     return ReplayedPage(body, found.status if 200 <= found.status < 300 else 200, kind, found.timestamp)
+
+
+def _charset(parameters: str) -> str | None:
+    """The charset of a Content-Type's ``parameters`` (what follows its media type), if it names one."""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
 
 
 @router.get("/archive/{au_key:path}")
@@ -120,7 +138,7 @@ def archived_page(request: Request, au_key: str, url: str = Query(..., max_lengt
         status_code=page.status,
         media_type=page.media_type,
         headers={
-            "Content-Security-Policy": FILE_CSP,
+            "Content-Security-Policy": REPLAY_CSP,
             "X-Content-Type-Options": "nosniff",
             "Memento-Datetime": page.timestamp,
             "Link": f'<{url}>; rel="original"',
