@@ -28,12 +28,13 @@ POLICY = NetworkPolicy(
 COUNTRIES = ("GH", "KE", "SN", "BR", "TZ")
 
 
-def members_of(nodes: Sequence[Node]) -> tuple[Member, ...]:
-    """The member entries of ``nodes``, node i at ``http://n{i}`` in the i-th of :data:`COUNTRIES`."""
+def members_of(nodes: Sequence[Node], urls: Sequence[str] | None = None) -> tuple[Member, ...]:
+    """The member entries of ``nodes``, node i at ``urls[i]`` (default ``http://n{i}``) in the i-th of
+    :data:`COUNTRIES`."""
     return tuple(
         Member(
             n.settings.node_id,
-            f"http://n{i}",
+            urls[i] if urls is not None else f"http://n{i}",
             public_key_text(n.membership.private_key().public_key()),
             f"Library {i}",
             COUNTRIES[i],
@@ -45,6 +46,17 @@ def members_of(nodes: Sequence[Node]) -> tuple[Member, ...]:
 def clients_of(nodes: Sequence[Node], transport: httpx.BaseTransport) -> list[PeerClient]:
     """Each node's peer client over ``transport``."""
     return [PeerClient(n.settings.node_id, n.membership.private_key(), transport=transport) for n in nodes]
+
+
+def joined(nodes: Sequence[Node], urls: Sequence[str], name: str, policy: NetworkPolicy = POLICY) -> tuple[Member, ...]:
+    """``nodes`` joined to one network (version 1 of ``name``, signed by a new administrator's key), node i at
+    ``urls[i]``; its members."""
+    members = members_of(nodes, urls)
+    admin = Ed25519PrivateKey.generate()
+    document = sign_config(NetworkConfig(name, 1, members, policy), admin)
+    for n in nodes:
+        n.membership.join(document, public_key_text(admin.public_key()))
+    return members
 
 
 def network_of(

@@ -18,11 +18,10 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from memory_network import COUNTRIES, POLICY
+from memory_network import joined
 from strongroom.cli.main import cli
-from strongroom.keys import public_key_text
 from strongroom.network.client import NoSuchRoute, PeerClient, PeerError
-from strongroom.network.config import Member, NetworkConfig, sign_config
+from strongroom.network.config import Member
 from strongroom.network.ids import encode_id
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
@@ -76,20 +75,7 @@ def net(
     home = tmp_path_factory.mktemp("one-object-route")
     nodes = [Node.create(home / f"n{i}", database_url=module_db_factory()) for i in range(3)]
     ports = [free_port() for _ in nodes]
-    members = tuple(
-        Member(
-            n.settings.node_id,
-            f"http://127.0.0.1:{port}",
-            public_key_text(n.membership.private_key().public_key()),
-            f"Library {i}",
-            COUNTRIES[i],
-        )
-        for i, (n, port) in enumerate(zip(nodes, ports, strict=True))
-    )
-    admin = Ed25519PrivateKey.generate()
-    document = sign_config(NetworkConfig("http-net", 1, members, POLICY), admin)
-    for n in nodes:
-        n.membership.join(document, public_key_text(admin.public_key()))
+    members = joined(nodes, [f"http://127.0.0.1:{port}" for port in ports], "http-net")
     served = [Counted(create_peer_app(nodes[0])), Counted(create_peer_app(nodes[1])), Counted(older_peer_app(nodes[2]))]
     clients = [n.membership.client() for n in nodes]
     with ExitStack() as stack:

@@ -19,11 +19,10 @@ from urllib.parse import quote, urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from memory_network import COUNTRIES, POLICY
-from strongroom.keys import public_key_text
+from memory_network import joined
 from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, PeerRejected, sign_request, verify_response
 from strongroom.network.client import PeerClient
-from strongroom.network.config import Member, NetworkConfig, sign_config
+from strongroom.network.config import Member
 from strongroom.network.ids import encode_id
 from strongroom.node import Node
 from strongroom.peer.api import create_peer_app
@@ -109,20 +108,7 @@ def net(
     home = tmp_path_factory.mktemp("peer-requests-strict")
     nodes = [Node.create(home / f"n{i}", database_url=module_db_factory()) for i in range(2)]
     port = free_port()
-    members = tuple(
-        Member(
-            n.settings.node_id,
-            f"http://127.0.0.1:{port if i == 0 else free_port()}",
-            public_key_text(n.membership.private_key().public_key()),
-            f"Library {i}",
-            COUNTRIES[i],
-        )
-        for i, n in enumerate(nodes)
-    )
-    admin = Ed25519PrivateKey.generate()
-    document = sign_config(NetworkConfig("strict-net", 1, members, POLICY), admin)
-    for n in nodes:
-        n.membership.join(document, public_key_text(admin.public_key()))
+    members = joined(nodes, [f"http://127.0.0.1:{port}", f"http://127.0.0.1:{free_port()}"], "strict-net")
     client = nodes[1].membership.client()
     with ExitStack() as stack:
         url = stack.enter_context(serve_app(create_peer_app(nodes[0]), port=port))
