@@ -72,7 +72,9 @@ class PeerService:
             raise PeerRejected(f"{peer} is not assigned to hold {object_id}", 403)
 
     def objects(self) -> list[dict[str, Any]]:
-        return [{"object_id": oid, "version": self.store.head_version(oid)} for oid in self.store.iter_object_ids()]
+        """Every object this node stores and its head version: a look at each inventory's sidecar, a parse only of
+        the inventories that changed since the last list (see :mod:`strongroom.store.heads`)."""
+        return [{"object_id": oid, "version": head} for oid, head in self.store.heads()]
 
     def holding(self, object_id: str) -> dict[str, Any]:
         """This node's entry for ``object_id`` in :meth:`objects`, and nothing more (any member may list the

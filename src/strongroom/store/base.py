@@ -118,6 +118,11 @@ class ObjectStore(Protocol):
         """Every object in the storage root, found by walking the storage itself (not any catalog)."""
         ...
 
+    def heads(self) -> Iterator[tuple[str, int]]:
+        """(id, head version) of every object, as :meth:`iter_object_ids` then :meth:`head_version` would tell
+        them, without parsing an inventory that has not changed since it was last read (see ``store.heads``)."""
+        ...
+
     def inventory(self, object_id: str) -> dict[str, Any]:
         """The object's root inventory, checked against its sidecar digest (StorageError when it does not match)."""
         ...

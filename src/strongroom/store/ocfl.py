@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -46,6 +47,7 @@ from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile, stage_file
 from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
+from strongroom.store.heads import HeadIndex, Parse
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
 
@@ -237,6 +239,7 @@ class OcflStore:
         self.locks = ObjectLocks(staging)
         self._inventories: dict[str, tuple[tuple[tuple[int, int, int], ...], dict[str, Any], frozenset[str]]] = {}
         self._held: Held[tuple[dict[str, Any], frozenset[str]]] = Held()
+        self._heads = HeadIndex()
 
     # ---- the storage root ---------------------------------------------------------------------------------
 
@@ -290,6 +293,34 @@ class OcflStore:
                 with contextlib.suppress(OSError, ValueError, KeyError):
                     yield str(json.loads((Path(dirpath) / INVENTORY).read_text(encoding="utf-8"))["id"])
             elif Path(dirpath) == self.root:
+                dirnames[:] = sorted(d for d in dirnames if d != "extensions")
+            else:
+                dirnames.sort()
+
+    def heads(self) -> Iterator[tuple[str, int]]:
+        """(id, head version) of every object, in the order of :meth:`iter_object_ids`: each root inventory's
+        sidecar is read (its digest is the signature :class:`~strongroom.store.heads.HeadIndex` remembers heads
+        by) and only inventories not seen with that digest are parsed."""
+        return self._heads.heads(self._head_roots())
+
+    def _head_roots(self) -> Iterator[tuple[str | None, Parse]]:
+        root = os.fspath(self.root)  # plain strings: a Path made for each of a million directories costs seconds
+        for dirpath, dirnames, filenames in os.walk(root):
+            if OBJECT_NAMASTE in filenames:
+                dirnames.clear()
+                if INVENTORY not in filenames:
+                    continue  # as iter_object_ids: not an object a peer can be told of
+                signature = None
+                for alg in ALGORITHMS:
+                    if f"{INVENTORY}.{alg}" in filenames:
+                        with (
+                            contextlib.suppress(OSError, UnicodeDecodeError, IndexError),
+                            open(f"{dirpath}/{INVENTORY}.{alg}", encoding="utf-8") as fh,
+                        ):
+                            signature = _signature(fh.read())
+                        break
+                yield signature, functools.partial(_parse_root, Path(dirpath))
+            elif dirpath == root:
                 dirnames[:] = sorted(d for d in dirnames if d != "extensions")
             else:
                 dirnames.sort()
@@ -843,6 +874,23 @@ def read_inventory(directory: Path) -> dict[str, Any]:
         str(path),
         own=True,
     )
+
+
+def _signature(sidecar: str) -> str:
+    """What a sidecar says of its inventory: the digest (the file name after it is not part of it)."""
+    return sidecar.split()[0].lower()
+
+
+def _parse_root(directory: Path) -> tuple[str, dict[str, Any]]:
+    """A root inventory checked against its sidecar, and the signature of the sidecar the check used."""
+    used: list[str] = []
+
+    def sidecar(alg: str) -> str:
+        used.append(_signature((directory / f"{INVENTORY}.{alg}").read_text(encoding="utf-8")))
+        return used[-1]
+
+    inv = check_inventory(_read_bytes(directory / INVENTORY), sidecar, str(directory / INVENTORY), own=True)
+    return used[-1], inv
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -50,6 +51,7 @@ from typing import Any, BinaryIO
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile
 from strongroom.store.hashing import write_chunks
+from strongroom.store.heads import HeadIndex, Parse
 from strongroom.store.listing import Listing
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.ocfl import (
@@ -107,6 +109,7 @@ class S3Store:
         self.fault: Callable[[str], None] = lambda step: None
         self._inventories: dict[str, tuple[tuple[str, ...], dict[str, Any], frozenset[str]]] = {}
         self._held: Held[tuple[dict[str, Any], frozenset[str]]] = Held()
+        self._heads = HeadIndex()
 
     @property
     def publish_wait(self) -> float:
@@ -241,6 +244,49 @@ class S3Store:
             if rel.endswith(suffix) and not rel.startswith("extensions/"):
                 with contextlib.suppress(StorageError, ValueError, KeyError, TypeError):
                     yield str(json.loads(self._get(self.key(f"{rel[: -len(suffix)]}/{INVENTORY}")))["id"])
+
+    def heads(self) -> Iterator[tuple[str, int]]:
+        """(id, head version) of every object, in the order of :meth:`iter_object_ids`, from the one LIST that
+        finds them: an object's signature is its root inventory sidecar's ETag, which changes whenever the
+        sidecar's content does, so only inventories not seen with that ETag are read (see
+        :class:`~strongroom.store.heads.HeadIndex`)."""
+        return self._heads.heads(self._head_roots())
+
+    def _head_roots(self) -> Iterator[tuple[str | None, Parse]]:
+        suffix = f"/{OBJECT_NAMASTE}"
+        sidecars = {f"{INVENTORY}.{alg}" for alg in ALGORITHMS}
+        root: str | None = None
+        has_inventory, signature = False, None
+        for rel, _size, etag in [*self._list(self.key("")), ("", 0, "")]:  # a last key that closes the last root
+            if root is not None and not rel.startswith(f"{root}/"):
+                if has_inventory:
+                    yield signature, functools.partial(self._parse_root, root)
+                root = None
+            if rel.endswith(suffix) and not rel.startswith("extensions/"):
+                root, has_inventory, signature = rel[: -len(suffix)], False, None
+            elif root is not None:
+                name = rel[len(root) + 1 :]
+                if name == INVENTORY:
+                    has_inventory = True
+                elif name in sidecars and signature is None:
+                    signature = f"{root}\n{etag.strip(chr(34))}"
+
+    def _parse_root(self, root: str) -> tuple[str, dict[str, Any]]:
+        """A root inventory checked against its sidecar, and the signature (root and ETag) of the sidecar read."""
+        used: list[str] = []
+
+        def sidecar(alg: str) -> str:
+            key = self.key(f"{root}/{INVENTORY}.{alg}")
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=key)
+                data = bytes(answer["Body"].read())
+            except S3_ERRORS as exc:
+                raise storage_error(exc, f"cannot read {key} in {self.bucket}") from None
+            used.append(f"{root}\n{str(answer.get('ETag', '')).strip(chr(34))}")
+            return data.decode("utf-8")
+
+        inv = check_inventory(self._get(self.key(f"{root}/{INVENTORY}")), sidecar, f"{self.where}/{root}/{INVENTORY}")
+        return used[-1], inv
 
     # ---- reading --------------------------------------------------------------------------------------------
 
