@@ -286,16 +286,23 @@ class OcflStore:
     def exists(self, object_id: str) -> bool:
         return (self.object_path(object_id) / OBJECT_NAMASTE).is_file()
 
-    def iter_object_ids(self) -> Iterator[str]:
-        for dirpath, dirnames, filenames in os.walk(self.root):
+    def _object_roots(self) -> Iterator[tuple[str, list[str]]]:
+        """Each object's directory and the names of its files, in path order (the storage root's extensions left
+        out): the one walk of the root that listing objects and their heads share."""
+        root = os.fspath(self.root)  # plain strings: a Path made for each of a million directories costs seconds
+        for dirpath, dirnames, filenames in os.walk(root):
             if OBJECT_NAMASTE in filenames:
                 dirnames.clear()
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    yield str(json.loads((Path(dirpath) / INVENTORY).read_text(encoding="utf-8"))["id"])
-            elif Path(dirpath) == self.root:
+                yield dirpath, filenames
+            elif dirpath == root:
                 dirnames[:] = sorted(d for d in dirnames if d != "extensions")
             else:
                 dirnames.sort()
+
+    def iter_object_ids(self) -> Iterator[str]:
+        for dirpath, _filenames in self._object_roots():
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                yield str(json.loads(Path(dirpath, INVENTORY).read_text(encoding="utf-8"))["id"])
 
     def heads(self) -> Iterator[tuple[str, int]]:
         """(id, head version) of every object, in the order of :meth:`iter_object_ids`: each root inventory's
@@ -304,26 +311,19 @@ class OcflStore:
         return self._heads.heads(self._head_roots())
 
     def _head_roots(self) -> Iterator[tuple[str | None, Parse]]:
-        root = os.fspath(self.root)  # plain strings: a Path made for each of a million directories costs seconds
-        for dirpath, dirnames, filenames in os.walk(root):
-            if OBJECT_NAMASTE in filenames:
-                dirnames.clear()
-                if INVENTORY not in filenames:
-                    continue  # as iter_object_ids: not an object a peer can be told of
-                signature = None
-                for alg in ALGORITHMS:
-                    if f"{INVENTORY}.{alg}" in filenames:
-                        with (
-                            contextlib.suppress(OSError, UnicodeDecodeError, IndexError),
-                            open(f"{dirpath}/{INVENTORY}.{alg}", encoding="utf-8") as fh,
-                        ):
-                            signature = _signature(fh.read())
-                        break
-                yield signature, functools.partial(_parse_root, Path(dirpath))
-            elif dirpath == root:
-                dirnames[:] = sorted(d for d in dirnames if d != "extensions")
-            else:
-                dirnames.sort()
+        for dirpath, filenames in self._object_roots():
+            if INVENTORY not in filenames:
+                continue  # as iter_object_ids: not an object a peer can be told of
+            signature = None
+            for alg in ALGORITHMS:
+                if f"{INVENTORY}.{alg}" in filenames:
+                    with (
+                        contextlib.suppress(OSError, UnicodeDecodeError, IndexError),
+                        open(f"{dirpath}/{INVENTORY}.{alg}", encoding="utf-8") as fh,
+                    ):
+                        signature = _signature(fh.read())
+                    break
+            yield signature, functools.partial(_parse_root, Path(dirpath))
 
     # ---- reading --------------------------------------------------------------------------------------------
 
