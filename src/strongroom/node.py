@@ -31,7 +31,7 @@ from strongroom.errors import ConfigError
 from strongroom.search.base import SearchIndex, SearchIndexBusy
 from strongroom.search.lazy import LazyIndex
 from strongroom.search.registry import open_search
-from strongroom.services.journal import Journal
+from strongroom.services.journal import FileJournal, Journal
 from strongroom.services.scratch import remove_stale_work
 from strongroom.settings import S3Settings, Settings, load_settings, validate, write_settings
 from strongroom.store.base import ObjectStore
@@ -229,15 +229,16 @@ class Node:
         is False, for a caller about to write the whole index) bring the search index up to date."""
         actions = self.store.recover()
         actions += remove_stale_work(self.settings.resolved_staging())
-        with self.journal.orphans() as orphans:  # intents of writers that died; live ones are left alone
-            for intent in orphans:
-                if intent.kind == "release" and not self.store.exists(intent.object_id):
-                    actions += self.copies.finish_release(intent.object_id)
-                elif self.store.exists(intent.object_id):
-                    result = self.indexer.index(intent.object_id, recovered=True)
-                    if result.indexed:
-                        actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted write")
-                self.journal.end(intent)
+        for journal in self._journals():
+            with journal.orphans() as orphans:  # intents of writers that died; live ones are left alone
+                for intent in orphans:
+                    if intent.kind == "release" and not self.store.exists(intent.object_id):
+                        actions += self.copies.finish_release(intent.object_id)
+                    elif self.store.exists(intent.object_id):
+                        result = self.indexer.index(intent.object_id, recovered=True)
+                        if result.indexed:
+                            actions.append(f"catalogued {result.au_key} v{result.version} after an interrupted write")
+                    journal.end(intent)
         # Opening a node while another process rebuilds the search index (it holds the writer for the whole
         # rebuild) must not wait on it: the queued items stay queued for the rebuild or the next write.
         if not search or not self._search_queued():  # (the indexer, and the engine, only when there is work)
@@ -269,7 +270,22 @@ class Node:
 
     @cached_property
     def journal(self) -> Journal:
-        return Journal(self.settings.home / "journal")
+        """Where writes in flight are journalled: in the catalog when it is PostgreSQL (every machine of the node sees
+        every intent), else in files in the home."""
+        conninfo = self.settings.postgres_conninfo()
+        if conninfo is not None:
+            from strongroom.services.journal_postgres import PostgresJournal
+
+            return PostgresJournal(conninfo, self.catalog.engine)
+        return FileJournal(self.settings.home / "journal")
+
+    def _journals(self) -> list[Journal]:
+        """The journal, and on a PostgreSQL node this machine's file journal too while it holds intents: those of
+        writes cut short before the node was upgraded to keep its journal in the catalog (revision 0021)."""
+        files = FileJournal(self.settings.home / "journal")
+        if isinstance(self.journal, FileJournal) or not files.pending():
+            return [self.journal]
+        return [self.journal, files]
 
     @cached_property
     def events(self) -> EventLog:

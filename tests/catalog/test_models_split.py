@@ -33,7 +33,7 @@ def test_every_table_is_named_by_the_models_module() -> None:
 
 
 def test_all_models_has_every_table() -> None:
-    tables = set(models.all_models().tables)
+    tables = set(models.all_models().tables) - {"write_intents"}  # Core only: services.journal_postgres
     assert {getattr(models, n).__tablename__ for n in mapped(models_core) | models.EXTRA} == tables
 
 

@@ -1,7 +1,7 @@
 """The archive's own tables as SQLAlchemy Core :class:`~sqlalchemy.Table` objects: publishers, titles, archival units
-and their versions, items, files, events, the search queue and the title summaries. The one definition of their
-columns: the ORM classes of :mod:`strongroom.catalog.models_core` are mapped onto these tables, and every other
-table is declared on the same :data:`metadata`.
+and their versions, items, files, events, the search queue, the title summaries and the journal of writes in flight.
+The one definition of their columns: the ORM classes of :mod:`strongroom.catalog.models_core` are mapped onto these
+tables, and every other table is declared on the same :data:`metadata`.
 
 What only reads the archive, as the everyday listings do (``strongroom items``), selects from these tables on a
 connection, without importing the ORM or declaring and configuring a mapper: in a short command those cost as much
@@ -269,4 +269,19 @@ search_queue = Table(
     metadata,
     _id(),
     _required("item_id", Integer),
+)
+
+# The journal of writes in flight of a node whose catalog is PostgreSQL (services.journal_postgres): one row per write
+# (a new version, or the release of a copy) from before the store is touched until the catalog knows the result. Its
+# writer holds an advisory lock keyed by the token for as long as it lives, so every machine of the node can tell a
+# live write from one whose writer died. Unused on SQLite (whose journal is files in the home), kept for one schema.
+write_intents = Table(
+    "write_intents",
+    metadata,
+    Column("token", String(32), primary_key=True),
+    _required("object_id", String(400)),
+    _required("kind", String(20)),  # "write" | "release"
+    _required("host", String(255)),
+    _required("pid", Integer),
+    _required("created_at", UTCDateTime()),
 )

@@ -4,6 +4,10 @@ removed. The writing process holds a lock on its intent for as long as it lives,
 belongs to a process that died: only then may start-up recovery catalogue its object and end it. A running command
 never touches another live process's intent, and an intent written on another host (a shared home) is left to that
 host.
+
+This file journal (:class:`FileJournal`) is a SQLite node's; a node whose catalog is PostgreSQL, whose workers may run
+on several machines, keeps its journal in the catalog instead (:mod:`strongroom.services.journal_postgres`), where
+every machine sees every intent. Both are a :class:`Journal`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from strongroom.space import disk_full, is_full
 
@@ -26,14 +31,38 @@ STALE_SECONDS = 60
 
 @dataclass(frozen=True)
 class Intent:
-    path: Path
+    token: str  # the intent's own name in its journal
     object_id: str
     pid: int
     host: str
     kind: str = "write"  # "write": a new version; "release": the removal of a copy this node no longer holds
+    path: Path | None = None  # the file journal's intent file
 
 
-class Journal:
+class Journal(Protocol):
+    """Intents of writes in flight: what the services that write, recovery and the audit need of a journal."""
+
+    def intent(self, object_id: str, kind: str = "write") -> contextlib.AbstractContextManager[None]:
+        """Hold an intent for ``object_id`` while the body writes it: it is durable before the body runs, ends when
+        the body succeeds, and stays (no longer held) when the body fails, for recovery."""
+        ...
+
+    def orphans(self) -> contextlib.AbstractContextManager[list[Intent]]:
+        """The intents whose writer died, each held for the caller until the block ends."""
+        ...
+
+    def in_flight(self) -> set[str]:
+        """Objects a live process is writing now: not yet catalogued, and not an error."""
+        ...
+
+    def end(self, intent: Intent) -> None: ...
+
+    def pending(self) -> list[str]:
+        """The objects of every intent now in the journal (live or not)."""
+        ...
+
+
+class FileJournal:
     """Intents of writes in flight, one small file per write, fsynced before the store is touched."""
 
     def __init__(self, directory: Path) -> None:
@@ -79,11 +108,12 @@ class Journal:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return Intent(
-                path,
+                path.stem,
                 str(data["object_id"]),
                 int(data.get("pid", 0)),
                 str(data.get("host", "")),
                 str(data.get("kind", "write")),
+                path,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -145,7 +175,7 @@ class Journal:
         return live
 
     def end(self, intent: Intent) -> None:
-        intent.path.unlink(missing_ok=True)
+        (intent.path or self.directory / f"{intent.token}.json").unlink(missing_ok=True)
 
     def pending(self) -> list[str]:
         """The objects of every intent now in the journal (live or not)."""
