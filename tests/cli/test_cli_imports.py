@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from strongroom.keys import public_key_text
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.node import Node
+from strongroom.settings import load_settings
 
 # What only other faces and use cases need: the portal and the peer API (FastAPI, Starlette, uvicorn, Jinja2,
 # multipart forms), the harvester (pycurl, warcio, lxml), deposits (pypdf, Pillow), migrations (Alembic and its
@@ -114,12 +115,26 @@ def test_help_imports_neither_the_catalog_nor_rich(tmp_path: Path) -> None:
     assert {m for m in loaded if m.startswith("strongroom.cli.")} == {"strongroom.cli.main", "strongroom.cli.common"}
 
 
+# What opening a node imports, which ``strongroom items`` on a SQLite catalog with nothing to recover does without
+# (services.lean_items reads the catalog with the standard library's sqlite3): SQLAlchemy, the catalog's tables, the
+# node, the services it builds, the store.
+NODE = ("sqlalchemy", "strongroom.node", "strongroom.catalog.tables", "strongroom.services.browse", "strongroom.store")
+
+
+def _sqlite(home: Path) -> bool:
+    return load_settings(home).database_url.startswith("sqlite")
+
+
 def test_items_imports_only_the_catalog_and_the_table(tmp_path: Path, small_node: tuple[Path, str, str]) -> None:
     home, au_key, _ = small_node
     proc, loaded = run(tmp_path, "items", "--home", str(home))
     assert proc.returncode == 0, proc.stderr
     assert au_key in proc.stdout  # the table of items was printed
-    assert {"sqlalchemy", "rich", "strongroom.services.browse", "strongroom.catalog.tables"} <= loaded
+    assert {"rich", "strongroom.services.lean_items"} <= loaded
+    if _sqlite(home):  # read without opening the node
+        assert not loaded & {*NODE, "tantivy"}
+    else:  # PostgreSQL: the node is opened (psycopg costs more than SQLAlchemy)
+        assert {*NODE, "psycopg"} <= loaded
     assert not loaded & {*NEVER, *UNUSED, *ORM, *CATALOGUING}
 
 
@@ -130,6 +145,7 @@ def test_items_as_json_does_not_import_rich(tmp_path: Path, small_node: tuple[Pa
     assert {i["au"] for i in json.loads(proc.stdout)["items"]} == {au_key}
     assert "rich" not in loaded
     assert not loaded & {*NEVER, *ORM}
+    assert ("sqlalchemy" in loaded) is not _sqlite(home)
 
 
 def test_items_search_imports_no_more_than_the_search_engine(tmp_path: Path, small_node: tuple[Path, str, str]) -> None:
@@ -140,6 +156,10 @@ def test_items_search_imports_no_more_than_the_search_engine(tmp_path: Path, sma
     assert found["total"] >= 1 and {i["au"] for i in found["items"]} == {au_key}
     assert "tantivy" in loaded  # the node's default search engine answered
     assert not loaded & {*NEVER, *ORM, *CATALOGUING, "pycountry", "strongroom.catalog.models_extra"}
+    if _sqlite(home):  # the index asked, and the catalog read, without opening the node
+        assert not loaded & set(NODE)
+    else:
+        assert {*NODE, "psycopg"} <= loaded
 
 
 def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_use(

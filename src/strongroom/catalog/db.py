@@ -7,7 +7,6 @@ migrate. Every other start compares the ``alembic_version`` row with the head re
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,15 +14,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from strongroom.catalog.revisions import VERSIONS, head_from_files
 from strongroom.errors import ConfigError, DiskFull
 from strongroom.space import database_full, disk_full, free_bytes
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-VERSIONS = Path(__file__).parent / "migrations" / "versions"
-_REVISION = re.compile(r"^revision(?:\s*:[^=\n]*)?\s*=\s*(['\"])([\w-]+)\1\s*$", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=\n]*)?\s*=\s*(?:None|(['\"])([\w-]+)\1)\s*$", re.MULTILINE)
 
 
 def _alembic_config() -> Config:
@@ -77,20 +73,8 @@ def make_engine(url: str) -> Engine:
 
 
 def _head_from_files() -> str | None:
-    """The one head of the revision files, read as text; None when they are not one plain chain (a merge, a
-    branch, a revision written in a way this reading does not know), which Alembic itself then reads."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in VERSIONS.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        rev, down = _REVISION.search(source), _DOWN_REVISION.search(source)
-        if rev is None or down is None:
-            return None
-        revisions.add(rev.group(2))
-        if down.group(2):
-            parents.add(down.group(2))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+    """The one head of the revision files in :data:`VERSIONS`, read as text (None: left to Alembic)."""
+    return head_from_files(VERSIONS)
 
 
 @cache

@@ -234,8 +234,13 @@ def items(
     "total_exact", "offset", "limit", "after", "items": [...]} ("after": the --after of the next page)."""
     if after and query:
         raise click.UsageError("--after pages through the catalog in ID order; a search pages with --offset")
-    with open_node(home) as node:
-        page = node.browse.item_page(query, limit=None if show_all else limit, offset=offset, after=after)
+    from strongroom.services.lean_items import item_page
+
+    # read without opening the node when that gives the same page (a SQLite catalog with nothing to recover first)
+    page = item_page(home, query, limit=None if show_all else limit, offset=offset, after=after)
+    if page is None:
+        with open_node(home) as node:
+            page = node.browse.item_page(query, limit=None if show_all else limit, offset=offset, after=after)
     if as_json:
         rows = [_item_dict(i) for i in page.rows]
         print_json(_page_json(page, "items", rows) | {"total_exact": page.exact, "after": page.after})

@@ -22,6 +22,11 @@ from strongroom.catalog.repo import Catalog
 from strongroom.errors import NotFound
 from strongroom.search.base import SearchIndex, SearchQuery
 from strongroom.services import keyset
+from strongroom.services.browse_views import ITEM_COLUMNS
+from strongroom.services.browse_views import FileRow as FileRow  # the views browse answers with (re-exported)
+from strongroom.services.browse_views import ItemRow as ItemRow
+from strongroom.services.browse_views import Page as Page
+from strongroom.services.browse_views import item_row as _item_row
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
@@ -33,19 +38,6 @@ if TYPE_CHECKING:
     _Column = ColumnElement[int] | InstrumentedAttribute[int]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """Some rows of a listing and where they sit in it: ``total`` rows in all, these from ``offset``; ``after``:
-    the key the next page starts after (None when this page is the last, or the listing is not walked by key)."""
-
-    rows: tuple[T, ...]
-    total: int
-    offset: int
-    limit: int | None
-    after: int | None = None
-    exact: bool = True  # False: ``total`` is the search engine's estimate (a search with very many matches)
 
 
 @dataclass(frozen=True)
@@ -106,38 +98,6 @@ class AuRow:
 
 
 @dataclass(frozen=True)
-class FileRow:
-    path: str
-    size: int
-    media_type: str
-    role: str
-    sha512: str
-    sha256: str
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    id: int
-    key: str
-    doi: str | None
-    title: str
-    authors: tuple[dict[str, Any], ...]
-    publication_date: dt.date | None
-    year: int | None
-    volume: str | None
-    issue: str | None
-    pages: str | None
-    language: str | None
-    licence: str | None
-    item_type: str
-    au: str
-    journal: str
-    abstract: str | None = None
-    keywords: tuple[str, ...] = ()
-    files: tuple[FileRow, ...] = ()  # filled by show()
-
-
-@dataclass(frozen=True)
 class EventRow:
     uuid: str
     type: str
@@ -150,59 +110,15 @@ class EventRow:
     data: dict[str, Any]
 
 
-def _item_row(item: Any, *, au: str, journal: str, files: tuple[FileRow, ...] = ()) -> ItemRow:
-    """The row shown for an item: ``item`` is a mapped :class:`Item` or a Core row of :data:`_LISTED_ITEMS` (the
-    same column names), ``au`` and ``journal`` its AU's key and its title's name."""
-    return ItemRow(
-        id=item.id,
-        key=item.item_key,
-        doi=item.doi,
-        title=item.title,
-        authors=tuple(item.authors or ()),
-        publication_date=item.publication_date,
-        year=item.year,
-        volume=item.volume,
-        issue=item.issue,
-        pages=item.pages,
-        language=item.language,
-        licence=item.licence,
-        item_type=item.item_type,
-        au=au,
-        journal=journal,
-        abstract=item.abstract,
-        keywords=tuple(item.keywords or ()),
-        files=files,
-    )
-
-
 def event_row(e: Event) -> EventRow:
     return EventRow(e.uuid, e.type, e.outcome, e.time, e.agent, e.object_type, e.object_key, e.detail, dict(e.data))
-
-
-_ITEM_COLUMNS = (
-    "id",
-    "item_key",
-    "doi",
-    "title",
-    "authors",
-    "publication_date",
-    "year",
-    "volume",
-    "issue",
-    "pages",
-    "language",
-    "licence",
-    "item_type",
-    "abstract",
-    "keywords",
-)
 
 
 def _listed() -> Select[Any]:
     """An item's row of a listing, with its AU's key and its title's name (``au``, ``journal``), from the Core
     tables."""
     item, au, title = tables.items, tables.archival_units, tables.titles
-    columns = [item.c[name] for name in _ITEM_COLUMNS]
+    columns = [item.c[name] for name in ITEM_COLUMNS]
     return (
         select(*columns, au.c.key.label("au"), title.c.name.label("journal"))
         .join(au, au.c.id == item.c.au_id)
@@ -211,6 +127,20 @@ def _listed() -> Select[Any]:
 
 
 _LISTED_ITEMS = _listed()
+# The statements of item_page. On a SQLite catalog ``strongroom items`` runs them without SQLAlchemy, as the SQL they
+# compile to, kept in services.browse_views (LISTED_ITEMS_SQL and the rest; tests/cli/test_lean_items.py checks that
+# each is exactly the compiled statement): change them here, and that test names the text to change there.
+_ITEM_TOTAL = select(func.sum(tables.archival_units.c.item_count))
+
+
+def _items_after(after: int, offset: int) -> Select[Any]:
+    """The listed items after the id ``after``, in id order, from ``offset`` more on (then ``.limit(n)``)."""
+    return _LISTED_ITEMS.where(tables.items.c.id > after).order_by(tables.items.c.id).offset(offset or None)
+
+
+def _items_in(ids: Sequence[int]) -> Select[Any]:
+    """The listed items of ``ids``."""
+    return _LISTED_ITEMS.where(tables.items.c.id.in_(ids))
 
 
 def _listed_item(r: Row[Any]) -> ItemRow:
@@ -262,12 +192,12 @@ class Browse:
             wanted = limit if limit is not None else max(self.search.count() - offset, 1)
             hits = self.search.search(SearchQuery(query, offset=offset, limit=wanted))
             with self.catalog.connection() as conn:
-                found = {r.id: r for r in conn.execute(_LISTED_ITEMS.where(tables.items.c.id.in_(hits.ids)))}
+                found = {r.id: r for r in conn.execute(_items_in(hits.ids))}
             rows = tuple(_listed_item(found[i]) for i in hits.ids if i in found)
             return Page(rows, hits.total, offset, limit, exact=hits.exact)
         with self.catalog.connection() as conn:
-            total = int(conn.scalar(select(func.sum(tables.archival_units.c.item_count))) or 0)
-            stmt = _LISTED_ITEMS.where(tables.items.c.id > after).order_by(tables.items.c.id).offset(offset or None)
+            total = int(conn.scalar(_ITEM_TOTAL) or 0)
+            stmt = _items_after(after, offset)
             found_rows, last_id = keyset.fetch_page(
                 lambda n: list(conn.execute(stmt.limit(n))), limit, lambda r: int(r.id)
             )
