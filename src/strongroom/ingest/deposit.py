@@ -7,15 +7,16 @@ from the storage root alone (``services.indexer``), which is also how a crash be
 the catalog's is healed.
 
 The plan decides from the facts the package gathered from all its articles (``Package.facts``) and holds no
-article's record: those of the items and files are made one at a time, from the package's spool, as the record is
-written (``DepositPlan.items``, ``DepositPlan.file_records``).
+article's or file's record: those of the items and files are made one at a time, from the package's spools, as the
+record is written (``DepositPlan.items``, ``DepositPlan.file_records``), and the version's files are read from there
+at each pass of the store's write (``DepositPlan.staged``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from strongroom.domain.identifiers import normalise_country, normalise_issn, slug
@@ -30,7 +31,8 @@ from strongroom.formats.records import (
     PublisherRecord,
     TitleRecord,
 )
-from strongroom.ingest.package import Package, PackageFile, ParsedItem
+from strongroom.ingest.filespool import SpooledStaged
+from strongroom.ingest.package import Package, PackageFile
 from strongroom.store.hashing import write_text
 
 PAYLOAD_PREFIX = "payload/"
@@ -62,29 +64,45 @@ class TitleRef:
 class DepositPlan:
     """Where a package goes. For a package read here, ``record`` is the deposit record without its items and files
     (its ``items`` and ``files`` are empty): they are made one at a time from ``package`` by :meth:`items` and
-    :meth:`file_records`, in the record's order; a Strongroom export's own record is whole."""
+    :meth:`file_records`, in the record's order; a Strongroom export's own record is whole. The package's files
+    are stored at ``prefix`` + their path (a Strongroom export's keep their paths)."""
 
     record: DepositRecord
-    files: list[tuple[str, PackageFile]] = field(default_factory=list)  # (logical path, file)
-    package: Package | None = None
+    package: Package
+    prefix: str = PAYLOAD_PREFIX
+
+    @property
+    def whole(self) -> bool:
+        """Whether ``record`` holds its items and files itself (a Strongroom export's)."""
+        return self.package.record is not None
+
+    @property
+    def files(self) -> Iterator[tuple[str, PackageFile]]:
+        """The package's files by logical path, read from its spool."""
+        return ((self.prefix + f.relpath, f) for f in self.package.files)
+
+    def staged(self) -> SpooledStaged:
+        """The package's files as the staged files of the new version, read from its spool at each of the store's
+        passes (``append`` adds others, such as the deposit record)."""
+        return SpooledStaged(self.package.files.spool, self.prefix)
 
     def items(self) -> Iterator[ItemRecord]:
         """The record's items, in its order (by key), each made as it is asked for."""
         package = self.package
-        if package is None:
+        if self.whole:
             yield from self.record.items
             return
-        for item in sorted(package.items, key=_by_key):
+        for item in package.items:  # by key, from the spool
             yield item_record(item.key, item.doi, package.meta(item), item.metadata_file, item.files, item.url)
 
     def file_records(self) -> Iterator[tuple[str, FileRecord]]:
         """The record's files by logical path, in its order, each made as it is asked for."""
-        if self.package is None:
+        if self.whole:
             for logical in sorted(self.record.files):
                 yield logical, self.record.files[logical]
             return
         deposit = str(FileSource.DEPOSIT)
-        for logical, f in sorted(self.files, key=_by_logical):
+        for logical, f in self.files:  # by path, from the spool
             yield logical, FileRecord(media_type=f.media_type, role=str(f.role), source=deposit, item=f.item_key)
 
     def whole_record(self) -> DepositRecord:
@@ -102,14 +120,6 @@ class DepositPlan:
 
 def object_id_for(au_key: str) -> str:
     return f"strongroom:au/{au_key}"
-
-
-def _by_key(item: ParsedItem) -> str:
-    return item.key
-
-
-def _by_logical(entry: tuple[str, PackageFile]) -> str:
-    return entry[0]
 
 
 def _journal(package: Package) -> JournalMeta:
@@ -143,7 +153,7 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
     """Decide where the package goes and describe it; raise PackageRejected with every gap found. A Strongroom
     export is described by its own record, and its files keep their paths: the same AU, as it was stored."""
     if package.record is not None:
-        return DepositPlan(record=package.record, files=[(f.relpath, f) for f in package.files])
+        return DepositPlan(record=package.record, package=package, prefix="")
     findings: list[Finding] = []
     journal = _journal(package)
     opt_issn, issn_online, issn_print = _issns(journal, options, findings)
@@ -211,8 +221,7 @@ def plan_deposit(package: Package, options: DepositOptions, known_title: TitleRe
         au=AuRecord(key=au_key, label=label),
         bag_info=dict(package.bag_info),
     )
-    files = [(PAYLOAD_PREFIX + f.relpath, f) for f in package.files]  # one per path, as open_package made them
-    return DepositPlan(record=record, files=files, package=package)
+    return DepositPlan(record=record, package=package)
 
 
 def item_record(

@@ -11,21 +11,24 @@ Accepted forms (see ``docs/deposit.md``):
 ``open_package`` either returns a :class:`Package` or raises :class:`PackageRejected` listing every finding;
 it writes nothing but its own work directory. A package is read article by article: each article's parsed metadata
 goes to an :class:`~strongroom.ingest.spool.ArticleSpool` in that directory as soon as it is read, and the package
-keeps only its offset, with the few facts the plan needs from all the articles (``Package.facts``).
+keeps only its offset, with the few facts the plan needs from all the articles (``Package.facts``). Its files (with
+their digests) and items go to a :class:`~strongroom.ingest.filespool.PackageSpool` beside it as they are read and
+hashed, and are read back a row at a time (``Package.files``, ``Package.items``): memory holds no record of every
+file or article.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 import bagit
 
 from strongroom.domain.identifiers import slug
-from strongroom.domain.model import ArticleMeta, FileRole, JournalMeta
+from strongroom.domain.model import ArticleMeta, JournalMeta
 from strongroom.errors import Finding, PackageRejected
 from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive
 from strongroom.formats.jasper import JasperRow, read_identifiers
@@ -34,6 +37,7 @@ from strongroom.formats.mediatype import check_format, identify
 from strongroom.formats.ojs_native import PKP_NS, read_native, validate_native
 from strongroom.formats.records import DepositRecord, RecordError
 from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
+from strongroom.ingest.filespool import PackageFile, PackageFiles, PackageItems, PackageSpool, ParsedItem
 from strongroom.ingest.spool import ArticleFacts, ArticleSpool
 from strongroom.progress import NullReporter, Reporter
 from strongroom.settings import IngestLimits
@@ -52,39 +56,19 @@ class PackageForm(StrEnum):
     JATS_DIRECTORY = "jats-directory"
 
 
-@dataclass(frozen=True, slots=True)  # slots: a package may hold tens of thousands
-class PackageFile:
-    relpath: str  # '/'-separated path within the payload
-    source: Path
-    size: int
-    sha512: str
-    sha256: str
-    media_type: str
-    role: FileRole = FileRole.OTHER
-    item_key: str | None = None
-
-
-@dataclass(slots=True)
-class ParsedItem:
-    key: str
-    doi: str | None
-    meta: ArticleMeta | None  # while the package is read; in the opened package, spooled (``Package.meta``)
-    metadata_file: str | None
-    files: list[str] = field(default_factory=list)
-    url: str | None = None
-    meta_at: int | None = None  # where the spool holds the article's metadata
-
-
 # Where the items of a package whose metadata is spooled come from; ``SPOOL`` names the file in the work directory.
 SPOOL = "articles.spool"
+FILES = "package.sqlite"  # the package's files and items (``PackageSpool``)
+
+__all__ = ["FILES", "SPOOL", "Package", "PackageFile", "PackageForm", "ParsedItem", "open_package"]
 
 
 @dataclass
 class Package:
     form: PackageForm
     source: Path
-    files: list[PackageFile]
-    items: list[ParsedItem]
+    files: PackageFiles  # by path, read from the package spool at each pass
+    items: PackageItems  # by key, likewise
     bag_info: dict[str, list[str]] = field(default_factory=dict)
     record: DepositRecord | None = None  # a Strongroom export's own deposit record (its files keep their paths)
     facts: ArticleFacts = field(default_factory=ArticleFacts)  # what the plan needs from all the articles
@@ -92,7 +76,7 @@ class Package:
 
     @property
     def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
+        return self.files.total_bytes
 
     def meta(self, item: ParsedItem) -> ArticleMeta | None:
         """The item's article metadata, read back from the spool (each call reads it anew: nothing is cached)."""
@@ -103,9 +87,10 @@ class Package:
         return self.spool.get(item.meta_at)
 
     def close(self) -> None:
-        """Let the spool's file go (the work directory that holds it is removed by its owner)."""
+        """Let the spools' files go (the work directory that holds them is removed by its owner)."""
         if self.spool is not None:
             self.spool.close()
+        self.files.spool.close()
 
 
 def _reject(findings: list[Finding], source: Path) -> PackageRejected:
@@ -176,10 +161,12 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Repo
     for reader in FORMS:
         if reader.recognise(root):
             spool = ArticleSpool(workdir / SPOOL)
+            files = PackageSpool(workdir / FILES)
             try:
-                return reader.read(path, root, reporter, spool)
+                return reader.read(path, root, reporter, spool, files)
             except BaseException:
                 spool.close()
+                files.close()
                 raise
     if not _walk(root):
         raise _reject([Finding("P011", "", "the package is empty")], path)
@@ -197,11 +184,11 @@ def _listing(parts: list[str], last: str) -> str:
 @dataclass(frozen=True)
 class FormReader:
     """One package form: how it is recognised (``recognise(root)``) and read (``read(source, root, reporter,
-    spool)``, each article's metadata put in ``spool`` as it is read)."""
+    spool, files)``, each article's metadata put in ``spool`` and each file's record in ``files`` as it is read)."""
 
     form: PackageForm
     recognise: Callable[[Path], bool]
-    read: Callable[[Path, Path, Reporter, ArticleSpool], Package]
+    read: Callable[[Path, Path, Reporter, ArticleSpool, PackageSpool], Package]
     sign: str  # what marks it, for the message when nothing does
     description: str
 
@@ -209,7 +196,7 @@ class FormReader:
 FORMS: list[FormReader] = []  # tried in this order; a new form is one reader and one register() call
 
 
-Read = Callable[[Path, Path, Reporter, ArticleSpool], Package]
+Read = Callable[[Path, Path, Reporter, ArticleSpool, PackageSpool], Package]
 
 
 def register(
@@ -225,17 +212,23 @@ def register(
 # ---- reading files: hash once, check format, parse XML ------------------------------------------------------
 
 
+def _nothing_expected(rel: str) -> dict[str, str]:
+    return {}
+
+
 def _hash_and_check(
     root: Path,
     relpaths: Iterable[str],
-    expected: dict[str, dict[str, str]],
     findings: list[Finding],
     reporter: Reporter,
-) -> dict[str, PackageFile]:
-    files: dict[str, PackageFile] = {}
+    into: PackageSpool | None,
+    expected: Callable[[str], dict[str, str]] = _nothing_expected,
+) -> None:
+    """Hash and check each file (against ``expected(rel)``, the bag manifests' digests), its record put ``into``
+    the package spool (for tag files, nowhere)."""
     for rel in relpaths:
         source = root / rel
-        want = expected.get(rel, {})
+        want = expected(rel)
         algorithms = tuple(sorted(set(STORAGE_ALGORITHMS) | set(want)))
         try:
             digests = hash_file(source, algorithms, reporter.advance)
@@ -248,15 +241,17 @@ def _hash_and_check(
                     Finding("P020", rel, f"{alg} is {digests.digests[alg]}, the manifest says {value.lower()}")
                 )
         findings.extend(check_format(source, rel))
-        files[rel] = PackageFile(
-            relpath=rel,
-            source=source,
-            size=digests.size,
-            sha512=digests.digests["sha512"],
-            sha256=digests.digests["sha256"],
-            media_type=identify(source),
-        )
-    return files
+        if into is not None:
+            into.add_file(
+                PackageFile(
+                    relpath=rel,
+                    source=source,
+                    size=digests.size,
+                    sha512=digests.digests["sha512"],
+                    sha256=digests.digests["sha256"],
+                    media_type=identify(source),
+                )
+            )
 
 
 def _read_jats(
@@ -289,25 +284,20 @@ def _read_jats(
     return articles
 
 
-def _role(rel: str, media_type: str, metadata_files: set[str]) -> FileRole:
-    if rel in metadata_files:
-        return FileRole.METADATA
-    if media_type in ("application/pdf", "text/html", "application/xhtml+xml"):
-        return FileRole.FULLTEXT
-    return FileRole.SUPPLEMENT
-
-
 def _finish(
     form: PackageForm,
     source: Path,
-    files: dict[str, PackageFile],
+    files: PackageSpool,
     items: list[ParsedItem],
     findings: list[Finding],
     spool: ArticleSpool,
     bag_info: dict[str, list[str]] | None = None,
     payload_prefix: str = "",
+    support: frozenset[str] = frozenset(),
 ) -> Package:
-    if not files and not findings:
+    """The package: its files given their items and roles (``support``, paths as read, are of role other), its
+    items spooled by key with their paths taken out of ``payload_prefix``, and the facts of their articles."""
+    if not files.count and not findings:
         findings.append(Finding("P011", "", "the package holds no payload files"))
     seen: dict[str, str] = {}
     for item in items:
@@ -317,38 +307,36 @@ def _finish(
         seen[item.key] = where
     if findings:
         raise _reject(findings, source)
-    owner = {f: item.key for item in items for f in item.files}
-    metadata_files = {item.metadata_file for item in items if item.metadata_file}
-    out = []
-    payload_paths: dict[str, str] = {}  # so that a file's record and its item's list share one string for its path
-    for rel in sorted(files):
-        pf = files.pop(rel)  # the checked file's record is let go as its package record is made
-        payload_rel = payload_paths[rel] = rel[len(payload_prefix) :] if payload_prefix else rel
-        out.append(
-            PackageFile(
-                relpath=payload_rel,
-                source=pf.source,
-                size=pf.size,
-                sha512=pf.sha512,
-                sha256=pf.sha256,
-                media_type=pf.media_type,
-                role=_role(rel, pf.media_type, metadata_files),
-                item_key=owner.get(rel),
-            )
-        )
+    del seen
+    files.prefix = payload_prefix
+    files.assign(
+        {f: item.key for item in items for f in item.files},
+        {item.metadata_file for item in items if item.metadata_file},
+        set(support),
+    )
     facts = ArticleFacts()
+    cut = len(payload_prefix)
     for item in items:
-        item.files = sorted(payload_paths.get(f) or f[len(payload_prefix) :] for f in item.files)
+        item.files = sorted(f[cut:] for f in item.files)
         if item.metadata_file:
-            metadata_file = item.metadata_file
-            item.metadata_file = payload_paths.get(metadata_file) or metadata_file[len(payload_prefix) :]
+            item.metadata_file = item.metadata_file[cut:]
         # The facts are counted in the items' order; metadata a form read whole (OJS Native XML) is spooled too.
         meta = item.meta if item.meta is not None else spool.get(item.meta_at) if item.meta_at is not None else None
         if meta is not None:
             facts.add(meta)
         if item.meta is not None:
             item.meta_at, item.meta = spool.put(item.meta), None
-    return Package(form=form, source=source, files=out, items=items, bag_info=bag_info or {}, facts=facts, spool=spool)
+    files.add_items(items)
+    items.clear()  # the caller's list: each item's record is in the spool now
+    return Package(
+        form=form,
+        source=source,
+        files=PackageFiles(files),
+        items=PackageItems(files),
+        bag_info=bag_info or {},
+        facts=facts,
+        spool=spool,
+    )
 
 
 def _group_by_jats(articles: dict[str, tuple[str | None, int]], relpaths: list[str]) -> list[ParsedItem]:
@@ -412,27 +400,29 @@ def _is_export(root: Path) -> bool:
 @register(
     PackageForm.STRONGROOM_EXPORT, _is_export, "a Strongroom export's deposit record", "a bag strongroom export wrote"
 )
-def _open_export(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
+def _open_export(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     """An AU exported by ``strongroom export``: its files keep the logical paths they had, described by the exported
     deposit record (so an exported AU deposited again is the same AU)."""
-    _payload, files, _info, findings = _checked_bag(source, root, reporter)
+    _payload, _info, findings = _checked_bag(source, root, reporter, files)
     try:
         record = DepositRecord.from_bytes((root / EXPORT_RECORD).read_bytes())
     except (OSError, RecordError) as exc:
         raise _reject([*findings, Finding("P053", EXPORT_RECORD, str(exc))], source) from None
-    kept = {rel: pf for rel, pf in files.items() if rel not in EXPORT_ONLY | NEVER_TAKEN}
-    logical = {rel[len("data/") :] for rel in kept}
+    files.drop(EXPORT_ONLY | NEVER_TAKEN)
+    logical = {f.relpath[len("data/") :] for f in files.files()}
     for path in sorted(set(record.files) - logical):
         findings.append(Finding("P053", path, "named in the exported deposit record but not in the bag"))
-    package = _finish(PackageForm.STRONGROOM_EXPORT, source, kept, [], findings, spool, record.bag_info, "data/")
+    del logical
+    package = _finish(PackageForm.STRONGROOM_EXPORT, source, files, [], findings, spool, record.bag_info, "data/")
     package.record = record  # it, not the bag, says what each file is and which item it belongs to
     return package
 
 
 def _checked_bag(
-    source: Path, root: Path, reporter: Reporter
-) -> tuple[list[str], dict[str, PackageFile], dict[str, list[str]], list[Finding]]:
-    """A bag's payload files, each verified against the bag's manifests, and every problem found."""
+    source: Path, root: Path, reporter: Reporter, files: PackageSpool
+) -> tuple[list[str], dict[str, list[str]], list[Finding]]:
+    """A bag's payload files (their records put in ``files``), each verified against the bag's manifests, its
+    bag-info, and every problem found."""
     findings: list[Finding] = []
     try:
         bag = bagit.Bag(str(root))
@@ -455,19 +445,20 @@ def _checked_bag(
             bag.validate(completeness_only=True)
         except bagit.BagError as exc:
             findings.append(Finding("P023", "", str(exc)))
-    expected: dict[str, dict[str, str]] = {}
-    for rel, digests in bag.entries.items():
-        rel = rel.replace("\\", "/")
-        expected[rel] = {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS}
+    # The manifests' digests go to the package spool, looked up there as each file is hashed.
+    files.expect(
+        (rel.replace("\\", "/"), {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS})
+        for rel, digests in bag.entries.items()
+    )
     payload = sorted(r.replace("\\", "/") for r in bag.payload_files() if (root / r).is_file())
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
     del bag, listed, present  # bagit's own record of every file is not held while the files are hashed
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
-    tags = sorted(r for r in expected if not r.startswith("data/") and (root / r).is_file())
-    _hash_and_check(root, tags, expected, findings, reporter)
-    files = _hash_and_check(root, payload, expected, findings, reporter)
-    return payload, files, info, findings
+    tags = [r for r in files.expected_paths() if not r.startswith("data/") and (root / r).is_file()]
+    _hash_and_check(root, tags, findings, reporter, None, files.expected)
+    _hash_and_check(root, payload, findings, reporter, files, files.expected)
+    return payload, info, findings
 
 
 # ---- the OJS PKP Preservation Network plugin's package ------------------------------------------------------
@@ -509,10 +500,10 @@ def _first(info: dict[str, list[str]], key: str) -> str | None:
     "PKP-PLN-OJS-Version in bag-info.txt",
     "an OJS PKP Preservation Network package",
 )
-def _open_ojs_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
+def _open_ojs_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     """The bag the OJS "PKP Preservation Network" plugin builds: verified as a bag, its Native XML checked against
     the schemas bundled beside it (OJS 3), its articles catalogued with the galley files the XML references."""
-    payload, files, info, findings = _checked_bag(source, root, reporter)
+    payload, info, findings = _checked_bag(source, root, reporter, files)
     xmls = [rel for rel in payload if OJS_XML.match(rel)]
     if not xmls:
         findings.append(
@@ -541,23 +532,19 @@ def _open_ojs_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSp
             galleys = []
             for ref in article.files:
                 target = f"data/{ref}"
-                if target not in files:
+                if not files.has(target):
                     findings.append(Finding("P061", target, f"referenced by article {n} of {rel} but not in the bag"))
                     continue
                 galleys.append(target)
             key = article.meta.doi or f"{PurePosixPath(rel).stem}#{article.internal_id or n}"
             items.append(ParsedItem(key=key, doi=article.meta.doi, meta=article.meta, metadata_file=rel, files=galleys))
-    package = _finish(PackageForm.OJS_NATIVE, source, files, items, findings, spool, info, payload_prefix="data/")
-    support = {rel[len("data/") :] for rel in OJS_SCHEMAS} | {
-        rel[len("data/") :] for rel in payload if OJS_TERMS.match(rel)
-    }
-    package.files = [replace(f, role=FileRole.OTHER) if f.relpath in support else f for f in package.files]
-    return package
+    support = frozenset(OJS_SCHEMAS) | {rel for rel in payload if OJS_TERMS.match(rel)}  # of role other
+    return _finish(PackageForm.OJS_NATIVE, source, files, items, findings, spool, info, "data/", support)
 
 
 @register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
-def _open_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
-    payload, files, info, findings = _checked_bag(source, root, reporter)
+def _open_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
+    payload, info, findings = _checked_bag(source, root, reporter, files)
     articles = _read_jats(root, payload, findings, spool)
     items = _group_by_jats(articles, payload)
     return _finish(PackageForm.BAGIT, source, files, items, findings, spool, info, payload_prefix="data/")
@@ -580,7 +567,7 @@ def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
     "identifiers.csv",
     "a JASPER ZIP (with identifiers.csv)",
 )
-def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
+def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     findings: list[Finding] = []
     try:
         rows = read_identifiers(root / "identifiers.csv")
@@ -592,7 +579,7 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
         if "/" in rel:
             by_folder.setdefault(rel.split("/", 1)[0], []).append(rel)
     folders = set(by_folder)
-    files = _hash_and_check(root, relpaths, {}, findings, reporter)
+    _hash_and_check(root, relpaths, findings, reporter, files)
     articles = _read_jats(root, relpaths, findings, spool)
     items: list[ParsedItem] = []
     used: set[str] = set()
@@ -637,10 +624,10 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
     "JATS XML",
     "a directory of JATS XML and PDFs",
 )
-def _open_jats_dir(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool) -> Package:
+def _open_jats_dir(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     findings: list[Finding] = []
     relpaths = _walk(root)
-    files = _hash_and_check(root, relpaths, {}, findings, reporter)
+    _hash_and_check(root, relpaths, findings, reporter, files)
     articles = _read_jats(root, relpaths, findings, spool)
     if not articles and not findings:
         findings.append(Finding("P033", "", "no XML file in the directory is a JATS <article>"))

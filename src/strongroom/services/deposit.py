@@ -14,6 +14,7 @@ On start-up, :meth:`Node.recover` finishes or discards step 3 and re-runs step 4
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +113,7 @@ class Ingest:
         self.indexer = indexer
         self.agent = agent
 
-    def _new_bytes(self, object_id: str, staged: list[StagedFile]) -> int:
+    def _new_bytes(self, object_id: str, staged: Iterable[StagedFile]) -> int:
         """How much a new version would add to storage: only content the object does not hold yet."""
         if not self.store.exists(object_id):
             return sum(f.size for f in staged)
@@ -176,7 +177,7 @@ class Ingest:
                     wrong,
                     hint="deposit only your own titles; a title that moved to you is moved by the archive's staff",
                 )
-            staged = [StagedFile(logical, f.source, f.size, f.sha512, f.sha256) for logical, f in plan.files]
+            staged = plan.staged()  # read from the package's spool at each pass of the write, never held whole
             staged.append(stage_file(DEPOSIT_RECORD, write_record(plan, workdir)))
         finally:
             package.close()  # the articles' metadata, read back from the spool to write the record, are not needed

@@ -16,7 +16,7 @@ Must not import: the catalog, the search index, services, faces.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,25 @@ class StagedFile:
 
     def digest(self, algorithm: str) -> str:
         return self.sha512 if algorithm == "sha512" else self.sha256
+
+
+class StagedFiles(Collection[StagedFile]):
+    """The staged files of a version too many to hold at once: read again (from disk) at each pass, each pass
+    yielding them in logical path order, so that a store never sorts or keeps them (``in_path_order``)."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, StagedFile) and any(f == item for f in self)
+
+
+def in_path_order(files: Collection[StagedFile]) -> Iterable[StagedFile]:
+    """``files`` by logical path: as they come from :class:`StagedFiles`, sorted (as a new list) from any other."""
+    if isinstance(files, StagedFiles):
+        return files
+    return sorted(files, key=_logical_path)
+
+
+def _logical_path(f: StagedFile) -> str:
+    return f.logical_path
 
 
 def stage_file(logical_path: str, source: Path) -> StagedFile:
@@ -192,7 +211,7 @@ class ObjectStore(Protocol):
     def commit_version(
         self,
         object_id: str,
-        files: Sequence[StagedFile],
+        files: Collection[StagedFile],
         *,
         message: str,
         user_name: str,
@@ -200,7 +219,8 @@ class ObjectStore(Protocol):
         created: dt.datetime | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> CommitResult:
-        """A new version whose state is exactly ``files`` (unchanged if it equals the head's state)."""
+        """A new version whose state is exactly ``files`` (unchanged if it equals the head's state). ``files`` is
+        passed over more than once; :class:`StagedFiles` (read from disk at each pass) is never held whole."""
         ...
 
     def install_version(self, object_id: str, version_inventory: bytes, fetch: Fetch) -> int:

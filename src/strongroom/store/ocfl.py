@@ -18,6 +18,11 @@ out of the storage root into ``staging/release-<hash>-<token>/``: one atomic ste
 or none of it and never an empty directory (fault points ``release-staged`` and ``release-renamed``); then the work
 directory is removed.
 
+``commit_version`` first reads the staged files once into a scratch table (:mod:`strongroom.store.versionfiles`) in a
+work directory of its own, ``staging/commit-<hash>-<token>-files/`` (naming the object, so :meth:`OcflStore.recover`
+removes it after a crash like the others); the content is copied and the new inventory written, streamed, from that
+table, so that a version of tens of thousands of files is never held as Python objects.
+
 A crash leaves a work directory behind; :meth:`OcflStore.recover` reads it and rolls the object forward (the
 version directory is complete, since it was renamed in only once whole) or back, so an object is always exactly
 at one version. The storage root holds nothing but what OCFL allows; scratch space lives outside it. ``fault`` is
@@ -38,18 +43,27 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
 from strongroom.space import disk_full, is_full
-from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile, stage_file
+from strongroom.store.base import (
+    ALGORITHMS,
+    CommitResult,
+    Fetch,
+    ObjectListing,
+    StagedFile,
+    StoredFile,
+    stage_file,
+)
 from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
 from strongroom.store.heads import HeadIndex, Parse
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
+from strongroom.store.versionfiles import Rows, VersionFiles, merged, write_inventory
 
 ROOT_NAMASTE = "0=ocfl_1.1"
 OBJECT_NAMASTE = "0=ocfl_object_1.1"
@@ -123,7 +137,7 @@ class NewVersion:
 
 
 def plan_version(
-    object_id: str, existing: dict[str, Any] | None, files: Sequence[StagedFile], default_algorithm: str
+    object_id: str, existing: dict[str, Any] | None, files: Iterable[StagedFile], default_algorithm: str
 ) -> NewVersion:
     alg = existing["digestAlgorithm"] if existing else default_algorithm
     other = other_algorithm(alg)
@@ -602,7 +616,7 @@ class OcflStore:
     def commit_version(
         self,
         object_id: str,
-        files: Sequence[StagedFile],
+        files: Collection[StagedFile],
         *,
         message: str,
         user_name: str,
@@ -610,30 +624,99 @@ class OcflStore:
         created: dt.datetime | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> CommitResult:
-        check_logical_paths(f.logical_path for f in files)
+        """A new version whose state is ``files``. They are read once, into a scratch table (``VersionFiles``) in
+        a work directory of the staging area that :meth:`recover` removes after a crash; the content is copied and
+        the inventory written from there (the existing inventory is read whole)."""
         created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
         with self._lock(object_id):
-            existing = self._existing(object_id)
-            plan = plan_version(object_id, existing, files, self.digest_algorithm)
-            if plan.unchanged:
-                return CommitResult(object_id, plan.number, True, len(files))
-            counts = [0, 0]
+            scratch = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}-files"
+            try:
+                scratch.mkdir()
+                (scratch / "object-id").write_text(object_id, encoding="utf-8")
+                existing = self._existing(object_id)
+                alg = existing["digestAlgorithm"] if existing else self.digest_algorithm
+                table = VersionFiles(scratch / "files.sqlite", files, alg, other_algorithm(alg))
+                try:
+                    table.check_paths()
+                    return self._commit_table(
+                        object_id,
+                        existing,
+                        table,
+                        created=created,
+                        message=message,
+                        user_name=user_name,
+                        user_address=user_address,
+                        on_bytes=on_bytes,
+                    )
+                finally:
+                    table.close()
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
 
-            def populate(version_dir: Path) -> tuple[str, str]:
-                counts[:] = self._copy_new_content(
-                    files, plan.inventory, version_dir, plan.vname, plan.alg, plan.other, on_bytes
-                )
-                inventory = head_inventory(
-                    plan, created=created, message=message, user_name=user_name, user_address=user_address
-                )
-                return plan.alg, _dump_durable(version_dir / INVENTORY, inventory, plan.alg)
+    def _commit_table(
+        self,
+        object_id: str,
+        existing: dict[str, Any] | None,
+        table: VersionFiles,
+        *,
+        created: dt.datetime,
+        message: str,
+        user_name: str,
+        user_address: str | None,
+        on_bytes: Callable[[int], None] | None,
+    ) -> CommitResult:
+        old_state: dict[str, list[str]] = existing["versions"][existing["head"]]["state"] if existing else {}
+        if existing and table.same_state(old_state):
+            return CommitResult(object_id, int(existing["head"][1:]), True, table.count)
+        number = int(existing["head"][1:]) + 1 if existing else 1
+        vname = f"v{number}"
+        alg, other = table.alg, table.other
+        inventory: dict[str, Any] = (
+            dict(existing)
+            if existing
+            else {"id": object_id, "type": INVENTORY_TYPE, "digestAlgorithm": alg, "manifest": {}, "versions": {}}
+        )
+        counts = [0, 0]
 
-            self._write_version(object_id, plan.vname, new_object=existing is None, populate=populate)
-        return commit_result(plan, len(files), counts)
+        def populate(version_dir: Path) -> tuple[str, str]:
+            manifest: dict[str, list[str]] = inventory["manifest"]
+            counts[:] = self._copy_new_content(
+                table.to_copy(manifest), inventory, version_dir, vname, alg, other, on_bytes
+            )
+            fixity = dict(inventory.get("fixity") or {})
+            fixity[other] = merged(fixity.get(other, {}), table.fixity(vname))
+            user: dict[str, str] = {"name": user_name}
+            if user_address:
+                user["address"] = user_address
+            versions = dict(inventory["versions"])
+            versions[vname] = {
+                "created": created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "message": message,
+                "user": user,
+                "state": Rows(table.state),
+            }
+            written = {
+                **inventory,
+                "manifest": merged(manifest, table.manifest(vname)),
+                "fixity": fixity,
+                "versions": versions,
+                "head": vname,
+            }
+            with (version_dir / INVENTORY).open("wb") as fh:
+                digest = write_inventory(written, fh, (alg,)).digests[alg]
+                fh.flush()
+                os.fsync(fh.fileno())
+            return alg, digest
+
+        self._write_version(object_id, vname, new_object=existing is None, populate=populate)
+        added, removed, modified = table.changes(old_state)
+        return CommitResult(
+            object_id, number, False, table.count, counts[0], counts[1], added=added, removed=removed, modified=modified
+        )
 
     def _copy_new_content(
         self,
-        files: Sequence[StagedFile],
+        files: Iterable[StagedFile],
         inventory: dict[str, Any],
         version_dir: Path,
         vname: str,
@@ -641,13 +724,10 @@ class OcflStore:
         other: str,
         on_bytes: Callable[[int], None] | None = None,
     ) -> tuple[int, int]:
-        """Copy files whose digest the object lacks, re-hashing each; returns (count, bytes)."""
+        """Copy ``files`` (by logical path: those whose digest the object lacks), re-hashing each; returns (count,
+        bytes)."""
         count = size = 0
-        manifest: dict[str, list[str]] = inventory["manifest"]
-        fixity: dict[str, list[str]] = inventory.setdefault("fixity", {}).setdefault(other, {})
-        for f in sorted(files, key=lambda f: f.logical_path):
-            if f.digest(alg) in manifest:
-                continue  # already stored (in an earlier version, or under another logical path now)
+        for f in files:
             if f.source is None:
                 raise StorageError(
                     f"{f.logical_path!r} is to be carried forward, but object {inventory['id']!r} does not hold its "
@@ -668,9 +748,6 @@ class OcflStore:
                     "committed",
                     hint="make sure nothing modifies the package during a deposit, then retry",
                 )
-            content_path = f"{vname}/content/{f.logical_path}"
-            manifest[f.digest(alg)] = [content_path]
-            fixity.setdefault(f.digest(other), []).append(content_path)
             count += 1
             size += got.size
         return count, size

@@ -44,12 +44,20 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from strongroom.errors import ContentMissing, ObjectBusy, StorageError
-from strongroom.store.base import ALGORITHMS, CommitResult, Fetch, ObjectListing, StagedFile, StoredFile
+from strongroom.store.base import (
+    ALGORITHMS,
+    CommitResult,
+    Fetch,
+    ObjectListing,
+    StagedFile,
+    StoredFile,
+    in_path_order,
+)
 from strongroom.store.hashing import write_chunks
 from strongroom.store.heads import HeadIndex, Parse
 from strongroom.store.listing import Listing
@@ -520,7 +528,7 @@ class S3Store:
     def commit_version(
         self,
         object_id: str,
-        files: Sequence[StagedFile],
+        files: Collection[StagedFile],
         *,
         message: str,
         user_name: str,
@@ -550,7 +558,7 @@ class S3Store:
 
     def _upload_new_content(
         self,
-        files: Sequence[StagedFile],
+        files: Collection[StagedFile],
         inventory: dict[str, Any],
         version_prefix: str,
         vname: str,
@@ -562,7 +570,7 @@ class S3Store:
         count = size = 0
         manifest: dict[str, list[str]] = inventory["manifest"]
         fixity: dict[str, list[str]] = inventory.setdefault("fixity", {}).setdefault(other, {})
-        for f in sorted(files, key=lambda f: f.logical_path):
+        for f in in_path_order(files):  # a StagedFiles is read from disk in order, never sorted and held
             if f.digest(alg) in manifest:
                 continue  # already stored (in an earlier version, or under another logical path now)
             if f.source is None:

@@ -1,0 +1,277 @@
+"""The files and items of a package being deposited, kept in a SQLite file of its work directory, not in memory.
+
+A package of tens of thousands of articles names a file record (its path, where it is, its size, its sha512 and
+sha256, its media type, role and item) for every file, and an item record (key, DOI, files) for every article:
+about 1.3 KB a file as Python objects. They are written here as the package is read and read back, in the orders
+the deposit needs them (files by logical path for the deposit record and the OCFL version, items by key for the
+record), a row at a time: memory holds none of them whole. The bag's manifest digests, looked up as each file is
+hashed, are kept here too.
+
+The file is private to the deposit's work directory and removed with it; it is written without a journal or fsync
+(a crash leaves nothing to resume: the deposit starts again).
+
+Must not import: the catalog, services, faces.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strongroom.domain.model import ArticleMeta, FileRole
+from strongroom.store.base import StagedFile, StagedFiles
+
+BATCH = 1000  # rows written or read per statement
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS expected (rel TEXT PRIMARY KEY, digests TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    rel TEXT PRIMARY KEY, source TEXT NOT NULL, size INTEGER NOT NULL, sha512 TEXT NOT NULL, sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL, role TEXT NOT NULL, item_key TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS items (
+    key TEXT PRIMARY KEY, doi TEXT, metadata_file TEXT, files TEXT NOT NULL, url TEXT, meta_at INTEGER
+) WITHOUT ROWID;
+"""
+# SQLite orders TEXT by its UTF-8 bytes (BINARY collation), which is the order of Python's str comparison (by code
+# point): ORDER BY rel and ORDER BY key give what ``sorted`` gives.
+
+
+@dataclass(frozen=True, slots=True)  # slots: a package may hold tens of thousands
+class PackageFile:
+    relpath: str  # '/'-separated path within the payload
+    source: Path
+    size: int
+    sha512: str
+    sha256: str
+    media_type: str
+    role: FileRole = FileRole.OTHER
+    item_key: str | None = None
+
+
+@dataclass(slots=True)
+class ParsedItem:
+    key: str
+    doi: str | None
+    meta: ArticleMeta | None  # while the package is read; in the opened package, spooled (``Package.meta``)
+    metadata_file: str | None
+    files: list[str] = field(default_factory=list)
+    url: str | None = None
+    meta_at: int | None = None  # where the article spool holds the article's metadata
+
+
+class PackageSpool:
+    """The SQLite file of one package: its manifest digests, its files (by path as read; a prefix such as ``data/``
+    is taken off when they are read back) and its items."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db: sqlite3.Connection | None = sqlite3.connect(path)
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        self.prefix = ""
+        self.count = 0
+        self.total_bytes = 0
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise ValueError("the package spool is closed")
+        return self._db
+
+    # ---- the bag's manifests -----------------------------------------------------------------------------
+
+    def expect(self, entries: Iterable[tuple[str, dict[str, str]]]) -> None:
+        rows = ((rel, json.dumps(digests, sort_keys=True)) for rel, digests in entries)
+        self.db.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?)", rows)
+        self.db.commit()
+
+    def expected(self, rel: str) -> dict[str, str]:
+        row = self.db.execute("SELECT digests FROM expected WHERE rel = ?", (rel,)).fetchone()
+        if row is None:
+            return {}
+        digests: dict[str, str] = json.loads(row[0])
+        return digests
+
+    def expected_paths(self) -> Iterator[str]:
+        """The paths the manifests list, in order."""
+        for (rel,) in self.db.execute("SELECT rel FROM expected ORDER BY rel").fetchall():
+            yield rel
+
+    # ---- files ------------------------------------------------------------------------------------------
+
+    def add_file(self, f: PackageFile) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (f.relpath, str(f.source), f.size, f.sha512, f.sha256, f.media_type, str(f.role), f.item_key),
+        )
+        self.count += 1
+        self.total_bytes += f.size
+
+    def has(self, rel: str) -> bool:
+        return self.db.execute("SELECT 1 FROM files WHERE rel = ?", (rel,)).fetchone() is not None
+
+    def drop(self, rels: Collection[str]) -> None:
+        """Take the files at ``rels`` (as read) out of the package."""
+        for rel in rels:
+            row = self.db.execute("DELETE FROM files WHERE rel = ? RETURNING size", (rel,)).fetchone()
+            if row is not None:
+                self.count -= 1
+                self.total_bytes -= row[0]
+        self.db.commit()
+
+    def _pages(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        return _pages(self.db, sql)
+
+    def assign(self, owner: dict[str, str], metadata_files: set[str], support: set[str]) -> None:
+        """Each file's item (``owner``, by path as read) and role: metadata if it is an item's metadata file, a full
+        text or a supplement by its media type, other if it is in ``support``."""
+        updates: list[tuple[str, str | None, str]] = []
+        for rel, media_type in self._pages("SELECT rel, media_type FROM files WHERE rel > ? ORDER BY rel LIMIT ?"):
+            role = FileRole.OTHER if rel in support else _role(rel, media_type, metadata_files)
+            updates.append((str(role), owner.get(rel), rel))
+            if len(updates) >= BATCH:
+                self.db.executemany("UPDATE files SET role = ?, item_key = ? WHERE rel = ?", updates)
+                updates.clear()
+        self.db.executemany("UPDATE files SET role = ?, item_key = ? WHERE rel = ?", updates)
+        self.db.commit()
+
+    def files(self) -> Iterator[PackageFile]:
+        """The package's files by path (the prefix taken off), one at a time."""
+        cut = len(self.prefix)
+        for rel, source, size, sha512, sha256, media_type, role, item_key in self._pages(
+            "SELECT rel, source, size, sha512, sha256, media_type, role, item_key FROM files WHERE rel > ? ORDER BY rel"
+            " LIMIT ?"
+        ):
+            yield PackageFile(rel[cut:], Path(source), size, sha512, sha256, media_type, FileRole(role), item_key)
+
+    def set_role(self, relpaths: Iterable[str], role: FileRole) -> None:
+        """Give the files at ``relpaths`` (payload paths, the prefix taken off) ``role``."""
+        self.db.executemany(
+            "UPDATE files SET role = ? WHERE rel = ?", ((str(role), self.prefix + rel) for rel in relpaths)
+        )
+        self.db.commit()
+
+    # ---- items ------------------------------------------------------------------------------------------
+
+    def add_items(self, items: Iterable[ParsedItem]) -> None:
+        rows = (
+            (i.key, i.doi, i.metadata_file, json.dumps(i.files, ensure_ascii=False), i.url, i.meta_at) for i in items
+        )
+        self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.db.commit()
+
+    def item_count(self) -> int:
+        (n,) = self.db.execute("SELECT count(*) FROM items").fetchone()
+        return int(n)
+
+    def items(self) -> Iterator[ParsedItem]:
+        """The package's items by key, one at a time."""
+        for key, doi, metadata_file, files, url, meta_at in self._pages(
+            "SELECT key, doi, metadata_file, files, url, meta_at FROM items WHERE key > ? ORDER BY key LIMIT ?"
+        ):
+            yield ParsedItem(key, doi, None, metadata_file, json.loads(files), url, meta_at)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _role(rel: str, media_type: str, metadata_files: set[str]) -> FileRole:
+    if rel in metadata_files:
+        return FileRole.METADATA
+    if media_type in ("application/pdf", "text/html", "application/xhtml+xml"):
+        return FileRole.FULLTEXT
+    return FileRole.SUPPLEMENT
+
+
+class PackageFiles(Collection[PackageFile]):
+    """A package's files by path, read from its spool at each pass (``len`` and ``total_bytes`` are kept)."""
+
+    def __init__(self, spool: PackageSpool) -> None:
+        self.spool = spool
+
+    def __iter__(self) -> Iterator[PackageFile]:
+        return self.spool.files()
+
+    def __len__(self) -> int:
+        return self.spool.count
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, PackageFile) and any(f == item for f in self)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.spool.total_bytes
+
+
+class PackageItems(Collection[ParsedItem]):
+    """A package's items by key, read from its spool at each pass."""
+
+    def __init__(self, spool: PackageSpool) -> None:
+        self.spool = spool
+        self._count = spool.item_count()
+
+    def __iter__(self) -> Iterator[ParsedItem]:
+        return self.spool.items()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, ParsedItem) and any(i == item for i in self)
+
+
+class SpooledStaged(StagedFiles):
+    """A package's files as the staged files of a new version (``prefix`` before each path: ``payload/``), followed,
+    in logical path order, by ``extra`` files (the deposit record), read from a connection of its own at each pass
+    so that the package may be closed first."""
+
+    def __init__(self, spool: PackageSpool, prefix: str, extra: Sequence[StagedFile] = ()) -> None:
+        spool.db.commit()
+        self.path, self.cut, self.prefix = spool.path, len(spool.prefix), prefix
+        self.count = spool.count
+        self.extra = list(extra)
+
+    def append(self, f: StagedFile) -> None:
+        self.extra.append(f)
+
+    def __len__(self) -> int:
+        return self.count + len(self.extra)
+
+    def _spooled(self) -> Iterator[StagedFile]:
+        db = sqlite3.connect(self.path)
+        try:
+            for rel, source, size, sha512, sha256 in _pages(
+                db, "SELECT rel, source, size, sha512, sha256 FROM files WHERE rel > ? ORDER BY rel LIMIT ?"
+            ):
+                yield StagedFile(self.prefix + rel[self.cut :], Path(source), size, sha512, sha256)
+        finally:
+            db.close()
+
+    def __iter__(self) -> Iterator[StagedFile]:
+        extra = sorted(self.extra, key=_logical)
+        return heapq.merge(self._spooled(), extra, key=_logical)
+
+
+def _pages(db: sqlite3.Connection, sql: str) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` (a SELECT whose first column is its key, ``WHERE key > ? ORDER BY key LIMIT ?``), read
+    ``BATCH`` at a time: no statement stays open between pages, so rows may be updated between them. Keys (paths,
+    item keys) are never empty, so the first page is those after ''."""
+    after = ""
+    while True:
+        page = db.execute(sql, (after, BATCH)).fetchall()
+        if not page:
+            return
+        yield from page
+        after = page[-1][0]
+
+
+def _logical(f: StagedFile) -> str:
+    return f.logical_path
