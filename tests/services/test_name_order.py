@@ -14,9 +14,10 @@ import subprocess
 import sys
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from strongroom.catalog.models import ArchivalUnit, Title
+from strongroom.catalog import tables
+from strongroom.catalog.models import ArchivalUnit, Publisher, Title
 from strongroom.domain.names import sort_key
 from strongroom.node import Node
 from strongroom.portal.app import create_portal
@@ -153,9 +154,36 @@ def test_a_renamed_title_moves_to_its_new_place(node: Node) -> None:
     assert names == ["Acta", "Acta", "Ébène", "estudos", *EXPECTED[3:11], *EXPECTED[12:]]
 
 
+def test_lists_sorted_in_python_order_by_the_stored_key_too(node: Node) -> None:
+    """The order has one definition, the stored key: a key apart from its name moves the title and the publisher in
+    the lists that are sorted in Python (the holdings report and KBART, the released titles and publishers) too."""
+    _catalog(node)
+    with node.catalog.session() as s:
+        alpha, beta = (
+            Publisher(key="p-a", name="Alpha", created_at=NOW),
+            Publisher(key="p-b", name="Beta", created_at=NOW),
+        )
+        s.add_all([alpha, beta])
+        s.flush()
+        for title in s.scalars(select(Title)):
+            title.publisher_id = beta.id if title.name == "Zeta" else alpha.id
+        s.commit()
+    with node.catalog.engine.begin() as conn:  # keys that put Zeta and Beta first
+        conn.execute(update(tables.titles).where(tables.titles.c.name == "Zeta").values(sort_key=""))
+        conn.execute(update(tables.publishers).where(tables.publishers.c.key == "p-b").values(sort_key=""))
+    expected = ["Zeta", *EXPECTED[:11], *EXPECTED[12:]]
+    holdings = node.holdings
+    holdings.max_age = 0
+    assert [t.name for t in holdings.report().titles] == expected
+    assert [line.split("\t")[0] for line in list(holdings.kbart_lines()[1])[1:]] == expected
+    released = node.released()
+    assert [t.name for t in released.titles()] == expected
+    assert [p.key for p in released.publishers()] == ["p-b", "p-a"]
+    assert [key for key, _, _ in released.publisher_pages()] == ["p-b", "p-a"]
+
+
 def test_a_core_insert_without_a_key_gets_its_names(node: Node) -> None:
     """What writes rows without the ORM (bulk loads) gets the key from the name all the same."""
-    from strongroom.catalog import tables
 
     with node.catalog.engine.begin() as conn:
         conn.execute(tables.publishers.insert(), [{"key": "p", "name": "Éditions Ñ", "created_at": NOW}])
@@ -164,7 +192,7 @@ def test_a_core_insert_without_a_key_gets_its_names(node: Node) -> None:
             [{"key": "a", "name": "Straße", "created_at": NOW}, {"key": "b", "name": "Études", "created_at": NOW}],
         )
     with node.catalog.engine.connect() as conn:
-        assert dict(conn.execute(select(tables.titles.c.key, tables.titles.c.sort_key)).tuples().all()) == {
+        assert dict(conn.execute(select(tables.titles.c.key, tables.titles.c.sort_key)).all()) == {
             "a": "strasse",
             "b": "etudes",
         }

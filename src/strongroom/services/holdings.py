@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from strongroom.catalog.models import ArchivalUnit, Enrolment, Publisher, Title, TitleSummary
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.model import PublisherStatus
-from strongroom.domain.names import sort_key
 from strongroom.errors import NotFound
 from strongroom.formats import kbart
 from strongroom.formats.holdings import Holdings, IssueHolding, TitleHolding, doaj_values
@@ -145,11 +144,11 @@ class HoldingsReports:
         read as they are consumed. An unknown publisher raises :class:`NotFound` here, before anything is read."""
         t = Title.__table__.c
         with self.catalog.session() as s:
-            stmt = select(t.id, t.name, t.key).where(*self._in_scope(s, scope))
+            stmt = select(t.id).where(*self._in_scope(s, scope))
             if key is not None:
                 stmt = stmt.where(t.key == key)
-            # sorted here, by the key the pages' SQL orders by (domain.names): the same order whatever the database
-            order = [i for _, i in sorted((sort_key(name), i) for i, name, _ in s.execute(stmt))]
+            # by the stored key, as the pages order (domain.names): compared as bytes, the same order on both backends
+            order = list(s.scalars(stmt.order_by(t.sort_key, t.id)))
         is_preserved, basis = self._rule()
         return basis, self._titles(order, is_preserved)
 
@@ -292,7 +291,7 @@ class HoldingsReports:
         stmt = (
             select(
                 t.id, t.key, t.name, t.kind, t.issn_print, t.issn_online, t.isbn, p.key, p.name, p.status,
-                ts.released, ts.coverage,
+                ts.released, ts.coverage, t.sort_key,
             )
             .select_from(
                 Title.__table__.join(TitleSummary.__table__, ts.title_id == t.id).outerjoin(
@@ -314,9 +313,9 @@ class HoldingsReports:
             if len(got) < self.batch:
                 break
             after = got[-1][0]
-        # sorted here, by the key the pages' SQL orders by (domain.names): the same order whatever the database
-        rows.sort(key=lambda r: (sort_key(r[2]), r[0]))
-        return self._runs_of(rows)
+        # sorted here, by the stored key the pages' SQL orders by (domain.names), then the key is dropped
+        rows.sort(key=lambda r: (r[-1], r[0]))
+        return self._runs_of([row[:-1] for row in rows])
 
     def _runs_of(self, rows: list[Any]) -> Iterator[tuple[TitleHolding, list[list[IssueHolding]]]]:
         for row in rows:

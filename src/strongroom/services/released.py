@@ -41,7 +41,6 @@ from strongroom.catalog.models import ArchivalUnit, Enrolment, File, Item, Publi
 from strongroom.catalog.repo import Catalog
 from strongroom.domain.identifiers import normalise_doi
 from strongroom.domain.model import FileRole
-from strongroom.domain.names import sort_key
 from strongroom.domain.volumes import volume_key
 from strongroom.errors import InvalidIdentifier
 from strongroom.formats.text import xml_safe
@@ -507,11 +506,14 @@ class Released:
     def enrolled_titles(self, group: str) -> list[tuple[str, str, list[ItemView]]]:
         """(title key, name, items not released) of every title enrolled for ``group``."""
         out: dict[str, tuple[str, str, list[ItemView]]] = {}
+        keys: dict[str, str] = {}  # title key -> the title's stored sort key
+        stmt = _enrolled_rows().add_columns(Title.sort_key.label("title_sort_key")).order_by(Item.id)
         with self.catalog.session() as s:
-            rows = [r for r in s.execute(_enrolled_rows().order_by(Item.id)) if group in (r.groups or ())]
-            for view in self._views(s, rows):
+            rows = [r for r in s.execute(stmt) if group in (r.groups or ())]
+            for row, view in zip(rows, self._views(s, rows), strict=True):
+                keys[view.title_key] = row.title_sort_key
                 out.setdefault(view.title_key, (view.title_key, view.title_name, []))[2].append(view)
-        return sorted(out.values(), key=lambda t: (sort_key(t[1]), t[0]))  # as listings order names (domain.names)
+        return sorted(out.values(), key=lambda t: (keys[t[0]], t[0]))  # as listings order names (domain.names)
 
     def item_by_doi(self, doi: str) -> ItemView | None:
         try:
@@ -767,7 +769,7 @@ class Released:
             stmt = select(Title).where(Title.id.in_(counts)).options(selectinload(Title.publisher))
             if publisher_key is not None:
                 stmt = stmt.join(Publisher, Title.publisher_id == Publisher.id).where(Publisher.key == publisher_key)
-            titles = sorted(s.scalars(stmt), key=lambda t: (sort_key(t.name), t.id))  # as listings (domain.names)
+            titles = s.scalars(stmt.order_by(Title.sort_key, Title.id)).all()  # as listings order names (domain.names)
             return [self._title_view(s, t, counts[t.id], detail=False) for t in titles]
 
     def title(self, key: str) -> TitleView | None:
@@ -823,10 +825,11 @@ class Released:
                 .join(ArchivalUnit, ArchivalUnit.title_id == Title.id)
                 .where(RELEASED, ArchivalUnit.item_count > 0)
                 .group_by(Publisher.id)
+                .order_by(Publisher.sort_key, Publisher.id)  # as listings order names (domain.names)
             )
             if country is not None:
                 stmt = stmt.where(Publisher.country == country)
-            rows = sorted(s.execute(stmt).all(), key=lambda r: (sort_key(r[0].name), r[0].id))  # domain.names
+            rows = s.execute(stmt).all()
             return [shown(PublisherView(p.key, p.name, p.country, nt, int(ni))) for p, nt, ni in rows]
 
     def publisher_pages(self) -> list[tuple[str, str, str | None]]:
@@ -839,9 +842,13 @@ class Released:
             .join(TitleSummary.__table__, ts.title_id == Title.id)
             .where(ts.last_released.is_not(None))
         )
-        stmt = select(Publisher.id, Publisher.key, Publisher.name, Publisher.country).where(Publisher.id.in_(live))
+        stmt = (
+            select(Publisher.id, Publisher.key, Publisher.name, Publisher.country)
+            .where(Publisher.id.in_(live))
+            .order_by(Publisher.sort_key, Publisher.id)  # as publishers() orders
+        )
         with self.catalog.session() as s:
-            rows = sorted(s.execute(stmt).all(), key=lambda r: (sort_key(r.name), r.id))  # as publishers() orders
+            rows = s.execute(stmt).all()
         return [shown((str(key), str(name), country)) for _, key, name, country in rows]
 
     def publisher(self, key: str) -> PublisherView | None:
