@@ -14,12 +14,14 @@ spelling of an id (:func:`~strongroom.network.ids.object_id_from_url`), a file p
 (:func:`~strongroom.network.ids.content_path_from_url`), a Range header that is not one byte range
 (:func:`~strongroom.network.ranges.parse_range`) or a body that is not a JSON object is a 400 naming the problem.
 A range outside the file is a 416 with ``Content-Range: bytes */SIZE``; a range inside it a 206 with its bytes
-signed, as an inventory's are.
+signed, as an inventory's are. An object or file this node does not have (the store's error) is a 404, which a peer
+reads as "not held"; a fault of this node's own is a signed 500, logged, so that no peer takes it for one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -34,6 +36,7 @@ from strongroom.network.ranges import ByteRange, parse_range
 from strongroom.node import Node
 from strongroom.services.peer import RangeNotSatisfiable
 
+log = logging.getLogger("strongroom.peer")
 MAX_BODY = 64 * 1024
 CHUNK = 1 << 20
 T = TypeVar("T")
@@ -108,8 +111,15 @@ def create_peer_app(node: Node) -> FastAPI:
                 if isinstance(exc, RangeNotSatisfiable):  # RFC 9110 15.5.17: the size, to ask again within it
                     response.headers["Content-Range"] = f"bytes */{exc.size}"
                 return response
-            except (StorageError, ValueError, KeyError, TypeError) as exc:
+            except StorageError as exc:  # no such object here, or no such file of it: what a peer reads as not held
                 return problem(request, 404, str(exc))
+            except (ValueError, KeyError, TypeError):
+                # What the request names is read (400) and refused (PeerRejected) before this point: one of these is
+                # this node's own fault (a bug, a damaged inventory), never an answer that it does not hold the object
+                log.exception("peer request %s %s failed on this node", request.method, request.url.path)
+                return problem(
+                    request, 500, "this node failed to answer (an internal error, logged on it): ask another holder"
+                )
 
         return route
 
