@@ -216,7 +216,10 @@ class _Writer:
     def without_indexes(self, tables: Sequence[sa.Table]) -> list[str]:
         """On PostgreSQL, drop the tables' unique constraints and secondary indexes (the primary key stays) and
         return the statements that make them again: building an index once by sorting is many times faster than
-        keeping it up to date row by row (PostgreSQL's own advice for bulk loads). Nothing on SQLite."""
+        keeping it up to date row by row (PostgreSQL's own advice for bulk loads). Nothing on SQLite.
+
+        The tables are the catalog's own, found as its statements find them (``::regclass``, by the search path): a
+        database may hold other catalogs' tables of the same names in other schemas (the tests' schemas do)."""
         if not self.postgres:
             return []
         again: list[str] = []
@@ -227,11 +230,12 @@ class _Writer:
             ).all():
                 self.conn.exec_driver_sql(f'ALTER TABLE {table.name} DROP CONSTRAINT "{name}"')
                 again.append(f'ALTER TABLE {table.name} ADD CONSTRAINT "{name}" {definition}')
-            for name, definition in self.conn.exec_driver_sql(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %(t)s AND indexname NOT LIKE %(pk)s",
-                {"t": table.name, "pk": "%_pkey"},
+            for name, definition in self.conn.exec_driver_sql(  # the name as regclass prints it: quoted, qualified
+                "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                "WHERE indrelid = %(t)s::regclass AND NOT indisprimary",
+                {"t": table.name},
             ).all():
-                self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                self.conn.exec_driver_sql(f"DROP INDEX {name}")
                 again.append(definition)
         self.conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
         return again

@@ -1,5 +1,5 @@
 """Test doubles shared by several test folders: a publisher's web site on loopback, a clock tests can set, a free
-loopback port, a wait for a condition, and an ASGI app served in a thread."""
+loopback port, a wait for a condition, an ASGI app served in a thread, and a harvest of the fixture OJS site."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from strongroom.node import Node
+    from strongroom.samples.ojs_site import OjsSite
 
 IDENTIFY = b"""<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
 <responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request><Identify><repositoryName>J</repositoryName>
@@ -99,6 +103,21 @@ def add_ojs_title(
     return sr(
         "harvest", "add", title, "--plan", "ojs", "--start-url", manifest_url, "--name", name, "--delay", "0", *extra
     )
+
+
+def configure_ojs_harvest(node: Node, title: str, site: OjsSite, url: str) -> str:
+    """``title`` configured on ``node`` for a harvest of the fixture OJS ``site`` served at ``url``: the journal's
+    name, its Kenyan publisher, the "ojs" plan from the journal's CLOCKSS gateway, no politeness delay. Returns the
+    journal's OAI-PMH endpoint."""
+    node.harvests.configure(
+        title,
+        name=site.title.title,
+        publisher="Nairobi Health Sciences Publishers",
+        country="KE",
+        plan="ojs",
+        settings={"start_url": f"{url}{site.base}/gateway/clockss", "delay": 0},
+    )
+    return f"{url}{site.base}/oai"
 
 
 def free_port() -> int:

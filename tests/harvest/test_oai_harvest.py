@@ -17,7 +17,7 @@ from strongroom.harvest.oai import OaiHarvester, OaiHarvestError, dc_item
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
 from strongroom.services.oai_harvest import FeedTitleUnknown
-from tests_support import add_ojs_title, cli, serving
+from tests_support import add_ojs_title, cli, configure_ojs_harvest, serving
 
 TITLE = "issn:3907-6563"
 
@@ -34,15 +34,7 @@ def fast() -> Fetcher:
 
 
 def configured(node: Node, ojs: OjsSite, url: str) -> str:
-    node.harvests.configure(
-        TITLE,
-        name=ojs.title.title,
-        publisher="Nairobi Health Sciences Publishers",
-        country="KE",
-        plan="ojs",
-        settings={"start_url": f"{url}{ojs.base}/gateway/clockss", "delay": 0},
-    )
-    return f"{url}{ojs.base}/oai"
+    return configure_ojs_harvest(node, TITLE, ojs, url)
 
 
 def test_tokens_are_followed_and_records_catalogued_by_year(node: Node, site: tuple[OjsSite, str]) -> None:

@@ -21,7 +21,7 @@ from strongroom.portal.replay import archived_address, rewrite, rewrite_css_file
 from strongroom.portal.replay_css import rewrite_css
 from strongroom.samples import ojs_site
 from strongroom.samples.ojs_site import OjsSite, serve_site
-from tests_support import serve_app
+from tests_support import configure_ojs_harvest, serve_app
 
 AU = "issn:1/2023"
 PAGE = "https://journal.example/j/article"
@@ -301,14 +301,7 @@ def harvest_and_release(node: Node, site: OjsSite, url: str, title: str) -> None
     from strongroom.keys import public_key_text
     from strongroom.services.triggers import sign_ballot
 
-    node.harvests.configure(
-        title,
-        name=site.title.title,
-        publisher="Nairobi Health Sciences Publishers",
-        country="KE",
-        plan="ojs",
-        settings={"start_url": f"{url}{site.base}/gateway/clockss", "delay": 0},
-    )
+    configure_ojs_harvest(node, title, site, url)
     node.web_harvest.run(title, fetcher=Fetcher(delay=0, retries=1, max_bytes=1024 * 1024, timeout=5))
     keys = {n: Ed25519PrivateKey.generate() for n in ("ama", "bakari", "chiara")}
     for n, k in keys.items():

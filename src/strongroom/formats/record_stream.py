@@ -27,8 +27,14 @@ CHUNK = 1 << 16  # characters decoded at a time
 _WHITESPACE = " \t\n\r"
 
 
-class NotStreamable(Exception):  # a signal to read the record whole, never shown to anyone
-    """The text is not a JSON object this reader takes piece by piece; read it whole instead."""
+class NotStreamable(Exception):
+    """The text is not a JSON object this reader takes piece by piece; read it whole instead.
+
+    Deliberately outside the :class:`~strongroom.errors.StrongroomError` tree: it is not an error but a signal
+    between this reader and its callers (the indexer, ``store.listing``), who catch it and read the document whole,
+    which then succeeds or raises the one error ``json.loads`` would (a RecordError, a store's error). A face never
+    sees it; were it a StrongroomError, a caller that forgot to catch it would show a user an exit code and a message
+    about an internal detour instead of failing loudly as the bug it would be."""
 
 
 class _Text:
