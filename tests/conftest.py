@@ -174,3 +174,18 @@ def browser() -> Iterator[Any]:
         )
         yield launched
         launched.close()
+
+
+# A test of the five-node network on PostgreSQL holds about 60 of the server's 100 connections (ten engines' pools:
+# five nodes, each opened by its daemon and by the test, besides their lock connections); two at once, one on each
+# pytest-xdist worker, run out ("too many clients"). They share one xdist group, so one worker runs them in turn
+# (scripts/test runs pytest with --dist loadgroup); every other test is spread as before.
+MANY_NODES_ON_POSTGRESQL = ("tests/network/test_five_nodes.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and "postgresql" in callspec.params.values()
+        if on_postgresql and item.nodeid.startswith(MANY_NODES_ON_POSTGRESQL):
+            item.add_marker(pytest.mark.xdist_group("many-nodes-on-postgresql"))
