@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from strongroom.errors import StorageError
 
@@ -18,18 +18,31 @@ def check_logical_paths(paths: Iterable[str]) -> list[str]:
     if len(seen) != len(clean):
         problems.append("duplicate logical paths")
     for p in clean:
-        if not p or p.startswith("/") or "\\" in p or "\0" in p:
-            problems.append(f"{p!r}: must be a relative '/'-separated path")
-            continue
-        parts = p.split("/")
-        if any(seg in ("", ".", "..") for seg in parts):
-            problems.append(f"{p!r}: empty, '.' or '..' segment")
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in seen:
-                problems.append(f"{p!r}: {'/'.join(parts[:i])!r} is both a file and a directory")
+        problems += path_problems(p, seen.__contains__)
     if problems:
-        raise StorageError("invalid logical paths: " + "; ".join(problems))
+        raise invalid_paths(problems)
     return clean
+
+
+def path_problems(p: str, is_path: Callable[[str], bool]) -> list[str]:
+    """What is wrong with the logical path ``p`` of a version whose paths ``is_path`` tells (the rules of
+    :func:`check_logical_paths`, one path at a time, for a store that keeps a version's paths elsewhere than in a
+    set)."""
+    if not p or p.startswith("/") or "\\" in p or "\0" in p:
+        return [f"{p!r}: must be a relative '/'-separated path"]
+    problems: list[str] = []
+    parts = p.split("/")
+    if any(seg in ("", ".", "..") for seg in parts):
+        problems.append(f"{p!r}: empty, '.' or '..' segment")
+    for i in range(1, len(parts)):
+        parent = "/".join(parts[:i])
+        if is_path(parent):
+            problems.append(f"{p!r}: {parent!r} is both a file and a directory")
+    return problems
+
+
+def invalid_paths(problems: list[str]) -> StorageError:
+    return StorageError("invalid logical paths: " + "; ".join(problems))
 
 
 def object_hash(object_id: str) -> str:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from strongroom.errors import StorageError
 from strongroom.store.base import StagedFile
 from strongroom.store.hashing import Digests, write_text
+from strongroom.store.paths import invalid_paths, path_problems
 
 BATCH = 1000
 
@@ -86,20 +86,14 @@ class VersionFiles:
         if self.duplicates:
             problems.append("duplicate logical paths")
         for (p,) in self._pages("SELECT logical FROM files WHERE logical > ? ORDER BY logical LIMIT ?", ("",)):
-            if not p or p.startswith("/") or "\\" in p or "\0" in p:
-                problems.append(f"{p!r}: must be a relative '/'-separated path")
-                continue
-            parts = p.split("/")
-            if any(seg in ("", ".", "..") for seg in parts):
-                problems.append(f"{p!r}: empty, '.' or '..' segment")
-            for i in range(1, len(parts)):
-                parent = "/".join(parts[:i])
-                if self.db.execute("SELECT 1 FROM files WHERE logical = ?", (parent,)).fetchone():
-                    problems.append(f"{p!r}: {parent!r} is both a file and a directory")
-        if self.db.execute("SELECT 1 FROM files WHERE logical = ''").fetchone():
+            problems += path_problems(p, self._holds)
+        if self._holds(""):
             problems.insert(int(self.duplicates), "'': must be a relative '/'-separated path")
         if problems:
-            raise StorageError("invalid logical paths: " + "; ".join(problems))
+            raise invalid_paths(problems)
+
+    def _holds(self, logical: str) -> bool:
+        return self.db.execute("SELECT 1 FROM files WHERE logical = ?", (logical,)).fetchone() is not None
 
     def state(self) -> Iterator[tuple[str, list[str]]]:
         """The version's state: each digest (in order) with its logical paths (in order)."""
