@@ -184,3 +184,21 @@ def walk_pages(load: Callable[[str | None], Any]) -> Iterator[Any]:
             return
         assert page.rows, "a page that says there is more is never empty"
         after = page.next
+
+
+def sample_packages(tmp: Path, group: int) -> dict[str, Path]:
+    """The articles of one of two sample titles (``group`` 0 or 1) as each package form: a BagIt bag, a JATS
+    directory, a JASPER zip and the bag zipped (the same corpus every call: tests compare digests of what they
+    make)."""
+    from strongroom.samples import generate_corpus
+    from strongroom.samples.packages import write_bag, write_jasper_zip, write_jats_dir, zip_dir
+
+    corpus = generate_corpus(7, publishers=2, titles_per_publisher=1, years=(2024,), articles_per_issue=6)
+    title, _year, articles = corpus.groups()[group]
+    bag = write_bag(tmp / "bag", articles, title)
+    return {
+        "bag": bag,
+        "jats": write_jats_dir(tmp / "jats", articles, title),
+        "jasper": write_jasper_zip(tmp / "jasper.zip", articles, title),
+        "bagzip": zip_dir(bag, tmp / "bag.zip"),
+    }

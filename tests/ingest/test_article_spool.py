@@ -16,9 +16,8 @@ from strongroom.formats.records import DEPOSIT_RECORD
 from strongroom.ingest.deposit import DepositOptions, plan_deposit, write_record
 from strongroom.ingest.package import SPOOL, open_package
 from strongroom.node import Node
-from strongroom.samples import generate_corpus
-from strongroom.samples.packages import write_bag, write_jasper_zip, write_jats_dir, zip_dir
 from strongroom.settings import IngestLimits
+from tests_support import sample_packages
 
 # sha256 of the deposit record each sample package gave before packages were read article by article (the code of
 # commit 72fe718, when the plan held every article's metadata at once): the bytes must not change.
@@ -34,21 +33,9 @@ BEFORE = {
 }
 
 
-def _packages(tmp: Path, group: int) -> dict[str, Path]:
-    corpus = generate_corpus(7, publishers=2, titles_per_publisher=1, years=(2024,), articles_per_issue=6)
-    title, _year, articles = corpus.groups()[group]
-    bag = write_bag(tmp / "bag", articles, title)
-    return {
-        "bag": bag,
-        "jats": write_jats_dir(tmp / "jats", articles, title),
-        "jasper": write_jasper_zip(tmp / "jasper.zip", articles, title),
-        "bagzip": zip_dir(bag, tmp / "bag.zip"),
-    }
-
-
 @pytest.mark.parametrize("group", [0, 1])
 def test_deposit_records_keep_their_bytes(tmp_path: Path, group: int) -> None:
-    for form, path in _packages(tmp_path / "pkg", group).items():
+    for form, path in sample_packages(tmp_path / "pkg", group).items():
         node = Node.create(tmp_path / f"home-{form}")
         try:
             result = node.ingest.deposit(path)
@@ -61,7 +48,7 @@ def test_deposit_records_keep_their_bytes(tmp_path: Path, group: int) -> None:
 
 @pytest.mark.parametrize("form", ["bag", "jats", "jasper"])
 def test_an_opened_package_holds_no_article_metadata(tmp_path: Path, form: str) -> None:
-    path = _packages(tmp_path / "pkg", 0)[form]
+    path = sample_packages(tmp_path / "pkg", 0)[form]
     work = tmp_path / "work"
     package = open_package(path, work, IngestLimits())
     try:
@@ -85,7 +72,7 @@ def test_an_opened_package_holds_no_article_metadata(tmp_path: Path, form: str) 
 
 
 def test_each_jats_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _packages(tmp_path / "pkg", 0)["jats"]
+    path = sample_packages(tmp_path / "pkg", 0)["jats"]
     parsed: list[str] = []
     real = package_module.parse_xml
 
@@ -102,7 +89,7 @@ def test_each_jats_file_is_parsed_once(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_the_plan_holds_no_item_and_streams_them_from_the_spool(tmp_path: Path) -> None:
-    path = _packages(tmp_path / "pkg", 1)["bag"]
+    path = sample_packages(tmp_path / "pkg", 1)["bag"]
     package = open_package(path, tmp_path / "work", IngestLimits())
     plan = plan_deposit(package, DepositOptions())
     assert plan.record.items == () and plan.record.files == {}

@@ -15,10 +15,9 @@ from strongroom.ingest.deposit import DepositOptions, plan_deposit
 from strongroom.ingest.filespool import PackageFile, ParsedItem
 from strongroom.ingest.package import FILES, open_package
 from strongroom.node import Node
-from strongroom.samples import generate_corpus
-from strongroom.samples.packages import write_bag, write_jasper_zip, write_jats_dir, zip_dir
 from strongroom.settings import IngestLimits
 from strongroom.store.base import StagedFile
+from tests_support import sample_packages
 
 # sha256 of the root inventory of each sample package's object (the version's time and the node's id put aside) as
 # the code of commit 3572f60 wrote it, with every file's record and the inventory held whole; "bag+jats" is the
@@ -37,18 +36,6 @@ BEFORE = {
 }
 
 
-def _packages(tmp: Path, group: int) -> dict[str, Path]:
-    corpus = generate_corpus(7, publishers=2, titles_per_publisher=1, years=(2024,), articles_per_issue=6)
-    title, _year, articles = corpus.groups()[group]
-    bag = write_bag(tmp / "bag", articles, title)
-    return {
-        "bag": bag,
-        "jats": write_jats_dir(tmp / "jats", articles, title),
-        "jasper": write_jasper_zip(tmp / "jasper.zip", articles, title),
-        "bagzip": zip_dir(bag, tmp / "bag.zip"),
-    }
-
-
 def _fingerprint(node: Node, object_id: str) -> str:
     text = (node.store.object_path(object_id) / "inventory.json").read_text("utf-8")  # type: ignore[attr-defined]
     text = re.sub(r'"created": "[^"]*"', '"created": "T"', text.replace(node.settings.node_id, "NODE"))
@@ -57,7 +44,7 @@ def _fingerprint(node: Node, object_id: str) -> str:
 
 @pytest.mark.parametrize("group", [0, 1])
 def test_deposits_store_the_inventory_they_stored_before(tmp_path: Path, group: int) -> None:
-    packages = _packages(tmp_path / "pkg", group)
+    packages = sample_packages(tmp_path / "pkg", group)
     for form, path in packages.items():
         node = Node.create(tmp_path / f"home-{form}")
         try:
@@ -77,7 +64,7 @@ def _alive(kind: type) -> int:
 
 @pytest.mark.parametrize("form", ["bag", "jats", "jasper"])
 def test_an_opened_package_holds_no_record_of_its_files_or_items(tmp_path: Path, form: str) -> None:
-    path = _packages(tmp_path / "pkg", 0)[form]
+    path = sample_packages(tmp_path / "pkg", 0)[form]
     work = tmp_path / "work"
     package = open_package(path, work, IngestLimits())
     try:
