@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
-import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from strongroom.formats.text import chunked
 
@@ -76,17 +74,6 @@ def advise_sequential(stream: BinaryIO) -> None:
         advise(stream.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return
-
-
-def write_json(
-    data: Any, fh: BinaryIO, algorithms: Sequence[str] = (), *, indent: int = 2, sort_keys: bool = True
-) -> Digests:
-    """Write ``data`` to ``fh`` as ``(json.dumps(data, indent=indent, sort_keys=sort_keys, ensure_ascii=False) +
-    "\\n").encode()`` gives it, byte for byte, hashed as it is written. The JSON is encoded piece by piece: a
-    document naming tens of thousands of files (an OCFL inventory, a deposit record) is never held whole as a list
-    of pieces, a string and bytes besides the objects it is made from."""
-    encoder = json.JSONEncoder(indent=indent, sort_keys=sort_keys, ensure_ascii=False)
-    return write_text(itertools.chain(encoder.iterencode(data), ("\n",)), fh, algorithms)
 
 
 def write_text(pieces: Iterable[str], fh: BinaryIO, algorithms: Sequence[str] = ()) -> Digests:

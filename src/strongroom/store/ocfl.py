@@ -59,7 +59,7 @@ from strongroom.store.base import (
     StoredFile,
     stage_file,
 )
-from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks, write_json
+from strongroom.store.hashing import copy_and_hash, fsync_dir, fsync_tree, write_chunks
 from strongroom.store.heads import HeadIndex, Parse
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.paths import check_logical_paths, hash_and_id_path, object_hash
@@ -98,10 +98,11 @@ def _sidecar(digest: str) -> bytes:
 
 
 def _dump_durable(path: Path, data: dict[str, Any], algorithm: str) -> str:
-    """Write ``data`` to ``path`` as :func:`_json_bytes` encodes it, streamed (never held whole as a string and
-    as bytes besides the dict), fsynced; return the digest of those bytes."""
+    """Write ``data`` (whose large members may be :class:`Rows`) to ``path`` as :func:`_json_bytes` encodes it,
+    streamed (never held whole as a string and as bytes besides the dict), fsynced; return the digest of those
+    bytes."""
     with path.open("wb") as fh:
-        written = write_json(data, fh, (algorithm,))
+        written = write_inventory(data, fh, (algorithm,))
         fh.flush()
         os.fsync(fh.fileno())
     return written.digests[algorithm]
@@ -173,19 +174,26 @@ def version_inventory(
     )
 
 
+def version_entry(
+    created: dt.datetime, message: str, user_name: str, user_address: str | None, state: Any
+) -> dict[str, Any]:
+    """A version's block of an inventory: when, why, by whom, and its state (a dict, or :class:`Rows` streamed)."""
+    user: dict[str, str] = {"name": user_name}
+    if user_address:
+        user["address"] = user_address
+    return {
+        "created": created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "message": message,
+        "user": user,
+        "state": state,
+    }
+
+
 def head_inventory(
     plan: NewVersion, *, created: dt.datetime, message: str, user_name: str, user_address: str | None
 ) -> dict[str, Any]:
     """The plan's inventory, its new version made the head (for a backend that writes it out itself)."""
-    user: dict[str, str] = {"name": user_name}
-    if user_address:
-        user["address"] = user_address
-    plan.inventory["versions"][plan.vname] = {
-        "created": created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        "message": message,
-        "user": user,
-        "state": plan.new_state,
-    }
+    plan.inventory["versions"][plan.vname] = version_entry(created, message, user_name, user_address, plan.new_state)
     plan.inventory["head"] = plan.vname
     return plan.inventory
 
@@ -685,16 +693,8 @@ class OcflStore:
             )
             fixity = dict(inventory.get("fixity") or {})
             fixity[other] = merged(fixity.get(other, {}), table.fixity(vname))
-            user: dict[str, str] = {"name": user_name}
-            if user_address:
-                user["address"] = user_address
             versions = dict(inventory["versions"])
-            versions[vname] = {
-                "created": created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-                "message": message,
-                "user": user,
-                "state": Rows(table.state),
-            }
+            versions[vname] = version_entry(created, message, user_name, user_address, Rows(table.state))
             written = {
                 **inventory,
                 "manifest": merged(manifest, table.manifest(vname)),
@@ -702,11 +702,7 @@ class OcflStore:
                 "versions": versions,
                 "head": vname,
             }
-            with (version_dir / INVENTORY).open("wb") as fh:
-                digest = write_inventory(written, fh, (alg,)).digests[alg]
-                fh.flush()
-                os.fsync(fh.fileno())
-            return alg, digest
+            return alg, _dump_durable(version_dir / INVENTORY, written, alg)
 
         self._write_version(object_id, vname, new_object=existing is None, populate=populate)
         added, removed, modified = table.changes(old_state)
