@@ -4,6 +4,7 @@ loopback port, a wait for a condition, an ASGI app served in a thread, and a har
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 if TYPE_CHECKING:
     from strongroom.node import Node
@@ -202,3 +205,21 @@ def sample_packages(tmp: Path, group: int) -> dict[str, Path]:
         "jasper": write_jasper_zip(tmp / "jasper.zip", articles, title),
         "bagzip": zip_dir(bag, tmp / "bag.zip"),
     }
+
+
+@contextmanager
+def small_tmpfs(mount: Path, size: int) -> Iterator[Path]:
+    """A tmpfs of ``size`` bytes mounted at ``mount``, for tests of a disk that fills up; skipped where mounting is
+    not allowed, except under CI, which must run them."""
+    mount.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"a tmpfs is needed under CI: {proc.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

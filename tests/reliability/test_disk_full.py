@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import pytest
 
 from strongroom.errors import ExitCode
 from strongroom.node import Node
-from tests_support import cli
+from tests_support import cli, small_tmpfs
 
 PAYLOAD = 2 * 1024 * 1024
 DISK = 48 * 1024 * 1024
@@ -30,19 +29,8 @@ VALIDATOR = Path(sys.executable).parent / "ocfl-validate.py"
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK}", "tmpfs", str(mount)], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"a tmpfs is needed under CI: {proc.stderr.strip()}")
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk", DISK) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def zipped_bag(sample_dir: Path, dest: Path) -> Path:

@@ -32,7 +32,6 @@ Must not import: the catalog, services, faces.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import itertools
 import math
@@ -47,6 +46,7 @@ from pathlib import Path
 
 import tantivy
 
+from strongroom import space
 from strongroom.errors import SearchIndexFull
 from strongroom.filelocks import exclusive
 from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchIndexBusy, SearchQuery, fold, phrases
@@ -56,6 +56,7 @@ MAX_WORD = 100  # bytes: longer runs of letters are not words (and no query word
 LOCK_WAIT = 30.0  # seconds a writer waits for another process's commit
 # A writer's heap and threads cost at every commit (measured: a commit of 20 documents takes about twice as long with
 # 64 MB as with 15 MB, and longer with each thread), so small writes get the least Tantivy allows, one thread.
+NEARLY_FULL = 64 * 1024 * 1024  # bytes free below which a writer thread's lost I/O error is taken for a full disk
 WRITER_HEAP = 15_000_000  # bytes, for the search queue's batches (hundreds of documents): Tantivy's minimum
 REBUILD_HEAP = 256_000_000  # bytes, shared by a full rebuild's indexing threads
 REBUILD_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -266,14 +267,27 @@ class TantivyIndex:
         try:
             yield
         except (OSError, ValueError) as exc:  # tantivy reports I/O failures as ValueError
-            full = exc.errno == errno.ENOSPC if isinstance(exc, OSError) else "No space left" in str(exc)
-            if not full:
+            if not self._out_of_room(exc):
                 raise
             raise SearchIndexFull(
                 f"the tantivy search index at {self.directory} has no room left; the documents not yet written "
                 "stay queued",
                 hint="free space on that disk, then run the command again (or strongroom reindex --search)",
             ) from None
+
+    def _out_of_room(self, exc: OSError | ValueError) -> bool:
+        """Whether a failed write ran out of room. Tantivy keeps the errno when the failing call was its own, but a
+        worker thread's I/O failure reaches Python only as "An index writer was killed ... (io::Error most
+        likely)": that one counts as a full disk when the index's disk is nearly full at the time."""
+        if isinstance(exc, OSError):
+            return space.is_full(exc)
+        text = str(exc)
+        if "No space left" in text:
+            return True
+        if "io::Error" not in text and "IoError" not in text:
+            return False
+        free = space.free_bytes(self.directory)
+        return free is not None and free < NEARLY_FULL
 
     def _delete(self, writer: tantivy.IndexWriter, ids: Sequence[int]) -> None:
         if ids:
