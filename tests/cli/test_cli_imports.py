@@ -169,7 +169,11 @@ def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_u
     proc, loaded = run(tmp_path, "au", "status", au_key, "--json", "--home", str(home))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["au_key"] == au_key
-    assert {"httpx", "strongroom.services.network_status"} <= loaded  # it asked the network
+    assert {"httpx", "strongroom.services.network_status", "strongroom.services.lean_au_status"} <= loaded
+    if _sqlite(home):  # computed without opening the node (services.lean_au_status): the store, but no SQLAlchemy
+        assert not loaded & {"sqlalchemy", "strongroom.node", "strongroom.catalog.tables", "strongroom.catalog.repo"}
+    else:  # PostgreSQL: the node is opened
+        assert {"sqlalchemy", "strongroom.node", "psycopg"} <= loaded
     assert not loaded & {
         *NEVER,
         *UNUSED,

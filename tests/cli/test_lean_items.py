@@ -30,7 +30,7 @@ from strongroom.catalog.revisions import head_from_files
 from strongroom.cli.main import cli
 from strongroom.node import Node
 from strongroom.search import registry
-from strongroom.services import browse, browse_views, lean_items
+from strongroom.services import browse, browse_views, lean_catalog, lean_items
 from strongroom.settings import load_settings, write_settings
 from strongroom.store import ocfl
 
@@ -70,7 +70,7 @@ def test_the_columns_converted_are_the_json_and_date_columns_of_items() -> None:
 
 def test_the_paths_and_names_are_those_of_the_search_registry_and_the_store() -> None:
     assert (lean_items.TANTIVY_DIR, lean_items.LAST_ENGINE) == (registry.TANTIVY_DIR, registry.LAST_ENGINE)
-    assert (lean_items.ROOT_NAMASTE, lean_items.OCFL_LAYOUT) == (ocfl.ROOT_NAMASTE, ocfl.LAYOUT)
+    assert (lean_catalog.ROOT_NAMASTE, lean_catalog.OCFL_LAYOUT) == (ocfl.ROOT_NAMASTE, ocfl.LAYOUT)
     assert head_from_files() == db.head_revision()
 
 

@@ -24,6 +24,7 @@ from strongroom.catalog import tables
 from strongroom.catalog.db import full_database, make_engine, migrate
 from strongroom.clock import Clock
 from strongroom.domain.model import EventOutcome, EventType
+from strongroom.domain.poll_summary import PollSummary
 from strongroom.errors import NotFound
 
 if TYPE_CHECKING:  # the ORM and the mapped classes are imported by the methods that use them
@@ -36,6 +37,30 @@ _S = TypeVar("_S", bound=Select[Any])
 
 def _no_such_au(keys: Sequence[str]) -> NotFound:
     return NotFound(f"no archival unit {', '.join(keys)}", hint="list the node's AUs with: strongroom aus")
+
+
+def au_object_id_query(key: str) -> Select[tuple[str]]:
+    """The object id of the AU ``key`` (no row: no such AU)."""
+    au = tables.archival_units.c
+    return select(au.object_id).where(au.key == key)
+
+
+POLL_SUMMARY_BATCH = 500  # object ids a statement of :func:`poll_summaries_query` binds
+
+
+def poll_summaries_query(object_ids: Sequence[str]) -> Select[Any]:
+    """For each AU among ``object_ids``: its object id, key, the poll summary it keeps (last poll, its outcome, last
+    conclusive poll, alarms since) and when it was catalogued."""
+    au = tables.archival_units.c
+    return select(
+        au.object_id,
+        au.key,
+        au.last_poll_at,
+        au.last_poll_outcome,
+        au.last_conclusive_poll_at,
+        au.poll_alarms,
+        au.created_at,
+    ).where(au.object_id.in_(object_ids))
 
 
 class Catalog:
@@ -204,12 +229,23 @@ class Catalog:
     def au_object_id(self, key: str) -> str:
         """The object id of the AU ``key``, read from the Core table on a connection (no ORM): for what needs no
         more of the AU than where it is stored."""
-        au = tables.archival_units.c
         with self.connection() as conn:
-            object_id = conn.scalar(select(au.object_id).where(au.key == key))
+            object_id = conn.scalar(au_object_id_query(key))
         if object_id is None:
             raise _no_such_au([key])
         return str(object_id)
+
+    def poll_summaries(self, object_ids: Sequence[str]) -> dict[str, tuple[str, PollSummary, dt.datetime | None]]:
+        """For each AU this node catalogues among ``object_ids``: its key, the poll summary it keeps (written as
+        each poll event is recorded) and when this node catalogued it; one row per AU, read in chunks
+        (``network status`` asks for every AU the network holds), never its events."""
+        out: dict[str, tuple[str, PollSummary, dt.datetime | None]] = {}
+        with self.connection() as conn:
+            for start in range(0, len(object_ids), POLL_SUMMARY_BATCH):
+                rows = conn.execute(poll_summaries_query(object_ids[start : start + POLL_SUMMARY_BATCH]))
+                for object_id, key, at, outcome, conclusive, alarms, created in rows:
+                    out[object_id] = (key, PollSummary(at, outcome, conclusive, list(alarms or [])), created)
+        return out
 
     def get_au(self, s: Session, key: str) -> ArchivalUnit:
         from strongroom.catalog.models import ArchivalUnit

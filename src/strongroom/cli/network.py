@@ -408,12 +408,17 @@ def au_group() -> None:
 @json_option
 def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
     """Copies of AU_KEY and where, its last agreement, open alarms, repairs done and peers reported."""
-    with open_node(home) as node:
-        client = node.membership.client()
-        try:
-            status = node.network_status.au(client, au_key)
-        finally:
-            client.close()
+    from strongroom.services.lean_au_status import au_status
+
+    # read without opening the node when that gives the same answer (a SQLite catalog with nothing to recover first)
+    status = au_status(home, au_key)
+    if status is None:
+        with open_node(home) as node:
+            client = node.membership.client()
+            try:
+                status = node.network_status.au(client, au_key)
+            finally:
+                client.close()
     if as_json:
         data = vars(status) | {"copies": vars(status.copies) if status.copies else None}
         print_json(data)

@@ -4,16 +4,11 @@ connection that cannot write, and from the Tantivy index with the engine's own c
 
 It answers only when the answer is exactly what :meth:`strongroom.services.browse.Browse.item_page` gives on an
 opened node, and only when opening the node would do nothing first. :func:`item_page` returns None, and the caller
-opens the node, when:
+opens the node, when :func:`strongroom.services.lean_catalog.snapshot` says the node must be opened (not the
+embedded default, an old schema, a write to recover, anything unreadable), and for a search when:
 
-- the catalog is not a SQLite file (PostgreSQL: its driver alone costs more to import than SQLAlchemy), or the
-  settings choose a search engine other than the default ``tantivy``, or a store other than ``ocfl-local``;
-- the schema is not at the newest revision (opening migrates it), or an interrupted write waits for recovery (an
-  intent in ``HOME/journal``, a commit or release work directory in the staging area), or the storage root is not
-  one the node would open (it would refuse to);
-- for a search: the search engine last fed is not ``tantivy``, its index is not there in the current schema
-  (opening fills it), or the search queue holds items (opening brings the index up to date);
-- anything cannot be read (the node then opens, and reports what it finds).
+- the search engine last fed is not ``tantivy``, its index is not there in the current schema (opening fills it),
+  or the search queue holds items (opening brings the index up to date).
 
 A listing without a query reads no search index, so it does not wait for one: a search queue to apply or an index to
 fill is left to the next search, or the next command that opens the node.
@@ -28,15 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote
 
-from strongroom.catalog.revisions import head_from_files
-from strongroom.errors import StrongroomError
+from strongroom.services import lean_catalog
 from strongroom.services.browse_views import (
     DATE_COLUMNS,
     ITEM_COLUMNS,
@@ -49,16 +41,12 @@ from strongroom.services.browse_views import (
     items_after_sql,
     items_in_sql,
 )
-from strongroom.settings import Settings, load_settings, resolve_home
 
-# As search.registry and store.ocfl name them (tests/cli/test_lean_items.py checks that they still do): those modules
-# import SQLAlchemy and the store's hashing.
+# As search.registry names them (tests/cli/test_lean_items.py checks that it still does): that module imports
+# SQLAlchemy.
 TANTIVY_DIR = Path("search") / "tantivy"
 LAST_ENGINE = Path("search") / "engine"
-ROOT_NAMASTE = "0=ocfl_1.1"
-OCFL_LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
 IN_BATCH = 500  # ids a statement of a search's hits binds (SQLite allows 32,766 variables)
-BUSY_TIMEOUT = 30.0  # seconds, as the catalog's engine waits for a writer's lock
 
 _COLUMNS = (*ITEM_COLUMNS, "au", "journal")
 
@@ -69,66 +57,14 @@ def item_page(
     """``Browse.item_page(query, limit=..., offset=..., after=...)`` of the node at ``home``, read without opening
     it; None when the node must be opened for it (see the module's docstring)."""
     try:
-        settings = load_settings(resolve_home(home))
-        catalog = _sqlite_catalog(settings)
-        if catalog is None or not _nothing_to_recover(settings):
-            return None
-        with _read_only(catalog) as conn:
-            if _revision(conn) != head_from_files():
+        with lean_catalog.snapshot(home) as catalog:
+            if catalog is None:
                 return None
             if query:
-                return _search(settings.home, conn, query, limit, offset)
-            return _listing(conn, limit, offset, after)
-    except (StrongroomError, OSError, sqlite3.Error, ValueError, UnicodeDecodeError):
+                return _search(catalog.settings.home, catalog.conn, query, limit, offset)
+            return _listing(catalog.conn, limit, offset, after)
+    except lean_catalog.CANNOT_READ:
         return None  # opening the node reads it again, and says what is wrong
-
-
-def _sqlite_catalog(settings: Settings) -> Path | None:
-    """The catalog's SQLite file, when the node is on the embedded default and that file is there."""
-    if settings.search_engine not in ("", "tantivy") or settings.storage_backend != "ocfl-local":
-        return None
-    url, prefix = settings.resolved_database_url(), "sqlite:///"
-    path = url[len(prefix) :]
-    # a URL with options, or one escaping its characters, is left to SQLAlchemy to read
-    if not url.startswith(prefix) or not path.startswith("/") or any(c in path for c in "?%#"):
-        return None
-    file = Path(path)
-    return file if file.is_file() else None  # (a missing one is made by opening the node)
-
-
-def _nothing_to_recover(settings: Settings) -> bool:
-    """No write waits for recovery (no intent in the journal, no commit or release cut short in the staging area),
-    and the storage root is one the node opens."""
-    journal = settings.home / "journal"
-    if journal.is_dir() and any(journal.glob("*.json")):
-        return False
-    staging = settings.resolved_staging()
-    if staging.is_dir() and any(p for pattern in ("commit-*", "release-*") for p in staging.glob(pattern)):
-        return False
-    root = settings.resolved_storage_root()
-    if not (root / ROOT_NAMASTE).is_file() or (root / ROOT_NAMASTE).read_bytes() != b"ocfl_1.1\n":
-        return False
-    layout = json.loads((root / "ocfl_layout.json").read_text(encoding="utf-8"))
-    return isinstance(layout, dict) and layout.get("extension") == OCFL_LAYOUT
-
-
-@contextmanager
-def _read_only(file: Path) -> Iterator[sqlite3.Connection]:
-    """A connection to ``file`` that cannot write, in one read transaction (every answer from one snapshot).
-
-    Opened read-write with ``query_only`` rather than ``mode=ro``: a read-only connection cannot remove the WAL's
-    ``-wal`` and ``-shm`` files when it is the last to close, and files left by another user (an operator reading as
-    root) could lock the node's own service out of its catalog."""
-    uri = f"file:{quote(str(file))}?mode=rw"
-    with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None)) as conn:
-        conn.execute("PRAGMA query_only = ON")
-        conn.execute("BEGIN")  # closed without a commit: nothing is written
-        yield conn
-
-
-def _revision(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return None if row is None else str(row[0])
 
 
 def _item(values: Sequence[Any]) -> ItemRow:

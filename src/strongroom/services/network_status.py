@@ -3,7 +3,13 @@ AU's story on this node (its last agreement, alarms since, repairs, suspect peer
 
 Nothing goes unaudited in silence: a poll with too few votes is an alarm whatever the cause (the poll event says
 why), and so is an AU this node holds that no conclusive poll has audited within the network's poll interval (one
-called by this node, or one whose receipt told this node its copy agreed)."""
+called by this node, or one whose receipt told this node its copy agreed).
+
+The catalog is read through :class:`StatusReads`: the node's :class:`~strongroom.catalog.repo.Catalog` (Core
+statements on its engine), or, for ``au status`` on a SQLite catalog with nothing to recover, the standard library's
+``sqlite3`` (:mod:`strongroom.services.lean_au_status`). Must not import SQLAlchemy (``au status`` is an everyday
+command: importing it costs more than the rest of the command).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,8 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-
-from strongroom.catalog import tables
-from strongroom.catalog.repo import Catalog
 from strongroom.clock import Clock
 from strongroom.domain.model import EventType
 from strongroom.domain.poll_summary import PollSummary
@@ -25,6 +27,48 @@ from strongroom.network.config import Member, NetworkConfig
 from strongroom.network.ids import wire_id_problem
 from strongroom.services.membership import Membership
 from strongroom.store.base import ObjectStore
+
+if TYPE_CHECKING:  # the node's catalog; the lean path reads without it (and without SQLAlchemy)
+    from strongroom.catalog.repo import Catalog
+
+# For each AU asked about that this node catalogues (by object id): its key, the poll summary it keeps, and when this
+# node catalogued it.
+PollSummaries = dict[str, tuple[str, PollSummary, dt.datetime | None]]
+
+
+class EventFacts(Protocol):
+    """What ``au status`` reads of an event (a row of the events table)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def time(self) -> dt.datetime: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+class StatusReads(Protocol):
+    """The catalog reads of the network's status: values as the catalog's SQLAlchemy types give them (JSON
+    documents decoded, times timezone-aware in UTC)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def au_object_id(self, key: str) -> str:
+        """The object id of the AU ``key``; NotFound (catalog.repo's) when this node has no such AU."""
+        ...
+
+    def event_rows(self, *, object_key: str, limit: int | None) -> Sequence[EventFacts]:
+        """The events of ``object_key``, newest first (time, then id), at most ``limit``."""
+        ...
+
+    def poll_summaries(self, object_ids: Sequence[str]) -> PollSummaries:
+        """The poll summaries of the AUs this node catalogues among ``object_ids``, one row per AU."""
+        ...
 
 
 @dataclass
@@ -83,8 +127,11 @@ class NetworkCopies:
         return None if copies is None else {c.object_id for c in copies if c.preserved}
 
 
-class NetworkStatus:
-    def __init__(self, catalog: Catalog, store: ObjectStore, membership: Membership) -> None:
+class NetworkView:
+    """The network as this node sees it: the members' answers, and what its catalog (read through ``catalog``) and
+    store say of its own copies."""
+
+    def __init__(self, catalog: StatusReads, store: ObjectStore, membership: Membership) -> None:
         self.catalog = catalog
         self.store = store
         self.membership = membership
@@ -161,8 +208,8 @@ class NetworkStatus:
 
     def au(self, client: PeerClient, au_key: str) -> AUStatus:
         """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs.
-        Read from the Core tables on a connection, as ``items`` reads: an everyday command, too short to pay for
-        importing the ORM and configuring its mappers."""
+        Read through :class:`StatusReads`, as ``items`` reads: an everyday command, too short to pay for importing
+        the ORM (or, on a SQLite catalog with nothing to recover, SQLAlchemy itself)."""
         object_id = self.catalog.au_object_id(au_key)
         _, copies = self.copies(client, only=object_id)
         mine = next((c for c in copies if c.object_id == object_id), None)
@@ -195,28 +242,10 @@ class NetworkStatus:
             damaged,
         )
 
-    def _poll_summaries(self, object_ids: Sequence[str]) -> dict[str, tuple[str, PollSummary, dt.datetime | None]]:
-        """For each AU this node catalogues among ``object_ids``: its key, the poll summary it keeps (written as
-        each poll event is recorded) and when this node catalogued it; one row per AU, read in chunks of 500
-        (``network status`` asks for every AU the network holds), never its events."""
-        out: dict[str, tuple[str, PollSummary, dt.datetime | None]] = {}
-        au = tables.archival_units.c
-        with self.catalog.connection() as conn:
-            for start in range(0, len(object_ids), 500):
-                rows = conn.execute(
-                    select(
-                        au.object_id,
-                        au.key,
-                        au.last_poll_at,
-                        au.last_poll_outcome,
-                        au.last_conclusive_poll_at,
-                        au.poll_alarms,
-                        au.created_at,
-                    ).where(au.object_id.in_(object_ids[start : start + 500]))
-                )
-                for object_id, key, at, outcome, conclusive, alarms, created in rows:
-                    out[object_id] = (key, PollSummary(at, outcome, conclusive, list(alarms or [])), created)
-        return out
+    def _poll_summaries(self, object_ids: Sequence[str]) -> PollSummaries:
+        """For each AU this node catalogues among ``object_ids``: its key, the poll summary it keeps and when this
+        node catalogued it (:meth:`StatusReads.poll_summaries`: one row per AU, never its events)."""
+        return self.catalog.poll_summaries(object_ids)
 
     def _alarms(self, summary: PollSummary, first_seen: dt.datetime | None) -> list[str]:
         """This node's open alarms on an AU (``summary``: the poll summary it keeps; ``first_seen``: when this node
@@ -236,3 +265,13 @@ class NetworkStatus:
                 + "; see why with: strongroom events --type poll",
             )
         return alarms
+
+
+class NetworkStatus(NetworkView):
+    """The network's status on an opened node, over its :class:`~strongroom.catalog.repo.Catalog`: what the
+    network overview and the portal read besides (they read more of the catalog than :class:`StatusReads`)."""
+
+    catalog: Catalog
+
+    def __init__(self, catalog: Catalog, store: ObjectStore, membership: Membership) -> None:
+        super().__init__(catalog, store, membership)
