@@ -223,3 +223,24 @@ def small_tmpfs(mount: Path, size: int) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def board_release(node: Node, scope: str, keys: list[str], *, licence: str | None = None) -> None:
+    """``keys`` (AUs, or one title) released by a board of three, all for: what a release needs, for a test."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
+    from strongroom.keys import public_key_text
+    from strongroom.services.triggers import sign_ballot
+
+    board = {name: Ed25519PrivateKey.generate() for name in ("ama", "bakari", "chiara")}
+    for name, key in board.items():
+        node.triggers.add_member(name, public_key_text(key.public_key()))
+    t = node.triggers.propose(ScopeKind(scope), keys, TriggerReason.PUBLISHER_CEASED, ["site gone"], "operator")
+    stamp = "2026-01-15T10:00:00Z"
+    for name, key in board.items():
+        node.triggers.vote(t.key, name, VoteChoice.FOR, stamp, sign_ballot(key, t.key, name, VoteChoice.FOR, stamp))
+    if licence is None:
+        node.triggers.release(t.key, "operator")
+    else:
+        node.triggers.release(t.key, "operator", licence)

@@ -13,21 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from strongroom.catalog.models import SearchQueue
 from strongroom.clock import FixedClock
-from strongroom.domain.trigger import ScopeKind, TriggerReason, VoteChoice
 from strongroom.ingest.deposit import DepositOptions
-from strongroom.keys import public_key_text
 from strongroom.node import Node
 from strongroom.search import tantivy_index
 from strongroom.search.base import SearchDocument, SearchQuery
 from strongroom.search.tantivy_index import SearchIndexBusy, TantivyIndex
-from strongroom.services.triggers import sign_ballot
 from strongroom.settings import load_settings, write_settings
-from tests_support import cli
+from tests_support import board_release, cli
 
 
 @pytest.fixture
@@ -54,14 +50,7 @@ def deposit_one(node: Node, sample_dir: Path) -> str:
 
 def release(node: Node, title: str) -> None:
     """The board triggers the title and releases it (three members, all for)."""
-    keys = {name: Ed25519PrivateKey.generate() for name in ("ama", "bakari", "chiara")}
-    for name, key in keys.items():
-        node.triggers.add_member(name, public_key_text(key.public_key()))
-    t = node.triggers.propose(ScopeKind.TITLE, [title], TriggerReason.PUBLISHER_CEASED, ["site gone"], "operator")
-    stamp = "2026-01-15T10:00:00Z"
-    for name, key in keys.items():
-        node.triggers.vote(t.key, name, VoteChoice.FOR, stamp, sign_ballot(key, t.key, name, VoteChoice.FOR, stamp))
-    node.triggers.release(t.key, "operator", "https://creativecommons.org/licenses/by-sa/4.0/")
+    board_release(node, "title", [title], licence="https://creativecommons.org/licenses/by-sa/4.0/")
 
 
 def a_word(node: Node) -> str:

@@ -141,7 +141,8 @@ def harvest_run(
             a.au_key, f"v{a.version}", str(a.captures), str(a.new), str(a.unchanged), str(a.new_bytes), str(a.items)
         )
     out().print(table)
-    problems = [o for o in result.outcomes if o.note not in ("collected",) and not o.note.startswith("redirect")]
+    # (a redirect, or a stylesheet collected but too long to be read whole for what it names, is not a miss)
+    problems = [o for o in result.outcomes if o.note != "collected" and not o.note.startswith(("redirect", "partly"))]
     out().print(
         f"{plural(counts['collected'], 'resource')} collected into {plural(len(result.aus), 'AU')}; "
         f"{len(problems):,} not collected "

@@ -15,15 +15,18 @@ from urllib.parse import urlsplit
 
 from strongroom.errors import StrongroomError
 
-ASSETS = re.compile(r"\.(css|js|png|jpe?g|gif|svg|webp|woff2?|ttf|ico)$", re.IGNORECASE)
+# what an OJS page needs to display (its stylesheets' fonts and images, its media too)
+ASSETS = re.compile(
+    r"\.(css|js|png|jpe?g|gif|svg|webp|avif|ico|woff2?|ttf|otf|eot|mp4|webm|mp3|ogg|oga|ogv|vtt)$", re.IGNORECASE
+)
 YEAR = re.compile(r"\((\d{4})\)|\b(19\d\d|20\d\d)\b")
 
 
 @dataclass(frozen=True)
 class Link:
     url: str
-    text: str
-    kind: str  # "a", "asset" (stylesheet, script, image, frame)
+    text: str  # an <a>'s text; an asset's is "stylesheet" for a stylesheet (its addresses are relative to it)
+    kind: str  # "a", "asset" (what a page needs to display: stylesheet, script, image, font, media, frame, icon)
 
 
 class Plan(Protocol):

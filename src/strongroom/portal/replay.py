@@ -19,32 +19,15 @@ from urllib.parse import quote, urldefrag, urljoin, urlsplit
 from lxml import etree, html
 
 from strongroom.domain.links import page_origin, resolved
+from strongroom.formats.web_addresses import REQUISITES_IN, SPACE, SRCSET_IN, srcset_spans
 from strongroom.portal.replay_css import Replace, rewrite_css, rewrite_stylesheet
 
-# the attributes of each element that hold an address (a <style> element's text is CSS)
-ADDRESSES_IN: dict[str, tuple[str, ...]] = {
-    "a": ("href",),
-    "link": ("href",),
-    "img": ("src",),
-    "script": ("src",),
-    "iframe": ("src",),
-    "area": ("href",),
-    "source": ("src",),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-    "track": ("src",),
-    "object": ("data",),
-    "embed": ("src",),
-    "input": ("src",),  # only an image button's (type=image)
-    "style": (),
-}
+# the attributes of each element that hold an address (those of what a page needs to display, and links)
+ADDRESSES_IN: dict[str, tuple[str, ...]] = {"a": ("href",), "area": ("href",), **REQUISITES_IN}
 TAGS = tuple(ADDRESSES_IN)
-SRCSET = ("img", "source")
 STYLED = etree.XPath("//*[@style]")
 HAS_BASE = re.compile(rb"<base", re.IGNORECASE)
 HAS_STYLE = re.compile(rb"style", re.IGNORECASE)
-MOST_CANDIDATES = 100  # of a srcset looked up in the AU's index; the rest of a hostile one is left as it is
-SPACE = " \t\n\r\f"  # the HTML spec's ASCII white space
 UNSAFE_IN_SRCSET = re.compile(r"[ \t\n\r\f]|,\Z|\A,")
 
 
@@ -85,41 +68,14 @@ class _Addresses:
 
 
 def _srcset(value: str, replace: Replace) -> str | None:
-    """A srcset with the address of each candidate replaced (descriptors kept), parsed as the HTML spec's "parse a
-    srcset attribute" does: an address runs to white space, and commas ending it belong to the separator; its
-    descriptors run to a comma outside parentheses. None when nothing is replaced."""
+    """A srcset with the URL of each candidate replaced (descriptors kept); None when nothing is."""
     out: list[str] = []
-    at = i = 0
-    n = len(value)
-    candidates = 0
-    while candidates < MOST_CANDIDATES:
-        while i < n and (value[i] in SPACE or value[i] == ","):
-            i += 1
-        if i >= n:
-            break
-        start = i
-        while i < n and value[i] not in SPACE:
-            i += 1
-        end = i
-        while end > start and value[end - 1] == ",":
-            end -= 1
-        candidates += 1
-        new = replace(value[start:end]) if end > start else None
+    at = 0
+    for start, end in srcset_spans(value):
+        new = replace(value[start:end])
         if new is not None and not UNSAFE_IN_SRCSET.search(new):
             out += [value[at:start], new]
             at = end
-        if end < i:  # the address ended with commas: no descriptors
-            continue
-        depth = False
-        while i < n:
-            c = value[i]
-            i += 1
-            if depth:
-                depth = c != ")"
-            elif c == "(":
-                depth = True
-            elif c == ",":
-                break
     if not out:
         return None
     out.append(value[at:])
@@ -178,7 +134,7 @@ def _rewritten(doc: etree._Element, body: bytes, page_url: str, au_key: str, hel
             value = el.get(attribute)
             if value and (tag != "input" or (el.get("type") or "").strip(SPACE).lower() == "image"):
                 _set(el, attribute, page.replace(value))
-        if tag in SRCSET:
+        if tag in SRCSET_IN:
             value = el.get("srcset")
             if value:
                 _set(el, "srcset", _srcset(value, page.replace))

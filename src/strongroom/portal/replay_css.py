@@ -1,37 +1,28 @@
 """The addresses in CSS of a replayed page (a stylesheet, a ``<style>`` element, a ``style`` attribute): ``url(…)``
-quoted or not, ``@import "…"`` and the image candidates of ``image-set(…)``. tinycss2 finds them; each is
-replaced where it stands, so every byte outside those tokens (comments, white space, odd but harmless syntax) is
-served as the publisher wrote it. Which address replaces which is the caller's: :mod:`strongroom.portal.replay`.
+quoted or not, ``@import "…"`` and the image candidates of ``image-set(…)``. tinycss2 finds them, as
+:mod:`strongroom.formats.web_addresses` finds them for the harvester too; each is replaced where it stands, so every
+byte outside those tokens (comments, white space, odd but harmless syntax) is served as the publisher wrote it.
+Which address replaces which is the caller's: :mod:`strongroom.portal.replay`.
 
-Imports tinycss2 and the standard library, nothing of the portal's web framework."""
+Imports tinycss2, the formats layer and the standard library, nothing of the portal's web framework."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from tinycss2 import parse_component_value_list
-from tinycss2.ast import (
-    AtKeywordToken,
-    CurlyBracketsBlock,
-    FunctionBlock,
-    Node,
-    ParenthesesBlock,
-    SquareBracketsBlock,
-    StringToken,
-    URLToken,
-    WhitespaceToken,
-)
+from tinycss2.ast import Node, StringToken, URLToken
 from tinycss2.bytes import decode_stylesheet_bytes
 from tinycss2.serializer import serialize_string_value
+
+from strongroom.formats.web_addresses import MAYBE_ADDRESS, css_address_tokens
 
 # an address as written (CSS escapes undone) -> the address to write instead, None to leave it
 Replace = Callable[[str], str | None]
 
 # what tinycss2 takes as a line break (it counts lines and columns in its text with these made "\n")
 LINE_BREAK = re.compile(r"\r\n|[\r\n\f]")
-# CSS without any of these holds no address to rewrite (a backslash may spell "url(" with escapes): not tokenised
-MAYBE_ADDRESS = re.compile(r"url\(|@import|image-set|\\", re.IGNORECASE)
 # an address written in url() as it is, unquoted (the portal's archived addresses are)
 PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+\Z")
 # what may be an address in url() (unquoted up to CSS white space or a parenthesis, or quoted) or after @import;
@@ -44,32 +35,6 @@ QUICK_ADDRESS = re.compile(
 )
 IMAGE_SET = re.compile(r"image-set", re.IGNORECASE)
 CHARSET_RULE = re.compile(r'@charset "[^"]*";')
-IMAGE_SETS = ("image-set", "-webkit-image-set")
-
-
-def _addresses(nodes: list[Node]) -> Iterator[Node]:
-    """The URL and string tokens that are addresses, in every nested block (walked with a stack, not recursion:
-    a hostile stylesheet may nest blocks thousands deep)."""
-    stack = [nodes]
-    while stack:
-        tokens = stack.pop()
-        after_import = False
-        for token in tokens:
-            if isinstance(token, WhitespaceToken):
-                continue
-            if isinstance(token, URLToken) or (after_import and isinstance(token, StringToken)):
-                yield token
-            elif isinstance(token, FunctionBlock):
-                if token.lower_name == "url":
-                    yield from (a for a in token.arguments if isinstance(a, StringToken))
-                elif token.lower_name in IMAGE_SETS:
-                    yield from (a for a in token.arguments if isinstance(a, StringToken))
-                    stack.append(token.arguments)
-                else:
-                    stack.append(token.arguments)
-            elif isinstance(token, (CurlyBracketsBlock, SquareBracketsBlock, ParenthesesBlock)):
-                stack.append(token.content)
-            after_import = isinstance(token, AtKeywordToken) and token.lower_value == "import"
 
 
 def _token_end(css: str, start: int, token: Node) -> int | None:
@@ -122,8 +87,7 @@ def rewrite_css(css: str, replace: Replace) -> str:
         return css
     line_starts: list[int] | None = None
     edits: list[tuple[int, int, str]] = []
-    for token in _addresses(parse_component_value_list(css, skip_comments=True)):
-        assert isinstance(token, (URLToken, StringToken))
+    for token in css_address_tokens(parse_component_value_list(css, skip_comments=True)):
         new = replace(token.value)
         if new is None:
             continue
