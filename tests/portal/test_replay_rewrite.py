@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree, html
 
+from strongroom.formats import web_addresses
 from strongroom.harvest.fetch import Fetcher
 from strongroom.node import Node
 from strongroom.portal import replay_css
@@ -258,6 +259,29 @@ def test_a_huge_srcset_is_looked_up_only_so_far() -> None:
     out = rewrite(f"<img srcset='{srcset}'>".encode(), PAGE, AU, Counting())
     assert out is not None and len(looked) == 100
     assert html.fromstring(out.decode()).xpath("//img/@srcset")[0].endswith(", /p9999.png 9999w")
+
+
+def test_a_huge_stylesheet_is_rewritten_only_as_far_as_the_harvester_reads_it() -> None:
+    """A released stylesheet of many megabytes (a hostile publisher's, or a broken theme's) would cost every
+    request a second of tinycss2 a megabyte: replay looks only as far as the harvester looked (the text up to
+    ``MOST_CSS_CHARS``, cut after a declaration, and ``MOST_CSS_ADDRESSES`` addresses in it), rewrites exactly the
+    addresses the harvester collected, and serves the rest as it is."""
+    looked: list[str] = []
+
+    def replace(value: str) -> str:
+        looked.append(value)
+        return "/A/" + value
+
+    def rule(n: int, prefix: str = "") -> str:
+        return f"p{{background:url({prefix}i{n:07d}.png)}}"
+
+    css = "".join(rule(n) for n in range(200_000))  # 5.8 MB, 200,000 addresses
+    out = rewrite_css(css, replace)
+    harvested = set(web_addresses.css_addresses(css).addresses)  # what the harvester collected of it
+    assert len(harvested) == web_addresses.MOST_CSS_ADDRESSES
+    assert set(looked[1:]) == harvested  # (the first: the quick look asks whether any address is held at all)
+    assert out == "".join(rule(n, "/A/" if f"i{n:07d}.png" in harvested else "") for n in range(200_000))
+    assert web_addresses.css_cut(css) <= web_addresses.MOST_CSS_CHARS < len(css)
 
 
 @settings(max_examples=300, deadline=None)

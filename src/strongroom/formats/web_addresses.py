@@ -89,13 +89,21 @@ class CssAddresses:
     capped: bool  # only part of the text was read, or more addresses were in it than were listed
 
 
+def css_cut(css: str, most_chars: int = MOST_CSS_CHARS) -> int:
+    """Where a CSS text is cut to be read for its addresses: all of it when it has at most ``most_chars``
+    characters, else at the end of the last rule or declaration before them (cut anywhere, a ``url(`` cut in two
+    would give half an address)."""
+    if len(css) <= most_chars:
+        return len(css)
+    return max(css.rfind("}", 0, most_chars), css.rfind(";", 0, most_chars)) + 1
+
+
 def css_addresses(css: str, *, most_chars: int = MOST_CSS_CHARS, most: int = MOST_CSS_ADDRESSES) -> CssAddresses:
-    """The addresses in ``css``: a stylesheet, a ``<style>`` element's text or a ``style`` attribute. A text longer
-    than ``most_chars`` is read to the end of the last rule or declaration before it (cut anywhere, a ``url(`` cut
-    in two would give half an address)."""
+    """The addresses in ``css``: a stylesheet, a ``<style>`` element's text or a ``style`` attribute; a text longer
+    than ``most_chars`` is read up to :func:`css_cut`."""
     capped = len(css) > most_chars
     if capped:
-        css = css[: max(css.rfind("}", 0, most_chars), css.rfind(";", 0, most_chars)) + 1]
+        css = css[: css_cut(css, most_chars)]
     if not MAYBE_ADDRESS.search(css):
         return CssAddresses([], capped)
     found: list[str] = []
