@@ -18,7 +18,11 @@ unpacked) instead of the installed one, on a home that version made: to measure 
 With ``--cpu`` each command's processor time (user + system) is measured instead of the wall clock: on a machine
 busy with other work it varies much less, as a process waiting for a core is not charged for the wait.
 
+With ``--database-url URL`` the sample home's catalog is the PostgreSQL database at URL (an empty one: ``createdb``
+it first, drop it after); with ``--before`` too, the older version's home needs another, ``--before-database-url``.
+
 Usage: .venv/bin/python bench/bench_cli.py [--runs 15] [--workdir bench/work/cli] [--src DIR | --before DIR] [--cpu]
+       [--database-url URL [--before-database-url URL]]
 
 Before and after a change, in one run (the older version from git)::
 
@@ -49,13 +53,16 @@ EXE = str(Path(sys.executable).parent / "strongroom")
 TERM = "sante"  # a word of six of the sample articles' titles (Revue sénégalaise de santé publique)
 
 
-def sample_home(work: Path) -> tuple[Path, str]:
-    """A node home holding every sample bag, in a two-member network; and the key of one of its AUs."""
+def sample_home(work: Path, database_url: str | None = None) -> tuple[Path, str]:
+    """A node home holding every sample bag, in a two-member network, its catalog in ``database_url`` (None: the
+    embedded default, SQLite in the home); and the key of one of its AUs."""
     samples, home = work / "samples", work / "home"
     shutil.rmtree(work, ignore_errors=True)
+    if database_url is not None:
+        _must_be_empty(database_url)
     write_packages(samples, seed=1)
     admin, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    with Node.create(home) as node:
+    with Node.create(home, database_url=database_url) as node:
         for bag in sorted(p for p in samples.iterdir() if p.name.endswith("-bag.zip")):
             node.ingest.deposit(bag)
         me = public_key_text(node.membership.private_key().public_key())
@@ -69,10 +76,29 @@ def sample_home(work: Path) -> tuple[Path, str]:
     return home, aus[0].key
 
 
-def older_home(src: Path, work: Path, env: dict[str, str]) -> tuple[Path, str]:
-    """The sample home made by the version in ``src``, and the key of one of its AUs."""
+def _must_be_empty(database_url: str) -> None:
+    """A sample home's catalog is made in an empty database: one left by an earlier run already holds the samples."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            kept = sa.inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+    if kept:
+        raise SystemExit(
+            f"the database at {database_url} is not empty ({len(kept)} tables): drop it and create it anew "
+            "(dropdb, createdb), or name another"
+        )
+
+
+def older_home(src: Path, work: Path, env: dict[str, str], database_url: str | None = None) -> tuple[Path, str]:
+    """The sample home made by the version in ``src`` (its catalog in ``database_url``, if given), and the key of one
+    of its AUs."""
     env = env | {"PYTHONPATH": str(src.absolute())}
     make = [sys.executable, __file__, "--make-home", "--workdir", str(work)]
+    make += ["--database-url", database_url] if database_url else []
     au_key = subprocess.run(make, env=env, capture_output=True, text=True, check=True).stdout.split()[-1]
     return work / "home", au_key
 
@@ -112,29 +138,39 @@ def main() -> None:
     parser.add_argument(
         "--cpu", action="store_true", help="time each command's processor time (user + system), not the wall clock"
     )
+    parser.add_argument(
+        "--database-url", default=None, help="the sample home's catalog: this PostgreSQL database (an empty one)"
+    )
+    parser.add_argument(
+        "--before-database-url", default=None, help="with --before and --database-url: the older version's (empty)"
+    )
     parser.add_argument("--make-home", action="store_true", help=argparse.SUPPRESS)  # what --src runs first
     args = parser.parse_args()
+    if args.before is not None and args.database_url and not args.before_database_url:
+        parser.error("--before with --database-url needs --before-database-url: each version makes its own home")
     work = args.workdir.absolute()
     if args.make_home:
-        print(sample_home(work)[1])
+        print(sample_home(work, args.database_url)[1])
         return
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env |= {"PYTHONPYCACHEPREFIX": str(work / "pycache"), "COLUMNS": "120"}
     if args.src is None:
-        home, au_key = sample_home(work / "home-after" if args.before else work)
+        home, au_key = sample_home(work / "home-after" if args.before else work, args.database_url)
     else:  # the home made by the version measured (settings files are not read by older versions)
         env["PYTHONPATH"] = str(args.src.absolute())
-        home, au_key = older_home(args.src, work, env)
+        home, au_key = older_home(args.src, work, env, args.database_url)
     py = sys.executable
     floor = [
         ('python -c "pass" (starting Python)', [py, "-c", "pass"], env),
         ('python -c "import sqlalchemy"', [py, "-c", "import sqlalchemy"], env),
     ]
+    if args.database_url:  # what reading a PostgreSQL catalog cannot do without, opened or not
+        floor.append(('python -c "import psycopg"', [py, "-c", "import psycopg"], env))
     after = [(name, cmd, env) for name, cmd in commands(home, au_key)]
     before: list[tuple[str, list[str], dict[str, str]]] = []
     if args.before is not None:
         old_env = env | {"PYTHONPATH": str(args.before.absolute())}
-        old_home, old_au = older_home(args.before, work / "home-before", old_env)
+        old_home, old_au = older_home(args.before, work / "home-before", old_env, args.before_database_url)
         before = [(name, cmd, old_env) for name, cmd in commands(old_home, old_au)]
     contenders = floor + [c for pair in zip(before, after, strict=False) for c in pair] if before else floor + after
     loads = [os.getloadavg()]
@@ -148,7 +184,9 @@ def main() -> None:
     median = {i: statistics.median(t) for i, t in times.items()}
     base = median[0]  # python -c pass: the floor
     what = "processor time (user + system)" if args.cpu else "wall clock"
+    catalog = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{args.runs} runs each, medians of {what}; Python {sys.version.split()[0]}; {os.cpu_count()} cores")
+    print(f"catalog: {catalog}")
     print(
         "load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
             *loads[0], *loads[1]

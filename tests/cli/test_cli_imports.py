@@ -115,9 +115,9 @@ def test_help_imports_neither_the_catalog_nor_rich(tmp_path: Path) -> None:
     assert {m for m in loaded if m.startswith("strongroom.cli.")} == {"strongroom.cli.main", "strongroom.cli.common"}
 
 
-# What opening a node imports, which ``strongroom items`` on a SQLite catalog with nothing to recover does without
-# (services.lean_items reads the catalog with the standard library's sqlite3): SQLAlchemy, the catalog's tables, the
-# node, the services it builds, the store.
+# What opening a node imports, which ``strongroom items`` on a catalog with nothing to recover does without
+# (services.lean_items reads the catalog with the standard library's sqlite3, or with psycopg alone on PostgreSQL):
+# SQLAlchemy, the catalog's tables, the node, the services it builds, the store.
 NODE = ("sqlalchemy", "strongroom.node", "strongroom.catalog.tables", "strongroom.services.browse", "strongroom.store")
 
 
@@ -131,10 +131,8 @@ def test_items_imports_only_the_catalog_and_the_table(tmp_path: Path, small_node
     assert proc.returncode == 0, proc.stderr
     assert au_key in proc.stdout  # the table of items was printed
     assert {"rich", "strongroom.services.lean_items"} <= loaded
-    if _sqlite(home):  # read without opening the node
-        assert not loaded & {*NODE, "tantivy"}
-    else:  # PostgreSQL: the node is opened (psycopg costs more than SQLAlchemy)
-        assert {*NODE, "psycopg"} <= loaded
+    assert not loaded & {*NODE, "tantivy"}  # read without opening the node
+    assert ("psycopg" in loaded) is not _sqlite(home)  # PostgreSQL's driver, only to read a PostgreSQL catalog
     assert not loaded & {*NEVER, *UNUSED, *ORM, *CATALOGUING}
 
 
@@ -144,8 +142,7 @@ def test_items_as_json_does_not_import_rich(tmp_path: Path, small_node: tuple[Pa
     assert proc.returncode == 0, proc.stderr
     assert {i["au"] for i in json.loads(proc.stdout)["items"]} == {au_key}
     assert "rich" not in loaded
-    assert not loaded & {*NEVER, *ORM}
-    assert ("sqlalchemy" in loaded) is not _sqlite(home)
+    assert not loaded & {*NEVER, *ORM, *NODE}
 
 
 def test_items_search_imports_no_more_than_the_search_engine(tmp_path: Path, small_node: tuple[Path, str, str]) -> None:
@@ -156,10 +153,7 @@ def test_items_search_imports_no_more_than_the_search_engine(tmp_path: Path, sma
     assert found["total"] >= 1 and {i["au"] for i in found["items"]} == {au_key}
     assert "tantivy" in loaded  # the node's default search engine answered
     assert not loaded & {*NEVER, *ORM, *CATALOGUING, "pycountry", "strongroom.catalog.models_extra"}
-    if _sqlite(home):  # the index asked, and the catalog read, without opening the node
-        assert not loaded & set(NODE)
-    else:
-        assert {*NODE, "psycopg"} <= loaded
+    assert not loaded & set(NODE)  # the index asked, and the catalog read, without opening the node
 
 
 def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_use(
@@ -170,10 +164,9 @@ def test_au_status_imports_the_peer_client_but_not_what_other_network_commands_u
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["au_key"] == au_key
     assert {"httpx", "strongroom.services.network_status", "strongroom.services.lean_au_status"} <= loaded
-    if _sqlite(home):  # computed without opening the node (services.lean_au_status): the store, but no SQLAlchemy
-        assert not loaded & {"sqlalchemy", "strongroom.node", "strongroom.catalog.tables", "strongroom.catalog.repo"}
-    else:  # PostgreSQL: the node is opened
-        assert {"sqlalchemy", "strongroom.node", "psycopg"} <= loaded
+    # computed without opening the node (services.lean_au_status): the store, but no SQLAlchemy
+    assert not loaded & {"sqlalchemy", "strongroom.node", "strongroom.catalog.tables", "strongroom.catalog.repo"}
+    assert ("psycopg" in loaded) is not _sqlite(home)
     assert not loaded & {
         *NEVER,
         *UNUSED,

@@ -1,26 +1,29 @@
-"""``strongroom au status AU`` on a SQLite catalog with nothing to recover computes the AU's status without opening the
-node or importing SQLAlchemy (services.lean_au_status), and prints exactly what the opened node prints; the node is
-opened whenever opening it would do something first (here: an intent in the journal).
+"""``strongroom au status AU`` on a catalog with nothing to recover, SQLite or PostgreSQL, computes the AU's status
+without opening the node or importing SQLAlchemy (services.lean_au_status), and prints exactly what the opened node
+prints; the node is opened whenever opening it would do something first (here: an intent in the journal, in the
+home's files or in PostgreSQL's ``write_intents``).
 
-The lean reader runs the SQL the Core statements of catalog.repo compile to for SQLite, and converts the values as
-the catalog's SQLAlchemy types do: each is checked here against the compiled statement, and against what the
-node's catalog reads."""
+The lean reader runs the SQL the Core statements of catalog.repo compile to for SQLite and for PostgreSQL, and
+converts the values as the catalog's SQLAlchemy types do on each: each is checked here against the compiled
+statement, and against what the node's catalog reads."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from strongroom.catalog import repo, tables
 from strongroom.cli.main import cli
@@ -31,38 +34,46 @@ from strongroom.keys import public_key_text
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.node import Node
 from strongroom.services import lean_au_status, lean_catalog
+from strongroom.settings import load_settings
 
-DIALECT = sqlite.dialect()
+# PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
+DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
+SQLITE_ONLY = pytest.mark.parametrize("module_db_factory", ["sqlite"], indirect=True)  # changes a copy of the home
 SILENT = "node-silent"  # the other member: its URL refuses connections at once
 
 
-def _compiled(stmt: Any) -> tuple[str, tuple[Any, ...]]:
-    c = stmt.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
-    return str(c), tuple(c.params[name] for name in c.positiontup or ())
+def _compiled(stmt: Any, dialect: str) -> tuple[str, tuple[Any, ...] | dict[str, Any]]:
+    """The statement as SQLAlchemy sends it to ``dialect``: its text, and its parameters (positional for SQLite's ?,
+    by name for psycopg's %(name)s)."""
+    c = stmt.compile(dialect=DIALECTS[dialect], compile_kwargs={"render_postcompile": True})
+    if c.positiontup is None:
+        return str(c), dict(c.params)
+    return str(c), tuple(c.params[name] for name in c.positiontup)
 
 
 # ---- the SQL is the compiled Core statements' ---------------------------------------------------------------------
 
 
-def test_the_sql_is_the_catalogs_core_statements_compiled_for_sqlite() -> None:
-    assert _compiled(repo.au_object_id_query("k")) == (lean_au_status.AU_OBJECT_ID_SQL, ("k",))
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_sql_is_the_catalogs_core_statements_compiled(dialect: str) -> None:
+    assert _compiled(repo.au_object_id_query("k"), dialect) == lean_au_status.au_object_id_sql("k", dialect)
     events = select(tables.events)
-    assert _compiled(repo.Catalog._events_query(events, "k", None, None)) == (lean_au_status.EVENTS_OF_SQL, ("k",))
-    assert _compiled(repo.Catalog._events_query(events, "k", None, 7)) == (
-        lean_au_status.EVENTS_OF_SQL + lean_au_status.LIMIT_SQL,
-        ("k", 7, 0),
-    )
+    for limit in (None, 7):
+        expected = _compiled(repo.Catalog._events_query(events, "k", None, limit), dialect)
+        assert lean_au_status.events_of_sql("k", limit, dialect) == expected
     assert tuple(tables.events.c.keys()) == lean_au_status.EVENT_COLUMNS
-    for ids in (["a"], ["a", "b", "c"]):
-        assert _compiled(repo.poll_summaries_query(ids)) == (lean_au_status.poll_summaries_sql(len(ids)), tuple(ids))
+    for ids in (["a"], ["a", "b", "c"], [f"urn:x:{n}" for n in range(500)]):
+        expected = _compiled(repo.poll_summaries_query(ids), dialect)
+        assert lean_au_status.poll_summaries_sql(ids, dialect) == expected
     assert lean_au_status.POLL_SUMMARY_BATCH == repo.POLL_SUMMARY_BATCH
 
 
 def test_an_unknown_au_is_the_catalogs_own_not_found() -> None:
     with sqlite3.connect(":memory:") as conn:
         conn.execute("CREATE TABLE archival_units (object_id TEXT, key TEXT)")
+        reader = lean_catalog.Reader(conn, "sqlite", (sqlite3.Error,))
         with pytest.raises(NotFound) as lean:
-            lean_au_status.SqliteStatusReads(conn, SystemClock()).au_object_id("no/such/au")
+            lean_au_status.CatalogStatusReads(reader, SystemClock()).au_object_id("no/such/au")
     conn.close()
     expected = repo._no_such_au(["no/such/au"])
     assert (str(lean.value), lean.value.exit_code) == (str(expected), expected.exit_code)
@@ -72,13 +83,17 @@ def test_an_unknown_au_is_the_catalogs_own_not_found() -> None:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> tuple[Path, str, str]:
-    """A node home on the embedded default (SQLite) holding two AUs, in a network of two whose other member does not
+def home(
+    tmp_path_factory: pytest.TempPathFactory, sample_dir: Path, module_db_factory: Callable[[], str]
+) -> tuple[Path, str, str]:
+    """A node home on the catalog backend under test holding two AUs, in a network of two whose other member does not
     answer; the first AU has polls (an agreement, an alarm), repairs and findings about peers; the second was
     catalogued long ago and never audited (an alarm of the poll interval). Its path and the two AUs' keys."""
     admin, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     home = tmp_path_factory.mktemp("lean-au-status") / "home"
-    with Node.create(home) as node:
+    url = module_db_factory()
+    # SQLite: the embedded default, the catalog in the home (a copy of the home is a copy of its catalog)
+    with Node.create(home, database_url=None if url.startswith("sqlite") else url) as node:
         for bag in sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag.zip"))[:2]:
             node.ingest.deposit(bag)
         first, second = (au for au, *_ in node.catalog.aus())
@@ -109,9 +124,13 @@ def home(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> tuple[Pa
             "too few votes",
             poller | {"outcome": "inconclusive", "alarms": ["too few votes (1 of quorum 1)"]},
         )
-    with sqlite3.connect(home / "catalog.sqlite") as conn:  # catalogued a year ago, never audited since
-        conn.execute("UPDATE archival_units SET created_at = '2025-12-01 08:30:00.000000' WHERE key = ?", (second.key,))
-    conn.close()
+        with node.catalog.connection() as conn:  # catalogued a year ago, never audited since
+            year_ago = dt.datetime(2025, 12, 1, 8, 30, tzinfo=dt.UTC)
+            conn.execute(
+                update(tables.archival_units)
+                .where(tables.archival_units.c.key == second.key)
+                .values(created_at=year_ago)
+            )
     return home, first.key, second.key
 
 
@@ -181,7 +200,7 @@ def test_the_reads_are_the_catalogs_value_for_value(home: tuple[Path, str, str])
     path, *keys = home
     with lean_catalog.snapshot(path) as catalog, Node.open(path) as node:
         assert catalog is not None
-        lean = lean_au_status.SqliteStatusReads(catalog.conn, SystemClock())
+        lean = lean_au_status.CatalogStatusReads(catalog.reader, SystemClock())
         ids = [lean.au_object_id(k) for k in keys]
         assert ids == [node.catalog.au_object_id(k) for k in keys]
         assert lean.poll_summaries([*ids, "not-here"]) == node.catalog.poll_summaries([*ids, "not-here"])
@@ -205,7 +224,8 @@ def test_the_reads_are_the_catalogs_value_for_value(home: tuple[Path, str, str])
 
 @pytest.fixture
 def own_home(home: tuple[Path, str, str], tmp_path: Path) -> Path:
-    """A copy of the module's home, for a test that changes it."""
+    """A copy of the module's home, for a test that changes it (on SQLite: a copy of a PostgreSQL home would share
+    its database)."""
     copy = tmp_path / "home"
     shutil.copytree(home[0], copy)
     return copy
@@ -217,6 +237,7 @@ def _answer(home: Path, au_key: str) -> str:
     return result.output
 
 
+@SQLITE_ONLY
 def test_the_lean_path_writes_nothing_and_leaves_no_wal_files(
     home: tuple[Path, str, str], own_home: Path, lean_ran: list[bool]
 ) -> None:
@@ -230,6 +251,7 @@ def test_the_lean_path_writes_nothing_and_leaves_no_wal_files(
     assert not Path(f"{catalog}-wal").exists() and not Path(f"{catalog}-shm").exists()
 
 
+@SQLITE_ONLY
 def test_a_pending_journal_intent_opens_the_node(
     home: tuple[Path, str, str], own_home: Path, lean_ran: list[bool]
 ) -> None:
@@ -241,4 +263,27 @@ def test_a_pending_journal_intent_opens_the_node(
     assert _answer(own_home, home[1]) == expected
     assert not intent.exists()  # the node's recovery ended the dead writer's intent
     assert _answer(own_home, home[1]) == expected  # and the next command reads it lean again
+    assert lean_ran == [True, False, True]
+
+
+@pytest.mark.parametrize("module_db_factory", ["postgresql"], indirect=True)
+def test_a_pending_write_intent_in_a_postgresql_catalog_opens_the_node(
+    home: tuple[Path, str, str], lean_ran: list[bool]
+) -> None:
+    expected = _answer(home[0], home[1])
+    engine = sa.create_engine(load_settings(home[0]).resolved_database_url())
+    try:
+        with engine.begin() as conn:  # a writer that died: its row stays, its advisory lock went with it
+            conn.execute(
+                sa.text(
+                    "INSERT INTO write_intents (token, object_id, kind, host, pid, created_at) "
+                    "VALUES ('0123456789abcdef', 'urn:x:never-written', 'write', 'elsewhere', 1, now())"
+                )
+            )
+        assert _answer(home[0], home[1]) == expected
+        with engine.connect() as conn:  # the node's recovery ended the dead writer's intent
+            assert conn.scalar(sa.text("SELECT count(*) FROM write_intents")) == 0
+    finally:
+        engine.dispose()
+    assert _answer(home[0], home[1]) == expected  # and the next command reads it lean again
     assert lean_ran == [True, False, True]

@@ -1,11 +1,11 @@
-"""``strongroom items`` on a SQLite catalog with nothing to recover reads the catalog (and the Tantivy index) without
-opening the node or importing SQLAlchemy (services.lean_items), and prints exactly what the opened node prints; the
-node is opened whenever opening it would do something first (a pending write, an old schema, a search queue to
-apply) or the catalog is PostgreSQL. Which path ran is told by ``sys.modules`` in a fresh interpreter: SQLAlchemy
-is imported on the full path and never on the lean one.
+"""``strongroom items`` on a catalog with nothing to recover, SQLite or PostgreSQL, reads the catalog (and the Tantivy
+index) without opening the node or importing SQLAlchemy (services.lean_items), and prints exactly what the opened
+node prints; the node is opened whenever opening it would do something first (a pending write, an old schema, a
+search queue to apply) or the database cannot be reached. Which path ran is told by ``sys.modules`` in a fresh
+interpreter: SQLAlchemy is imported on the full path and never on the lean one.
 
-The lean reader runs the SQL the Core statements of services.browse compile to for SQLite (services.browse_views):
-each text is checked here against the compiled statement."""
+The lean reader runs the SQL the Core statements of services.browse compile to for SQLite and for PostgreSQL
+(services.browse_views): each text is checked here against the compiled statement."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
-from sqlalchemy import JSON, Date, select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import JSON, Date, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+from sqlalchemy.engine import make_url
 
 from strongroom.catalog import db, tables
 from strongroom.catalog.revisions import head_from_files
@@ -34,32 +37,83 @@ from strongroom.services import browse, browse_views, lean_catalog, lean_items
 from strongroom.settings import load_settings, write_settings
 from strongroom.store import ocfl
 
-DIALECT = sqlite.dialect()
+# PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
+DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
+SQLITE_ONLY = pytest.mark.parametrize("module_db_factory", ["sqlite"], indirect=True)  # changes a SQLite file
 
 # ---- the SQL is the compiled Core statements' ---------------------------------------------------------------------
 
 
-def _compiled(stmt: Any) -> tuple[str, tuple[Any, ...]]:
-    c = stmt.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
-    return str(c), tuple(c.params[name] for name in c.positiontup or ())
+def _compiled(stmt: Any, dialect: str) -> tuple[str, tuple[Any, ...] | dict[str, Any]]:
+    """The statement as SQLAlchemy sends it to ``dialect``: its text, and its parameters (positional for SQLite's ?,
+    by name for psycopg's %(name)s)."""
+    c = stmt.compile(dialect=DIALECTS[dialect], compile_kwargs={"render_postcompile": True})
+    if c.positiontup is None:
+        return str(c), dict(c.params)
+    return str(c), tuple(c.params[name] for name in c.positiontup)
 
 
-def test_the_listed_items_sql_is_the_core_statement_compiled_for_sqlite() -> None:
-    assert str(browse._LISTED_ITEMS.compile(dialect=DIALECT)) == browse_views.LISTED_ITEMS_SQL
-    assert str(browse._ITEM_TOTAL.compile(dialect=DIALECT)) == browse_views.ITEM_TOTAL_SQL
+def test_the_postgresql_dialect_compiled_is_the_nodes() -> None:
+    drivers = {make_url(url).get_dialect().driver for url in ("postgresql://h/db", "postgresql+psycopg://h/db")}
+    assert drivers == {DIALECTS["postgresql"].driver} == {"psycopg"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dt_0123456789ab",
+        "postgresql://u:p%40ss%2Fw:rd@db.example.org/cat%20alog?sslmode=require&options=-csearch_path%3Dx",
+        "postgresql:///strongroom",
+        "postgresql+psycopg://u@h/db?connect_timeout=5&application_name=strongroom",
+    ],
+)
+def test_a_postgresql_url_connects_with_what_sqlalchemy_passes_psycopg(url: str) -> None:
+    _, expected = psycopg_dialect.dialect().create_connect_args(make_url(url))
+    expected.pop("context", None)  # (psycopg's adapters, when SQLAlchemy has imported psycopg)
+    assert lean_catalog.postgres_connect_args(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://u@h/db",  # another driver
+        "postgresql+asyncpg://u@h/db",
+        "postgresql://u@h/db?host=a&host=b",  # several hosts, as SQLAlchemy reads them
+        "postgresql://u@a,b/db",
+        "postgresql://u@[::1]/db",
+        "postgresql://u@h/db?plugin=x",  # read by SQLAlchemy itself
+        "postgresql://u@h/db?options=a&options=b",
+        "postgresql://u@h/db?prepare_threshold=0",  # not libpq's
+        "postgresql://u@h/db#x",
+        "mysql://u@h/db",
+    ],
+)
+def test_an_unusual_database_url_opens_the_node(url: str) -> None:
+    assert lean_catalog.postgres_connect_args(url) is None
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_listed_items_sql_is_the_core_statement_compiled(dialect: str) -> None:
+    listed = browse_views.LISTED_ITEMS_SQL if dialect == "sqlite" else browse_views.PG_LISTED_ITEMS_SQL
+    assert str(browse._LISTED_ITEMS.compile(dialect=DIALECTS[dialect])) == listed
+    assert str(browse._ITEM_TOTAL.compile(dialect=DIALECTS[dialect])) == browse_views.ITEM_TOTAL_SQL
     # node.py's question at every start: is anything queued for the search index?
-    assert _compiled(select(tables.search_queue.c.id).limit(1)) == (browse_views.SEARCH_QUEUED_SQL, (1, 0))
+    queued = _compiled(select(tables.search_queue.c.id).limit(1), dialect)
+    assert browse_views.search_queued_sql(dialect) == queued
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize(("limit", "offset"), [(None, 0), (51, 0), (None, 7), (3, 4)])
-def test_the_page_sql_is_item_pages_statement_with_its_parameters(limit: int | None, offset: int) -> None:
-    expected = _compiled(browse._items_after(12, offset).limit(limit))
-    assert browse_views.items_after_sql(12, limit, offset) == expected
+def test_the_page_sql_is_item_pages_statement_with_its_parameters(limit: int | None, offset: int, dialect: str) -> None:
+    expected = _compiled(browse._items_after(12, offset).limit(limit), dialect)
+    assert browse_views.items_after_sql(12, limit, offset, dialect) == expected
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("ids", [[5], [3, 1, 2], list(range(1, 501))])
-def test_the_search_hits_sql_is_item_pages_statement(ids: list[int]) -> None:
-    assert (browse_views.items_in_sql(len(ids)), tuple(ids)) == _compiled(browse._items_in(ids))
+def test_the_search_hits_sql_is_item_pages_statement(ids: list[int], dialect: str) -> None:
+    assert browse_views.items_in_sql(ids, dialect) == _compiled(browse._items_in(ids), dialect)
 
 
 def test_the_columns_converted_are_the_json_and_date_columns_of_items() -> None:
@@ -78,18 +132,27 @@ def test_the_paths_and_names_are_those_of_the_search_registry_and_the_store() ->
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
-    """A demo-like node home on the embedded default (SQLite, Tantivy) holding every sample package; a few items
-    have the values a listing shows differently (no date, DOI, year or authors; text that must be escaped)."""
+def home(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path, module_db_factory: Callable[[], str]) -> Path:
+    """A demo-like node home on the catalog backend under test (and Tantivy) holding every sample package; a few
+    items have the values a listing shows differently (no date, DOI, year or authors; no keywords at all, a JSON
+    null; text that must be escaped)."""
     home = tmp_path_factory.mktemp("lean-items") / "home"
-    with Node.create(home) as node:
+    url = module_db_factory()
+    # SQLite: the embedded default, the catalog in the home (a copy of the home is a copy of its catalog)
+    with Node.create(home, database_url=None if url.startswith("sqlite") else url) as node:
         for bag in sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag.zip")):
             node.ingest.deposit(bag)
         assert node.search.name == "tantivy"
-    with sqlite3.connect(home / "catalog.sqlite") as conn:
-        conn.execute("UPDATE items SET publication_date = NULL, doi = NULL, year = NULL, authors = '[]' WHERE id = 2")
-        conn.execute("UPDATE items SET keywords = 'null', title = title || ' \u202e[0m\u0085' WHERE id = 3")
-    conn.close()
+        items = tables.items.c
+        with node.catalog.connection() as conn:
+            conn.execute(
+                update(tables.items).where(items.id == 2).values(publication_date=None, doi=None, year=None, authors=[])
+            )
+            conn.execute(
+                update(tables.items)
+                .where(items.id == 3)
+                .values(keywords=JSON.NULL, title=items.title + " \u202e[0m\u0085")
+            )
     return home
 
 
@@ -180,19 +243,21 @@ def _run(tmp_path: Path, home: Path, *args: str) -> tuple[str, bool]:
 
 @pytest.fixture
 def own_home(home: Path, tmp_path: Path) -> Path:
-    """A copy of the module's home, for a test that changes it."""
+    """A copy of the module's home, for a test that changes it (on SQLite: a copy of a PostgreSQL home would share
+    its database)."""
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
     return copy
 
 
-def test_a_quiet_sqlite_node_is_read_without_sqlalchemy(home: Path, tmp_path: Path) -> None:
+def test_a_quiet_node_is_read_without_sqlalchemy(home: Path, tmp_path: Path) -> None:
     for args in [(), ("--json", "--limit", "3"), ("sante",), ("zzyzzyva", "--json")]:
         out, opened = _run(tmp_path, home, *args)
         assert not opened, args
         assert out.strip()
 
 
+@SQLITE_ONLY
 def test_the_lean_path_writes_nothing_and_leaves_no_wal_files(own_home: Path, tmp_path: Path) -> None:
     catalog = own_home / "catalog.sqlite"
     for extra in ("-wal", "-shm"):
@@ -204,6 +269,7 @@ def test_the_lean_path_writes_nothing_and_leaves_no_wal_files(own_home: Path, tm
     assert not Path(f"{catalog}-wal").exists() and not Path(f"{catalog}-shm").exists()
 
 
+@SQLITE_ONLY
 def test_a_pending_journal_intent_opens_the_node(own_home: Path, tmp_path: Path) -> None:
     expected, _ = _run(tmp_path, own_home, "--json")
     journal = own_home / "journal"
@@ -216,6 +282,7 @@ def test_a_pending_journal_intent_opens_the_node(own_home: Path, tmp_path: Path)
     assert _run(tmp_path, own_home, "--json") == (expected, False)  # and the next command reads it lean again
 
 
+@SQLITE_ONLY
 def test_a_commit_cut_short_in_the_staging_area_opens_the_node(own_home: Path, tmp_path: Path) -> None:
     expected, _ = _run(tmp_path, own_home)
     (own_home / "staging" / "commit-cut-short").mkdir(parents=True)
@@ -224,6 +291,7 @@ def test_a_commit_cut_short_in_the_staging_area_opens_the_node(own_home: Path, t
     assert not (own_home / "staging" / "commit-cut-short").exists()  # the store's recovery removed it
 
 
+@SQLITE_ONLY
 def test_an_old_schema_opens_the_node_which_migrates_it(own_home: Path, tmp_path: Path) -> None:
     from alembic import command
     from alembic.script import ScriptDirectory
@@ -246,6 +314,7 @@ def test_an_old_schema_opens_the_node_which_migrates_it(own_home: Path, tmp_path
         engine.dispose()
 
 
+@SQLITE_ONLY
 def test_a_search_queue_to_apply_opens_the_node_for_a_search_only(own_home: Path, tmp_path: Path) -> None:
     expected, _ = _run(tmp_path, own_home, "sante", "--json")
     with sqlite3.connect(own_home / "catalog.sqlite") as conn:
@@ -260,6 +329,7 @@ def test_a_search_queue_to_apply_opens_the_node_for_a_search_only(own_home: Path
     conn.close()
 
 
+@SQLITE_ONLY
 def test_another_search_engine_or_a_missing_index_opens_the_node(own_home: Path, tmp_path: Path) -> None:
     (own_home / "search" / "engine").write_text("sqlite-fts5\n", encoding="utf-8")  # last fed another engine
     out, opened = _run(tmp_path, own_home, "sante", "--json")
@@ -269,15 +339,106 @@ def test_another_search_engine_or_a_missing_index_opens_the_node(own_home: Path,
     assert _run(tmp_path, own_home, "--json")[1]
 
 
-@pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)
-def test_a_postgresql_catalog_opens_the_node(db_factory: Callable[[], str], sample_dir: Path, tmp_path: Path) -> None:
+# ---- a PostgreSQL catalog of its own -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_home(db_factory: Callable[[], str], sample_dir: Path, tmp_path: Path) -> Path:
+    """A node home on a PostgreSQL catalog of its own (a schema of the test server), holding one sample package."""
     home = tmp_path / "pg-home"
     with Node.create(home, database_url=db_factory()) as node:
         node.ingest.deposit(sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag.zip"))[0])
+    return home
+
+
+def _pg_engine(home: Path) -> sa.Engine:
+    return sa.create_engine(load_settings(home).resolved_database_url())
+
+
+def _pg_contents(home: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the catalog at ``home``, in order."""
+    engine = _pg_engine(home)
+    try:
+        with engine.connect() as conn:
+            return {
+                t.name: [
+                    tuple(r)
+                    for r in conn.execute(select(t).order_by(*(list(t.primary_key.columns) or list(t.columns))))
+                ]
+                for t in tables.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)
+def test_a_postgresql_catalog_is_read_without_opening_the_node(pg_home: Path, tmp_path: Path) -> None:
+    with Node.open(pg_home) as node:
         expected = [i.id for i in node.browse.items(limit=5)]
-    out, opened = _run(tmp_path, home, "--json", "--limit", "5")
-    assert opened and [i["id"] for i in json.loads(out)["items"]] == expected
-    assert lean_items.item_page(home) is None
+        word = max(node.browse.items(limit=1)[0].title.split(), key=len).strip(".,:;()")
+        found = node.browse.item_page(word, limit=None)
+    out, opened = _run(tmp_path, pg_home, "--json", "--limit", "5")
+    assert not opened and [i["id"] for i in json.loads(out)["items"]] == expected and len(expected) == 5
+    assert lean_items.item_page(pg_home, word, limit=None) == found and found.total > 0
+    with lean_catalog.snapshot(pg_home) as catalog:
+        assert catalog is not None and catalog.dialect == "postgresql"
+
+
+@pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)
+def test_the_lean_path_writes_nothing_to_a_postgresql_catalog(pg_home: Path, tmp_path: Path) -> None:
+    import psycopg
+
+    before = _pg_contents(pg_home)
+    for args in [("--json",), ("--all",), ("article", "--json")]:
+        out, opened = _run(tmp_path, pg_home, *args)
+        assert not opened and out.strip()
+    assert _pg_contents(pg_home) == before
+    with lean_catalog.snapshot(pg_home) as catalog:
+        assert catalog is not None
+        lean_items._listing(catalog.reader, None, 0, 0)
+        # its transaction has written nothing (no transaction id was needed), and cannot
+        assert catalog.reader.first("SELECT pg_current_xact_id_if_assigned()") == (None,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            catalog.reader.conn.execute("DELETE FROM search_queue")
+
+
+@pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)
+def test_a_pending_write_intent_in_a_postgresql_catalog_opens_the_node(pg_home: Path, tmp_path: Path) -> None:
+    expected, _ = _run(tmp_path, pg_home, "--json")
+    engine = _pg_engine(pg_home)
+    try:
+        with engine.begin() as conn:  # a writer that died: its row stays, its advisory lock went with it
+            conn.execute(
+                sa.text(
+                    "INSERT INTO write_intents (token, object_id, kind, host, pid, created_at) "
+                    "VALUES ('0123456789abcdef', 'urn:x:never-written', 'write', 'elsewhere', 1, now())"
+                )
+            )
+        out, opened = _run(tmp_path, pg_home, "--json")
+        assert opened and out == expected
+        with engine.connect() as conn:  # the node's recovery ended the dead writer's intent
+            assert conn.scalar(sa.text("SELECT count(*) FROM write_intents")) == 0
+    finally:
+        engine.dispose()
+    assert _run(tmp_path, pg_home, "--json") == (expected, False)  # and the next command reads it lean again
+
+
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/strongroom"  # port 1: refused at once
+
+
+@SQLITE_ONLY
+def test_an_unreachable_database_opens_the_node_which_reports_it(
+    own_home: Path, lean_ran: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert lean_catalog.postgres_connect_args(UNREACHABLE) is not None  # a URL the lean path tries
+    write_settings(dataclasses.replace(load_settings(own_home), database_url=UNREACHABLE))
+    args = ["items", "--json", "--home", str(own_home)]
+    lean = CliRunner().invoke(cli, args, terminal_width=250)
+    assert lean_ran == [False]  # it tried, and left the error to the node
+    monkeypatch.setattr(lean_items, "item_page", lambda *a, **k: None)  # the node is opened
+    full = CliRunner().invoke(cli, args, terminal_width=250)
+    assert (lean.exit_code, lean.output) == (full.exit_code, full.output)
+    assert lean.exit_code != 0 and "127.0.0.1" in lean.output and "database" in lean.output
 
 
 @pytest.mark.parametrize(

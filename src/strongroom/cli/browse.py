@@ -236,7 +236,7 @@ def items(
         raise click.UsageError("--after pages through the catalog in ID order; a search pages with --offset")
     from strongroom.services.lean_items import item_page
 
-    # read without opening the node when that gives the same page (a SQLite catalog with nothing to recover first)
+    # read without opening the node when that gives the same page (a catalog with nothing to recover first)
     page = item_page(home, query, limit=None if show_all else limit, offset=offset, after=after)
     if page is None:
         with open_node(home) as node:

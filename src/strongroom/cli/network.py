@@ -410,7 +410,7 @@ def au_status_command(au_key: str, home: Path | None, as_json: bool) -> None:
     """Copies of AU_KEY and where, its last agreement, open alarms, repairs done and peers reported."""
     from strongroom.services.lean_au_status import au_status
 
-    # read without opening the node when that gives the same answer (a SQLite catalog with nothing to recover first)
+    # read without opening the node when that gives the same answer (a catalog with nothing to recover first)
     status = au_status(home, au_key)
     if status is None:
         with open_node(home) as node:
