@@ -18,9 +18,10 @@ from __future__ import annotations
 import heapq
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from itertools import islice
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from strongroom.domain.model import ArticleMeta, FileRole
@@ -34,12 +35,24 @@ CREATE TABLE IF NOT EXISTS files (
     rel TEXT PRIMARY KEY, source TEXT NOT NULL, size INTEGER NOT NULL, sha512 TEXT NOT NULL, sha256 TEXT NOT NULL,
     media_type TEXT NOT NULL, role TEXT NOT NULL, item_key TEXT
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_by_item ON files (item_key, rel);
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY, doi TEXT, metadata_file TEXT, files TEXT NOT NULL, url TEXT, meta_at INTEGER
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS paths (rel TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS articles (
+    rel TEXT PRIMARY KEY, folder TEXT NOT NULL, stem TEXT NOT NULL, key TEXT NOT NULL, doi TEXT,
+    meta_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS articles_by_stem ON articles (folder, stem, rel);
+CREATE TABLE IF NOT EXISTS claims (ord INTEGER PRIMARY KEY, key TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS claims_by_key ON claims (key, ord);
 """
 # SQLite orders TEXT by its UTF-8 bytes (BINARY collation), which is the order of Python's str comparison (by code
-# point): ORDER BY rel and ORDER BY key give what ``sorted`` gives.
+# point): ORDER BY rel and ORDER BY key give what ``sorted`` gives, and min(rel) what ``min`` gives.
+# ``paths`` holds a package's paths as read (a bag's payload, a directory's files), to be gone through in order;
+# ``articles`` its JATS articles (``folder`` is ``str(PurePosixPath(rel).parent)``, ``key`` the item key: the DOI,
+# else the path); ``claims`` each item's key with where it was found, in the items' order, for the duplicate check.
 
 
 @dataclass(frozen=True, slots=True)  # slots: a package may hold tens of thousands
@@ -128,13 +141,15 @@ class PackageSpool:
     def _pages(self, sql: str) -> Iterator[tuple[Any, ...]]:
         return _pages(self.db, sql)
 
-    def assign(self, owner: dict[str, str], metadata_files: set[str], support: set[str]) -> None:
-        """Each file's item (``owner``, by path as read) and role: metadata if it is an item's metadata file, a full
-        text or a supplement by its media type, other if it is in ``support``."""
+    def assign(
+        self, owner: Callable[[str], str | None], is_metadata: Callable[[str], bool], support: Collection[str]
+    ) -> None:
+        """Each file's item (``owner(rel)``, by path as read) and role: metadata if it is an item's metadata file, a
+        full text or a supplement by its media type, other if it is in ``support``."""
         updates: list[tuple[str, str | None, str]] = []
         for rel, media_type in self._pages("SELECT rel, media_type FROM files WHERE rel > ? ORDER BY rel LIMIT ?"):
-            role = FileRole.OTHER if rel in support else _role(rel, media_type, metadata_files)
-            updates.append((str(role), owner.get(rel), rel))
+            role = FileRole.OTHER if rel in support else _role(rel, media_type, is_metadata)
+            updates.append((str(role), owner(rel), rel))
             if len(updates) >= BATCH:
                 self.db.executemany("UPDATE files SET role = ?, item_key = ? WHERE rel = ?", updates)
                 updates.clear()
@@ -160,11 +175,15 @@ class PackageSpool:
     # ---- items ------------------------------------------------------------------------------------------
 
     def add_items(self, items: Iterable[ParsedItem]) -> None:
-        rows = (
-            (i.key, i.doi, i.metadata_file, json.dumps(i.files, ensure_ascii=False), i.url, i.meta_at) for i in items
-        )
-        self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", rows)
+        """Write ``items``, ``BATCH`` at a time (so that ``items`` may be a generator reading this spool)."""
+        it = iter(items)
+        while page := list(islice(it, BATCH)):
+            self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", [_item_row(i) for i in page])
         self.db.commit()
+
+    def item_files(self, key: str) -> list[str]:
+        """The paths (as read) of the files ``assign`` gave to item ``key``, in order."""
+        return [rel for (rel,) in self.db.execute("SELECT rel FROM files WHERE item_key = ? ORDER BY rel", (key,))]
 
     def item_count(self) -> int:
         (n,) = self.db.execute("SELECT count(*) FROM items").fetchone()
@@ -177,14 +196,107 @@ class PackageSpool:
         ):
             yield ParsedItem(key, doi, None, metadata_file, json.loads(files), url, meta_at)
 
+    # ---- paths as read ---------------------------------------------------------------------------------
+
+    def add_paths(self, rels: Iterable[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO paths VALUES (?)", ((rel,) for rel in rels))
+        self.db.commit()
+
+    def paths(self) -> Iterator[str]:
+        """The paths ``add_paths`` was given, in order, a page at a time."""
+        for (rel,) in self._pages("SELECT rel FROM paths WHERE rel > ? ORDER BY rel LIMIT ?"):
+            yield rel
+
+    # ---- JATS articles and the files they own -----------------------------------------------------------
+
+    def add_article(self, rel: str, doi: str | None, meta_at: int) -> None:
+        """The JATS article at ``rel`` (as read), its DOI and place in the article spool; its item's key is its DOI,
+        else its path."""
+        path = PurePosixPath(rel)
+        self.db.execute(
+            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+            (rel, str(path.parent), path.stem, doi or rel, doi, meta_at),
+        )
+
+    def article(self, rel: str) -> tuple[str | None, int] | None:
+        """The DOI and article spool place of the JATS article at ``rel``, or None if ``rel`` is not one."""
+        row = self.db.execute("SELECT doi, meta_at FROM articles WHERE rel = ?", (rel,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def article_count(self) -> int:
+        (n,) = self.db.execute("SELECT count(*) FROM articles").fetchone()
+        return int(n)
+
+    def articles(self) -> Iterator[tuple[str, str, str | None, int]]:
+        """Each JATS article's path, key, DOI and article spool place, by path, a page at a time."""
+        yield from self._pages("SELECT rel, key, doi, meta_at FROM articles WHERE rel > ? ORDER BY rel LIMIT ?")
+
+    def owner(self, rel: str) -> str | None:
+        """The key of the JATS article that file ``rel`` belongs to, or None: an article owns itself; otherwise,
+        from the file's folder up, the first folder that holds articles decides: its only article owns the file, or,
+        where several share it, the one whose stem is the longest that starts the file's name (of two articles with
+        one stem, the first by path); no such stem, no owner."""
+        row = self.db.execute("SELECT key FROM articles WHERE rel = ?", (rel,)).fetchone()
+        if row is not None:
+            return str(row[0])
+        path = PurePosixPath(rel)
+        for parent in [path.parent, *path.parent.parents]:
+            folder = str(parent)
+            count, _first, key = self.db.execute(
+                "SELECT count(*), min(rel), key FROM articles WHERE folder = ?", (folder,)
+            ).fetchone()  # SQLite takes the bare column (key) from the row min() chose
+            if count == 1:
+                return str(key)
+            if count:
+                return self._by_stem(folder, path.name)
+        return None
+
+    def _by_stem(self, folder: str, name: str) -> str | None:
+        # The name's prefixes looked up in the folder's index of stems: one indexed probe a prefix, not a comparison
+        # with every article of the folder; the longest stem found wins.
+        prefixes = json.dumps([name[:n] for n in range(1, len(name) + 1)], ensure_ascii=False)
+        row = self.db.execute(
+            "SELECT min(rel), key FROM articles WHERE folder = ? AND stem IN (SELECT value FROM json_each(?))"
+            " GROUP BY stem ORDER BY length(stem) DESC LIMIT 1",
+            (folder, prefixes),
+        ).fetchone()
+        return None if row is None else str(row[1])
+
+    def is_article(self, rel: str) -> bool:
+        return self.db.execute("SELECT 1 FROM articles WHERE rel = ?", (rel,)).fetchone() is not None
+
+    # ---- item keys --------------------------------------------------------------------------------------
+
+    def claim(self, claims: Iterable[tuple[str, str]]) -> None:
+        """Items' keys, each with where it was found (``(key, where)``), in the items' order."""
+        self.db.executemany("INSERT INTO claims (key, at) VALUES (?, ?)", claims)
+        self.db.commit()
+
+    def claim_articles(self) -> None:
+        """Each JATS article's key, found at its path, in the order of the paths (its item's order)."""
+        self.db.execute("INSERT INTO claims (key, at) SELECT key, rel FROM articles ORDER BY rel")
+        self.db.commit()
+
+    def duplicate_claims(self) -> Iterator[tuple[str, str, str]]:
+        """Each claim of a key claimed before (``(where, key, where it was claimed last before)``), in order."""
+        yield from self.db.execute(
+            "SELECT at, key, prior FROM (SELECT c.ord, c.at, c.key, (SELECT p.at FROM claims p WHERE p.key = c.key"
+            " AND p.ord < c.ord ORDER BY p.ord DESC LIMIT 1) AS prior FROM claims c) WHERE prior IS NOT NULL"
+            " ORDER BY ord"
+        ).fetchall()
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
 
 
-def _role(rel: str, media_type: str, metadata_files: set[str]) -> FileRole:
-    if rel in metadata_files:
+def _item_row(i: ParsedItem) -> tuple[str, str | None, str | None, str, str | None, int | None]:
+    return i.key, i.doi, i.metadata_file, json.dumps(i.files, ensure_ascii=False), i.url, i.meta_at
+
+
+def _role(rel: str, media_type: str, is_metadata: Callable[[str], bool]) -> FileRole:
+    if is_metadata(rel):
         return FileRole.METADATA
     if media_type in ("application/pdf", "text/html", "application/xhtml+xml"):
         return FileRole.FULLTEXT

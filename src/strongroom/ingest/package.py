@@ -19,8 +19,9 @@ file or article.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -121,8 +122,18 @@ def _payload_root(extracted: Path) -> Path:
             return root
 
 
+def _files_under(root: Path) -> Iterator[str]:
+    """The paths of the files under ``root`` (those ``Path.rglob`` finds: links to folders are not followed), as
+    the file system lists them: a folder at a time, where ``rglob`` keeps every path it gave in a set."""
+    for folder, _dirnames, filenames in os.walk(root):  # os.walk does not follow links to folders either
+        for name in filenames:
+            full = os.path.join(folder, name)
+            if os.path.isfile(full):
+                yield os.path.relpath(full, root).replace(os.sep, "/")
+
+
 def _walk(root: Path) -> list[str]:
-    return sorted(PurePosixPath(p.relative_to(root).as_posix()).as_posix() for p in root.rglob("*") if p.is_file())
+    return sorted(_files_under(root))
 
 
 def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Reporter | None = None) -> Package:
@@ -157,7 +168,7 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Repo
     else:
         raise _reject([Finding("P002", str(path), "not a regular file or directory")], path)
 
-    reporter.stage("verifying checksums", sum(p.stat().st_size for p in root.rglob("*") if p.is_file()))
+    reporter.stage("verifying checksums", sum((root / rel).stat().st_size for rel in _files_under(root)))
     for reader in FORMS:
         if reader.recognise(root):
             spool = ArticleSpool(workdir / SPOOL)
@@ -255,11 +266,10 @@ def _hash_and_check(
 
 
 def _read_jats(
-    root: Path, relpaths: Iterable[str], findings: list[Finding], spool: ArticleSpool
-) -> dict[str, tuple[str | None, int]]:
-    """Parse every XML file safely, once; put the JATS articles among them in ``spool``, returning each one's DOI
-    and place in the spool by path."""
-    articles: dict[str, tuple[str | None, int]] = {}
+    root: Path, relpaths: Iterable[str], findings: list[Finding], spool: ArticleSpool, files: PackageSpool
+) -> None:
+    """Parse every XML file safely, once; put the JATS articles among them in ``spool``, each one's path, DOI and
+    place in the spool in the package spool's articles (``files.article(rel)``)."""
     for rel in relpaths:
         if not rel.lower().endswith(".xml"):
             continue
@@ -280,8 +290,8 @@ def _read_jats(
         except PackageRejected as exc:
             findings.extend(exc.findings)
             continue
-        articles[rel] = (meta.doi, spool.put(meta))
-    return articles
+        files.add_article(rel, meta.doi, spool.put(meta))
+    files.db.commit()
 
 
 def _finish(
@@ -297,23 +307,13 @@ def _finish(
 ) -> Package:
     """The package: its files given their items and roles (``support``, paths as read, are of role other), its
     items spooled by key with their paths taken out of ``payload_prefix``, and the facts of their articles."""
-    if not files.count and not findings:
-        findings.append(Finding("P011", "", "the package holds no payload files"))
-    seen: dict[str, str] = {}
-    for item in items:
-        where = item.metadata_file or (item.files[0] if item.files else "")
-        if item.key in seen:
-            findings.append(Finding("P052", where, f"{item.key} is also the identifier of {seen[item.key]}"))
-        seen[item.key] = where
-    if findings:
-        raise _reject(findings, source)
-    del seen
+    files.claim((item.key, item.metadata_file or (item.files[0] if item.files else "")) for item in items)
+    _check(source, files, findings)
     files.prefix = payload_prefix
-    files.assign(
-        {f: item.key for item in items for f in item.files},
-        {item.metadata_file for item in items if item.metadata_file},
-        set(support),
-    )
+    owner = {f: item.key for item in items for f in item.files}
+    metadata_files = {item.metadata_file for item in items if item.metadata_file}
+    files.assign(owner.get, metadata_files.__contains__, support)
+    del owner, metadata_files
     facts = ArticleFacts()
     cut = len(payload_prefix)
     for item in items:
@@ -328,6 +328,47 @@ def _finish(
             item.meta_at, item.meta = spool.put(item.meta), None
     files.add_items(items)
     items.clear()  # the caller's list: each item's record is in the spool now
+    return _package(form, source, files, spool, bag_info, facts)
+
+
+def _finish_by_jats(
+    form: PackageForm,
+    source: Path,
+    files: PackageSpool,
+    findings: list[Finding],
+    spool: ArticleSpool,
+    bag_info: dict[str, list[str]] | None = None,
+    payload_prefix: str = "",
+) -> Package:
+    """The package whose items are its JATS articles (in the package spool, ``_read_jats``), each owning the files
+    ``_group_by_jats`` gives it: ``_finish`` for them, worked from the spool a page at a time."""
+    files.claim_articles()
+    _check(source, files, findings)
+    files.prefix = payload_prefix
+    _group_by_jats(files)
+    facts = ArticleFacts()
+    files.add_items(_counted(_jats_items(files, len(payload_prefix)), spool, facts))
+    return _package(form, source, files, spool, bag_info, facts)
+
+
+def _check(source: Path, files: PackageSpool, findings: list[Finding]) -> None:
+    """Raise with every finding, those of a package without payload and of an item key claimed twice included."""
+    if not files.count and not findings:
+        findings.append(Finding("P011", "", "the package holds no payload files"))
+    for where, key, prior in files.duplicate_claims():
+        findings.append(Finding("P052", where, f"{key} is also the identifier of {prior}"))
+    if findings:
+        raise _reject(findings, source)
+
+
+def _package(
+    form: PackageForm,
+    source: Path,
+    files: PackageSpool,
+    spool: ArticleSpool,
+    bag_info: dict[str, list[str]] | None,
+    facts: ArticleFacts,
+) -> Package:
     return Package(
         form=form,
         source=source,
@@ -339,43 +380,26 @@ def _finish(
     )
 
 
-def _group_by_jats(articles: dict[str, tuple[str | None, int]], relpaths: list[str]) -> list[ParsedItem]:
-    """Attach each file to an article: the whole folder when the folder has one article, else by file stem."""
-    items: dict[str, ParsedItem] = {}
-    per_dir: dict[str, list[str]] = {}
-    for rel in articles:
-        per_dir.setdefault(str(PurePosixPath(rel).parent), []).append(rel)
-    # Where several articles share a folder, their stems (the first article of each stem, as candidates are listed),
-    # so that a file finds its article by its name's prefixes instead of by every article of the folder.
-    stems: dict[str, dict[str, str]] = {}
-    for folder, candidates in per_dir.items():
-        if len(candidates) > 1:
-            own = stems[folder] = {}
-            for c in candidates:
-                own.setdefault(PurePosixPath(c).stem, c)
-    for rel, (doi, meta_at) in sorted(articles.items()):
-        key = doi or rel
-        items[rel] = ParsedItem(key=key, doi=doi, meta=None, metadata_file=rel, files=[rel], meta_at=meta_at)
-    for rel in relpaths:
-        if rel in articles:
-            continue
-        path = PurePosixPath(rel)
-        owner = None
-        for parent in [path.parent, *path.parent.parents]:
-            candidates = per_dir.get(str(parent), [])
-            if len(candidates) == 1:
-                owner = candidates[0]
-            elif candidates:
-                # Several articles share the folder: a file belongs to the one whose stem starts its name (the
-                # longest such stem).
-                own = stems[str(parent)]
-                name = path.name
-                owner = next((own[name[:n]] for n in range(len(name), 0, -1) if name[:n] in own), None)
-            if candidates:
-                break
-        if owner is not None:
-            items[owner].files.append(rel)
-    return list(items.values())
+def _group_by_jats(files: PackageSpool) -> None:
+    """Attach each file to an article (``PackageSpool.owner``: the whole folder when the folder has one article,
+    else by file stem), the articles being of role metadata, in one pass over the files."""
+    files.assign(files.owner, files.is_article, ())
+
+
+def _jats_items(files: PackageSpool, cut: int) -> Iterator[ParsedItem]:
+    """Each JATS article's item, in the order of their paths, with the files ``_group_by_jats`` gave it (their paths
+    cut of the first ``cut`` characters, the payload prefix)."""
+    for rel, key, doi, meta_at in files.articles():
+        owned = [f[cut:] for f in files.item_files(key)]
+        yield ParsedItem(key=key, doi=doi, meta=None, metadata_file=rel[cut:], files=owned, meta_at=meta_at)
+
+
+def _counted(items: Iterable[ParsedItem], spool: ArticleSpool, facts: ArticleFacts) -> Iterator[ParsedItem]:
+    """``items``, each article's facts added to ``facts`` as it goes by (in the items' order)."""
+    for item in items:
+        if item.meta_at is not None:
+            facts.add(spool.get(item.meta_at))
+        yield item
 
 
 # ---- the three forms -----------------------------------------------------------------------------------------
@@ -403,7 +427,7 @@ def _is_export(root: Path) -> bool:
 def _open_export(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     """An AU exported by ``strongroom export``: its files keep the logical paths they had, described by the exported
     deposit record (so an exported AU deposited again is the same AU)."""
-    _payload, _info, findings = _checked_bag(source, root, reporter, files)
+    _info, findings = _checked_bag(source, root, reporter, files)
     try:
         record = DepositRecord.from_bytes((root / EXPORT_RECORD).read_bytes())
     except (OSError, RecordError) as exc:
@@ -420,9 +444,9 @@ def _open_export(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
 
 def _checked_bag(
     source: Path, root: Path, reporter: Reporter, files: PackageSpool
-) -> tuple[list[str], dict[str, list[str]], list[Finding]]:
-    """A bag's payload files (their records put in ``files``), each verified against the bag's manifests, its
-    bag-info, and every problem found."""
+) -> tuple[dict[str, list[str]], list[Finding]]:
+    """A bag's bag-info and every problem found, its payload files' paths put in ``files`` (``files.paths()``) and
+    their records too, each verified against the bag's manifests."""
     findings: list[Finding] = []
     try:
         bag = bagit.Bag(str(root))
@@ -450,15 +474,17 @@ def _checked_bag(
         (rel.replace("\\", "/"), {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS})
         for rel, digests in bag.entries.items()
     )
-    payload = sorted(r.replace("\\", "/") for r in bag.payload_files() if (root / r).is_file())
+    # os.path, not pathlib, while bagit's record is alive: pathlib interns every name, and the table of interned
+    # strings grown while the record is held was the peak of opening a bag.
+    files.add_paths(r.replace("\\", "/") for r in bag.payload_files() if os.path.isfile(os.path.join(root, r)))
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
     del bag, listed, present  # bagit's own record of every file is not held while the files are hashed
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
     tags = [r for r in files.expected_paths() if not r.startswith("data/") and (root / r).is_file()]
     _hash_and_check(root, tags, findings, reporter, None, files.expected)
-    _hash_and_check(root, payload, findings, reporter, files, files.expected)
-    return payload, info, findings
+    _hash_and_check(root, files.paths(), findings, reporter, files, files.expected)
+    return info, findings
 
 
 # ---- the OJS PKP Preservation Network plugin's package ------------------------------------------------------
@@ -503,8 +529,8 @@ def _first(info: dict[str, list[str]], key: str) -> str | None:
 def _open_ojs_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     """The bag the OJS "PKP Preservation Network" plugin builds: verified as a bag, its Native XML checked against
     the schemas bundled beside it (OJS 3), its articles catalogued with the galley files the XML references."""
-    payload, info, findings = _checked_bag(source, root, reporter, files)
-    xmls = [rel for rel in payload if OJS_XML.match(rel)]
+    info, findings = _checked_bag(source, root, reporter, files)
+    xmls = [rel for rel in files.paths() if OJS_XML.match(rel)]
     if not xmls:
         findings.append(
             Finding("P062", "data/", "no OJS Native XML export (Issue….xml or Submission….xml) in the bag's data/")
@@ -538,16 +564,15 @@ def _open_ojs_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSp
                 galleys.append(target)
             key = article.meta.doi or f"{PurePosixPath(rel).stem}#{article.internal_id or n}"
             items.append(ParsedItem(key=key, doi=article.meta.doi, meta=article.meta, metadata_file=rel, files=galleys))
-    support = frozenset(OJS_SCHEMAS) | {rel for rel in payload if OJS_TERMS.match(rel)}  # of role other
+    support = frozenset(OJS_SCHEMAS) | {rel for rel in files.paths() if OJS_TERMS.match(rel)}  # of role other
     return _finish(PackageForm.OJS_NATIVE, source, files, items, findings, spool, info, "data/", support)
 
 
 @register(PackageForm.BAGIT, lambda root: (root / "bagit.txt").exists(), "bagit.txt", "a BagIt bag")
 def _open_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
-    payload, info, findings = _checked_bag(source, root, reporter, files)
-    articles = _read_jats(root, payload, findings, spool)
-    items = _group_by_jats(articles, payload)
-    return _finish(PackageForm.BAGIT, source, files, items, findings, spool, info, payload_prefix="data/")
+    info, findings = _checked_bag(source, root, reporter, files)
+    _read_jats(root, files.paths(), findings, spool, files)
+    return _finish_by_jats(PackageForm.BAGIT, source, files, findings, spool, info, payload_prefix="data/")
 
 
 def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
@@ -580,7 +605,7 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
             by_folder.setdefault(rel.split("/", 1)[0], []).append(rel)
     folders = set(by_folder)
     _hash_and_check(root, relpaths, findings, reporter, files)
-    articles = _read_jats(root, relpaths, findings, spool)
+    _read_jats(root, relpaths, findings, spool, files)
     items: list[ParsedItem] = []
     used: set[str] = set()
     for row in rows:
@@ -596,8 +621,8 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
             continue
         used.add(folder)
         in_folder = list(by_folder[folder])
-        jats = [r for r in in_folder if r in articles]
-        article = articles[jats[0]] if len(jats) == 1 else None
+        jats = [r for r in in_folder if files.is_article(r)]
+        article = files.article(jats[0]) if len(jats) == 1 else None
         jats_doi = article[0] if article else None
         doi = row.doi or jats_doi
         if article and row.doi and jats_doi and jats_doi != row.doi:
@@ -620,16 +645,15 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
 
 @register(
     PackageForm.JATS_DIRECTORY,
-    lambda root: any(name.lower().endswith(".xml") for name in _walk(root)),
+    lambda root: any(name.lower().endswith(".xml") for name in _files_under(root)),
     "JATS XML",
     "a directory of JATS XML and PDFs",
 )
 def _open_jats_dir(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool, files: PackageSpool) -> Package:
     findings: list[Finding] = []
-    relpaths = _walk(root)
-    _hash_and_check(root, relpaths, findings, reporter, files)
-    articles = _read_jats(root, relpaths, findings, spool)
-    if not articles and not findings:
+    files.add_paths(_files_under(root))  # gone through in order from the spool, never listed whole in memory
+    _hash_and_check(root, files.paths(), findings, reporter, files)
+    _read_jats(root, files.paths(), findings, spool, files)
+    if not files.article_count() and not findings:
         findings.append(Finding("P033", "", "no XML file in the directory is a JATS <article>"))
-    items = _group_by_jats(articles, relpaths)
-    return _finish(PackageForm.JATS_DIRECTORY, source, files, items, findings, spool)
+    return _finish_by_jats(PackageForm.JATS_DIRECTORY, source, files, findings, spool)
