@@ -295,6 +295,64 @@ def shape(url: str) -> str:
     return re.sub(r"\d+", "#", url)
 
 
+Entry = tuple[str, int, str | None, Link | None]  # a queued address: (URL, depth, its parent's AU, the link to it)
+
+
+def _is_asset(link: Link | None) -> bool:
+    return link is not None and link.kind == "asset"
+
+
+def _label_order(au: str | None) -> tuple[bool, str]:
+    return au is not None, au or ""  # None (every AU) first
+
+
+class Seen:
+    """The addresses taken from the queue, each with the AU labels it was taken for (None: every AU). A page is
+    taken once, for the AU it was first reached in; an asset once for each AU whose pages need it, a capture for
+    every AU counting for each: in CLOCKSS and LOCKSS an AU is preserved, audited and released on its own, so it
+    must hold the stylesheets, scripts, fonts and images its pages are replayed with."""
+
+    def __init__(self) -> None:
+        self._aus: dict[str, set[str | None]] = {}
+        self._count = 0  # (URL, AU) pairs taken: what ``max_pages`` bounds
+
+    def __len__(self) -> int:
+        return self._count
+
+    def holds(self, url: str, au: str | None, link: Link | None) -> bool:
+        """Whether ``url``, reached by ``link`` for ``au``, was taken already (a page: for any AU)."""
+        taken = self._aus.get(url)
+        return taken is not None and (not _is_asset(link) or None in taken or au in taken)
+
+    def add(self, url: str, au: str | None) -> None:
+        taken = self._aus.setdefault(url, set())
+        if au not in taken:
+            taken.add(au)
+            self._count += 1
+
+    def saved(self, inflight: list[tuple[str, str | None]]) -> dict[str, list[str | None]]:
+        """For the frontier: each URL and the AUs it was taken for, less those under way (they are queued again)."""
+        out = {url: set(aus) for url, aus in self._aus.items()}
+        for url, au in inflight:
+            out[url].discard(au)
+        return {url: sorted(aus, key=_label_order) for url, aus in sorted(out.items()) if aus}
+
+    @classmethod
+    def loaded(cls, saved: dict[str, list[str | None]] | list[str], outcomes: list[Outcome]) -> Seen:
+        """The addresses a frontier saved. One saved before assets were taken per AU lists URLs alone: each is
+        taken for the AUs its outcomes name (every AU when none does), so the crawl resumes where it was."""
+        seen = cls()
+        if isinstance(saved, list):
+            noted: dict[str, set[str | None]] = {}
+            for o in outcomes:
+                noted.setdefault(o.url, set()).add(o.au)
+            saved = {url: sorted(noted.get(url, {None}), key=_label_order) for url in saved}
+        for url, aus in saved.items():
+            for au in aus:
+                seen.add(url, au)
+        return seen
+
+
 def crawl(
     plan: Plan,
     fetcher: Fetcher,
@@ -321,23 +379,23 @@ def crawl(
             f"{start} does not carry the permission statement, so nothing was collected",
             hint=how_to_fix(start),
         )
-    seen: set[str] = set()
+    seen = Seen()
     chains: dict[str, int] = {}  # URL -> how many pages of its own shape led to it, one after another
-    queue: deque[tuple[str, int, str | None, Link | None]] = deque((s, 0, None, None) for s in plan.seeds())
+    queue: deque[Entry] = deque((s, 0, None, None) for s in plan.seeds())
     frontier = checkpoint.load()
     if frontier is not None:
         result.outcomes = [Outcome(**o) for o in frontier["outcomes"]]
         result.items = frontier["items"]
-        seen, chains = set(frontier["seen"]), dict(frontier["chains"])
+        seen, chains = Seen.loaded(frontier["seen"], result.outcomes), dict(frontier["chains"])
         queue = deque((u, d, a, Link(*link) if link else None) for u, d, a, link in frontier["queue"])
 
-    inflight: list[tuple[str, int, str | None, Link | None]] = []  # taken from the queue, not yet handled
+    inflight: list[tuple[Entry, str | None]] = []  # taken from the queue for an AU, not yet handled
 
     def save() -> None:
-        todo = [*inflight, *queue]
+        todo = [entry for entry, _ in inflight] + list(queue)
         checkpoint.save(
             {
-                "seen": sorted(seen - {u for u, *_ in inflight}),
+                "seen": seen.saved([(entry[0], au) for entry, au in inflight]),
                 "chains": chains,
                 "queue": [(u, d, a, (link.url, link.text, link.kind) if link else None) for u, d, a, link in todo],
                 "outcomes": [o.__dict__ for o in result.outcomes],
@@ -382,9 +440,9 @@ def _pipeline(
     plan: Plan,
     fetcher: Fetcher,
     result: CrawlResult,
-    queue: deque[tuple[str, int, str | None, Link | None]],
-    inflight: list[tuple[str, int, str | None, Link | None]],
-    seen: set[str],
+    queue: deque[Entry],
+    inflight: list[tuple[Entry, str | None]],
+    seen: Seen,
     chains: dict[str, int],
     width: int,
     only_au: str | None,
@@ -408,10 +466,10 @@ def _pipeline(
             ):
                 entry = queue.popleft()
                 url, depth, parent_au, link = entry
-                if url in seen:
-                    continue
-                seen.add(url)
                 au = plan.au_for(url, parent_au, link)
+                if seen.holds(url, au, link):
+                    continue
+                seen.add(url, au)
                 if only_au is not None and au not in (None, only_au):
                     continue
                 if not url.startswith(("http://", "https://")) or not plan.in_scope(url):
@@ -420,7 +478,7 @@ def _pipeline(
                 if refused:
                     note(url, au, None, 0, refused)
                     continue
-                inflight.append(entry)
+                inflight.append((entry, au))
                 pending.append((depth, au, pool.submit(_fetch_following, plan, fetcher, url)))
             if not pending:
                 if queue and pause_after is not None and fetched_now >= pause_after:
@@ -431,7 +489,7 @@ def _pipeline(
                 return
             depth, au, future = pending.popleft()
             fetched, hops, notes = future.result()
-            url, _, _, came_by = inflight.pop(0)
+            (url, _, _, came_by), _ = inflight.pop(0)
             fetched_now += 1
             for n in notes:
                 note(n[0], au, n[1], 0, n[2])
@@ -455,7 +513,8 @@ def _pipeline(
             if capped:
                 note(fetched.url, au, None, 0, PARTLY_READ)
             for found in found_links:
-                if found.url not in seen:
+                found_au = plan.au_for(found.url, au, found) if _is_asset(found) else None  # a page's: by URL
+                if not seen.holds(found.url, found_au, found):
                     if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
                         chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
                     queue.append((found.url, depth + (found.kind == "a"), au, found))
