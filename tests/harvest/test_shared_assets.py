@@ -16,7 +16,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from strongroom.harvest.checkpoint import Checkpoint
-from strongroom.harvest.crawl import CrawlPaused, crawl
+from strongroom.harvest.crawl import FOLLOWED_ONLY, CrawlPaused, crawl
 from strongroom.harvest.fetch import Fetcher
 from strongroom.harvest.plans import make_plan
 from strongroom.node import Node
@@ -127,6 +127,21 @@ def test_an_au_left_out_by_only_au_is_not_fetched_for(tmp_path: Path, site: tupl
     result = crawl(plan, fast(), only_au="2023", checkpoint=Checkpoint(tmp_path / "crawl", "only"))
     captured = sorted((au, urlsplit(f.url).path) for au, f in result.captures())
     assert captured == sorted(("2023", p) for p in {"/2023/issue.html", "/2023/article.html", *THEME})
+    assert not any(p.startswith("/2022/") for p in asked)
+
+
+def test_one_au_of_a_generic_title_is_reached_through_its_start_page(
+    tmp_path: Path, site: tuple[str, list[str]]
+) -> None:
+    """``harvest run --au 2023`` of a generic title whose start page is of the AU "all": the start page is read for
+    its links and not kept, so 2023's pages are reached (before, nothing at all was collected)."""
+    url, asked = site
+    plan = make_plan("generic", {"start_urls": [f"{url}/"], **SETTINGS})
+    result = crawl(plan, fast(), only_au="2023", checkpoint=Checkpoint(tmp_path / "crawl", "start"))
+    captured = sorted((au, urlsplit(f.url).path) for au, f in result.captures())
+    assert captured == sorted(("2023", p) for p in {"/2023/issue.html", "/2023/article.html", *THEME})
+    [start] = [o for o in result.outcomes if urlsplit(o.url).path == "/" and o.status == 200]
+    assert start.au == "all" and start.note.startswith(FOLLOWED_ONLY)
     assert not any(p.startswith("/2022/") for p in asked)
 
 

@@ -55,6 +55,7 @@ PARTLY_READ = (
     f"partly read: only its first {MOST_CSS_CHARS:,} characters of CSS, and {MOST_CSS_ADDRESSES:,} addresses in them,"
     " were looked at for what its pages need (collected; what the rest names is not, unless linked elsewhere)"
 )
+FOLLOWED_ONLY = "read for its links, not kept"  # a start address of an AU that a one-AU harvest leaves out
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 CHARSET = re.compile(r";\s*charset=[\"']?([^\s;\"']+)", re.IGNORECASE)
 
@@ -455,7 +456,7 @@ def _pipeline(
     fetched_now = 0
     last_save = time.monotonic()
     # submitted fetches, oldest first (``inflight`` holds their queue entries, in the same order)
-    pending: deque[tuple[int, str | None, Future[_Followed]]] = deque()
+    pending: deque[tuple[int, str | None, bool, Future[_Followed]]] = deque()  # (depth, AU, kept, fetch)
     with ThreadPoolExecutor(max_workers=width) as pool:
         while True:
             while (
@@ -470,7 +471,8 @@ def _pipeline(
                 if seen.holds(url, au, link):
                     continue
                 seen.add(url, au)
-                if only_au is not None and au not in (None, only_au):
+                keep = only_au is None or au in (None, only_au)
+                if not keep and (link is not None or not _enter_through_seeds(plan, only_au)):
                     continue
                 if not url.startswith(("http://", "https://")) or not plan.in_scope(url):
                     continue
@@ -479,7 +481,7 @@ def _pipeline(
                     note(url, au, None, 0, refused)
                     continue
                 inflight.append((entry, au))
-                pending.append((depth, au, pool.submit(_fetch_following, plan, fetcher, url)))
+                pending.append((depth, au, keep, pool.submit(_fetch_following, plan, fetcher, url)))
             if not pending:
                 if queue and pause_after is not None and fetched_now >= pause_after:
                     raise CrawlPaused(
@@ -487,13 +489,13 @@ def _pipeline(
                         hint="run the same harvest again to resume it",
                     )
                 return
-            depth, au, future = pending.popleft()
+            depth, au, keep, future = pending.popleft()
             fetched, hops, notes = future.result()
             (url, _, _, came_by), _ = inflight.pop(0)
             fetched_now += 1
             for n in notes:
                 note(n[0], au, n[1], 0, n[2])
-            for f in hops:
+            for f in hops if keep else ():
                 checkpoint.add(au, f)
             if time.monotonic() - last_save >= SAVE_SECONDS:
                 save()
@@ -503,12 +505,15 @@ def _pipeline(
             if fetched.status != 200:
                 note(fetched.url, au, fetched.status, len(fetched.body), f"HTTP {fetched.status}")
                 continue
-            checkpoint.add(au, fetched)
-            note(fetched.url, au, 200, len(fetched.body), "collected")
             doc = document(fetched)
-            item = landing_item(fetched, doc)
-            if item is not None and au is not None:
-                result.items.setdefault(au, []).append(item)
+            if keep:
+                checkpoint.add(au, fetched)
+                note(fetched.url, au, 200, len(fetched.body), "collected")
+                item = landing_item(fetched, doc)
+                if item is not None and au is not None:
+                    result.items.setdefault(au, []).append(item)
+            else:
+                note(fetched.url, au, 200, len(fetched.body), f"{FOLLOWED_ONLY} (AU {au} is not harvested now)")
             found_links, capped = _links(fetched, doc, stylesheet=came_by is not None and came_by.text == STYLESHEET)
             if capped:
                 note(fetched.url, au, None, 0, PARTLY_READ)
@@ -518,6 +523,14 @@ def _pipeline(
                     if shape(found.url) == shape(fetched.url) and found.url != fetched.url:
                         chains[found.url] = max(chains.get(found.url, 0), chains.get(url, 0) + 1)
                     queue.append((found.url, depth + (found.kind == "a"), au, found))
+
+
+def _enter_through_seeds(plan: Plan, only_au: str | None) -> bool:
+    """Whether a harvest of ``only_au`` alone reads the start addresses of other AUs for their links (without keeping
+    them): when none of them is of that AU or of every AU, as a generic plan's start page of its own AU "all", the
+    pages of the AU harvested are reached only through them."""
+    starts = {plan.au_for(s, None, None) for s in plan.seeds()}
+    return only_au is not None and only_au not in starts and None not in starts
 
 
 def _refusal(plan: Plan, fetcher: Fetcher, url: str, depth: int, chains: dict[str, int]) -> str | None:
