@@ -111,11 +111,6 @@ class PackageSpool:
         digests: dict[str, str] = json.loads(row[0])
         return digests
 
-    def expected_paths(self) -> Iterator[str]:
-        """The paths the manifests list, in order."""
-        for (rel,) in self.db.execute("SELECT rel FROM expected ORDER BY rel").fetchall():
-            yield rel
-
     # ---- files ------------------------------------------------------------------------------------------
 
     def add_file(self, f: PackageFile) -> None:
@@ -205,6 +200,28 @@ class PackageSpool:
     def paths(self) -> Iterator[str]:
         """The paths ``add_paths`` was given, in order, a page at a time."""
         for (rel,) in self._pages("SELECT rel FROM paths WHERE rel > ? ORDER BY rel LIMIT ?"):
+            yield rel
+
+    def drop_paths(self, rels: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM paths WHERE rel = ?", ((rel,) for rel in rels))
+        self.db.commit()
+
+    def unlisted_paths(self, prefix: str) -> Iterator[str]:
+        """The paths under ``prefix`` (as read) the manifests do not list, in order."""
+        yield from self._prefixed("SELECT rel FROM paths WHERE {} AND rel NOT IN (SELECT rel FROM expected)", prefix)
+
+    def missing_paths(self, prefix: str) -> Iterator[str]:
+        """The paths under ``prefix`` the manifests list but ``add_paths`` was not given, in order."""
+        yield from self._prefixed("SELECT rel FROM expected WHERE {} AND rel NOT IN (SELECT rel FROM paths)", prefix)
+
+    def listed_outside(self, prefix: str) -> Iterator[str]:
+        """The paths the manifests list that are not under ``prefix`` (a bag's tag files), in order."""
+        yield from self._prefixed("SELECT rel FROM expected WHERE NOT {}", prefix)
+
+    def _prefixed(self, sql: str, prefix: str) -> Iterator[str]:
+        # substr, not LIKE: LIKE ignores the case of ASCII letters and gives '_' and '%' a meaning.
+        query = sql.format("substr(rel, 1, ?) = ?") + " ORDER BY rel"
+        for (rel,) in self.db.execute(query, (len(prefix), prefix)):
             yield rel
 
     # ---- JATS articles and the files they own -----------------------------------------------------------

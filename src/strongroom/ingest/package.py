@@ -19,6 +19,7 @@ file or article.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -446,7 +447,11 @@ def _checked_bag(
     source: Path, root: Path, reporter: Reporter, files: PackageSpool
 ) -> tuple[dict[str, list[str]], list[Finding]]:
     """A bag's bag-info and every problem found, its payload files' paths put in ``files`` (``files.paths()``) and
-    their records too, each verified against the bag's manifests."""
+    their records too, each verified against the bag's manifests.
+
+    bagit reads the bag (bagit.txt, manifests, bag-info); its record of every manifest line goes to the package
+    spool and is let go before the payload is listed, and completeness is worked out there in SQL: no set or dict of
+    every path is held (bagit's ``validate(completeness_only=True)`` built several while its record was alive)."""
     findings: list[Finding] = []
     try:
         bag = bagit.Bag(str(root))
@@ -455,36 +460,106 @@ def _checked_bag(
     unknown = sorted(set(bag.algorithms) - set(BAG_ALGORITHMS))
     if unknown:
         findings.append(Finding("P024", "", f"manifest algorithm(s) {', '.join(unknown)} not accepted"))
-    if not bag.algorithms:
+    if next(bag.manifest_files(), None) is None:  # bag.algorithms counts tag manifests too
         findings.append(Finding("P023", "", "the bag has no payload manifest"))
-    listed = {rel.replace("\\", "/") for rel in bag.entries if rel.replace("\\", "/").startswith("data/")}
-    present = {rel.replace("\\", "/") for rel in bag.payload_files()}
-    for rel in sorted(listed - present):
-        findings.append(Finding("P021", rel, "listed in the manifest but not in the bag"))
-    for rel in sorted(present - listed):
-        findings.append(Finding("P022", rel, "in the payload but not in any manifest"))
-    if not findings:
-        # Structure and Payload-Oxum, once completeness is known to hold (bagit stops at the first problem).
-        try:
-            bag.validate(completeness_only=True)
-        except bagit.BagError as exc:
-            findings.append(Finding("P023", "", str(exc)))
+    findings.extend(_bag_structure(bag, root))
     # The manifests' digests go to the package spool, looked up there as each file is hashed.
     files.expect(
         (rel.replace("\\", "/"), {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS})
         for rel, digests in bag.entries.items()
     )
-    # os.path, not pathlib, while bagit's record is alive: pathlib interns every name, and the table of interned
-    # strings grown while the record is held was the peak of opening a bag.
-    files.add_paths(r.replace("\\", "/") for r in bag.payload_files() if os.path.isfile(os.path.join(root, r)))
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
+    del bag  # bagit's own record of every file is not held while the payload is listed and hashed
+    payload = _Payload()
+    files.add_paths(payload.files(root))
+    complete = len(findings)
+    for rel in files.missing_paths("data/"):
+        findings.append(Finding("P021", rel, "listed in the manifest but not in the bag"))
+    for rel in files.unlisted_paths("data/"):
+        findings.append(Finding("P022", rel, "in the payload but not in any manifest"))
+    # Tag files a tag manifest lists must be there too (bagit's completeness pass checked it, from BagIt 0.97).
+    for rel in files.listed_outside("data/"):
+        if not os.path.isfile(os.path.join(root, rel)):
+            findings.append(Finding("P021", rel, "listed in a tag manifest but not in the bag"))
+    files.drop_paths(payload.not_files)  # named by the payload listing, but nothing to hash
+    if len(findings) == complete:  # a file missing or added makes the Payload-Oxum wrong too: one finding is enough
+        findings.extend(_oxum_findings(info, payload))
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
-    del bag, listed, present  # bagit's own record of every file is not held while the files are hashed
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
-    tags = [r for r in files.expected_paths() if not r.startswith("data/") and (root / r).is_file()]
+    tags = [r for r in files.listed_outside("data/") if (root / r).is_file()]
     _hash_and_check(root, tags, findings, reporter, None, files.expected)
     _hash_and_check(root, files.paths(), findings, reporter, files, files.expected)
     return info, findings
+
+
+def _bag_structure(bag: bagit.Bag, root: Path) -> list[Finding]:
+    """What bagit's ``validate`` checked of the bag's structure besides its manifests: the payload directory, the
+    declaration's lack of a byte-order mark, and fetch.txt's URLs."""
+    findings: list[Finding] = []
+    if not os.path.isdir(os.path.join(root, "data")):
+        findings.append(
+            Finding("P023", "data/", "the bag has no payload directory data/; re-create the bag with a BagIt tool")
+        )
+    with open(os.path.join(root, "bagit.txt"), "rb") as fh:
+        if fh.read(3) == codecs.BOM_UTF8:
+            findings.append(Finding("P023", "bagit.txt", "bagit.txt must not begin with a byte-order mark"))
+    try:
+        bag.validate_fetch()  # reads fetch.txt (if any) a line at a time
+    except (bagit.BagError, ValueError) as exc:  # ValueError: a line that is not "URL LENGTH FILENAME"
+        findings.append(Finding("P023", "fetch.txt", str(exc) or "a line is not URL, length and file name"))
+    return findings
+
+
+@dataclass
+class _Payload:
+    """The files under a bag's ``data/``, listed as bagit lists them (every name ``os.walk`` gives, whatever the
+    kind of file: bagit's ``payload_files`` keeps a table of every name, this does not), counted and their bytes
+    added up for the Payload-Oxum as they go by; ``not_files`` are those that are not regular files (none, where
+    ``check_tree`` or extraction has refused links and special files)."""
+
+    count: int = 0
+    total_bytes: int = 0
+    not_files: list[str] = field(default_factory=list)
+
+    def files(self, root: Path) -> Iterator[str]:
+        for folder, _dirnames, filenames in os.walk(os.path.join(root, "data")):
+            for name in filenames:
+                full = os.path.join(folder, name)
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                self.count += 1
+                if os.path.isfile(full):
+                    self.total_bytes += os.path.getsize(full)
+                else:
+                    self.not_files.append(rel)
+                yield rel
+
+
+def _oxum_findings(info: dict[str, list[str]], payload: _Payload) -> list[Finding]:
+    """The Payload-Oxum of bag-info (the first, if several), "OCTETS.COUNT", checked against the payload."""
+    values = info.get("Payload-Oxum")
+    if not values:
+        return []
+    oxum = values[0].strip()
+    octets, _dot, count = oxum.partition(".")
+    if not (octets.isascii() and octets.isdigit() and count.isascii() and count.isdigit()):
+        return [
+            Finding(
+                "P023",
+                "bag-info.txt",
+                f"Payload-Oxum {oxum!r} is not OCTETS.COUNT; re-make the bag's bag-info.txt with a BagIt tool",
+            )
+        ]
+    if (int(octets), int(count)) == (payload.total_bytes, payload.count):
+        return []
+    return [
+        Finding(
+            "P023",
+            "bag-info.txt",
+            f"Payload-Oxum says {int(count)} files and {int(octets)} bytes, but the payload holds {payload.count}"
+            f" files and {payload.total_bytes} bytes: transfer the bag again if files were lost or cut short, else"
+            " re-make the bag's bag-info.txt (e.g. bagit.Bag(path).save(manifests=True), or bagit.py anew)",
+        )
+    ]
 
 
 # ---- the OJS PKP Preservation Network plugin's package ------------------------------------------------------

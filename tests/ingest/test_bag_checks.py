@@ -1,0 +1,157 @@
+"""A bag's own checks, made by Strongroom over the package spool rather than by bagit's completeness pass: every
+manifest entry present (P021), every payload file listed (P022), the payload directory and the Payload-Oxum
+(P023), the manifests' algorithms (P024). Each bag is made with bagit, then damaged as a transfer or a careless
+hand would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bagit
+import pytest
+
+from strongroom.errors import Finding, PackageRejected
+from strongroom.ingest.package import PackageForm, open_package
+from strongroom.settings import IngestLimits
+
+PAYLOAD = {"a/one.txt": b"first file\n", "a/two.txt": b"second, a little longer\n", "b/three.txt": b"3\n"}
+PAYLOAD_BYTES = sum(len(data) for data in PAYLOAD.values())
+
+
+def _bag(tmp_path: Path) -> Path:
+    root = tmp_path / "bag"
+    for rel, data in PAYLOAD.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    bagit.make_bag(str(root), checksums=["sha256"])
+    return root
+
+
+def _rejected(root: Path, tmp_path: Path) -> list[Finding]:
+    with pytest.raises(PackageRejected) as exc:
+        open_package(root, tmp_path / "work", IngestLimits())
+    return list(exc.value.findings)
+
+
+def _set_oxum(root: Path, oxum: str) -> None:
+    """Put ``oxum`` in bag-info.txt; the tag manifests, which would now disagree with it (P020), are taken away."""
+    info = root / "bag-info.txt"
+    lines = [line for line in info.read_text().splitlines() if not line.startswith("Payload-Oxum")]
+    info.write_text("\n".join([*lines, f"Payload-Oxum: {oxum}"]) + "\n")
+    for tagmanifest in root.glob("tagmanifest-*.txt"):
+        tagmanifest.unlink()
+
+
+def test_a_clean_bag_is_accepted(tmp_path: Path) -> None:
+    package = open_package(_bag(tmp_path), tmp_path / "work", IngestLimits())
+    try:
+        assert package.form is PackageForm.BAGIT
+        assert sorted(f.relpath for f in package.files) == sorted(PAYLOAD)
+        assert package.total_bytes == PAYLOAD_BYTES
+    finally:
+        package.close()
+
+
+def test_a_file_listed_but_missing_is_p021(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "data/a/two.txt").unlink()
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P021", "data/a/two.txt")]
+
+
+def test_a_file_added_but_not_listed_is_p022(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "data/b/extra.txt").write_bytes(b"slipped in\n")
+    (root / "data/a_extra.txt").write_bytes(b"and another\n")
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P022", "data/a_extra.txt"), ("P022", "data/b/extra.txt")]
+
+
+def test_missing_and_unlisted_files_are_each_named_in_order(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "data/b/three.txt").unlink()
+    (root / "data/a/one.txt").unlink()
+    (root / "data/z.txt").write_bytes(b"z\n")
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [
+        ("P021", "data/a/one.txt"),
+        ("P021", "data/b/three.txt"),
+        ("P022", "data/z.txt"),
+    ]
+
+
+def test_a_missing_tag_file_listed_in_a_tag_manifest_is_named(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "bag-info.txt").unlink()
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P021", "bag-info.txt")]
+
+
+def test_a_wrong_payload_oxum_file_count_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    _set_oxum(root, f"{PAYLOAD_BYTES}.{len(PAYLOAD) + 1}")
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P023", "bag-info.txt")]
+    message = findings[0].message
+    assert f"says {len(PAYLOAD) + 1} files and {PAYLOAD_BYTES} bytes" in message
+    assert f"holds {len(PAYLOAD)} files and {PAYLOAD_BYTES} bytes" in message
+    assert "bag-info.txt" in message  # the fix
+
+
+def test_a_wrong_payload_oxum_byte_count_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    _set_oxum(root, f"{PAYLOAD_BYTES - 1}.{len(PAYLOAD)}")
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P023", "bag-info.txt")]
+    assert f"says {len(PAYLOAD)} files and {PAYLOAD_BYTES - 1} bytes" in findings[0].message
+
+
+def test_a_malformed_payload_oxum_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    _set_oxum(root, "many.files")
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P023", "bag-info.txt")]
+
+
+def test_a_right_payload_oxum_without_tag_manifests_is_accepted(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    _set_oxum(root, f"{PAYLOAD_BYTES}.{len(PAYLOAD)}")  # the damage helper itself leaves a sound bag
+    open_package(root, tmp_path / "work", IngestLimits()).close()
+
+
+def test_a_bag_without_a_data_directory_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "data").rename(root / "payload")
+    for tagmanifest in root.glob("tagmanifest-*.txt"):
+        tagmanifest.unlink()
+    (root / "manifest-sha256.txt").write_text("")  # nothing listed: only the missing directory is wrong
+    findings = _rejected(root, tmp_path)
+    assert ("P023", "data/") in [(f.code, f.path) for f in findings]
+
+
+def test_a_manifest_with_an_unknown_algorithm_is_p024(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "manifest-sha256.txt").rename(root / "manifest-sha3_256.txt")
+    for tagmanifest in root.glob("tagmanifest-*.txt"):
+        tagmanifest.unlink()
+    findings = _rejected(root, tmp_path)
+    assert (findings[0].code, findings[0].path) == ("P024", "")  # first; the digests it lists cannot be checked
+    assert "sha3_256" in findings[0].message
+
+
+def test_a_declaration_with_a_byte_order_mark_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    declaration = root / "bagit.txt"
+    declaration.write_bytes(b"\xef\xbb\xbf" + declaration.read_bytes())
+    for tagmanifest in root.glob("tagmanifest-*.txt"):
+        tagmanifest.unlink()
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P023", "bagit.txt")]
+
+
+def test_a_fetch_file_with_a_malformed_url_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    (root / "fetch.txt").write_text("not-a-url 3 data/b/three.txt\n")
+    findings = _rejected(root, tmp_path)
+    assert [(f.code, f.path) for f in findings] == [("P023", "fetch.txt")]
+    assert "not-a-url" in findings[0].message
