@@ -244,3 +244,18 @@ def board_release(node: Node, scope: str, keys: list[str], *, licence: str | Non
         node.triggers.release(t.key, "operator")
     else:
         node.triggers.release(t.key, "operator", licence)
+
+
+def compiled_sql(stmt: Any, dialect: str) -> tuple[str, tuple[Any, ...] | dict[str, Any]]:
+    """A Core statement as SQLAlchemy sends it to ``dialect`` ("sqlite" or "postgresql", psycopg's): its text, and
+    its parameters (positional for SQLite's ?, by name for psycopg's %(name)s): what the lean readers' SQL text must
+    equal."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    c = stmt.compile(
+        dialect=(sqlite.dialect() if dialect == "sqlite" else postgresql.dialect()),
+        compile_kwargs={"render_postcompile": True},
+    )
+    if c.positiontup is None:
+        return str(c), dict(c.params)
+    return str(c), tuple(c.params[name] for name in c.positiontup)

@@ -35,6 +35,7 @@ from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign
 from strongroom.node import Node
 from strongroom.services import lean_au_status, lean_catalog
 from strongroom.settings import load_settings
+from tests_support import compiled_sql
 
 # PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
@@ -42,28 +43,19 @@ SQLITE_ONLY = pytest.mark.parametrize("module_db_factory", ["sqlite"], indirect=
 SILENT = "node-silent"  # the other member: its URL refuses connections at once
 
 
-def _compiled(stmt: Any, dialect: str) -> tuple[str, tuple[Any, ...] | dict[str, Any]]:
-    """The statement as SQLAlchemy sends it to ``dialect``: its text, and its parameters (positional for SQLite's ?,
-    by name for psycopg's %(name)s)."""
-    c = stmt.compile(dialect=DIALECTS[dialect], compile_kwargs={"render_postcompile": True})
-    if c.positiontup is None:
-        return str(c), dict(c.params)
-    return str(c), tuple(c.params[name] for name in c.positiontup)
-
-
 # ---- the SQL is the compiled Core statements' ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_the_sql_is_the_catalogs_core_statements_compiled(dialect: str) -> None:
-    assert _compiled(repo.au_object_id_query("k"), dialect) == lean_au_status.au_object_id_sql("k", dialect)
+    assert compiled_sql(repo.au_object_id_query("k"), dialect) == lean_au_status.au_object_id_sql("k", dialect)
     events = select(tables.events)
     for limit in (None, 7):
-        expected = _compiled(repo.Catalog._events_query(events, "k", None, limit), dialect)
+        expected = compiled_sql(repo.Catalog._events_query(events, "k", None, limit), dialect)
         assert lean_au_status.events_of_sql("k", limit, dialect) == expected
     assert tuple(tables.events.c.keys()) == lean_au_status.EVENT_COLUMNS
     for ids in (["a"], ["a", "b", "c"], [f"urn:x:{n}" for n in range(500)]):
-        expected = _compiled(repo.poll_summaries_query(ids), dialect)
+        expected = compiled_sql(repo.poll_summaries_query(ids), dialect)
         assert lean_au_status.poll_summaries_sql(ids, dialect) == expected
     assert lean_au_status.POLL_SUMMARY_BATCH == repo.POLL_SUMMARY_BATCH
 

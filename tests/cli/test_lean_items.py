@@ -36,21 +36,13 @@ from strongroom.search import registry
 from strongroom.services import browse, browse_views, lean_catalog, lean_items
 from strongroom.settings import load_settings, write_settings
 from strongroom.store import ocfl
+from tests_support import compiled_sql
 
 # PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 SQLITE_ONLY = pytest.mark.parametrize("module_db_factory", ["sqlite"], indirect=True)  # changes a SQLite file
 
 # ---- the SQL is the compiled Core statements' ---------------------------------------------------------------------
-
-
-def _compiled(stmt: Any, dialect: str) -> tuple[str, tuple[Any, ...] | dict[str, Any]]:
-    """The statement as SQLAlchemy sends it to ``dialect``: its text, and its parameters (positional for SQLite's ?,
-    by name for psycopg's %(name)s)."""
-    c = stmt.compile(dialect=DIALECTS[dialect], compile_kwargs={"render_postcompile": True})
-    if c.positiontup is None:
-        return str(c), dict(c.params)
-    return str(c), tuple(c.params[name] for name in c.positiontup)
 
 
 def test_the_postgresql_dialect_compiled_is_the_nodes() -> None:
@@ -99,21 +91,21 @@ def test_the_listed_items_sql_is_the_core_statement_compiled(dialect: str) -> No
     assert str(browse._LISTED_ITEMS.compile(dialect=DIALECTS[dialect])) == listed
     assert str(browse._ITEM_TOTAL.compile(dialect=DIALECTS[dialect])) == browse_views.ITEM_TOTAL_SQL
     # node.py's question at every start: is anything queued for the search index?
-    queued = _compiled(select(tables.search_queue.c.id).limit(1), dialect)
+    queued = compiled_sql(select(tables.search_queue.c.id).limit(1), dialect)
     assert browse_views.search_queued_sql(dialect) == queued
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize(("limit", "offset"), [(None, 0), (51, 0), (None, 7), (3, 4)])
 def test_the_page_sql_is_item_pages_statement_with_its_parameters(limit: int | None, offset: int, dialect: str) -> None:
-    expected = _compiled(browse._items_after(12, offset).limit(limit), dialect)
+    expected = compiled_sql(browse._items_after(12, offset).limit(limit), dialect)
     assert browse_views.items_after_sql(12, limit, offset, dialect) == expected
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("ids", [[5], [3, 1, 2], list(range(1, 501))])
 def test_the_search_hits_sql_is_item_pages_statement(ids: list[int], dialect: str) -> None:
-    assert browse_views.items_in_sql(ids, dialect) == _compiled(browse._items_in(ids), dialect)
+    assert browse_views.items_in_sql(ids, dialect) == compiled_sql(browse._items_in(ids), dialect)
 
 
 def test_the_columns_converted_are_the_json_and_date_columns_of_items() -> None:

@@ -22,7 +22,7 @@ from strongroom.harvest.plans import make_plan
 from strongroom.node import Node
 from strongroom.samples.ojs_site import OjsSite, serve_site
 from strongroom.services import harvests as hs
-from tests_support import serving
+from tests_support import configure_ojs_harvest, serving
 
 TITLE = "issn:3907-6563"
 PERMISSION = "LOCKSS system has permission to collect, preserve, and serve this Archival Unit"
@@ -148,14 +148,7 @@ def test_one_au_of_a_generic_title_is_reached_through_its_start_page(
 def test_the_ojs_manifest_s_assets_are_kept_for_every_au_and_fetched_once(node: Node) -> None:
     ojs = OjsSite()
     with serve_site(ojs) as url:
-        node.harvests.configure(
-            TITLE,
-            name=ojs.title.title,
-            publisher="P",
-            country="KE",
-            plan="ojs",
-            settings={"start_url": f"{url}{ojs.base}/gateway/clockss", "delay": 0},
-        )
+        configure_ojs_harvest(node, TITLE, ojs, url)
         result = node.web_harvest.run(TITLE, fetcher=fast())
     shared = {"/styles/ojs.css", "/public/cover.png"}  # on the manifest, and on every issue and article page
     assert Counter(p for p in ojs.state.requests if p in shared) == dict.fromkeys(shared, 1)
