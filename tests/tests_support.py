@@ -259,3 +259,30 @@ def compiled_sql(stmt: Any, dialect: str) -> tuple[str, tuple[Any, ...] | dict[s
     if c.positiontup is None:
         return str(c), dict(c.params)
     return str(c), tuple(c.params[name] for name in c.positiontup)
+
+
+@contextmanager
+def dead_write_intent(home: Path) -> Iterator[Callable[[], int]]:
+    """A write intent left in the PostgreSQL catalog of the node at ``home`` by a writer that died (its row stays,
+    its advisory lock went with it); yields a count of the intents still there, to see the node's recovery end it."""
+    import sqlalchemy as sa
+
+    from strongroom.settings import load_settings
+
+    engine = sa.create_engine(load_settings(home).resolved_database_url())
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO write_intents (token, object_id, kind, host, pid, created_at) "
+                    "VALUES ('0123456789abcdef', 'urn:x:never-written', 'write', 'elsewhere', 1, now())"
+                )
+            )
+
+        def left() -> int:
+            with engine.connect() as conn:
+                return int(conn.scalar(sa.text("SELECT count(*) FROM write_intents")) or 0)
+
+        yield left
+    finally:
+        engine.dispose()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
@@ -34,8 +33,7 @@ from strongroom.keys import public_key_text
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.node import Node
 from strongroom.services import lean_au_status, lean_catalog
-from strongroom.settings import load_settings
-from tests_support import compiled_sql
+from tests_support import compiled_sql, dead_write_intent
 
 # PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
@@ -263,19 +261,8 @@ def test_a_pending_write_intent_in_a_postgresql_catalog_opens_the_node(
     home: tuple[Path, str, str], lean_ran: list[bool]
 ) -> None:
     expected = _answer(home[0], home[1])
-    engine = sa.create_engine(load_settings(home[0]).resolved_database_url())
-    try:
-        with engine.begin() as conn:  # a writer that died: its row stays, its advisory lock went with it
-            conn.execute(
-                sa.text(
-                    "INSERT INTO write_intents (token, object_id, kind, host, pid, created_at) "
-                    "VALUES ('0123456789abcdef', 'urn:x:never-written', 'write', 'elsewhere', 1, now())"
-                )
-            )
+    with dead_write_intent(home[0]) as intents_left:
         assert _answer(home[0], home[1]) == expected
-        with engine.connect() as conn:  # the node's recovery ended the dead writer's intent
-            assert conn.scalar(sa.text("SELECT count(*) FROM write_intents")) == 0
-    finally:
-        engine.dispose()
+        assert intents_left() == 0  # the node's recovery ended the dead writer's intent
     assert _answer(home[0], home[1]) == expected  # and the next command reads it lean again
     assert lean_ran == [True, False, True]

@@ -36,7 +36,7 @@ from strongroom.search import registry
 from strongroom.services import browse, browse_views, lean_catalog, lean_items
 from strongroom.settings import load_settings, write_settings
 from strongroom.store import ocfl
-from tests_support import compiled_sql
+from tests_support import compiled_sql, dead_write_intent
 
 # PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
@@ -397,21 +397,10 @@ def test_the_lean_path_writes_nothing_to_a_postgresql_catalog(pg_home: Path, tmp
 @pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)
 def test_a_pending_write_intent_in_a_postgresql_catalog_opens_the_node(pg_home: Path, tmp_path: Path) -> None:
     expected, _ = _run(tmp_path, pg_home, "--json")
-    engine = _pg_engine(pg_home)
-    try:
-        with engine.begin() as conn:  # a writer that died: its row stays, its advisory lock went with it
-            conn.execute(
-                sa.text(
-                    "INSERT INTO write_intents (token, object_id, kind, host, pid, created_at) "
-                    "VALUES ('0123456789abcdef', 'urn:x:never-written', 'write', 'elsewhere', 1, now())"
-                )
-            )
+    with dead_write_intent(pg_home) as intents_left:
         out, opened = _run(tmp_path, pg_home, "--json")
         assert opened and out == expected
-        with engine.connect() as conn:  # the node's recovery ended the dead writer's intent
-            assert conn.scalar(sa.text("SELECT count(*) FROM write_intents")) == 0
-    finally:
-        engine.dispose()
+        assert intents_left() == 0  # the node's recovery ended the dead writer's intent
     assert _run(tmp_path, pg_home, "--json") == (expected, False)  # and the next command reads it lean again
 
 
