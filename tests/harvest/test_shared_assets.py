@@ -203,3 +203,23 @@ def test_a_crawl_paused_and_resumed_makes_the_same_captures(tmp_path: Path, site
     asked.clear()
     assert captures_of(tmp_path, url, pause_after=2, old_spool=True) == whole
     assert fetches() == once
+
+
+def test_what_a_harvest_run_counts_as_not_collected() -> None:
+    """The run's summary ("N not collected") counts misses only: not a redirect followed, a stylesheet collected but
+    read in part, nor a start page of an AU not harvested now, read for its links."""
+    from strongroom.harvest.crawl import PARTLY_READ, Outcome
+
+    def missed(note: str) -> bool:
+        return Outcome("http://j.example/x", "2023", None, 0, note).missed
+
+    assert not any(
+        missed(n)
+        for n in (
+            "collected",
+            "redirect to http://j.example/y",
+            PARTLY_READ,
+            f"{FOLLOWED_ONLY} (AU all is not harvested now)",
+        )
+    )
+    assert all(missed(n) for n in ("HTTP 404", "trap: redirect loop", "not collected: robots.txt disallows it"))

@@ -141,10 +141,7 @@ def harvest_run(
             a.au_key, f"v{a.version}", str(a.captures), str(a.new), str(a.unchanged), str(a.new_bytes), str(a.items)
         )
     out().print(table)
-    # (a redirect, a stylesheet collected but too long to be read whole for what it names, or the start page of an AU
-    # not harvested now, read for its links, is not a miss)
-    fine = ("redirect", "partly read", "read for its links")
-    problems = [o for o in result.outcomes if o.note != "collected" and not o.note.startswith(fine)]
+    problems = [o for o in result.outcomes if o.missed]
     out().print(
         f"{plural(counts['collected'], 'resource')} collected into {plural(len(result.aus), 'AU')}; "
         f"{len(problems):,} not collected "

@@ -78,6 +78,12 @@ class Outcome:
     size: int
     note: str  # "collected", "redirect", an HTTP error, or why it was not collected
 
+    @property
+    def missed(self) -> bool:
+        """Whether something was not collected: not a capture, a redirect followed, a stylesheet collected but read
+        only in part for what it names, nor the start page of an AU not harvested now, read for its links."""
+        return self.note != "collected" and not self.note.startswith(("redirect", PARTLY_READ, FOLLOWED_ONLY))
+
 
 @dataclass
 class CrawlResult:
