@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ from strongroom.services import lean_catalog
 from strongroom.services.lean_catalog import POSTGRESQL, Params
 from strongroom.services.membership import Membership
 from strongroom.services.network_status import AUStatus, NetworkView, PollSummaries
-from strongroom.settings import Settings, write_settings
 from strongroom.store.registry import BACKENDS
 
 AU_OBJECT_ID_SQL = 'SELECT archival_units.object_id \nFROM archival_units \nWHERE archival_units."key" = ?'
@@ -161,9 +160,7 @@ def au_status(home: Path | None, au_key: str) -> AUStatus | None:
             store = BACKENDS[settings.storage_backend].open(settings)
         except lean_catalog.CANNOT_READ:
             return None
-        membership = Membership(
-            settings.home, settings.node_id, settings.admin_key, settings.keys_dir, lambda key: _pin(settings, key)
-        )
+        membership = Membership(settings.home, settings.node_id, settings.admin_key, settings.keys_dir, _joins_nothing)
         client = membership.client()
         try:
             return NetworkView(CatalogStatusReads(catalog.reader, SystemClock()), store, membership).au(client, au_key)
@@ -173,6 +170,7 @@ def au_status(home: Path | None, au_key: str) -> AUStatus | None:
             client.close()
 
 
-def _pin(settings: Settings, key: str) -> None:
-    """As the node pins the administrative key on a first join (``au status`` joins nothing, so never called)."""
-    write_settings(replace(settings, admin_key=key))
+def _joins_nothing(key: str) -> None:
+    """The membership's pin of the administrative key, called on a first join only: this read-only path joins
+    nothing and writes nothing (the node's own ``_pin_admin_key`` writes the settings)."""
+    raise RuntimeError("au status read without opening the node never joins a network")
