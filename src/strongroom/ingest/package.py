@@ -123,14 +123,20 @@ def _payload_root(extracted: Path) -> Path:
             return root
 
 
-def _files_under(root: Path) -> Iterator[str]:
-    """The paths of the files under ``root`` (those ``Path.rglob`` finds: links to folders are not followed), as
-    the file system lists them: a folder at a time, where ``rglob`` keeps every path it gave in a set."""
-    for folder, _dirnames, filenames in os.walk(root):  # os.walk does not follow links to folders either
+def _names_under(root: Path, below: str = "") -> Iterator[tuple[str, str]]:
+    """Every name of a file-system entry that is not a folder under ``root`` (or its folder ``below``), as the file
+    system lists them, a folder at a time (links to folders are not followed): its '/'-separated path relative to
+    ``root``, and its full path."""
+    for folder, _dirnames, filenames in os.walk(os.path.join(root, below)):
         for name in filenames:
             full = os.path.join(folder, name)
-            if os.path.isfile(full):
-                yield os.path.relpath(full, root).replace(os.sep, "/")
+            yield os.path.relpath(full, root).replace(os.sep, "/"), full
+
+
+def _files_under(root: Path) -> Iterator[str]:
+    """The paths of the files under ``root`` (those ``Path.rglob`` finds), where ``rglob`` keeps every path it gave
+    in a set."""
+    return (rel for rel, full in _names_under(root) if os.path.isfile(full))
 
 
 def _walk(root: Path) -> list[str]:
@@ -522,16 +528,13 @@ class _Payload:
     not_files: list[str] = field(default_factory=list)
 
     def files(self, root: Path) -> Iterator[str]:
-        for folder, _dirnames, filenames in os.walk(os.path.join(root, "data")):
-            for name in filenames:
-                full = os.path.join(folder, name)
-                rel = os.path.relpath(full, root).replace(os.sep, "/")
-                self.count += 1
-                if os.path.isfile(full):
-                    self.total_bytes += os.path.getsize(full)
-                else:
-                    self.not_files.append(rel)
-                yield rel
+        for rel, full in _names_under(root, "data"):
+            self.count += 1
+            if os.path.isfile(full):
+                self.total_bytes += os.path.getsize(full)
+            else:
+                self.not_files.append(rel)
+            yield rel
 
 
 def _oxum_findings(info: dict[str, list[str]], payload: _Payload) -> list[Finding]:
