@@ -130,14 +130,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
-    """Wait until ``check()`` holds; fail the test, naming ``what``, after ``timeout`` seconds."""
+# How long a test gives nodes for work that takes them a second or two on an idle machine (a replication round, a
+# repair): on a shared CI machine two test workers, five nodes each and a neighbour's fsyncs stretch it many times.
+LIVENESS = 180
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], timeout: float = 60, explain: Callable[[], str] | None = None
+) -> None:
+    """Wait until ``check()`` holds; fail the test, naming ``what``, after ``timeout`` seconds (with what
+    ``explain()`` says of the state things were left in, such as the servers' logs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"\n{explain()}" if explain else ""))
 
 
 @contextmanager

@@ -26,7 +26,7 @@ import pytest
 
 from strongroom.keys import load_private_key
 from strongroom.network.tls import TrustedPeers
-from tests_support import free_port
+from tests_support import LIVENESS, free_port
 from tests_support import wait_for as shared_wait
 
 EXE = str(Path(sys.executable).parent / "strongroom")
@@ -58,7 +58,7 @@ class Operator:
         return proc
 
 
-wait_for = functools.partial(shared_wait, timeout=180)  # five nodes from the docs: slower than most waits
+wait_for = functools.partial(shared_wait, timeout=LIVENESS)  # five nodes from the docs: slower than most waits
 
 
 def listening(port: int) -> bool:

@@ -34,7 +34,7 @@ from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign
 from strongroom.network.ids import encode_id
 from strongroom.network.tls import TrustedPeers
 from strongroom.node import Node
-from tests_support import free_port, wait_for
+from tests_support import LIVENESS, free_port, wait_for
 
 EXE = str(Path(sys.executable).parent / "strongroom")
 COUNTRIES = ["GH", "KE", "SN", "BR", "TZ"]
@@ -150,6 +150,25 @@ def held(home: Path) -> bool:
     return any(p.name == "0=ocfl_object_1.1" for p in (home / "ocfl").rglob("0=ocfl_object_1.1"))
 
 
+def wait_on(network: list[Peer], what: str, check: Callable[[], bool]) -> None:
+    """Wait for the nodes of ``network`` to do ``what``; on a time-out, say what each node holds and logged last."""
+    wait_for(what, check, timeout=LIVENESS, explain=lambda: nodes_state(network))
+
+
+def nodes_state(network: list[Peer]) -> str:
+    """Each node's copy (held or not) and the last lines of its log other than the HTTP requests it made."""
+    parts = []
+    for p in network:
+        try:
+            lines = (p.home / "serve.log").read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            lines = []
+        kept = [line[:400] for line in lines if '"logger": "httpx"' not in line][-15:]
+        running = p.proc is not None and p.proc.poll() is None
+        parts.append(f"--- {p.node_id} (held: {held(p.home)}, running: {running})\n" + "\n".join(kept))
+    return "\n".join(parts)
+
+
 def content_file(home: Path, suffix: str) -> Path:
     return sorted(p for p in (home / "ocfl").rglob(f"*{suffix}") if "/content/" in p.as_posix())[0]
 
@@ -162,10 +181,10 @@ def test_five_node_network(network: list[Peer], sample_dir: Path) -> None:
     au_key = json.loads(deposit.stdout)["au"]
 
     # Replication: every assigned node fetches the version and verifies it; all copies are byte-identical.
-    wait_for("replication to all five nodes", lambda: all(held(p.home) for p in network))
+    wait_on(network, "replication to all five nodes", lambda: all(held(p.home) for p in network))
     reference = object_files(origin.home)
     for p in network[1:]:
-        wait_for(f"{p.node_id} to catalogue the AU", lambda p=p: au_key in p.cli("aus", "--json").stdout)
+        wait_on(network, f"{p.node_id} to catalogue the AU", lambda p=p: au_key in p.cli("aus", "--json").stdout)
         assert object_files(p.home) == reference
     validator = Path(sys.executable).parent / "ocfl-validate.py"
     for p in network:
@@ -197,7 +216,11 @@ def test_five_node_network(network: list[Peer], sample_dir: Path) -> None:
 
     # A whole AU deleted at node 4 comes back by replication, verified, byte-identical.
     shutil.rmtree(next((network[4].home / "ocfl").rglob("0=ocfl_object_1.1")).parent)
-    wait_for("node 4 to rebuild the AU", lambda: held(network[4].home) and object_files(network[4].home) == reference)
+    wait_on(
+        network,
+        "node 4 to rebuild the AU",
+        lambda: held(network[4].home) and object_files(network[4].home) == reference,
+    )
 
     # An intact copy polls clean.
     clean = json.loads(origin.cli("poll", au_key, "--json").stdout)
@@ -403,7 +426,7 @@ def test_too_few_voters_alarm_and_change_nothing(network: list[Peer], sample_dir
     origin = network[0]
     package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]
     au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
-    wait_for("replication", lambda: all(held(p.home) for p in network))
+    wait_on(network, "replication", lambda: all(held(p.home) for p in network))
     for p in network[2:]:
         p.stop()  # two nodes left: one voter for a quorum of three
     target = content_file(origin.home, ".pdf")
@@ -452,8 +475,8 @@ def test_a_hostile_node_cannot_make_an_honest_node_accept_bad_content(network: l
     origin, victim = network[0], network[1]
     package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
     au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
-    wait_for("replication", lambda: all(held(p.home) for p in network))
-    wait_for("cataloguing", lambda: all(au_key in p.cli("aus", "--json").stdout for p in network))
+    wait_on(network, "replication", lambda: all(held(p.home) for p in network))
+    wait_on(network, "cataloguing", lambda: all(au_key in p.cli("aus", "--json").stdout for p in network))
 
     # The hostile node's own copy is corrupt, so a repair it serves is corrupt; the victim's copy is damaged.
     bad = content_file(hostile.home, ".pdf")
@@ -496,12 +519,14 @@ def test_the_schedule_repairs_and_an_offline_node_catches_up(network: list[Peer]
     late.stop()
     package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-bag"))[0]
     au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
-    wait_for("replication to the nodes that are up", lambda: all(held(p.home) for p in network if p is not late))
+    wait_on(
+        network, "replication to the nodes that are up", lambda: all(held(p.home) for p in network if p is not late)
+    )
     assert not held(late.home)
     late.start()  # back online: it catches up on its own
-    wait_for("the node that was offline to catch up", lambda: held(late.home))
+    wait_on(network, "the node that was offline to catch up", lambda: held(late.home))
     reference = object_files(origin.home)
-    wait_for("a byte-identical replica", lambda: object_files(late.home) == reference)
+    wait_on(network, "a byte-identical replica", lambda: object_files(late.home) == reference)
 
     # Damage a copy, then let the daemon's own schedule find and repair it (a poll every 2 seconds).
     damaged.stop()
@@ -509,7 +534,9 @@ def test_the_schedule_repairs_and_an_offline_node_catches_up(network: list[Peer]
     original = target.read_bytes()
     target.write_bytes(original[:10] + b"\x00" * 10 + original[20:])
     damaged.start(poll_every=2)
-    wait_for("the scheduled poll to repair the damage", lambda: target.exists() and target.read_bytes() == original)
+    wait_on(
+        network, "the scheduled poll to repair the damage", lambda: target.exists() and target.read_bytes() == original
+    )
     repairs = json.loads(damaged.cli("events", "--json", "--type", "repair", "--au", au_key).stdout)["events"]
     assert repairs and repairs[0]["outcome"] == "success"
 
@@ -548,7 +575,7 @@ def test_a_node_without_the_content_cannot_vote_with_a_holders_answer(network: l
     origin = network[0]
     package = sorted(p for p in sample_dir.iterdir() if p.name.endswith("-jats"))[0]
     au_key = json.loads(origin.cli("deposit", str(package), "--json").stdout)["au"]
-    wait_for("replication", lambda: all(held(p.home) for p in network[:4]))
+    wait_on(network, "replication", lambda: all(held(p.home) for p in network[:4]))
     assert not held(relay.home)
     result = json.loads(origin.cli("poll", au_key, "--json").stdout)
     assert result["outcome"] == "agree" and relay.node_id not in result["voters"], result
