@@ -30,7 +30,9 @@ from strongroom.store.base import StagedFile, StagedFiles
 BATCH = 1000  # rows written or read per statement
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS expected (rel TEXT PRIMARY KEY, digests TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS expected (
+    rel TEXT NOT NULL, alg TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (rel, alg)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (
     rel TEXT PRIMARY KEY, source TEXT NOT NULL, size INTEGER NOT NULL, sha512 TEXT NOT NULL, sha256 TEXT NOT NULL,
     media_type TEXT NOT NULL, role TEXT NOT NULL, item_key TEXT
@@ -99,17 +101,24 @@ class PackageSpool:
 
     # ---- the bag's manifests -----------------------------------------------------------------------------
 
-    def expect(self, entries: Iterable[tuple[str, dict[str, str]]]) -> None:
-        rows = ((rel, json.dumps(digests, sort_keys=True)) for rel, digests in entries)
-        self.db.executemany("INSERT OR REPLACE INTO expected VALUES (?, ?)", rows)
+    def expect(self, rel: str, alg: str, digest: str) -> str | None:
+        """Record that a manifest of ``alg`` gives ``rel`` the digest ``digest``; the digest recorded before when
+        that manifest named ``rel`` already (and then nothing is written), else None. Committed by
+        :meth:`expected_all`."""
+        cur = self.db.execute("INSERT INTO expected VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (rel, alg, digest))
+        if cur.rowcount:
+            return None
+        row = self.db.execute("SELECT digest FROM expected WHERE rel = ? AND alg = ?", (rel, alg)).fetchone()
+        return str(row[0])
+
+    def expected_all(self) -> None:
+        """The manifests' lines are all recorded (:meth:`expect`)."""
         self.db.commit()
 
-    def expected(self, rel: str) -> dict[str, str]:
-        row = self.db.execute("SELECT digests FROM expected WHERE rel = ?", (rel,)).fetchone()
-        if row is None:
-            return {}
-        digests: dict[str, str] = json.loads(row[0])
-        return digests
+    def expected(self, rel: str, algorithms: Collection[str]) -> dict[str, str]:
+        """The digests of ``rel`` the manifests of ``algorithms`` give, by algorithm."""
+        rows = self.db.execute("SELECT alg, digest FROM expected WHERE rel = ?", (rel,))
+        return {alg: digest for alg, digest in rows if alg in algorithms}
 
     # ---- files ------------------------------------------------------------------------------------------
 
@@ -212,11 +221,13 @@ class PackageSpool:
 
     def missing_paths(self, prefix: str) -> Iterator[str]:
         """The paths under ``prefix`` the manifests list but ``add_paths`` was not given, in order."""
-        yield from self._prefixed("SELECT rel FROM expected WHERE {} AND rel NOT IN (SELECT rel FROM paths)", prefix)
+        yield from self._prefixed(
+            "SELECT DISTINCT rel FROM expected WHERE {} AND rel NOT IN (SELECT rel FROM paths)", prefix
+        )
 
     def listed_outside(self, prefix: str) -> Iterator[str]:
         """The paths the manifests list that are not under ``prefix`` (a bag's tag files), in order."""
-        yield from self._prefixed("SELECT rel FROM expected WHERE NOT {}", prefix)
+        yield from self._prefixed("SELECT DISTINCT rel FROM expected WHERE NOT {}", prefix)
 
     def _prefixed(self, sql: str, prefix: str) -> Iterator[str]:
         # substr, not LIKE: LIKE ignores the case of ASCII letters and gives '_' and '%' a meaning.

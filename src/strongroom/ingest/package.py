@@ -455,12 +455,15 @@ def _checked_bag(
     """A bag's bag-info and every problem found, its payload files' paths put in ``files`` (``files.paths()``) and
     their records too, each verified against the bag's manifests.
 
-    bagit reads the bag (bagit.txt, manifests, bag-info); its record of every manifest line goes to the package
-    spool and is let go before the payload is listed, and completeness is worked out there in SQL: no set or dict of
-    every path is held (bagit's ``validate(completeness_only=True)`` built several while its record was alive)."""
+    bagit reads bagit.txt and bag-info; the manifests' lines go to the package spool a line at a time, read as bagit
+    reads them (:func:`_expect_manifests`), and completeness is worked out there in SQL: no set or dict of every path
+    is held (bagit's ``Bag`` holds every manifest line, and its ``validate(completeness_only=True)`` builds several
+    sets of every path)."""
     findings: list[Finding] = []
     try:
-        bag = bagit.Bag(str(root))
+        bag = _ListedBag(str(root))
+        # The manifests' digests go to the package spool, looked up there as each file is hashed.
+        _expect_manifests(bag, files)
     except bagit.BagError as exc:
         raise _reject([Finding("P023", "bagit.txt", str(exc))], source) from None
     unknown = sorted(set(bag.algorithms) - set(BAG_ALGORITHMS))
@@ -469,13 +472,8 @@ def _checked_bag(
     if next(bag.manifest_files(), None) is None:  # bag.algorithms counts tag manifests too
         findings.append(Finding("P023", "", "the bag has no payload manifest"))
     findings.extend(_bag_structure(bag, root))
-    # The manifests' digests go to the package spool, looked up there as each file is hashed.
-    files.expect(
-        (rel.replace("\\", "/"), {alg: value for alg, value in digests.items() if alg in BAG_ALGORITHMS})
-        for rel, digests in bag.entries.items()
-    )
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
-    del bag  # bagit's own record of every file is not held while the payload is listed and hashed
+    del bag
     payload = _Payload()
     files.add_paths(payload.files(root))
     complete = len(findings)
@@ -493,9 +491,62 @@ def _checked_bag(
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
     tags = [r for r in files.listed_outside("data/") if (root / r).is_file()]
-    _hash_and_check(root, tags, findings, reporter, None, files.expected)
-    _hash_and_check(root, files.paths(), findings, reporter, files, files.expected)
+
+    def expected(rel: str) -> dict[str, str]:
+        return files.expected(rel, BAG_ALGORITHMS)
+
+    _hash_and_check(root, tags, findings, reporter, None, expected)
+    _hash_and_check(root, files.paths(), findings, reporter, files, expected)
     return info, findings
+
+
+class _ListedBag(bagit.Bag):  # type: ignore[misc]
+    """bagit's reading of a bag (bagit.txt, bag-info, its manifests' algorithms) without its record of every
+    manifest line in memory (``entries``, about 600 bytes a file): :func:`_expect_manifests` reads the lines."""
+
+    def _load_manifests(self) -> None:
+        self.entries: dict[str, dict[str, str]] = {}  # (none kept)
+        for name in self.manifests():
+            alg = _manifest_algorithm(name)
+            if alg not in self.algorithms:
+                self.algorithms.append(alg)
+
+    def manifests(self) -> list[str]:
+        """The manifests bagit verifies: the payload manifests, and the tag manifests from BagIt 0.97."""
+        names = list(self.manifest_files())
+        if self.version_info >= (0, 97):
+            names += list(self.tagmanifest_files())
+        return names
+
+
+def _manifest_algorithm(name: str) -> str:
+    base = os.path.basename(name)
+    return base.replace("tagmanifest-" if "tagmanifest-" in base else "manifest-", "").replace(".txt", "")
+
+
+def _expect_manifests(bag: _ListedBag, files: PackageSpool) -> None:
+    """Every line of the bag's manifests into the package spool, a line at a time, read exactly as bagit's
+    ``Bag`` reads them (its file opener, its path decoding, its safety check; a line that is not "digest path" is
+    passed over, as bagit passes it). bagit.BagError for a path outside the bag, or one a manifest lists twice
+    (with another digest; or with the same one from BagIt 1.0), as bagit raises it."""
+    for name in bag.manifests():
+        alg = _manifest_algorithm(name)
+        with bagit.open_text_file(name, "r", encoding=bag.encoding) as manifest:
+            if manifest.encoding.startswith("UTF") and manifest.read(1) != bagit.UNICODE_BYTE_ORDER_MARK:
+                manifest.seek(0)  # (a byte-order mark is passed over)
+            for line in manifest:
+                entry = line.strip().split(None, 1)
+                if len(entry) != 2 or entry[0].startswith("#"):
+                    continue
+                digest = entry[0]
+                path = bagit._decode_filename(os.path.normpath(entry[1].lstrip("*")))  # bagit's own decoding
+                if bag._path_is_dangerous(path):  # and safety check
+                    raise bagit.BagError(f'Path "{path}" in manifest "{os.path.basename(name)}" is unsafe')
+                before = files.expect(path.replace("\\", "/"), alg, digest)
+                if before is not None and (before != digest or bag.version_info >= (1,)):
+                    how = "the same value" if before == digest else "conflicting values"
+                    raise bagit.BagError(f"{alg} manifest lists {path} multiple times with {how}")
+    files.expected_all()
 
 
 def _bag_structure(bag: bagit.Bag, root: Path) -> list[Finding]:

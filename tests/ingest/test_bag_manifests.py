@@ -1,0 +1,130 @@
+"""A bag's manifests read a line at a time into the package spool (bagit's ``Bag`` would hold every line in memory):
+what the spool records is exactly what bagit's own reading gives, and what bagit refuses (a path that leaves the
+bag, a file listed twice) is refused the same way, before anything is hashed or stored."""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from pathlib import Path
+
+import bagit
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from strongroom.errors import PackageRejected
+from strongroom.ingest.filespool import PackageSpool
+from strongroom.ingest.package import _expect_manifests, _ListedBag, open_package
+from strongroom.settings import IngestLimits
+
+NAME = st.text(alphabet=string.ascii_letters + string.digits + "-_. é%", min_size=1, max_size=8).filter(
+    lambda s: s.strip(" ") == s and s not in (".", "..")
+)
+PATH = st.lists(NAME, min_size=1, max_size=3).map("/".join)
+DIGEST = st.text(alphabet="0123456789abcdef", min_size=8, max_size=12)
+# One manifest line: an entry (digest, optional '*', path with optional leading './', CR/LF percent-encoded), a
+# comment, a blank line, a line of one word, or a path that leaves the bag.
+ENTRY = st.tuples(DIGEST, st.booleans(), st.booleans(), PATH, st.sampled_from(["", "%0D", "%0A"])).map(
+    lambda t: f"{t[0]} {'*' if t[1] else ''}{'./' if t[2] else ''}data/{t[3]}{t[4]}"
+)
+LINE = st.one_of(
+    ENTRY,
+    ENTRY,
+    ENTRY,
+    st.just("# a comment"),
+    st.just(""),
+    DIGEST,
+    DIGEST.map(lambda d: f"{d}  ../outside.txt"),
+    DIGEST.map(lambda d: f"{d}  /etc/passwd"),
+)
+MANIFESTS = st.dictionaries(
+    st.sampled_from(["manifest-sha256.txt", "manifest-md5.txt", "tagmanifest-sha512.txt"]),
+    st.lists(LINE, max_size=8),
+    min_size=1,
+)
+
+
+def _write_bag(root: Path, version: str, manifests: dict[str, list[str]], bom: bool) -> None:
+    root.mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "bagit.txt").write_text(f"BagIt-Version: {version}\nTag-File-Character-Encoding: UTF-8\n")
+    for name, lines in manifests.items():
+        (root / name).write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(f"{x}\n" for x in lines).encode())
+
+
+def _spooled(root: Path, spool: PackageSpool) -> dict[str, dict[str, str]]:
+    _expect_manifests(_ListedBag(str(root)), spool)
+    found: dict[str, dict[str, str]] = {}
+    for rel, alg, digest in spool.db.execute("SELECT rel, alg, digest FROM expected"):
+        found.setdefault(rel, {})[alg] = digest
+    return found
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(manifests=MANIFESTS, version=st.sampled_from(["0.97", "1.0"]), bom=st.booleans())
+def test_the_spool_holds_what_bagit_reads_and_refuses_what_bagit_refuses(
+    tmp_path_factory: pytest.TempPathFactory, manifests: dict[str, list[str]], version: str, bom: bool
+) -> None:
+    root = tmp_path_factory.mktemp("bag") / "bag"
+    _write_bag(root, version, manifests, bom)
+    spool = PackageSpool(root.parent / "spool.sqlite")
+    try:
+        try:
+            theirs = {rel.replace("\\", "/"): digests for rel, digests in bagit.Bag(str(root)).entries.items()}
+        except bagit.BagError as exc:
+            with pytest.raises(bagit.BagError) as ours:
+                _spooled(root, spool)
+            # the same refusal: an unsafe path, or a path listed twice
+            assert ("unsafe" in str(exc)) == ("unsafe" in str(ours.value)), (exc, ours.value)
+            return
+        assert _spooled(root, spool) == theirs
+        assert sorted(_ListedBag(str(root)).algorithms) == sorted(bagit.Bag(str(root)).algorithms)
+    finally:
+        spool.close()
+
+
+def _bag(tmp_path: Path) -> Path:
+    root = tmp_path / "bag"
+    (root / "a.txt").parent.mkdir(parents=True)
+    (root / "a.txt").write_bytes(b"some payload\n")
+    bagit.make_bag(str(root), checksums=["sha256"])
+    return root
+
+
+def _refused(root: Path, tmp_path: Path) -> str:
+    with pytest.raises(PackageRejected) as exc:
+        open_package(root, tmp_path / "work", IngestLimits())
+    [finding] = exc.value.findings
+    assert finding.code == "P023"
+    return finding.message
+
+
+@pytest.mark.parametrize("path", ["../../outside.txt", "/etc/passwd", "data/../../outside.txt", "~/.bashrc"])
+def test_a_manifest_path_that_leaves_the_bag_is_refused(tmp_path: Path, path: str) -> None:
+    root = _bag(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not the bag's\n")
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    with (root / "manifest-sha256.txt").open("a") as fh:
+        fh.write(f"{digest}  {path}\n")
+    assert "unsafe" in _refused(root, tmp_path)
+
+
+def test_a_file_listed_twice_with_different_digests_is_refused(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    with (root / "manifest-sha256.txt").open("a") as fh:
+        fh.write(f"{'0' * 64}  data/a.txt\n")
+    assert "conflicting values" in _refused(root, tmp_path)
+
+
+def test_a_file_listed_twice_with_the_same_digest_is_refused_from_bagit_1_0(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    manifest = root / "manifest-sha256.txt"
+    manifest.write_text(manifest.read_text() * 2)
+    for tagmanifest in root.glob("tagmanifest-*.txt"):  # (they would now disagree with the files: P020)
+        tagmanifest.unlink()
+    package = open_package(root, tmp_path / "work", IngestLimits())  # BagIt 0.97 (bagit's): only a warning
+    package.close()
+    (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    assert "the same value" in _refused(root, tmp_path)
