@@ -92,12 +92,15 @@ class _Text:
             return value
 
 
-def _members(text: _Text, *, checked: bool = False) -> Iterator[tuple[str, _Text]]:
+def _members(text: _Text, *, checked: bool = False, ascending: bool = False) -> Iterator[tuple[str, _Text]]:
     """The keys of the JSON object that starts at the text's position, each with the text at its value (which the
     caller must consume before asking for the next key). A key named twice raises NotStreamable, unless the object
-    was ``checked`` on an earlier reading (its keys are then not kept: a record's files are tens of thousands)."""
+    was ``checked`` on an earlier reading (its keys are then not kept: a record's files are tens of thousands).
+    With ``ascending``, the keys are not kept either, for none can come twice while each is after the one before
+    (by code point, as Strongroom writes a record's files); a key out of that order raises NotStreamable."""
     text.take("{")
     seen: set[str] = set()
+    last: str | None = None
     if text.peek() == "}":
         text.pos += 1
         return
@@ -105,7 +108,11 @@ def _members(text: _Text, *, checked: bool = False) -> Iterator[tuple[str, _Text
         key = text.value()
         if not isinstance(key, str) or key in seen:
             raise NotStreamable
-        if not checked:
+        if ascending:
+            if last is not None and key <= last:
+                raise NotStreamable
+            last = key
+        elif not checked:
             seen.add(key)
         text.take(":")
         yield key, text
@@ -135,26 +142,22 @@ def _elements(text: _Text) -> Iterator[Any]:
 @dataclass
 class RecordHead:
     """A deposit record read without keeping its items: the record (``items`` empty), and its items' keys in order.
-    Read with ``files=False``, the record's ``files`` are empty too, and ``files_sorted`` tells whether the record
-    names them in the order of their paths (as Strongroom writes them): :func:`iter_files` can then be joined with
-    another sorted list of paths, one file at a time."""
+    Read with ``files=False``, the record's ``files`` are empty too; such a reading requires them named in the order
+    of their paths (as Strongroom writes them), so that :func:`iter_files` can be joined with another sorted list
+    of paths, one file at a time."""
 
     record: DepositRecord
     keys: list[str] = field(default_factory=list)
-    files_sorted: bool = True
 
 
-def _scan(
-    fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str], order: list[bool] | None = None
-) -> DepositRecord:
+def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str], keep_files: bool = True) -> DepositRecord:
     """The record in ``fh``, its items converted and checked one at a time (kept in ``keep`` if given, their keys in
-    ``keys``), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``. With
-    ``order`` given, its files are checked the same way but not kept, and ``order`` is told whether their paths come
-    sorted."""
+    ``keys``), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``. Without
+    ``keep_files``, its files are checked the same way but not kept, and must come in the order of their paths
+    (else NotStreamable: the caller reads the record whole)."""
     text = _Text(fh)
     head: dict[str, Any] = {}
     files: dict[str, FileRecord] = {}
-    last: str | None = None  # the path before, to see whether the files come in the order of their paths
     shared: dict[str, str] = {}  # one string for each media type, role, source and item key the files repeat
     item_error: RecordError | None = None
     file_error: RecordError | None = None
@@ -174,7 +177,8 @@ def _scan(
                     keep.append(item)
         elif key == "files" and at.peek() == "{":
             head[key] = {}
-            for path, _value in _members(at):
+            # Files not kept need no set of their paths to refuse one named twice, for they must come sorted.
+            for path, _value in _members(at, ascending=not keep_files):
                 value = at.value()
                 if file_error is None:
                     try:
@@ -182,10 +186,7 @@ def _scan(
                     except RecordError as exc:
                         file_error = exc
                         continue
-                    if order is not None:
-                        if last is not None and path <= last:
-                            order[0] = False
-                        last = path
+                    if not keep_files:
                         continue
                     files[path] = FileRecord(
                         media_type=shared.setdefault(file.media_type, file.media_type),
@@ -219,11 +220,11 @@ def read_record(fh: IO[bytes]) -> DepositRecord:
 
 def read_head(fh: IO[bytes], *, files: bool = True) -> RecordHead:
     """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys;
-    with ``files=False``, without its files either (each checked, and dropped: :func:`iter_files` reads them)."""
+    with ``files=False``, without its files either (each checked, and dropped: :func:`iter_files` reads them), which
+    must then come in the order of their paths (else NotStreamable)."""
     keys: list[str] = []
-    order = None if files else [True]
-    record = _scan(fh, None, keys, order)
-    return RecordHead(record, keys, order[0] if order else True)
+    record = _scan(fh, None, keys, keep_files=files)
+    return RecordHead(record, keys)
 
 
 def iter_items(fh: IO[bytes]) -> Iterator[ItemRecord]:

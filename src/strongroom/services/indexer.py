@@ -18,6 +18,7 @@ import json
 import json.scanner
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, TypeVar
@@ -261,10 +262,11 @@ def _unchanged(s: Session, rows: dict[int, dict[str, Any]]) -> set[int]:
 
 def _replace_items(
     s: Session, au: ArchivalUnit, keys: list[str], records: Iterator[ItemRecord]
-) -> tuple[dict[str, int], list[ItemFacts]]:
+) -> tuple[int, Counter[ItemFacts]]:
     """Make the AU's items those of the record (``keys``, the items' keys in order, and ``records``, the items
     themselves, read as they are written); every item touched or removed is queued for the search index.
-    Returns each item's id by key, and the (volume, issue, date, year) of each for the AU's counts.
+    Returns how many items the AU now has, and how many of them have each (volume, issue, date, year), for the
+    AU's counts (as many entries as distinct dates, not one an item).
 
     Items are written ITEM_BATCH at a time as plain rows (bulk INSERT … RETURNING and bulk UPDATE by primary key),
     never as ORM objects: a deposit of tens of thousands of articles holds one batch of items and rows at a time,
@@ -283,14 +285,15 @@ def _replace_items(
         s.execute(delete(File).where(File.item_id.in_(gone[n : n + ITEM_BATCH])))
         s.execute(delete(Item).where(Item.id.in_(gone[n : n + ITEM_BATCH])))
     _queue(s, gone)
-    ids: dict[str, int] = {}
-    facts: list[ItemFacts] = []
+    written = 0
+    facts: Counter[ItemFacts] = Counter()
     while batch := list(itertools.islice(records, ITEM_BATCH)):
+        ids: dict[str, int] = {}  # the batch's items' ids by key
         new_rows: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
         for rec in batch:
             row = _item_row(rec)
-            facts.append((row["volume"], row["issue"], row["publication_date"], row["year"]))
+            facts[(row["volume"], row["issue"], row["publication_date"], row["year"])] += 1
             found = existing.get(rec.key)
             if found is not None:
                 ids[rec.key] = found
@@ -304,7 +307,8 @@ def _replace_items(
         if new_rows:
             ids.update((key, id_) for key, id_ in s.execute(insert(Item).returning(Item.item_key, Item.id), new_rows))
         _queue(s, [ids[rec.key] for rec in batch])
-    return ids, facts
+        written += len(batch)
+    return written, facts
 
 
 # A file row's columns after its AU and logical path, compared with the catalog's before a row is written again.
@@ -342,13 +346,13 @@ def _replace_files(
     au_id: int,
     files: Iterable[StoredFile],
     meta: Iterator[tuple[str, FileRecord]],
-    items: dict[str, int],
 ) -> tuple[int, int]:
     """Make the AU's file rows those of its head version's ``files`` (sorted by path, as the store gives them, read
     one at a time), with what the deposit record says of each (``meta``: path and record, in path order, read as
-    they are joined to ``files``) and the ids of its items by key; return how many files and bytes it holds.
-    Rows already as they should be are kept (a reindex finds nearly all so); the others are deleted and written
-    again, FILE_BATCH at a time as a Core executemany: no ORM object per file, an AU can hold tens of thousands."""
+    they are joined to ``files``) and the id of its item (looked up in the catalog FILE_BATCH files at a time);
+    return how many files and bytes it holds. Rows already as they should be are kept (a reindex finds nearly all
+    so); the others are deleted and written again, FILE_BATCH at a time as a Core executemany: no ORM object per
+    file, an AU can hold tens of thousands."""
     joined = _Joined(meta)
     counts = [0, 0]
     existing: dict[str, tuple[Any, ...]] = {
@@ -365,40 +369,48 @@ def _replace_files(
         rows.clear()
         stale.clear()
 
-    for f in files:
-        counts[0] += 1
-        counts[1] += f.size
-        m = joined.get(f.logical_path)
-        values = (
-            items.get(m.item) if m and m.item else None,
-            f.size,
-            f.sha512,
-            f.sha256,
-            m.media_type if m else "application/json",
-            m.role if m else "metadata",
-            m.source if m else "generated",
-            f.version,
-        )
-        found = existing.pop(f.logical_path, None)
-        if found is not None:
-            if found[1:] == values:
-                continue
-            stale.append(found[0])
-        rows.append(
-            {
-                "au_id": au_id,
-                "logical_path": f.logical_path,
-                **{c.key: v for c, v in zip(FILE_COLUMNS, values, strict=True)},
-            }
-        )
-        if len(rows) >= FILE_BATCH:
+    stored = iter(files)
+    while chunk := [(f, joined.get(f.logical_path)) for f in itertools.islice(stored, FILE_BATCH)]:
+        items = _item_ids(s, au_id, {m.item for _, m in chunk if m is not None and m.item})
+        for f, m in chunk:
+            counts[0] += 1
+            counts[1] += f.size
+            values = (
+                items.get(m.item) if m and m.item else None,
+                f.size,
+                f.sha512,
+                f.sha256,
+                m.media_type if m else "application/json",
+                m.role if m else "metadata",
+                m.source if m else "generated",
+                f.version,
+            )
+            found = existing.pop(f.logical_path, None)
+            if found is not None:
+                if found[1:] == values:
+                    continue
+                stale.append(found[0])
+            rows.append(
+                {
+                    "au_id": au_id,
+                    "logical_path": f.logical_path,
+                    **{c.key: v for c, v in zip(FILE_COLUMNS, values, strict=True)},
+                }
+            )
+        if rows:
             write()
-    if rows:
-        write()
     gone = [found[0] for found in existing.values()]  # files the head version no longer has
     for n in range(0, len(gone), FILE_BATCH):
         s.execute(delete(File).where(File.id.in_(gone[n : n + FILE_BATCH])))
     return counts[0], counts[1]
+
+
+def _item_ids(s: Session, au_id: int, keys: set[str]) -> dict[str, int]:
+    """The ids of the AU's items with ``keys``, by key."""
+    if not keys:
+        return {}
+    query = select(Item.item_key, Item.id).where(Item.au_id == au_id, Item.item_key.in_(sorted(keys)))
+    return {key: id_ for key, id_ in s.execute(query)}
 
 
 def _counts(files: Iterable[StoredFile]) -> tuple[int, int]:
@@ -474,7 +486,7 @@ class Indexer:
         """As :meth:`_record_items`, the record without its files as well, and its files (path and record) in the
         order of their paths, read again one at a time as they are asked for: cataloguing joins them with the
         version's files, which come in that order, so that neither the record's files nor their rows are held
-        whole. A record whose files are not in that order (none Strongroom wrote) has them read and sorted first.
+        whole. A record whose files are not in that order (none Strongroom wrote) is read whole, its files sorted.
         The record is opened for both readings now (``opened`` closes it), so that they need no inventory later;
         ``listing`` says where it is (the head version's)."""
         object_id = listing.object_id
@@ -489,8 +501,6 @@ class Indexer:
             return replace(whole, items=(), files={}), keys, iter(whole.items), iter(sorted(whole.files.items()))
         items = record_stream.iter_items(opened.enter_context(opener()))
         files = record_stream.iter_files(opened.enter_context(opener()))
-        if not head.files_sorted:
-            files = iter(sorted(files, key=lambda pair: pair[0]))  # read_head saw no path named twice
         return head.record, head.keys, items, files
 
     def _items(self, object_id: str, version: int) -> Iterator[ItemRecord]:
@@ -634,14 +644,13 @@ class Indexer:
                 au.released_at = released_at(release)
                 au.release_licence = str(release["licence"])
                 au.release_trigger = str(release["trigger"])
-            items, facts = _replace_items(s, au, keys, records)
+            au.item_count, facts = _replace_items(s, au, keys, records)  # counts kept: nothing counts items to show
             del keys
-            au.item_count = len(items)  # the AU's counts, kept here so that nothing counts items to show them
-            au.volumes = volume_counts((volume, year, 1) for volume, _issue, _date, year in facts)
+            au.volumes = volume_counts((volume, year, n) for (volume, _issue, _date, year), n in facts.items())
             au.issues = issue_coverage(facts)
             del facts
             # Its head version's files and bytes, kept with its file rows: the node page never sums files.
-            au.stored_files, au.stored_bytes = _replace_files(s, au.id, listing.files(), file_records, items)
+            au.stored_files, au.stored_bytes = _replace_files(s, au.id, listing.files(), file_records)
             for n in range(au.head_version + 1, head + 1):  # the head's files are those just read: not read again
                 counts = (au.stored_files, au.stored_bytes) if n == head else _counts(listing.files(n))
                 self._add_version(s, au, object_id, listing.versions[n], n, (*counts, *listing.new_content(n)))
