@@ -29,6 +29,9 @@ SETTINGS_FILE = "strongroom.toml"
 DEFAULT_HOME = "strongroom-home"
 HOME_ENV = "STRONGROOM_HOME"
 DIGEST_ALGORITHMS = ("sha512", "sha256")
+# Seconds to wait for a PostgreSQL catalog server that does not answer, unless the URL's connect_timeout says
+# otherwise (libpq's own default is no limit: a command, or a node starting, would hang on a server gone silent).
+DATABASE_CONNECT_TIMEOUT = 10
 
 # Every key a settings file may hold, with its meaning; docs/settings.md is checked against this by a test.
 SETTINGS_DOC: dict[str, str] = {

@@ -11,11 +11,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from strongroom.catalog.revisions import VERSIONS, head_from_files
 from strongroom.errors import ConfigError, DiskFull
+from strongroom.settings import DATABASE_CONNECT_TIMEOUT
 from strongroom.space import database_full, disk_full, free_bytes
 
 if TYPE_CHECKING:
@@ -51,11 +52,14 @@ def full_database(exc: DBAPIError, engine: Engine) -> DiskFull | None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection, PostgreSQL a limit on
+    the wait for a server that does not answer (:data:`DATABASE_CONNECT_TIMEOUT`, unless the URL sets its own)."""
     kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30}
     try:
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        elif url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+            kwargs["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT}
         engine = create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"cannot use catalog database URL {url!r}: {exc}") from None

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from strongroom.catalog.revisions import head_from_files
 from strongroom.errors import StrongroomError
-from strongroom.settings import Settings, load_settings, resolve_home
+from strongroom.settings import DATABASE_CONNECT_TIMEOUT, Settings, load_settings, resolve_home
 
 # As store.ocfl names them (tests/cli/test_lean_items.py checks that it still does): that module imports the store's
 # hashing.
@@ -78,9 +78,6 @@ _LIBPQ_OPTIONS = frozenset(
         "tcp_user_timeout",
     }
 )
-# Seconds the lean reader waits for a server that does not answer, unless the URL says: the node, opened next,
-# waits again with the URL's own (libpq's default: no limit).
-CONNECT_TIMEOUT = 10
 
 
 class CatalogUnreadable(StrongroomError):
@@ -241,7 +238,7 @@ def _postgres_read_only(args: dict[str, Any]) -> Iterator[Reader]:
     import psycopg
 
     try:
-        conn = psycopg.connect(**({"connect_timeout": CONNECT_TIMEOUT} | args), autocommit=True)
+        conn = psycopg.connect(**({"connect_timeout": DATABASE_CONNECT_TIMEOUT} | args), autocommit=True)
     except psycopg.Error as exc:  # no server, a refused login, no such database: the node says so
         raise CatalogUnreadable(f"the catalog's database cannot be reached: {exc}") from exc
     with closing(conn):
