@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strongroom.errors import PackageRejected
+from strongroom.ingest.bag import ListedBag, expect_manifests
 from strongroom.ingest.filespool import PackageSpool
-from strongroom.ingest.package import _expect_manifests, _ListedBag, open_package
+from strongroom.ingest.package import open_package
 from strongroom.settings import IngestLimits
 
 NAME = st.text(alphabet=string.ascii_letters + string.digits + "-_. é%", min_size=1, max_size=8).filter(
@@ -54,7 +55,7 @@ def _write_bag(root: Path, version: str, manifests: dict[str, list[str]], bom: b
 
 
 def _spooled(root: Path, spool: PackageSpool) -> dict[str, dict[str, str]]:
-    _expect_manifests(_ListedBag(str(root)), spool)
+    expect_manifests(ListedBag(str(root)), spool)
     found: dict[str, dict[str, str]] = {}
     for rel, alg, digest in spool.db.execute("SELECT rel, alg, digest FROM expected"):
         found.setdefault(rel, {})[alg] = digest
@@ -79,7 +80,7 @@ def test_the_spool_holds_what_bagit_reads_and_refuses_what_bagit_refuses(
             assert ("unsafe" in str(exc)) == ("unsafe" in str(ours.value)), (exc, ours.value)
             return
         assert _spooled(root, spool) == theirs
-        assert sorted(_ListedBag(str(root)).algorithms) == sorted(bagit.Bag(str(root)).algorithms)
+        assert sorted(ListedBag(str(root)).algorithms) == sorted(bagit.Bag(str(root)).algorithms)
     finally:
         spool.close()
 

@@ -257,6 +257,16 @@ def _same(name: str, other: str) -> str:
     return "differs only in case from"
 
 
+def names_under(root: Path, below: str = "") -> Iterator[tuple[str, str]]:
+    """Every name of a file-system entry that is not a folder under ``root`` (or its folder ``below``), as the file
+    system lists them, a folder at a time (links to folders are not followed): its '/'-separated path relative to
+    ``root``, and its full path."""
+    for folder, _dirnames, filenames in os.walk(os.path.join(root, below)):
+        for name in filenames:
+            full = os.path.join(folder, name)
+            yield os.path.relpath(full, root).replace(os.sep, "/"), full
+
+
 def check_tree(root: Path) -> list[Finding]:
     """Findings for a directory package: links and special files (never followed), unsafe names, and names that
     would be the same file elsewhere (case or Unicode normalisation)."""

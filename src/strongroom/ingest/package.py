@@ -19,7 +19,6 @@ file or article.
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -32,13 +31,14 @@ import bagit
 from strongroom.domain.identifiers import slug
 from strongroom.domain.model import ArticleMeta, JournalMeta
 from strongroom.errors import Finding, PackageRejected
-from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive
+from strongroom.formats.archives import ArchiveLimits, check_tree, extract_archive, names_under
 from strongroom.formats.jasper import JasperRow, read_identifiers
 from strongroom.formats.jats import article_meta
 from strongroom.formats.mediatype import check_format, identify
 from strongroom.formats.ojs_native import PKP_NS, read_native, validate_native
 from strongroom.formats.records import DepositRecord, RecordError
 from strongroom.formats.xmlsafe import MAX_XML_BYTES, parse_xml
+from strongroom.ingest.bag import ListedBag, Payload, bag_structure, expect_manifests, oxum_findings
 from strongroom.ingest.filespool import PackageFile, PackageFiles, PackageItems, PackageSpool, ParsedItem
 from strongroom.ingest.spool import ArticleFacts, ArticleSpool
 from strongroom.progress import NullReporter, Reporter
@@ -123,20 +123,10 @@ def _payload_root(extracted: Path) -> Path:
             return root
 
 
-def _names_under(root: Path, below: str = "") -> Iterator[tuple[str, str]]:
-    """Every name of a file-system entry that is not a folder under ``root`` (or its folder ``below``), as the file
-    system lists them, a folder at a time (links to folders are not followed): its '/'-separated path relative to
-    ``root``, and its full path."""
-    for folder, _dirnames, filenames in os.walk(os.path.join(root, below)):
-        for name in filenames:
-            full = os.path.join(folder, name)
-            yield os.path.relpath(full, root).replace(os.sep, "/"), full
-
-
 def _files_under(root: Path) -> Iterator[str]:
     """The paths of the files under ``root`` (those ``Path.rglob`` finds), where ``rglob`` keeps every path it gave
     in a set."""
-    return (rel for rel, full in _names_under(root) if os.path.isfile(full))
+    return (rel for rel, full in names_under(root) if os.path.isfile(full))
 
 
 def _walk(root: Path) -> list[str]:
@@ -456,14 +446,14 @@ def _checked_bag(
     their records too, each verified against the bag's manifests.
 
     bagit reads bagit.txt and bag-info; the manifests' lines go to the package spool a line at a time, read as bagit
-    reads them (:func:`_expect_manifests`), and completeness is worked out there in SQL: no set or dict of every path
-    is held (bagit's ``Bag`` holds every manifest line, and its ``validate(completeness_only=True)`` builds several
-    sets of every path)."""
+    reads them (:mod:`strongroom.ingest.bag`), and completeness is worked out there in SQL: no set or dict of every
+    path is held (bagit's ``Bag`` holds every manifest line, and its ``validate(completeness_only=True)`` builds
+    several sets of every path)."""
     findings: list[Finding] = []
     try:
-        bag = _ListedBag(str(root))
+        bag = ListedBag(str(root))
         # The manifests' digests go to the package spool, looked up there as each file is hashed.
-        _expect_manifests(bag, files)
+        expect_manifests(bag, files)
     except bagit.BagError as exc:
         raise _reject([Finding("P023", "bagit.txt", str(exc))], source) from None
     unknown = sorted(set(bag.algorithms) - set(BAG_ALGORITHMS))
@@ -471,10 +461,10 @@ def _checked_bag(
         findings.append(Finding("P024", "", f"manifest algorithm(s) {', '.join(unknown)} not accepted"))
     if next(bag.manifest_files(), None) is None:  # bag.algorithms counts tag manifests too
         findings.append(Finding("P023", "", "the bag has no payload manifest"))
-    findings.extend(_bag_structure(bag, root))
+    findings.extend(bag_structure(bag, root))
     info = {k: (v if isinstance(v, list) else [v]) for k, v in bag.info.items()}
     del bag
-    payload = _Payload()
+    payload = Payload()
     files.add_paths(payload.files(root))
     complete = len(findings)
     for rel in files.missing_paths("data/"):
@@ -487,7 +477,7 @@ def _checked_bag(
             findings.append(Finding("P021", rel, "listed in a tag manifest but not in the bag"))
     files.drop_paths(payload.not_files)  # named by the payload listing, but nothing to hash
     if len(findings) == complete:  # a file missing or added makes the Payload-Oxum wrong too: one finding is enough
-        findings.extend(_oxum_findings(info, payload))
+        findings.extend(oxum_findings(info, payload))
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
     # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
     tags = [r for r in files.listed_outside("data/") if (root / r).is_file()]
@@ -498,122 +488,6 @@ def _checked_bag(
     _hash_and_check(root, tags, findings, reporter, None, expected)
     _hash_and_check(root, files.paths(), findings, reporter, files, expected)
     return info, findings
-
-
-class _ListedBag(bagit.Bag):  # type: ignore[misc]
-    """bagit's reading of a bag (bagit.txt, bag-info, its manifests' algorithms) without its record of every
-    manifest line in memory (``entries``, about 600 bytes a file): :func:`_expect_manifests` reads the lines."""
-
-    def _load_manifests(self) -> None:
-        self.entries: dict[str, dict[str, str]] = {}  # (none kept)
-        for name in self.manifests():
-            alg = _manifest_algorithm(name)
-            if alg not in self.algorithms:
-                self.algorithms.append(alg)
-
-    def manifests(self) -> list[str]:
-        """The manifests bagit verifies: the payload manifests, and the tag manifests from BagIt 0.97."""
-        names = list(self.manifest_files())
-        if self.version_info >= (0, 97):
-            names += list(self.tagmanifest_files())
-        return names
-
-
-def _manifest_algorithm(name: str) -> str:
-    base = os.path.basename(name)
-    return base.replace("tagmanifest-" if "tagmanifest-" in base else "manifest-", "").replace(".txt", "")
-
-
-def _expect_manifests(bag: _ListedBag, files: PackageSpool) -> None:
-    """Every line of the bag's manifests into the package spool, a line at a time, read exactly as bagit's
-    ``Bag`` reads them (its file opener, its path decoding, its safety check; a line that is not "digest path" is
-    passed over, as bagit passes it). bagit.BagError for a path outside the bag, or one a manifest lists twice
-    (with another digest; or with the same one from BagIt 1.0), as bagit raises it."""
-    for name in bag.manifests():
-        alg = _manifest_algorithm(name)
-        with bagit.open_text_file(name, "r", encoding=bag.encoding) as manifest:
-            if manifest.encoding.startswith("UTF") and manifest.read(1) != bagit.UNICODE_BYTE_ORDER_MARK:
-                manifest.seek(0)  # (a byte-order mark is passed over)
-            for line in manifest:
-                entry = line.strip().split(None, 1)
-                if len(entry) != 2 or entry[0].startswith("#"):
-                    continue
-                digest = entry[0]
-                path = bagit._decode_filename(os.path.normpath(entry[1].lstrip("*")))  # bagit's own decoding
-                if bag._path_is_dangerous(path):  # and safety check
-                    raise bagit.BagError(f'Path "{path}" in manifest "{os.path.basename(name)}" is unsafe')
-                before = files.expect(path.replace("\\", "/"), alg, digest)
-                if before is not None and (before != digest or bag.version_info >= (1,)):
-                    how = "the same value" if before == digest else "conflicting values"
-                    raise bagit.BagError(f"{alg} manifest lists {path} multiple times with {how}")
-    files.expected_all()
-
-
-def _bag_structure(bag: bagit.Bag, root: Path) -> list[Finding]:
-    """What bagit's ``validate`` checked of the bag's structure besides its manifests: the payload directory, the
-    declaration's lack of a byte-order mark, and fetch.txt's URLs."""
-    findings: list[Finding] = []
-    if not os.path.isdir(os.path.join(root, "data")):
-        findings.append(
-            Finding("P023", "data/", "the bag has no payload directory data/; re-create the bag with a BagIt tool")
-        )
-    with open(os.path.join(root, "bagit.txt"), "rb") as fh:
-        if fh.read(3) == codecs.BOM_UTF8:
-            findings.append(Finding("P023", "bagit.txt", "bagit.txt must not begin with a byte-order mark"))
-    try:
-        bag.validate_fetch()  # reads fetch.txt (if any) a line at a time
-    except (bagit.BagError, ValueError) as exc:  # ValueError: a line that is not "URL LENGTH FILENAME"
-        findings.append(Finding("P023", "fetch.txt", str(exc) or "a line is not URL, length and file name"))
-    return findings
-
-
-@dataclass
-class _Payload:
-    """The files under a bag's ``data/``, listed as bagit lists them (every name ``os.walk`` gives, whatever the
-    kind of file: bagit's ``payload_files`` keeps a table of every name, this does not), counted and their bytes
-    added up for the Payload-Oxum as they go by; ``not_files`` are those that are not regular files (none, where
-    ``check_tree`` or extraction has refused links and special files)."""
-
-    count: int = 0
-    total_bytes: int = 0
-    not_files: list[str] = field(default_factory=list)
-
-    def files(self, root: Path) -> Iterator[str]:
-        for rel, full in _names_under(root, "data"):
-            self.count += 1
-            if os.path.isfile(full):
-                self.total_bytes += os.path.getsize(full)
-            else:
-                self.not_files.append(rel)
-            yield rel
-
-
-def _oxum_findings(info: dict[str, list[str]], payload: _Payload) -> list[Finding]:
-    """The Payload-Oxum of bag-info (the first, if several), "OCTETS.COUNT", checked against the payload."""
-    values = info.get("Payload-Oxum")
-    if not values:
-        return []
-    oxum = values[0].strip()
-    octets, _dot, count = oxum.partition(".")
-    if not (octets.isascii() and octets.isdigit() and count.isascii() and count.isdigit()):
-        return [
-            Finding(
-                "P023",
-                "bag-info.txt",
-                f"Payload-Oxum {oxum!r} is not OCTETS.COUNT; re-make the bag's bag-info.txt with a BagIt tool",
-            )
-        ]
-    if (int(octets), int(count)) == (payload.total_bytes, payload.count):
-        return []
-    return [
-        Finding(
-            "P023",
-            "bag-info.txt",
-            f"Payload-Oxum says {int(count)} files and {int(octets)} bytes, but the payload holds {payload.count}"
-            f" files and {payload.total_bytes} bytes: transfer the bag again if files were lost or cut short, else"
-            " re-make the bag's bag-info.txt (e.g. bagit.Bag(path).save(manifests=True), or bagit.py anew)",
-        )
-    ]
 
 
 # ---- the OJS PKP Preservation Network plugin's package ------------------------------------------------------
