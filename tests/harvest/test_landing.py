@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from strongroom.harvest.crawl import landing_item
 from strongroom.harvest.fetch import Fetched
+from strongroom.harvest.pages import landing_item
 
 URL = "http://journal.example/index.php/j/article/view/7"
 

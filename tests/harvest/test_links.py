@@ -10,8 +10,8 @@ from urllib.parse import urldefrag, urljoin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strongroom.harvest.crawl import links
 from strongroom.harvest.fetch import Fetched
+from strongroom.harvest.pages import links
 
 BASE = "http://journal.example/index.php/j/issue/view/3"
 HREFS = [

@@ -20,8 +20,9 @@ from lxml import html
 
 from strongroom.formats.web_addresses import MOST_CSS_ADDRESSES, MOST_CSS_CHARS, css_addresses, srcset_urls
 from strongroom.harvest.checkpoint import Checkpoint
-from strongroom.harvest.crawl import PARTLY_READ, crawl, links
+from strongroom.harvest.crawl import crawl
 from strongroom.harvest.fetch import Fetched, Fetcher
+from strongroom.harvest.pages import PARTLY_READ, links
 from strongroom.harvest.plans import make_plan
 from strongroom.node import Node
 from strongroom.services import harvests as hs

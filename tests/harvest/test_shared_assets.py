@@ -208,7 +208,8 @@ def test_a_crawl_paused_and_resumed_makes_the_same_captures(tmp_path: Path, site
 def test_what_a_harvest_run_counts_as_not_collected() -> None:
     """The run's summary ("N not collected") counts misses only: not a redirect followed, a stylesheet collected but
     read in part, nor a start page of an AU not harvested now, read for its links."""
-    from strongroom.harvest.crawl import PARTLY_READ, Outcome
+    from strongroom.harvest.crawl import Outcome
+    from strongroom.harvest.pages import PARTLY_READ
 
     def missed(note: str) -> bool:
         return Outcome("http://j.example/x", "2023", None, 0, note).missed
