@@ -176,7 +176,7 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Repo
                 spool.close()
                 files.close()
                 raise
-    if not _walk(root):
+    if next(_files_under(root), None) is None:
         raise _reject([Finding("P011", "", "the package is empty")], path)
     raise PackageRejected(
         f"{path} is not a package Strongroom recognises",
@@ -471,16 +471,18 @@ def _checked_bag(
         findings.append(Finding("P021", rel, "listed in the manifest but not in the bag"))
     for rel in files.unlisted_paths("data/"):
         findings.append(Finding("P022", rel, "in the payload but not in any manifest"))
-    # Tag files a tag manifest lists must be there too (bagit's completeness pass checked it, from BagIt 0.97).
+    # Tag files a tag manifest lists must be there too (bagit's completeness pass checked it, from BagIt 0.97); those
+    # that are there are verified too, though only their contents are kept (bag_info).
+    tags: list[str] = []
     for rel in files.listed_outside("data/"):
-        if not os.path.isfile(os.path.join(root, rel)):
+        if os.path.isfile(os.path.join(root, rel)):
+            tags.append(rel)
+        else:
             findings.append(Finding("P021", rel, "listed in a tag manifest but not in the bag"))
     files.drop_paths(payload.not_files)  # named by the payload listing, but nothing to hash
     if len(findings) == complete:  # a file missing or added makes the Payload-Oxum wrong too: one finding is enough
         findings.extend(oxum_findings(info, payload))
     info.pop("Bagging-Date", None)  # a re-bagging of identical content is not a new deposit
-    # Tag files listed in a tag manifest are verified too, though only their contents are kept (bag_info).
-    tags = [r for r in files.listed_outside("data/") if (root / r).is_file()]
 
     def expected(rel: str) -> dict[str, str]:
         return files.expected(rel, BAG_ALGORITHMS)
