@@ -31,6 +31,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from strongroom.errors import StorageError
 from strongroom.services.journal import Intent
+from strongroom.settings import DATABASE_CONNECT_TIMEOUT
 from strongroom.store.pglocks import UNREACHABLE, connect, first_line, lock_key
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class PostgresJournal:
     the module). ``engine`` is the catalog's (for reading the journal); ``conninfo`` its libpq connection string
     (for the writers' own connections)."""
 
-    def __init__(self, conninfo: str, engine: Engine, connect_timeout: int = 10) -> None:
+    def __init__(self, conninfo: str, engine: Engine, connect_timeout: int = DATABASE_CONNECT_TIMEOUT) -> None:
         self.conninfo = conninfo
         self.engine = engine
         self.connect_timeout = connect_timeout

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, LiteralString
 
 from strongroom.errors import ObjectBusy, StorageError
+from strongroom.settings import DATABASE_CONNECT_TIMEOUT
 
 if TYPE_CHECKING:
     import psycopg
@@ -93,7 +94,7 @@ def connect(conninfo: str, connect_timeout: int) -> psycopg.Connection[tuple[obj
 class PostgresObjectLocks:
     """The cross-machine half of :class:`~strongroom.store.locks.ObjectLocks` (see the module)."""
 
-    def __init__(self, conninfo: str, connect_timeout: int = 10, poll: float = 0.05) -> None:
+    def __init__(self, conninfo: str, connect_timeout: int = DATABASE_CONNECT_TIMEOUT, poll: float = 0.05) -> None:
         self.conninfo = conninfo
         self.connect_timeout = connect_timeout
         self.poll = poll
