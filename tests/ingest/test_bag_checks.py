@@ -1,10 +1,11 @@
 """A bag's own checks, made by Strongroom over the package spool rather than by bagit's completeness pass: every
 manifest entry present (P021), every payload file listed (P022), the payload directory and the Payload-Oxum
-(P023), the manifests' algorithms (P024). Each bag is made with bagit, then damaged as a transfer or a careless
-hand would."""
+(P023), the manifests' algorithms (P024), a manifest path that leaves the bag or is listed twice (P023). Each bag is
+made with bagit, then damaged as a transfer, a careless hand or an attacker would."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import bagit
@@ -155,3 +156,40 @@ def test_a_fetch_file_with_a_malformed_url_is_p023(tmp_path: Path) -> None:
     findings = _rejected(root, tmp_path)
     assert [(f.code, f.path) for f in findings] == [("P023", "fetch.txt")]
     assert "not-a-url" in findings[0].message
+
+
+def _refused_manifest(root: Path, tmp_path: Path) -> str:
+    """The one finding of a bag whose manifest bagit would not read: P023, at bagit.txt; its message."""
+    [finding] = _rejected(root, tmp_path)
+    assert (finding.code, finding.path) == ("P023", "bagit.txt")
+    return finding.message
+
+
+@pytest.mark.parametrize("path", ["../../outside.txt", "/etc/passwd", "data/../../outside.txt", "~/.bashrc"])
+def test_a_manifest_path_that_leaves_the_bag_is_p023(tmp_path: Path, path: str) -> None:
+    root = _bag(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not the bag's\n")
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    with (root / "manifest-sha256.txt").open("a") as fh:
+        fh.write(f"{digest}  {path}\n")
+    assert "unsafe" in _refused_manifest(root, tmp_path)
+
+
+def test_a_file_listed_twice_with_different_digests_is_p023(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    with (root / "manifest-sha256.txt").open("a") as fh:
+        fh.write(f"{'0' * 64}  data/a/one.txt\n")
+    assert "conflicting values" in _refused_manifest(root, tmp_path)
+
+
+def test_a_file_listed_twice_with_the_same_digest_is_p023_from_bagit_1_0(tmp_path: Path) -> None:
+    root = _bag(tmp_path)
+    manifest = root / "manifest-sha256.txt"
+    manifest.write_text(manifest.read_text() * 2)
+    for tagmanifest in root.glob("tagmanifest-*.txt"):  # (they would now disagree with the files: P020)
+        tagmanifest.unlink()
+    package = open_package(root, tmp_path / "work", IngestLimits())  # BagIt 0.97 (bagit's): only a warning
+    package.close()
+    (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    assert "the same value" in _refused_manifest(root, tmp_path)

@@ -1,10 +1,9 @@
 """A bag's manifests read a line at a time into the package spool (bagit's ``Bag`` would hold every line in memory):
 what the spool records is exactly what bagit's own reading gives, and what bagit refuses (a path that leaves the
-bag, a file listed twice) is refused the same way, before anything is hashed or stored."""
+bag, a file listed twice) is refused the same way (the deposits refused: tests/ingest/test_bag_checks.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import string
 from pathlib import Path
 
@@ -13,11 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strongroom.errors import PackageRejected
 from strongroom.ingest.bag import ListedBag, expect_manifests
 from strongroom.ingest.filespool import PackageSpool
-from strongroom.ingest.package import open_package
-from strongroom.settings import IngestLimits
 
 NAME = st.text(alphabet=string.ascii_letters + string.digits + "-_. é%", min_size=1, max_size=8).filter(
     lambda s: s.strip(" ") == s and s not in (".", "..")
@@ -83,49 +79,3 @@ def test_the_spool_holds_what_bagit_reads_and_refuses_what_bagit_refuses(
         assert sorted(ListedBag(str(root)).algorithms) == sorted(bagit.Bag(str(root)).algorithms)
     finally:
         spool.close()
-
-
-def _bag(tmp_path: Path) -> Path:
-    root = tmp_path / "bag"
-    (root / "a.txt").parent.mkdir(parents=True)
-    (root / "a.txt").write_bytes(b"some payload\n")
-    bagit.make_bag(str(root), checksums=["sha256"])
-    return root
-
-
-def _refused(root: Path, tmp_path: Path) -> str:
-    with pytest.raises(PackageRejected) as exc:
-        open_package(root, tmp_path / "work", IngestLimits())
-    [finding] = exc.value.findings
-    assert finding.code == "P023"
-    return finding.message
-
-
-@pytest.mark.parametrize("path", ["../../outside.txt", "/etc/passwd", "data/../../outside.txt", "~/.bashrc"])
-def test_a_manifest_path_that_leaves_the_bag_is_refused(tmp_path: Path, path: str) -> None:
-    root = _bag(tmp_path)
-    outside = tmp_path / "outside.txt"
-    outside.write_bytes(b"not the bag's\n")
-    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
-    with (root / "manifest-sha256.txt").open("a") as fh:
-        fh.write(f"{digest}  {path}\n")
-    assert "unsafe" in _refused(root, tmp_path)
-
-
-def test_a_file_listed_twice_with_different_digests_is_refused(tmp_path: Path) -> None:
-    root = _bag(tmp_path)
-    with (root / "manifest-sha256.txt").open("a") as fh:
-        fh.write(f"{'0' * 64}  data/a.txt\n")
-    assert "conflicting values" in _refused(root, tmp_path)
-
-
-def test_a_file_listed_twice_with_the_same_digest_is_refused_from_bagit_1_0(tmp_path: Path) -> None:
-    root = _bag(tmp_path)
-    manifest = root / "manifest-sha256.txt"
-    manifest.write_text(manifest.read_text() * 2)
-    for tagmanifest in root.glob("tagmanifest-*.txt"):  # (they would now disagree with the files: P020)
-        tagmanifest.unlink()
-    package = open_package(root, tmp_path / "work", IngestLimits())  # BagIt 0.97 (bagit's): only a warning
-    package.close()
-    (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
-    assert "the same value" in _refused(root, tmp_path)
