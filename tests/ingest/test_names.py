@@ -63,3 +63,21 @@ def test_names_that_would_be_one_file_are_refused(
         node.ingest.deposit(package)
     assert [f.code for f in refused.value.findings] == ["P006"]
     assert node.catalog.aus() == [] and list(node.store.iter_object_ids()) == []
+
+
+def test_two_folders_that_would_be_one_are_refused_once_by_their_names(
+    node: Node, sample_dir: Path, tmp_path: Path
+) -> None:
+    """Names are compared a folder at a time: 'Figures/' and 'figures/' are reported as the pair of folders, not
+    again for each file the two hold under one name."""
+    pkg = _jats(sample_dir, tmp_path)
+    for folder in ("Figures", "figures"):
+        (pkg / folder / "deep").mkdir(parents=True)
+        (pkg / folder / "deep" / "fig1.png").write_bytes(folder.encode())
+    with pytest.raises(PackageRejected) as refused:
+        node.ingest.deposit(pkg)
+    (finding,) = refused.value.findings
+    assert finding.code == "P006"
+    assert {finding.path, finding.message.rsplit(" ", 1)[-1]} == {"Figures", "figures"}
+    assert "differs only in case" in finding.message
+    assert node.catalog.aus() == [] and list(node.store.iter_object_ids()) == []

@@ -269,10 +269,15 @@ def names_under(root: Path, below: str = "") -> Iterator[tuple[str, str]]:
 
 def check_tree(root: Path) -> list[Finding]:
     """Findings for a directory package: links and special files (never followed), unsafe names, and names that
-    would be the same file elsewhere (case or Unicode normalisation)."""
+    would be the same file elsewhere (case or Unicode normalisation).
+
+    Names are compared a folder at a time: two paths are one file elsewhere only if, at the first folder where they
+    part, their two names there are one name elsewhere, so that pair is what is reported (once, not again for each
+    file under two such folders). What is held is one folder's names, as the walk itself holds them, not every
+    path of the package."""
     findings: list[Finding] = []
-    seen: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        seen: dict[str, str] = {}  # this folder's names, by what makes them one name elsewhere
         for name in dirnames + filenames:
             full = Path(dirpath) / name
             rel = full.relative_to(root).as_posix()
@@ -283,9 +288,10 @@ def check_tree(root: Path) -> list[Finding]:
                 findings.append(Finding("P002", rel, "device, FIFO, socket or other special file"))
             elif stat.S_ISREG(mode) and os.lstat(full).st_nlink > 1:
                 findings.append(Finding("P002", rel, "hard link (the same file appears under several names)"))
-            key = path_key(rel)
+            key = path_key(name)
             if key in seen:
-                findings.append(Finding("P006", rel, f"{_same(rel, seen[key])} {seen[key]}"))
-            seen[key] = rel
+                other = (Path(dirpath) / seen[key]).relative_to(root).as_posix()
+                findings.append(Finding("P006", rel, f"{_same(rel, other)} {other}"))
+            seen[key] = name
         dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
     return findings
