@@ -31,3 +31,33 @@ def test_fsync_tree_holds_a_window_of_futures(tmp_path: Path, monkeypatch: pytes
     hashing.fsync_tree(root, threads=1)  # a window of 64
     assert len(synced) == 300 + 4  # every file, then every directory
     assert pending and max(pending) <= 64 + 1
+
+
+def test_fsync_tree_syncs_as_it_walks_not_after_listing_every_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The paths are not listed first: files are synced while the walk still has folders to list (a list of every
+    path of a version of tens of thousands of files was a deposit's peak memory)."""
+    root = tmp_path / "v1"
+    for n in range(40):
+        (root / f"d{n}").mkdir(parents=True)
+        for m in range(10):
+            (root / f"d{n}" / f"f{m}").write_bytes(b"x")
+    events: list[str] = []
+    real_walk, real_sync = hashing.os.walk, hashing.fsync_dir
+
+    def walking(top: str | Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for entry in real_walk(top, *args, **kwargs):  # type: ignore[call-overload]
+            events.append("listed")
+            yield entry
+
+    def syncing(path: Path | str) -> None:
+        events.append("synced")
+        real_sync(path)
+
+    monkeypatch.setattr(hashing.os, "walk", walking)
+    monkeypatch.setattr(hashing, "fsync_dir", syncing)
+    hashing.fsync_tree(root, threads=1)  # a window of 64 paths
+    assert events.count("synced") == 400 + 41  # every file and folder, once
+    forty_first_listed = [n for n, e in enumerate(events) if e == "listed"][40]  # the first walk's last folder
+    assert events.index("synced") < forty_first_listed  # syncing began before the walk had listed every folder
