@@ -1,10 +1,13 @@
 """Deposit throughput for many small articles vs bagit.py --validate and cp -r (see bench/README.md); with
 ``--memory N,M,...``, instead, the peak resident memory (ru_maxrss) of a process that only deposits a bag of N
-articles, for each N, against the same for `bagit.py --validate` of the bag; with ``--before SRC`` as well, the same
-deposit run from another copy of the package's source (``SRC/strongroom``, e.g. a checkout of an earlier commit's
-``src``), so that a change is measured before and after in one run; with ``--stages N``, the resident memory (now
-and its peak so far, from ``/proc/self/status``) before and after each stage of one deposit of N articles (with
-``--trace`` as well, Python's own heap, now and its peak since the row before, from tracemalloc: slower); with
+articles, for each N, against the same for `bagit.py --validate` of the bag, each with the highest of its anonymous
+and of its file-backed resident memory (mapped files, such as the search index's, are page cache the kernel can take
+back; anonymous memory is the process's own), read every 5 ms; with ``--before SRC`` as well, the same deposit run
+from another copy of the package's source (``SRC/strongroom``, e.g. a checkout of an earlier commit's ``src``), so
+that a change is measured before and after in one run; with ``--stages N``, the resident memory (now, its peak so
+far, its anonymous part and that part's peak since the row before, from ``/proc/self/status``) before and after each
+stage of one deposit of N articles, the bag made in a forked child (with ``--trace`` as well, Python's own heap, now
+and its peak since the row before, from tracemalloc: slower); with
 ``--listing N``, the seconds to list the files of an OCFL object of N files from its inventory read in pieces
 (``OcflStore.listing``, what cataloguing does) against reading it whole (``OcflStore.files``), in one run.
 
@@ -15,11 +18,14 @@ Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from strongroom.node import Node
@@ -43,44 +49,109 @@ def make_bag(dest: Path, articles: int) -> Path:
     return write_bag(dest, items, title)
 
 
-def peak_mb(cmd: list[str], src: Path | None = None) -> tuple[float, float]:
-    """The peak resident memory (MB) of ``cmd`` run to completion (importing strongroom from ``src`` if given), and
-    its wall seconds."""
+def peak_mb(cmd: list[str], src: Path | None = None) -> tuple[float, float, float, float]:
+    """The peak resident memory (MB) of ``cmd`` run to completion (importing strongroom from ``src`` if given), its
+    wall seconds, and the highest of its anonymous and of its file-backed resident memory (MB) seen by reading
+    ``/proc/PID/status`` every 5 ms: file-backed pages (mapped files such as a search index's segments) are page
+    cache the kernel can take back, anonymous ones are the process's own."""
     env = dict(os.environ, PYTHONPATH=str(src.resolve())) if src else None
     start = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # bagit.py logs
-    _, status, usage = os.wait4(child.pid, 0)
+    anon = mapped = 0
+    while True:
+        waited, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if waited:
+            break
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            with open(f"/proc/{child.pid}/status", encoding="ascii") as fh:
+                kinds = dict(line.split(":", 1) for line in fh if line.startswith(("RssAnon", "RssFile")))
+            anon = max(anon, int(kinds["RssAnon"].split()[0]))
+            mapped = max(mapped, int(kinds["RssFile"].split()[0]))
+        time.sleep(0.005)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{cmd[:3]} failed ({child.returncode})")
-    return usage.ru_maxrss / 1024, time.perf_counter() - start
+    return usage.ru_maxrss / 1024, time.perf_counter() - start, anon / 1024, mapped / 1024
 
 
 def memory(work: Path, sizes: list[int], before: Path | None = None) -> None:
     bagit_py = str(Path(sys.executable).parent / "bagit.py")
     print(f"load average {os.getloadavg()[0]:.2f}\n")
-    head = "| articles | Strongroom deposit peak RSS (MB) | seconds |"
+    split = " peak RSS (MB) | of it, highest anonymous / file-backed (MB) | seconds |"
+    head = "| articles | Strongroom deposit:" + split
     if before:
-        head += f" before ({before}): peak RSS (MB) | seconds |"
-    print(head + " bagit.py --validate peak RSS (MB) |")
-    print("| ---: " * head.count("|") + "|")
+        head += f" before ({before}):" + split
+    head += " bagit.py --validate: peak RSS (MB) | highest anonymous / file-backed (MB) |"
+    print(head + "\n" + "| ---: " * (head.count("|") - 1) + "|")
+
+    def cells(peak: float, secs: float | None, anon: float, mapped: float) -> str:
+        return f" {peak:.0f} | {anon:.0f} / {mapped:.0f} |" + (f" {secs:.1f} |" if secs is not None else "")
+
     for n in sizes:
         bag = make_bag(work / f"bag-{n}", n)
-        ours, secs = peak_mb([sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-{n}")])
-        row = f"| {n:,} | {ours:.0f} | {secs:.1f} |"
+        ours, secs, anon, mapped = peak_mb([sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-{n}")])
+        row = f"| {n:,} |" + cells(ours, secs, anon, mapped)
         if before:
-            old, old_secs = peak_mb([sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-before-{n}")], before)
-            row += f" {old:.0f} | {old_secs:.1f} |"
-        theirs, _ = peak_mb([bagit_py, "--validate", "--processes", "1", str(bag)])
-        print(f"{row} {theirs:.0f} |", flush=True)
+            deposit = [sys.executable, "-c", DEPOSIT, str(bag), str(work / f"home-before-{n}")]
+            old, old_secs, old_anon, old_mapped = peak_mb(deposit, before)
+            row += cells(old, old_secs, old_anon, old_mapped)
+        theirs, _, their_anon, their_mapped = peak_mb([bagit_py, "--validate", "--processes", "1", str(bag)])
+        print(row + cells(theirs, None, their_anon, their_mapped), flush=True)
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
-def _resident() -> tuple[float, float]:
-    """This process's resident memory and its peak so far, in MB (Linux)."""
+def _resident() -> tuple[float, float, float]:
+    """This process's resident memory, its peak so far and its anonymous part now, in MB (Linux)."""
     with open("/proc/self/status", encoding="ascii") as fh:
-        status = dict(line.split(":", 1) for line in fh if line.startswith(("VmRSS", "VmHWM")))
-    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+        status = dict(line.split(":", 1) for line in fh if line.startswith(("VmRSS", "VmHWM", "RssAnon")))
+    now, peak, anon = (int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM", "RssAnon"))
+    return now, peak, anon
+
+
+def _sqlite_memory() -> Callable[[], float] | None:
+    """SQLite's own allocations now (MB), from the library Python's ``sqlite3`` is linked to (its memory is outside
+    Python's heap, so tracemalloc does not see it); None where that library cannot be loaded."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return None
+    try:
+        used = ctypes.CDLL(name).sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return lambda: used() / 2**20
+
+
+class _AnonPeak(threading.Thread):
+    """The highest anonymous resident memory (MB) seen every 5 ms since :meth:`take` was last called."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.highest = 0.0
+
+    def run(self) -> None:
+        while True:
+            self.highest = max(self.highest, _resident()[2])
+            time.sleep(0.005)
+
+    def take(self) -> float:
+        highest, self.highest = max(self.highest, _resident()[2]), 0.0
+        return highest
+
+
+def _bag_made_apart(dest: Path, articles: int) -> Path:
+    """The bag of :func:`make_bag`, made in a forked child, so that this process's memory is a deposit's alone."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=make_bag, args=(dest, articles))
+    child.start()
+    child.join()
+    if child.exitcode:
+        raise SystemExit(f"making the bag failed ({child.exitcode})")
+    return dest
 
 
 def stages(work: Path, articles: int, trace: bool = False) -> None:
@@ -92,25 +163,31 @@ def stages(work: Path, articles: int, trace: bool = False) -> None:
     import strongroom.services.indexer as indexer
     from strongroom.store.ocfl import OcflStore
 
-    bag = make_bag(work / "bag", articles)
+    bag = _bag_made_apart(work / "bag", articles)
     node = Node.create(work / "home")
     print(f"load average {os.getloadavg()[0]:.2f}\n")
     print(
-        "| point | resident (MB) | peak so far (MB) |"
+        "| point | resident (MB) | peak so far (MB) | anonymous (MB) | anonymous peak since the row before |"
+        + " SQLite's own (MB) |"
         + (" heap (MB) | heap peak since the row before |" if trace else "")
     )
-    print("| --- | ---: | ---: |" + (" ---: | ---: |" if trace else ""))
+    print("| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if trace else ""))
+    sqlite_used = _sqlite_memory()
+    sampler = _AnonPeak()
+    sampler.start()
     if trace:
         tracemalloc.start()
 
     def row(point: str) -> None:
-        now, peak = _resident()
+        now, peak, anon = _resident()
+        highest_anon = sampler.take()
         heap = ""
         if trace:
             current, highest = tracemalloc.get_traced_memory()
             tracemalloc.reset_peak()
             heap = f" {current / 2**20:.1f} | {highest / 2**20:.1f} |"
-        print(f"| {point} | {now:.0f} | {peak:.0f} |{heap}", flush=True)
+        lite = f"{sqlite_used():.1f}" if sqlite_used else "?"
+        print(f"| {point} | {now:.0f} | {peak:.0f} | {anon:.0f} | {highest_anon:.0f} | {lite} |{heap}", flush=True)
 
     def wrap(owner: object, name: str, stage: str) -> None:
         real = getattr(owner, name)
