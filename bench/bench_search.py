@@ -67,16 +67,20 @@ def document_frequency(docs: list[SearchDocument]) -> Counter[str]:
 
 
 def bare_index(path: Path, docs: Iterable[SearchDocument]) -> tuple[tantivy.Index, float]:
+    index = bare_empty(path)
+    return index, write_all(index, docs, heap=256_000_000)
+
+
+def bare_empty(path: Path) -> tantivy.Index:
+    """A new, empty bare index at ``path``: the id, the released and the dark documents' words, the facets."""
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", indexed=True, fast=True)
     builder.add_text_field("text", tokenizer_name="default")  # released documents' words
     builder.add_text_field("dark", tokenizer_name="default")  # dark documents' words
     for name in FACETS:
         builder.add_text_field(name, tokenizer_name="raw", fast=True)
-    schema = builder.build()
     path.mkdir(parents=True)
-    index = tantivy.Index(schema, path=str(path))
-    return index, write_all(index, docs, heap=256_000_000)
+    return tantivy.Index(builder.build(), path=str(path))
 
 
 def write_all(index: tantivy.Index, docs: Iterable[SearchDocument], *, heap: int, threads: int = 0) -> float:

@@ -16,26 +16,10 @@ import shutil
 import time
 from pathlib import Path
 
-import tantivy
-from bench_search import bare_top, document_frequency, timed, write_all
+from bench_search import bare_empty, bare_top, document_frequency, timed, write_all
 from synthetic import streamed_documents
 
-from strongroom.search.base import FACETS
-
 ONE_SEGMENT_HEAP = 3_900_000_000  # bytes: Tantivy's largest heap for one thread (under 4 GB)
-
-
-def _index(path: Path) -> tantivy.Index:
-    """An empty index with bench_search.py's reference schema."""
-    builder = tantivy.SchemaBuilder()
-    builder.add_unsigned_field("id", indexed=True, fast=True)
-    builder.add_text_field("text", tokenizer_name="default")
-    builder.add_text_field("dark", tokenizer_name="default")
-    for name in FACETS:
-        builder.add_text_field(name, tokenizer_name="raw", fast=True)
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return tantivy.Index(builder.build(), path=str(path))
 
 
 def main() -> None:
@@ -55,7 +39,9 @@ def main() -> None:
         ("one thread, one segment", ONE_SEGMENT_HEAP, 1),
         (f"{args.threads} threads sharing 256 MB", 256_000_000, args.threads),
     ]:
-        index = _index(args.workdir / f"{threads}-threads")
+        path = args.workdir / f"{threads}-threads"
+        shutil.rmtree(path, ignore_errors=True)
+        index = bare_empty(path)
         seconds = write_all(index, streamed_documents(args.items, args.vocabulary), heap=heap, threads=threads)
         segments = index.searcher().num_segments
         p50, p95 = timed(lambda w, index=index: bare_top(index, w), common, args.rounds)
