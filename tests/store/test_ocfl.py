@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -238,3 +240,24 @@ def test_any_sequence_of_versions_round_trips(
     for n in range(1, head + 1):
         assert set(store.state(OID, n).values()) <= set(inv["manifest"])
     validate(store.root)
+
+
+def test_recovery_passes_over_a_commit_that_ends_while_it_looks(
+    store: OcflStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's live commit can remove its work directory between recovery's listing and its reading of
+    the directory's object id: recovery then has nothing to do there, and says nothing was done (it used to fail
+    with FileNotFoundError, taking down the command that opened the node)."""
+    work = store.staging / f"commit-{object_hash(OID)[:16]}-live"
+    work.mkdir(parents=True)
+    (work / "object-id").write_text(OID)
+    real = Path.read_text
+
+    def finished_meanwhile(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self == work / "object-id":
+            shutil.rmtree(work)  # the commit ends and cleans up
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", finished_meanwhile)
+    assert store.recover() == []
+    assert not work.exists()

@@ -863,8 +863,12 @@ class OcflStore:
         if not self.staging.is_dir():
             return actions
         for work in sorted(self.staging.glob("commit-*")):
-            id_file = work / "object-id"
-            object_id = id_file.read_text(encoding="utf-8") if id_file.is_file() else None
+            try:
+                object_id: str | None = (work / "object-id").read_text(encoding="utf-8")
+            except FileNotFoundError:
+                if not work.exists():
+                    continue  # a live commit's, removed by it once listed: nothing to recover
+                object_id = None
             if object_id is not None:
                 try:
                     with self._lock(object_id), self._publishing(object_id):
