@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +263,49 @@ def test_recovery_passes_over_a_commit_that_ends_while_it_looks(
     monkeypatch.setattr(Path, "read_text", finished_meanwhile)
     assert store.recover() == []
     assert not work.exists()
+
+
+@pytest.mark.parametrize("write", ["commit", "remove"])
+def test_a_recovery_while_a_work_directory_is_made_leaves_it_alone(
+    store: OcflStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    """Any process that opens the node recovers the staging area, and may do so at the very moment a live write
+    makes its work directory. The directory must name its object from the moment recovery can see it: made empty in
+    place, it used to be taken for a crashed write's and removed, failing the live write."""
+    commit(store, tmp_path, {"a.pdf": b"A"})
+    other = OcflStore.open(store.root, store.staging)  # another process's view of the same node
+    real = Path.mkdir
+    recovered: list[list[str]] = []
+
+    def recovering_meanwhile(self: Path, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        if self.parent == store.staging and self.name != "locks":
+            recovered.append(other.recover())
+
+    monkeypatch.setattr(Path, "mkdir", recovering_meanwhile)
+    if write == "commit":
+        assert commit(store, tmp_path, {"a.pdf": b"B"}) == 2
+        monkeypatch.undo()
+        with store.open_file(OID, "a.pdf") as fh:
+            assert fh.read() == b"B"
+    else:
+        store.remove_object(OID)
+        monkeypatch.undo()
+        assert not store.object_path(OID).exists()
+    assert recovered and recovered == [[]] * len(recovered)  # recovery ran inside every making, and did nothing
+    assert sorted(p.name for p in store.staging.iterdir()) == ["locks"]
+    validate(store.root)
+
+
+def test_recovery_removes_a_work_directory_a_crash_left_half_made(store: OcflStore) -> None:
+    """A crash between making a work directory and naming it leaves a directory holding at most the object's id.
+    Recovery leaves a fresh one (a live write's, for an instant) and removes one an hour old."""
+    fresh = store.staging / f".nascent-commit-{object_hash(OID)[:16]}-fresh"
+    old = store.staging / f".nascent-release-{object_hash(OID)[:16]}-old"
+    for d in (fresh, old):
+        d.mkdir()
+    (old / "object-id").write_text(OID)
+    hour_ago = time.time() - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    assert store.recover() == [f"removed unused work directory {old.name}"]
+    assert fresh.is_dir() and not old.exists()

@@ -4,7 +4,9 @@
 Every new version, whether committed from a deposit (``commit_version``) or installed from another node's copy
 (``install_version``), goes through one write sequence, :meth:`OcflStore._write_version`:
 
-1. under the object's lock, a work directory ``staging/commit-<hash>-<token>/`` is made, naming the object;
+1. under the object's lock, a work directory ``staging/commit-<hash>-<token>/`` is made, naming the object from the
+   moment it appears (made under another name with the object's id inside, then renamed: :meth:`OcflStore.recover`,
+   run by any process that opens the node, removes a work directory that names no object);
 2. the version's content is written into it, each file hashed while it is written and checked against the
    digests it must have; then the version's ``inventory.json`` and sidecar; then every file and directory of the
    version is fsynced, many at once (fault point ``version-staged``);
@@ -43,6 +45,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +72,8 @@ ROOT_NAMASTE = "0=ocfl_1.1"
 OBJECT_NAMASTE = "0=ocfl_object_1.1"
 INVENTORY = "inventory.json"
 INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
+NASCENT = ".nascent-"  # a work directory being made (see OcflStore._make_work); recovery lists it only when stale
+NASCENT_STALE = 3600.0  # seconds: one lives for a tiny file's write, so one this old was left by a crash
 LAYOUT = "0003-hash-and-id-n-tuple-storage-layout"
 
 __all__ = ["ALGORITHMS", "CommitResult", "OcflStore", "StagedFile", "StoredFile", "read_inventory", "stage_file"]
@@ -560,9 +565,7 @@ class OcflStore:
         work = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
         publishing = False
         try:
-            work.mkdir()
-            (work / "object-id").write_text(object_id, encoding="utf-8")
-            fsync_dir(self.staging)
+            self._make_work(work, object_id)
             obj_work = work / "object"
             version_dir = obj_work / vname
             (version_dir / "content").mkdir(parents=True)
@@ -639,8 +642,7 @@ class OcflStore:
         with self._lock(object_id):
             scratch = self.staging / f"commit-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}-files"
             try:
-                scratch.mkdir()
-                (scratch / "object-id").write_text(object_id, encoding="utf-8")
+                self._make_work(scratch, object_id)
                 existing = self._existing(object_id)
                 alg = existing["digestAlgorithm"] if existing else self.digest_algorithm
                 table = VersionFiles(scratch / "files.sqlite", files, alg, other_algorithm(alg))
@@ -838,9 +840,7 @@ class OcflStore:
             if not (obj / OBJECT_NAMASTE).is_file():
                 raise StorageError(f"no OCFL object {object_id!r} in {self.root}")
             work = self.staging / f"release-{object_hash(object_id)[:16]}-{secrets.token_hex(4)}"
-            work.mkdir()
-            (work / "object-id").write_text(object_id, encoding="utf-8")
-            fsync_dir(self.staging)
+            self._make_work(work, object_id)
             self.fault("release-staged")
             with self._publishing(object_id):  # no audit, export or vote is reading it
                 # The highest directory that holds nothing but this object goes, in one rename: OCFL allows no
@@ -854,6 +854,22 @@ class OcflStore:
             self._inventories.pop(object_id, None)
             self.fault("release-renamed")
             shutil.rmtree(work)
+
+    def _make_work(self, work: Path, object_id: str) -> None:
+        """Make the work directory ``work`` of a write to ``object_id`` (the caller holds the object's lock), naming
+        the object from the moment it appears: it is made under a name :meth:`recover` does not list, its id written
+        durably inside, then renamed to ``work``. Made in place, it would be empty for an instant, and a recovery
+        listing it then (any process opening the node) would take it for a crashed one's and remove it, failing the
+        live write."""
+        nascent = self.staging / f"{NASCENT}{work.name}"
+        nascent.mkdir()
+        try:
+            _write_durable(nascent / "object-id", object_id.encode("utf-8"))
+            os.rename(nascent, work)
+        except BaseException:
+            shutil.rmtree(nascent, ignore_errors=True)
+            raise
+        fsync_dir(self.staging)
 
     # ---- recovery -------------------------------------------------------------------------------------------
 
@@ -889,6 +905,16 @@ class OcflStore:
                     continue  # a live removal: not ours to touch
             shutil.rmtree(work, ignore_errors=True)
             actions.append(f"removed interrupted release work directory {work.name}")
+        for nascent in sorted(self.staging.glob(f"{NASCENT}*")):
+            # Being made by a live write for an instant, or left by a crash before it was used: nothing in it but
+            # the object's id, so one only waits until it is certainly not a live one's.
+            try:
+                stale = time.time() - nascent.stat().st_mtime > NASCENT_STALE
+            except FileNotFoundError:
+                continue
+            if stale:
+                shutil.rmtree(nascent, ignore_errors=True)
+                actions.append(f"removed unused work directory {nascent.name}")
         return actions
 
     def _recover_object(self, object_id: str) -> list[str]:
