@@ -194,7 +194,7 @@ class Node:
         catalog = Catalog.open(settings.resolved_database_url(), clock)  # applies pending migrations
         try:
             store = open_store(settings)
-            search = open_search(settings.search_engine, catalog.engine, settings.home)
+            search = open_search(settings.search_engine, catalog.engine, settings.home, settings.search_shards)
         except BaseException:
             catalog.close()
             raise

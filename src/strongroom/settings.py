@@ -42,6 +42,8 @@ SETTINGS_DOC: dict[str, str] = {
     "catalog.database_url": "SQLAlchemy URL of the catalog; default `sqlite:///catalog.sqlite` (relative to the home)",
     "search.engine": "the full-text search engine: `tantivy` (an index in HOME/search/tantivy), `sqlite-fts5` or "
     "`postgresql` (the catalog database's own full text); empty (the default): `tantivy`",
+    "search.shards": "with `tantivy`: how many indexes the archive's documents are spread over, each searched on a "
+    "core of its own (default 1; the number of cores for millions of items); a change rebuilds the index",
     "storage.backend": "where OCFL objects are kept: `ocfl-local` (the default: a storage root on a local filesystem) "
     "or `ocfl-s3` (a bucket of an S3-compatible object store: MinIO, Ceph RGW or a cloud provider)",
     "storage.root": "the OCFL storage root directory (relative to the home unless absolute)",
@@ -187,6 +189,7 @@ class Settings:
     country: str = ""
     database_url: str = "sqlite:///catalog.sqlite"
     search_engine: str = ""
+    search_shards: int = 1
     storage_backend: str = "ocfl-local"
     storage_root: Path = Path("ocfl")
     staging: Path = Path("staging")
@@ -236,7 +239,16 @@ class Settings:
                 "country": self.country,
             },
             "catalog": {"database_url": self.database_url},
-            **({"search": {"engine": self.search_engine}} if self.search_engine else {}),
+            **(
+                {
+                    "search": {
+                        **({"engine": self.search_engine} if self.search_engine else {}),
+                        **({"shards": self.search_shards} if self.search_shards != 1 else {}),
+                    }
+                }
+                if self.search_engine or self.search_shards != 1
+                else {}
+            ),
             "storage": {
                 "backend": self.storage_backend,
                 "root": str(self.storage_root),
@@ -498,6 +510,7 @@ def load_settings(home: Path) -> Settings:
         country=get("node.country", str, ""),
         database_url=get("catalog.database_url", str, "sqlite:///catalog.sqlite"),
         search_engine=get("search.engine", str, ""),
+        search_shards=get("search.shards", int, 1),
         storage_backend=get("storage.backend", str, "ocfl-local"),
         storage_root=Path(get("storage.root", str, "ocfl")),
         staging=Path(get("storage.staging", str, "staging")),

@@ -138,7 +138,8 @@ def test_a_rebuild_answers_as_an_index_written_the_plain_way(tmp_path: Path) -> 
     fast = TantivyIndex(tmp_path / "fast")
     assert fast.rebuild([docs[:50], docs[50:]]) == len(docs)  # two batches: the rebuild's large writer
     plain = TantivyIndex(tmp_path / "plain")
-    with plain._writer() as writer:
+    with plain._writers([0]) as writers:
+        writer = writers[0]
         for d in docs:
             writer.add_document(plain_document(d))
     words = {unicodedata.normalize("NFC", w) for d in docs for w in d.text.split()}
@@ -152,6 +153,6 @@ def test_a_rebuild_answers_as_an_index_written_the_plain_way(tmp_path: Path) -> 
                 assert (got.total, got.facets) == (want.total, want.facets), (word, released_only, filters)
     for level in (0, 1, 2, 3):
         sample = tantivy.Query.term_query(fast.schema, SAMPLE, level)
-        assert fast._searcher().search(sample, limit=1, count=True).count == (
-            plain._searcher().search(sample, limit=1, count=True).count
+        assert fast._searchers()[0].search(sample, limit=1, count=True).count == (
+            plain._searchers()[0].search(sample, limit=1, count=True).count
         )

@@ -39,8 +39,8 @@ def seen_elsewhere(directory: Path) -> int:
 def test_batches_keep_one_writer_and_commit_every_call(tmp_path: Path) -> None:
     directory = tmp_path / "tantivy"
     index = TantivyIndex(directory)
-    counting = CountingIndex(index.index)
-    index.index = counting
+    counting = CountingIndex(index.indexes[0])
+    index.indexes[0] = counting
     with index.batches():
         index.replace([doc(1), doc(2)])
         assert seen_elsewhere(directory) == 2  # committed as replace returned, not at the block's end

@@ -29,34 +29,43 @@ from strongroom.search.postgresql import PostgresIndex
 from strongroom.search.sqlite import SqliteFts5Index
 
 TANTIVY_DIR = Path("search") / "tantivy"  # in the node's home
+MAX_SHARDS = 64  # tantivy_index.MAX_SHARDS
 LAST_ENGINE = Path("search") / "engine"  # in the node's home: the name of the engine its search queue last fed
 
 
-def _tantivy(catalog_engine: Engine, home: Path | None) -> SearchIndex:
+def _tantivy(catalog_engine: Engine, home: Path | None, shards: int) -> SearchIndex:
     if home is None:
         raise ValueError("the tantivy search engine keeps its index in a node's home, and none was given")
     directory = home / TANTIVY_DIR
-    if _tantivy_current(directory):
-        return LazyIndex("tantivy", lambda: _open_tantivy(directory))
-    return _open_tantivy(directory)
+    if _tantivy_current(directory, shards):
+        return LazyIndex("tantivy", lambda: _open_tantivy(directory, shards))
+    return _open_tantivy(directory, shards)
 
 
-def _open_tantivy(directory: Path) -> SearchIndex:
+def _open_tantivy(directory: Path, shards: int) -> SearchIndex:
     from strongroom.search.tantivy_index import TantivyIndex  # imported only when a node uses its index
 
-    return TantivyIndex(directory)
+    return TantivyIndex(directory, shards)
 
 
-def _tantivy_current(directory: Path) -> bool:
-    """What ``TantivyIndex`` finds when it opens (an index of its schema version: the version file it writes last,
-    and Tantivy's ``meta.json``), checked without importing Tantivy. False when unsure: the engine then opens now."""
+def _tantivy_current(directory: Path, shards: int) -> bool:
+    """What ``TantivyIndex`` finds when it opens (an index of its schema version, in ``shards`` shards: the version
+    file it writes last, the count of shards, and each shard's ``meta.json``), checked without importing Tantivy.
+    False when unsure: the engine then opens now."""
     version = tantivy_schema_version()
     marker = directory / "strongroom-schema"
+    count = directory / "strongroom-shards"  # tantivy_index.SHARDS_FILE
+    try:
+        stored = int(count.read_text()) if count.is_file() else 1
+    except ValueError:
+        return False
+    metas = [directory] if shards == 1 else [directory / f"shard-{i}" for i in range(shards)]  # shard_paths
     return (
         version is not None
         and marker.is_file()
         and marker.read_text() == version
-        and (directory / "meta.json").is_file()
+        and stored == shards
+        and all((d / "meta.json").is_file() for d in metas)
     )
 
 
@@ -75,9 +84,10 @@ def tantivy_schema_version() -> str | None:
     return found.group(1) if found else None
 
 
-ENGINES: dict[str, Callable[[Engine, Path | None], SearchIndex]] = {
-    "sqlite-fts5": lambda catalog_engine, home: SqliteFts5Index(catalog_engine),
-    "postgresql": lambda catalog_engine, home: PostgresIndex(catalog_engine),
+# Each made from the catalog's database engine, the node's home and ``search.shards`` (used by tantivy only).
+ENGINES: dict[str, Callable[[Engine, Path | None, int], SearchIndex]] = {
+    "sqlite-fts5": lambda catalog_engine, home, shards: SqliteFts5Index(catalog_engine),
+    "postgresql": lambda catalog_engine, home, shards: PostgresIndex(catalog_engine),
     "tantivy": _tantivy,
 }
 DEFAULT = "tantivy"
@@ -89,8 +99,9 @@ def default_engine(catalog_engine: Engine, home: Path | None) -> str:
     return DEFAULT if home is not None else DATABASE_OWN.get(catalog_engine.dialect.name, "")
 
 
-def open_search(name: str, catalog_engine: Engine, home: Path | None = None) -> SearchIndex:
-    """The engine called ``name`` (or :func:`default_engine` when ``name`` is empty), for the node at ``home``."""
+def open_search(name: str, catalog_engine: Engine, home: Path | None = None, shards: int = 1) -> SearchIndex:
+    """The engine called ``name`` (or :func:`default_engine` when ``name`` is empty), for the node at ``home``; a
+    Tantivy index in ``shards`` shards (``search.shards``)."""
     chosen = name or default_engine(catalog_engine, home)
     make = ENGINES.get(chosen)
     if make is None:
@@ -98,8 +109,13 @@ def open_search(name: str, catalog_engine: Engine, home: Path | None = None) -> 
             f"search.engine {chosen!r} is not a search engine",
             hint=f"use one of: {', '.join(sorted(ENGINES))} (or leave it empty for {DEFAULT})",
         )
+    if not 1 <= shards <= MAX_SHARDS:
+        raise ConfigError(
+            f"search.shards must be from 1 to {MAX_SHARDS}, not {shards}",
+            hint="set it to the number of cores a search may use (1, the default, for an archive under a million)",
+        )
     try:
-        index = make(catalog_engine, home)
+        index = make(catalog_engine, home, shards)
     except ValueError as exc:
         own = DATABASE_OWN.get(catalog_engine.dialect.name)
         raise ConfigError(

@@ -20,6 +20,14 @@ holding about ``sample_target`` matches, scaled up and rounded, and :class:`Sear
 When there is much to visit, the top hits are searched on another thread while the total and the facets are counted
 (one aggregation pass gives both): Tantivy releases Python's lock while it searches, so a query uses two cores.
 
+An archive of millions of documents can be kept in shards (``search.shards``: ``shard-0`` ... in the index's
+directory, their count in ``strongroom-shards``; one shard is the directory itself). Each document is in the shard
+its id's hash names; a search asks every shard at once on the pool's threads (a common word's top 10 costs in
+proportion to the documents searched, and Tantivy's Python binding searches one index on one thread), merges their
+top hits by score and sums their totals and facet counts (each shard asked for more facet values than are shown).
+Each shard scores with its own word statistics, so the order of hits of nearly equal score can differ from one
+index's; the matches, totals and facet counts are the same.
+
 One process at a time writes: a writer is taken under a file lock beside the index, with a short retry, and every
 :meth:`TantivyIndex.replace`, :meth:`~TantivyIndex.remove`, :meth:`~TantivyIndex.clear` and
 :meth:`~TantivyIndex.rebuild` (a whole index in one commit) commits before it returns, so the catalog's search
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import itertools
 import math
 import operator
@@ -40,9 +49,10 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import tantivy
 
@@ -63,6 +73,12 @@ REBUILD_THREADS = max(1, min(4, os.cpu_count() or 1))
 SMALL_REBUILD = 500  # documents (as many as a search queue batch): a rebuild of no more is written as a small write
 ID, TEXT, DARK, SAMPLE = "id", "text", "dark", "sample"
 SCHEMA_VERSION = "2"  # written beside the index; a different one means the index is rebuilt (2: text/dark, sample)
+SHARDS_FILE = "strongroom-shards"  # how many shards, when more than one (see :func:`shard_paths`)
+MAX_SHARDS = 64
+# Buckets each shard is asked for when a facet's counts are summed over shards: more than are shown, so that a value
+# in the top FACET_LIMIT overall but not in one shard's top FACET_LIMIT is still counted there (as Tantivy does across
+# segments, and Elasticsearch across shards: 1.5 times the size plus 10).
+SHARD_FACET_LIMIT = FACET_LIMIT * 3 // 2 + 10
 SAMPLE_LEVELS = 16  # level L (0..16) holds 1 document in 2^L, nested: each level's documents are in every lower one
 PROBE_LEVEL = 10  # the first, cheap count: matches among 1 in 1,024 documents
 # Matches (as the probe estimates them) below which totals and facets are counted exactly. Measured at 1M documents
@@ -75,6 +91,7 @@ ESTIMATE_DIGITS = 2  # significant digits an estimate is given with ('about 6,50
 # Estimated matches from which the top hits are searched on another thread beside the total and the facets (below
 # it both searches take well under a millisecond, less than handing one to a thread).
 BESIDE_ABOVE = 5_000
+T = TypeVar("T")
 _MATCHES = "strongroom:matches"  # the aggregation that counts the matches beside the facets (not a field name)
 
 
@@ -145,15 +162,50 @@ def _schema() -> tantivy.Schema:
 _facet_values = operator.attrgetter(*FACETS.values())  # a document's facet attributes, in FACETS' order, in one call
 
 
-def sample_levels(item_id: int) -> range:
-    """The sample levels a document is in: L for every L up to :data:`SAMPLE_LEVELS` where the low L bits of the
-    id's hash (splitmix64's finalizer, so neighbouring ids land apart) are zero."""
+def _mixed(item_id: int) -> int:
+    """The id's 64-bit hash (splitmix64's finalizer, so neighbouring ids land apart)."""
     h = (item_id + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
     h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    h ^= h >> 31
+    return h ^ (h >> 31)
+
+
+def _levels(h: int) -> range:
     zeros = (h & -h).bit_length() - 1 if h else SAMPLE_LEVELS  # trailing zero bits
     return range(min(zeros, SAMPLE_LEVELS) + 1)
+
+
+def sample_levels(item_id: int) -> range:
+    """The sample levels a document is in: L for every L up to :data:`SAMPLE_LEVELS` where the low L bits of the
+    id's hash are zero."""
+    return _levels(_mixed(item_id))
+
+
+def shard_of(item_id: int, shards: int) -> int:
+    """The shard a document is kept in: from the high half of the id's hash, so that every shard holds its share of
+    every sample level (which the low bits decide)."""
+    return (_mixed(item_id) >> 32) % shards
+
+
+def shard_paths(directory: Path, shards: int) -> list[Path]:
+    """Where each shard's Tantivy index is: the directory itself for one, ``shard-0`` ... inside it for more."""
+    return [directory] if shards == 1 else [directory / f"shard-{i}" for i in range(shards)]
+
+
+def stored_shards(directory: Path) -> int | None:
+    """How many shards the index at ``directory`` has, if it is a whole index of this schema (its version file is
+    written last when one is made); None otherwise."""
+    version = directory / "strongroom-schema"
+    if not version.is_file() or version.read_text() != SCHEMA_VERSION:
+        return None
+    count = directory / SHARDS_FILE
+    try:
+        shards = int(count.read_text()) if count.is_file() else 1
+    except ValueError:
+        return None
+    if not 1 <= shards <= MAX_SHARDS:
+        return None
+    return shards if all(tantivy.Index.exists(str(p)) for p in shard_paths(directory, shards)) else None
 
 
 def rounded(n: float, digits: int = ESTIMATE_DIGITS) -> int:
@@ -167,7 +219,12 @@ def rounded(n: float, digits: int = ESTIMATE_DIGITS) -> int:
 class TantivyIndex:
     name = "tantivy"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, shards: int | None = None) -> None:
+        """The index at ``directory``, in ``shards`` shards (None: as many as it has on disk, one for a new one). An
+        index of another schema, or of another number of shards than asked, is made anew (``created``): the node
+        then fills it from the catalog."""
+        if shards is not None and not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"search.shards must be from 1 to {MAX_SHARDS}, not {shards}")
         self.directory = directory
         self.lock_path = directory.with_name(directory.name + ".lock")
         self.lock_wait: float | None = None  # how long a write waits for another's: LOCK_WAIT, unless set
@@ -177,29 +234,51 @@ class TantivyIndex:
         self.beside_above = BESIDE_ABOVE
         self.schema = _schema()
         directory.parent.mkdir(parents=True, exist_ok=True)
-        if self._current():  # opened for reading without the writer's lock, which a rebuild holds for long
-            self.created = self._open(current=True)
+        found = stored_shards(directory)
+        if found is not None and shards in (None, found):  # opened for reading without the writer's lock
+            self.created = self._open(found, current=True)
         else:
             with self._locked():
-                self.created = self._open(self._current())
-        self._seen: tuple[int, int, int] | None = None
-        self._held: dict[int, tantivy.IndexWriter] = {}  # thread -> the writer batches() keeps for it
+                found = stored_shards(directory)
+                current = found is not None and shards in (None, found)
+                self.created = self._open(found if current and found else shards or 1, current)
+        self._held: dict[int, dict[int, tantivy.IndexWriter]] = {}  # thread -> the writers batches() keeps for it
 
-    def _current(self) -> bool:
-        """Whether the directory holds an index of this schema (its version file is written last when one is made)."""
-        version = self.directory / "strongroom-schema"
-        return version.is_file() and version.read_text() == SCHEMA_VERSION and tantivy.Index.exists(str(self.directory))
-
-    def _open(self, current: bool) -> bool:
+    def _open(self, shards: int, current: bool) -> bool:
         if not current:  # new, or made by another version: the catalog's queue fills it again
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True)
-        self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
-        self.index.register_tokenizer(ANALYZER, _analyzer(MAX_WORD))
-        self.index.config_reader(reload_policy="manual")
+            if shards > 1:
+                (self.directory / SHARDS_FILE).write_text(str(shards))
+        self.indexes: list[tantivy.Index] = []
+        for path in shard_paths(self.directory, shards):
+            path.mkdir(exist_ok=True)
+            index = tantivy.Index(self.schema, path=str(path), reuse=True)
+            index.register_tokenizer(ANALYZER, _analyzer(MAX_WORD))
+            index.config_reader(reload_policy="manual")
+            self.indexes.append(index)
         if not current:
             (self.directory / "strongroom-schema").write_text(SCHEMA_VERSION)
+        self._seen: list[tuple[int, int, int] | None] = [None] * shards
+        self._made = _identity(self.directory / "strongroom-schema")
         return not current
+
+    def _follow(self) -> None:
+        """Open the index again if another process made it anew (another ``search.shards``) since this one opened
+        it: the version file is written once when an index is made."""
+        if _identity(self.directory / "strongroom-schema") == self._made:
+            return
+        found = stored_shards(self.directory)
+        if found is None:
+            raise SearchIndexBusy(
+                f"the search index at {self.directory} is being made anew by another process",
+                hint="try again in a moment; the process that opened the node writes it from the catalog",
+            )
+        self._open(found, current=True)
+
+    @property
+    def shards(self) -> int:
+        return len(self.indexes)
 
     # ---- writing ---------------------------------------------------------------------------------------------
 
@@ -219,48 +298,61 @@ class TantivyIndex:
         with open(self.lock_path, "a+b") as fh, exclusive(fh, wait, timed_out):
             yield
 
+    def _new_writers(self, shards: Iterable[int], heap: int, threads: int) -> dict[int, tantivy.IndexWriter]:
+        return {i: self.indexes[i].writer(heap_size=heap, num_threads=threads) for i in shards}
+
     @contextlib.contextmanager
-    def _writer(self, heap: int = WRITER_HEAP, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
-        """A writer whose work is committed (on disk) when the block ends, or rolled back if it raises. Inside
-        :meth:`batches` the block's writer is the one kept there (same heap and threads: small writes only)."""
+    def _writers(
+        self, shards: Iterable[int], heap: int = WRITER_HEAP, threads: int = 1
+    ) -> Iterator[dict[int, tantivy.IndexWriter]]:
+        """A writer for each of ``shards``, whose work is committed (on disk) when the block ends, shard after shard,
+        or rolled back if it raises. A document is in one shard, so each one is replaced or removed in one commit;
+        a batch cut short between two shards' commits stays queued in the catalog, and is written again. Inside
+        :meth:`batches` the writers are the ones kept there (same heap and threads: small writes only)."""
+        wanted = sorted(set(shards))
         held = self._held.get(threading.get_ident())
         if held is not None and (heap, threads) == (WRITER_HEAP, 1):
             with self._reporting_full():
+                writers = {i: held[i] for i in wanted}
                 try:
-                    yield held
-                    held.commit()
+                    yield writers
                 except BaseException:
-                    held.rollback()
+                    for writer in writers.values():
+                        writer.rollback()
                     raise
+                _commit_all(writers)
             return
         with self._locked(), self._reporting_full():
-            writer = self.index.writer(heap_size=heap, num_threads=threads)
+            writers = self._new_writers(wanted, heap, threads)
             try:
-                yield writer
-                writer.commit()
+                yield writers
+                _commit_all(writers)
             except BaseException:
-                writer.rollback()
+                for writer in writers.values():
+                    writer.rollback()
                 raise
             finally:
-                writer.wait_merging_threads()  # also drops the writer, and Tantivy's own lock with it
+                for writer in writers.values():
+                    writer.wait_merging_threads()  # also drops the writer, and Tantivy's own lock with it
 
     @contextlib.contextmanager
     def batches(self) -> Iterator[None]:
-        """One small writer (and the writer lock) kept for many replace and remove calls, each still committed as
-        it returns: a writer per batch costs its set-up, and each one's threads leave memory behind in the
-        allocator's arenas (about 60 MB over a 10,000-article deposit)."""
-        me = threading.get_ident()  # only this thread's writes use the kept writer; another's wait for the lock
-        if me in self._held:  # nested: the outer block keeps the writer
+        """One small writer per shard (and the writer lock) kept for many replace and remove calls, each still
+        committed as it returns: a writer per batch costs its set-up, and each one's threads leave memory behind in
+        the allocator's arenas (about 60 MB over a 10,000-article deposit)."""
+        me = threading.get_ident()  # only this thread's writes use the kept writers; another's wait for the lock
+        if me in self._held:  # nested: the outer block keeps the writers
             yield
             return
         with self._locked(), self._reporting_full():
-            writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
-            self._held[me] = writer
+            writers = self._new_writers(range(self.shards), WRITER_HEAP, 1)
+            self._held[me] = writers
             try:
                 yield
             finally:
                 del self._held[me]
-                writer.wait_merging_threads()
+                for writer in writers.values():
+                    writer.wait_merging_threads()
 
     @contextlib.contextmanager
     def _reporting_full(self) -> Iterator[None]:
@@ -289,35 +381,49 @@ class TantivyIndex:
         free = space.free_bytes(self.directory)
         return free is not None and free < NEARLY_FULL
 
+    def _by_shard(self, ids: Iterable[int]) -> dict[int, list[int]]:
+        grouped: dict[int, list[int]] = {}
+        for i in ids:
+            grouped.setdefault(0 if self.shards == 1 else shard_of(i, self.shards), []).append(int(i))
+        return grouped
+
     def _delete(self, writer: tantivy.IndexWriter, ids: Sequence[int]) -> None:
         if ids:
             writer.delete_documents_by_query(tantivy.Query.term_set_query(self.schema, ID, [int(i) for i in ids]))
 
-    def _document(self, d: SearchDocument) -> tantivy.Document:
-        """The Tantivy document of ``d`` (its facets as :meth:`SearchDocument.facet` gives them, read at once)."""
+    def _document(self, d: SearchDocument, h: int) -> tantivy.Document:
+        """The Tantivy document of ``d`` (whose id's hash is ``h``; its facets as :meth:`SearchDocument.facet` gives
+        them, read at once)."""
         doc = tantivy.Document()
         doc.add_unsigned(ID, d.id)
         doc.add_text(TEXT if d.released else DARK, folded(d.text))
-        for level in sample_levels(d.id):
+        for level in _levels(h):
             doc.add_unsigned(SAMPLE, level)
         for name, value in zip(FACETS, _facet_values(d), strict=True):
             if value is not None:
                 doc.add_text(name, str(value))
         return doc
 
+    def _add(self, writers: dict[int, tantivy.IndexWriter], d: SearchDocument) -> None:
+        h = _mixed(d.id)
+        writers[0 if self.shards == 1 else (h >> 32) % self.shards].add_document(self._document(d, h))
+
     def replace(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
             return
-        with self._writer() as writer:
-            self._delete(writer, [d.id for d in documents])
+        ids = self._by_shard(d.id for d in documents)
+        with self._writers(ids) as writers:
+            for shard, writer in writers.items():
+                self._delete(writer, ids[shard])
             for d in documents:
-                writer.add_document(self._document(d))
+                self._add(writers, d)
 
     def rebuild(self, batches: Iterable[Sequence[SearchDocument]]) -> int:
-        """Every document replaced by those of ``batches`` in one commit, by a writer with a large heap and a thread
-        per core (a small writer for a small catalog; none when an empty index is rebuilt from nothing). The old
-        documents are deleted by a query rather than dropped, so until the commit the index on disk, and every
-        search, is the old one whole; a rebuild cut short leaves it as it was."""
+        """Every document replaced by those of ``batches``, in one commit per shard, by writers with a large heap
+        and a thread per core between them (a small writer for a small catalog; none when an empty index is rebuilt
+        from nothing). The old documents are deleted by a query rather than dropped, so until a shard's commit it
+        is, on disk and to every search, the old one whole; a rebuild cut short leaves each shard old or new whole
+        (the catalog keeps every item queued until the last commit, and the next start writes them again)."""
         it = iter(batches)
         ahead = [b for b in [next(it, None)] if b is not None]
         if ahead and len(ahead[0]) <= SMALL_REBUILD:  # a small first batch: is it the only one?
@@ -326,40 +432,53 @@ class TantivyIndex:
         if small and not ahead and self.count() == 0:
             return 0  # a new node's empty catalog: nothing to write
         written = 0
-        with self._writer(*((WRITER_HEAP, 1) if small else (REBUILD_HEAP, REBUILD_THREADS))) as writer:
-            writer.delete_documents_by_query(tantivy.Query.all_query())  # only documents added before it
-            add, document = writer.add_document, self._document
+        heap, threads = (
+            (WRITER_HEAP, 1)
+            if small
+            else (max(WRITER_HEAP, REBUILD_HEAP // self.shards), max(1, REBUILD_THREADS // self.shards))
+        )
+        with self._writers(range(self.shards), heap, threads) as writers:
+            for writer in writers.values():
+                writer.delete_documents_by_query(tantivy.Query.all_query())  # only documents added before it
+            add = self._add
             for batch in itertools.chain(ahead, it):
                 for d in batch:
-                    add(document(d))
+                    add(writers, d)
                 written += len(batch)
         return written
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids:
-            with self._writer() as writer:
-                self._delete(writer, ids)
+            grouped = self._by_shard(ids)
+            with self._writers(grouped) as writers:
+                for shard, writer in writers.items():
+                    self._delete(writer, grouped[shard])
 
     def clear(self) -> None:
-        with self._writer() as writer:
-            writer.delete_all_documents()
+        with self._writers(range(self.shards)) as writers:
+            for writer in writers.values():
+                writer.delete_all_documents()
 
     # ---- reading ---------------------------------------------------------------------------------------------
 
-    def _searcher(self) -> tantivy.Searcher:
-        """A searcher of the last commit, whichever process made it."""
-        try:
-            st = os.stat(self.directory / "meta.json")
-            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            seen = None
-        if seen != self._seen:
-            self.index.reload()
-            self._seen = seen
-        return self.index.searcher()
+    def _searchers(self) -> list[tantivy.Searcher]:
+        """A searcher of each shard's last commit, whichever process made it."""
+        self._follow()
+        searchers = []
+        for i, (path, index) in enumerate(zip(shard_paths(self.directory, self.shards), self.indexes, strict=True)):
+            try:
+                st = os.stat(path / "meta.json")
+                seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+            except FileNotFoundError:
+                seen = None
+            if seen != self._seen[i]:
+                index.reload()
+                self._seen[i] = seen
+            searchers.append(index.searcher())
+        return searchers
 
     def count(self) -> int:
-        return int(self._searcher().num_docs)
+        return sum(int(s.num_docs) for s in self._searchers())
 
     def clauses(self, search: SearchQuery) -> list[tantivy.Query] | None:
         """The queries a hit of ``search`` must match, all of them (None when it cannot match anything): each word
@@ -395,66 +514,114 @@ class TantivyIndex:
         if required is None:
             return SearchHits([], 0)
         q = _all(required)
-        searcher = self._searcher()
-        level, estimate = self._level(searcher, required)
+        searchers = self._searchers()
+        level, estimate = self._level(searchers, required)
         counted = q if level == 0 else _all([*required, tantivy.Query.term_query(self.schema, SAMPLE, level)])
         scale = 1 << level
         names = [name for name in dict.fromkeys(query.facets) if name in FACETS]
         limit, offset = query.limit, max(query.offset, 0)
-        # The top hits and the counting are two searches over the same segments; Tantivy lets go of Python's lock
-        # while it searches, so when both have much to visit the top hits are found on another core meanwhile.
-        beside = limit > 0 and estimate >= self.beside_above and (level > 0 or bool(names))
-        top: Future[tuple[list[int], int | None]] | None = None
-        if beside:
-            top = _pool().submit(_top, searcher, q, limit, offset, False)
-        ids: list[int] = []
-        total: int | None = None
-        if limit > 0 and top is None:  # Tantivy panics on a limit of 0
-            # Counted in the same pass when every match is counted anyway; otherwise not at all, so Tantivy may skip
-            # the blocks of matches that cannot reach the top (block-WAND, on a lone term query).
-            ids, total = _top(searcher, q, limit, offset, level == 0)
-        facets: dict[str, list[tuple[str, int]]] = {}
+        one = len(searchers) == 1
+        # The top hits and the counting are searches over the same segments; Tantivy lets go of Python's lock
+        # while it searches, so when they have much to visit they run on the pool's threads at once: each shard's
+        # top hits, and the counting beside them (on one shard, the top hits on another core meanwhile).
+        spread = estimate >= self.beside_above and (not one or (limit > 0 and (level > 0 or bool(names))))
+        run = _pool().submit if spread else _now
+        # The total is counted in the top hits' own pass when every match is visited anyway; otherwise the top hits
+        # are found without a count, so Tantivy may skip the blocks of matches that cannot reach them (block-WAND, on
+        # a lone term query), and the matches are counted beside them.
+        in_top = limit > 0 and level == 0 and not (spread and names)
+        # Tantivy panics on a limit of 0. Over shards each gives its best offset + limit, merged by score.
+        tops = (
+            [run(_top, s, q, limit if one else offset + limit, offset if one else 0, in_top) for s in searchers]
+            if limit > 0
+            else []
+        )
+        counts: list[Future[int]] = []
+        aggregations: list[Future[dict[str, Any]]] = []
         if names:
-            spec: dict[str, object] = {name: {"terms": {"field": name, "size": FACET_LIMIT}} for name in names}
-            if total is None:  # every document has one id: its count is the number of matches, in the same pass
+            size = FACET_LIMIT if one else SHARD_FACET_LIMIT
+            spec: dict[str, object] = {name: {"terms": {"field": name, "size": size}} for name in names}
+            if not in_top:  # every document has one id: its count is the number of matches, in the same pass
                 spec[_MATCHES] = {"value_count": {"field": ID}}
-            result = searcher.aggregate(counted, spec)
-            if total is None:
-                total = int(result.get(_MATCHES, {}).get("value") or 0)
-            for name in names:
-                buckets = result.get(name, {}).get("buckets", [])
-                counts = [(str(b["key"]), int(b["doc_count"])) for b in buckets if int(b["doc_count"]) > 0]
-                ordered = sorted(counts, key=lambda vc: (-vc[1], vc[0]))
-                facets[name] = ordered if level == 0 else [(v, rounded(n * scale)) for v, n in ordered]
-        if total is None:
-            total = _count(searcher, counted)
-        if top is not None:
-            ids, _ = top.result()
+            aggregations = [run(s.aggregate, counted, spec) for s in searchers]
+        elif not in_top:
+            counts = [run(_count, s, counted) for s in searchers]
+        found = [t.result() for t in tops]
+        results = [a.result() for a in aggregations]
+        if in_top:
+            total = sum(n or 0 for _, n in found)
+        elif results:
+            total = sum(int(r.get(_MATCHES, {}).get("value") or 0) for r in results)
+        else:
+            total = sum(c.result() for c in counts)
+        if one:
+            ids = [i for _, i in found[0][0]] if found else []
+        else:  # best score first, each shard's own order kept (so a page is the same slice of any longer list)
+            merged = heapq.merge(*(hits for hits, _ in found), key=_by_score)
+            ids = [i for _, i in itertools.islice(merged, offset, offset + limit)]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in names:
+            summed: dict[str, int] = {}
+            for r in results:
+                for b in r.get(name, {}).get("buckets", []):
+                    summed[str(b["key"])] = summed.get(str(b["key"]), 0) + int(b["doc_count"])
+            ordered = sorted(((v, n) for v, n in summed.items() if n > 0), key=lambda vc: (-vc[1], vc[0]))
+            ordered = ordered[:FACET_LIMIT]
+            facets[name] = ordered if level == 0 else [(v, rounded(n * scale)) for v, n in ordered]
         if level == 0:
             return SearchHits(ids, total, facets)
         return SearchHits(ids, rounded(total * scale), facets, exact=False)
 
-    def _level(self, searcher: tantivy.Searcher, required: list[tantivy.Query]) -> tuple[int, int]:
+    def _level(self, searchers: list[tantivy.Searcher], required: list[tantivy.Query]) -> tuple[int, int]:
         """The sample level whose documents hold about ``sample_target`` of the matches, or 0 (all of them) when a
         count at ``probe_level`` (:data:`PROBE_LEVEL`) says there are fewer than ``exact_below``; and that estimate
         of the matches."""
         probe = _all([*required, tantivy.Query.term_query(self.schema, SAMPLE, self.probe_level)])
-        estimate = _count(searcher, probe) << self.probe_level
+        estimate = sum(_count(s, probe) for s in searchers) << self.probe_level
         if estimate == 0 or estimate < self.exact_below:
             return 0, estimate
         level = max(1, min(SAMPLE_LEVELS, int(math.log2(max(estimate / max(1, self.sample_target), 1)))))
         return level, estimate
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _by_score(hit: tuple[float, int]) -> float:
+    return -hit[0]
+
+
+def _commit_all(writers: dict[int, tantivy.IndexWriter]) -> None:
+    for writer in writers.values():
+        writer.commit()
+
+
+def _now(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """``fn(*args)`` run at once, as a finished future (the pool's ``submit`` when a search is not spread)."""
+    done: Future[T] = Future()
+    try:
+        done.set_result(fn(*args))
+    except BaseException as exc:
+        done.set_exception(exc)
+    return done
+
+
 def _top(
     searcher: tantivy.Searcher, query: tantivy.Query, limit: int, offset: int, count: bool
-) -> tuple[list[int], int | None]:
-    """The ids of the top ``limit`` hits from ``offset``, and the number of matches when ``count`` (counting makes
-    Tantivy visit every match; without it a lone term query skips the blocks that cannot reach the top)."""
+) -> tuple[list[tuple[float, int]], int | None]:
+    """The top ``limit`` hits from ``offset``, as (score, id), and the number of matches when ``count`` (counting
+    makes Tantivy visit every match; without it a lone term query skips the blocks that cannot reach the top)."""
     found = searcher.search(query, limit=limit, count=count, offset=offset)
-    addresses = [address for _, address in found.hits]
-    ids = [int(i) for i in searcher.fast_field_values(ID, addresses) if i is not None] if addresses else []
-    return ids, (int(getattr(found, "count", None) or 0) if count else None)  # count: missing from tantivy's stubs
+    hits = found.hits
+    addresses = [address for _, address in hits]
+    ids = searcher.fast_field_values(ID, addresses) if addresses else []
+    scored = [(float(score), int(i)) for (score, _), i in zip(hits, ids, strict=True) if i is not None]
+    return scored, (int(getattr(found, "count", None) or 0) if count else None)  # count: missing from tantivy's stubs
 
 
 @functools.cache

@@ -60,7 +60,9 @@ def item_page(
             if catalog is None:
                 return None
             if query:
-                return _search(catalog.settings.home, catalog.reader, query, limit, offset)
+                return _search(
+                    catalog.settings.home, catalog.settings.search_shards, catalog.reader, query, limit, offset
+                )
             return _listing(catalog.reader, limit, offset, after)
     except lean_catalog.CANNOT_READ:
         return None  # opening the node reads it again, and says what is wrong
@@ -88,7 +90,7 @@ def _listing(reader: lean_catalog.Reader, limit: int | None, offset: int, after:
 
 
 def _search(
-    home: Path, reader: lean_catalog.Reader, query: str, limit: int | None, offset: int
+    home: Path, shards: int, reader: lean_catalog.Reader, query: str, limit: int | None, offset: int
 ) -> Page[ItemRow] | None:
     """``Browse.item_page`` with a query, asked of the Tantivy index as the node asks it (None: the node must open
     first)."""
@@ -98,15 +100,14 @@ def _search(
         return None
     if reader.first(*search_queued_sql(reader.dialect)) is not None:
         return None
-    import tantivy
-
     from strongroom.search.base import SearchQuery
-    from strongroom.search.tantivy_index import SCHEMA_VERSION, TantivyIndex
+    from strongroom.search.tantivy_index import TantivyIndex, stored_shards
 
-    # TantivyIndex's own test of an index it opens as it is; any other it would make anew
-    if marker.read_text() != SCHEMA_VERSION or not tantivy.Index.exists(str(directory)):
+    # TantivyIndex's own test of an index it opens as it is (in as many shards as the settings ask); any other it
+    # would make anew
+    if stored_shards(directory) != shards:
         return None
-    index = TantivyIndex(directory)
+    index = TantivyIndex(directory, shards)
     if index.created:
         return None
     wanted = limit if limit is not None else max(index.count() - offset, 1)
