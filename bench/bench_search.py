@@ -163,6 +163,11 @@ def main() -> None:
     parser.add_argument("--search-only", action="store_true", help="search the indexes a previous run left")
     parser.add_argument("--tune", action="store_true", help="also the cost of exact and sampled counts by matches")
     parser.add_argument(
+        "--shards",
+        default="1",
+        help="the engine's index in these numbers of shards (search.shards), each written and searched: e.g. 1,2",
+    )
+    parser.add_argument(
         "--per-word",
         action="store_true",
         help="the old generator (every word drawn, every document in memory; figures before 2026-12-04 05:00 UTC)",
@@ -190,9 +195,10 @@ def main() -> None:
     print(f"{len(sample):,} documents ({size:,.0f} characters each on average) generated in {generated:.1f} s")
     print(f"generator: {'per word, in memory' if args.per_word else 'streamed sentences'}; load average {load()}")
 
-    engine = TantivyIndex(work / "tantivy")
+    counts = [int(c) for c in args.shards.split(",")]
+    engines = {c: TantivyIndex(work / ("tantivy" if c == 1 else f"tantivy-{c}"), shards=c) for c in counts}
     if args.search_only:
-        search(args, engine, tantivy.Index.open(str(work / "bare")), None, common, rare, df)
+        search(args, engines, tantivy.Index.open(str(work / "bare")), None, common, rare, df)
         return
     n = args.items
     if not args.per_word:  # the generator alone, on its first documents (a fifth of them, at most 200,000)
@@ -218,15 +224,17 @@ def main() -> None:
 
         return run
 
-    if not args.no_batches:
+    for c, engine in engines.items():
+        named = f"`tantivy` engine{'' if c == 1 else f', {c} shards'}"
+        if not args.no_batches:
 
-        def queue_batches() -> None:
-            for batch in batches(stream(n)):
-                engine.replace(batch)
+            def queue_batches(engine: TantivyIndex = engine) -> None:
+                for batch in batches(stream(n)):
+                    engine.replace(batch)
 
-        phase("`tantivy` engine, batches of 500", clocked(queue_batches))
-    # as rebuild_search writes: every document again, one commit
-    phase("`tantivy` engine, rebuild (one commit)", clocked(lambda: engine.rebuild(batches(stream(n)))))
+            phase(f"{named}, batches of 500", clocked(queue_batches))
+        # as rebuild_search writes: every document again, one commit (a shard)
+        phase(f"{named}, rebuild (one commit a shard)", clocked(lambda e=engine: e.rebuild(batches(stream(n)))))
     holder: list[tantivy.Index] = []
 
     def bare_write() -> float:
@@ -245,17 +253,18 @@ def main() -> None:
                 fts5.replace(batch)
 
         phase("`sqlite-fts5`, batches of 500", clocked(fts5_write))
-    search(args, engine, holder[0], fts5, common, rare, df)
+    search(args, engines, holder[0], fts5, common, rare, df)
     print(f"\nwriting {n:,} documents (each generated as it is written, generation included):\n")
     print("| writer | seconds | documents/s | µs a document | load average, start → end |")
     print("| --- | ---: | ---: | ---: | --- |")
     for label, seconds, loads in phases:
         print(f"| {label} | {seconds:,.0f} | {n / seconds:,.0f} | {seconds / n * 1e6:.1f} | {loads} |")
-    rebuild = next(s for label, s, _ in phases if "rebuild" in label)
     bare_s = next(s for label, s, _ in phases if "bare" in label)
-    print(f"\nrebuild ÷ bare (documents/s): {bare_s / rebuild:.2f}")
+    for label, rebuild, _ in phases:
+        if "rebuild" in label:
+            print(f"\n{label} ÷ bare (documents/s): {bare_s / rebuild:.2f}")
     print("\nsize on disk:\n")
-    for name in ("tantivy", "bare", "fts5.sqlite"):
+    for name in (*(e.directory.name for e in engines.values()), "bare", "fts5.sqlite"):
         if (work / name).exists():
             print(
                 f"- {name}: {disk_size(work / name) / 1e9:.2f} GB ({disk_size(work / name) / n:,.0f} bytes a document)"
@@ -276,7 +285,7 @@ def load() -> str:
 
 def search(
     args: argparse.Namespace,
-    engine: TantivyIndex,
+    engines: dict[int, TantivyIndex],
     bare: tantivy.Index,
     fts5: SqliteFts5Index | None,
     common: list[str],
@@ -289,6 +298,7 @@ def search(
     def seam(index: TantivyIndex | SqliteFts5Index) -> Callable[[str], object]:
         return lambda w: index.search(SearchQuery(w, released_only=True, facets=tuple(FACETS), limit=10))
 
+    engine = next(iter(engines.values()))
     errors = []
     for w in common + rare[:5]:  # the two Tantivy indexes find the same (folding aside: 'bé' is 'be' in ours)
         ours_hits, bare_total = engine.search(SearchQuery(w, released_only=True)), bare_search(bare, w)
@@ -305,23 +315,24 @@ def search(
     rows = []
     for label, words in (("common term", common), ("rare term", rare)):
         hits = [engine.search(SearchQuery(w, released_only=True, limit=10)).total for w in words]
-        ours = timed(seam(engine), words, args.rounds)
-        ref = timed(lambda w: bare_search(bare, w), words, args.rounds)
-        top = timed(lambda w: bare_top(bare, w), words, args.rounds)
-        theirs = timed(seam(fts5), words, max(1, args.rounds // 5)) if fts5 else (float("nan"),) * 2
-        rows.append((label, statistics.median(hits), ours, ref, top, theirs))
+        for c, each in engines.items():  # engines and references in turn, each word after word
+            ours = timed(seam(each), words, args.rounds)
+            ref = timed(lambda w: bare_search(bare, w), words, args.rounds)
+            top = timed(lambda w: bare_top(bare, w), words, args.rounds)
+            theirs = timed(seam(fts5), words, max(1, args.rounds // 5)) if fts5 and c == 1 else (float("nan"),) * 2
+            rows.append((label, c, statistics.median(hits), ours, ref, top, theirs))
 
     n = args.items
     print(f"\nsearch, {n:,} items, public top 10 with 5 facets (p50 / p95 ms; ratio of p50s):\n")
     print(
-        "| query | hits (median) | `tantivy` engine | bare Tantivy, exact | × bare exact | bare Tantivy, pruned top 10 "
-        "(no total, no facets) | × bare pruned | `sqlite-fts5` engine | fts5 ÷ ours |"
+        "| query | shards | hits (median) | `tantivy` engine | bare Tantivy, exact | × bare exact | bare Tantivy, "
+        "pruned top 10 (no total, no facets) | × bare pruned | `sqlite-fts5` engine | fts5 ÷ ours |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for label, hits_, ours, ref, top, theirs in rows:
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, c, hits_, ours, ref, top, theirs in rows:
         print(
-            f"| {label} | {hits_:,.0f} | {ours[0]:.2f} / {ours[1]:.2f} | {ref[0]:.2f} / {ref[1]:.2f} | "
-            f"{ours[0] / ref[0]:.2f} | {top[0]:.2f} / {top[1]:.2f} | {ours[0] / top[0]:.1f} | "
+            f"| {label} | {c} | {hits_:,.0f} | {ours[0]:.2f} / {ours[1]:.2f} | {ref[0]:.2f} / {ref[1]:.2f} | "
+            f"{ours[0] / ref[0]:.2f} | {top[0]:.2f} / {top[1]:.2f} | {ours[0] / top[0]:.2f} | "
             f"{theirs[0]:.1f} / {theirs[1]:.1f} | {theirs[0] / ours[0]:.0f} |"
         )
     if args.tune:

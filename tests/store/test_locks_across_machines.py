@@ -21,6 +21,7 @@ from store_support import OID, S3Server, read, staged
 from strongroom.errors import ObjectBusy
 from strongroom.node import Node
 from strongroom.settings import libpq_conninfo
+from strongroom.store import pglocks
 from strongroom.store.locks import ObjectLocks
 from strongroom.store.ocfl import OcflStore
 from strongroom.store.pglocks import PostgresObjectLocks
@@ -201,3 +202,15 @@ def test_a_node_on_postgresql_locks_across_machines_and_one_on_sqlite_does_not(
     finally:
         on_postgresql.close()
         on_sqlite.close()
+
+
+@on_postgresql
+def test_the_locks_own_connections_wait_as_long_as_the_catalogs_url_says(conninfo: str) -> None:
+    """The locks' (and the write journal's) sessions wait for the server as the catalog's own connections do: the
+    URL's ``connect_timeout`` when it gives one, ten seconds otherwise (it used to be ten seconds whatever the URL
+    said)."""
+    joiner = "&" if "?" in conninfo else "?"
+    with pglocks.connect(f"{conninfo}{joiner}connect_timeout=3", 10) as told:
+        assert "connect_timeout=3" in told.info.dsn.split()
+    with pglocks.connect(conninfo, 10) as untold:
+        assert "connect_timeout=10" in untold.info.dsn.split()

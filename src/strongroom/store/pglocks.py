@@ -79,10 +79,14 @@ KEEPALIVES: LiteralString = (
 
 
 def connect(conninfo: str, connect_timeout: int) -> psycopg.Connection[tuple[object, ...]]:
-    """A session of a lock's own, in autocommit (closing it lets its locks go). Raises psycopg's errors."""
+    """A session of a lock's own, in autocommit (closing it lets its locks go), waiting ``connect_timeout`` seconds
+    for the server unless the catalog's URL says how long (as the catalog's own connections do). Raises psycopg's
+    errors."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
-    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout)
+    given = "connect_timeout" in conninfo_to_dict(conninfo)
+    conn = psycopg.connect(conninfo, autocommit=True, **({} if given else {"connect_timeout": connect_timeout}))
     try:
         conn.execute(KEEPALIVES)
     except BaseException:
