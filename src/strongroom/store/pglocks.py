@@ -83,10 +83,11 @@ def connect(conninfo: str, connect_timeout: int) -> psycopg.Connection[tuple[obj
     for the server unless the catalog's URL says how long (as the catalog's own connections do). Raises psycopg's
     errors."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    given = "connect_timeout" in conninfo_to_dict(conninfo)
-    conn = psycopg.connect(conninfo, autocommit=True, **({} if given else {"connect_timeout": connect_timeout}))
+    if "connect_timeout" not in conninfo_to_dict(conninfo):
+        conninfo = make_conninfo(conninfo, connect_timeout=connect_timeout)
+    conn = psycopg.connect(conninfo, autocommit=True)
     try:
         conn.execute(KEEPALIVES)
     except BaseException:
