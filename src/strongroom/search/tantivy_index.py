@@ -250,18 +250,23 @@ class TantivyIndex:
             self.directory.mkdir(parents=True)
             if shards > 1:
                 (self.directory / SHARDS_FILE).write_text(str(shards))
-        self.indexes: list[tantivy.Index] = []
+        indexes = []
         for path in shard_paths(self.directory, shards):
             path.mkdir(exist_ok=True)
             index = tantivy.Index(self.schema, path=str(path), reuse=True)
             index.register_tokenizer(ANALYZER, _analyzer(MAX_WORD))
             index.config_reader(reload_policy="manual")
-            self.indexes.append(index)
+            indexes.append(index)
         if not current:
             (self.directory / "strongroom-schema").write_text(SCHEMA_VERSION)
-        self._seen: list[tuple[int, int, int] | None] = [None] * shards
+        # each shard's index, and the meta.json it was last loaded from: replaced together, in one assignment
+        self._layout: tuple[list[tantivy.Index], list[tuple[int, int, int] | None]] = (indexes, [None] * shards)
         self._made = _identity(self.directory / "strongroom-schema")
         return not current
+
+    @property
+    def indexes(self) -> list[tantivy.Index]:
+        return self._layout[0]
 
     def _follow(self) -> None:
         """Open the index again if another process made it anew (another ``search.shards``) since this one opened
@@ -316,11 +321,11 @@ class TantivyIndex:
                 writers = {i: held[i] for i in wanted}
                 try:
                     yield writers
+                    _commit_all(writers)
                 except BaseException:
                     for writer in writers.values():
                         writer.rollback()
                     raise
-                _commit_all(writers)
             return
         with self._locked(), self._reporting_full():
             writers = self._new_writers(wanted, heap, threads)
@@ -464,16 +469,17 @@ class TantivyIndex:
     def _searchers(self) -> list[tantivy.Searcher]:
         """A searcher of each shard's last commit, whichever process made it."""
         self._follow()
+        indexes, last = self._layout  # one layout's, even if another thread follows a new one meanwhile
         searchers = []
-        for i, (path, index) in enumerate(zip(shard_paths(self.directory, self.shards), self.indexes, strict=True)):
+        for i, (path, index) in enumerate(zip(shard_paths(self.directory, len(indexes)), indexes, strict=True)):
             try:
                 st = os.stat(path / "meta.json")
                 seen = (st.st_ino, st.st_mtime_ns, st.st_size)
             except FileNotFoundError:
                 seen = None
-            if seen != self._seen[i]:
+            if seen != last[i]:
                 index.reload()
-                self._seen[i] = seen
+                last[i] = seen
             searchers.append(index.searcher())
         return searchers
 
