@@ -14,7 +14,7 @@ from lxml import html
 from portal_fixtures import Archive
 
 from strongroom.portal.app import create_portal
-from strongroom.search.base import SearchHits, SearchQuery
+from strongroom.search.base import SearchHits, SearchIndexBusy, SearchQuery
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +64,27 @@ def test_an_exact_total_reads_as_before(client: TestClient) -> None:
     assert total.endswith(" results") and not total.startswith("about") and total.split()[0].isdigit()
     assert facets and not any("≈" in f for f in facets)
     assert "environ" not in shown(client, "/fr/search")[0]
+
+
+def test_a_search_while_the_index_is_made_anew_asks_the_reader_to_come_back(
+    client: TestClient, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another process makes the search index anew (a new ``search.shards``) or holds its writer past the
+    wait, a search cannot be answered: the reader gets a 503 that says why, in their language, and when to come
+    back, not a server error; the rest of the portal answers as ever."""
+
+    def busy(query: SearchQuery) -> SearchHits:
+        raise SearchIndexBusy("the search index is being made anew by another process", hint="try again")
+
+    monkeypatch.setattr(archive.node.search, "search", busy)
+    for path, heading in (
+        ("/search", "Search is being rebuilt"),
+        ("/fr/search", "La recherche est en reconstruction"),
+        ("/es/search", "La búsqueda se está reconstruyendo"),
+        ("/pt/search", "A pesquisa está sendo reconstruída"),
+    ):
+        page = client.get(path, params={"q": "Ghana"})
+        assert page.status_code == 503 and page.headers["retry-after"] == "5"
+        assert " ".join(html.fromstring(page.text).xpath("string(//h1)").split()) == heading
+    assert client.get("/search").status_code == 200  # no query: nothing asked of the index
+    assert client.get("/titles/").status_code == 200

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from strongroom.errors import ExitCode, StrongroomError
 from strongroom.portal import feeds
 from strongroom.portal.citation import json_ld, meta_tags, reference, ris
 from strongroom.portal.i18n import DEFAULT, country_name, language_label
@@ -28,6 +29,7 @@ T = TypeVar("T")
 PAGE_SIZE = 20
 LIST_SIZE = 100  # titles or publishers on one page of a list
 MAX_QUERY = 200
+SEARCH_RETRY_AFTER = 5  # seconds a reader is asked to wait while the search index is being made anew
 MAX_CURSOR = keyset.MAX_TOKEN
 
 router = APIRouter()
@@ -196,11 +198,21 @@ def search(
     lang: str = getattr(request.state, "lang", DEFAULT)
     chosen = {"country": country, "publisher": publisher, "title": title, "year": year, "language": language}
     filters = {name: value for name, value in chosen.items() if value}
-    found = (
-        portal.released.find(q, filters=filters, facets=SEARCH_FACETS, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        if q
-        else Found([], 0, {})
-    )
+    try:
+        found = (
+            portal.released.find(
+                q, filters=filters, facets=SEARCH_FACETS, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+            )
+            if q
+            else Found([], 0, {})
+        )
+    except StrongroomError as exc:
+        if exc.exit_code != ExitCode.BUSY:
+            raise
+        # the search index is being made anew (another search.shards) or another process holds it: for a moment
+        busy = portal.render(request, "error.html", status=503, status_code=503)
+        busy.headers["Retry-After"] = str(SEARCH_RETRY_AFTER)
+        return busy
 
     def link(**changed: str) -> str:
         """This search's URL with ``changed`` filters set (or dropped when empty), from its first page."""
