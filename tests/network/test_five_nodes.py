@@ -206,7 +206,7 @@ def test_five_node_network(network: list[Peer], sample_dir: Path) -> None:
         damage(target)
         assert network[i].cli("audit").returncode == 1
         proc = network[i].cli("poll", au_key, "--json")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{proc.stdout}{proc.stderr}\nnode {i} polled; the nodes:\n{nodes_state(network)}"
         result = json.loads(proc.stdout)
         assert result["outcome"] == "disagree" and result["repaired"], result
         assert target.read_bytes() == original, f"node {i}: repaired content differs from the original"

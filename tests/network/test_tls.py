@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.errors import ConfigError
 from strongroom.keys import public_key_text
+from strongroom.network.client import PeerClient, PeerError
+from strongroom.network.config import Member
 from strongroom.network.tls import TrustedPeers, certificate_text, check_certificate, node_certificate, peer_public_key
 
 
@@ -137,3 +139,71 @@ def test_a_retired_member_is_refused_at_the_handshake_by_a_running_server(
     assert server.results[1].startswith("refused")
     assert server.results[2:] == [public_key_text(keys[n].public_key()) for n in ("b", "c")]
     server.listener.close()
+
+
+class RefusingPeer:
+    """A member's TLS server that answers every request with a refusal and closes the connection (``Connection:
+    close``, as a server does when it will not keep the connection: leaving a body unread, shutting down)."""
+
+    def __init__(self, trusted: TrustedPeers) -> None:
+        self.trusted = trusted
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                with self.trusted.context.wrap_socket(conn, server_side=True) as tls:
+                    received = b""
+                    while b"\r\n\r\n" not in received:
+                        received += tls.recv(65536)
+                    head, _, body = received.partition(b"\r\n\r\n")
+                    length = next(
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                    while len(body) < length:
+                        body += tls.recv(65536)
+                    body = b'{"detail": "busy: another poll of this AU is under way"}'
+                    tls.sendall(
+                        b"HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+            except (ssl.SSLError, OSError):
+                pass
+
+
+def test_a_member_that_refuses_and_closes_is_reported_as_refusing_not_as_another_node(
+    members: tuple[dict[str, Path], dict[str, Ed25519PrivateKey], list[str]],
+) -> None:
+    """The certificate a peer presented is read while the connection is open: a peer that answers and closes the
+    connection used to leave nothing to read it from once the answer was in, and its answer was reported as another
+    node's ("did not present ...'s certificate"), hiding why it refused."""
+    dirs, keys, listed = members
+    server = RefusingPeer(TrustedPeers(dirs["a"], keys["a"], "node-a", lambda: listed, server=True))
+    member = Member(
+        "node-a",
+        f"https://127.0.0.1:{server.port}",
+        public_key_text(keys["a"].public_key()),
+        "A",
+        "KE",
+        certificate=listed[0],
+    )
+    client = PeerClient(
+        "node-b", keys["b"], tls=TrustedPeers(dirs["b"], keys["b"], "node-b", lambda: listed, server=False)
+    )
+    try:
+        with pytest.raises(PeerError) as refused:
+            client.post_json(member, "/peer/v1/poll", {"object_id": "x"})
+    finally:
+        client.close()
+        server.listener.close()
+    assert refused.value.status == 409 and "another poll of this AU" in str(refused.value)
+    assert "did not present" not in str(refused.value)

@@ -107,17 +107,21 @@ class PeerClient:
     ) -> httpx.Response:
         self._ready(peer)
         signed = sign_request(self.node_id, self.key, method, path, body, recipient=peer.id)
+        # Streamed, so that the certificate is read from the connection before the body: a peer that answers and
+        # closes (an error answered before the request's body was read, say) leaves no TLS session to read it
+        # from once the body is in, and its answer was taken for another node's.
         try:
-            response = self.http.request(
+            with self.http.stream(
                 method,
                 peer.url + path,
                 content=body,
                 headers={**signed, **(headers or {}), "Content-Type": "application/json"},
                 timeout=httpx.Timeout(timeout, connect=5.0) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
+            ) as response:
+                self._pinned(peer, response)
+                response.read()
         except httpx.HTTPError as exc:
             raise PeerError(f"{peer.id} at {peer.url} did not answer: {exc}", 503) from None
-        self._pinned(peer, response)
         self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in signed.items())
         self.bytes_received += len(response.content)
         if response.status_code >= 400:
