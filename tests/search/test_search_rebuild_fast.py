@@ -138,7 +138,7 @@ def test_a_rebuild_answers_as_an_index_written_the_plain_way(tmp_path: Path) -> 
     fast = TantivyIndex(tmp_path / "fast")
     assert fast.rebuild([docs[:50], docs[50:]]) == len(docs)  # two batches: the rebuild's large writer
     plain = TantivyIndex(tmp_path / "plain")
-    with plain._writers([0]) as writers:
+    with plain._writers(None) as (writers, _):
         writer = writers[0]
         for d in docs:
             writer.add_document(plain_document(d))

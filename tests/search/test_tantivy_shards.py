@@ -218,3 +218,25 @@ def test_a_reader_follows_an_index_another_process_made_anew(tmp_path: Path) -> 
     (directory / "strongroom-schema").unlink()  # as in the instant of being made again
     with pytest.raises(SearchIndexBusy, match="being made anew"):
         reader.count()
+
+
+def test_a_writer_opened_before_the_index_was_made_anew_writes_into_the_new_one(tmp_path: Path) -> None:
+    """A deposit's process that opened the index in one shard writes after another process made it anew in two:
+    its documents go into the index on disk, in the shard each belongs to, not into the directories that were
+    removed (where no one would find them, while the catalog's queue took them for written)."""
+    directory = tmp_path / "tantivy"
+    early = TantivyIndex(directory)
+    early.replace(DOCS[:5])
+    TantivyIndex(directory, shards=2).replace(DOCS[5:10])
+    early.replace(DOCS[10:20])
+    with early.batches():  # the search queue's kept writers, taken after the change
+        early.replace(DOCS[20:25])
+    early.remove([DOCS[5].id])
+    fresh = TantivyIndex(directory)
+    assert fresh.shards == 2 and fresh.count() == 19
+    assert sorted(fresh.search(SearchQuery("w0", limit=50)).ids) == sorted(
+        d.id for d in DOCS[6:25] if "w0" in d.text.split()
+    )
+    assert [int(s.num_docs) for s in fresh._searchers()] == [
+        sum(1 for d in DOCS[6:25] if shard_of(d.id, 2) == shard) for shard in (0, 1)
+    ]

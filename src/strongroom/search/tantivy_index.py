@@ -308,19 +308,21 @@ class TantivyIndex:
 
     @contextlib.contextmanager
     def _writers(
-        self, shards: Iterable[int], heap: int = WRITER_HEAP, threads: int = 1
-    ) -> Iterator[dict[int, tantivy.IndexWriter]]:
-        """A writer for each of ``shards``, whose work is committed (on disk) when the block ends, shard after shard,
-        or rolled back if it raises. A document is in one shard, so each one is replaced or removed in one commit;
-        a batch cut short between two shards' commits stays queued in the catalog, and is written again. Inside
+        self, ids: Iterable[int] | None, heap: int = WRITER_HEAP, threads: int = 1
+    ) -> Iterator[tuple[dict[int, tantivy.IndexWriter], dict[int, list[int]]]]:
+        """A writer for each shard holding one of ``ids`` (every shard for None), and those ids by shard, whose work
+        is committed (on disk) when the block ends, shard after shard, or rolled back if it raises. A document is in
+        one shard, so each one is replaced or removed in one commit; a batch cut short between two shards' commits
+        stays queued in the catalog, and is written again. The ids are grouped once the writer's lock is held, in the
+        layout then on disk (another process may have made the index anew in another number of shards). Inside
         :meth:`batches` the writers are the ones kept there (same heap and threads: small writes only)."""
-        wanted = sorted(set(shards))
         held = self._held.get(threading.get_ident())
         if held is not None and (heap, threads) == (WRITER_HEAP, 1):
             with self._reporting_full():
-                writers = {i: held[i] for i in wanted}
+                grouped = self._by_shard(ids)
+                writers = {i: held[i] for i in (sorted(grouped) if ids is not None else range(self.shards))}
                 try:
-                    yield writers
+                    yield writers, grouped
                     _commit_all(writers)
                 except BaseException:
                     for writer in writers.values():
@@ -328,9 +330,11 @@ class TantivyIndex:
                     raise
             return
         with self._locked(), self._reporting_full():
-            writers = self._new_writers(wanted, heap, threads)
+            self._follow()  # under the lock, no other process can make the index anew until this block ends
+            grouped = self._by_shard(ids)
+            writers = self._new_writers(sorted(grouped) if ids is not None else range(self.shards), heap, threads)
             try:
-                yield writers
+                yield writers, grouped
                 _commit_all(writers)
             except BaseException:
                 for writer in writers.values():
@@ -350,6 +354,7 @@ class TantivyIndex:
             yield
             return
         with self._locked(), self._reporting_full():
+            self._follow()
             writers = self._new_writers(range(self.shards), WRITER_HEAP, 1)
             self._held[me] = writers
             try:
@@ -386,9 +391,9 @@ class TantivyIndex:
         free = space.free_bytes(self.directory)
         return free is not None and free < NEARLY_FULL
 
-    def _by_shard(self, ids: Iterable[int]) -> dict[int, list[int]]:
+    def _by_shard(self, ids: Iterable[int] | None) -> dict[int, list[int]]:
         grouped: dict[int, list[int]] = {}
-        for i in ids:
+        for i in ids or ():
             grouped.setdefault(0 if self.shards == 1 else shard_of(i, self.shards), []).append(int(i))
         return grouped
 
@@ -416,8 +421,7 @@ class TantivyIndex:
     def replace(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
             return
-        ids = self._by_shard(d.id for d in documents)
-        with self._writers(ids) as writers:
+        with self._writers(d.id for d in documents) as (writers, ids):
             for shard, writer in writers.items():
                 self._delete(writer, ids[shard])
             for d in documents:
@@ -442,7 +446,7 @@ class TantivyIndex:
             if small
             else (max(WRITER_HEAP, REBUILD_HEAP // self.shards), max(1, REBUILD_THREADS // self.shards))
         )
-        with self._writers(range(self.shards), heap, threads) as writers:
+        with self._writers(None, heap, threads) as (writers, _):
             for writer in writers.values():
                 writer.delete_documents_by_query(tantivy.Query.all_query())  # only documents added before it
             add = self._add
@@ -454,13 +458,12 @@ class TantivyIndex:
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids:
-            grouped = self._by_shard(ids)
-            with self._writers(grouped) as writers:
+            with self._writers(ids) as (writers, grouped):
                 for shard, writer in writers.items():
                     self._delete(writer, grouped[shard])
 
     def clear(self) -> None:
-        with self._writers(range(self.shards)) as writers:
+        with self._writers(None) as (writers, _):
             for writer in writers.values():
                 writer.delete_all_documents()
 
