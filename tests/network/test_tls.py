@@ -77,9 +77,12 @@ class Server:
             try:
                 with self.trusted.context.wrap_socket(conn, server_side=True) as tls:
                     self.results.append(str(peer_public_key(tls.getpeercert(True))))
-                    tls.sendall(b"ok")
+                    self.answer(tls)
             except (ssl.SSLError, OSError) as exc:
                 self.results.append(f"refused: {exc}")
+
+    def answer(self, tls: ssl.SSLSocket) -> None:
+        tls.sendall(b"ok")
 
     def connect(self, context: ssl.SSLContext) -> bytes:
         with socket.create_connection(("127.0.0.1", self.port)) as raw, context.wrap_socket(raw) as tls:
@@ -141,43 +144,26 @@ def test_a_retired_member_is_refused_at_the_handshake_by_a_running_server(
     server.listener.close()
 
 
-class RefusingPeer:
+class RefusingPeer(Server):
     """A member's TLS server that answers every request with a refusal and closes the connection (``Connection:
     close``, as a server does when it will not keep the connection: leaving a body unread, shutting down)."""
 
-    def __init__(self, trusted: TrustedPeers) -> None:
-        self.trusted = trusted
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                with self.trusted.context.wrap_socket(conn, server_side=True) as tls:
-                    received = b""
-                    while b"\r\n\r\n" not in received:
-                        received += tls.recv(65536)
-                    head, _, body = received.partition(b"\r\n\r\n")
-                    length = next(
-                        int(line.split(b":")[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length")
-                    )
-                    while len(body) < length:
-                        body += tls.recv(65536)
-                    body = b'{"detail": "busy: another poll of this AU is under way"}'
-                    tls.sendall(
-                        b"HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                        + body
-                    )
-            except (ssl.SSLError, OSError):
-                pass
+    def answer(self, tls: ssl.SSLSocket) -> None:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += tls.recv(65536)
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+        while len(body) < length:
+            body += tls.recv(65536)
+        refusal = b'{"detail": "busy: another poll of this AU is under way"}'
+        tls.sendall(
+            b"HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(refusal)}\r\n\r\n".encode()
+            + refusal
+        )
 
 
 def test_a_member_that_refuses_and_closes_is_reported_as_refusing_not_as_another_node(
