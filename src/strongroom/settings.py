@@ -231,6 +231,9 @@ class Settings:
         return self.staging if self.staging.is_absolute() else self.home / self.staging
 
     def to_toml(self) -> dict[str, Any]:
+        search: dict[str, Any] = {"engine": self.search_engine} if self.search_engine else {}
+        if self.search_shards != 1:
+            search["shards"] = self.search_shards
         return {
             "node": {
                 "id": self.node_id,
@@ -239,16 +242,7 @@ class Settings:
                 "country": self.country,
             },
             "catalog": {"database_url": self.database_url},
-            **(
-                {
-                    "search": {
-                        **({"engine": self.search_engine} if self.search_engine else {}),
-                        **({"shards": self.search_shards} if self.search_shards != 1 else {}),
-                    }
-                }
-                if self.search_engine or self.search_shards != 1
-                else {}
-            ),
+            **({"search": search} if search else {}),  # only what is set
             "storage": {
                 "backend": self.storage_backend,
                 "root": str(self.storage_root),
