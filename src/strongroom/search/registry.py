@@ -27,9 +27,9 @@ from strongroom.search.base import SearchIndex
 from strongroom.search.lazy import LazyIndex
 from strongroom.search.postgresql import PostgresIndex
 from strongroom.search.sqlite import SqliteFts5Index
+from strongroom.search.tantivy_layout import MAX_SHARDS, stored_shards
 
 TANTIVY_DIR = Path("search") / "tantivy"  # in the node's home
-MAX_SHARDS = 64  # tantivy_index.MAX_SHARDS
 LAST_ENGINE = Path("search") / "engine"  # in the node's home: the name of the engine its search queue last fed
 
 
@@ -49,24 +49,10 @@ def _open_tantivy(directory: Path, shards: int) -> SearchIndex:
 
 
 def _tantivy_current(directory: Path, shards: int) -> bool:
-    """What ``TantivyIndex`` finds when it opens (an index of its schema version, in ``shards`` shards: the version
-    file it writes last, the count of shards, and each shard's ``meta.json``), checked without importing Tantivy.
-    False when unsure: the engine then opens now."""
+    """What ``TantivyIndex`` finds when it opens (a whole index of its schema version, in ``shards`` shards),
+    checked without importing Tantivy. False when unsure: the engine then opens now."""
     version = tantivy_schema_version()
-    marker = directory / "strongroom-schema"
-    count = directory / "strongroom-shards"  # tantivy_index.SHARDS_FILE
-    try:
-        stored = int(count.read_text()) if count.is_file() else 1
-    except ValueError:
-        return False
-    metas = [directory] if shards == 1 else [directory / f"shard-{i}" for i in range(shards)]  # shard_paths
-    return (
-        version is not None
-        and marker.is_file()
-        and marker.read_text() == version
-        and stored == shards
-        and all((d / "meta.json").is_file() for d in metas)
-    )
+    return version is not None and stored_shards(directory, version) == shards
 
 
 @functools.cache

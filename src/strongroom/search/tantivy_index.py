@@ -59,7 +59,9 @@ import tantivy
 from strongroom import space
 from strongroom.errors import SearchIndexFull
 from strongroom.filelocks import exclusive
+from strongroom.search import tantivy_layout
 from strongroom.search.base import FACETS, SearchDocument, SearchHits, SearchIndexBusy, SearchQuery, fold, phrases
+from strongroom.search.tantivy_layout import MAX_SHARDS, SCHEMA_FILE, SHARDS_FILE, shard_paths
 
 FACET_LIMIT = 50
 MAX_WORD = 100  # bytes: longer runs of letters are not words (and no query word can match them)
@@ -73,8 +75,6 @@ REBUILD_THREADS = max(1, min(4, os.cpu_count() or 1))
 SMALL_REBUILD = 500  # documents (as many as a search queue batch): a rebuild of no more is written as a small write
 ID, TEXT, DARK, SAMPLE = "id", "text", "dark", "sample"
 SCHEMA_VERSION = "2"  # written beside the index; a different one means the index is rebuilt (2: text/dark, sample)
-SHARDS_FILE = "strongroom-shards"  # how many shards, when more than one (see :func:`shard_paths`)
-MAX_SHARDS = 64
 # Buckets each shard is asked for when a facet's counts are summed over shards: more than are shown, so that a value
 # in the top FACET_LIMIT overall but not in one shard's top FACET_LIMIT is still counted there (as Tantivy does across
 # segments, and Elasticsearch across shards: 1.5 times the size plus 10).
@@ -182,30 +182,19 @@ def sample_levels(item_id: int) -> range:
 
 
 def shard_of(item_id: int, shards: int) -> int:
-    """The shard a document is kept in: from the high half of the id's hash, so that every shard holds its share of
-    every sample level (which the low bits decide)."""
-    return (_mixed(item_id) >> 32) % shards
+    """The shard a document is kept in (see :func:`_shard`)."""
+    return _shard(_mixed(item_id), shards)
 
 
-def shard_paths(directory: Path, shards: int) -> list[Path]:
-    """Where each shard's Tantivy index is: the directory itself for one, ``shard-0`` ... inside it for more."""
-    return [directory] if shards == 1 else [directory / f"shard-{i}" for i in range(shards)]
+def _shard(h: int, shards: int) -> int:
+    """The shard of a document whose id's hash is ``h``: from the high half of the hash, so that every shard holds
+    its share of every sample level (which the low bits decide)."""
+    return (h >> 32) % shards
 
 
 def stored_shards(directory: Path) -> int | None:
-    """How many shards the index at ``directory`` has, if it is a whole index of this schema (its version file is
-    written last when one is made); None otherwise."""
-    version = directory / "strongroom-schema"
-    if not version.is_file() or version.read_text() != SCHEMA_VERSION:
-        return None
-    count = directory / SHARDS_FILE
-    try:
-        shards = int(count.read_text()) if count.is_file() else 1
-    except ValueError:
-        return None
-    if not 1 <= shards <= MAX_SHARDS:
-        return None
-    return shards if all(tantivy.Index.exists(str(p)) for p in shard_paths(directory, shards)) else None
+    """How many shards the index at ``directory`` has, if it is a whole index of this schema; None otherwise."""
+    return tantivy_layout.stored_shards(directory, SCHEMA_VERSION)
 
 
 def rounded(n: float, digits: int = ESTIMATE_DIGITS) -> int:
@@ -258,10 +247,10 @@ class TantivyIndex:
             index.config_reader(reload_policy="manual")
             indexes.append(index)
         if not current:
-            (self.directory / "strongroom-schema").write_text(SCHEMA_VERSION)
+            (self.directory / SCHEMA_FILE).write_text(SCHEMA_VERSION)
         # each shard's index, and the meta.json it was last loaded from: replaced together, in one assignment
         self._layout: tuple[list[tantivy.Index], list[tuple[int, int, int] | None]] = (indexes, [None] * shards)
-        self._made = _identity(self.directory / "strongroom-schema")
+        self._made = _identity(self.directory / SCHEMA_FILE)
         return not current
 
     @property
@@ -271,7 +260,7 @@ class TantivyIndex:
     def _follow(self) -> None:
         """Open the index again if another process made it anew (another ``search.shards``) since this one opened
         it: the version file is written once when an index is made."""
-        if _identity(self.directory / "strongroom-schema") == self._made:
+        if _identity(self.directory / SCHEMA_FILE) == self._made:
             return
         found = stored_shards(self.directory)
         if found is None:
@@ -394,7 +383,7 @@ class TantivyIndex:
     def _by_shard(self, ids: Iterable[int] | None) -> dict[int, list[int]]:
         grouped: dict[int, list[int]] = {}
         for i in ids or ():
-            grouped.setdefault(0 if self.shards == 1 else shard_of(i, self.shards), []).append(int(i))
+            grouped.setdefault(shard_of(i, self.shards), []).append(int(i))
         return grouped
 
     def _delete(self, writer: tantivy.IndexWriter, ids: Sequence[int]) -> None:
@@ -416,7 +405,7 @@ class TantivyIndex:
 
     def _add(self, writers: dict[int, tantivy.IndexWriter], d: SearchDocument) -> None:
         h = _mixed(d.id)
-        writers[0 if self.shards == 1 else (h >> 32) % self.shards].add_document(self._document(d, h))
+        writers[_shard(h, self.shards)].add_document(self._document(d, h))
 
     def replace(self, documents: Sequence[SearchDocument]) -> None:
         if not documents:
@@ -475,11 +464,7 @@ class TantivyIndex:
         indexes, last = self._layout  # one layout's, even if another thread follows a new one meanwhile
         searchers = []
         for i, (path, index) in enumerate(zip(shard_paths(self.directory, len(indexes)), indexes, strict=True)):
-            try:
-                st = os.stat(path / "meta.json")
-                seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-            except FileNotFoundError:
-                seen = None
+            seen = _identity(path / "meta.json")
             if seen != last[i]:
                 index.reload()
                 last[i] = seen
@@ -593,12 +578,13 @@ class TantivyIndex:
         return level, estimate
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """Which file is at ``path`` and which state of it (a file replaced or rewritten gives another)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    return st.st_ino, st.st_mtime_ns
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _by_score(hit: tuple[float, int]) -> float:

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from strongroom.search.tantivy_layout import SCHEMA_FILE
 from strongroom.services import lean_catalog
 from strongroom.services.browse_views import (
     DATE_COLUMNS,
@@ -95,7 +96,7 @@ def _search(
     """``Browse.item_page`` with a query, asked of the Tantivy index as the node asks it (None: the node must open
     first)."""
     directory = home / TANTIVY_DIR
-    marker = directory / "strongroom-schema"
+    marker = directory / SCHEMA_FILE
     if (home / LAST_ENGINE).read_text(encoding="utf-8").strip() != "tantivy" or not marker.is_file():
         return None
     if reader.first(*search_queued_sql(reader.dialect)) is not None:
