@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
+import random
 import subprocess
 import sys
 import threading
@@ -123,11 +123,33 @@ def configure_ojs_harvest(node: Node, title: str, site: OjsSite, url: str) -> st
     return f"{url}{site.base}/oai"
 
 
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections' local ports (32768 when it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count: int = 1) -> int:
+    """The first of ``count`` loopback ports in a row that no one listens on, for servers a test starts later.
+
+    They are picked below the kernel's range for outgoing connections: a port from that range (what binding port 0
+    gives) can be taken meanwhile by any connection another test worker opens, and the server then fails to bind
+    it ("address already in use")."""
+    from strongroom.demo_network import port_free
+
+    high = _ephemeral_low() - count
+    for _ in range(500):
+        first = random.randint(10000, high)
+        if all(port_free(p) for p in range(first, first + count)):
+            return first
+    raise AssertionError(f"no {count} free loopback ports in a row below {high + count}")
+
+
 def free_port() -> int:
-    """A loopback port no one listens on (for a server a test starts)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port no one listens on (for a server a test starts); see free_ports."""
+    return free_ports(1)
 
 
 # How long a test gives nodes for work that takes them a second or two on an idle machine (a replication round, a

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import random
 import re
 import signal
 import subprocess
@@ -22,20 +21,12 @@ import pytest
 
 from strongroom.demo_network import DemoFailed, NetworkDemo, port_free
 from strongroom.node import Node
+from tests_support import free_ports
 
 pytestmark = pytest.mark.slow
 
 STRONGROOM = [sys.executable, "-m", "strongroom.cli.main"]
 ENV = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
-
-
-def free_ports(count: int) -> int:
-    """The first of ``count`` free loopback ports in a row."""
-    for _ in range(200):
-        first = random.randint(20000, 60000)
-        if all(port_free(p) for p in range(first, first + count)):
-            return first
-    raise AssertionError(f"no {count} free ports in a row")
 
 
 def sr(*args: str) -> subprocess.CompletedProcess[str]:
