@@ -52,9 +52,11 @@ from strongroom.search.tantivy_index import (
     MAX_WORD,
     REBUILD_HEAP,
     REBUILD_THREADS,
+    SCHEMA_VERSION,
     _schema,
     folded,
 )
+from strongroom.search.tantivy_layout import shard_paths, stored_shards
 from strongroom.settings import load_settings, write_settings
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -103,9 +105,12 @@ def bare_index(path: Path) -> tantivy.Index:
     return index
 
 
-def bare_search(index: tantivy.Index, word: str) -> int:
+def bare_search(index: tantivy.Index | list[tantivy.Index], word: str) -> int:
     """The exact reference: top 20, the exact total and the five facets over every released match (released
-    documents' words are in ``text``, dark ones' in ``dark``, as in our schema)."""
+    documents' words are in ``text``, dark ones' in ``dark``, as in our schema). Given a sharded index's shards,
+    each is searched so in turn and the totals summed (what bare Tantivy does with them, on one thread)."""
+    if isinstance(index, list):
+        return sum(bare_search(shard, word) for shard in index)
     query = tantivy.Query.term_query(index.schema, "text", fold(word), index_option="freq")
     searcher = index.searcher()
     found = searcher.search(query, limit=PAGE, count=True)
@@ -187,8 +192,12 @@ def main() -> None:
                 break
         n = node.search.count()
         node.close()
-        bare = bare_index(home / "search" / "tantivy")
-        bare.reload()
+        directory = home / "search" / "tantivy"
+        shards = stored_shards(directory, SCHEMA_VERSION) or 1
+        bare = [bare_index(path) for path in shard_paths(directory, shards)]
+        for shard in bare:
+            shard.reload()
+        print(f"the node's index: {shards} shard(s)")
     elif args.reuse and home.exists() and bare_path.exists():
         node = Node.open(home, recover=False)
         docs = [d for batch in node.indexer.catalog_documents() for d in batch]
