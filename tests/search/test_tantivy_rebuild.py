@@ -109,7 +109,7 @@ def test_reindex_search_on_a_new_index_writes_it_once(
     monkeypatch.setattr(TantivyIndex, "rebuild", counted)
     result = CliRunner().invoke(cli, ["reindex", "--search", "--home", str(home)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert rebuilds == [total] and f"Wrote {total} search document(s)." in result.output
+    assert rebuilds == [total] and f"Wrote {total:,} search documents in " in result.output
     with Node.open(home) as reopened:
         assert reopened.search.count() == total and queued(reopened) == 0
 
@@ -133,3 +133,21 @@ TEXT = st.lists(SCRIPTS.flatmap(lambda chars: st.text(chars, min_size=1, max_siz
 @given(TEXT)
 def test_the_index_folds_text_as_fold_does(text: str) -> None:
     assert _QUERY_WORDS.analyze(folded(text)) == _QUERY_WORDS.analyze(fold(text))
+
+
+def test_reindex_search_tells_a_log_its_progress_in_lines(
+    stocked_tantivy_node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With its output going to a file (as under cron or systemd) rich draws no bar; the rebuild's progress is
+    written as lines instead (every update here, the interval set to nothing), and the summary gives the rate."""
+    from strongroom.cli import bars
+
+    node = stocked_tantivy_node
+    home, total = node.settings.home, items(node)
+    node.close()
+    monkeypatch.setattr(bars, "LOG_EVERY", 0.0)
+    result = CliRunner().invoke(cli, ["reindex", "--search", "--home", str(home)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    told = [line.split(", ")[0] for line in result.stderr.splitlines()]
+    assert f"writing the search index: {total:,} of {total:,} (100%)" in told, result.stderr
+    assert f"Wrote {total:,} search documents in " in result.stdout

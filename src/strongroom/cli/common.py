@@ -129,9 +129,11 @@ def _search_index_progress() -> Iterator[Callable[[int, int], None]]:
 
     def update(done: int, total: int) -> None:
         if not shown:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err())
+            from strongroom.cli.bars import Bars
+
+            bar = Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err())
             bar.start()
             shown[:] = [bar, bar.add_task("writing the search index from the catalog", total=total)]
         shown[0].update(shown[1], completed=done, total=total)

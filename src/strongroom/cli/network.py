@@ -56,8 +56,9 @@ def simulate_command(
 ) -> None:
     """Model a network for years of simulated time with the real tally and repair rules, and report how fast
     damage is found and repaired, how many polls alarm, and whether any AU is lost."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+    from strongroom.cli.bars import Bars
     from strongroom.services.simulation import SimulationParams, simulate
 
     try:
@@ -75,7 +76,7 @@ def simulate_command(
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    with Progress(
+    with Bars(
         TextColumn("simulating"), BarColumn(), TimeElapsedColumn(), console=err(), transient=True, disable=as_json
     ) as bar:
         task = bar.add_task("simulating", total=1.0)

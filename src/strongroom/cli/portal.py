@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
+from strongroom.cli.bars import Bars
 from strongroom.cli.common import home_option, open_node, out
 
 
@@ -72,7 +73,7 @@ def portal_export(dest: Path, home: Path | None) -> None:
     from strongroom.portal.static import export_static
 
     columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn())
-    with open_node(home) as node, Progress(*columns, console=out(), transient=True) as bar:
+    with open_node(home) as node, Bars(*columns, console=out(), transient=True) as bar:
         task = bar.add_task("export", total=None)
         result = export_static(node, dest, lambda n, total: bar.update(task, completed=n, total=total))
     out().print(

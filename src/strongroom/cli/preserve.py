@@ -11,7 +11,6 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     MofNCompleteColumn,
-    Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -19,6 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from strongroom.cli.bars import Bars
 from strongroom.cli.common import (
     err,
     home_option,
@@ -145,7 +145,7 @@ class BarReporter:
     """Draws a deposit's stages as a progress bar with bytes and speed on stderr."""
 
     def __init__(self, *, disable: bool) -> None:
-        self.bar = Progress(
+        self.bar = Bars(
             TextColumn("{task.description:<22}"),
             BarColumn(),
             DownloadColumn(),
@@ -310,7 +310,7 @@ def audit(au_keys: tuple[str, ...], all_digests: bool, home: Path | None, as_jso
     """
     with (
         open_node(home) as node,
-        Progress(
+        Bars(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             DownloadColumn(),
@@ -385,12 +385,13 @@ def reindex(search_too: bool, home: Path | None) -> None:
         bar.update(task, completed=n, total=total, items=f"objects, {plural(report.items, 'item')}")
 
     # With --search the index is written whole at the end: a new one is not also written as the node opens.
-    with open_node(home, fill_search=not search_too) as node, Progress(*columns, console=err(), transient=True) as bar:
+    with open_node(home, fill_search=not search_too) as node, Bars(*columns, console=err(), transient=True) as bar:
         task = bar.add_task("cataloguing objects", total=None, items="objects")
         started = time.monotonic()
         node.indexer.reindex(progress=catalogued, search=False, report=report)
         catalogue_secs = time.monotonic() - started
         documents = updated = 0
+        started = time.monotonic()
         # each stage its own bar (rich cannot set a task's total back to unknown: the objects' would show a moment)
         bar.update(task, visible=False)
         if not search_too:  # what reindex(search=True) does, here with its own bar: every item was queued
@@ -405,8 +406,10 @@ def reindex(search_too: bool, home: Path | None) -> None:
         f"Catalogued {plural(len(report.done), 'object')} ({plural(report.items, 'item')}) "
         f"in {catalogue_secs:.1f} s" + (f": {', '.join(report.done)}" if 0 < len(report.done) <= LISTED else ".")
     )
+    search_secs = time.monotonic() - started
     if search_too:
-        out().print(f"Wrote {documents} search document(s).")
+        rate = f" ({documents / search_secs:,.0f} a second)" if documents and search_secs > 0 else ""
+        out().print(f"Wrote {plural(documents, 'search document')} in {search_secs:.1f} s{rate}.")
     else:
         out().print(f"Updated the search index: {plural(updated, 'item')}.")
     for problem in report.problems:

@@ -18,6 +18,14 @@ def render_reference() -> str:
         "Generated from `strongroom --help` by `python -m strongroom.cli.reference > docs/cli.md`; "
         "a test keeps it in step.",
         "",
+        "## Progress",
+        "",
+        "Long commands (`deposit`, `audit`, `reindex`, `portal export`, a node's first start on a new search engine) "
+        "draw a progress bar on stderr when it is a terminal. When stderr is a file, a pipe or a service's journal "
+        "(cron, systemd), they write a line per stage every 30 seconds instead, such as "
+        '"writing the search index: 2,400,000 of 10,000,000 (24%), 2 min 10 s"; a command done sooner writes none. '
+        "Listing commands take `--json` for scripts.",
+        "",
         "## Exit codes",
         "",
         "| code | meaning |",
