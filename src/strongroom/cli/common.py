@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -191,6 +191,8 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, Sequence):  # a store's PathList (str, list and tuple never reach here)
+        return list(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 

@@ -14,7 +14,7 @@ On start-up, :meth:`Node.recover` finishes or discards step 3 and re-runs step 4
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +51,9 @@ class DepositResult:
     bytes: int
     new_files: int
     new_bytes: int
-    added: tuple[str, ...] = ()
-    modified: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
+    added: Sequence[str] = ()  # a store's PathList, on disk past a few thousand paths
+    modified: Sequence[str] = ()
+    removed: Sequence[str] = ()
 
 
 def _known_title(catalog: Catalog, package: Package, options: DepositOptions) -> TitleRef | None:
@@ -228,7 +228,7 @@ class Ingest:
             bytes=total,
             new_files=result.new_content_files,
             new_bytes=result.new_bytes,
-            added=tuple(result.added),
-            modified=tuple(result.modified),
-            removed=tuple(result.removed),
+            added=result.added,
+            modified=result.modified,
+            removed=result.removed,
         )

@@ -16,11 +16,14 @@ Must not import: the catalog, the search index, services, faces.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Iterator
+import itertools
+import json
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, overload
 
 from strongroom.store.hashing import hash_file
 
@@ -85,6 +88,59 @@ class StoredFile:
         return int(self.content_path.split("/", 1)[0][1:])
 
 
+class PathList(Sequence[str]):
+    """Paths kept in a spooled temporary file, not as one string object each: a commit's added, removed and modified
+    paths (every path of an object's first version: tens of thousands in a large deposit) are held so until they
+    are printed, and a deposit's memory does not grow with them. Up to ``IN_MEMORY`` bytes they stay in memory; past
+    it they are on disk, deleted when the list goes. Read in order, as often as wanted; equal to a list or tuple of
+    the same paths in the same order."""
+
+    IN_MEMORY = 64 * 1024
+
+    def __init__(self, paths: Iterable[str] = ()) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=self.IN_MEMORY)  # noqa: SIM115 (lives with the list)
+        count = 0
+        for path in paths:  # one JSON string a line: a path may hold any character, a newline too
+            self._file.write(json.dumps(path, ensure_ascii=False).encode() + b"\n")
+            count += 1
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        position = 0
+        for _ in range(self._count):  # each iterator keeps its own place: two may be read at once
+            self._file.seek(position)
+            line = self._file.readline()
+            position += len(line)
+            yield json.loads(line)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if not -self._count <= index < self._count:
+            raise IndexError("path list index out of range")
+        return next(itertools.islice(self, index % self._count, None))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, list | tuple | PathList):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = list(itertools.islice(self, 3))
+        return f"PathList({shown!r}{' ...' if self._count > 3 else ''}, {self._count} paths)"
+
+
 @dataclass(frozen=True)
 class CommitResult:
     object_id: str
@@ -93,9 +149,9 @@ class CommitResult:
     files: int
     new_content_files: int = 0
     new_bytes: int = 0
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
+    added: Sequence[str] = ()
+    removed: Sequence[str] = ()
+    modified: Sequence[str] = ()
 
 
 # A source of one content file's bytes, in chunks (for install_version: the other copy's bytes as they arrive).

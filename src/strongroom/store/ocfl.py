@@ -58,6 +58,7 @@ from strongroom.store.base import (
     CommitResult,
     Fetch,
     ObjectListing,
+    PathList,
     StagedFile,
     StoredFile,
     stage_file,
@@ -212,9 +213,9 @@ def commit_result(plan: NewVersion, files: int, counts: Sequence[int]) -> Commit
         files,
         counts[0],
         counts[1],
-        added=sorted(set(new_paths) - set(old_paths)),
-        removed=sorted(set(old_paths) - set(new_paths)),
-        modified=sorted(p for p in set(new_paths) & set(old_paths) if new_paths[p] != old_paths[p]),
+        added=PathList(sorted(set(new_paths) - set(old_paths))),
+        removed=PathList(sorted(set(old_paths) - set(new_paths))),
+        modified=PathList(sorted(p for p in set(new_paths) & set(old_paths) if new_paths[p] != old_paths[p])),
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from strongroom.store.base import StagedFile
+from strongroom.store.base import PathList, StagedFile
 from strongroom.store.hashing import Digests, write_text
 from strongroom.store.paths import invalid_paths, path_problems
 
@@ -165,25 +165,29 @@ class VersionFiles:
         """(logical path, digest), by logical path."""
         yield from self._pages("SELECT logical, digest FROM files WHERE logical > ? ORDER BY logical LIMIT ?", ("",))
 
-    def changes(self, old: dict[str, list[str]]) -> tuple[list[str], list[str], list[str]]:
-        """The paths added, removed and modified from the state ``old``, each sorted."""
+    def changes(self, old: dict[str, list[str]]) -> tuple[PathList, PathList, PathList]:
+        """The paths added, removed and modified from the state ``old``, each sorted (kept on disk past a few
+        thousand: a first version's added paths are all of them)."""
         old_paths = sorted((lp, digest) for digest, lps in old.items() for lp in lps)
-        added: list[str] = []
         removed: list[str] = []
         modified: list[str] = []
-        i = 0
-        for logical, digest in self.paths():
-            while i < len(old_paths) and old_paths[i][0] < logical:
-                removed.append(old_paths[i][0])
-                i += 1
-            if i < len(old_paths) and old_paths[i][0] == logical:
-                if old_paths[i][1] != digest:
-                    modified.append(logical)
-                i += 1
-            else:
-                added.append(logical)
-        removed.extend(lp for lp, _ in old_paths[i:])
-        return added, removed, modified
+
+        def added() -> Iterator[str]:
+            i = 0
+            for logical, digest in self.paths():
+                while i < len(old_paths) and old_paths[i][0] < logical:
+                    removed.append(old_paths[i][0])
+                    i += 1
+                if i < len(old_paths) and old_paths[i][0] == logical:
+                    if old_paths[i][1] != digest:
+                        modified.append(logical)
+                    i += 1
+                else:
+                    yield logical
+            removed.extend(lp for lp, _ in old_paths[i:])
+
+        new = PathList(added())
+        return new, PathList(removed), PathList(modified)
 
 
 @dataclass(frozen=True)
