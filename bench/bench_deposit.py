@@ -1,5 +1,5 @@
 """Deposit throughput for many small articles vs bagit.py --validate and cp -r (see bench/README.md); with
-``--memory N,M,...``, instead, the peak resident memory (ru_maxrss) of a process that only deposits a bag of N
+``--memory N,M,...``, instead, the peak resident memory (its VmHWM) of a process that only deposits a bag of N
 articles, for each N, against the same for `bagit.py --validate` of the bag, each with the highest of its anonymous
 and of its file-backed resident memory (mapped files, such as the search index's, are page cache the kernel can take
 back; anonymous memory is the process's own), read every 5 ms; with ``--before SRC`` as well, the same deposit run
@@ -53,25 +53,30 @@ def peak_mb(cmd: list[str], src: Path | None = None) -> tuple[float, float, floa
     """The peak resident memory (MB) of ``cmd`` run to completion (importing strongroom from ``src`` if given), its
     wall seconds, and the highest of its anonymous and of its file-backed resident memory (MB) seen by reading
     ``/proc/PID/status`` every 5 ms: file-backed pages (mapped files such as a search index's segments) are page
-    cache the kernel can take back, anonymous ones are the process's own."""
+    cache the kernel can take back, anonymous ones are the process's own.
+
+    The peak is the child's own high-water mark (``VmHWM``, read with the rest), not ``ru_maxrss``: Linux carries
+    the forking process's high-water mark into the ``ru_maxrss`` of a child that execs, so a child of this process,
+    which has just made a bag of tens of thousands of articles in memory, was reported at this process's size."""
     env = dict(os.environ, PYTHONPATH=str(src.resolve())) if src else None
     start = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # bagit.py logs
-    anon = mapped = 0
+    anon = mapped = peak = 0
     while True:
-        waited, status, usage = os.wait4(child.pid, os.WNOHANG)
+        waited, status, _usage = os.wait4(child.pid, os.WNOHANG)
         if waited:
             break
         with contextlib.suppress(OSError, KeyError, ValueError):
             with open(f"/proc/{child.pid}/status", encoding="ascii") as fh:
-                kinds = dict(line.split(":", 1) for line in fh if line.startswith(("RssAnon", "RssFile")))
+                kinds = dict(line.split(":", 1) for line in fh if line.startswith(("RssAnon", "RssFile", "VmHWM")))
             anon = max(anon, int(kinds["RssAnon"].split()[0]))
             mapped = max(mapped, int(kinds["RssFile"].split()[0]))
+            peak = max(peak, int(kinds["VmHWM"].split()[0]))
         time.sleep(0.005)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{cmd[:3]} failed ({child.returncode})")
-    return usage.ru_maxrss / 1024, time.perf_counter() - start, anon / 1024, mapped / 1024
+    return peak / 1024, time.perf_counter() - start, anon / 1024, mapped / 1024
 
 
 def memory(work: Path, sizes: list[int], before: Path | None = None) -> None:
