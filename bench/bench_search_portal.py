@@ -52,11 +52,11 @@ from strongroom.search.tantivy_index import (
     MAX_WORD,
     REBUILD_HEAP,
     REBUILD_THREADS,
-    SCHEMA_VERSION,
     _schema,
     folded,
+    stored_shards,
 )
-from strongroom.search.tantivy_layout import shard_paths, stored_shards
+from strongroom.search.tantivy_layout import shard_paths
 from strongroom.settings import load_settings, write_settings
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -193,7 +193,7 @@ def main() -> None:
         n = node.search.count()
         node.close()
         directory = home / "search" / "tantivy"
-        shards = stored_shards(directory, SCHEMA_VERSION) or 1
+        shards = stored_shards(directory) or 1
         bare = [bare_index(path) for path in shard_paths(directory, shards)]
         for shard in bare:
             shard.reload()

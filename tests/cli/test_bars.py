@@ -34,7 +34,7 @@ def logged(terminal: bool = False) -> tuple[io.StringIO, Console]:
 def test_a_log_is_told_each_task_once_an_interval_has_passed_not_at_every_update() -> None:
     sink, console = logged()
     clock = Clock()
-    with Bars(TextColumn("{task.description}"), BarColumn(), console=console, transient=True, clock=clock) as bar:
+    with Bars(TextColumn("{task.description}"), BarColumn(), console=console, transient=True, get_time=clock) as bar:
         task = bar.add_task("writing the search index", total=10_000_000)
         bar.update(task, completed=5)
         assert sink.getvalue() == ""  # a quick command prints no line at all
@@ -55,11 +55,13 @@ def test_a_log_is_told_each_task_once_an_interval_has_passed_not_at_every_update
 def test_bytes_are_told_as_bytes_and_a_task_of_unknown_total_as_a_count() -> None:
     sink, console = logged()
     clock = Clock()
-    with Bars(TextColumn("{task.description}"), DownloadColumn(), console=console, transient=True, clock=clock) as bar:
+    with Bars(
+        TextColumn("{task.description}"), DownloadColumn(), console=console, transient=True, get_time=clock
+    ) as bar:
         hashing = bar.add_task("hashing", total=3_000_000)
         clock.now += LOG_EVERY
         bar.update(hashing, completed=1_500_000)
-    with Bars(TextColumn("{task.description}"), console=console, transient=True, clock=clock) as bar:
+    with Bars(TextColumn("{task.description}"), console=console, transient=True, get_time=clock) as bar:
         objects = bar.add_task("cataloguing objects", total=None)
         clock.now += LOG_EVERY
         bar.update(objects, completed=1234)
@@ -73,7 +75,7 @@ def test_bytes_are_told_as_bytes_and_a_task_of_unknown_total_as_a_count() -> Non
 def test_no_line_where_a_bar_is_drawn_or_nothing_is_wanted(how: str) -> None:
     sink, console = logged(terminal=how == "terminal")
     clock = Clock()
-    with Bars(TextColumn("{task.description}"), console=console, clock=clock, disable=how == "disabled") as bar:
+    with Bars(TextColumn("{task.description}"), console=console, get_time=clock, disable=how == "disabled") as bar:
         task = bar.add_task("auditing", total=10, visible=how != "hidden task")
         clock.now += LOG_EVERY
         bar.update(task, completed=5)

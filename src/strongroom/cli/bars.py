@@ -11,8 +11,6 @@ Imported by commands that show a bar, and only there (rich.progress is not free 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from rich.filesize import decimal
@@ -23,20 +21,18 @@ LOG_EVERY = 30.0  # seconds between two lines of one task where no bar can be dr
 
 class Bars(Progress):
     """rich's :class:`~rich.progress.Progress` on a terminal; elsewhere, a line per task every ``LOG_EVERY``
-    seconds. Counts are shown as bytes when a column shows bytes (a :class:`~rich.progress.DownloadColumn`)."""
+    seconds. Counts are shown as bytes when a column shows bytes (a :class:`~rich.progress.DownloadColumn`). Time is
+    rich's own clock (its ``get_time``), the one a task's elapsed time is read from."""
 
-    def __init__(
-        self, *columns: str | ProgressColumn, clock: Callable[[], float] = time.monotonic, **kwargs: Any
-    ) -> None:
+    def __init__(self, *columns: str | ProgressColumn, **kwargs: Any) -> None:
         super().__init__(*columns, **kwargs)
-        self._clock = clock
         self._logging = not self.console.is_terminal and not self.disable
         self._as_bytes = any(isinstance(column, DownloadColumn) for column in columns)
         self._told: dict[TaskID, float] = {}  # each task's last line (or its start)
 
     def add_task(self, description: str, *args: Any, **kwargs: Any) -> TaskID:
         task = super().add_task(description, *args, **kwargs)
-        self._told[task] = self._clock()
+        self._told[task] = self.get_time()
         return task
 
     def update(self, task_id: TaskID, **kwargs: Any) -> None:
@@ -50,7 +46,7 @@ class Bars(Progress):
     def _tell(self, task_id: TaskID) -> None:
         if not self._logging:
             return
-        now = self._clock()
+        now = self.get_time()
         if now - self._told.get(task_id, now) < LOG_EVERY:
             return
         task = next((t for t in self.tasks if t.id == task_id), None)

@@ -402,11 +402,11 @@ def reindex(search_too: bool, home: Path | None) -> None:
             documents = node.indexer.rebuild_search(
                 progress=lambda n, total: bar.update(task, completed=n, total=total)
             )
+        search_secs = time.monotonic() - started
     out().print(
         f"Catalogued {plural(len(report.done), 'object')} ({plural(report.items, 'item')}) "
         f"in {catalogue_secs:.1f} s" + (f": {', '.join(report.done)}" if 0 < len(report.done) <= LISTED else ".")
     )
-    search_secs = time.monotonic() - started
     if search_too:
         rate = f" ({documents / search_secs:,.0f} a second)" if documents and search_secs > 0 else ""
         out().print(f"Wrote {plural(documents, 'search document')} in {search_secs:.1f} s{rate}.")

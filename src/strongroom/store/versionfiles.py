@@ -186,7 +186,7 @@ class VersionFiles:
                     yield logical
             removed.extend(lp for lp, _ in old_paths[i:])
 
-        new = PathList(added())
+        new = PathList(added())  # read whole here, filling removed and modified on the way
         return new, PathList(removed), PathList(modified)
 
 
