@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import sqlite3
 import stat
 import tarfile
 import unicodedata
@@ -257,14 +258,115 @@ def _same(name: str, other: str) -> str:
     return "differs only in case from"
 
 
+OPEN_FOLDERS = (
+    32  # folders whose listings a walk reads as it goes (an open descriptor each); deeper ones are read whole
+)
+
+
+def walk_entries(root: Path | str, below: str = "") -> Iterator[tuple[str, os.DirEntry[str], bool]]:
+    """Every entry under ``root`` (or its folder ``below``), depth first, each folder's entries in the order the
+    file system lists them, each followed by what it holds: the entry's '/'-separated path relative to ``root``,
+    the entry, and whether it is a folder (a link to a folder is one, as ``os.walk`` says, but is not walked into).
+
+    ``os.walk`` lists a whole folder before it yields it and keeps the listing of every folder above the one it is
+    in: a package of 100,000 article folders side by side held 100,000 names for the whole walk. This reads each
+    folder's listing as it goes (``os.scandir``), so what is held is one entry per open folder; below
+    ``OPEN_FOLDERS`` levels a folder is read whole, so that a deep tree does not run out of descriptors. A folder
+    that cannot be listed is passed over, as ``os.walk`` does."""
+    top = os.path.join(root, below) if below else os.fspath(root)
+    base = below.replace(os.sep, "/").strip("/")
+    stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
+    try:
+        try:
+            stack.append((base + "/" if base else "", os.scandir(top)))
+        except OSError:
+            return
+        while stack:
+            prefix, listing = stack[-1]
+            entry = next(listing, None)
+            if entry is None:
+                _close(stack.pop()[1])
+                continue
+            rel = prefix + entry.name
+            try:
+                is_folder = entry.is_dir()
+                walk_into = is_folder and not entry.is_symlink()
+            except OSError:
+                is_folder = walk_into = False
+            yield rel, entry, is_folder
+            if not walk_into:
+                continue
+            try:
+                below_it = os.scandir(entry.path)
+            except OSError:
+                continue
+            if len(stack) >= OPEN_FOLDERS:
+                with below_it:
+                    stack.append((rel + "/", iter(list(below_it))))
+            else:
+                stack.append((rel + "/", below_it))
+    finally:
+        for _prefix, listing in stack:
+            _close(listing)
+
+
+def _close(listing: Iterator[os.DirEntry[str]]) -> None:
+    close = getattr(listing, "close", None)  # a scandir iterator holds a descriptor; a list's iterator nothing
+    if close is not None:
+        close()
+
+
 def names_under(root: Path, below: str = "") -> Iterator[tuple[str, str]]:
     """Every name of a file-system entry that is not a folder under ``root`` (or its folder ``below``), as the file
     system lists them, a folder at a time (links to folders are not followed): its '/'-separated path relative to
-    ``root``, and its full path."""
-    for folder, _dirnames, filenames in os.walk(os.path.join(root, below)):
-        for name in filenames:
-            full = os.path.join(folder, name)
-            yield os.path.relpath(full, root).replace(os.sep, "/"), full
+    ``root``, and its full path. Read as it goes (see :func:`walk_entries`): nothing holds every name."""
+    for rel, entry, is_folder in walk_entries(root, below):
+        if not is_folder:
+            yield rel, entry.path
+
+
+class _SameNames:
+    """The names of each folder, by what makes two names one elsewhere (:func:`path_key`), in a private temporary
+    SQLite database (in memory while small, on disk past its cache), not a dictionary: a folder of 100,000 article
+    folders side by side is compared without holding its names. Names are stored as bytes, so that a name that is
+    not UTF-8 (a lone surrogate, as Python decodes one) is compared like any other."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")
+        self.db.execute("CREATE TABLE names (folder BLOB, key BLOB, name BLOB)")
+        self.rows: list[tuple[bytes, bytes, bytes]] = []
+
+    def add(self, folder: str, name: str) -> None:
+        self.rows.append((_bytes(folder), _bytes(path_key(name)), _bytes(name)))
+        if len(self.rows) >= 1000:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.db.executemany("INSERT INTO names VALUES (?, ?, ?)", self.rows)
+        self.rows.clear()
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """Each name that is one name elsewhere with an earlier one of its folder, and that earlier one (the name
+        listed just before it with the same key), as paths relative to the root, in the order they were added."""
+        self._flush()
+        rows = self.db.execute(
+            "SELECT folder, name, earlier FROM (SELECT rowid AS n, folder, name, lag(name) OVER"
+            " (PARTITION BY folder, key ORDER BY rowid) AS earlier FROM names) WHERE earlier IS NOT NULL ORDER BY n"
+        )
+        for folder, name, earlier in rows:
+            prefix = _text(folder) + "/" if folder else ""
+            yield prefix + _text(name), prefix + _text(earlier)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
 
 
 def check_tree(root: Path) -> list[Finding]:
@@ -273,25 +375,22 @@ def check_tree(root: Path) -> list[Finding]:
 
     Names are compared a folder at a time: two paths are one file elsewhere only if, at the first folder where they
     part, their two names there are one name elsewhere, so that pair is what is reported (once, not again for each
-    file under two such folders). What is held is one folder's names, as the walk itself holds them, not every
-    path of the package."""
+    file under two such folders). The walk reads each folder as it goes and the names are compared in a temporary
+    database (:class:`_SameNames`): nothing holds every name of a folder, nor every path of the package."""
     findings: list[Finding] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        seen: dict[str, str] = {}  # this folder's names, by what makes them one name elsewhere
-        for name in dirnames + filenames:
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            mode = full.lstat().st_mode
-            if stat.S_ISLNK(mode):
-                findings.append(Finding("P002", rel, f"symbolic link to {os.readlink(full)}"))
-            elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    names = _SameNames()
+    try:
+        for rel, entry, _is_folder in walk_entries(root):
+            mode = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(mode.st_mode):
+                findings.append(Finding("P002", rel, f"symbolic link to {os.readlink(entry.path)}"))
+            elif not (stat.S_ISREG(mode.st_mode) or stat.S_ISDIR(mode.st_mode)):
                 findings.append(Finding("P002", rel, "device, FIFO, socket or other special file"))
-            elif stat.S_ISREG(mode) and os.lstat(full).st_nlink > 1:
+            elif stat.S_ISREG(mode.st_mode) and mode.st_nlink > 1:
                 findings.append(Finding("P002", rel, "hard link (the same file appears under several names)"))
-            key = path_key(name)
-            if key in seen:
-                other = (Path(dirpath) / seen[key]).relative_to(root).as_posix()
-                findings.append(Finding("P006", rel, f"{_same(rel, other)} {other}"))
-            seen[key] = name
-        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+            names.add(rel.rpartition("/")[0], entry.name)
+        for rel, other in names.pairs():
+            findings.append(Finding("P006", rel, f"{_same(rel, other)} {other}"))
+    finally:
+        names.close()
     return findings
