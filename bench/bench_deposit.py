@@ -8,11 +8,14 @@ that a change is measured before and after in one run; with ``--stages N``, the 
 far, its anonymous part and that part's peak since the row before, from ``/proc/self/status``) before and after each
 stage of one deposit of N articles, the bag made in a forked child (with ``--trace`` as well, Python's own heap, now
 and its peak since the row before, from tracemalloc: slower); with
+``--walk N,M,...``, the seconds and peak memory of a process that only checks a directory bag of N articles'
+names (``check_tree``) or only walks its payload (``names_under``), against ``os.walk`` over the same tree (what
+``bagit.py`` lists a payload with), in one run; with
 ``--listing N``, the seconds to list the files of an OCFL object of N files from its inventory read in pieces
 (``OcflStore.listing``, what cataloguing does) against reading it whole (``OcflStore.files``), in one run.
 
 Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000 [--before SRC]]
-       [--stages 10000 [--trace]] [--listing 20000] [--workdir bench/work/deposit]
+       [--stages 10000 [--trace]] [--walk 10000,50000] [--listing 20000] [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
@@ -217,6 +220,41 @@ def stages(work: Path, articles: int, trace: bool = False) -> None:
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
+WALKS = {
+    "check_tree (links, special files, names one elsewhere)": (
+        "from strongroom.formats.archives import check_tree; check_tree(sys.argv[1])"
+    ),
+    "names_under (the payload's files)": (
+        "from strongroom.formats.archives import names_under; sum(1 for _ in names_under(sys.argv[1], 'data'))"
+    ),
+    "os.walk (the standard library, as bagit.py lists a payload)": (
+        "import os; sum(len(files) for _, _, files in os.walk(os.path.join(sys.argv[1], 'data')))"
+    ),
+}
+
+
+def walks(work: Path, sizes: list[int], before: Path | None = None) -> None:
+    """Seconds and peak memory of a process that only walks a directory bag, and that peak above the same process's
+    on a bag with no payload (and with ``before``, Strongroom's walks run from that copy of the source as well)."""
+    print(f"load average {os.getloadavg()[0]:.2f}\n")
+    print("| articles | walk | seconds | peak (MB) | above the same on an empty bag (MB) |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    empty = work / "empty"
+    (empty / "data").mkdir(parents=True)
+    runs = [(name, code, None) for name, code in WALKS.items()]
+    if before:
+        runs += [(f"{name}, before", code, before) for name, code in WALKS.items() if "strongroom" in code]
+    bases = {
+        name: peak_mb([sys.executable, "-c", "import sys; " + code, str(empty)], src)[0] for name, code, src in runs
+    }
+    for n in sizes:
+        bag = _bag_made_apart(work / f"bag-{n}", n)
+        for name, code, src in runs:
+            peak, secs, _anon, _mapped = peak_mb([sys.executable, "-c", "import sys; " + code, str(bag)], src)
+            print(f"| {n:,} | {name} | {secs:.2f} | {peak:.1f} | {peak - bases[name]:.1f} |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
+
+
 def listing(work: Path, files: int, rounds: int = 2) -> None:
     """Seconds to list an object's files, its inventory read in pieces against read whole (each after let_go)."""
     from strongroom.store.base import stage_file
@@ -250,9 +288,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--memory", default="", help="comma-separated article counts: measure peak memory instead")
-    ap.add_argument("--before", type=Path, help="with --memory: also deposit from this copy of the source (src)")
+    ap.add_argument("--before", type=Path, help="with --memory or --walk: also run from this copy of the source (src)")
     ap.add_argument("--stages", type=int, default=0, help="resident memory around each stage of one deposit")
     ap.add_argument("--trace", action="store_true", help="with --stages: Python's heap as well (tracemalloc)")
+    ap.add_argument("--walk", default="", help="comma-separated article counts: time and memory of the walks")
     ap.add_argument("--listing", type=int, default=0, help="time listing an object of this many files")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
@@ -260,6 +299,10 @@ def main() -> None:
     args.workdir.mkdir(parents=True)
     if args.listing:
         listing(args.workdir, args.listing)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        return
+    if args.walk:
+        walks(args.workdir, [int(n) for n in args.walk.split(",")], args.before)
         shutil.rmtree(args.workdir, ignore_errors=True)
         return
     if args.stages:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strongroom.formats.archives import OPEN_FOLDERS, check_tree, names_under, walk_entries
+from strongroom.formats.archives import check_tree, names_under
+from strongroom.walk import OPEN_FOLDERS, walk_entries
 
 
 def _os_walk(root: Path, below: str = "") -> set[tuple[str, bool]]:

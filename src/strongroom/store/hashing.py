@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from strongroom.formats.text import chunked
+from strongroom.walk import walk_entries
 
 CHUNK = 1 << 20
 JSON_CHUNK = 1 << 16
@@ -216,17 +217,17 @@ def fsync_tree(root: Path, threads: int = SYNC_THREADS) -> None:
     XFS). Here (ext4 on a virtual disk), 2,000 small files in 1,000 directories written first and synced this way
     took 0.5 s to sync, where an fsync after each file took 12 s, and one after the other at the end 6 to 9 s."""
     # A window of fsyncs at a time, not one future per file made at once (a future costs about 2 KB), and the paths
-    # walked as they are synced, not listed first: a version of tens of thousands of files made either the peak of a
-    # deposit's memory (measured; issue 16). Two walks, the files' data first, then the directories' entries.
+    # walked as they are synced, a folder read as it goes (walk_entries), not listed first: a version of tens of
+    # thousands of files, or of folders side by side, made either the peak of a deposit's memory (measured; issue
+    # 16). Two walks, the files' data first, then the directories' entries.
     window = threads * 64
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsync") as pool:
-        for paths in (_files_of(root), (dirpath for dirpath, _, _ in os.walk(root, topdown=False))):
+        for paths in (_entries(root, folders=False), itertools.chain([os.fspath(root)], _entries(root, folders=True))):
             while chunk := list(itertools.islice(paths, window)):
                 for _ in pool.map(fsync_dir, chunk):
                     pass
 
 
-def _files_of(root: Path) -> Iterator[str]:
-    for dirpath, _dirs, names in os.walk(root, topdown=False):
-        for name in names:
-            yield os.path.join(dirpath, name)
+def _entries(root: Path, *, folders: bool) -> Iterator[str]:
+    """The full paths of the folders under ``root``, or of everything else there (links to folders not followed)."""
+    return (entry.path for _rel, entry, is_folder in walk_entries(root) if is_folder == folders)
