@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import strongroom.formats.record_stream as record_stream
 import strongroom.services.indexer as indexer
 from strongroom.alloc import give_back
+from strongroom.domain.volumes import volume_counts
 from strongroom.formats.records import (
     DEPOSIT_RECORD,
     AuRecord,
@@ -164,3 +165,63 @@ def test_the_inventory_read_to_catalogue_is_not_kept(node: Node, deposited: str)
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 def test_freed_memory_is_given_back_on_glibc() -> None:
     assert give_back() is True
+
+
+def _items(node: Node) -> dict[str, tuple[Any, ...]]:
+    """Every item row by key: its id, title, volume and year."""
+    with node.catalog.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT item_key, id, title, volume, year FROM items ORDER BY id"))
+        return {key: tuple(rest) for key, *rest in rows}
+
+
+def _recatalogue(node: Node, object_id: str, data: dict[str, Any], tmp_path: Path) -> None:
+    """``data`` as the object's deposit record in a new version, catalogued."""
+    changed = tmp_path / "deposit.json"
+    changed.write_bytes(json.dumps(data, indent=2).encode())
+    staged = [f for f in node.store.current_files(object_id) if f.logical_path != DEPOSIT_RECORD]
+    node.store.commit_version(object_id, [*staged, stage_file(DEPOSIT_RECORD, changed)], message="c", user_name="t")
+    assert node.indexer.index(object_id).indexed
+
+
+def test_a_key_given_again_in_a_later_batch_is_the_item_last_given_where_the_first_was(
+    node: Node, deposited: str, tmp_path: Path
+) -> None:
+    """Cataloguing keeps no list or set of the record's keys: a key given again after a batch has been written (only
+    in a record Strongroom did not write) is found among the items written, and the item is the one last given,
+    with the first one's id, as reading the record whole into a dict by key gives; the AU's counts agree."""
+    before = _items(node)
+    with node.store.open_file(deposited, DEPOSIT_RECORD) as fh:
+        data = json.loads(fh.read())
+    first = data["items"][0]
+    data["items"].append(dict(first, title="Given again, last", volume="99"))  # past the first batch of 3
+    _recatalogue(node, deposited, data, tmp_path)
+    after = _items(node)
+    assert set(after) == set(before)  # no item more, none less
+    assert after[first["key"]] == (before[first["key"]][0], "Given again, last", "99", before[first["key"]][3])
+    assert {k: v for k, v in after.items() if k != first["key"]} == {
+        k: v for k, v in before.items() if k != first["key"]
+    }
+    with node.catalog.engine.connect() as conn:
+        count, volumes = conn.execute(sa.text("SELECT item_count, volumes FROM archival_units")).one()
+    if isinstance(volumes, str):  # SQLite gives the JSON text
+        volumes = json.loads(volumes)
+    assert count == len(after)
+    by_volume: dict[tuple[Any, Any], int] = {}
+    for _id, _title, volume, year in after.values():
+        by_volume[(volume, year)] = by_volume.get((volume, year), 0) + 1
+    assert volumes == volume_counts((volume, year, n) for (volume, year), n in by_volume.items())
+
+
+def test_items_the_record_no_longer_gives_are_removed_after_the_rest_are_written(
+    node: Node, deposited: str, tmp_path: Path
+) -> None:
+    before = _items(node)
+    with node.store.open_file(deposited, DEPOSIT_RECORD) as fh:
+        data = json.loads(fh.read())
+    kept = data["items"][::2]
+    data["items"] = kept
+    _recatalogue(node, deposited, data, tmp_path)
+    after = _items(node)
+    assert after == {i["key"]: before[i["key"]] for i in kept}
+    rows = _rows(node)
+    assert {key for _path, key, *_rest in rows if key is not None} <= set(after)  # no file of a removed item

@@ -150,11 +150,13 @@ class RecordHead:
     keys: list[str] = field(default_factory=list)
 
 
-def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str], keep_files: bool = True) -> DepositRecord:
+def _scan(
+    fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str] | None, keep_files: bool = True
+) -> DepositRecord:
     """The record in ``fh``, its items converted and checked one at a time (kept in ``keep`` if given, their keys in
-    ``keys``), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``. Without
-    ``keep_files``, its files are checked the same way but not kept, and must come in the order of their paths
-    (else NotStreamable: the caller reads the record whole)."""
+    ``keys`` if given), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``.
+    Without ``keep_files``, its files are checked the same way but not kept, and must come in the order of their
+    paths (else NotStreamable: the caller reads the record whole)."""
     text = _Text(fh)
     head: dict[str, Any] = {}
     files: dict[str, FileRecord] = {}
@@ -172,7 +174,8 @@ def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str], keep_fi
                 except RecordError as exc:
                     item_error = exc
                     continue
-                keys.append(item.key)
+                if keys is not None:
+                    keys.append(item.key)
                 if keep is not None:
                     keep.append(item)
         elif key == "files" and at.peek() == "{":
@@ -215,16 +218,17 @@ def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str], keep_fi
 def read_record(fh: IO[bytes]) -> DepositRecord:
     """The whole record in ``fh``; raises NotStreamable (the caller reads it whole) or RecordError."""
     kept: list[ItemRecord] = []
-    return _scan(fh, kept, [])
+    return _scan(fh, kept, None)
 
 
-def read_head(fh: IO[bytes], *, files: bool = True) -> RecordHead:
-    """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys;
-    with ``files=False``, without its files either (each checked, and dropped: :func:`iter_files` reads them), which
-    must then come in the order of their paths (else NotStreamable)."""
-    keys: list[str] = []
-    record = _scan(fh, None, keys, keep_files=files)
-    return RecordHead(record, keys)
+def read_head(fh: IO[bytes], *, files: bool = True, keys: bool = True) -> RecordHead:
+    """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys
+    (with ``keys=False``, not even those: the head's ``keys`` is empty); with ``files=False``, without its files
+    either (each checked, and dropped: :func:`iter_files` reads them), which must then come in the order of their
+    paths (else NotStreamable)."""
+    kept: list[str] | None = [] if keys else None
+    record = _scan(fh, None, kept, keep_files=files)
+    return RecordHead(record, kept or [])
 
 
 def iter_items(fh: IO[bytes]) -> Iterator[ItemRecord]:

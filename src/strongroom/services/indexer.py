@@ -260,55 +260,75 @@ def _unchanged(s: Session, rows: dict[int, dict[str, Any]]) -> set[int]:
     return same
 
 
-def _replace_items(
-    s: Session, au: ArchivalUnit, keys: list[str], records: Iterator[ItemRecord]
-) -> tuple[int, Counter[ItemFacts]]:
-    """Make the AU's items those of the record (``keys``, the items' keys in order, and ``records``, the items
-    themselves, read as they are written); every item touched or removed is queued for the search index.
-    Returns how many items the AU now has, and how many of them have each (volume, issue, date, year), for the
-    AU's counts (as many entries as distinct dates, not one an item).
+def _replace_items(s: Session, au: ArchivalUnit, records: Iterator[ItemRecord]) -> tuple[int, Counter[ItemFacts]]:
+    """Make the AU's items those of the record (``records``, its items, read as they are written); every item
+    touched or removed is queued for the search index. Returns how many items the AU now has, and how many of them
+    have each (volume, issue, date, year), for the AU's counts (as many entries as distinct dates, not one an item).
 
     Items are written ITEM_BATCH at a time as plain rows (bulk INSERT … RETURNING and bulk UPDATE by primary key),
     never as ORM objects: a deposit of tens of thousands of articles holds one batch of items and rows at a time,
-    not a session full of objects nor the record's every item. An item that was already catalogued keeps its id,
-    and its row is written again only where it differs from the record (a reindex mostly finds every row as it
-    should be: reading a batch of rows costs a fraction of writing them). The files of removed items are deleted
-    with them; the caller makes the AU's file rows agree with its head version (``_replace_files``)."""
+    not a session full of objects, the record's every item, nor a list or set of their keys (issue 16). An item that
+    was already catalogued keeps its id, and its row is written again only where it differs from the record (a
+    reindex mostly finds every row as it should be: reading a batch of rows costs a fraction of writing them). The
+    items the record no longer gives are deleted at the end, with their files; the caller makes the AU's file rows
+    agree with its head version (``_replace_files``).
+
+    A key the record gives twice (never in a record Strongroom wrote, whose items come in the order of their keys)
+    is the item last given under it, where the first was, as a dict keeps them: a key not above every key before
+    it is looked for among those already written."""
     existing: dict[str, int] = {
         key: id_ for key, id_ in s.execute(select(Item.item_key, Item.id).where(Item.au_id == au.id))
     }
-    wanted = set(keys)
-    if len(wanted) != len(keys):  # a key named twice (never in a record Strongroom wrote): the item last given
-        records = iter({r.key: r for r in records}.values())  # under it, where the first was, as a dict keeps them
-    gone = [id_ for key, id_ in existing.items() if key not in wanted]
-    for n in range(0, len(gone), ITEM_BATCH):
-        s.execute(delete(File).where(File.item_id.in_(gone[n : n + ITEM_BATCH])))
-        s.execute(delete(Item).where(Item.id.in_(gone[n : n + ITEM_BATCH])))
-    _queue(s, gone)
+    unseen = set(existing)  # the AU's items the record has not given (yet): those left at the end are removed
     written = 0
     facts: Counter[ItemFacts] = Counter()
+    highest: str | None = None
     while batch := list(itertools.islice(records, ITEM_BATCH)):
+        by_key = {rec.key: rec for rec in batch}  # twice in a batch: the last, where the first was
         ids: dict[str, int] = {}  # the batch's items' ids by key
         new_rows: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
-        for rec in batch:
+        for key, rec in by_key.items():
             row = _item_row(rec)
-            facts[(row["volume"], row["issue"], row["publication_date"], row["year"])] += 1
-            found = existing.get(rec.key)
-            if found is not None:
-                ids[rec.key] = found
-                updates[found] = row
+            given = None if highest is None or key > highest else _given_before(s, au.id, key, existing, unseen)
+            if given is not None:  # in an earlier batch: its counted facts are the earlier item's
+                earlier = s.execute(
+                    select(Item.volume, Item.issue, Item.publication_date, Item.year).where(Item.id == given)
+                ).one()
+                facts[tuple(earlier)] -= 1  # type: ignore[index]
+                ids[key] = given
+                updates[given] = row
             else:
-                new_rows.append({"au_id": au.id, "item_key": rec.key, "public_id": public_id(au.key, rec.key), **row})
+                written += 1
+                found = existing.get(key)
+                if found is not None:
+                    unseen.discard(key)
+                    ids[key] = found
+                    updates[found] = row
+                else:
+                    new_rows.append({"au_id": au.id, "item_key": key, "public_id": public_id(au.key, key), **row})
+            facts[(row["volume"], row["issue"], row["publication_date"], row["year"])] += 1
+            highest = key if highest is None or key > highest else highest
         if updates and (same := _unchanged(s, updates)):
             updates = {id_: row for id_, row in updates.items() if id_ not in same}
         if updates:
             s.execute(update(Item), [{"id": id_, **row} for id_, row in updates.items()])
         if new_rows:
             ids.update((key, id_) for key, id_ in s.execute(insert(Item).returning(Item.item_key, Item.id), new_rows))
-        _queue(s, [ids[rec.key] for rec in batch])
-        written += len(batch)
-    return written, facts
+        _queue(s, [ids[key] for key in by_key])
+    gone = sorted(existing[key] for key in unseen)
+    for n in range(0, len(gone), ITEM_BATCH):
+        s.execute(delete(File).where(File.item_id.in_(gone[n : n + ITEM_BATCH])))
+        s.execute(delete(Item).where(Item.id.in_(gone[n : n + ITEM_BATCH])))
+    _queue(s, gone)
+    return written, +facts  # (+: without the dates a repeated key's earlier item alone had)
+
+
+def _given_before(s: Session, au_id: int, key: str, existing: dict[str, int], unseen: set[str]) -> int | None:
+    """The id of the AU's item ``key`` if an earlier batch of this writing gave it, else None."""
+    if key in existing:
+        return None if key in unseen else existing[key]
+    return s.scalar(select(Item.id).where(Item.au_id == au_id, Item.item_key == key))  # inserted by this writing
 
 
 # A file row's columns after its AU and logical path, compared with the catalog's before a row is written again.
@@ -482,8 +502,9 @@ class Indexer:
 
     def _record_parts(
         self, listing: ObjectListing, opened: contextlib.ExitStack
-    ) -> tuple[DepositRecord, list[str], Iterator[ItemRecord], Iterator[tuple[str, FileRecord]]]:
-        """As :meth:`_record_items`, the record without its files as well, and its files (path and record) in the
+    ) -> tuple[DepositRecord, Iterator[ItemRecord], Iterator[tuple[str, FileRecord]]]:
+        """As :meth:`_record_items` without the items' keys (cataloguing needs no list of them), the record without
+        its files as well, and its files (path and record) in the
         order of their paths, read again one at a time as they are asked for: cataloguing joins them with the
         version's files, which come in that order, so that neither the record's files nor their rows are held
         whole. A record whose files are not in that order (none Strongroom wrote) is read whole, its files sorted.
@@ -494,14 +515,13 @@ class Indexer:
         def opener() -> IO[bytes]:
             return listing.open_file(DEPOSIT_RECORD)
 
-        head = self._streamed(object_id, None, lambda fh: record_stream.read_head(fh, files=False), opener)
+        head = self._streamed(object_id, None, lambda fh: record_stream.read_head(fh, files=False, keys=False), opener)
         if isinstance(head, bytes):
             whole = self._read_whole(object_id, head)
-            keys = [item.key for item in whole.items]
-            return replace(whole, items=(), files={}), keys, iter(whole.items), iter(sorted(whole.files.items()))
+            return replace(whole, items=(), files={}), iter(whole.items), iter(sorted(whole.files.items()))
         items = record_stream.iter_items(opened.enter_context(opener()))
         files = record_stream.iter_files(opened.enter_context(opener()))
-        return head.record, head.keys, items, files
+        return head.record, items, files
 
     def _items(self, object_id: str, version: int) -> Iterator[ItemRecord]:
         with self.store.open_file(object_id, DEPOSIT_RECORD, version) as fh:
@@ -596,11 +616,10 @@ class Indexer:
         # The object's files come from its listing one at a time, in the order of their paths (the inventory is
         # not held whole: see store.listing), joined as they come with the deposit record's, read the same way.
         with self.store.listing(object_id) as listing, contextlib.ExitStack() as opened:
-            record, keys, records, file_records = self._record_parts(listing, opened)
+            record, records, file_records = self._record_parts(listing, opened)
             return self._write(
                 listing,
                 record,
-                keys,
                 records,
                 file_records,
                 self._release(listing),
@@ -612,7 +631,6 @@ class Indexer:
         self,
         listing: ObjectListing,
         record: DepositRecord,
-        keys: list[str],
         records: Iterator[ItemRecord],
         file_records: Iterator[tuple[str, FileRecord]],
         release: dict[str, object] | None,
@@ -644,8 +662,7 @@ class Indexer:
                 au.released_at = released_at(release)
                 au.release_licence = str(release["licence"])
                 au.release_trigger = str(release["trigger"])
-            au.item_count, facts = _replace_items(s, au, keys, records)  # counts kept: nothing counts items to show
-            del keys
+            au.item_count, facts = _replace_items(s, au, records)  # counts kept: nothing counts items to show
             au.volumes = volume_counts((volume, year, n) for (volume, _issue, _date, year), n in facts.items())
             au.issues = issue_coverage(facts)
             del facts
