@@ -15,7 +15,7 @@ SRC = ROOT / "src" / "strongroom"
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: list[set[str]] = [
     {"errors", "clock", "domain", "__init__"},
-    {"alloc", "formats", "filelocks", "keys", "progress", "settings", "space"},
+    {"alloc", "formats", "filelocks", "keys", "progress", "settings", "space", "walk"},
     {"store", "search", "catalog", "ingest", "harvest", "network", "samples", "inprocess"},
     {"services"},
     {"node"},
