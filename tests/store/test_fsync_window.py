@@ -64,3 +64,27 @@ def test_fsync_tree_syncs_as_it_walks_not_after_listing_every_path(
     assert events.count("synced") == 400 + 41  # every file and folder, once
     forty_first_listed = [n for n, e in enumerate(events) if e == "listed"][40]  # the first walk's last folder
     assert events.index("synced") < forty_first_listed  # syncing began before the walk had listed every folder
+
+
+def test_fsync_tree_opens_no_link_and_no_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link is not opened (that would sync what it points to, outside the tree) nor is a named pipe (opening one
+    to read blocks until a writer comes): the folder that holds either is synced, which makes its entry durable."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_bytes(b"s")
+    root = tmp_path / "v1"
+    (root / "content").mkdir(parents=True)
+    (root / "content" / "a.pdf").write_bytes(b"%PDF")
+    (root / "content" / "to-folder").symlink_to(outside, target_is_directory=True)
+    (root / "content" / "to-file").symlink_to(outside / "secret")
+    os.mkfifo(root / "content" / "pipe")
+    opened: list[str] = []
+    real = hashing.fsync_dir
+
+    def recording(path: Path | str) -> None:
+        opened.append(os.path.relpath(path, root))
+        real(path)
+
+    monkeypatch.setattr(hashing, "fsync_dir", recording)
+    hashing.fsync_tree(root, threads=2)  # would hang on the pipe if it were opened
+    assert sorted(opened) == [".", "content", os.path.join("content", "a.pdf")]

@@ -229,5 +229,12 @@ def fsync_tree(root: Path, threads: int = SYNC_THREADS) -> None:
 
 
 def _entries(root: Path, *, folders: bool) -> Iterator[str]:
-    """The full paths of the folders under ``root``, or of everything else there (links to folders not followed)."""
-    return (entry.path for _rel, entry, is_folder in walk_entries(root) if is_folder == folders)
+    """The full paths of the folders under ``root``, or of its regular files. A link is neither: opening it would
+    sync what it points to, which may lie outside the tree (or, a named pipe, block); its own entry is made durable
+    with the folder that holds it."""
+    for _rel, entry, _is_folder in walk_entries(root):
+        try:
+            if entry.is_dir(follow_symlinks=False) if folders else entry.is_file(follow_symlinks=False):
+                yield entry.path
+        except OSError:
+            continue
