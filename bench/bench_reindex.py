@@ -54,7 +54,7 @@ start = time.perf_counter()
 items = 0
 for object_id in list(node.store.iter_object_ids()):
     head = int(node.store.inventory(object_id)["head"][1:])
-    record, keys, records = indexer._record_items(object_id, head)
+    record, records = indexer._record_items(object_id, head)
     items += sum(1 for _ in records)
     indexer.read_release(object_id)
     node.store.files(object_id)

@@ -147,7 +147,7 @@ def test_the_record_read_without_its_files_then_its_files_one_at_a_time(monkeypa
     raw = record.to_bytes()
     assert raw.index(b'"files"') < raw.index(b'"items"')  # written with sorted keys: the files come first
     head = record_stream.read_head(io.BytesIO(raw), files=False)
-    assert head.record.files == {} and head.keys == [i.key for i in record.items]
+    assert head.record.files == {}
     assert head.record == replace(record, items=(), files={})
     assert list(record_stream.iter_files(io.BytesIO(raw))) == sorted(record.files.items())
     assert list(record_stream.iter_items(io.BytesIO(raw))) == list(record.items)  # the files passed over

@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from strongroom.formats.records import DepositRecord, FileRecord, ItemRecord, RecordError
@@ -141,20 +141,17 @@ def _elements(text: _Text) -> Iterator[Any]:
 
 @dataclass
 class RecordHead:
-    """A deposit record read without keeping its items: the record (``items`` empty), and its items' keys in order.
-    Read with ``files=False``, the record's ``files`` are empty too; such a reading requires them named in the order
+    """A deposit record read without keeping its items: the record (``items`` empty). Read with ``files=False``, the
+    record's ``files`` are empty too; such a reading requires them named in the order
     of their paths (as Strongroom writes them), so that :func:`iter_files` can be joined with another sorted list
     of paths, one file at a time."""
 
     record: DepositRecord
-    keys: list[str] = field(default_factory=list)
 
 
-def _scan(
-    fh: IO[bytes], keep: list[ItemRecord] | None, keys: list[str] | None, keep_files: bool = True
-) -> DepositRecord:
-    """The record in ``fh``, its items converted and checked one at a time (kept in ``keep`` if given, their keys in
-    ``keys`` if given), with the same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``.
+def _scan(fh: IO[bytes], keep: list[ItemRecord] | None, keep_files: bool = True) -> DepositRecord:
+    """The record in ``fh``, its items converted and checked one at a time (kept in ``keep`` if given), with the
+    same errors, in the same order, as ``DepositRecord.from_dict(json.loads(...))``.
     Without ``keep_files``, its files are checked the same way but not kept, and must come in the order of their
     paths (else NotStreamable: the caller reads the record whole)."""
     text = _Text(fh)
@@ -174,8 +171,6 @@ def _scan(
                 except RecordError as exc:
                     item_error = exc
                     continue
-                if keys is not None:
-                    keys.append(item.key)
                 if keep is not None:
                     keep.append(item)
         elif key == "files" and at.peek() == "{":
@@ -218,17 +213,14 @@ def _scan(
 def read_record(fh: IO[bytes]) -> DepositRecord:
     """The whole record in ``fh``; raises NotStreamable (the caller reads it whole) or RecordError."""
     kept: list[ItemRecord] = []
-    return _scan(fh, kept, None)
+    return _scan(fh, kept)
 
 
-def read_head(fh: IO[bytes], *, files: bool = True, keys: bool = True) -> RecordHead:
-    """The record in ``fh`` without its items (each checked, and dropped once its key is taken), and their keys
-    (with ``keys=False``, not even those: the head's ``keys`` is empty); with ``files=False``, without its files
-    either (each checked, and dropped: :func:`iter_files` reads them), which must then come in the order of their
-    paths (else NotStreamable)."""
-    kept: list[str] | None = [] if keys else None
-    record = _scan(fh, None, kept, keep_files=files)
-    return RecordHead(record, kept or [])
+def read_head(fh: IO[bytes], *, files: bool = True) -> RecordHead:
+    """The record in ``fh`` without its items (each checked, and dropped: :func:`iter_items` reads them again);
+    with ``files=False``, without its files either (each checked, and dropped: :func:`iter_files` reads them),
+    which must then come in the order of their paths (else NotStreamable)."""
+    return RecordHead(_scan(fh, None, keep_files=files))
 
 
 def iter_items(fh: IO[bytes]) -> Iterator[ItemRecord]:

@@ -491,20 +491,19 @@ class Indexer:
         read = self._streamed(object_id, version, record_stream.read_record)
         return self._read_whole(object_id, read) if isinstance(read, bytes) else read
 
-    def _record_items(self, object_id: str, version: int) -> tuple[DepositRecord, list[str], Iterator[ItemRecord]]:
-        """The deposit record of a version without its items, their keys, and the items read again one at a time
-        as they are asked for (every item was checked on the first reading). A small record is read whole."""
+    def _record_items(self, object_id: str, version: int) -> tuple[DepositRecord, Iterator[ItemRecord]]:
+        """The deposit record of a version without its items, and the items read again one at a time as they are
+        asked for (every item was checked on the first reading). A small record is read whole."""
         head = self._streamed(object_id, version, record_stream.read_head)
         if isinstance(head, bytes):
             whole = self._read_whole(object_id, head)
-            return replace(whole, items=()), [item.key for item in whole.items], iter(whole.items)
-        return head.record, head.keys, self._items(object_id, version)
+            return replace(whole, items=()), iter(whole.items)
+        return head.record, self._items(object_id, version)
 
     def _record_parts(
         self, listing: ObjectListing, opened: contextlib.ExitStack
     ) -> tuple[DepositRecord, Iterator[ItemRecord], Iterator[tuple[str, FileRecord]]]:
-        """As :meth:`_record_items` without the items' keys (cataloguing needs no list of them), the record without
-        its files as well, and its files (path and record) in the
+        """As :meth:`_record_items`, the record without its files as well, and its files (path and record) in the
         order of their paths, read again one at a time as they are asked for: cataloguing joins them with the
         version's files, which come in that order, so that neither the record's files nor their rows are held
         whole. A record whose files are not in that order (none Strongroom wrote) is read whole, its files sorted.
@@ -515,7 +514,7 @@ class Indexer:
         def opener() -> IO[bytes]:
             return listing.open_file(DEPOSIT_RECORD)
 
-        head = self._streamed(object_id, None, lambda fh: record_stream.read_head(fh, files=False, keys=False), opener)
+        head = self._streamed(object_id, None, lambda fh: record_stream.read_head(fh, files=False), opener)
         if isinstance(head, bytes):
             whole = self._read_whole(object_id, head)
             return replace(whole, items=(), files={}), iter(whole.items), iter(sorted(whole.files.items()))
