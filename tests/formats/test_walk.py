@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from strongroom.formats import archives
 from strongroom.formats.archives import check_tree, names_under
 from strongroom.walk import OPEN_FOLDERS, walk_entries
 
@@ -132,3 +134,28 @@ def test_a_name_that_is_not_utf8_is_compared_like_any_other(tmp_path: Path) -> N
         os.fsdecode(b"caf\xe9.txt"),
         os.fsdecode(b"CAF\xe9.txt"),
     }
+
+
+def test_names_compared_under_the_scratch_folder_given_and_nothing_left_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a scratch folder (a deposit's work folder, under the node's home), the names' database is a file there,
+    not in the system's temporary folder, and is gone once the check is done, found or not."""
+    root = tmp_path / "pkg"
+    root.mkdir()
+    for name in ("Table.csv", "table.csv"):
+        (root / name).write_text(name)
+    scratch = tmp_path / "work"
+    scratch.mkdir()
+    seen: list[list[str]] = []
+    real = archives._SameNames.pairs
+
+    def pairs(self: archives._SameNames) -> Iterator[tuple[str, str]]:
+        seen.append(sorted(p.name for p in scratch.iterdir()))
+        return real(self)
+
+    monkeypatch.setattr(archives._SameNames, "pairs", pairs)
+    (finding,) = check_tree(root, scratch=scratch)
+    assert finding.code == "P006"
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("names-")
+    assert list(scratch.iterdir()) == []

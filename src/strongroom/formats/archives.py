@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import stat
 import tarfile
+import tempfile
 import unicodedata
 import zipfile
 import zlib
@@ -272,10 +273,20 @@ class _SameNames:
     """The names of each folder, by what makes two names one elsewhere (:func:`path_key`), in a private temporary
     SQLite database (in memory while small, on disk past its cache), not a dictionary: a folder of 100,000 article
     folders side by side is compared without holding its names. Names are stored as bytes, so that a name that is
-    not UTF-8 (a lone surrogate, as Python decodes one) is compared like any other."""
+    not UTF-8 (a lone surrogate, as Python decodes one) is compared like any other.
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("")
+    Given ``scratch`` (a deposit's work folder), the database is a file there, deleted when closed, so that a large
+    package's names spill under the node's own home, not the system's temporary folder; nothing in it need survive a
+    crash, so it keeps no journal and is never synced."""
+
+    def __init__(self, scratch: Path | None = None) -> None:
+        self.file: str | None = None
+        if scratch is not None:
+            fd, self.file = tempfile.mkstemp(prefix="names-", suffix=".sqlite", dir=scratch)
+            os.close(fd)
+        self.db = sqlite3.connect(self.file or "")
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute("CREATE TABLE names (folder BLOB, key BLOB, name BLOB)")
         self.rows: list[tuple[bytes, bytes, bytes]] = []
 
@@ -302,6 +313,8 @@ class _SameNames:
 
     def close(self) -> None:
         self.db.close()
+        if self.file is not None:
+            Path(self.file).unlink(missing_ok=True)
 
 
 def _bytes(text: str) -> bytes:
@@ -312,16 +325,17 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-def check_tree(root: Path) -> list[Finding]:
+def check_tree(root: Path, scratch: Path | None = None) -> list[Finding]:
     """Findings for a directory package: links and special files (never followed), unsafe names, and names that
     would be the same file elsewhere (case or Unicode normalisation).
 
     Names are compared a folder at a time: two paths are one file elsewhere only if, at the first folder where they
     part, their two names there are one name elsewhere, so that pair is what is reported (once, not again for each
     file under two such folders). The walk reads each folder as it goes and the names are compared in a temporary
-    database (:class:`_SameNames`): nothing holds every name of a folder, nor every path of the package."""
+    database (:class:`_SameNames`, a file in ``scratch`` if given): nothing holds every name of a folder, nor every
+    path of the package."""
     findings: list[Finding] = []
-    names = _SameNames()
+    names = _SameNames(scratch)
     try:
         for rel, entry, _is_folder in walk_entries(root):
             mode = entry.stat(follow_symlinks=False)

@@ -158,7 +158,8 @@ def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Repo
         extract_archive(path, extracted, arch_limits)  # raises PackageRejected with P001-P006
         root = _payload_root(extracted)
     elif path.is_dir():
-        findings = check_tree(path)
+        workdir.mkdir(parents=True, exist_ok=True)
+        findings = check_tree(path, scratch=workdir)
         if findings:
             raise _reject(findings, path)
         root = path
