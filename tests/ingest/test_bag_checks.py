@@ -6,13 +6,15 @@ made with bagit, then damaged as a transfer, a careless hand or an attacker woul
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from pathlib import Path
 
 import bagit
 import pytest
 
 from strongroom.errors import Finding, PackageRejected
-from strongroom.ingest.package import PackageForm, open_package
+from strongroom.formats.ojs_native import PKP_NS
+from strongroom.ingest.package import FORMS, PackageForm, open_package
 from strongroom.settings import IngestLimits
 
 PAYLOAD = {"a/one.txt": b"first file\n", "a/two.txt": b"second, a little longer\n", "b/three.txt": b"3\n"}
@@ -193,3 +195,37 @@ def test_a_file_listed_twice_with_the_same_digest_is_p023_from_bagit_1_0(tmp_pat
     package.close()
     (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
     assert "the same value" in _refused_manifest(root, tmp_path)
+
+
+def _recognised(root: Path) -> tuple[PackageForm | None, int]:
+    """The form the package at ``root`` is recognised as (the first reader, as ``open_package`` asks them) and the
+    peak of Python's heap while the readers were asked."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        form = next((reader.form for reader in FORMS if reader.recognise(root)), None)
+        return form, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("ojs", [False, True])
+def test_recognising_a_bag_lists_none_of_its_payload_folder(tmp_path: Path, ojs: bool) -> None:
+    """Whether a bag is the OJS plugin's is seen from the Native XML exports directly under ``data/``; the folder is
+    read as it goes, keeping those few names: a bag of 200,000 article folders side by side under ``data/`` made
+    the list of the whole folder (``Path.glob``) a deposit's peak memory. Four times the folders hold no more."""
+    peaks = []
+    for folders in (500, 2000):
+        root = tmp_path / f"bag-{folders}"
+        data = root / "data"
+        data.mkdir(parents=True)
+        (root / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+        (root / "bag-info.txt").write_text("Source-Organization: Revue\n")
+        for n in range(folders):
+            (data / f"article-{n:06}").mkdir()
+        if ojs:
+            (data / "Issue-17.xml").write_text(f'<?xml version="1.0"?><issue xmlns="{PKP_NS}"/>')
+        form, peak = _recognised(root)
+        assert form is (PackageForm.OJS_NATIVE if ojs else PackageForm.BAGIT)
+        peaks.append(peak)
+    assert peaks[1] < peaks[0] + 16 * 1024, peaks

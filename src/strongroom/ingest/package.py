@@ -19,6 +19,7 @@ file or article.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -116,7 +117,7 @@ def _payload_root(extracted: Path) -> Path:
     """Descend through a single wrapping folder, as most ZIP tools add one."""
     root = extracted
     while True:
-        entries = [p for p in root.iterdir()]
+        entries = list(itertools.islice(root.iterdir(), 2))  # one entry or more: not a list of a large folder
         if len(entries) == 1 and entries[0].is_dir() and not (root / "bagit.txt").exists():
             root = entries[0]
         else:
@@ -510,13 +511,25 @@ def _is_ojs_bag(root: Path) -> bool:
     if re.search(r"^PKP-PLN-OJS-Version\s*:", info, re.MULTILINE | re.IGNORECASE):
         return True
     data = root / "data"
-    for path in sorted(data.glob("*.xml")) if data.is_dir() else []:
-        if OJS_XML.match(f"data/{path.name}") and path.is_file():
-            with path.open("rb") as fh:
-                head = fh.read(4096)
-            if PKP_NS.encode() in head or b"-//PKP//" in head:
-                return True
+    for path in _ojs_exports(data):
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+        if PKP_NS.encode() in head or b"-//PKP//" in head:
+            return True
     return False
+
+
+def _ojs_exports(data: Path) -> list[Path]:
+    """The files directly in ``data`` named as OJS names a Native XML export, in name order. The folder is read as
+    it goes and only those few names are kept: ``Path.glob`` lists a whole folder first, and a bag of 200,000
+    article folders side by side under ``data/`` made that list (a ``DirEntry`` a name) a deposit's peak memory."""
+    try:
+        listing = os.scandir(data)
+    except OSError:  # no payload folder (or not one): bag_structure reports it
+        return []
+    with listing:
+        names = [entry.name for entry in listing if OJS_XML.match(f"data/{entry.name}")]
+    return [path for path in (data / name for name in sorted(names)) if path.is_file()]
 
 
 def _first(info: dict[str, list[str]], key: str) -> str | None:
