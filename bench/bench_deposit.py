@@ -12,10 +12,13 @@ and its peak since the row before, from tracemalloc: slower); with
 names (``check_tree``) or only walks its payload (``names_under``), against ``os.walk`` over the same tree (what
 ``bagit.py`` lists a payload with), in one run; with
 ``--listing N``, the seconds to list the files of an OCFL object of N files from its inventory read in pieces
-(``OcflStore.listing``, what cataloguing does) against reading it whole (``OcflStore.files``), in one run.
+(``OcflStore.listing``, what cataloguing does) against reading it whole (``OcflStore.files``), in one run; with
+``--search N``, the anonymous memory of the search index's writer alone writing N documents as a deposit's sync
+does, every 10,000 documents.
 
 Usage: .venv/bin/python bench/bench_deposit.py [--articles 2000] [--memory 1000,10000 [--before SRC]]
-       [--stages 10000 [--trace]] [--walk 10000,50000] [--listing 20000] [--workdir bench/work/deposit]
+       [--stages 10000 [--trace]] [--walk 10000,50000] [--listing 20000] [--search 200000]
+       [--workdir bench/work/deposit]
 """
 
 from __future__ import annotations
@@ -284,6 +287,58 @@ def listing(work: Path, files: int, rounds: int = 2) -> None:
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
+def search_writer(work: Path, documents: int, every: int = 10_000) -> None:
+    """The search index's writer alone, as a deposit's sync uses it (one kept writer, a commit per batch of the
+    search queue, its memory given back after each): the anonymous memory now, and its highest since the row
+    before, every ``every`` documents. Documents of 12-word titles and 150-word abstracts drawn from a Zipf-like
+    vocabulary of 30,000 words (seeded)."""
+    import random
+
+    from strongroom.alloc import give_back
+    from strongroom.search.base import SearchDocument
+    from strongroom.search.tantivy_index import TantivyIndex
+    from strongroom.services.indexer import SEARCH_BATCH
+
+    rng = random.Random(16)
+    words = [f"w{n}" for n in range(30_000)]
+
+    def text(n: int) -> str:
+        return " ".join(words[min(int(rng.paretovariate(1.1)), len(words) - 1)] for _ in range(n))
+
+    index = TantivyIndex(work / "search")
+    sampler = _AnonPeak()
+    sampler.start()
+    print(f"load average {os.getloadavg()[0]:.2f}\n")
+    print("| documents written | anonymous now (MB) | highest since the row before (MB) |\n| ---: | ---: | ---: |")
+    print(f"| 0 | {_resident()[2]:.0f} | {sampler.take():.0f} |", flush=True)
+    written = 0
+    with index.batches():
+        while written < documents:
+            batch = [
+                SearchDocument(
+                    id=written + n + 1,
+                    title=text(12),
+                    released=True,
+                    abstract=text(150),
+                    authors=("A. Author",),
+                    identifiers=(f"10.1234/bench.{written + n}",),
+                    country="GH",
+                    publisher_key="publisher",
+                    title_key="title",
+                    year=2024,
+                    language="en",
+                )
+                for n in range(min(SEARCH_BATCH, documents - written))
+            ]
+            index.replace(batch)
+            written += len(batch)
+            del batch
+            give_back()
+            if written % every == 0 or written == documents:
+                print(f"| {written:,} | {_resident()[2]:.0f} | {sampler.take():.0f} |", flush=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=2000)
@@ -293,10 +348,15 @@ def main() -> None:
     ap.add_argument("--trace", action="store_true", help="with --stages: Python's heap as well (tracemalloc)")
     ap.add_argument("--walk", default="", help="comma-separated article counts: time and memory of the walks")
     ap.add_argument("--listing", type=int, default=0, help="time listing an object of this many files")
+    ap.add_argument("--search", type=int, default=0, help="memory of the search index's writer alone, N documents")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
+    if args.search:
+        search_writer(args.workdir, args.search)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        return
     if args.listing:
         listing(args.workdir, args.listing)
         shutil.rmtree(args.workdir, ignore_errors=True)
