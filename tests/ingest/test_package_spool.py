@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from strongroom.domain.model import FileRole
+from strongroom.errors import PackageRejected
 from strongroom.ingest.deposit import DepositOptions, plan_deposit
-from strongroom.ingest.filespool import PackageFile, ParsedItem
+from strongroom.ingest.filespool import PackageFile, PackageSpool, ParsedItem
 from strongroom.ingest.package import FILES, open_package
 from strongroom.node import Node
 from strongroom.settings import IngestLimits
@@ -95,3 +96,43 @@ def test_an_opened_package_holds_no_record_of_its_files_or_items(tmp_path: Path,
         assert [f.logical_path for f in staged] == first
     finally:
         package.close()
+
+
+def _jasper_dir(root: Path, folders: list[str], listed: list[str]) -> Path:
+    """A JASPER directory: a text file in each folder, and an identifiers.csv naming the ``listed`` ones."""
+    for n, folder in enumerate(folders):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "article.txt").write_text(f"article {n}\n", encoding="utf-8")
+    lines = ["doi,full_text_url,folder"]
+    lines += [f"10.5555/{n},https://journal.example/{n},{folder}" for n, folder in enumerate(listed)]
+    (root / "identifiers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_jasper_folder_owns_its_files_and_none_of_a_neighbour_whose_name_it_starts(tmp_path: Path) -> None:
+    """Each row's folder is found in the package spool by a range of paths: 'a' owns 'a/…', not 'a-b/…', 'a.b/…'
+    or 'a0/…' (which sort just before and after 'a/'), and a folder no row lists is reported by name, in order."""
+    folders = ["a", "a-b", "a.b", "a0", "é"]
+    root = _jasper_dir(tmp_path / "pkg", folders, folders)
+    package = open_package(root, tmp_path / "work", IngestLimits())
+    try:
+        owned = {item.key: item.files for item in package.items}
+    finally:
+        package.close()
+    assert owned == {f"10.5555/{n}": [f"{folder}/article.txt"] for n, folder in enumerate(folders)}
+
+    stray = _jasper_dir(tmp_path / "stray", [*folders, "zz", "b"], folders)
+    with pytest.raises(PackageRejected) as info:
+        open_package(stray, tmp_path / "work-stray", IngestLimits())
+    assert [(f.code, f.path) for f in info.value.findings] == [("P050", "b"), ("P050", "zz")]
+
+
+def test_the_spool_finds_top_level_folders_without_a_set_of_them(tmp_path: Path) -> None:
+    spool = PackageSpool(tmp_path / "p.sqlite")
+    try:
+        spool.add_paths(["identifiers.csv", "a/x.pdf", "a/y/z.xml", "a-b/x.pdf", "a.b/x.pdf", "a0/x", "é/x", "z.txt"])
+        assert list(spool.top_folders()) == ["a-b", "a.b", "a", "a0", "é"]  # in the order of their paths
+        assert spool.folder_paths("a") == ["a/x.pdf", "a/y/z.xml"]
+        assert [spool.has_folder(f) for f in ("a", "a-", "a/y", "b", "z.txt")] == [True, False, True, False, False]
+    finally:
+        spool.close()

@@ -211,6 +211,31 @@ class PackageSpool:
         for (rel,) in self._pages("SELECT rel FROM paths WHERE rel > ? ORDER BY rel LIMIT ?"):
             yield rel
 
+    def folder_paths(self, folder: str) -> list[str]:
+        """The paths ``add_paths`` was given under the top-level folder ``folder``, in order (one article's files)."""
+        # Every path that starts with "folder/" sorts from "folder/" up to, not including, "folder0" ('0' follows '/').
+        rows = self.db.execute("SELECT rel FROM paths WHERE rel >= ? AND rel < ? ORDER BY rel", _below(folder))
+        return [rel for (rel,) in rows]
+
+    def has_folder(self, folder: str) -> bool:
+        """Whether a path ``add_paths`` was given lies under the top-level folder ``folder``."""
+        row = self.db.execute("SELECT 1 FROM paths WHERE rel >= ? AND rel < ? LIMIT 1", _below(folder)).fetchone()
+        return row is not None
+
+    def top_folders(self) -> Iterator[str]:
+        """The top-level folders of the paths ``add_paths`` was given, in the order of their paths ('a-b' before 'a',
+        whose paths start 'a/'), a look-up each (not a set of them)."""
+        after = ""
+        while True:
+            row = self.db.execute(
+                "SELECT rel FROM paths WHERE rel >= ? AND instr(rel, '/') > 0 ORDER BY rel LIMIT 1", (after,)
+            ).fetchone()
+            if row is None:
+                return
+            folder = str(row[0]).split("/", 1)[0]
+            yield folder
+            after = _below(folder)[1]
+
     def drop_paths(self, rels: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM paths WHERE rel = ?", ((rel,) for rel in rels))
         self.db.commit()
@@ -398,6 +423,11 @@ class SpooledStaged(StagedFiles):
     def __iter__(self) -> Iterator[StagedFile]:
         extra = sorted(self.extra, key=_logical)
         return heapq.merge(self._spooled(), extra, key=_logical)
+
+
+def _below(folder: str) -> tuple[str, str]:
+    """The range of paths under ``folder``: from ``folder/`` up to, not including, ``folder0``."""
+    return folder + "/", folder + "0"
 
 
 def _pages(db: sqlite3.Connection, sql: str) -> Iterator[tuple[Any, ...]]:

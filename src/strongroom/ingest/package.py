@@ -130,10 +130,6 @@ def _files_under(root: Path) -> Iterator[str]:
     return (rel for rel, full in names_under(root) if os.path.isfile(full))
 
 
-def _walk(root: Path) -> list[str]:
-    return sorted(_files_under(root))
-
-
 def open_package(path: Path, workdir: Path, limits: IngestLimits, reporter: Reporter | None = None) -> Package:
     """Open, check and describe the package at ``path``; ``workdir`` receives extracted archives."""
     reporter = reporter or NullReporter()
@@ -594,13 +590,13 @@ def _open_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool,
     return _finish_by_jats(PackageForm.BAGIT, source, files, findings, spool, info, payload_prefix="data/")
 
 
-def _jasper_folder(row: JasperRow, folders: set[str]) -> str | None:
+def _jasper_folder(row: JasperRow, is_folder: Callable[[str], bool]) -> str | None:
     if row.folder:
         folder = row.folder.strip("/")
-        return folder if folder in folders else None
+        return folder if folder and "/" not in folder and is_folder(folder) else None
     if row.doi:
         for candidate in (row.doi.replace("/", "_"), row.doi.split("/", 1)[1], slug(row.doi)):
-            if candidate in folders:
+            if candidate and "/" not in candidate and is_folder(candidate):
                 return candidate
     return None
 
@@ -617,18 +613,15 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
         rows = read_identifiers(root / "identifiers.csv")
     except PackageRejected as exc:
         raise _reject(list(exc.findings), source) from None
-    relpaths = _walk(root)
-    by_folder: dict[str, list[str]] = {}  # each top-level folder's files, in walk order: one pass, not one a row
-    for rel in relpaths:
-        if "/" in rel:
-            by_folder.setdefault(rel.split("/", 1)[0], []).append(rel)
-    folders = set(by_folder)
-    _hash_and_check(root, relpaths, findings, reporter, files)
-    _read_jats(root, relpaths, findings, spool, files)
+    # The package's paths go to the package spool and each row's folder is looked up there: no list of every path,
+    # nor a table of every folder's files, is held (the rows and their items are, bounded by identifiers.csv's size).
+    files.add_paths(_files_under(root))
+    _hash_and_check(root, files.paths(), findings, reporter, files)
+    _read_jats(root, files.paths(), findings, spool, files)
     items: list[ParsedItem] = []
     used: set[str] = set()
     for row in rows:
-        folder = _jasper_folder(row, folders)
+        folder = _jasper_folder(row, files.has_folder)
         if folder is None:
             findings.append(
                 Finding(
@@ -639,7 +632,7 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
             )
             continue
         used.add(folder)
-        in_folder = list(by_folder[folder])
+        in_folder = files.folder_paths(folder)
         jats = [r for r in in_folder if files.is_article(r)]
         article = files.article(jats[0]) if len(jats) == 1 else None
         jats_doi = article[0] if article else None
@@ -657,8 +650,9 @@ def _open_jasper(source: Path, root: Path, reporter: Reporter, spool: ArticleSpo
                 meta_at=article[1] if article else None,
             )
         )
-    for folder in sorted(folders - used):
-        findings.append(Finding("P050", folder, "folder not listed in identifiers.csv"))
+    for folder in files.top_folders():
+        if folder not in used:
+            findings.append(Finding("P050", folder, "folder not listed in identifiers.csv"))
     return _finish(PackageForm.JASPER, source, files, items, findings, spool)
 
 
