@@ -65,6 +65,26 @@ def tar_symlink(sample: Path, tmp: Path) -> Path:
     return out
 
 
+def latin1_name_in_directory(sample: Path, tmp: Path) -> Path:
+    """A file whose name is Latin-1 bytes, not UTF-8 (as an old file system or FTP transfer leaves one)."""
+    pkg = _copy(_jats_dir(sample), tmp / "pkg")
+    with open(os.path.join(os.fsencode(pkg), b"r\xe9sum\xe9.pdf"), "wb") as fh:
+        fh.write(b"%PDF-1.4\n")
+    return pkg
+
+
+def latin1_name_in_tar(sample: Path, tmp: Path) -> Path:
+    """A tar whose member name is Latin-1 bytes (tarfile reads it with surrogateescape, as GNU tar writes it)."""
+    out = tmp / "latin1.tar"
+    with tarfile.open(out, "w", encoding="utf-8", errors="surrogateescape") as tf:
+        for path in sorted(_jats_dir(sample).iterdir()):
+            tf.add(path, arcname=f"pkg/{path.name}")
+        info = tarfile.TarInfo(os.fsdecode(b"pkg/r\xe9sum\xe9.txt"))
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    return out
+
+
 def zip_bomb(sample: Path, tmp: Path) -> Path:
     out = tmp / "bomb.zip"
     chunk = b"\0" * (1 << 20)
@@ -186,6 +206,8 @@ CASES: dict[str, tuple[Maker, str]] = {
     "symlink-in-directory": (symlink_dir, "P002"),
     "symlink-in-tar": (tar_symlink, "P002"),
     "zip-bomb": (zip_bomb, "P003"),
+    "latin1-name-in-directory": (latin1_name_in_directory, "P007"),
+    "latin1-name-in-tar": (latin1_name_in_tar, "P007"),
     "xml-external-entity": (xxe, "P031"),
     "xml-entity-expansion": (billion_laughs, "P031"),
     "invalid-jats": (invalid_jats, "P032"),

@@ -13,6 +13,7 @@ FINDING_CODES: dict[str, str] = {
     "P004": "the archive is truncated or corrupt and cannot be read",
     "P005": "the archive holds more entries than the limit",
     "P006": "two entries in the package have the same path (or differ only in case)",
+    "P007": "a name in the package is not UTF-8 text",
     # Package form.
     "P010": "the path is not a package Strongroom recognises (BagIt bag, JASPER ZIP, or JATS directory)",
     "P011": "the package holds no payload files",

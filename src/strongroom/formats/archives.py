@@ -63,6 +63,24 @@ def _path_problem(name: str) -> str | None:
     return None
 
 
+NOT_UTF8 = "the name is not UTF-8 text; rename it with UTF-8 (or re-create the package with UTF-8 names)"
+
+
+def is_text(name: str) -> bool:
+    """Whether ``name`` is text: a name that was not UTF-8 on disk or in a tar comes to Python with lone surrogates
+    (``surrogateescape``), which neither the catalog, the package spool nor a JSON record can hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(name: str) -> str:
+    """``name`` as a person can read it in a finding: bytes that are not UTF-8 shown as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _is_junk(name: str) -> bool:
     return name.startswith(JUNK_PREFIXES) or PurePosixPath(name).name in JUNK_NAMES
 
@@ -103,6 +121,9 @@ def _inspect(members: list[_Member], compressed: int, limits: ArchiveLimits) -> 
     for m in files:
         if m.problem:
             findings.append(m.problem)
+        if not is_text(m.name):
+            findings.append(Finding("P007", shown(m.name), NOT_UTF8))
+            continue
         problem = _path_problem(m.name)
         if problem:
             findings.append(Finding("P001", m.name, problem))
@@ -340,14 +361,16 @@ def check_tree(root: Path, scratch: Path | None = None) -> list[Finding]:
         for rel, entry, _is_folder in walk_entries(root):
             mode = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(mode.st_mode):
-                findings.append(Finding("P002", rel, f"symbolic link to {os.readlink(entry.path)}"))
+                findings.append(Finding("P002", shown(rel), f"symbolic link to {shown(os.readlink(entry.path))}"))
             elif not (stat.S_ISREG(mode.st_mode) or stat.S_ISDIR(mode.st_mode)):
-                findings.append(Finding("P002", rel, "device, FIFO, socket or other special file"))
+                findings.append(Finding("P002", shown(rel), "device, FIFO, socket or other special file"))
             elif stat.S_ISREG(mode.st_mode) and mode.st_nlink > 1:
-                findings.append(Finding("P002", rel, "hard link (the same file appears under several names)"))
+                findings.append(Finding("P002", shown(rel), "hard link (the same file appears under several names)"))
+            if not is_text(entry.name):
+                findings.append(Finding("P007", shown(rel), NOT_UTF8))
             names.add(rel.rpartition("/")[0], entry.name)
         for rel, other in names.pairs():
-            findings.append(Finding("P006", rel, f"{_same(rel, other)} {other}"))
+            findings.append(Finding("P006", shown(rel), f"{_same(rel, other)} {shown(other)}"))
     finally:
         names.close()
     return findings
