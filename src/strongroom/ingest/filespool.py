@@ -218,7 +218,10 @@ class PackageSpool:
         return [rel for (rel,) in rows]
 
     def has_folder(self, folder: str) -> bool:
-        """Whether a path ``add_paths`` was given lies under the top-level folder ``folder``."""
+        """Whether a path ``add_paths`` was given lies under the top-level folder ``folder`` (a name with '/' in it,
+        or none, is no top-level folder)."""
+        if not folder or "/" in folder:
+            return False
         row = self.db.execute("SELECT 1 FROM paths WHERE rel >= ? AND rel < ? LIMIT 1", _below(folder)).fetchone()
         return row is not None
 

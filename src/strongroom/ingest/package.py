@@ -593,10 +593,10 @@ def _open_bag(source: Path, root: Path, reporter: Reporter, spool: ArticleSpool,
 def _jasper_folder(row: JasperRow, is_folder: Callable[[str], bool]) -> str | None:
     if row.folder:
         folder = row.folder.strip("/")
-        return folder if folder and "/" not in folder and is_folder(folder) else None
+        return folder if is_folder(folder) else None
     if row.doi:
         for candidate in (row.doi.replace("/", "_"), row.doi.split("/", 1)[1], slug(row.doi)):
-            if candidate and "/" not in candidate and is_folder(candidate):
+            if is_folder(candidate):
                 return candidate
     return None
 
