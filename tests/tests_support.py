@@ -131,20 +131,37 @@ def _ephemeral_low() -> int:
         return 32768
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _worker_slice(low: int, high: int) -> tuple[int, int]:
+    """This test worker's own share of ports ``low``..``high`` (the whole range outside pytest-xdist): two workers
+    never pick the same port, so one cannot take a port the other has named to a node but not yet bound."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 0):
+        return low, high
+    size = (high - low) // int(count)
+    start = low + int(worker[2:]) * size
+    return start, start + size
+
+
 def free_ports(count: int = 1) -> int:
     """The first of ``count`` loopback ports in a row that no one listens on, for servers a test starts later.
 
     They are picked below the kernel's range for outgoing connections: a port from that range (what binding port 0
     gives) can be taken meanwhile by any connection another test worker opens, and the server then fails to bind
-    it ("address already in use")."""
+    it ("address already in use"). Each test worker picks from its own share of that range (another worker's test
+    could otherwise pick the same port between this one's check and its bind), and never hands out a port twice."""
     from strongroom.demo_network import port_free
 
-    high = _ephemeral_low() - count
+    low, high = _worker_slice(10000, max(_ephemeral_low(), 20000))
     for _ in range(500):
-        first = random.randint(10000, high)
-        if all(port_free(p) for p in range(first, first + count)):
+        first = random.randint(low, high - count)
+        ports = range(first, first + count)
+        if _HANDED_OUT.isdisjoint(ports) and all(port_free(p) for p in ports):
+            _HANDED_OUT.update(ports)
             return first
-    raise AssertionError(f"no {count} free loopback ports in a row below {high + count}")
+    raise AssertionError(f"no {count} free loopback ports in a row in {low}..{high}")
 
 
 def free_port() -> int:
