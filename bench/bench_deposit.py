@@ -287,25 +287,23 @@ def listing(work: Path, files: int, rounds: int = 2) -> None:
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 
-def search_writer(work: Path, documents: int, every: int = 10_000) -> None:
+def search_writer(work: Path, documents: int, every: int = 10_000, shards: int = 1) -> None:
     """The search index's writer alone, as a deposit's sync uses it (one kept writer, a commit per batch of the
     search queue, its memory given back after each): the anonymous memory now, and its highest since the row
-    before, every ``every`` documents. Documents of 12-word titles and 150-word abstracts drawn from a Zipf-like
-    vocabulary of 30,000 words (seeded)."""
-    import random
+    before, every ``every`` documents, in an index of ``shards`` shards. The documents are those of the search
+    benchmark (``synthetic.streamed_documents``: seeded, words drawn with a Zipf distribution of exponent 1.07 from
+    a vocabulary of 50,000, so the commonest word is about one word in ten, as "the" or "de" is in real text)."""
+    import itertools
+
+    from synthetic import streamed_documents
 
     from strongroom.alloc import give_back
-    from strongroom.search.base import SearchDocument
     from strongroom.search.tantivy_index import TantivyIndex
     from strongroom.services.indexer import SEARCH_BATCH
 
-    rng = random.Random(16)
-    words = [f"w{n}" for n in range(30_000)]
-
-    def text(n: int) -> str:
-        return " ".join(words[min(int(rng.paretovariate(1.1)), len(words) - 1)] for _ in range(n))
-
-    index = TantivyIndex(work / "search")
+    index = TantivyIndex(work / "search", shards)
+    stream = streamed_documents(documents, 50_000)
+    stream = itertools.chain([next(stream)], stream)  # the generator's pools (about 80 MB) drawn before row 0
     sampler = _AnonPeak()
     sampler.start()
     print(f"load average {os.getloadavg()[0]:.2f}\n")
@@ -313,23 +311,7 @@ def search_writer(work: Path, documents: int, every: int = 10_000) -> None:
     print(f"| 0 | {_resident()[2]:.0f} | {sampler.take():.0f} |", flush=True)
     written = 0
     with index.batches():
-        while written < documents:
-            batch = [
-                SearchDocument(
-                    id=written + n + 1,
-                    title=text(12),
-                    released=True,
-                    abstract=text(150),
-                    authors=("A. Author",),
-                    identifiers=(f"10.1234/bench.{written + n}",),
-                    country="GH",
-                    publisher_key="publisher",
-                    title_key="title",
-                    year=2024,
-                    language="en",
-                )
-                for n in range(min(SEARCH_BATCH, documents - written))
-            ]
+        while batch := list(itertools.islice(stream, SEARCH_BATCH)):
             index.replace(batch)
             written += len(batch)
             del batch
@@ -349,12 +331,13 @@ def main() -> None:
     ap.add_argument("--walk", default="", help="comma-separated article counts: time and memory of the walks")
     ap.add_argument("--listing", type=int, default=0, help="time listing an object of this many files")
     ap.add_argument("--search", type=int, default=0, help="memory of the search index's writer alone, N documents")
+    ap.add_argument("--shards", type=int, default=1, help="with --search: the index's shards (search.shards)")
     ap.add_argument("--workdir", type=Path, default=Path("bench/work/deposit"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     if args.search:
-        search_writer(args.workdir, args.search)
+        search_writer(args.workdir, args.search, shards=args.shards)
         shutil.rmtree(args.workdir, ignore_errors=True)
         return
     if args.listing:
