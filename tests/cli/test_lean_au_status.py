@@ -9,6 +9,7 @@ statement, and against what the node's catalog reads."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -33,6 +34,7 @@ from strongroom.keys import public_key_text
 from strongroom.network.config import Member, NetworkConfig, NetworkPolicy, sign_config
 from strongroom.node import Node
 from strongroom.services import lean_au_status, lean_catalog
+from strongroom.services.network_status import NetworkView
 from tests_support import compiled_sql, dead_write_intent
 
 # PostgreSQL's is SQLAlchemy's default driver for it, psycopg (3): the dialect the node's engine compiles for.
@@ -171,6 +173,45 @@ def test_the_lean_path_prints_what_the_opened_node_prints(
             assert status["last_agreement"] is None
             assert [a.split(":")[0] for a in status["open_alarms"]] == ["ALARM"]  # not audited within the interval
         assert set(status["copies"]["assigned"]) == {SILENT, status["copies"]["holding"].popitem()[0]}
+
+
+def test_no_read_of_the_catalog_is_open_while_the_peers_are_asked(
+    home: tuple[Path, str, str], lean_ran: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is read ahead, and its connection closed, before any peer is asked: a member that takes its
+    timeout to answer no longer keeps a read transaction open on the catalog (holding back SQLite's checkpoints, or
+    PostgreSQL's vacuum) all that time."""
+    open_now: list[str] = []
+    seen: list[list[str]] = []
+
+    def counted(name: str) -> None:
+        real = getattr(lean_catalog, name)
+
+        @contextlib.contextmanager
+        def opened(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            with real(*args, **kwargs) as reader:
+                open_now.append(name)
+                try:
+                    yield reader
+                finally:
+                    open_now.remove(name)
+
+        monkeypatch.setattr(lean_catalog, name, opened)
+
+    counted("_sqlite_read_only")
+    counted("_postgres_read_only")
+    real_listing = NetworkView._listing
+
+    def asked(client: Any, member: Any, only: str | None) -> Any:
+        seen.append(list(open_now))
+        return real_listing(client, member, only)
+
+    monkeypatch.setattr(NetworkView, "_listing", staticmethod(asked))
+    result = _au_status(home[0], home[1], "--json")
+    assert result.exit_code == 0, result.output
+    assert lean_ran == [True]
+    assert seen == [[]], "a catalog connection was open while a peer was asked"
+    assert json.loads(result.output)["last_agreement"]  # the catalog's answers, read ahead, are in the status
 
 
 def test_an_unknown_au_is_the_same_error_and_exit_code(

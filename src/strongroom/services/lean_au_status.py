@@ -146,28 +146,66 @@ def _reading() -> Iterator[None]:
         raise CatalogUnreadable(f"the catalog cannot be read without opening the node: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class ReadAhead:
+    """:class:`strongroom.services.network_status.StatusReads` answered from what was read of the catalog before the
+    peers are asked (``NetworkView.au`` of one AU reads its object id, its events and its own poll summary, and
+    nothing else), so that no read of the catalog stays open while a peer takes its time to answer, or to time out."""
+
+    clock: Clock
+    key: str
+    object_id: str
+    events: list[EventRow]
+    summaries: PollSummaries
+
+    @classmethod
+    def of(cls, reads: CatalogStatusReads, key: str) -> ReadAhead:
+        object_id = reads.au_object_id(key)
+        summaries = reads.poll_summaries([object_id])
+        return cls(reads.clock, key, object_id, reads.event_rows(object_key=key, limit=None), summaries)
+
+    def au_object_id(self, key: str) -> str:
+        self._read(key == self.key, f"the object id of {key}")
+        return self.object_id
+
+    def event_rows(self, *, object_key: str, limit: int | None) -> list[EventRow]:
+        self._read(object_key == self.key, f"the events of {object_key}")
+        return self.events if limit is None else self.events[:limit]
+
+    def poll_summaries(self, object_ids: Sequence[str]) -> PollSummaries:
+        self._read(set(object_ids) <= {self.object_id}, f"the poll summaries of {list(object_ids)}")
+        return {i: self.summaries[i] for i in object_ids if i in self.summaries}
+
+    def _read(self, ahead: bool, what: str) -> None:
+        if not ahead:  # a change to NetworkView.au that reads more: read it in ``of`` too
+            raise RuntimeError(f"{what} was not read ahead for au status of {self.key}")
+
+
 def au_status(home: Path | None, au_key: str) -> AUStatus | None:
     """``NetworkStatus.au(client, au_key)`` of the node at ``home`` (asking its peers with its own client), computed
-    without opening the node; None when the node must be opened for it (see the module's docstring)."""
+    without opening the node; None when the node must be opened for it (see the module's docstring). The catalog is
+    read first, in the snapshot's one transaction, which ends before any peer is asked."""
     with lean_catalog.snapshot(home) as catalog:
         if catalog is None:
             return None
         settings = catalog.settings
         try:
-            # as the node opens it (an OCFL root, checked by snapshot), but for the object locks a PostgreSQL node also
-            # takes in its database (store.registry's _across_machines, which reads the URL with SQLAlchemy): they
-            # are for writers and whole-object reads, and this only reads an inventory's head, as the node does
-            store = BACKENDS[settings.storage_backend].open(settings)
-        except lean_catalog.CANNOT_READ:
-            return None
-        membership = Membership(settings.home, settings.node_id, settings.admin_key, settings.keys_dir, _joins_nothing)
-        client = membership.client()
-        try:
-            return NetworkView(CatalogStatusReads(catalog.reader, SystemClock()), store, membership).au(client, au_key)
+            reads = ReadAhead.of(CatalogStatusReads(catalog.reader, SystemClock()), au_key)
         except CatalogUnreadable:
             return None
-        finally:
-            client.close()
+    try:
+        # as the node opens it (an OCFL root, checked by snapshot), but for the object locks a PostgreSQL node also
+        # takes in its database (store.registry's _across_machines, which reads the URL with SQLAlchemy): they
+        # are for writers and whole-object reads, and this only reads an inventory's head, as the node does
+        store = BACKENDS[settings.storage_backend].open(settings)
+    except lean_catalog.CANNOT_READ:
+        return None
+    membership = Membership(settings.home, settings.node_id, settings.admin_key, settings.keys_dir, _joins_nothing)
+    client = membership.client()
+    try:
+        return NetworkView(reads, store, membership).au(client, au_key)
+    finally:
+        client.close()
 
 
 def _joins_nothing(key: str) -> None:
