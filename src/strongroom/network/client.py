@@ -28,6 +28,26 @@ if TYPE_CHECKING:  # the TLS module (with cryptography's X.509) is imported only
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 CHUNK = 1 << 20
+# The most of a signed answer read into memory (a list of objects, an inventory, a vote: some hundreds of thousands
+# of entries); a member's answer past it is refused, never read on (a hostile or broken peer cannot exhaust this
+# node's memory). A streamed content file has no such limit: it must declare its length, and is written, not held.
+ANSWER_LIMIT = 256 * 1024 * 1024
+SMALL_ANSWER = 1024 * 1024  # one object's entry in the list, a receipt's acknowledgement
+
+
+def _bounded(peer: Member, what: str, response: httpx.Response, limit: int) -> bytes:
+    """The body of ``response`` (decoded, as the peer's signature covers it), refused past ``limit`` bytes: before
+    any is read when the peer declares more, else as soon as more arrive (a body of no declared length, or one
+    that decompresses to more)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PeerError(f"{peer.id} answered {what} with {int(declared):,} bytes; at most {limit:,} are read", 502)
+    body = bytearray()
+    for chunk in response.iter_bytes(CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise PeerError(f"{peer.id} sent over {limit:,} bytes in answer to {what}; the rest was not read", 502)
+    return bytes(body)
 
 
 class PeerError(PeerRejected):
@@ -104,9 +124,13 @@ class PeerClient:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
         timeout: float | None = None,  # seconds to wait for the answer (a vote's limit is sized to the AU)
-    ) -> httpx.Response:
+        limit: int = ANSWER_LIMIT,
+    ) -> bytes:
+        """The body of ``peer``'s answer, its signature checked; PeerError when it cannot be reached, refuses, or
+        answers with what cannot be trusted (unsigned, signed by another, or over ``limit`` bytes)."""
         self._ready(peer)
         signed = sign_request(self.node_id, self.key, method, path, body, recipient=peer.id)
+        what = f"{method} {path}"
         # Streamed, so that the certificate is read from the connection before the body: a peer that answers and
         # closes (an error answered before the request's body was read, say) leaves no TLS session to read it
         # from once the body is in, and its answer was taken for another node's.
@@ -119,22 +143,26 @@ class PeerClient:
                 timeout=httpx.Timeout(timeout, connect=5.0) if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             ) as response:
                 self._pinned(peer, response)
-                response.read()
+                status, signature = response.status_code, response.headers.get(RESPONSE_SIGNATURE)
+                content = _bounded(peer, what, response, limit if status < 400 else SMALL_ANSWER)
         except httpx.HTTPError as exc:
             raise PeerError(f"{peer.id} at {peer.url} did not answer: {exc}", 503) from None
         self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in signed.items())
-        self.bytes_received += len(response.content)
-        if response.status_code >= 400:
+        self.bytes_received += len(content)
+        if status >= 400:
             raise PeerError(
-                f"{peer.id} refused {method} {path}: {response.status_code} {response.text[:200]}",
-                response.status_code,
-                signed=_signed_by(peer, signed[NONCE], response),
+                f"{peer.id} refused {what}: {status} {content[:200].decode('utf-8', 'replace')}",
+                status,
+                signed=_signed_by(peer, signed[NONCE], content, signature),
             )
-        verify_response(peer.public_key, signed[NONCE], response.content, response.headers.get(RESPONSE_SIGNATURE))
-        return response
+        try:
+            verify_response(peer.public_key, signed[NONCE], content, signature)
+        except PeerRejected as exc:  # not the member's answer (a proxy's page, a forger's): as good as no answer
+            raise PeerError(f"{peer.id} at {peer.url} answered {what}, but {exc.message}", 502) from None
+        return content
 
-    def get_json(self, peer: Member, path: str) -> Any:
-        return json.loads(self.request(peer, "GET", path).content)
+    def get_json(self, peer: Member, path: str, *, limit: int = ANSWER_LIMIT) -> Any:
+        return json.loads(self.request(peer, "GET", path, limit=limit))
 
     def holding(self, peer: Member, object_id: str) -> dict[str, Any] | None:
         """``peer``'s entry for one object (as in its list of objects), or None when it says (signed) that it does
@@ -142,7 +170,7 @@ class PeerClient:
         without this route (an unsigned 404): ask it for the list instead."""
         path = f"/peer/v1/objects/{encode_id(object_id)}"
         try:
-            entry: dict[str, Any] = self.get_json(peer, path)
+            entry: dict[str, Any] = self.get_json(peer, path, limit=SMALL_ANSWER)
         except PeerError as exc:
             if exc.status != 404:
                 raise
@@ -154,41 +182,57 @@ class PeerClient:
         return entry
 
     def post_json(self, peer: Member, path: str, data: Any, *, timeout: float | None = None) -> Any:
-        return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode(), timeout=timeout).content)
+        return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode(), timeout=timeout))
 
-    def iter_file(self, peer: Member, object_id: str, relpath: str) -> Iterator[bytes]:
+    def iter_file(self, peer: Member, object_id: str, relpath: str, *, most: int | None = None) -> Iterator[bytes]:
         """One file of an object as it arrives, in chunks (never held whole in memory); the response's signature
-        and length are checked, and the caller checks the bytes against the inventory as it writes them."""
+        and length are checked, and the caller checks the bytes against the inventory as it writes them. The peer
+        must declare the file's length (it signs it), and no more than ``most`` bytes when the caller knows a bound
+        (a repair knows the majority's blocks): a file without one, or larger, is refused before a byte is read."""
         path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
         signed = sign_request(self.node_id, self.key, "GET", path, recipient=peer.id)
+        what = f"GET {path}"
         received = 0
         self._ready(peer)
         try:
             with self.http.stream("GET", peer.url + path, headers=signed) as response:
                 self._pinned(peer, response)
                 if response.status_code >= 400:
-                    response.read()
+                    refusal = _bounded(peer, what, response, SMALL_ANSWER)
                     raise PeerError(
-                        f"{peer.id} refused GET {path}: {response.status_code} {response.text[:200]}",
+                        f"{peer.id} refused {what}: {response.status_code} {refusal[:200].decode('utf-8', 'replace')}",
                         response.status_code,
                     )
-                size = int(response.headers.get("content-length", "-1"))
                 signature = response.headers.get(RESPONSE_SIGNATURE)
                 if relpath.rsplit("/", 1)[-1].startswith("inventory.json"):
-                    body = response.read()  # an inventory is signed over its bytes: checked before any is used
-                    verify_response(peer.public_key, signed[NONCE], body, signature)
+                    body = _bounded(peer, what, response, ANSWER_LIMIT)
                     received = len(body)
+                    try:  # an inventory is signed over its bytes: checked before any is used
+                        verify_response(peer.public_key, signed[NONCE], body, signature)
+                    except PeerRejected as exc:
+                        raise PeerError(f"{peer.id} sent {relpath}, but {exc.message}", 502) from None
                     yield body
-                else:
+                    return
+                declared = response.headers.get("content-length", "")
+                if not declared.isdigit():
+                    raise PeerError(f"{peer.id} sent {relpath} without declaring its length: not read", 502)
+                size = int(declared)
+                if most is not None and size > most:
+                    raise PeerError(f"{peer.id} declared {size:,} bytes for {relpath}, at most {most:,} expected", 502)
+                try:
                     verify_file_response(peer.public_key, signed[NONCE], relpath, size, signature)
-                    for chunk in response.iter_bytes(CHUNK):
-                        received += len(chunk)
-                        yield chunk
+                except PeerRejected as exc:
+                    raise PeerError(f"{peer.id} sent {relpath}, but {exc.message}", 502) from None
+                for chunk in response.iter_bytes(CHUNK):
+                    received += len(chunk)
+                    if received > size:
+                        raise PeerError(f"{peer.id} sent more than the {size:,} bytes of {relpath} it declared", 502)
+                    yield chunk
         except httpx.HTTPError as exc:
             raise PeerError(f"{peer.id} at {peer.url} failed while sending {relpath}: {exc}", 503) from None
         finally:
             self.bytes_received += received
-        if size >= 0 and received != size:
+        if received != size:
             raise PeerError(f"{peer.id} sent {received} of {size} bytes of {relpath}", 502)
 
     def object_file(
@@ -196,13 +240,14 @@ class PeerClient:
     ) -> bytes:
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
         path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
-        return self.request(peer, "GET", path, headers=headers).content
+        # a range is at most one block of the network's policy, and the peer serves no more (services.peer)
+        return self.request(peer, "GET", path, headers=headers)
 
 
-def _signed_by(peer: Member, nonce: str, response: httpx.Response) -> bool:
+def _signed_by(peer: Member, nonce: str, body: bytes, signature: str | None) -> bool:
     """Whether a refusal was signed by ``peer`` over this request's nonce (every refusal of its peer API is)."""
     try:
-        verify_response(peer.public_key, nonce, response.content, response.headers.get(RESPONSE_SIGNATURE))
+        verify_response(peer.public_key, nonce, body, signature)
     except PeerRejected:
         return False
     return True

@@ -310,8 +310,9 @@ class Polls:
                 return
             except (OSError, StorageError):
                 dest.unlink(missing_ok=True)  # this copy cannot be read after all: fetch it whole
+        most = max(1, majority_blocks) * block_size  # the landslide's file is no longer than its blocks
         with dest.open("xb") as out:
-            for chunk in client.iter_file(state.members[source], state.object_id, content_path):
+            for chunk in client.iter_file(state.members[source], state.object_id, content_path, most=most):
                 out.write(chunk)
 
     def _accepted(self, state: _Poll, candidate: Path, key: BlockKey) -> bool:
