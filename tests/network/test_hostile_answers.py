@@ -104,6 +104,12 @@ def test_a_refusal_is_read_no_further_than_a_small_answer() -> None:
         client.get_json(member, "/peer/v1/objects")
 
 
+def test_a_block_is_read_no_further_than_the_range_asked_for() -> None:
+    refused = pytest.raises(PeerError, match=r"10,485,760 bytes; at most 2,048 are read")
+    with hostile(_declares(10 * MB)) as (client, member, _), refused:
+        client.object_file(member, "urn:x", "v1/content/a.pdf", (4096, 6143))
+
+
 def test_an_answer_streamed_without_a_length_is_cut_off_at_the_bound() -> None:
     with hostile(_endless) as (client, member, sent):
         with pytest.raises(PeerError, match=r"sent over 4,194,304 bytes in answer to GET /peer/v1/objects"):

@@ -240,8 +240,9 @@ class PeerClient:
     ) -> bytes:
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
         path = f"/peer/v1/objects/{encode_id(object_id)}/file/{quote(relpath)}"
-        # a range is at most one block of the network's policy, and the peer serves no more (services.peer)
-        return self.request(peer, "GET", path, headers=headers)
+        # a range's answer is never longer than the range (services.peer serves no more than the file holds)
+        limit = byte_range[1] - byte_range[0] + 1 if byte_range else ANSWER_LIMIT
+        return self.request(peer, "GET", path, headers=headers, limit=limit)
 
 
 def _signed_by(peer: Member, nonce: str, body: bytes, signature: str | None) -> bool:
