@@ -24,11 +24,12 @@ from fastapi.responses import JSONResponse
 
 from memory_network import POLICY, clients_of, members_of
 from strongroom.keys import public_key_text
-from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_file_response
+from strongroom.network.auth import NONCE, RESPONSE_SIGNATURE, sign_file_response, sign_response
 from strongroom.network.client import SMALL_ANSWER, PeerClient, PeerError
 from strongroom.network.config import Member, NetworkConfig, sign_config
 from strongroom.network.memory import InMemoryNetwork
 from strongroom.node import Node
+from strongroom.services.votes import VoteCollector
 from tests_support import serving
 
 MB = 1024 * 1024
@@ -53,6 +54,10 @@ def hostile(answer: Callable[[BaseHTTPRequestHandler, Sent], None]) -> Iterator[
         def do_GET(self) -> None:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client hung up, as it should
                 answer(self, sent)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.do_GET()
 
         def log_message(self, *args: object) -> None:
             pass
@@ -217,3 +222,60 @@ def test_a_replication_round_goes_on_past_a_member_whose_answer_is_not_its_own(
     finally:
         for n in nodes:
             n.close()
+
+
+def _signed(body: bytes) -> Callable[[BaseHTTPRequestHandler, Sent], None]:
+    """``body``, 200, signed by the member over the request's nonce: the member's own answer, whatever it says."""
+
+    def answer(handler: BaseHTTPRequestHandler, sent: Sent) -> None:
+        handler.send_response(200)
+        handler.send_header(RESPONSE_SIGNATURE, sign_response(PEER_KEY, handler.headers[NONCE], body))
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        sent.bytes += len(body)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"<html>maintenance</html>", "not JSON"),
+        (b"\xff\xfe{}", "not JSON"),
+        (b"[" * 200_000 + b"]" * 200_000, "not JSON"),  # nested past the parser's depth: RecursionError
+        (b'{"objects": "everything"}', "not a list of objects"),
+        (b"[]", "not a list of objects"),
+        (b'{"objects": [{"object_id": "urn:x", "version": "1"}]}', "not an object id and a version"),
+        (b'{"objects": [{"object_id": 7, "version": 1}]}', "not an object id and a version"),
+        (b'{"objects": [{"object_id": "urn:x", "version": true}]}', "not an object id and a version"),
+        (b'{"objects": [{"object_id": "urn:x", "version": 0}]}', "not an object id and a version"),
+        (b'{"objects": ["urn:x"]}', "not an object id and a version"),
+    ],
+)
+def test_a_signed_list_that_is_not_a_list_of_objects_is_a_peer_error(body: bytes, why: str) -> None:
+    with hostile(_signed(body)) as (client, member, _), pytest.raises(PeerError, match=why) as info:
+        client.objects(member)
+    assert info.value.status == 502
+
+
+def test_a_well_formed_signed_list_is_read_as_ids_and_versions() -> None:
+    body = json.dumps({"objects": [{"object_id": "urn:x", "version": 3}, {"object_id": "urn:y", "version": 1}]})
+    with hostile(_signed(body.encode())) as (client, member, _):
+        assert client.objects(member) == [("urn:x", 3), ("urn:y", 1)]
+
+
+def test_an_entry_for_another_object_is_not_the_one_asked_for() -> None:
+    body = json.dumps({"object_id": "urn:other", "version": 2}).encode()
+    refused = pytest.raises(PeerError, match="the entry of another object")
+    with hostile(_signed(body)) as (client, member, _), refused:
+        client.holding(member, "urn:asked")
+
+
+def test_a_vote_that_is_not_json_is_a_refusal_and_the_poll_goes_on() -> None:
+    """A voter answering its invitation with signed bytes that are no vote used to end the poll in the poller with
+    a ValueError; it is one invited peer that gave no vote."""
+    with hostile(_signed(b"[" * 200_000)) as (client, member, _):
+        ballot = VoteCollector("node-me", POLICY).collect(client, [member], "urn:x", 1, 10_000)
+    assert ballot.valid == {}
+    assert "not JSON" in ballot.refusals[member.id]

@@ -50,6 +50,23 @@ def _bounded(peer: Member, what: str, response: httpx.Response, limit: int) -> b
     return bytes(body)
 
 
+def _json(peer: Member, what: str, body: bytes) -> Any:
+    """A signed answer's JSON; PeerError when it is none (not UTF-8, not JSON, or nested past the parser's depth)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise PeerError(f"{peer.id} answered {what} with what is not JSON ({type(exc).__name__})", 502) from None
+
+
+def _entry(peer: Member, what: str, entry: Any) -> tuple[str, int]:
+    """An entry of a list of objects (``{"object_id": ..., "version": N}``) as (id, head version)."""
+    if isinstance(entry, dict):
+        object_id, version = entry.get("object_id"), entry.get("version")
+        if isinstance(object_id, str) and type(version) is int and version >= 1:
+            return object_id, version
+    raise PeerError(f"{peer.id} answered {what} with an entry that is not an object id and a version", 502)
+
+
 class PeerError(PeerRejected):
     """A peer could not be reached, refused us, or answered with something we cannot trust; ``signed``: the
     refusal was signed by the peer addressed (its own answer, not a proxy's, an older version's or a forger's)."""
@@ -162,7 +179,17 @@ class PeerClient:
         return content
 
     def get_json(self, peer: Member, path: str, *, limit: int = ANSWER_LIMIT) -> Any:
-        return json.loads(self.request(peer, "GET", path, limit=limit))
+        return _json(peer, f"GET {path}", self.request(peer, "GET", path, limit=limit))
+
+    def objects(self, peer: Member) -> list[tuple[str, int]]:
+        """Every object ``peer`` holds and its head version (its list, ``GET /peer/v1/objects``); PeerError when
+        the answer is not such a list."""
+        what = "GET /peer/v1/objects"
+        answer = self.get_json(peer, "/peer/v1/objects")
+        entries = answer.get("objects") if isinstance(answer, dict) else None
+        if not isinstance(entries, list):
+            raise PeerError(f"{peer.id} answered {what} with what is not a list of objects", 502)
+        return [_entry(peer, what, e) for e in entries]
 
     def holding(self, peer: Member, object_id: str) -> dict[str, Any] | None:
         """``peer``'s entry for one object (as in its list of objects), or None when it says (signed) that it does
@@ -170,7 +197,7 @@ class PeerClient:
         without this route (an unsigned 404): ask it for the list instead."""
         path = f"/peer/v1/objects/{encode_id(object_id)}"
         try:
-            entry: dict[str, Any] = self.get_json(peer, path, limit=SMALL_ANSWER)
+            answer = self.get_json(peer, path, limit=SMALL_ANSWER)
         except PeerError as exc:
             if exc.status != 404:
                 raise
@@ -179,10 +206,15 @@ class PeerClient:
                     f"{peer.id} has no route GET /peer/v1/objects/{{id}} (an older version)", 404
                 ) from None
             return None
-        return entry
+        held, version = _entry(peer, f"GET {path}", answer)
+        if held != object_id:
+            raise PeerError(f"{peer.id} answered GET {path} with the entry of another object", 502)
+        return {"object_id": held, "version": version}
 
     def post_json(self, peer: Member, path: str, data: Any, *, timeout: float | None = None) -> Any:
-        return json.loads(self.request(peer, "POST", path, body=json.dumps(data).encode(), timeout=timeout))
+        return _json(
+            peer, f"POST {path}", self.request(peer, "POST", path, body=json.dumps(data).encode(), timeout=timeout)
+        )
 
     def iter_file(self, peer: Member, object_id: str, relpath: str, *, most: int | None = None) -> Iterator[bytes]:
         """One file of an object as it arrives, in chunks (never held whole in memory); the response's signature

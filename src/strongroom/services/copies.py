@@ -84,9 +84,8 @@ class Copies:
             listings[member_id] = None
             return
         try:
-            answer = client.get_json(member, "/peer/v1/objects")
-            listings[member_id] = {str(e["object_id"]): int(e["version"]) for e in answer.get("objects", [])}
-        except (PeerError, KeyError, TypeError, ValueError):  # no answer, or one that confirms nothing
+            listings[member_id] = dict(client.objects(member))
+        except PeerError:  # no answer, or one that confirms nothing
             listings[member_id] = None
 
     def _judge(self, client: PeerClient, object_id: str, listings: dict[str, dict[str, int] | None]) -> UnassignedCopy:

@@ -148,11 +148,11 @@ class NetworkView:
         reachable: dict[str, bool] = {}
         held: dict[str, dict[str, int]] = {}
         for member in config.members:
-            listing: dict[str, Any]
+            listing: list[tuple[str, int]]
             if member.id == self.membership.node_id:
                 reachable[member.id] = True
                 mine = self.store.iter_object_ids() if only is None else filter(self.store.exists, [only])
-                listing = {"objects": [{"object_id": o, "version": self.store.head_version(o)} for o in mine]}
+                listing = [(o, self.store.head_version(o)) for o in mine]
             else:
                 try:
                     listing = self._listing(client, member, only)
@@ -160,10 +160,10 @@ class NetworkView:
                 except PeerError:
                     reachable[member.id] = False
                     continue
-            for entry in listing["objects"]:
-                if only is not None and entry["object_id"] != only:
+            for object_id, version in listing:
+                if only is not None and object_id != only:
                     continue
-                held.setdefault(entry["object_id"], {})[member.id] = int(entry["version"])
+                held.setdefault(object_id, {})[member.id] = version
         country = {m.id: m.country for m in config.members}
         kept = self._poll_summaries(sorted(held))
         out = []
@@ -194,17 +194,16 @@ class NetworkView:
         return reachable, out
 
     @staticmethod
-    def _listing(client: PeerClient, member: Member, only: str | None) -> dict[str, Any]:
+    def _listing(client: PeerClient, member: Member, only: str | None) -> list[tuple[str, int]]:
         """What ``member`` holds (of ``only``, if given: asked about that object alone, one small answer; the
         whole list from a member running a version without that route, or for an id no peer request may carry)."""
         if only is not None and wire_id_problem(only) is None:
             try:
                 entry = client.holding(member, only)
-                return {"objects": [entry] if entry is not None else []}
+                return [(entry["object_id"], entry["version"])] if entry is not None else []
             except NoSuchRoute:
                 pass
-        listing: dict[str, Any] = client.get_json(member, "/peer/v1/objects")
-        return listing
+        return client.objects(member)
 
     def au(self, client: PeerClient, au_key: str) -> AUStatus:
         """One AU at a glance: its copies and where, the last poll this node won, alarms raised since, repairs.

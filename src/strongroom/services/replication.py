@@ -39,11 +39,11 @@ class Replication:
             if peer.id == me:
                 continue
             try:
-                listing = client.get_json(peer, "/peer/v1/objects")
+                listing = client.objects(peer)
             except PeerError:
-                continue  # an unreachable peer is tried again next round
-            for entry in listing.get("objects", []):
-                offers.setdefault(str(entry["object_id"]), []).append((int(entry["version"]), peer))
+                continue  # an unreachable peer (or one whose answer is no list) is tried again next round
+            for object_id, version in listing:
+                offers.setdefault(object_id, []).append((version, peer))
         for object_id, sources in sorted(offers.items()):
             if me not in self.membership.holders(object_id):
                 continue
