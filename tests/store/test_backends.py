@@ -6,6 +6,7 @@ audit finding damaged, missing and stray files, and a crash at every step of a w
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -234,6 +235,52 @@ def test_an_install_that_does_not_match_installs_nothing(make_store: Any, tmp_pa
     assert reopen(target).recover() == []
     if isinstance(target, S3Store):
         assert list(target.stored(OID)) == []
+
+
+def _malformed(inventory: dict[str, Any]) -> list[tuple[str, bytes, str]]:
+    """Inventories another copy could offer for OID (a hostile or broken peer), each with what the store must say."""
+
+    def changed(**fields: Any) -> bytes:
+        return json.dumps({**inventory, **fields}).encode()
+
+    digest = next(iter(inventory["manifest"]))
+    return [
+        ("not json", b"<html>not an inventory</html>", "is not JSON"),
+        ("nested past the parser's depth", b"[" * 200_000 + b"]" * 200_000, "is not JSON"),
+        ("another object", changed(id="urn:other"), "is not for"),
+        ("a list", b"[]", "is not for"),
+        ("no algorithm", changed(digestAlgorithm="md5"), "no usable digest algorithm"),
+        ("a head not a version", changed(head=1), "is malformed"),
+        ("a head of v0", changed(head="v0"), "is malformed"),
+        ("a manifest that is a list", changed(manifest=["v1/content/a.pdf"]), "is malformed"),
+        ("a manifest entry that is no list", changed(manifest={digest: "v1/content/a.pdf"}), "is malformed"),
+        ("a content path that is a number", changed(manifest={digest: [7]}), "is malformed"),
+        ("a fixity block that is a list", changed(fixity=[]), "is malformed"),
+        ("a path out of the object", changed(manifest={digest: ["v1/../../../etc/x"]}), "'.' or '..' segment"),
+    ]
+
+
+def test_an_offered_inventory_of_the_wrong_shape_is_refused_before_anything_is_fetched(
+    make_store: Any, tmp_path: Path
+) -> None:
+    """What a peer offers for replication is read as a hostile peer could write it: each wrong shape a
+    StorageError naming it (which a replication round records, and goes on), no file fetched, nothing written."""
+    source = make_store("source")
+    commit(source, tmp_path, {"a.pdf": b"%PDF" * 500})
+    target = make_store("target")
+    inventory = json.loads(source.open_content(OID, "v1/inventory.json").read())
+    fetched: list[str] = []
+
+    def fetch(cp: str) -> Iterator[bytes]:
+        fetched.append(cp)
+        yield b"%PDF" * 500
+
+    for case, offered, why in _malformed(inventory):
+        with pytest.raises(StorageError, match=why):
+            target.install_version(OID, offered, fetch)
+        assert fetched == [], case
+    assert not target.exists(OID) and list(target.iter_object_ids()) == []
+    assert not (tmp_path / "etc").exists()
 
 
 def test_a_damaged_file_is_replaced_only_by_the_right_bytes(store: Store, tmp_path: Path) -> None:

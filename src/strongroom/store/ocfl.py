@@ -43,6 +43,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -760,26 +761,10 @@ class OcflStore:
     # ---- replication and repair -----------------------------------------------------------------------------
 
     def install_version(self, object_id: str, version_inventory: bytes, fetch: Fetch) -> int:
-        try:
-            inv = json.loads(version_inventory)
-        except ValueError:
-            raise StorageError(f"the inventory offered for {object_id!r} is not JSON") from None
-        if not isinstance(inv, dict) or inv.get("id") != object_id or inv.get("type") != INVENTORY_TYPE:
-            raise StorageError(f"the inventory offered is not for {object_id!r}")
-        alg = inv.get("digestAlgorithm")
-        if alg not in ALGORITHMS:
-            raise StorageError(f"the inventory offered for {object_id!r} has no usable digest algorithm")
-        try:
-            vname = str(inv["head"])
-            number = int(vname[1:])
-            manifest: dict[str, list[str]] = inv["manifest"]
-        except (KeyError, TypeError, ValueError):
-            raise StorageError(f"the inventory offered for {object_id!r} is malformed") from None
-        other = other_algorithm(alg)
-        expected = {cp: d for d, cps in manifest.items() for cp in cps}
-        other_expected = {cp: d for d, cps in inv.get("fixity", {}).get(other, {}).items() for cp in cps}
-        new_paths = sorted(cp for cp in expected if cp.startswith(f"{vname}/"))
-        check_logical_paths(new_paths)
+        offered = offered_version(object_id, version_inventory)
+        alg, vname, number, manifest = offered.algorithm, offered.vname, offered.number, offered.manifest
+        other, expected, other_expected = other_algorithm(alg), offered.expected, offered.other_expected
+        new_paths = offered.new_paths
         with self._lock(object_id):
             existing = self._existing(object_id)
             have = int(existing["head"][1:]) if existing else 0
@@ -959,6 +944,56 @@ class OcflStore:
         _write_durable(tmp, data)
         os.replace(tmp, target)
         fsync_dir(target.parent)
+
+
+@dataclass(frozen=True)
+class OfferedVersion:
+    """A version another copy offers (its inventory, as a peer sends it for replication), read and checked: what
+    :meth:`ObjectStore.install_version` needs, each piece of the shape OCFL gives it."""
+
+    vname: str
+    number: int
+    algorithm: str
+    manifest: dict[str, list[str]]
+    expected: dict[str, str]  # each content path's digest
+    other_expected: dict[str, str]  # the other algorithm's digest, where the inventory's fixity block gives one
+    new_paths: list[str]  # the content paths of this version: checked, to be fetched
+
+
+def _digest_map(value: Any) -> dict[str, list[str]] | None:
+    """``value`` when it is a map of digests to lists of content paths (a manifest, a fixity block), else None."""
+    if not isinstance(value, dict):
+        return None
+    for digest, paths in value.items():
+        if not isinstance(digest, str) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            return None
+    return value
+
+
+def offered_version(object_id: str, data: bytes) -> OfferedVersion:
+    """The version whose inventory is ``data``, offered for ``object_id`` by another copy; StorageError naming what
+    is wrong when it is not JSON, not an inventory of this object, or not of the shape OCFL gives it (whatever the
+    sender: a peer's bytes are checked here before a file is fetched or a path made)."""
+    try:
+        inv = json.loads(data)
+    except (ValueError, RecursionError):
+        raise StorageError(f"the inventory offered for {object_id!r} is not JSON") from None
+    if not isinstance(inv, dict) or inv.get("id") != object_id or inv.get("type") != INVENTORY_TYPE:
+        raise StorageError(f"the inventory offered is not for {object_id!r}")
+    alg = inv.get("digestAlgorithm")
+    if alg not in ALGORITHMS:
+        raise StorageError(f"the inventory offered for {object_id!r} has no usable digest algorithm")
+    head, manifest = str(inv.get("head")), _digest_map(inv.get("manifest"))
+    fixity = inv.get("fixity", {})
+    other = other_algorithm(str(alg))
+    others = _digest_map(fixity.get(other, {})) if isinstance(fixity, dict) else None
+    numbered = re.fullmatch(r"v[0-9]{1,9}", head) is not None and int(head[1:]) >= 1
+    if not numbered or manifest is None or others is None:
+        raise StorageError(f"the inventory offered for {object_id!r} is malformed")
+    expected = {cp: d for d, cps in manifest.items() for cp in cps}
+    other_expected = {cp: d for d, cps in others.items() for cp in cps}
+    new_paths = check_logical_paths(cp for cp in expected if cp.startswith(f"{head}/"))
+    return OfferedVersion(head, int(head[1:]), str(alg), manifest, expected, other_expected, new_paths)
 
 
 def _version(inv: dict[str, Any], object_id: str, version: int | None) -> dict[str, Any]:

@@ -64,7 +64,6 @@ from strongroom.store.listing import Listing
 from strongroom.store.locks import Held, ObjectLocks
 from strongroom.store.ocfl import (
     INVENTORY,
-    INVENTORY_TYPE,
     LAYOUT,
     OBJECT_NAMASTE,
     ROOT_NAMASTE,
@@ -74,6 +73,7 @@ from strongroom.store.ocfl import (
     _version,
     check_inventory,
     commit_result,
+    offered_version,
     other_algorithm,
     plan_version,
     version_inventory,
@@ -601,26 +601,10 @@ class S3Store:
     # ---- replication and repair -----------------------------------------------------------------------------
 
     def install_version(self, object_id: str, version_inventory: bytes, fetch: Fetch) -> int:
-        try:
-            inv = json.loads(version_inventory)
-        except ValueError:
-            raise StorageError(f"the inventory offered for {object_id!r} is not JSON") from None
-        if not isinstance(inv, dict) or inv.get("id") != object_id or inv.get("type") != INVENTORY_TYPE:
-            raise StorageError(f"the inventory offered is not for {object_id!r}")
-        alg = inv.get("digestAlgorithm")
-        if alg not in ALGORITHMS:
-            raise StorageError(f"the inventory offered for {object_id!r} has no usable digest algorithm")
-        try:
-            vname = str(inv["head"])
-            number = int(vname[1:])
-            manifest: dict[str, list[str]] = inv["manifest"]
-        except (KeyError, TypeError, ValueError):
-            raise StorageError(f"the inventory offered for {object_id!r} is malformed") from None
-        other = other_algorithm(alg)
-        expected = {cp: d for d, cps in manifest.items() for cp in cps}
-        other_expected = {cp: d for d, cps in inv.get("fixity", {}).get(other, {}).items() for cp in cps}
-        new_paths = sorted(cp for cp in expected if cp.startswith(f"{vname}/"))
-        check_logical_paths(new_paths)
+        offered = offered_version(object_id, version_inventory)
+        alg, vname, number, manifest = offered.algorithm, offered.vname, offered.number, offered.manifest
+        other, expected, other_expected = other_algorithm(alg), offered.expected, offered.other_expected
+        new_paths = offered.new_paths
         with self.locks.writing(object_id):
             existing = self._existing(object_id)
             have = int(existing["head"][1:]) if existing else 0
