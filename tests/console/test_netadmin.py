@@ -465,3 +465,21 @@ def test_the_french_preview_says_the_problems_and_fixes_in_french_and_the_cli_in
     )
     assert "poll_interval_days 0.01 (864 s) is shorter than min_seconds_between_polls 3600" in said
     assert "and invitations to at least 7" in said and "ne peut jamais" not in said
+
+
+def test_json_nested_past_the_parsers_depth_is_refused_as_not_json(net: Net) -> None:
+    """A configuration pasted or uploaded as JSON nested thousands deep is "not JSON" (422), not a server error."""
+    before = (net.home / "network.json").read_bytes()
+    nested = "[" * 5000
+    with net.client() as c:
+        r = c.post("/console/network/admin/unsigned", data={"csrf": csrf_of(c), "config": nested})
+        assert r.status_code == 422 and "not JSON" in r.text
+        r = c.post(
+            "/console/network/admin/install",
+            data={"csrf": csrf_of(c)},
+            files={"signed": ("signed.json", nested.encode(), "application/json")},
+        )
+        assert r.status_code == 422 and "not JSON" in r.text
+        r = c.post("/console/network/admin/install", data={"csrf": csrf_of(c), "config": nested, "signature": "x"})
+        assert r.status_code == 422 and "not JSON" in r.text
+    assert (net.home / "network.json").read_bytes() == before

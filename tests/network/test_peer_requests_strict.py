@@ -177,7 +177,12 @@ def test_strangers_and_unsigned_callers_get_the_same_refusal_whatever_the_id(
 def test_a_body_that_is_not_a_json_object_or_a_vote_without_its_fields_is_a_400_naming_it(net: Net) -> None:
     oid = encode_id(net.object_id)
     for route in ("vote", "receipt"):
-        for body, why in ((b"{not json", "Expecting"), (b"[1, 2]", "a JSON list, not an object"), (b"\xff", "utf-8")):
+        for body, why in (
+            (b"{not json", "Expecting"),
+            (b"[1, 2]", "a JSON list, not an object"),
+            (b"\xff", "utf-8"),
+            (b"[" * 50_000, "recursion depth"),  # nested past the parser's depth, within the 64 KB a body may be
+        ):
             answer = net.send(f"{OBJECTS}/{oid}/{route}", method="POST", body=body)
             assert (answer.status, answer.signed) == (400, True), answer.body
             assert why in answer.detail

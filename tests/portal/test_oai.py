@@ -3,6 +3,7 @@ own process, and every response validated against the OAI-PMH 2.0 schema (with o
 
 from __future__ import annotations
 
+import base64
 import functools
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ from sickle.oaiexceptions import BadArgument, CannotDisseminateFormat, IdDoesNot
 SCHEMAS = Path(__file__).parents[1] / "fixtures" / "schemas"
 NS = {"o": "http://www.openarchives.org/OAI/2.0/", "dc": "http://purl.org/dc/elements/1.1/"}
 JATS = "https://jats.nlm.nih.gov/ns/archiving/1.3/"
+# A token as the repository encodes them (base64url of JSON), of JSON nested past the parser's depth
+NESTED_TOKEN = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")
 
 
 @functools.cache
@@ -119,6 +122,7 @@ def test_get_record_in_both_formats(live_portal: LivePortal, archive: Archive) -
         ({"verb": "GetRecord", "identifier": "oai:elsewhere:1", "metadataPrefix": "oai_dc"}, "idDoesNotExist"),
         ({"verb": "ListMetadataFormats", "identifier": "oai:127.0.0.1:0000000000000000"}, "idDoesNotExist"),
         ({"verb": "ListSets", "resumptionToken": "x"}, "badResumptionToken"),
+        ({"verb": "ListRecords", "resumptionToken": NESTED_TOKEN}, "badResumptionToken"),
     ],
 )
 def test_errors_carry_the_protocol_codes(live_portal: LivePortal, args: dict[str, str], code: str) -> None:

@@ -130,7 +130,7 @@ def create_peer_app(node: Node) -> FastAPI:
         """What ``read`` makes of the request, or a 400 naming what is wrong with it."""
         try:
             return read()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested past the parser's depth
             raise PeerRejected(str(exc), 400) from None
 
     def object_id_of(request: Request) -> str:

@@ -100,7 +100,7 @@ class ListRequest:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             data = json.loads(raw)
             request = cls(verb, data["p"], data["s"], data["f"], data["u"], int(data["a"]), int(data["c"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
             raise OaiError("badResumptionToken", "the resumptionToken is not one this repository issued") from None
         if data.get("v") != verb or request.prefix not in FORMATS or request.after < 0 or request.cursor < 0:
             raise OaiError("badResumptionToken", "the resumptionToken does not belong to this request")

@@ -147,7 +147,7 @@ def _unsigned(text: str) -> bytes:
     """The unsigned configuration sent back by a form, checked again as ``network sign`` checks it."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Refused(N_("The configuration sent is not JSON."), status=422) from None
     config, problems = problems_of(data)
     if config is None:
@@ -182,7 +182,7 @@ async def _signed_document(form: FormData) -> Any:
             raise ConfigError(N_("the signed configuration file is too large"))
         try:
             return json.loads(raw.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ConfigError(
                 N_("the file is not a signed network configuration (not JSON)"),
                 hint=N_("upload the file 'strongroom network sign ... --out signed.json' wrote"),
@@ -195,7 +195,7 @@ async def _signed_document(form: FormData) -> Any:
         )
     try:
         config = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ConfigError(N_("the configuration sent is not JSON")) from None
     return {"config": config, "signature": signature.strip() if isinstance(signature, str) else ""}
 
