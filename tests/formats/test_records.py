@@ -119,6 +119,8 @@ def test_a_damaged_record_names_what_is_wrong(change: object, named: str) -> Non
         DepositRecord.from_bytes(json.dumps(raw).encode())
     with pytest.raises(RecordError, match="not JSON"):
         DepositRecord.from_bytes(b"\xff{")
+    with pytest.raises(RecordError, match="not JSON"):  # nested past the parser's depth
+        DepositRecord.from_bytes(b"[" * 5000)
 
 
 def test_a_newer_harvest_fills_and_corrects_an_item_and_keeps_the_rest() -> None:

@@ -81,7 +81,7 @@ def _whole(data: bytes) -> DepositRecord:
     """What Indexer.read_record gave before it read records in pieces."""
     try:
         parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise RecordError(f"object o: strongroom/deposit.json is not JSON: {exc}") from None
     try:
         return indexer._record_from(parsed)
@@ -133,6 +133,7 @@ def test_read_in_pieces_gives_the_same_errors(monkeypatch: pytest.MonkeyPatch, c
         _record(2, 2).to_bytes().replace(b'"title": "Article 1', b'"title" "Article 1'),  # a syntax error
         b"[1, 2]",  # not an object
         _record(2, 2).to_bytes().replace(b"Article 1", b"Article \xff"),  # not UTF-8
+        _record(2, 2).to_bytes().replace(b'"title": "Article 1', b'"title": ' + b"[" * 5000 + b'"'),  # nested too deep
     ],
 )
 def test_what_is_not_streamable_is_read_whole_with_its_error(data: bytes) -> None:

@@ -5,6 +5,7 @@ few statements however many rows the catalog holds."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 from collections.abc import Callable
@@ -139,6 +140,7 @@ def test_the_public_lists_walk_released_titles_and_publishers_only(node: Node, s
         "W10",  # []
         "e30",  # {}
         "x" * (keyset.MAX_TOKEN + 1),
+        base64.urlsafe_b64encode(b"[" * 3000).decode(),  # nested past the parser's depth, within MAX_TOKEN
     ],
 )
 def test_a_cursor_no_page_gave_is_a_usage_error(node: Node, cursor: str) -> None:

@@ -184,6 +184,8 @@ def test_a_release_record_with_a_hostile_licence_is_refused(board: tuple[Node, W
     raw = release_bytes(record)
     with pytest.raises(StorageError, match="not an open licence"):
         parse_release(raw, au.object_id)
+    with pytest.raises(StorageError, match="is not a"):  # nested past the parser's depth
+        parse_release(b"[" * 5000, au.object_id)
     assert parse_release(release_bytes(record | {"licence": "CC-BY-4.0"}), au.object_id)["licence"] == (
         "https://creativecommons.org/licenses/by/4.0/"
     )

@@ -177,8 +177,15 @@ def network_sign(config_file: Path, key_file: Path, out_path: Path) -> None:
 @home_option
 def network_join(signed_file: Path, admin_key: str, home: Path | None) -> None:
     """Install a signed network configuration (the first one pins the administrative key)."""
+    try:
+        document = json.loads(signed_file.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8 is a ValueError too
+        raise ConfigError(
+            f"{signed_file}: not a signed network configuration (not JSON: {exc})",
+            hint="join with the file 'strongroom network sign ... --out signed.json' wrote",
+        ) from None
     with open_node(home) as node:
-        config = node.membership.join(json.loads(signed_file.read_text(encoding="utf-8")), admin_key)
+        config = node.membership.join(document, admin_key)
     out().print(
         f"Joined {config.name} (serial {config.serial}, {len(config.members)} members). "
         f"Start the node with: strongroom serve"

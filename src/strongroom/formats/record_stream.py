@@ -86,6 +86,8 @@ class _Text:
                 if not self._more(2 * (len(self.buf) - self.pos)):  # cut off, or longer than a piece: read on
                     raise NotStreamable from None
                 continue
+            except RecursionError:  # nested past the parser's depth: read whole, for json.loads's own verdict
+                raise NotStreamable from None
             if end == len(self.buf) and not self.eof and self._more():
                 continue  # a number may go on in the next piece: decode it again with that piece
             self.pos = end

@@ -297,6 +297,6 @@ class DepositRecord:
     def from_bytes(cls, raw: bytes) -> DepositRecord:
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
             raise RecordError(f"{DEPOSIT_RECORD} is not JSON: {exc}") from None
         return cls.from_dict(data)

@@ -29,7 +29,7 @@ def parse_release(raw: bytes, object_id: str) -> dict[str, Any]:
     ``javascript:`` link, say) is refused like any other damaged record: the AU is not shown as released."""
     try:
         record = json.loads(raw) if len(raw) <= MAX_RECORD_BYTES else None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         record = None
     if not isinstance(record, dict) or record.get("format") != RELEASE_FORMAT:
         raise StorageError(f"object {object_id}: {RELEASE_RECORD} is not a {RELEASE_FORMAT} record")

@@ -559,7 +559,7 @@ class Indexer:
             del raw
             data = json.loads(text)
             del text
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
             raise RecordError(f"object {object_id}: {DEPOSIT_RECORD} is not JSON: {exc}") from None
         try:
             return _record_from(data)

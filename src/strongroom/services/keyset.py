@@ -44,7 +44,7 @@ def decode(token: str, *kinds: type[Any]) -> tuple[Any, ...]:
         raise _bad(token)
     try:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):  # RecursionError: nested past the parser
         raise _bad(token) from None
     if not isinstance(values, list) or len(values) != len(kinds):
         raise _bad(token)

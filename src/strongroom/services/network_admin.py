@@ -58,7 +58,7 @@ def sign(config_file: Path, key_file: Path, out_path: Path) -> NetworkConfig:
     key = _admin_key(key_file)
     try:
         data = json.loads(config_file.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ConfigError(f"{config_file}: not JSON: {exc}") from None
     config = check(data, str(config_file))
     out_path.write_text(json.dumps(sign_config(config, key), indent=2, sort_keys=True), encoding="utf-8")
