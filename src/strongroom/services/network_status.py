@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the node's catalog; the lean path reads without it (and wit
 # For each AU asked about that this node catalogues (by object id): its key, the poll summary it keeps, and when this
 # node catalogued it.
 PollSummaries = dict[str, tuple[str, PollSummary, dt.datetime | None]]
+ASK_AT_ONCE = 16  # members asked at once for the network's status
 
 
 class EventFacts(Protocol):
@@ -145,22 +146,19 @@ class NetworkView:
         where its copies are and whether it is preserved (the target number of copies at the head version, in
         enough countries)."""
         config = self.membership.config()
+        me = self.membership.node_id
+        answers = self._listings(client, [m for m in config.members if m.id != me], only)
         reachable: dict[str, bool] = {}
         held: dict[str, dict[str, int]] = {}
         for member in config.members:
-            listing: list[tuple[str, int]]
-            if member.id == self.membership.node_id:
-                reachable[member.id] = True
+            listing: list[tuple[str, int]] | None
+            if member.id == me:
                 mine = self.store.iter_object_ids() if only is None else filter(self.store.exists, [only])
                 listing = [(o, self.store.head_version(o)) for o in mine]
             else:
-                try:
-                    listing = self._listing(client, member, only)
-                    reachable[member.id] = True
-                except PeerError:
-                    reachable[member.id] = False
-                    continue
-            for object_id, version in listing:
+                listing = answers[member.id]
+            reachable[member.id] = listing is not None
+            for object_id, version in listing or ():
                 if only is not None and object_id != only:
                     continue
                 held.setdefault(object_id, {})[member.id] = version
@@ -192,6 +190,26 @@ class NetworkView:
                     )
                 )
         return reachable, out
+
+    def _listings(
+        self, client: PeerClient, members: Sequence[Member], only: str | None
+    ) -> dict[str, list[tuple[str, int]] | None]:
+        """Each member's listing (see :meth:`_listing`; None when it does not answer), asked of all of them at once:
+        members that take their timeout (the network's trouble, when an operator looks) delay the status by one
+        timeout, not by one each."""
+        from concurrent.futures import ThreadPoolExecutor  # here: au status imports only what it uses
+
+        if not members:
+            return {}
+        with ThreadPoolExecutor(min(len(members), ASK_AT_ONCE), thread_name_prefix="network-status") as pool:
+            asked = {m.id: pool.submit(self._listing, client, m, only) for m in members}
+        out: dict[str, list[tuple[str, int]] | None] = {}
+        for member_id, future in asked.items():
+            try:
+                out[member_id] = future.result()
+            except PeerError:
+                out[member_id] = None
+        return out
 
     @staticmethod
     def _listing(client: PeerClient, member: Member, only: str | None) -> list[tuple[str, int]]:
