@@ -167,11 +167,7 @@ class PeerClient:
         self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in signed.items())
         self.bytes_received += len(content)
         if status >= 400:
-            raise PeerError(
-                f"{peer.id} refused {what}: {status} {content[:200].decode('utf-8', 'replace')}",
-                status,
-                signed=_signed_by(peer, signed[NONCE], content, signature),
-            )
+            raise _refused(peer, what, status, content, signed=_signed_by(peer, signed[NONCE], content, signature))
         try:
             verify_response(peer.public_key, signed[NONCE], content, signature)
         except PeerRejected as exc:  # not the member's answer (a proxy's page, a forger's): as good as no answer
@@ -230,11 +226,7 @@ class PeerClient:
             with self.http.stream("GET", peer.url + path, headers=signed) as response:
                 self._pinned(peer, response)
                 if response.status_code >= 400:
-                    refusal = _bounded(peer, what, response, SMALL_ANSWER)
-                    raise PeerError(
-                        f"{peer.id} refused {what}: {response.status_code} {refusal[:200].decode('utf-8', 'replace')}",
-                        response.status_code,
-                    )
+                    raise _refused(peer, what, response.status_code, _bounded(peer, what, response, SMALL_ANSWER))
                 signature = response.headers.get(RESPONSE_SIGNATURE)
                 if relpath.rsplit("/", 1)[-1].startswith("inventory.json"):
                     body = _bounded(peer, what, response, ANSWER_LIMIT)
@@ -275,6 +267,12 @@ class PeerClient:
         # a range's answer is never longer than the range (services.peer serves no more than the file holds)
         limit = byte_range[1] - byte_range[0] + 1 if byte_range else ANSWER_LIMIT
         return self.request(peer, "GET", path, headers=headers, limit=limit)
+
+
+def _refused(peer: Member, what: str, status: int, body: bytes, *, signed: bool = False) -> PeerError:
+    """The error of ``peer``'s refusal of ``what``: its status and the start of what it said."""
+    said = body[:200].decode("utf-8", "replace")
+    return PeerError(f"{peer.id} refused {what}: {status} {said}", status, signed=signed)
 
 
 def _signed_by(peer: Member, nonce: str, body: bytes, signature: str | None) -> bool:

@@ -174,7 +174,7 @@ class NetworkView:
             last = (
                 f"{summary.last_poll_at:%Y-%m-%d %H:%M} {summary.last_poll_outcome}" if summary.last_poll_at else None
             )
-            me, assigned = self.membership.node_id, self.membership.holders(object_id)
+            assigned = self.membership.holders(object_id)
             alarms = self._alarms(summary, first_seen) if me in copies and me in assigned else []
             out.append(CopyStatus(object_id, au_key, assigned, copies, countries, preserved, last, alarms))
             if me in copies and me not in assigned:
